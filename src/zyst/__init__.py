@@ -1,0 +1,21 @@
+"""Zyst: a Redis-compatible server written in Python.
+
+Layout (each layer imports only the layers below it):
+
+- ``cli``          command line and config file → :class:`zyst.config.Config`, then runs the server
+- ``server``       listeners, event loop, cron (active expiry, fsync), startup and shutdown
+- ``connection``   asyncio protocol: bytes → parser → dispatch → batched replies
+- ``commands``     the command table (``commands.table``) and one module per command group
+- ``persistence``  the append-only file: writer and loader
+- ``expiry``       the active expiry cycle
+- ``protocol``     RESP request parsing (hiredis + inline) and reply encoding (RESP2/RESP3)
+- ``keyspace``     the databases: typed values, TTLs, lazy expiry; no I/O
+- ``config``       every setting, redis.conf parsing, CONFIG GET/SET
+- ``client``, ``context``, ``errors``, ``glob``  shared state and helpers at the bottom
+"""
+
+__version__ = "0.1.0"
+# The Redis version Zyst reports to clients: Zyst follows Redis 7's semantics.
+REDIS_VERSION = "7.0.15"
+
+__all__ = ["REDIS_VERSION", "__version__"]
