@@ -1,0 +1,86 @@
+"""Every error reply Zyst sends, byte for byte as Redis 7 sends it.
+
+Handlers raise :class:`CommandError` with one of these strings (or a formatted one); the
+dispatcher turns it into a RESP error reply. The text never includes the leading ``-`` nor the
+trailing CRLF: the reply encoder adds those.
+"""
+
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """A command failed; ``message`` is the full error text, e.g. ``ERR syntax error``."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProtocolError(Exception):
+    """The client sent bytes that are not a valid request; the connection closes after the reply."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# -- generic ---------------------------------------------------------------------------------
+SYNTAX = "ERR syntax error"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+OVERFLOW = "ERR increment or decrement would overflow"
+NO_SUCH_KEY = "ERR no such key"
+INVALID_DB = "ERR DB index is out of range"
+INVALID_EXPIRE = "ERR invalid expire time in '{}' command"
+OUT_OF_RANGE = "ERR value is out of range, must be positive"
+POSITIVE_COUNT = "ERR value is out of range, must be positive"
+NOT_VALID_INTEGER = "ERR value is not an integer or out of range"
+
+
+def wrong_arity(name: str) -> str:
+    """``ERR wrong number of arguments for 'get' command`` (name as the client typed it, lowered)."""
+    return f"ERR wrong number of arguments for '{name}' command"
+
+
+def unknown_command(name: str, args: list[bytes]) -> str:
+    """Redis quotes the command and up to the first 128 bytes of each argument."""
+    shown = "".join(f"'{_printable(a)}' " for a in args)
+    return f"ERR unknown command '{_printable(name.encode())}', with args beginning with: {shown}"
+
+
+def unknown_subcommand(sub: bytes, command: str) -> str:
+    return f"ERR unknown subcommand '{_printable(sub)}'. Try {command.upper()} HELP."
+
+
+def _printable(value: bytes, limit: int = 128) -> str:
+    return value[:limit].decode("utf-8", errors="replace")
+
+
+# -- protocol (the connection is closed after these) -----------------------------------------
+PROTO_TOO_BIG_INLINE = "ERR Protocol error: too big inline request"
+PROTO_TOO_BIG_MBULK = "ERR Protocol error: too big mbulk count string"
+PROTO_TOO_BIG_BULK = "ERR Protocol error: too big bulk count string"
+PROTO_INVALID_MBULK = "ERR Protocol error: invalid multibulk length"
+PROTO_INVALID_BULK = "ERR Protocol error: invalid bulk length"
+PROTO_UNBALANCED = "ERR Protocol error: unbalanced quotes in request"
+
+
+def proto_expected_dollar(got: bytes) -> str:
+    return f"ERR Protocol error: expected '$', got '{got.decode('latin-1')}'"
+
+
+# -- connection / server -----------------------------------------------------------------------
+NOPROTO = "NOPROTO unsupported protocol version"
+AUTH_NO_PASSWORD = (
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+CLIENT_NAME_SPACES = "ERR Client names cannot contain spaces, newlines or special characters."
+BUSYKEY = "BUSYKEY Target key name already exists."
+NO_SUCH_CLIENT = "ERR No such client"

@@ -1,0 +1,1 @@
+"""RESP: request parsing and reply encoding (no I/O)."""

@@ -1,0 +1,429 @@
+"""RESP requests in, RESP2/RESP3 replies out. No I/O here: bytes in, values or bytes out.
+
+Requests
+    :class:`RequestParser` turns the bytes a client sends into commands (lists of ``bytes``).
+    The fast path hands multibulk requests (``*N\\r\\n$len\\r\\n...``) to hiredis. Anything hiredis
+    refuses or that is not a multibulk request (inline commands, malformed input) is re-parsed from
+    the same bytes by the pure-Python :func:`parse_one`, which follows Redis's own rules and error
+    strings exactly. Invariant: the bytes a client sent are consumed exactly once, in order.
+
+Replies
+    Handlers return plain values and :func:`encode_reply` writes them for the client's protocol
+    version; the difference between RESP2 and RESP3 lives only here:
+
+    ============== ========================= ==========================
+    value          RESP2                     RESP3
+    ============== ========================= ==========================
+    ``bytes``      bulk string               bulk string
+    ``int``        integer                   integer
+    ``None``       null bulk ``$-1``         null ``_``
+    ``NULL_ARRAY`` null array ``*-1``        null ``_``
+    ``list``       array                     array
+    ``Status``     simple string             simple string
+    ``ErrorReply`` error                     error
+    ``Map``        flat array                map ``%``
+    ``SetReply``   array                     set ``~``
+    ``float``      bulk string               double ``,``
+    ``Verbatim``   bulk string               verbatim string ``=``
+    ``bool``       integer 1/0               boolean ``#``
+    ============== ========================= ==========================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, Final
+
+import hiredis
+
+from zyst import errors
+from zyst.protocol.inline import split_args
+
+# Redis's limits on request framing (networking.c).
+INLINE_MAX_SIZE: Final = 64 * 1024
+MAX_MULTIBULK_LENGTH: Final = 2**31 - 1
+DEFAULT_MAX_BULK_LENGTH: Final = 512 * 1024 * 1024
+
+
+# -- reply value types -------------------------------------------------------------------------
+class Status:
+    """A simple string reply (``+OK``); its encoding is computed once."""
+
+    __slots__ = ("encoded", "text")
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+        self.encoded = b"+" + text + b"\r\n"
+
+
+class ErrorReply:
+    """An error reply; ``message`` is the full text (``ERR ...``)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class Map:
+    """A map reply: pairs of values (a dict or a list of 2-tuples)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: Iterable[tuple[Any, Any]]) -> None:
+        self.pairs = pairs
+
+
+class SetReply:
+    """A set reply (RESP3 ``~``), an array in RESP2."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+
+class Verbatim:
+    """A verbatim text reply (RESP3 ``=``, with format ``txt``), a bulk string in RESP2."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+
+
+class _NullArray:
+    __slots__ = ()
+
+
+OK: Final = Status(b"OK")
+PONG: Final = Status(b"PONG")
+QUEUED: Final = Status(b"QUEUED")
+NULL_ARRAY: Final = _NullArray()
+
+
+def format_double(value: float) -> bytes:
+    """A double as Redis writes it in a RESP2 bulk string (``%.17g`` with inf spelled out)."""
+    if math.isinf(value):
+        return b"inf" if value > 0 else b"-inf"
+    return b"%.17g" % value
+
+
+def _resp3_double(value: float) -> bytes:
+    if math.isinf(value):
+        return b",inf\r\n" if value > 0 else b",-inf\r\n"
+    if math.isnan(value):
+        return b",nan\r\n"
+    return b",%.17g\r\n" % value
+
+
+def _sanitize_error(message: str) -> bytes:
+    # Redis never lets an error reply span lines: CR and LF become spaces.
+    raw = message.encode("utf-8", errors="replace")
+    if b"\r" in raw or b"\n" in raw:
+        raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
+    return raw
+
+
+def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
+    """Append the encoding of ``value`` to ``out`` (see the table in the module docstring)."""
+    kind = type(value)
+    if kind is bytes:
+        out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif kind is Status:
+        out.append(value.encoded)
+    elif kind is int:
+        out.append(b":%d\r\n" % value)
+    elif value is None:
+        out.append(b"_\r\n" if resp3 else b"$-1\r\n")
+    elif kind is list:
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            if type(item) is bytes:
+                out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+            else:
+                encode_reply(item, resp3, out)
+    elif kind is ErrorReply:
+        out.append(b"-" + _sanitize_error(value.message) + b"\r\n")
+    elif kind is Map:
+        pairs = list(value.pairs.items() if isinstance(value.pairs, dict) else value.pairs)
+        out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % (len(pairs) * (1 if resp3 else 2)))
+        for key, item in pairs:
+            encode_reply(key, resp3, out)
+            encode_reply(item, resp3, out)
+    elif kind is SetReply:
+        items = list(value.items)
+        out.append((b"~%d\r\n" if resp3 else b"*%d\r\n") % len(items))
+        for item in items:
+            encode_reply(item, resp3, out)
+    elif kind is float:
+        if resp3:
+            out.append(_resp3_double(value))
+        else:
+            text = format_double(value)
+            out.append(b"$%d\r\n%s\r\n" % (len(text), text))
+    elif kind is Verbatim:
+        if resp3:
+            out.append(b"=%d\r\ntxt:%s\r\n" % (len(value.text) + 4, value.text))
+        else:
+            out.append(b"$%d\r\n%s\r\n" % (len(value.text), value.text))
+    elif kind is bool:
+        if resp3:
+            out.append(b"#t\r\n" if value else b"#f\r\n")
+        else:
+            out.append(b":1\r\n" if value else b":0\r\n")
+    elif kind is _NullArray:
+        out.append(b"_\r\n" if resp3 else b"*-1\r\n")
+    elif kind is tuple:
+        encode_reply(list(value), resp3, out)
+    else:  # pragma: no cover - a handler bug, caught by tests
+        raise TypeError(f"cannot encode reply of type {kind.__name__}")
+
+
+def encode_error(message: str) -> bytes:
+    """The bytes of an error reply."""
+    return b"-" + _sanitize_error(message) + b"\r\n"
+
+
+def encode_command(argv: list[bytes]) -> bytes:
+    """A command as a RESP multibulk request (the form of an AOF entry)."""
+    parts = [b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+# -- request parsing ---------------------------------------------------------------------------
+class NeedMore(Exception):
+    """:func:`parse_one` needs more bytes to finish the request at the start of its input."""
+
+
+def _strict_int(raw: bytes) -> int | None:
+    """Redis's ``string2ll``: optional ``-``, digits, no leading zeros, no spaces, fits 64 bits."""
+    if not raw or len(raw) > 20:
+        return None
+    body = raw[1:] if raw[:1] == b"-" else raw
+    if not body.isdigit() or (body[:1] == b"0" and (len(body) > 1 or raw[:1] == b"-")):
+        return None
+    value = int(raw)
+    if not -(2**63) <= value < 2**63:
+        return None
+    return value
+
+
+def parse_one(
+    buf: bytes, pos: int = 0, max_bulk: int = DEFAULT_MAX_BULK_LENGTH
+) -> tuple[list[bytes] | None, int]:
+    """Parse the single request starting at ``buf[pos]``, the way Redis's networking.c does.
+
+    Returns ``(argv, new_pos)``; ``argv`` is ``None`` for requests Redis ignores (an empty inline
+    line, ``*0`` or a negative count). Raises :class:`NeedMore` when the request is incomplete and
+    :class:`zyst.errors.ProtocolError` (with Redis's message) when it is malformed.
+    """
+    if buf[pos : pos + 1] == b"*":
+        return _parse_multibulk(buf, pos, max_bulk)
+    return _parse_inline(buf, pos)
+
+
+def _parse_inline(buf: bytes, pos: int) -> tuple[list[bytes] | None, int]:
+    newline = buf.find(b"\n", pos)
+    if newline < 0:
+        if len(buf) - pos > INLINE_MAX_SIZE:
+            raise errors.ProtocolError(errors.PROTO_TOO_BIG_INLINE)
+        raise NeedMore
+    line = buf[pos:newline]
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    args = split_args(line)
+    if args is None:
+        raise errors.ProtocolError(errors.PROTO_UNBALANCED)
+    return (args or None), newline + 1
+
+
+def _parse_multibulk(buf: bytes, pos: int, max_bulk: int) -> tuple[list[bytes] | None, int]:
+    newline = buf.find(b"\r\n", pos)
+    if newline < 0:
+        if len(buf) - pos > INLINE_MAX_SIZE:
+            raise errors.ProtocolError(errors.PROTO_TOO_BIG_MBULK)
+        raise NeedMore
+    count = _strict_int(buf[pos + 1 : newline])
+    if count is None or count > MAX_MULTIBULK_LENGTH:
+        raise errors.ProtocolError(errors.PROTO_INVALID_MBULK)
+    pos = newline + 2
+    if count <= 0:
+        return None, pos
+    argv: list[bytes] = []
+    for _ in range(count):
+        if pos >= len(buf):
+            raise NeedMore
+        newline = buf.find(b"\r\n", pos)
+        if newline < 0:
+            if len(buf) - pos > INLINE_MAX_SIZE:
+                raise errors.ProtocolError(errors.PROTO_TOO_BIG_BULK)
+            raise NeedMore
+        if buf[pos : pos + 1] != b"$":
+            raise errors.ProtocolError(errors.proto_expected_dollar(buf[pos : pos + 1]))
+        length = _strict_int(buf[pos + 1 : newline])
+        if length is None or length < 0 or length > max_bulk:
+            raise errors.ProtocolError(errors.PROTO_INVALID_BULK)
+        start = newline + 2
+        end = start + length
+        if end + 2 > len(buf):
+            raise NeedMore
+        argv.append(buf[start:end])
+        pos = end + 2
+    return argv, pos
+
+
+# Partial requests up to this size are checked against Redis's framing limits as they arrive.
+_VALIDATE_PARTIAL_UP_TO: Final = 4 * INLINE_MAX_SIZE
+
+
+def _encoded_length(argv: list[bytes]) -> int:
+    """Bytes of ``argv`` as a canonical multibulk request (hiredis accepts only canonical ones)."""
+    total = 3 + len(str(len(argv)))
+    for arg in argv:
+        size = len(arg)
+        total += 5 + len(str(size)) + size
+    return total
+
+
+class RequestParser:
+    """Incremental request parser for one connection.
+
+    :meth:`feed` returns every complete command in the bytes received so far. When a request is
+    malformed, the commands before it are still returned and :attr:`error` is set to Redis's
+    message; the connection must reply with it and close. Requests Redis ignores (``*0``, an empty
+    inline line) are never returned.
+
+    How the fast path stays exact: the bytes given to hiredis are also kept in ``_chunks``,
+    starting at the first request hiredis has not returned yet, until the stream is known to be
+    at a request boundary. If hiredis stumbles (inline text after a multibulk request, a
+    malformed request, RESP types other than bulk strings), the kept bytes are re-read by the slow
+    path, skipping the commands already returned. The stream is taken to be at a boundary when
+    the bytes end with the exact encoding of the last command returned (hiredis accepts only
+    canonical encodings). A request whose payload ends with the encoding of the previous request,
+    split at that very byte, could fool this; it would affect only how a *later malformed*
+    request from that client is reported.
+    """
+
+    __slots__ = ("_chunks", "_reader", "_slow", "error", "max_bulk")
+
+    def __init__(self, max_bulk: int = DEFAULT_MAX_BULK_LENGTH) -> None:
+        self._reader = hiredis.Reader()
+        self._chunks: list[bytes] = []
+        # Bytes not given to hiredis: the slow path's buffer (inline requests, malformed input).
+        self._slow = b""
+        self.error: str | None = None
+        self.max_bulk = max_bulk
+
+    def pending_bytes(self) -> int:
+        """Bytes received and kept for a request not yet complete (for the query-buffer limit)."""
+        return len(self._slow) + sum(len(c) for c in self._chunks)
+
+    def feed(self, data: bytes) -> list[list[bytes]]:
+        commands: list[list[bytes]] = []
+        if self.error is not None or not data:
+            return commands
+        if self._slow or (not self._chunks and data[:1] != b"*"):
+            self._slow_parse(self._slow + data, commands, skip=0)
+        else:
+            self._fast_parse(data, commands)
+        return commands
+
+    def _fast_parse(self, data: bytes, commands: list[list[bytes]]) -> None:
+        reader = self._reader
+        reader.feed(data)
+        chunks = self._chunks
+        chunks.append(data)
+        first = len(commands)
+        gets = reader.gets
+        try:
+            while True:
+                argv = gets()
+                if argv is False:
+                    break
+                if type(argv) is not list or not argv or not _all_bulk(argv):
+                    # Not a plain command (an empty or negative count, or other RESP types):
+                    # let the slow path judge it exactly as Redis would.
+                    self._fall_back(commands, first)
+                    return
+                commands.append(argv)
+        except hiredis.ProtocolError:
+            self._fall_back(commands, first)
+            return
+        if len(commands) > first:
+            last = encode_command(commands[-1])
+            tail = data if len(data) >= len(last) else b"".join(chunks)
+            if tail.endswith(last):
+                chunks.clear()
+                return
+            # A request is left partly read: keep only its bytes.
+            consumed = sum(_encoded_length(argv) for argv in commands[first:])
+            self._chunks = chunks = [b"".join(chunks)[consumed:]]
+        if len(chunks) == 1 and len(chunks[0]) <= _VALIDATE_PARTIAL_UP_TO:
+            # hiredis would wait for any count or length; Redis refuses some at once.
+            try:
+                parse_one(chunks[0], 0, self.max_bulk)
+            except NeedMore:
+                pass
+            except errors.ProtocolError as exc:
+                self.error = exc.message
+                chunks.clear()
+                self._reader = hiredis.Reader()
+
+    def _fall_back(self, commands: list[list[bytes]], first: int) -> None:
+        joined = b"".join(self._chunks)
+        skip = len(commands) - first
+        self._chunks.clear()
+        self._reader = hiredis.Reader()
+        self._slow_parse(joined, commands, skip)
+
+    def _slow_parse(self, buf: bytes, commands: list[list[bytes]], skip: int) -> None:
+        # The first request after the skipped ones is always read here (the fast path refused it
+        # or never saw it); after it, a well-formed multibulk request goes back to the fast path.
+        pos = 0
+        size = len(buf)
+        parsed_here = False
+        while pos < size:
+            if parsed_here and buf[pos : pos + 1] == b"*" and not commands_need_slow(buf, pos):
+                self._slow = b""
+                self._fast_parse(buf[pos:], commands)
+                return
+            try:
+                argv, pos = parse_one(buf, pos, self.max_bulk)
+            except NeedMore:
+                self._slow = buf[pos:]
+                return
+            except errors.ProtocolError as exc:
+                self.error = exc.message
+                self._slow = b""
+                return
+            if skip:
+                skip -= 1
+                continue
+            parsed_here = True
+            if argv is not None:
+                commands.append(argv)
+        self._slow = b""
+
+
+def commands_need_slow(buf: bytes, pos: int) -> bool:
+    """Whether the multibulk request at ``buf[pos]`` must be read by the slow path.
+
+    hiredis reads ``*0``/``*-1`` and nested RESP types differently from Redis, and has no length
+    limits; the slow path checks the header itself to keep those cases exact.
+    """
+    newline = buf.find(b"\r\n", pos, pos + 32)
+    if newline < 0:
+        return True
+    count = _strict_int(buf[pos + 1 : newline])
+    return count is None or count <= 0 or count > MAX_MULTIBULK_LENGTH
+
+
+def _all_bulk(argv: list[Any]) -> bool:
+    for arg in argv:
+        if type(arg) is not bytes:
+            return False
+    return True
