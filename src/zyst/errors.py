@@ -84,3 +84,34 @@ WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
 CLIENT_NAME_SPACES = "ERR Client names cannot contain spaces, newlines or special characters."
 BUSYKEY = "BUSYKEY Target key name already exists."
 NO_SUCH_CLIENT = "ERR No such client"
+
+
+# -- expire options (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT) -------------------------------------
+EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible"
+EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible"
+UNSUPPORTED_OPTION = "ERR Unsupported option {}"
+DECREMENT_OVERFLOW = "ERR decrement would overflow"
+
+
+# -- connection / server commands (HELLO, CLIENT, SHUTDOWN, CONFIG) ---------------------------
+HELLO_PROTOVER = "ERR Protocol version is not an integer or out of range"
+INVALID_CLIENT_ID = "ERR Invalid client ID"
+NO_SHUTDOWN_IN_PROGRESS = "ERR No shutdown in progress."
+CONFIG_NO_FILE = "ERR The server is running without a config file"
+
+
+def hello_syntax(option: bytes) -> str:
+    return f"ERR Syntax error in HELLO option '{_printable(option)}'"
+
+
+def unknown_client_type(name: bytes) -> str:
+    return f"ERR Unknown client type '{_printable(name)}'"
+
+
+def unrecognized_option(option: bytes) -> str:
+    return f"ERR Unrecognized option '{_printable(option)}'"
+
+
+def client_attr_spaces(attr: bytes) -> str:
+    """CLIENT SETINFO's validation error names the attribute as the client typed it."""
+    return f"ERR {_printable(attr)} cannot contain spaces, newlines or special characters."

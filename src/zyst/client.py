@@ -1,0 +1,64 @@
+"""Per-client state: the selected database, protocol version, name and bookkeeping.
+
+A :class:`Client` knows nothing about sockets: the connection owns the transport and gives the
+client its addresses. Handlers read and change the state here (``SELECT``, ``HELLO``,
+``CLIENT SETNAME``); the dispatcher reads :attr:`Client.propagate_as` after a write.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zyst.context import ServerContext
+    from zyst.keyspace import Database
+
+
+class Client:
+    """One connected client. ``ctx`` is the server it belongs to."""
+
+    __slots__ = (
+        "addr",
+        "close_after_reply",
+        "created",
+        "ctx",
+        "db",
+        "id",
+        "laddr",
+        "last_command",
+        "last_interaction",
+        "lib_name",
+        "lib_ver",
+        "name",
+        "propagate_as",
+        "resp3",
+        "transport_info",
+    )
+
+    def __init__(self, ctx: ServerContext, client_id: int, addr: str = "", laddr: str = "") -> None:
+        self.ctx = ctx
+        self.id = client_id
+        self.addr = addr
+        self.laddr = laddr
+        self.db: Database = ctx.keyspace.dbs[0]
+        self.resp3 = False
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        now = time.monotonic()
+        self.created = now
+        self.last_interaction = now
+        self.last_command = b"NULL"
+        # Set by a write handler whose command must reach the AOF in another form (relative
+        # expiries become absolute ones); ``None`` propagates the command as received.
+        self.propagate_as: list[list[bytes]] | None = None
+        self.close_after_reply = False
+        self.transport_info: Any = None
+
+    @property
+    def db_index(self) -> int:
+        return self.db.index
+
+    def select(self, index: int) -> None:
+        self.db = self.ctx.keyspace.dbs[index]

@@ -1,0 +1,19 @@
+"""Commands: the table (:mod:`zyst.commands.table`) and one module per command group.
+
+Importing this package registers every command; adding a command means writing its handler and
+its ``@command`` declaration in the group's module, nothing else.
+"""
+
+from zyst.commands import (  # noqa: F401  (imported for their declarations)
+    connection,
+    hashes,
+    introspection,
+    keys,
+    lists,
+    server,
+    sets,
+    strings,
+)
+from zyst.commands.table import COMMANDS, call, lookup
+
+__all__ = ["COMMANDS", "call", "lookup"]

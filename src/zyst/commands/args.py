@@ -1,0 +1,44 @@
+"""Argument parsing shared by the command modules, with Redis's own rules.
+
+Integers follow Redis's ``string2ll`` (``util.c``): an optional ``-``, then ASCII digits with no
+leading zero (``0`` alone is fine, ``-0`` is not), no spaces, no ``+``, at most 20 bytes, and the
+value must fit a signed 64-bit integer. Anything else is "not an integer or out of range".
+
+Stored string values that commands read as integers (``INCR``) obey the same rules, because Redis
+parses them with the same function.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from zyst import errors
+from zyst.errors import CommandError
+
+LLONG_MIN: Final = -(2**63)
+LLONG_MAX: Final = 2**63 - 1
+
+
+def strict_int(raw: bytes) -> int | None:
+    """The signed 64-bit integer ``raw`` spells under Redis's rules, or ``None``."""
+    # The strings string2ll accepts are exactly the canonical spellings of in-range integers,
+    # so a round trip through ``int`` checks all its rules at C speed (``int`` alone would
+    # also take spaces, "+", "_" and leading zeros).
+    if len(raw) > 20:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    if b"%d" % value != raw or value < LLONG_MIN or value > LLONG_MAX:
+        return None
+    return value
+
+
+def parse_int(raw: bytes, error: str = errors.NOT_INTEGER) -> int:
+    """``raw`` as a signed 64-bit integer; raises ``error`` (by default Redis's
+    "value is not an integer or out of range") when it is not one."""
+    value = strict_int(raw)
+    if value is None:
+        raise CommandError(error)
+    return value

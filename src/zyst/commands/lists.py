@@ -1,0 +1,231 @@
+"""List commands: LPUSH, RPUSH, LPOP, RPOP, LRANGE, LLEN (Redis's ``t_list.c``).
+
+A list is a ``collections.deque`` of ``bytes``: O(1) pushes and pops at both ends, which is what
+these commands need. Indexing into the middle of a deque walks its blocks, so LRANGE reads
+with ``islice`` from whichever end is nearer to the range, as Redis's quicklist does.
+
+Invariant: a list in the keyspace is never empty; a pop that takes its last element deletes
+the key.
+
+Reply details that follow Redis 7 exactly:
+
+- ``LPOP key count`` on a missing key replies a null *array* (``*-1``), even with count 0; on
+  an existing key, count 0 replies an empty array.
+- The count is parsed before the key is looked up, and any bad count (not a number, negative,
+  too big) gets "value is out of range, must be positive", never "not an integer".
+- LRANGE parses both indexes before the lookup, so a bad index wins over WRONGTYPE.
+
+Propagation: every command here is deterministic and propagates as received.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from zyst import errors
+from zyst.commands.args import parse_int
+from zyst.commands.table import Reply, command
+from zyst.errors import CommandError
+from zyst.protocol.resp import NULL_ARRAY
+
+if TYPE_CHECKING:
+    from zyst.client import Client
+
+
+@command(
+    "lpush",
+    arity=-3,
+    flags=("write", "denyoom", "fast"),
+    keys=(1, 1, 1),
+    group="list",
+    summary="Prepend one or multiple elements to a list",
+    since="1.0.0",
+    syntax="key element [element ...]",
+    complexity="O(1) for each element added, so O(N) to add N elements when the command is "
+    "called with multiple arguments.",
+    acl_categories=("write", "list", "fast"),
+)
+def lpush(client: Client, argv: list[bytes]) -> Reply:
+    """LPUSH key element [element ...]
+
+    Each element goes to the head in turn (``LPUSH k a b`` leaves ``b a``). Replies the new
+    length.
+    """
+    lst: deque[bytes] = client.db.get_or_create(argv[1], deque)
+    if len(argv) == 3:
+        lst.appendleft(argv[2])
+        client.ctx.dirty += 1
+    else:
+        lst.extendleft(islice(argv, 2, None))
+        client.ctx.dirty += len(argv) - 2
+    return len(lst)
+
+
+@command(
+    "rpush",
+    arity=-3,
+    flags=("write", "denyoom", "fast"),
+    keys=(1, 1, 1),
+    group="list",
+    summary="Append one or multiple elements to a list",
+    since="1.0.0",
+    syntax="key element [element ...]",
+    complexity="O(1) for each element added, so O(N) to add N elements when the command is "
+    "called with multiple arguments.",
+    acl_categories=("write", "list", "fast"),
+)
+def rpush(client: Client, argv: list[bytes]) -> Reply:
+    """RPUSH key element [element ...]
+
+    Appends the elements to the tail in order. Replies the new length.
+    """
+    lst: deque[bytes] = client.db.get_or_create(argv[1], deque)
+    if len(argv) == 3:
+        lst.append(argv[2])
+        client.ctx.dirty += 1
+    else:
+        lst.extend(islice(argv, 2, None))
+        client.ctx.dirty += len(argv) - 2
+    return len(lst)
+
+
+@command(
+    "lpop",
+    arity=-2,
+    flags=("write", "fast"),
+    keys=(1, 1, 1),
+    group="list",
+    summary="Remove and get the first elements in a list",
+    since="1.0.0",
+    syntax="key [count]",
+    complexity="O(N) where N is the number of elements returned",
+    acl_categories=("write", "list", "fast"),
+)
+def lpop(client: Client, argv: list[bytes]) -> Reply:
+    """LPOP key [count]
+
+    Without count: the head element, or null. With count: an array of up to count elements
+    from the head, or a null array when the key is missing.
+    """
+    return _pop(client, argv, True)
+
+
+@command(
+    "rpop",
+    arity=-2,
+    flags=("write", "fast"),
+    keys=(1, 1, 1),
+    group="list",
+    summary="Remove and get the last elements in a list",
+    since="1.0.0",
+    syntax="key [count]",
+    complexity="O(N) where N is the number of elements returned",
+    acl_categories=("write", "list", "fast"),
+)
+def rpop(client: Client, argv: list[bytes]) -> Reply:
+    """RPOP key [count]
+
+    Without count: the tail element, or null. With count: an array of up to count elements
+    from the tail (tail first), or a null array when the key is missing.
+    """
+    return _pop(client, argv, False)
+
+
+def _pop(client: Client, argv: list[bytes], head: bool) -> Reply:
+    db = client.db
+    key = argv[1]
+    if len(argv) == 2:
+        lst: deque[bytes] | None = db.get_typed(key, deque)
+        if lst is None:
+            return None
+        value = lst.popleft() if head else lst.pop()
+        if not lst:
+            db.delete_if_empty(key, lst)
+        client.ctx.dirty += 1
+        return value
+    if len(argv) > 3:
+        raise CommandError(errors.wrong_arity("lpop" if head else "rpop"))
+    count = parse_int(argv[2], errors.OUT_OF_RANGE)
+    if count < 0:
+        raise CommandError(errors.OUT_OF_RANGE)
+    lst = db.get_typed(key, deque)
+    if lst is None:
+        return NULL_ARRAY
+    if count == 0:
+        return []
+    size = len(lst)
+    if count >= size:
+        items = list(lst) if head else list(reversed(lst))
+        db.delete(key)
+        client.ctx.dirty += size
+        return items
+    pop = lst.popleft if head else lst.pop
+    client.ctx.dirty += count
+    return [pop() for _ in range(count)]
+
+
+@command(
+    "lrange",
+    arity=4,
+    flags=("readonly",),
+    keys=(1, 1, 1),
+    group="list",
+    summary="Get a range of elements from a list",
+    since="1.0.0",
+    syntax="key start stop",
+    complexity="O(S+N) where S is the distance of start offset from HEAD for small lists, from "
+    "nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the "
+    "specified range.",
+    acl_categories=("read", "list", "slow"),
+)
+def lrange(client: Client, argv: list[bytes]) -> Reply:
+    """LRANGE key start stop
+
+    Both indexes are inclusive; negative ones count from the tail (-1 is the last element).
+    Out-of-range indexes are clamped, and an empty range replies an empty array.
+    """
+    start = parse_int(argv[2])
+    stop = parse_int(argv[3])
+    lst: deque[bytes] | None = client.db.get_typed(argv[1], deque)
+    if lst is None:
+        return []
+    size = len(lst)
+    if start < 0:
+        start = max(start + size, 0)
+    if stop < 0:
+        stop += size
+    elif stop >= size:
+        stop = size - 1
+    if start > stop:  # also covers start >= size, since stop < size here
+        return []
+    if start == 0 and stop == size - 1:
+        return list(lst)
+    if start <= size - 1 - stop:
+        return list(islice(lst, start, stop + 1))
+    # Nearer the tail: walk from there and put the slice back in order.
+    items = list(islice(reversed(lst), size - 1 - stop, size - start))
+    items.reverse()
+    return items
+
+
+@command(
+    "llen",
+    arity=2,
+    flags=("readonly", "fast"),
+    keys=(1, 1, 1),
+    group="list",
+    summary="Get the length of a list",
+    since="1.0.0",
+    syntax="key",
+    complexity="O(1)",
+    acl_categories=("read", "list", "fast"),
+)
+def llen(client: Client, argv: list[bytes]) -> Reply:
+    """LLEN key
+
+    Replies the length of the list, 0 when the key is missing.
+    """
+    lst: deque[bytes] | None = client.db.get_typed(argv[1], deque)
+    return 0 if lst is None else len(lst)

@@ -1,0 +1,517 @@
+"""Server commands: FLUSHDB, FLUSHALL, INFO, CONFIG, TIME and SHUTDOWN.
+
+INFO writes Redis's text format (``# Section`` then ``field:value`` lines, CRLF-terminated,
+sections separated by an empty line) with the fields clients and exporters read; numbers Zyst
+does not have (forks, replication backlog, allocator internals) are shown as an idle Redis shows
+them. Sections always come in Redis's order, whatever order they were asked in.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from zyst import REDIS_VERSION, errors
+from zyst.client import Client
+from zyst.commands.introspection import help_reply
+from zyst.commands.table import Reply, command, container, subcommand
+from zyst.context import ServerContext
+from zyst.errors import CommandError
+from zyst.protocol import resp
+from zyst.protocol.resp import OK, Map, Verbatim
+
+# Identifiers of this process's run, as Redis makes a new one at each start.
+_RUN_ID = os.urandom(20).hex()
+_REPL_ID = os.urandom(20).hex()
+
+# SHUTDOWN must leave the client without a reply (the server closes the connection). Until the
+# encoder has a "send nothing" value, the client gets +OK just before the connection closes.
+_NO_REPLY: Any = getattr(resp, "NO_REPLY", OK)
+
+
+# -- FLUSHDB / FLUSHALL -----------------------------------------------------------------------
+def _flush_mode(argv: list[bytes]) -> None:
+    """``[ASYNC | SYNC]``: both flush at once here (values are freed by the garbage collector)."""
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() not in (b"async", b"sync")):
+        raise CommandError(errors.SYNTAX)
+
+
+@command(
+    "flushdb",
+    arity=-1,
+    flags=("write",),
+    group="server",
+    summary="Remove all keys from the current database",
+    syntax="[ASYNC | SYNC]",
+    complexity="O(N) where N is the number of keys in the selected database",
+    acl_categories=("keyspace", "dangerous"),
+)
+def flushdb(client: Client, argv: list[bytes]) -> Reply:
+    """FLUSHDB [ASYNC | SYNC]"""
+    _flush_mode(argv)
+    removed = len(client.db)
+    client.db.flush()
+    # Redis propagates FLUSHDB even when the database was empty; a moved ``dirty`` is what
+    # makes the dispatcher propagate.
+    client.ctx.dirty += removed or 1
+    return OK
+
+
+@command(
+    "flushall",
+    arity=-1,
+    flags=("write",),
+    group="server",
+    summary="Remove all keys from all databases",
+    syntax="[ASYNC | SYNC]",
+    complexity="O(N) where N is the total number of keys in all databases",
+    acl_categories=("keyspace", "dangerous"),
+)
+def flushall(client: Client, argv: list[bytes]) -> Reply:
+    """FLUSHALL [ASYNC | SYNC]"""
+    _flush_mode(argv)
+    keyspace = client.ctx.keyspace
+    removed = sum(len(db) for db in keyspace.dbs)
+    keyspace.flushall()
+    client.ctx.dirty += removed + 1
+    return OK
+
+
+# -- TIME / SHUTDOWN --------------------------------------------------------------------------
+@command(
+    "time",
+    arity=1,
+    flags=("loading", "stale", "fast"),
+    group="server",
+    summary="Return the current server time",
+    since="2.6.0",
+    complexity="O(1)",
+)
+def time_(client: Client, argv: list[bytes]) -> Reply:
+    """TIME"""
+    now_us = time.time_ns() // 1000
+    return [b"%d" % (now_us // 1_000_000), b"%d" % (now_us % 1_000_000)]
+
+
+@command(
+    "shutdown",
+    arity=-1,
+    flags=("admin", "noscript", "loading", "stale", "no_multi", "allow_busy"),
+    group="server",
+    summary="Synchronously save the dataset to disk and then shut down the server",
+    syntax="[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
+    complexity=(
+        "O(N) when saving, where N is the total number of keys in all databases when saving "
+        "data, otherwise O(1)"
+    ),
+)
+def shutdown(client: Client, argv: list[bytes]) -> Reply:
+    """SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]"""
+    nosave = save = abort = other = False
+    for arg in argv[1:]:
+        option = arg.lower()
+        if option == b"nosave":
+            nosave = True
+        elif option == b"save":
+            save = True
+        elif option in (b"now", b"force"):
+            # Zyst never waits for replicas and has no save that can fail: nothing to skip.
+            other = True
+        elif option == b"abort":
+            abort = True
+        else:
+            raise CommandError(errors.SYNTAX)
+    if (abort and (nosave or save or other)) or (nosave and save):
+        raise CommandError(errors.SYNTAX)
+    if abort:
+        # A shutdown here is never in progress for long enough to be aborted.
+        raise CommandError(errors.NO_SHUTDOWN_IN_PROGRESS)
+    client.ctx.request_shutdown(True if save else False if nosave else None)
+    client.close_after_reply = True
+    return _NO_REPLY
+
+
+# -- INFO -------------------------------------------------------------------------------------
+def _human_bytes(n: int) -> str:
+    """Redis's ``bytesToHuman``: 1.28M, 512B, 2.00K."""
+    if n < 1024:
+        return f"{n}B"
+    for unit, scale in (("K", 1024), ("M", 1024**2), ("G", 1024**3), ("T", 1024**4)):
+        if n < scale * 1024:
+            return f"{n / scale:.2f}{unit}"
+    return f"{n / 1024**5:.2f}P"
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _total_system_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError):
+        return 0
+
+
+Fields = list[tuple[str, object]]
+
+
+def _server(ctx: ServerContext) -> Fields:
+    uptime = int(time.time() - ctx.start_time)
+    uname = platform.uname()
+    return [
+        ("redis_version", REDIS_VERSION),
+        ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0),
+        ("redis_build_id", "0"),
+        ("redis_mode", "standalone"),
+        ("os", f"{uname.system} {uname.release} {uname.machine}"),
+        ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
+        ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", "epoll" if sys.platform.startswith("linux") else "kqueue"),
+        ("atomicvar_api", "c11-builtin"),
+        ("gcc_version", "0.0.0"),
+        ("process_id", ctx.pid),
+        ("process_supervised", "no"),
+        ("run_id", _RUN_ID),
+        ("tcp_port", ctx.tcp_port),
+        ("server_time_usec", time.time_ns() // 1000),
+        ("uptime_in_seconds", uptime),
+        ("uptime_in_days", uptime // 86400),
+        ("hz", ctx.config.hz),
+        ("configured_hz", ctx.config.hz),
+        ("lru_clock", int(time.time()) & ((1 << 24) - 1)),
+        ("executable", sys.executable),
+        ("config_file", getattr(ctx.config, "config_file", "") or ""),
+        ("io_threads_active", 0),
+    ]
+
+
+def _clients(ctx: ServerContext) -> Fields:
+    return [
+        ("connected_clients", len(ctx.clients)),
+        ("cluster_connections", 0),
+        ("maxclients", ctx.config.maxclients),
+        ("client_recent_max_input_buffer", 0),
+        ("client_recent_max_output_buffer", 0),
+        ("blocked_clients", getattr(ctx, "blocked_clients", 0)),
+        ("tracking_clients", 0),
+        ("clients_in_timeout_table", 0),
+    ]
+
+
+def _memory(ctx: ServerContext) -> Fields:
+    # Python has no allocator counter to match jemalloc's: the resident set is the honest figure.
+    rss = _rss_bytes()
+    peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    system = _total_system_memory()
+    maxmemory = ctx.config.maxmemory
+    return [
+        ("used_memory", rss),
+        ("used_memory_human", _human_bytes(rss)),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", _human_bytes(rss)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", _human_bytes(peak)),
+        ("used_memory_peak_perc", f"{100 * rss / peak:.2f}%"),
+        ("total_system_memory", system),
+        ("total_system_memory_human", _human_bytes(system)),
+        ("maxmemory", maxmemory),
+        ("maxmemory_human", _human_bytes(maxmemory)),
+        ("maxmemory_policy", ctx.config.maxmemory_policy),
+        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_allocator", "libc"),
+        ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", 0),
+    ]
+
+
+# Fields of ``ctx.aof_info()`` that Redis's INFO persistence has (others are Zyst's own).
+_AOF_FIELDS = (
+    "aof_current_size",
+    "aof_base_size",
+    "aof_pending_rewrite",
+    "aof_buffer_length",
+    "aof_pending_bio_fsync",
+    "aof_delayed_fsync",
+)
+
+
+def _persistence(ctx: ServerContext) -> Fields:
+    aof = ctx.aof_info()
+    fields: Fields = [
+        ("loading", int(ctx.loading)),
+        ("async_loading", 0),
+        ("current_cow_peak", 0),
+        ("current_cow_size", 0),
+        ("current_cow_size_age", 0),
+        ("current_fork_perc", "0.00"),
+        ("current_save_keys_processed", 0),
+        ("current_save_keys_total", 0),
+        ("rdb_changes_since_last_save", ctx.dirty),
+        ("rdb_bgsave_in_progress", 0),
+        ("rdb_last_save_time", int(ctx.start_time)),
+        ("rdb_last_bgsave_status", "ok"),
+        ("rdb_last_bgsave_time_sec", -1),
+        ("rdb_current_bgsave_time_sec", -1),
+        ("rdb_saves", 0),
+        ("rdb_last_cow_size", 0),
+        ("rdb_last_load_keys_expired", 0),
+        ("rdb_last_load_keys_loaded", 0),
+        ("aof_enabled", aof.get("aof_enabled", 0)),
+        ("aof_rewrite_in_progress", aof.get("aof_rewrite_in_progress", 0)),
+        ("aof_rewrite_scheduled", 0),
+        ("aof_last_rewrite_time_sec", -1),
+        ("aof_current_rewrite_time_sec", -1),
+        ("aof_last_bgrewrite_status", "ok"),
+        ("aof_rewrites", aof.get("aof_rewrites", 0)),
+        ("aof_rewrites_consecutive_failures", 0),
+        ("aof_last_write_status", aof.get("aof_last_write_status", "ok")),
+        ("aof_last_cow_size", 0),
+        ("module_fork_in_progress", 0),
+        ("module_fork_last_cow_size", 0),
+    ]
+    if aof.get("aof_enabled"):
+        fields.extend((name, aof[name]) for name in _AOF_FIELDS if name in aof)
+    return fields
+
+
+def _stats(ctx: ServerContext) -> Fields:
+    stats = ctx.stats
+    return [
+        ("total_connections_received", stats.total_connections_received),
+        ("total_commands_processed", stats.total_commands_processed),
+        ("instantaneous_ops_per_sec", stats.instantaneous_ops_per_sec),
+        ("total_net_input_bytes", stats.total_net_input_bytes),
+        ("total_net_output_bytes", stats.total_net_output_bytes),
+        ("instantaneous_input_kbps", "0.00"),
+        ("instantaneous_output_kbps", "0.00"),
+        ("rejected_connections", stats.rejected_connections),
+        ("sync_full", 0),
+        ("sync_partial_ok", 0),
+        ("sync_partial_err", 0),
+        ("expired_keys", ctx.keyspace.expired_keys),
+        ("expired_stale_perc", "0.00"),
+        ("expired_time_cap_reached_count", 0),
+        ("evicted_keys", 0),
+        ("evicted_clients", 0),
+        ("keyspace_hits", stats.keyspace_hits),
+        ("keyspace_misses", stats.keyspace_misses),
+        ("pubsub_channels", 0),
+        ("pubsub_patterns", 0),
+        ("latest_fork_usec", 0),
+        ("total_forks", 0),
+        ("migrate_cached_sockets", 0),
+        ("total_error_replies", 0),
+    ]
+
+
+def _replication(ctx: ServerContext) -> Fields:
+    return [
+        ("role", "master"),
+        ("connected_slaves", 0),
+        ("master_failover_state", "no-failover"),
+        ("master_replid", _REPL_ID),
+        ("master_replid2", "0" * 40),
+        ("master_repl_offset", 0),
+        ("second_repl_offset", -1),
+        ("repl_backlog_active", 0),
+        ("repl_backlog_size", 1048576),
+        ("repl_backlog_first_byte_offset", 0),
+        ("repl_backlog_histlen", 0),
+    ]
+
+
+def _cpu(ctx: ServerContext) -> Fields:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    thread = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
+    return [
+        ("used_cpu_sys", f"{me.ru_stime:.6f}"),
+        ("used_cpu_user", f"{me.ru_utime:.6f}"),
+        ("used_cpu_sys_children", f"{children.ru_stime:.6f}"),
+        ("used_cpu_user_children", f"{children.ru_utime:.6f}"),
+        ("used_cpu_sys_main_thread", f"{thread.ru_stime:.6f}"),
+        ("used_cpu_user_main_thread", f"{thread.ru_utime:.6f}"),
+    ]
+
+
+def _nothing(ctx: ServerContext) -> Fields:
+    return []
+
+
+def _cluster(ctx: ServerContext) -> Fields:
+    return [("cluster_enabled", 0)]
+
+
+def _keyspace(ctx: ServerContext) -> Fields:
+    # avg_ttl would need a walk over every volatile key; Redis estimates it, Zyst shows 0.
+    return [
+        (f"db{db.index}", f"keys={len(db)},expires={len(db.expires)},avg_ttl=0")
+        for db in ctx.keyspace.dbs
+        if len(db)
+    ]
+
+
+# name → (title, fields, in the default set); in Redis's order.
+_SECTIONS: dict[str, tuple[str, Callable[[ServerContext], Fields], bool]] = {
+    "server": ("Server", _server, True),
+    "clients": ("Clients", _clients, True),
+    "memory": ("Memory", _memory, True),
+    "persistence": ("Persistence", _persistence, True),
+    "stats": ("Stats", _stats, True),
+    "replication": ("Replication", _replication, True),
+    "cpu": ("CPU", _cpu, True),
+    "modules": ("Modules", _nothing, True),
+    "commandstats": ("Commandstats", _nothing, False),
+    "errorstats": ("Errorstats", _nothing, True),
+    "latencystats": ("Latencystats", _nothing, False),
+    "cluster": ("Cluster", _cluster, True),
+    "keyspace": ("Keyspace", _keyspace, True),
+}
+
+
+def info_text(ctx: ServerContext, sections: list[bytes]) -> bytes:
+    """The INFO text for the requested section names (none → the default sections)."""
+    wanted: set[str] = set()
+    if not sections:
+        sections = [b"default"]
+    for raw in sections:
+        name = raw.decode("utf-8", "replace").lower()
+        if name == "default":
+            wanted.update(n for n, (_, _, default) in _SECTIONS.items() if default)
+        elif name in ("all", "everything"):
+            wanted.update(_SECTIONS)
+        else:
+            wanted.add(name)
+    parts: list[str] = []
+    for name, (title, fields, _) in _SECTIONS.items():
+        if name in wanted:
+            lines = [f"# {title}\r\n"]
+            lines.extend(f"{key}:{value}\r\n" for key, value in fields(ctx))
+            parts.append("".join(lines))
+    return "\r\n".join(parts).encode()
+
+
+@command(
+    "info",
+    arity=-1,
+    flags=("loading", "stale"),
+    group="server",
+    summary="Get information and statistics about the server",
+    syntax="[section [section ...]]",
+    complexity="O(1)",
+    acl_categories=("dangerous",),
+)
+def info(client: Client, argv: list[bytes]) -> Reply:
+    """INFO [section [section ...]]"""
+    return Verbatim(info_text(client.ctx, argv[1:]))
+
+
+# -- CONFIG -----------------------------------------------------------------------------------
+CONFIG = container("config", group="server", summary="A container for server configuration commands", since="2.0.0")
+_CONFIG_FLAGS = ("admin", "noscript", "loading", "stale")
+
+
+@subcommand(
+    CONFIG,
+    "get",
+    arity=-3,
+    flags=_CONFIG_FLAGS,
+    summary="Get the values of configuration parameters",
+    since="2.0.0",
+    syntax="parameter [parameter ...]",
+    complexity="O(N) when N is the number of configuration parameters provided",
+)
+def config_get(client: Client, argv: list[bytes]) -> Reply:
+    """CONFIG GET parameter [parameter ...]"""
+    return Map(client.ctx.config.get_many(argv[2:]))
+
+
+@subcommand(
+    CONFIG,
+    "set",
+    arity=-4,
+    flags=_CONFIG_FLAGS,
+    summary="Set configuration parameters to the given values",
+    since="2.0.0",
+    syntax="parameter value [parameter value ...]",
+    complexity="O(N) when N is the number of configuration parameters provided",
+)
+def config_set(client: Client, argv: list[bytes]) -> Reply:
+    """CONFIG SET parameter value [parameter value ...]"""
+    if len(argv) % 2:
+        raise CommandError(errors.SYNTAX)
+    client.ctx.config.set_many(list(zip(argv[2::2], argv[3::2], strict=True)))
+    return OK
+
+
+@subcommand(
+    CONFIG,
+    "resetstat",
+    arity=2,
+    flags=_CONFIG_FLAGS,
+    summary="Reset the stats returned by INFO",
+    since="2.0.0",
+    complexity="O(1)",
+)
+def config_resetstat(client: Client, argv: list[bytes]) -> Reply:
+    """CONFIG RESETSTAT"""
+    ctx = client.ctx
+    for name in type(ctx.stats).__slots__:
+        setattr(ctx.stats, name, 0)
+    ctx.keyspace.expired_keys = 0
+    return OK
+
+
+@subcommand(
+    CONFIG,
+    "rewrite",
+    arity=2,
+    flags=_CONFIG_FLAGS,
+    summary="Rewrite the configuration file with the in memory configuration",
+    since="2.8.0",
+    complexity="O(1)",
+)
+def config_rewrite(client: Client, argv: list[bytes]) -> Reply:
+    """CONFIG REWRITE (Zyst never rewrites its config file)"""
+    raise CommandError(errors.CONFIG_NO_FILE)
+
+
+_CONFIG_HELP = [
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@subcommand(
+    CONFIG,
+    "help",
+    arity=2,
+    flags=("loading", "stale"),
+    summary="Show helpful text about the different subcommands",
+    since="5.0.0",
+    complexity="O(1)",
+)
+def config_help(client: Client, argv: list[bytes]) -> Reply:
+    """CONFIG HELP"""
+    return help_reply(_CONFIG_HELP)

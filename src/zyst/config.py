@@ -1,0 +1,701 @@
+"""Every setting of the server: its default, how it is parsed and shown, and whether it may change.
+
+This module owns :class:`Config` (plain typed attributes, one per setting), the declarative table
+:data:`SETTINGS` that drives everything else, CONFIG GET / CONFIG SET, and the loading of
+redis.conf-style files and of command-line options (:class:`ConfigLoader`).
+
+Invariants:
+
+- a setting is declared once, in :data:`SETTINGS`: its wire name (dashes, as Redis spells it), the
+  attribute of :class:`Config` holding it, a parser from arguments to a value, a formatter from the
+  value to the bytes CONFIG GET shows, and whether CONFIG SET may change it at run time;
+- parsers raise :class:`ValueError` whose text is Redis's own (``argument must be 'yes' or
+  'no'``); CONFIG SET wraps it in ``ERR CONFIG SET failed ...``, the file loader in a
+  ``FATAL CONFIG FILE ERROR`` report naming the file and line;
+- CONFIG SET is all or nothing: every name is checked before any value is parsed, and when a value
+  or a change hook fails, every setting of the call gets its old value back.
+
+Config file syntax (redis.conf)::
+
+    # a comment
+    port 6380
+    bind 127.0.0.1 ::1
+    appendonly "yes"
+    save 900 1
+    save 300 10
+
+One directive per line, names case-insensitive, arguments split as Redis's ``sdssplitargs``
+splits them (quotes allowed). ``save`` lines add up within one load; ``save ""`` clears them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from zyst import __version__
+from zyst.errors import CommandError
+from zyst.glob import stringmatch
+from zyst.protocol.inline import split_args
+
+__all__ = [
+    "SETTINGS",
+    "ChangeHook",
+    "Config",
+    "ConfigError",
+    "ConfigLoader",
+    "Setting",
+    "apply_option",
+    "default_dir",
+    "find_setting",
+    "load_config_file",
+]
+
+T = TypeVar("T")
+
+ChangeHook = Callable[[str], None]
+"""Called with a setting's wire name after CONFIG SET changed it; may raise ValueError to refuse."""
+
+INT_MAX = 2**31 - 1
+UINT_MAX = 2**32 - 1
+LLONG_MAX = 2**63 - 1
+ULLONG_MAX = 2**64 - 1
+MAX_BIND_ADDRESSES = 16  # Redis's CONFIG_BINDADDR_MAX
+
+# -- error texts (byte for byte Redis 7.0's) ------------------------------------------------
+BAD_DIRECTIVE = "Bad directive or wrong number of arguments"
+WRONG_ARG_COUNT = "wrong number of arguments"
+UNBALANCED_QUOTES = "Unbalanced quotes in configuration line"
+NOT_BOOL = "argument must be 'yes' or 'no'"
+NOT_INTEGER = "argument couldn't be parsed into an integer"
+NOT_MEMORY = "argument must be a memory value"
+INVALID_SAVE = "Invalid save parameters"
+FILENAME_IS_PATH = "appendfilename can't be a path, just a filename"
+TOO_MANY_BIND = "Too many bind addresses specified."
+IMMUTABLE = "can't set immutable config"
+DUPLICATE = "duplicate parameter"
+NO_DAEMONIZE = (
+    "Zyst does not daemonize: run it in the foreground under a supervisor "
+    "(systemd, Docker, ...) and leave 'daemonize' at 'no'"
+)
+EMPTY_DIR = "dir can't be empty"
+
+
+def not_in_range(low: int, high: int) -> str:
+    return f"argument must be between {low} and {high} inclusive"
+
+
+def not_one_of(choices: tuple[str, ...]) -> str:
+    return f"argument(s) must be one of the following: {', '.join(choices)}"
+
+
+def config_set_unknown(name: bytes) -> str:
+    """The reply to CONFIG SET naming an unknown setting (as the client spelled it)."""
+    return f"ERR Unknown option or number of arguments for CONFIG SET - '{_show(name)}'"
+
+
+def config_set_failed(name: str, reason: str) -> str:
+    return f"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+
+
+class ConfigError(Exception):
+    """The configuration (file or command line) is invalid; ``message`` is the full report."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# -- parsers: list of arguments → value, ValueError with Redis's text -----------------------
+def _single(parse: Callable[[str], T]) -> Callable[[list[str]], T]:
+    """A parser of exactly one argument (most settings)."""
+
+    def parse_args(args: list[str]) -> T:
+        if len(args) != 1:
+            raise ValueError(WRONG_ARG_COUNT)
+        return parse(args[0])
+
+    return parse_args
+
+
+def parse_bool(text: str) -> bool:
+    """``yes`` or ``no``, any case."""
+    lowered = text.lower()
+    if lowered == "yes":
+        return True
+    if lowered == "no":
+        return False
+    raise ValueError(NOT_BOOL)
+
+
+# Redis's string2ll: no sign but '-', no leading zeros, no spaces, no "-0".
+_STRICT_INT = re.compile(r"0|-?[1-9][0-9]*")
+
+
+def parse_strict_int(text: str) -> int:
+    """A decimal 64-bit integer written exactly as Redis's ``string2ll`` accepts it."""
+    if not _STRICT_INT.fullmatch(text):
+        raise ValueError(NOT_INTEGER)
+    value = int(text)
+    if not -(2**63) <= value <= LLONG_MAX:
+        raise ValueError(NOT_INTEGER)
+    return value
+
+
+_MEMORY = re.compile(r"([0-9]*)(|b|k|kb|m|mb|g|gb)", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3}
+_UNITS["gb"] = 1024**3
+
+
+def parse_memory(text: str) -> int:
+    """A byte count with an optional unit (``100``, ``100k``, ``512mb``, ``1GB``), as Redis's
+    ``memtoull``: k/m/g are powers of 1000, kb/mb/gb powers of 1024, no digits means 0, and a
+    number too big saturates at 2**64 - 1."""
+    match = _MEMORY.fullmatch(text)
+    if match is None:
+        raise ValueError(NOT_MEMORY)
+    digits, unit = match.groups()
+    number = min(int(digits or "0"), ULLONG_MAX)
+    return min(number * _UNITS[unit.lower()], ULLONG_MAX)
+
+
+def _integer(low: int, high: int) -> Callable[[list[str]], int]:
+    def parse(text: str) -> int:
+        value = parse_strict_int(text)
+        if not low <= value <= high:
+            raise ValueError(not_in_range(low, high))
+        return value
+
+    return _single(parse)
+
+
+def _memory(low: int, high: int) -> Callable[[list[str]], int]:
+    def parse(text: str) -> int:
+        value = parse_memory(text)
+        if not low <= value <= high:
+            raise ValueError(not_in_range(low, high))
+        return value
+
+    return _single(parse)
+
+
+def _enum(*choices: str) -> Callable[[list[str]], str]:
+    def parse(text: str) -> str:
+        lowered = text.lower()
+        if lowered not in choices:
+            raise ValueError(not_one_of(choices))
+        return lowered
+
+    return _single(parse)
+
+
+def _parse_hz(text: str) -> int:
+    # Redis accepts 0..INT_MAX but clamps what it keeps (and shows) to 1..500.
+    value = _integer(0, INT_MAX)([text])
+    return max(1, min(value, 500))
+
+
+def _parse_daemonize(text: str) -> bool:
+    if parse_bool(text):
+        raise ValueError(NO_DAEMONIZE)
+    return False
+
+
+def _parse_filename(text: str) -> str:
+    if not text or os.path.basename(text) != text or text in (".", ".."):
+        raise ValueError(FILENAME_IS_PATH)
+    return text
+
+
+def _parse_dir(text: str) -> str:
+    # Redis chdir()s and shows getcwd(): the absolute path, resolved against the current
+    # directory at the time the setting is read.
+    if not text:
+        raise ValueError(EMPTY_DIR)
+    return os.path.abspath(text)
+
+
+def _parse_bind(args: list[str]) -> list[str]:
+    if len(args) > MAX_BIND_ADDRESSES:
+        raise ValueError(TOO_MANY_BIND)
+    return list(args)
+
+
+_SAVE_NUMBER = re.compile(r"\s*[-+]?[0-9]*")
+
+
+def _parse_save(args: list[str]) -> str:
+    """``save <seconds> <changes> [<seconds> <changes> ...]`` or ``save ""``, normalized to
+    decimal pairs (Redis reads each number with ``strtoll`` and shows it back as it stored it)."""
+    if args == [""]:
+        args = []
+    if len(args) % 2:
+        raise ValueError(INVALID_SAVE)
+    numbers: list[str] = []
+    for arg in args:
+        if not _SAVE_NUMBER.fullmatch(arg):
+            raise ValueError(INVALID_SAVE)
+        digits = arg.strip()
+        value = int(digits) if digits.lstrip("+-") else 0
+        if value < 0:
+            raise ValueError(INVALID_SAVE)
+        numbers.append(str(value))
+    return " ".join(numbers)
+
+
+# -- formatters: value → the bytes CONFIG GET shows ------------------------------------------
+def _format_bool(value: bool) -> bytes:
+    return b"yes" if value else b"no"
+
+
+def _format_int(value: int) -> bytes:
+    return b"%d" % value
+
+
+def _format_str(value: str) -> bytes:
+    return value.encode("utf-8", "surrogateescape")
+
+
+def _format_list(value: list[str]) -> bytes:
+    return " ".join(value).encode("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting(Generic[T]):
+    """One row of the settings table."""
+
+    name: str
+    """Wire name, as in redis.conf, CONFIG GET/SET and ``--name`` (dashes, lower case)."""
+    attr: str
+    """The :class:`Config` attribute holding the value."""
+    parse: Callable[[list[str]], T]
+    """Arguments (one per setting unless ``multi_arg``) → value; ValueError with Redis's text."""
+    format: Callable[[T], bytes]
+    mutable: bool
+    """Whether CONFIG SET may change it while the server runs."""
+    hint: str
+    """What the value looks like, for ``--help``."""
+    doc: str
+    multi_arg: bool = False
+    """Takes several arguments on a redis.conf line; CONFIG SET splits its value on spaces."""
+    accumulates: bool = False
+    """Several lines of one load add up (``save``) instead of the last one winning."""
+
+
+_BOOL = "yes|no"
+_POLICIES = (
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+)
+
+SETTINGS: tuple[Setting[Any], ...] = (
+    Setting(
+        name="port",
+        attr="port",
+        parse=_integer(0, 65535),
+        format=_format_int,
+        mutable=False,
+        hint="N",
+        doc="TCP port to listen on",
+    ),
+    Setting(
+        name="bind",
+        attr="bind",
+        parse=_parse_bind,
+        format=_format_list,
+        mutable=False,
+        hint="ADDR ...",
+        doc="addresses to listen on",
+        multi_arg=True,
+    ),
+    Setting(
+        name="dir",
+        attr="dir",
+        parse=_single(_parse_dir),
+        format=_format_str,
+        mutable=False,
+        hint="PATH",
+        doc="data directory (default $XDG_DATA_HOME/zyst)",
+    ),
+    Setting(
+        name="appendonly",
+        attr="appendonly",
+        parse=_single(parse_bool),
+        format=_format_bool,
+        mutable=True,
+        hint=_BOOL,
+        doc="log every write to the append-only file",
+    ),
+    Setting(
+        name="appendfilename",
+        attr="appendfilename",
+        parse=_single(_parse_filename),
+        format=_format_str,
+        mutable=False,
+        hint="NAME",
+        doc="name of the append-only file inside dir",
+    ),
+    Setting(
+        name="appendfsync",
+        attr="appendfsync",
+        parse=_enum("everysec", "always", "no"),
+        format=_format_str,
+        mutable=True,
+        hint="always|everysec|no",
+        doc="when the append-only file is fsync()ed",
+    ),
+    Setting(
+        name="databases",
+        attr="databases",
+        parse=_integer(1, INT_MAX),
+        format=_format_int,
+        mutable=False,
+        hint="N",
+        doc="number of databases",
+    ),
+    Setting(
+        name="loglevel",
+        attr="loglevel",
+        parse=_enum("debug", "verbose", "notice", "warning"),
+        format=_format_str,
+        mutable=True,
+        hint="debug|verbose|notice|warning",
+        doc="log verbosity",
+    ),
+    Setting(
+        name="logfile",
+        attr="logfile",
+        parse=_single(str),
+        format=_format_str,
+        mutable=False,
+        hint="PATH",
+        doc='log file ("" logs to standard output)',
+    ),
+    Setting(
+        name="daemonize",
+        attr="daemonize",
+        parse=_single(_parse_daemonize),
+        format=_format_bool,
+        mutable=False,
+        hint="no",
+        doc="only 'no': Zyst runs in the foreground",
+    ),
+    Setting(
+        name="hz",
+        attr="hz",
+        parse=_single(_parse_hz),
+        format=_format_int,
+        mutable=True,
+        hint="N",
+        doc="background task frequency, kept within 1..500",
+    ),
+    Setting(
+        name="maxclients",
+        attr="maxclients",
+        parse=_integer(1, UINT_MAX),
+        format=_format_int,
+        mutable=True,
+        hint="N",
+        doc="most clients connected at once",
+    ),
+    Setting(
+        name="proto-max-bulk-len",
+        attr="proto_max_bulk_len",
+        parse=_memory(1024 * 1024, LLONG_MAX),
+        format=_format_int,
+        mutable=True,
+        hint="BYTES",
+        doc="largest bulk string a client may send",
+    ),
+    Setting(
+        name="client-query-buffer-limit",
+        attr="client_query_buffer_limit",
+        parse=_memory(1024 * 1024, LLONG_MAX),
+        format=_format_int,
+        mutable=True,
+        hint="BYTES",
+        doc="largest pending input of one client",
+    ),
+    Setting(
+        name="timeout",
+        attr="timeout",
+        parse=_integer(0, INT_MAX),
+        format=_format_int,
+        mutable=True,
+        hint="SECONDS",
+        doc="close clients idle this long (0: never)",
+    ),
+    Setting(
+        name="save",
+        attr="save",
+        parse=_parse_save,
+        format=_format_str,
+        mutable=True,
+        hint="SECONDS CHANGES ...",
+        doc="accepted for compatibility (no RDB snapshots yet)",
+        multi_arg=True,
+        accumulates=True,
+    ),
+    # Client libraries read these two; Zyst enforces no memory limit, so they stay fixed.
+    Setting(
+        name="maxmemory",
+        attr="maxmemory",
+        parse=_memory(0, ULLONG_MAX),
+        format=_format_int,
+        mutable=False,
+        hint="BYTES",
+        doc="shown for compatibility (no memory limit is enforced)",
+    ),
+    Setting(
+        name="maxmemory-policy",
+        attr="maxmemory_policy",
+        parse=_enum(*_POLICIES),
+        format=_format_str,
+        mutable=False,
+        hint="POLICY",
+        doc="shown for compatibility (nothing is evicted)",
+    ),
+)
+
+_BY_NAME: dict[str, Setting[Any]] = {setting.name: setting for setting in SETTINGS}
+
+
+def find_setting(name: str | bytes) -> Setting[Any] | None:
+    """The setting called ``name`` (any case), or ``None``."""
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    return _BY_NAME.get(name.lower())
+
+
+def default_dir(environ: Mapping[str, str] | None = None) -> str:
+    """``$XDG_DATA_HOME/zyst``, or ``~/.local/share/zyst`` when that variable is unset, empty
+    or not absolute (as the XDG Base Directory specification says)."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "zyst")
+
+
+def _decode(value: bytes) -> str:
+    # Values are bytes on the wire; surrogateescape keeps odd bytes intact (file names).
+    return value.decode("utf-8", "surrogateescape")
+
+
+def _show(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+@dataclass(eq=False)
+class Config:
+    """Every setting of one server, with its default; see :data:`SETTINGS` for the rules."""
+
+    port: int = 6379
+    bind: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    dir: str = field(default_factory=default_dir)
+    appendonly: bool = True
+    appendfilename: str = "appendonly.aof"
+    appendfsync: str = "everysec"
+    databases: int = 16
+    loglevel: str = "notice"
+    logfile: str = ""
+    daemonize: bool = False
+    hz: int = 10
+    maxclients: int = 10000
+    proto_max_bulk_len: int = 512 * 1024 * 1024
+    client_query_buffer_limit: int = 1024 * 1024 * 1024
+    timeout: int = 0
+    save: str = ""
+    maxmemory: int = 0
+    maxmemory_policy: str = "noeviction"
+    _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)
+
+    def on_change(self, name: str, callback: ChangeHook) -> None:
+        """Call ``callback(name)`` after CONFIG SET changes setting ``name`` (not when the new
+        value equals the old). The callback reads the new value from this object; raising
+        ValueError refuses the change: CONFIG SET then restores every setting of its call
+        (calling the hooks again) and replies with the error's text."""
+        setting = find_setting(name)
+        if setting is None:
+            raise KeyError(f"no setting called {name!r}")
+        self._hooks.setdefault(setting.name, []).append(callback)
+
+    def format(self, name: str) -> bytes:
+        """The value of setting ``name`` as CONFIG GET shows it."""
+        setting = find_setting(name)
+        if setting is None:
+            raise KeyError(f"no setting called {name!r}")
+        formatted: bytes = setting.format(getattr(self, setting.attr))
+        return formatted
+
+    def get(self, pattern: bytes) -> list[tuple[bytes, bytes]]:
+        """``CONFIG GET pattern``: (name, value) pairs; see :meth:`get_many`."""
+        return self.get_many([pattern])
+
+    def get_many(self, patterns: list[bytes]) -> list[tuple[bytes, bytes]]:
+        """``CONFIG GET parameter [parameter ...]``: (name, value) pairs, each setting once.
+
+        As in Redis 7, a parameter without ``*``, ``?`` or ``[`` is looked up by name (any
+        case) and answered under the name as the client spelled it; other parameters are glob
+        patterns matched case-insensitively against every name. Pairs come in the order of the
+        parameters, then of the table."""
+        found: dict[str, tuple[bytes, bytes]] = {}
+        for pattern in patterns:
+            if not any(char in pattern for char in b"*?["):
+                setting = find_setting(pattern)
+                if setting is not None and setting.name not in found:
+                    found[setting.name] = (pattern, self.format(setting.name))
+                continue
+            for setting in SETTINGS:
+                if setting.name not in found:
+                    name = setting.name.encode()
+                    if stringmatch(pattern, name, nocase=True):
+                        found[setting.name] = (name, self.format(setting.name))
+        return list(found.values())
+
+    def set_many(self, pairs: list[tuple[bytes, bytes]]) -> None:
+        """``CONFIG SET parameter value [parameter value ...]``, all or nothing.
+
+        Raises CommandError with Redis's text: the first unknown, immutable or repeated name in
+        argument order, before any value is looked at; then the first value that does not
+        parse; then the first change hook that refuses. (An odd number of arguments is the
+        caller's to refuse, with ``ERR syntax error`` as Redis does.)"""
+        chosen: list[tuple[Setting[Any], str]] = []
+        for raw_name, raw_value in pairs:
+            setting = find_setting(raw_name)
+            if setting is None:
+                raise CommandError(config_set_unknown(raw_name))
+            if not setting.mutable:
+                raise CommandError(config_set_failed(_show(raw_name), IMMUTABLE))
+            if any(previous is setting for previous, _ in chosen):
+                raise CommandError(config_set_failed(_show(raw_name), DUPLICATE))
+            chosen.append((setting, _decode(raw_value)))
+
+        new_values: list[tuple[Setting[Any], Any]] = []
+        for setting, text in chosen:
+            args = text.split() if setting.multi_arg else [text]
+            try:
+                new_values.append((setting, setting.parse(args)))
+            except ValueError as exc:
+                raise CommandError(config_set_failed(setting.name, str(exc))) from None
+
+        old_values = [(setting, getattr(self, setting.attr)) for setting, _ in new_values]
+        changed = [setting for setting, value in new_values if value != getattr(self, setting.attr)]
+        for setting, value in new_values:
+            setattr(self, setting.attr, value)
+        notified: list[Setting[Any]] = []
+        for setting in changed:
+            try:
+                self._notify(setting)
+            except ValueError as exc:
+                for old_setting, value in old_values:
+                    setattr(self, old_setting.attr, value)
+                for done in notified:
+                    self._notify_quietly(done)
+                raise CommandError(config_set_failed(setting.name, str(exc))) from None
+            notified.append(setting)
+
+    def _notify(self, setting: Setting[Any]) -> None:
+        for callback in self._hooks.get(setting.name, ()):
+            callback(setting.name)
+
+    def _notify_quietly(self, setting: Setting[Any]) -> None:
+        # While rolling back a failed CONFIG SET: the first error is the one reported.
+        with contextlib.suppress(ValueError):
+            self._notify(setting)
+
+
+def apply_option(config: Config, name: str, args: list[str]) -> None:
+    """Set ``name`` (any case) from its arguments, as a config-file line or ``--name`` option
+    does; immutable settings included. Raises ValueError with Redis's text."""
+    setting = find_setting(name)
+    if setting is None:
+        raise ValueError(BAD_DIRECTIVE)
+    setattr(config, setting.attr, setting.parse(args))
+
+
+def _quote(arg: str) -> str:
+    """An argument shown as redis.conf would accept it back (how Redis echoes options)."""
+    escaped = arg.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c.isprintable() else f"\\x{ord(c) & 0xFF:02x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+class ConfigLoader:
+    """Applies directives to one :class:`Config` in order, from files and command-line options.
+
+    One loader is one load: ``save`` lines add up across everything it reads (the first one
+    replaces the default), as Redis treats the config file and its command line as one text."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._accumulated: dict[str, list[str]] = {}
+
+    def load_file(self, path: str) -> None:
+        """Read a redis.conf-style file; ConfigError on an unreadable file or a bad line."""
+        try:
+            text = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"Fatal error, can't open config file '{path}': {exc.strerror or exc}"
+            ) from None
+        self.load_text(text, f"the configuration file '{path}'")
+
+    def load_text(self, text: bytes, origin: str) -> None:
+        """Apply every directive of redis.conf-style ``text``; ``origin`` names it in errors."""
+        for number, raw_line in enumerate(text.split(b"\n"), start=1):
+            line = raw_line.strip(b" \t\r\n")
+            if not line or line.startswith(b"#"):
+                continue
+            shown = line.decode("utf-8", "replace")
+            args = split_args(line)
+            if args is None:
+                raise _fatal(origin, f"line {number}", shown, UNBALANCED_QUOTES)
+            values = [_decode(arg) for arg in args[1:]]
+            self.apply(_decode(args[0]), values, origin, f"line {number}", shown)
+
+    def load_options(self, options: list[tuple[str, list[str]]], origin: str) -> None:
+        """Apply ``(name, arguments)`` pairs, e.g. parsed from ``--name value`` options."""
+        for number, (name, values) in enumerate(options, start=1):
+            shown = " ".join([name, *(_quote(value) for value in values)])
+            self.apply(name, values, origin, f"option {number}", shown)
+
+    def apply(self, name: str, values: list[str], origin: str, where: str, shown: str) -> None:
+        """Apply one directive; ConfigError naming ``origin``, ``where`` and ``shown`` if bad."""
+        setting = find_setting(name)
+        # `save ""` (or a bare `save`) clears what came before; other `save` lines add to it.
+        if setting is not None and setting.accumulates:
+            values = [] if values == [""] else self._accumulated.get(setting.name, []) + values
+        try:
+            apply_option(self.config, name, values)
+        except ValueError as exc:
+            raise _fatal(origin, where, shown, str(exc)) from None
+        if setting is not None and setting.accumulates:
+            self._accumulated[setting.name] = values
+
+
+def _fatal(origin: str, where: str, shown: str, reason: str) -> ConfigError:
+    return ConfigError(
+        f"*** FATAL CONFIG FILE ERROR (Zyst {__version__}) ***\n"
+        f"Reading {origin}, at {where}\n"
+        f">>> '{shown}'\n"
+        f"{reason}"
+    )
+
+
+def load_config_file(path: str, config: Config) -> None:
+    """Apply the redis.conf-style file at ``path`` to ``config``; ConfigError if it is bad."""
+    ConfigLoader(config).load_file(path)

@@ -1,0 +1,166 @@
+"""One client connection: bytes from the socket → parser → dispatcher → one batched write.
+
+The :class:`Connection` only moves bytes. Everything a client *is* lives in
+:class:`zyst.client.Client`; every command runs through :func:`zyst.commands.table.call`.
+
+Invariants:
+
+- All the replies produced from one read leave in one ``transport.write``.
+- Under ``appendfsync always`` no reply leaves before the AOF holds (and has fsynced) the writes
+  it acknowledges: replies wait at the :class:`ReplyGate`, which the server opens once per event
+  loop turn after one flush + fsync for every client (group commit).
+- A protocol error is answered with Redis's message and the connection is closed after it; the
+  commands before the bad bytes still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+from zyst.client import Client
+from zyst.commands.table import call
+from zyst.context import ServerContext
+from zyst.protocol.resp import RequestParser, encode_error, encode_reply
+
+log = logging.getLogger("zyst")
+
+MAX_CLIENTS_ERROR = b"-ERR max number of clients reached\r\n"
+
+
+class ReplyGate:
+    """Holds replies until the AOF writes they acknowledge are durable (``appendfsync always``).
+
+    ``hold(conn, data)`` queues bytes for a connection and asks for one release at the end of the
+    current loop turn; ``release`` runs ``before_release`` (flush + fsync) and then writes every
+    held reply in arrival order.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, before_release: Callable[[], None]):
+        self._loop = loop
+        self._before_release = before_release
+        self._held: list[tuple[Connection, bytes]] = []
+        self._scheduled = False
+
+    def hold(self, conn: Connection, data: bytes) -> None:
+        self._held.append((conn, data))
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.release)
+
+    def is_holding(self, conn: Connection) -> bool:
+        return any(held is conn for held, _ in self._held)
+
+    def release(self) -> None:
+        self._scheduled = False
+        self._before_release()
+        held, self._held = self._held, []
+        for conn, data in held:
+            conn.write_now(data)
+
+
+class Connection(asyncio.Protocol):
+    """The asyncio protocol of one client socket."""
+
+    def __init__(
+        self,
+        ctx: ServerContext,
+        after_batch: Callable[[], bool],
+        gate: ReplyGate | None,
+        on_close: Callable[[Connection], None] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        # Called after each batch of commands; True means replies must wait at the gate.
+        self._after_batch = after_batch
+        self._gate = gate
+        self._on_close = on_close
+        self.parser = RequestParser(ctx.config.proto_max_bulk_len)
+        self.transport: asyncio.Transport | None = None
+        self.client: Client | None = None
+        self._closing = False
+
+    # -- asyncio callbacks -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = transport = cast(asyncio.Transport, transport)
+        ctx = self.ctx
+        ctx.stats.total_connections_received += 1
+        if len(ctx.clients) >= ctx.config.maxclients:
+            ctx.stats.rejected_connections += 1
+            transport.write(MAX_CLIENTS_ERROR)
+            transport.close()
+            self._closing = True
+            return
+        peer = _format_addr(transport.get_extra_info("peername"))
+        local = _format_addr(transport.get_extra_info("sockname"))
+        client = Client(ctx, ctx.new_client_id(), peer, local)
+        client.transport_info = transport
+        self.client = client
+        ctx.clients[client.id] = client
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None or self._closing:
+            return
+        parser = self.parser
+        commands = parser.feed(data)
+        out: list[bytes] = []
+        resp3 = client.resp3
+        for argv in commands:
+            reply = call(client, argv)
+            if client.resp3 is not resp3:
+                resp3 = client.resp3
+            encode_reply(reply, resp3, out)
+            if client.close_after_reply:
+                break
+        if parser.error is not None and not client.close_after_reply:
+            out.append(encode_error(parser.error))
+            log.debug("protocol error from client %s: %s", client.addr, parser.error)
+            client.close_after_reply = True
+        elif parser.pending_bytes() > self.ctx.config.client_query_buffer_limit:
+            log.warning("closing client %s that reached max query buffer length", client.addr)
+            client.close_after_reply = True
+        if commands:
+            client.last_interaction = time.monotonic()
+        payload = b"".join(out)
+        if self._after_batch() and self._gate is not None:
+            self._gate.hold(self, payload)
+        elif self._gate is not None and self._gate.is_holding(self):
+            self._gate.hold(self, payload)
+        else:
+            self.write_now(payload)
+
+    def write_now(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if data:
+            transport.write(data)
+        client = self.client
+        if client is not None and client.close_after_reply:
+            self._closing = True
+            transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        client = self.client
+        if client is not None:
+            self.ctx.clients.pop(client.id, None)
+        if self._on_close is not None:
+            self._on_close(self)
+        self.transport = None
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _format_addr(info: Any) -> str:
+    if not info:
+        return ""
+    if isinstance(info, tuple) and len(info) >= 2:
+        host, port = info[0], info[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(info)

@@ -1,0 +1,82 @@
+"""What command handlers may reach of the server: the keyspace, the config, the clients, the
+statistics, and the one propagation point. The server builds one :class:`ServerContext` and
+fills in the hooks; handlers never import the server or the network layer.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from zyst.config import Config
+from zyst.keyspace import Keyspace
+
+if TYPE_CHECKING:
+    from zyst.client import Client
+
+
+class Stats:
+    """Counters shown by ``INFO stats``."""
+
+    __slots__ = (
+        "instantaneous_ops_per_sec",
+        "keyspace_hits",
+        "keyspace_misses",
+        "rejected_connections",
+        "total_commands_processed",
+        "total_connections_received",
+        "total_net_input_bytes",
+        "total_net_output_bytes",
+    )
+
+    def __init__(self) -> None:
+        self.total_commands_processed = 0
+        self.total_connections_received = 0
+        self.rejected_connections = 0
+        self.total_net_input_bytes = 0
+        self.total_net_output_bytes = 0
+        self.keyspace_hits = 0
+        self.keyspace_misses = 0
+        self.instantaneous_ops_per_sec = 0
+
+
+class ServerContext:
+    """Server-wide state shared by every handler.
+
+    ``propagate(db_index, argv)`` is the single point through which every change leaves for the
+    AOF (and, later, replicas and MONITOR). ``dirty`` counts changes since start: a write handler
+    adds to it for each change it makes, and the dispatcher propagates a write command only when
+    ``dirty`` moved.
+    """
+
+    def __init__(self, config: Config, keyspace: Keyspace | None = None) -> None:
+        self.config = config
+        self.keyspace = keyspace if keyspace is not None else Keyspace(config.databases)
+        self.clients: dict[int, Client] = {}
+        self.stats = Stats()
+        self.dirty = 0
+        self.start_time = time.time()
+        self.start_monotonic = time.monotonic()
+        self.pid = os.getpid()
+        self.tcp_port = config.port
+        self.next_client_id = 1
+        self.propagate: Callable[[int, list[bytes]], None] = _no_propagation
+        self.request_shutdown: Callable[[bool | None], None] = _no_shutdown
+        # Filled in by the server for INFO persistence.
+        self.aof_info: Callable[[], dict[str, Any]] = dict
+        self.loading = False
+
+    def new_client_id(self) -> int:
+        client_id = self.next_client_id
+        self.next_client_id += 1
+        return client_id
+
+
+def _no_propagation(db_index: int, argv: list[bytes]) -> None:
+    """Default propagation target: nothing persists (AOF off)."""
+
+
+def _no_shutdown(save: bool | None) -> None:
+    """Default shutdown hook, replaced by the server."""

@@ -1,0 +1,175 @@
+"""The databases: keys mapped to typed values, with absolute expiry times. No I/O here.
+
+Value types (the Python type *is* the Redis type, so a type check is one ``type(v) is`` test):
+
+=========== ========================== ==========
+Redis type  Python value               ``TYPE``
+=========== ========================== ==========
+string      ``bytes``                  string
+list        ``collections.deque``      list
+hash        ``dict[bytes, bytes]``     hash
+set         ``set[bytes]``             set
+=========== ========================== ==========
+
+Invariants:
+
+- ``Database.expires`` holds a key only if ``Database.data`` holds it; times are absolute Unix
+  milliseconds.
+- A list, hash or set is never empty in ``data``: the command that empties it deletes the key
+  (handlers call :meth:`Database.delete_if_empty`).
+- A key whose time has come is never returned by a lookup: lookups delete it first (lazy expiry)
+  and report it through :attr:`Keyspace.on_expired`, so the deletion can be propagated as ``DEL``.
+  The active cycle in :mod:`zyst.expiry` removes the ones nobody reads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from zyst import errors
+from zyst.errors import CommandError
+
+Value = Any  # bytes | deque[bytes] | dict[bytes, bytes] | set[bytes]
+
+TYPE_NAMES: dict[type, bytes] = {
+    bytes: b"string",
+    deque: b"list",
+    dict: b"hash",
+    set: b"set",
+}
+
+
+def wall_clock_ms() -> int:
+    """The current Unix time in milliseconds (the default clock)."""
+    return time.time_ns() // 1_000_000
+
+
+class Database:
+    """One numbered database (``SELECT n``)."""
+
+    __slots__ = ("data", "expires", "index", "keyspace")
+
+    def __init__(self, index: int, keyspace: Keyspace) -> None:
+        self.index = index
+        self.keyspace = keyspace
+        self.data: dict[bytes, Value] = {}
+        self.expires: dict[bytes, int] = {}
+
+    # -- lookups (all of them apply lazy expiry) -------------------------------------------
+    def lookup(self, key: bytes) -> Value | None:
+        """The value at ``key``, or ``None`` if it is missing or expired."""
+        value = self.data.get(key)
+        if value is not None and self.expires and key in self.expires:
+            if self.expires[key] <= self.keyspace.clock():
+                self._expire_now(key)
+                return None
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        return self.lookup(key) is not None
+
+    def get_string(self, key: bytes) -> bytes | None:
+        value = self.lookup(key)
+        if value is None or type(value) is bytes:
+            return value
+        raise CommandError(errors.WRONGTYPE)
+
+    def get_typed(self, key: bytes, kind: type) -> Any:
+        """The value at ``key`` if it is of ``kind`` (deque, dict, set), ``None`` if missing."""
+        value = self.lookup(key)
+        if value is None or type(value) is kind:
+            return value
+        raise CommandError(errors.WRONGTYPE)
+
+    def get_or_create(self, key: bytes, kind: type) -> Any:
+        """The collection at ``key``, created empty (and stored) if missing. The caller must add
+        to it before returning, so the no-empty-collections invariant holds."""
+        value = self.lookup(key)
+        if value is None:
+            value = kind()
+            self.data[key] = value
+            return value
+        if type(value) is kind:
+            return value
+        raise CommandError(errors.WRONGTYPE)
+
+    # -- changes -----------------------------------------------------------------------------
+    def set_value(self, key: bytes, value: Value, keep_ttl: bool = False) -> None:
+        """Store ``value`` at ``key``; an existing TTL is dropped unless ``keep_ttl``."""
+        self.data[key] = value
+        if not keep_ttl and self.expires:
+            self.expires.pop(key, None)
+
+    def delete(self, key: bytes) -> bool:
+        """Remove ``key`` (expired keys count as missing). True if something was removed."""
+        if self.lookup(key) is None:
+            return False
+        del self.data[key]
+        if self.expires:
+            self.expires.pop(key, None)
+        return True
+
+    def delete_if_empty(self, key: bytes, value: Value) -> None:
+        """Remove ``key`` if its collection ``value`` became empty."""
+        if not value:
+            del self.data[key]
+            if self.expires:
+                self.expires.pop(key, None)
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        """Give the existing ``key`` an absolute expiry time (Unix ms)."""
+        self.expires[key] = when_ms
+
+    def get_expire(self, key: bytes) -> int | None:
+        """The absolute expiry time (Unix ms) of ``key``, or ``None`` if it has none."""
+        return self.expires.get(key)
+
+    def persist(self, key: bytes) -> bool:
+        return self.expires.pop(key, None) is not None
+
+    def flush(self) -> None:
+        self.data = {}
+        self.expires = {}
+
+    def is_expired(self, key: bytes, now_ms: int) -> bool:
+        when = self.expires.get(key)
+        return when is not None and when <= now_ms
+
+    def _expire_now(self, key: bytes) -> None:
+        del self.data[key]
+        del self.expires[key]
+        self.keyspace.expired_keys += 1
+        self.keyspace.on_expired(self.index, key)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class Keyspace:
+    """All databases, the clock they expire keys by, and the hook expired keys are reported to."""
+
+    __slots__ = ("clock", "dbs", "expired_keys", "on_expired")
+
+    def __init__(self, databases: int = 16, clock: Callable[[], int] = wall_clock_ms) -> None:
+        self.clock = clock
+        self.dbs = [Database(index, self) for index in range(databases)]
+        self.expired_keys = 0
+        self.on_expired: Callable[[int, bytes], None] = _ignore_expired
+
+    def flushall(self) -> None:
+        for db in self.dbs:
+            db.flush()
+
+    def expire_if_due(self, db: Database, key: bytes) -> bool:
+        """Delete ``key`` if its time has come; used by the active cycle."""
+        if db.is_expired(key, self.clock()):
+            db._expire_now(key)
+            return True
+        return False
+
+
+def _ignore_expired(db_index: int, key: bytes) -> None:
+    """Default :attr:`Keyspace.on_expired`: nobody listens."""

@@ -1,0 +1,540 @@
+"""The append-only file: every write command, appended as it happens, replayed at startup.
+
+File format
+    One plain file, ``<dir>/<appendfilename>``, holding RESP multibulk requests back to back,
+    exactly as a client would send them::
+
+        *2\\r\\n$6\\r\\nSELECT\\r\\n$1\\r\\n0\\r\\n*3\\r\\n$3\\r\\nSET\\r\\n$3\\r\\nkey\\r\\n$5\\r\\nvalue\\r\\n
+
+    This is what Redis <= 6 writes and what Redis 7 loads when it finds a plain file instead of
+    its multi-part ``appendonlydir/`` (whose ``*.incr.aof`` parts have the same format). Zyst has
+    no RDB preamble and no manifest.
+
+    * ``SELECT <db>`` sets the database of the commands after it. It is not a command the
+      loader replays: it only changes the db index passed to ``apply``.
+    * ``MULTI`` ... ``EXEC`` wraps a transaction. Its commands are replayed when ``EXEC`` is read,
+      all together; a file that ends before ``EXEC`` loses the whole transaction.
+    * A line starting with ``#`` is an annotation (Redis 7's ``#TS:<unix time>`` when
+      ``aof-timestamp-enabled`` is on) and is skipped.
+
+Invariants
+    * The writer only ever appends, and only whole commands in canonical encoding (no leading
+      zeros, every bulk string followed by CRLF). The first command a writer emits is preceded
+      by ``SELECT``, so a file stays correct whatever was appended to it before.
+    * A command is appended at most once: after a failed or partial ``write()``, the bytes not
+      written stay buffered and the next :meth:`AofWriter.flush` continues where it stopped.
+    * The loader accepts a command only if its bytes are exactly its canonical encoding, so
+      ``AofLoadResult.bytes_loaded`` is an exact file offset. Only the *end* of a file may be
+      incomplete (a crash in the middle of a write): the loader reports that as ``truncated``
+      and leaves the file alone; the server cuts it with :func:`truncate_file` before
+      appending again (Redis's ``aof-load-truncated yes``). Bytes that cannot be a command
+      anywhere else raise :class:`AofCorruptError` naming the offset of the command.
+
+Threads
+    Everything runs on the event loop thread except the ``fsync`` started by
+    :meth:`AofWriter.fsync_in_background`, which runs in one worker thread (like Redis's bio
+    thread) so that a slow disk never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import hiredis
+
+from zyst import errors
+from zyst.protocol.resp import NeedMore, encode_command, parse_one
+
+# The loader reads this much at a time; big enough that the per-block cost is negligible.
+_BLOCK_SIZE: Final = 1 << 20
+# progress() is called at least every this many bytes (and about every 1% of the file).
+_PROGRESS_MIN_STEP: Final = 4 << 20
+_RDB_MAGIC: Final = b"REDIS"
+
+
+class FsyncPolicy(enum.Enum):
+    """``appendfsync``: when the written bytes are forced to disk."""
+
+    ALWAYS = "always"
+    EVERYSEC = "everysec"
+    NO = "no"
+
+
+class AofCorruptError(Exception):
+    """The file holds bytes that are not a command, somewhere else than at its very end."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(
+            f"Bad file format reading the append only file at offset {offset}: {reason}"
+        )
+        self.offset = offset
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AofLoadResult:
+    """What :func:`load_aof` did.
+
+    ``commands`` counts the calls to ``apply`` (SELECT, MULTI and EXEC are not counted).
+    ``bytes_loaded`` is the offset just after the last command that was replayed (or, when a
+    trailing transaction was dropped, the offset of its ``MULTI``): the size to truncate the file
+    to when ``truncated`` is true. ``truncated_at`` is where the dropped tail starts.
+    """
+
+    commands: int
+    bytes_loaded: int
+    truncated: bool
+    truncated_at: int | None
+    seconds: float
+
+
+# -- writing -----------------------------------------------------------------------------------
+class AofWriter:
+    """Appends commands to the AOF. Not thread-safe except :meth:`fsync_in_background`.
+
+    Usage by the server: :meth:`feed` for each propagated write command, :meth:`flush` once per
+    event-loop iteration before replies are sent (so an acknowledged write is at least in the
+    kernel), :meth:`fsync_in_background` once a second under ``EVERYSEC``.
+
+    Errors never escape :meth:`feed`, :meth:`flush` or :meth:`fsync_in_background`: they are
+    recorded in :attr:`last_write_ok` / :attr:`last_write_error` (INFO's
+    ``aof_last_write_status``), and unwritten bytes are kept for the next :meth:`flush`. The
+    server must check :attr:`last_write_ok` after a flush and refuse writes while it is false, as
+    Redis does (``MISCONF``).
+    """
+
+    def __init__(self, path: str, policy: FsyncPolicy) -> None:
+        self.path = path
+        self.policy = policy
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.size: int = os.fstat(self._fd).st_size
+        self._buffer = bytearray()
+        # -1: nothing written yet, so the first command gets a SELECT whatever its db.
+        self._db = -1
+        self.last_write_ok = True
+        self.last_write_error: str | None = None
+        # Times fsync_in_background found the previous fsync still running (INFO's
+        # aof_delayed_fsync).
+        self.delayed_fsyncs = 0
+        # Size of the file when the last fsync started: no fsync is needed while it is current.
+        self._synced_size = self.size
+        # The worker thread and its state; the lock is held only to flip these fields, never
+        # across an fsync, so the event loop thread never waits on the disk.
+        self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
+        self._fsync_requested = False
+        self._fsync_busy = False
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+
+    def feed(self, db_index: int, argv: list[bytes]) -> None:
+        """Buffer one command run in ``db_index``, preceded by a SELECT if the db changed."""
+        if db_index != self._db:
+            self._buffer += _encode([b"SELECT", b"%d" % db_index])
+            self._db = db_index
+        self._buffer += _encode(argv)
+
+    def has_pending(self) -> bool:
+        return bool(self._buffer)
+
+    def flush(self) -> None:
+        """Write every buffered byte; under ``ALWAYS`` also fsync before returning."""
+        if not self._buffer or self._fd is None:
+            return
+        data = self._buffer
+        self._buffer = bytearray()
+        written = 0
+        try:
+            with memoryview(data) as view:
+                while written < len(data):
+                    written += os.write(self._fd, view[written:])
+        except OSError as exc:
+            # Keep what did not reach the file: the next flush appends it after what did.
+            self._buffer = data[written:]
+            self.size += written
+            self._record_error("write", exc)
+            return
+        self.size += written
+        if self.policy is FsyncPolicy.ALWAYS:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._record_error("fsync", exc)
+                return
+            self._synced_size = self.size
+        self.last_write_ok = True
+        self.last_write_error = None
+
+    def fsync_in_background(self) -> None:
+        """Start an fsync in the worker thread and return at once.
+
+        Nothing happens if nothing was written since the last fsync started, or if the previous
+        fsync is still running (counted in :attr:`delayed_fsyncs`; Redis postpones it the same
+        way, since a second fsync queued behind a slow one gains nothing).
+        """
+        if self._fd is None or self.size == self._synced_size:
+            return
+        with self._lock:
+            if self._fsync_busy:
+                self.delayed_fsyncs += 1
+                return
+            self._fsync_busy = True
+            self._fsync_requested = True
+            self._synced_size = self.size
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._fsync_worker, name="zyst-aof-fsync", daemon=True
+                )
+                self._worker.start()
+            else:
+                self._wakeup.notify()
+
+    def fsync_running(self) -> bool:
+        """Whether a background fsync is in progress."""
+        with self._lock:
+            return self._fsync_busy
+
+    def close(self) -> None:
+        """Flush, wait for a background fsync, fsync and close. Calling it again does nothing."""
+        if self._fd is None:
+            return
+        self.flush()
+        worker = self._worker
+        if worker is not None:
+            with self._lock:
+                self._stopping = True
+                self._wakeup.notify()
+            worker.join()
+            self._worker = None
+        fd = self._fd
+        self._fd = None
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            self._record_error("fsync", exc)
+        finally:
+            os.close(fd)
+
+    def _fsync_worker(self) -> None:
+        fd = self._fd
+        assert fd is not None  # close() joins this thread before closing the fd
+        with self._lock:
+            while True:
+                while not self._fsync_requested and not self._stopping:
+                    self._wakeup.wait()
+                if not self._fsync_requested:
+                    return
+                self._fsync_requested = False
+                self._lock.release()
+                failure: OSError | None = None
+                try:
+                    os.fsync(fd)
+                except OSError as exc:
+                    failure = exc
+                finally:
+                    self._lock.acquire()
+                self._fsync_busy = False
+                if failure is not None:
+                    self._record_error("fsync", failure)
+
+    def _record_error(self, what: str, exc: OSError) -> None:
+        self.last_write_ok = False
+        self.last_write_error = f"{what} error on the append only file: {exc.strerror or exc}"
+
+
+def truncate_file(path: str, size: int) -> None:
+    """Cut ``path`` to ``size`` bytes and make that durable (drops a truncated tail)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- loading -----------------------------------------------------------------------------------
+def load_aof(
+    path: str,
+    apply: Callable[[int, list[bytes]], None],
+    progress: Callable[[int, int], None] | None = None,
+) -> AofLoadResult:
+    """Replay the AOF at ``path``: ``apply(db_index, argv)`` for each command, in file order.
+
+    A missing or empty file loads nothing. ``progress(bytes_done, total_bytes)`` is called about
+    every 1% of the file (at least every few MB) and once at the end. A
+    :class:`zyst.errors.CommandError` raised by ``apply`` becomes an :class:`AofCorruptError`
+    naming the command and its offset; any other exception from ``apply`` propagates as is.
+    """
+    started = time.monotonic()
+    try:
+        file = open(path, "rb")  # noqa: SIM115 - closed by the with below, after fstat
+    except FileNotFoundError:
+        return AofLoadResult(0, 0, False, None, time.monotonic() - started)
+    with file:
+        total = os.fstat(file.fileno()).st_size
+        loader = _Loader(apply)
+        step = max(total // 100, _PROGRESS_MIN_STEP)
+        next_report = step
+        done = 0
+        first = True
+        while True:
+            block = file.read(_BLOCK_SIZE)
+            if first:
+                first = False
+                if block.startswith(_RDB_MAGIC):
+                    raise AofCorruptError(0, "AOF has an RDB preamble; not supported yet")
+            if not block:
+                break
+            done += len(block)
+            loader.feed(block)
+            if progress is not None and done >= next_report:
+                progress(done, total)
+                next_report = done + step
+        loader.finish()
+    if progress is not None:
+        progress(done, total)
+    return AofLoadResult(
+        commands=loader.commands,
+        bytes_loaded=loader.valid_up_to,
+        truncated=loader.truncated_at is not None,
+        truncated_at=loader.truncated_at,
+        seconds=time.monotonic() - started,
+    )
+
+
+class _Loader:
+    """The replay state machine, fed the file block by block (no I/O here).
+
+    Fast path: hiredis splits the bytes into commands, and each is accepted only if the bytes
+    it came from equal its canonical encoding (hiredis does not check the CRLF after a bulk
+    string, and accepts other RESP types). Anything else (an annotation, a malformed command,
+    hiredis's errors) is re-read from the same offset by :func:`_parse_slow`, which names the
+    problem; hiredis then restarts after it.
+    """
+
+    def __init__(self, apply: Callable[[int, list[bytes]], None]) -> None:
+        self._apply = apply
+        self._reader = hiredis.Reader()
+        # Bytes from file offset _base on; _pos indexes the first byte not yet consumed.
+        self._buf = bytearray()
+        self._base = 0
+        self._pos = 0
+        self._db = 0
+        # Inside MULTI: the queued commands (db, argv, offset) and the offset of MULTI.
+        self._queue: list[tuple[int, list[bytes], int]] | None = None
+        self._multi_at = 0
+        self.commands = 0
+        self.valid_up_to = 0
+        self.truncated_at: int | None = None
+
+    def feed(self, block: bytes) -> None:
+        # Drop what was consumed before growing the buffer (cheap on a bytearray prefix).
+        if self._pos:
+            del self._buf[: self._pos]
+            self._base += self._pos
+            self._pos = 0
+        self._buf += block
+        self._reader.feed(block)
+        self._run()
+
+    def finish(self) -> None:
+        """End of file: what is left over must be the start of a command, cut short."""
+        buf = self._buf
+        while self._pos < len(buf):
+            # hiredis waits for more bytes even after some it would never accept: check them.
+            start = self._pos
+            try:
+                argv, end = _parse_slow(buf, start, self._base)
+            except NeedMore:
+                break
+            self._pos = end
+            if argv is not None:
+                self._command(argv, self._base + start)
+        if self._queue is not None:
+            # Redis treats an unfinished transaction like a short read: it is dropped.
+            self.truncated_at = self.valid_up_to = self._multi_at
+        else:
+            self.valid_up_to = self._base + self._pos
+            if self._pos < len(buf):
+                self.truncated_at = self.valid_up_to
+
+    def _run(self) -> None:
+        # The hot loop: locals only, self._pos written back before anything else looks at it.
+        buf = self._buf
+        gets = self._reader.gets
+        apply = self._apply
+        base = self._base
+        pos = self._pos
+        applied = 0
+        try:
+            while True:
+                try:
+                    argv = gets()
+                except hiredis.ProtocolError:
+                    argv = None
+                if argv is False:
+                    return
+                if type(argv) is list and argv and _all_bytes(argv):
+                    encoded = _encode(argv)
+                    if buf.startswith(encoded, pos):
+                        start = pos
+                        pos += len(encoded)
+                        if self._queue is None and argv[0].lower() not in _SPECIAL:
+                            try:
+                                apply(self._db, argv)
+                            except errors.CommandError as exc:
+                                raise _apply_error(base + start, argv, exc) from exc
+                            applied += 1
+                        else:
+                            self._command(argv, base + start)
+                        continue
+                # hiredis disagrees with a strict reading: settle this entry the slow way.
+                self._pos = pos
+                try:
+                    parsed, end = _parse_slow(buf, pos, base)
+                except NeedMore:
+                    self._restart_reader()
+                    return
+                start = pos
+                self._pos = pos = end
+                if parsed is not None:
+                    self._command(parsed, base + start)
+                self._restart_reader()
+                gets = self._reader.gets
+        finally:
+            self._pos = pos
+            self.commands += applied
+
+    def _restart_reader(self) -> None:
+        self._reader = hiredis.Reader()
+        if self._pos < len(self._buf):
+            self._reader.feed(bytes(self._buf[self._pos :]))
+
+    def _command(self, argv: list[bytes], start: int) -> None:
+        """Replay one command that starts at file offset ``start``."""
+        name = argv[0].lower()
+        queue = self._queue
+        if name == b"select":
+            db = _parse_db(argv)
+            if db is None:
+                raise AofCorruptError(start, f"invalid SELECT {_show(argv[1:])}")
+            self._db = db
+        elif name == b"multi":
+            if queue is not None:
+                raise AofCorruptError(start, "MULTI inside MULTI")
+            self._queue = []
+            self._multi_at = start
+        elif name == b"exec":
+            if queue is None:
+                raise AofCorruptError(start, "EXEC without MULTI")
+            self._queue = None
+            for db, queued, offset in queue:
+                try:
+                    self._apply(db, queued)
+                except errors.CommandError as exc:
+                    raise _apply_error(offset, queued, exc) from exc
+            self.commands += len(queue)
+        elif queue is not None:
+            queue.append((self._db, argv, start))
+        else:
+            try:
+                self._apply(self._db, argv)
+            except errors.CommandError as exc:
+                raise _apply_error(start, argv, exc) from exc
+            self.commands += 1
+
+
+_SPECIAL: Final = frozenset({b"select", b"multi", b"exec"})
+
+
+def _encode(argv: list[bytes]) -> bytes:
+    """:func:`encode_command`, with one formatting operation for the usual short commands.
+
+    Both the writer and the loader's check run this once per command; for 2-4 arguments it
+    takes about half the time of the general loop.
+    """
+    size = len(argv)
+    if size == 3:
+        a, b, c = argv
+        return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c)
+    if size == 2:
+        a, b = argv
+        return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
+    if size == 4:
+        a, b, c, d = argv
+        return b"*4\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+            len(a),
+            a,
+            len(b),
+            b,
+            len(c),
+            c,
+            len(d),
+            d,
+        )
+    return encode_command(argv)
+
+
+def _all_bytes(argv: list[object]) -> bool:
+    # A plain loop: measurably faster than all() over a generator for the usual 2-5 arguments.
+    for arg in argv:  # noqa: SIM110
+        if type(arg) is not bytes:
+            return False
+    return True
+
+
+def _parse_slow(buf: bytearray, pos: int, base: int) -> tuple[list[bytes] | None, int]:
+    """Read the entry at ``buf[pos]`` strictly: ``(argv, end)``, ``(None, end)`` for an
+    annotation line, :class:`NeedMore` if it is incomplete, :class:`AofCorruptError` if it can
+    never be a command."""
+    first = buf[pos : pos + 1]
+    if first == b"#":
+        newline = buf.find(b"\n", pos)
+        if newline < 0:
+            raise NeedMore
+        return None, newline + 1
+    offset = base + pos
+    if first != b"*":
+        raise AofCorruptError(offset, f"expected '*', got {_show_byte(first)}")
+    data = bytes(buf[pos:])
+    try:
+        argv, end = parse_one(data)
+    except errors.ProtocolError as exc:
+        reason = exc.message.removeprefix("ERR Protocol error: ")
+        raise AofCorruptError(offset, reason) from None
+    if argv is None:
+        raise AofCorruptError(offset, "a command with no arguments")
+    if data[:end] != encode_command(argv):
+        # parse_one does not check what follows a bulk string; find the first one that is off.
+        at = 0
+        for arg in argv:
+            at = data.index(b"\r\n", at) + 2 + len(arg)
+            if data[at : at + 2] != b"\r\n":
+                break
+        raise AofCorruptError(offset, f"expected CRLF after a bulk string at offset {offset + at}")
+    return argv, pos + end
+
+
+def _parse_db(argv: list[bytes]) -> int | None:
+    if len(argv) != 2 or not argv[1].isdigit() or len(argv[1]) > 10:
+        return None
+    return int(argv[1])
+
+
+def _apply_error(offset: int, argv: list[bytes], exc: errors.CommandError) -> AofCorruptError:
+    return AofCorruptError(offset, f"command {_show(argv)} failed: {exc.message}")
+
+
+def _show(argv: list[bytes]) -> str:
+    shown = " ".join(repr(arg[:64])[2:-1] for arg in argv[:8])
+    return shown + (" ..." if len(argv) > 8 else "")
+
+
+def _show_byte(raw: bytes | bytearray) -> str:
+    return repr(bytes(raw))[1:] if raw else "end of file"

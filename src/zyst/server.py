@@ -1,0 +1,376 @@
+"""The server process: data directory, AOF load, listeners, cron, shutdown.
+
+:func:`run` is the whole life of a server: lock the data directory, replay the AOF, listen,
+serve until SIGTERM/SIGINT or ``SHUTDOWN``, then flush the AOF and exit. The cron runs ``hz``
+times a second: active expiry, the ops/sec sample, and under ``appendfsync everysec`` a
+background fsync once a second.
+
+Propagation: :meth:`Server.propagate` is the one place every change leaves through; it feeds the
+AOF writer (and is where replicas and MONITOR will attach). AOF bytes are written once per event
+loop turn; under ``always`` the write is followed by an fsync before any reply is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any, TextIO
+
+from zyst import REDIS_VERSION, __version__, commands
+from zyst.client import Client
+from zyst.config import Config
+from zyst.connection import Connection, ReplyGate
+from zyst.context import ServerContext
+from zyst.errors import CommandError
+from zyst.expiry import ActiveExpirer
+from zyst.persistence.aof import (
+    AofCorruptError,
+    AofWriter,
+    FsyncPolicy,
+    load_aof,
+    truncate_file,
+)
+from zyst.protocol.resp import ErrorReply
+
+log = logging.getLogger("zyst")
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "verbose": logging.INFO - 1,
+    "notice": logging.INFO,
+    "warning": logging.WARNING,
+}
+# Redis marks each log line with a character for its level.
+_MARKS = {logging.DEBUG: ".", logging.INFO - 1: "-", logging.INFO: "*", logging.WARNING: "#"}
+
+
+class _RedisFormatter(logging.Formatter):
+    """``pid:M 25 Nov 2026 11:38:58.123 * message``, as Redis writes its log."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(record.created))
+        millis = int(record.msecs)
+        mark = _MARKS.get(record.levelno, "#")
+        return f"{os.getpid()}:M {stamp}.{millis:03d} {mark} {record.getMessage()}"
+
+
+def setup_logging(config: Config) -> None:
+    stream: TextIO
+    if config.logfile:
+        stream = open(config.logfile, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+    else:
+        stream = sys.stdout
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_RedisFormatter())
+    log.handlers[:] = [handler]
+    log.setLevel(_LEVELS.get(config.loglevel, logging.INFO))
+    log.propagate = False
+
+
+class DataDirLock:
+    """An exclusive lock on the data directory, so two servers never share one AOF."""
+
+    def __init__(self, directory: str) -> None:
+        self.path = os.path.join(directory, "zyst.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = ""
+            with contextlib.suppress(OSError), open(self.path, encoding="utf-8") as fh:
+                holder = fh.read().strip()
+            raise RuntimeError(
+                f"the data directory {os.path.dirname(self.path)} is in use by another Zyst "
+                f"server{f' (pid {holder})' if holder else ''}; two servers must not share one "
+                "data directory (choose another with --dir)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Server:
+    """One running server: its context, listeners, AOF writer and cron."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.ctx = ServerContext(config)
+        self.aof: AofWriter | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.connections: set[Connection] = set()
+        self.gate: ReplyGate | None = None
+        self.expirer = ActiveExpirer(self.ctx.keyspace)
+        self._stopping: asyncio.Event | None = None
+        self._aof_flush_scheduled = False
+        self._last_ops = 0
+        self._last_ops_time = time.monotonic()
+        self._cron_task: asyncio.Task[None] | None = None
+        self.ctx.keyspace.on_expired = self._on_expired
+        self.ctx.request_shutdown = self._request_shutdown
+        self.ctx.aof_info = self._aof_info
+
+    # -- propagation ---------------------------------------------------------------------
+    def propagate(self, db_index: int, argv: list[bytes]) -> None:
+        """The single exit for changes: feeds the AOF (replicas and MONITOR will hook in here)."""
+        aof = self.aof
+        if aof is not None:
+            aof.feed(db_index, argv)
+            if not self._aof_flush_scheduled and aof.policy is not FsyncPolicy.ALWAYS:
+                self._aof_flush_scheduled = True
+                assert self.loop is not None
+                self.loop.call_soon(self._flush_aof)
+
+    def _on_expired(self, db_index: int, key: bytes) -> None:
+        self.ctx.propagate(db_index, [b"DEL", key])
+
+    def _flush_aof(self) -> None:
+        self._aof_flush_scheduled = False
+        if self.aof is not None and self.aof.has_pending():
+            self.aof.flush()
+
+    def _after_batch(self) -> bool:
+        """Whether the replies of the batch just run must wait for an fsync (``always``)."""
+        aof = self.aof
+        return aof is not None and aof.policy is FsyncPolicy.ALWAYS and aof.has_pending()
+
+    def _release_gate(self) -> None:
+        if self.aof is not None and self.aof.has_pending():
+            self.aof.flush()
+
+    # -- AOF -----------------------------------------------------------------------------
+    def aof_path(self) -> str:
+        return os.path.join(self.config.dir, self.config.appendfilename)
+
+    def load_aof(self) -> None:
+        path = self.aof_path()
+        if not os.path.exists(path):
+            log.info("No AOF file at %s yet: starting empty", path)
+            return
+        size = os.path.getsize(path)
+        loader = Client(self.ctx, 0)
+        self.ctx.loading = True
+
+        def apply(db_index: int, argv: list[bytes]) -> None:
+            if loader.db.index != db_index:
+                loader.select(db_index)
+            if commands.lookup(argv[0]) is None:
+                raise CommandError(f"Unknown command '{argv[0].decode('utf-8', 'replace')}'")
+            reply = commands.call(loader, argv)
+            if type(reply) is ErrorReply:
+                log.debug("AOF command %r answered %s", argv[:1], reply.message)
+
+        last_report = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last_report[0] >= 1.0:
+                last_report[0] = now
+                log.info("Loading AOF: %.1f%% (%d of %d bytes)", 100.0 * done / max(total, 1),
+                         done, total)
+
+        result = load_aof(path, apply, progress)
+        self.ctx.loading = False
+        if result.truncated:
+            log.warning(
+                "!!! Warning: short read while loading the AOF file %s at offset %s: the last "
+                "command was cut off (a crash while writing?). Loaded up to offset %d; the "
+                "incomplete tail is removed.", path, result.truncated_at, result.bytes_loaded
+            )
+            truncate_file(path, result.bytes_loaded)
+        keys = sum(len(db) for db in self.ctx.keyspace.dbs)
+        log.info(
+            "DB loaded from append only file: %.3f seconds (%d commands, %d keys, %d bytes)",
+            result.seconds, result.commands, keys, size,
+        )
+
+    def open_aof(self) -> None:
+        self.aof = AofWriter(self.aof_path(), FsyncPolicy(self.config.appendfsync))
+
+    def _aof_info(self) -> dict[str, Any]:
+        aof = self.aof
+        return {
+            "aof_enabled": int(aof is not None),
+            "aof_current_size": aof.size if aof is not None else 0,
+            "aof_last_write_status": "ok" if aof is None or aof.last_write_ok else "err",
+            "aof_fsync": self.config.appendfsync,
+        }
+
+    def _on_config_change(self, name: str) -> None:
+        if name == "appendfsync" and self.aof is not None:
+            self.aof.flush()
+            self.aof.policy = FsyncPolicy(self.config.appendfsync)
+        elif name == "appendonly":
+            if self.config.appendonly and self.aof is None:
+                # Turning the AOF on at run time: write the whole dataset first, as a rewrite.
+                self.open_aof()
+                self._write_dataset_to_aof()
+            elif not self.config.appendonly and self.aof is not None:
+                self.aof.close()
+                self.aof = None
+
+    def _write_dataset_to_aof(self) -> None:
+        from zyst.persistence.snapshot import dataset_commands
+
+        assert self.aof is not None
+        for db_index, argv in dataset_commands(self.ctx.keyspace):
+            self.aof.feed(db_index, argv)
+        self.aof.flush()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.loop = loop
+        self._stopping = asyncio.Event()
+        self.gate = ReplyGate(loop, self._release_gate)
+        self.ctx.propagate = self.propagate
+
+        def factory() -> Connection:
+            conn = Connection(self.ctx, self._after_batch, self.gate, self.connections.discard)
+            self.connections.add(conn)
+            return conn
+
+        port = self.config.port
+        for address in self.config.bind:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            listener = await loop.create_server(
+                factory, address, port, family=family, reuse_address=True, backlog=511
+            )
+            if port == 0:
+                port = listener.sockets[0].getsockname()[1]
+            self.listeners.append(listener)
+        self.ctx.tcp_port = port
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._signal_shutdown, sig)
+        log.info("Running mode=standalone, port=%d.", port)
+        log.info("Ready to accept connections tcp")
+        self._cron_task = loop.create_task(self._cron())
+        await self._stopping.wait()
+        await self._shutdown()
+
+    def _signal_shutdown(self, sig: int) -> None:
+        name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
+        log.warning("Received %s scheduling shutdown...", name)
+        self._request_shutdown(None)
+
+    def _request_shutdown(self, save: bool | None) -> None:
+        log.warning("User requested shutdown...")
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def _shutdown(self) -> None:
+        if self._cron_task is not None:
+            self._cron_task.cancel()
+        for listener in self.listeners:
+            listener.close()
+        if self.gate is not None:
+            self.gate.release()
+        if self.aof is not None:
+            log.info("Calling fsync() on the AOF file.")
+            self.aof.close()
+            self.aof = None
+        for conn in list(self.connections):
+            conn.close()
+        log.warning("Zyst is now ready to exit, bye bye...")
+
+    async def _cron(self) -> None:
+        interval = 1.0 / max(1, min(self.config.hz, 500))
+        last_fsync = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.expirer.run(time_budget=interval * 0.25)
+                now = time.monotonic()
+                self._sample_ops(now)
+                if (
+                    self.aof is not None
+                    and self.aof.policy is FsyncPolicy.EVERYSEC
+                    and now - last_fsync >= 1.0
+                ):
+                    last_fsync = now
+                    if self.aof.has_pending():
+                        self.aof.flush()
+                    self.aof.fsync_in_background()
+            except Exception:  # the cron must survive anything one run does
+                log.exception("cron run failed")
+
+    def _sample_ops(self, now: float) -> None:
+        total = self.ctx.stats.total_commands_processed
+        elapsed = now - self._last_ops_time
+        if elapsed >= 1.0:
+            self.ctx.stats.instantaneous_ops_per_sec = int((total - self._last_ops) / elapsed)
+            self._last_ops = total
+            self._last_ops_time = now
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional: plain asyncio works everywhere
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def run(config: Config) -> int:
+    """Run a server with ``config`` until it is shut down; returns the process exit code."""
+    setup_logging(config)
+    log.info("Zyst is starting oO0OoO0OoO0Oo")
+    log.info(
+        "Zyst version=%s (Redis %s compatible), bits=64, pid=%d, just started",
+        __version__, REDIS_VERSION, os.getpid(),
+    )
+    try:
+        os.makedirs(config.dir, exist_ok=True)
+    except OSError as exc:
+        log.warning("Can't create the data directory %s: %s", config.dir, exc)
+        return 1
+    lock = DataDirLock(config.dir)
+    try:
+        lock.acquire()
+    except RuntimeError as exc:
+        log.warning("Fatal: %s", exc)
+        print(f"zyst: {exc}", file=sys.stderr)
+        return 1
+    server = Server(config)
+    try:
+        if config.appendonly:
+            try:
+                server.load_aof()
+            except AofCorruptError as exc:
+                log.warning("Fatal error loading the AOF %s: %s", server.aof_path(), exc)
+                print(f"zyst: {exc}", file=sys.stderr)
+                return 1
+            server.open_aof()
+            log.info("AOF enabled: %s (appendfsync %s)", server.aof_path(), config.appendfsync)
+        for name in ("appendfsync", "appendonly"):
+            config.on_change(name, server._on_config_change)
+        loop = _new_event_loop()
+        try:
+            loop.run_until_complete(server.serve())
+        except OSError as exc:
+            log.warning("Could not create server TCP listening socket: %s", exc)
+            return 1
+        finally:
+            loop.close()
+        return 0
+    finally:
+        lock.release()

@@ -1,0 +1,188 @@
+"""Crash and restart: the AOF brings back every acknowledged write.
+
+Each test runs its own Zyst process with its own data directory, kills it (SIGKILL: no flush,
+no cleanup) or stops it, and starts a new one on the same directory.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+
+from tests.conftest import ROOT, redis_process, zyst_process
+
+
+def client(port: int) -> redis.Redis:
+    return redis.Redis(port=port, socket_timeout=10)
+
+
+def test_kill_9_with_appendfsync_always_loses_nothing(tmp_path: Path) -> None:
+    server = zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always").start()
+    c = client(server.port)
+    acknowledged = 0
+    pipe = c.pipeline(transaction=False)
+    for n in range(2000):
+        c.set(f"key:{n}", f"value:{n}")
+        acknowledged += 1
+    for n in range(500):
+        pipe.rpush("list", n)
+        pipe.hset("hash", f"f{n}", n)
+        pipe.sadd("set", n)
+        pipe.incr("counter")
+    pipe.execute()
+    c.select(3)
+    c.set("in-db-3", "yes")
+    c.close()
+    server.kill()
+
+    restarted = zyst_process(tmp_path, "--appendonly", "yes", port=server.port).start()
+    try:
+        c = client(restarted.port)
+        assert c.dbsize() == acknowledged + 4
+        assert all(c.get(f"key:{n}") == f"value:{n}".encode() for n in range(acknowledged))
+        assert c.lrange("list", 0, -1) == [str(n).encode() for n in range(500)]
+        assert len(c.hgetall("hash")) == 500
+        assert len(c.smembers("set")) == 500
+        assert c.get("counter") == b"500"
+        c.select(3)
+        assert c.get("in-db-3") == b"yes"
+        c.close()
+    finally:
+        restarted.stop()
+
+
+def test_expiry_survives_restart_as_absolute_time(tmp_path: Path) -> None:
+    server = zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always").start()
+    c = client(server.port)
+    c.set("short", "x", px=1)
+    c.set("long", "y", ex=100_000)
+    c.set("persisted", "z", ex=100)
+    c.persist("persisted")
+    c.close()
+    server.kill()
+    aof = (tmp_path / "appendonly.aof").read_bytes()
+    assert b"PXAT" in aof or b"PEXPIREAT" in aof
+    assert b"\r\nEX\r\n" not in aof.upper()
+
+    restarted = zyst_process(tmp_path, "--appendonly", "yes", port=server.port).start()
+    try:
+        c = client(restarted.port)
+        assert c.get("short") is None
+        assert 99_000 < c.ttl("long") <= 100_000
+        assert c.ttl("persisted") == -1
+        c.close()
+    finally:
+        restarted.stop()
+
+
+def test_truncated_last_command_loads_the_rest(tmp_path: Path) -> None:
+    server = zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always").start()
+    c = client(server.port)
+    for n in range(10):
+        c.set(f"k{n}", n)
+    c.close()
+    server.stop()
+    path = tmp_path / "appendonly.aof"
+    whole = path.read_bytes()
+    with path.open("ab") as fh:
+        fh.write(b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$5\r\nval")  # a crash mid-write
+
+    restarted = zyst_process(tmp_path, "--appendonly", "yes", port=server.port).start()
+    try:
+        c = client(restarted.port)
+        assert [c.get(f"k{n}") for n in range(10)] == [str(n).encode() for n in range(10)]
+        assert c.get("lost") is None
+        c.set("after", "restart")
+        c.close()
+    finally:
+        restarted.stop()
+    log = restarted.log.read_text()
+    assert "cut off" in log
+    data = path.read_bytes()
+    assert data.startswith(whole)
+    assert b"lost" not in data
+    assert b"after" in data
+
+
+def test_damaged_middle_stops_the_server_naming_the_offset(tmp_path: Path) -> None:
+    path = tmp_path / "appendonly.aof"
+    good = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
+    path.write_bytes(good + b"*2\r\n$3\r\nGET\r\nXX1\r\n" + good)
+    result = subprocess.run(
+        [sys.executable, "-m", "zyst", "--port", "0", "--dir", str(tmp_path)],
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        check=False,
+    )
+    assert result.returncode != 0
+    output = (result.stdout + result.stderr).decode()
+    assert f"offset {len(good)}" in output or str(len(good)) in output
+
+
+def test_second_server_on_the_same_directory_refuses(tmp_path: Path) -> None:
+    server = zyst_process(tmp_path, "--appendonly", "yes").start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "zyst", "--port", "0", "--dir", str(tmp_path)],
+            capture_output=True,
+            timeout=30,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+            check=False,
+        )
+        assert result.returncode != 0
+        assert "in use by another Zyst server" in (result.stdout + result.stderr).decode()
+        assert client(server.port).ping()
+    finally:
+        server.stop()
+
+
+def test_aof_written_by_redis_server_loads(tmp_path: Path) -> None:
+    redis_dir = tmp_path / "redis"
+    real = redis_process(
+        redis_dir, "--appendonly", "yes", "--aof-use-rdb-preamble", "no", "--appendfsync", "always"
+    ).start()
+    try:
+        c = client(real.port)
+        c.set("s", "string")
+        c.set("ttl", "v", ex=10_000)
+        c.rpush("l", "a", "b", "c")
+        c.lpop("l")
+        c.hset("h", mapping={"f1": "v1", "f2": "v2"})
+        c.sadd("set", "x", "y")
+        c.srem("set", "x")
+        c.incrby("n", 41)
+        c.incr("n")
+        c.select(2)
+        c.set("other-db", "2")
+        c.close()
+    finally:
+        real.stop()
+    pieces = sorted(glob.glob(str(redis_dir / "appendonlydir" / "*.aof")))
+    base = [p for p in pieces if ".base." in p]
+    incr = [p for p in pieces if ".incr." in p]
+    zyst_dir = tmp_path / "zyst"
+    zyst_dir.mkdir()
+    with (zyst_dir / "appendonly.aof").open("wb") as out:
+        for piece in base + incr:
+            out.write(Path(piece).read_bytes())
+
+    server = zyst_process(zyst_dir, "--appendonly", "yes").start()
+    try:
+        c = client(server.port)
+        assert c.get("s") == b"string"
+        assert 9_000 < c.ttl("ttl") <= 10_000
+        assert c.lrange("l", 0, -1) == [b"b", b"c"]
+        assert c.hgetall("h") == {b"f1": b"v1", b"f2": b"v2"}
+        assert c.smembers("set") == {b"y"}
+        assert c.get("n") == b"42"
+        c.select(2)
+        assert c.get("other-db") == b"2"
+        c.close()
+    finally:
+        server.stop()

@@ -1,0 +1,118 @@
+"""The request parser and the reply encoder, without sockets."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zyst.protocol.inline import split_args
+from zyst.protocol.resp import (
+    NULL_ARRAY,
+    OK,
+    ErrorReply,
+    Map,
+    RequestParser,
+    SetReply,
+    Verbatim,
+    encode_command,
+    encode_reply,
+)
+
+
+def parse_all(*chunks: bytes) -> tuple[list[list[bytes]], str | None]:
+    parser = RequestParser()
+    commands: list[list[bytes]] = []
+    for chunk in chunks:
+        commands += parser.feed(chunk)
+    return commands, parser.error
+
+
+def test_multibulk_and_pipelining() -> None:
+    data = encode_command([b"SET", b"k", b"v"]) + encode_command([b"GET", b"k"])
+    assert parse_all(data) == ([[b"SET", b"k", b"v"], [b"GET", b"k"]], None)
+
+
+def test_binary_safe_arguments() -> None:
+    value = bytes(range(256)) + b"\r\n*1\r\n$4\r\nPING\r\n"
+    assert parse_all(encode_command([b"SET", b"k", value])) == ([[b"SET", b"k", value]], None)
+
+
+@given(
+    st.lists(st.lists(st.binary(max_size=40), min_size=1, max_size=5), min_size=1, max_size=8),
+    st.data(),
+)
+def test_any_split_of_a_pipeline_parses_the_same(commands: list[list[bytes]], data: st.DataObject) -> None:
+    stream = b"".join(encode_command(argv) for argv in commands)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=6)))
+    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    assert parse_all(*chunks) == (commands, None)
+
+
+def test_inline_commands_and_empty_lines() -> None:
+    assert parse_all(b"PING\r\n\r\nSET a 'b c'\nGET a\r\n") == (
+        [[b"PING"], [b"SET", b"a", b"b c"], [b"GET", b"a"]],
+        None,
+    )
+
+
+def test_inline_split_across_reads() -> None:
+    assert parse_all(b"EC", b"HO hel", b"lo\r\n") == ([[b"ECHO", b"hello"]], None)
+
+
+def test_inline_after_multibulk_in_one_read() -> None:
+    data = encode_command([b"PING"]) + b"ECHO x\r\n" + encode_command([b"GET", b"k"])
+    assert parse_all(data) == ([[b"PING"], [b"ECHO", b"x"], [b"GET", b"k"]], None)
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"*3000000000\r\n", "ERR Protocol error: invalid multibulk length"),
+        (b"*abc\r\n", "ERR Protocol error: invalid multibulk length"),
+        (b"*1\r\n:5\r\n", "ERR Protocol error: expected '$', got ':'"),
+        (b"*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length"),
+        (b"*1\r\n$999999999999\r\n", "ERR Protocol error: invalid bulk length"),
+        (b'ECHO "abc\r\n', "ERR Protocol error: unbalanced quotes in request"),
+        (b"A" * (65 * 1024), "ERR Protocol error: too big inline request"),
+        (b"*" + b"1" * (65 * 1024), "ERR Protocol error: too big mbulk count string"),
+    ],
+)
+def test_malformed_requests(data: bytes, error: str) -> None:
+    commands, got = parse_all(encode_command([b"PING"]) + data)
+    assert commands == [[b"PING"]]
+    assert got == error
+
+
+def test_empty_and_negative_counts_are_ignored() -> None:
+    assert parse_all(b"*0\r\n*-1\r\n" + encode_command([b"PING"])) == ([[b"PING"]], None)
+
+
+def test_split_args_quoting() -> None:
+    assert split_args(b'set "a\\x41\\n" \'it\\\'s\'') == [b"set", b"aA\n", b"it's"]
+    assert split_args(b'"unterminated') is None
+    assert split_args(b'"closed"glued') is None
+    assert split_args(b"") == []
+
+
+def encode(value: object, resp3: bool = False) -> bytes:
+    out: list[bytes] = []
+    encode_reply(value, resp3, out)
+    return b"".join(out)
+
+
+def test_reply_encoding_resp2_and_resp3() -> None:
+    assert encode(b"x") == b"$1\r\nx\r\n"
+    assert encode(OK) == b"+OK\r\n"
+    assert encode(-3) == b":-3\r\n"
+    assert encode(None) == b"$-1\r\n"
+    assert encode(None, resp3=True) == b"_\r\n"
+    assert encode(NULL_ARRAY) == b"*-1\r\n"
+    assert encode([b"a", 1, None]) == b"*3\r\n$1\r\na\r\n:1\r\n$-1\r\n"
+    assert encode(Map({b"f": b"v"})) == b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    assert encode(Map({b"f": b"v"}), resp3=True) == b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    assert encode(SetReply([b"m"]), resp3=True) == b"~1\r\n$1\r\nm\r\n"
+    assert encode(1.5) == b"$3\r\n1.5\r\n"
+    assert encode(1.5, resp3=True) == b",1.5\r\n"
+    assert encode(Verbatim(b"hi"), resp3=True) == b"=6\r\ntxt:hi\r\n"
+    assert encode(ErrorReply("ERR bad\r\nthing")) == b"-ERR bad  thing\r\n"
