@@ -119,11 +119,19 @@ def test_pipeline_of_many_commands_in_one_write(zyst_server: ServerProcess) -> N
 def test_request_split_at_every_byte(zyst_server: ServerProcess) -> None:
     conn = RawConnection(zyst_server.port)
     try:
-        payload = b"*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$10\r\n0123456789\r\n*2\r\n$3\r\nGET\r\n$5\r\nsplit\r\n"
+        payload = (
+            b"*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$10\r\n0123456789\r\n"
+            b"*2\r\n$3\r\nGET\r\n$5\r\nsplit\r\n"
+        )
         for byte in payload:
             conn.send_raw(bytes([byte]))
-        assert conn.read_reply() == b"+OK\r\n"
-        assert conn.read_reply() == b"$10\r\n0123456789\r\n"
+        expected = b"+OK\r\n$10\r\n0123456789\r\n"
+        received = b""
+        while len(received) < len(expected):
+            chunk = conn.sock.recv(4096)
+            assert chunk
+            received += chunk
+        assert received == expected
     finally:
         conn.close()
 
@@ -142,5 +150,30 @@ def test_resp3_after_hello(zyst_server: ServerProcess) -> None:
             assert conn.command("HGETALL", "h") == b"%1\r\n$1\r\na\r\n$1\r\n1\r\n"
         finally:
             conn.close()
+    finally:
+        client.close()
+
+
+def test_huge_multibulk_count_is_not_allocated_up_front(zyst_server: ServerProcess) -> None:
+    # Within Redis's limit (INT_MAX) but far more than memory: must wait for elements, not
+    # allocate, and the server must keep serving others.
+    conn = RawConnection(zyst_server.port)
+    other = RawConnection(zyst_server.port)
+    try:
+        conn.send_raw(b"*2000000000\r\n$4\r\nPING\r\n")
+        assert other.command("PING") == b"+PONG\r\n"
+    finally:
+        conn.close()
+        other.close()
+
+
+def test_a_request_with_a_million_arguments(zyst_server: ServerProcess) -> None:
+    client = redis.Redis(port=zyst_server.port, socket_timeout=60)
+    try:
+        client.delete("big")
+        values = [str(n) for n in range(1_100_000)]
+        assert client.rpush("big", *values) == len(values)
+        assert client.lrange("big", -2, -1) == [b"1099998", b"1099999"]
+        client.delete("big")
     finally:
         client.close()

@@ -21,16 +21,19 @@ LLONG_MAX: Final = 2**63 - 1
 
 def strict_int(raw: bytes) -> int | None:
     """The signed 64-bit integer ``raw`` spells under Redis's rules, or ``None``."""
-    # The strings string2ll accepts are exactly the canonical spellings of in-range integers,
-    # so a round trip through ``int`` checks all its rules at C speed (``int`` alone would
-    # also take spaces, "+", "_" and leading zeros).
-    if len(raw) > 20:
+    # ``bytes.isdigit`` is ASCII-only, so other scripts' digits are refused like in Redis.
+    if raw.isdigit():
+        # The common case: no sign, no leading zero, too short (< 19 digits) to overflow.
+        if raw[0] != 48 and len(raw) < 19:  # 48 is "0"
+            return int(raw)
+    elif raw[:1] != b"-" or not raw[1:].isdigit():
         return None
-    try:
-        value = int(raw)
-    except ValueError:
+    # Only "0" itself may start with a zero ("-0" and "007" may not); then the range check.
+    first_digit = raw[1] if raw[0] == 45 else raw[0]  # 45 is "-"
+    if len(raw) > 20 or (first_digit == 48 and len(raw) > 1):
         return None
-    if b"%d" % value != raw or value < LLONG_MIN or value > LLONG_MAX:
+    value = int(raw)
+    if value < LLONG_MIN or value > LLONG_MAX:
         return None
     return value
 

@@ -505,6 +505,10 @@ def _parse_slow(buf: bytearray, pos: int, base: int) -> tuple[list[bytes] | None
     data = bytes(buf[pos:])
     try:
         argv, end = parse_one(data)
+    except NeedMore:
+        if not _is_command_start(data):
+            raise AofCorruptError(offset, "incomplete command that cannot be valid") from None
+        raise
     except errors.ProtocolError as exc:
         reason = exc.message.removeprefix("ERR Protocol error: ")
         raise AofCorruptError(offset, reason) from None
@@ -519,6 +523,41 @@ def _parse_slow(buf: bytearray, pos: int, base: int) -> tuple[list[bytes] | None
                 break
         raise AofCorruptError(offset, f"expected CRLF after a bulk string at offset {offset + at}")
     return argv, pos + end
+
+
+def _is_command_start(data: bytes) -> bool:
+    """Whether ``data``, which :func:`parse_one` found incomplete, can be the beginning of a
+    canonical command. parse_one checks only whole lines; this checks the part after them, and
+    the CRLF after each bulk string."""
+    size = len(data)
+    end = data.find(b"\r\n")
+    if end < 0:
+        return _number_start(data[1:], positive=True)
+    pos = end + 2
+    for _ in range(int(data[1:end])):
+        if pos >= size:
+            return True
+        if data[pos : pos + 1] != b"$":
+            return False
+        end = data.find(b"\r\n", pos)
+        if end < 0:
+            return _number_start(data[pos + 1 :], positive=False)
+        after = end + 2 + int(data[pos + 1 : end])
+        if data[after : after + 2] != b"\r\n"[: max(0, min(2, size - after))]:
+            return False
+        pos = after + 2
+    return True
+
+
+def _number_start(raw: bytes, positive: bool) -> bool:
+    """Whether ``raw`` can begin a count line (digits, no leading zero, then CRLF)."""
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if not raw:
+        return True
+    if not raw.isdigit():
+        return False
+    return raw[:1] != b"0" or (raw == b"0" and not positive)
 
 
 def _parse_db(argv: list[bytes]) -> int | None:

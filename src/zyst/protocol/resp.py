@@ -32,6 +32,7 @@ Replies
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -44,6 +45,9 @@ from zyst.protocol.inline import split_args
 INLINE_MAX_SIZE: Final = 64 * 1024
 MAX_MULTIBULK_LENGTH: Final = 2**31 - 1
 DEFAULT_MAX_BULK_LENGTH: Final = 512 * 1024 * 1024
+# Multibulk requests of this many elements or more bypass hiredis (see RequestParser).
+HUGE_MULTIBULK: Final = 1_000_000
+_HUGE_COUNT: Final = re.compile(rb"\*[0-9]{7}")
 
 
 # -- reply value types -------------------------------------------------------------------------
@@ -242,6 +246,19 @@ def _parse_inline(buf: bytes, pos: int) -> tuple[list[bytes] | None, int]:
 
 
 def _parse_multibulk(buf: bytes, pos: int, max_bulk: int) -> tuple[list[bytes] | None, int]:
+    count, pos = _parse_count(buf, pos)
+    if count <= 0:
+        return None, pos
+    argv: list[bytes] = []
+    pos, left = _read_bulks(buf, pos, argv, count, max_bulk)
+    if left:
+        raise NeedMore
+    return argv, pos
+
+
+def _parse_count(buf: bytes, pos: int) -> tuple[int, int]:
+    """The element count of the multibulk header at ``buf[pos]`` (``*N\r\n``), and the position
+    after it."""
     newline = buf.find(b"\r\n", pos)
     if newline < 0:
         if len(buf) - pos > INLINE_MAX_SIZE:
@@ -250,30 +267,33 @@ def _parse_multibulk(buf: bytes, pos: int, max_bulk: int) -> tuple[list[bytes] |
     count = _strict_int(buf[pos + 1 : newline])
     if count is None or count > MAX_MULTIBULK_LENGTH:
         raise errors.ProtocolError(errors.PROTO_INVALID_MBULK)
-    pos = newline + 2
-    if count <= 0:
-        return None, pos
-    argv: list[bytes] = []
-    for _ in range(count):
-        if pos >= len(buf):
-            raise NeedMore
+    return count, newline + 2
+
+
+def _read_bulks(
+    buf: bytes, pos: int, argv: list[bytes], left: int, max_bulk: int
+) -> tuple[int, int]:
+    """Append to ``argv`` up to ``left`` bulk strings read from ``buf[pos:]``; return the new
+    position and how many are still to come (more than 0 when ``buf`` ends first)."""
+    size = len(buf)
+    while left and pos < size:
         newline = buf.find(b"\r\n", pos)
         if newline < 0:
-            if len(buf) - pos > INLINE_MAX_SIZE:
+            if size - pos > INLINE_MAX_SIZE:
                 raise errors.ProtocolError(errors.PROTO_TOO_BIG_BULK)
-            raise NeedMore
-        if buf[pos : pos + 1] != b"$":
+            break
+        if buf[pos] != 0x24:  # "$"
             raise errors.ProtocolError(errors.proto_expected_dollar(buf[pos : pos + 1]))
         length = _strict_int(buf[pos + 1 : newline])
         if length is None or length < 0 or length > max_bulk:
             raise errors.ProtocolError(errors.PROTO_INVALID_BULK)
-        start = newline + 2
-        end = start + length
-        if end + 2 > len(buf):
-            raise NeedMore
-        argv.append(buf[start:end])
+        end = newline + 2 + length
+        if end + 2 > size:
+            break
+        argv.append(buf[newline + 2 : end])
         pos = end + 2
-    return argv, pos
+        left -= 1
+    return pos, left
 
 
 # Partial requests up to this size are checked against Redis's framing limits as they arrive.
@@ -308,13 +328,16 @@ class RequestParser:
     request from that client is reported.
     """
 
-    __slots__ = ("_chunks", "_reader", "_slow", "error", "max_bulk")
+    __slots__ = ("_chunks", "_mb_argv", "_mb_left", "_reader", "_slow", "error", "max_bulk")
 
     def __init__(self, max_bulk: int = DEFAULT_MAX_BULK_LENGTH) -> None:
         self._reader = hiredis.Reader()
         self._chunks: list[bytes] = []
         # Bytes not given to hiredis: the slow path's buffer (inline requests, malformed input).
         self._slow = b""
+        # A multibulk request the slow path is in the middle of: elements so far, still to come.
+        self._mb_argv: list[bytes] | None = None
+        self._mb_left = 0
         self.error: str | None = None
         self.max_bulk = max_bulk
 
@@ -326,13 +349,22 @@ class RequestParser:
         commands: list[list[bytes]] = []
         if self.error is not None or not data:
             return commands
-        if self._slow or (not self._chunks and data[:1] != b"*"):
+        if self._slow or self._mb_argv is not None or (not self._chunks and data[:1] != b"*"):
             self._slow_parse(self._slow + data, commands, skip=0)
         else:
             self._fast_parse(data, commands)
         return commands
 
     def _fast_parse(self, data: bytes, commands: list[list[bytes]]) -> None:
+        if _HUGE_COUNT.search(data) is not None:
+            # hiredis allocates a whole multibulk's list up front, so a header claiming billions
+            # of elements would exhaust memory; such requests (or bytes that look like one) are
+            # read by the slow path, which allocates as elements arrive.
+            kept = b"".join(self._chunks) + data
+            self._chunks.clear()
+            self._reader = hiredis.Reader()
+            self._slow_parse(kept, commands, skip=0)
+            return
         reader = self._reader
         reader.feed(data)
         chunks = self._chunks
@@ -383,30 +415,46 @@ class RequestParser:
     def _slow_parse(self, buf: bytes, commands: list[list[bytes]], skip: int) -> None:
         # The first request after the skipped ones is always read here (the fast path refused it
         # or never saw it); after it, a well-formed multibulk request goes back to the fast path.
+        # A multibulk request is read element by element and resumed when more bytes arrive,
+        # so a huge one costs linear time however it is split.
         pos = 0
         size = len(buf)
         parsed_here = False
-        while pos < size:
-            if parsed_here and buf[pos : pos + 1] == b"*" and not commands_need_slow(buf, pos):
-                self._slow = b""
-                self._fast_parse(buf[pos:], commands)
-                return
-            try:
-                argv, pos = parse_one(buf, pos, self.max_bulk)
-            except NeedMore:
-                self._slow = buf[pos:]
-                return
-            except errors.ProtocolError as exc:
-                self.error = exc.message
-                self._slow = b""
-                return
-            if skip:
-                skip -= 1
-                continue
-            parsed_here = True
-            if argv is not None:
-                commands.append(argv)
-        self._slow = b""
+        try:
+            while pos < size:
+                if self._mb_argv is not None:
+                    pos, self._mb_left = _read_bulks(
+                        buf, pos, self._mb_argv, self._mb_left, self.max_bulk
+                    )
+                    if self._mb_left:
+                        break
+                    argv: list[bytes] | None = self._mb_argv
+                    self._mb_argv = None
+                elif buf[pos] == 0x2A:  # "*"
+                    if parsed_here and not commands_need_slow(buf, pos):
+                        self._slow = b""
+                        self._fast_parse(buf[pos:], commands)
+                        return
+                    count, pos = _parse_count(buf, pos)
+                    if count > 0:
+                        self._mb_argv, self._mb_left = [], count
+                    continue
+                else:
+                    argv, pos = _parse_inline(buf, pos)
+                if skip:
+                    skip -= 1
+                    continue
+                parsed_here = True
+                if argv is not None:
+                    commands.append(argv)
+        except NeedMore:
+            pass
+        except errors.ProtocolError as exc:
+            self.error = exc.message
+            self._mb_argv = None
+            self._slow = b""
+            return
+        self._slow = buf[pos:]
 
 
 def commands_need_slow(buf: bytes, pos: int) -> bool:
@@ -419,7 +467,7 @@ def commands_need_slow(buf: bytes, pos: int) -> bool:
     if newline < 0:
         return True
     count = _strict_int(buf[pos + 1 : newline])
-    return count is None or count <= 0 or count > MAX_MULTIBULK_LENGTH
+    return count is None or count <= 0 or count >= HUGE_MULTIBULK
 
 
 def _all_bulk(argv: list[Any]) -> bool:
