@@ -91,11 +91,26 @@ def redis_process(workdir: Path, *extra: str) -> ServerProcess:
     """A real redis-server (not yet started): the oracle. Fails when redis-server is missing."""
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.fail("redis-server is not installed: the oracle tests cannot run (apt-get install redis-server)")
+        pytest.fail(
+            "redis-server is not installed: the oracle tests cannot run "
+            "(apt-get install redis-server)"
+        )
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    argv = [binary, "--port", str(port), "--dir", str(workdir), "--save", "", "--appendonly", "no",
-            "--bind", "127.0.0.1", *extra]
+    argv = [
+        binary,
+        "--port",
+        str(port),
+        "--dir",
+        str(workdir),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--bind",
+        "127.0.0.1",
+        *extra,
+    ]
     return ServerProcess(argv, port, workdir)
 
 

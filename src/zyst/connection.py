@@ -126,10 +126,10 @@ class Connection(asyncio.Protocol):
         if commands:
             client.last_interaction = time.monotonic()
         payload = b"".join(out)
-        if self._after_batch() and self._gate is not None:
-            self._gate.hold(self, payload)
-        elif self._gate is not None and self._gate.is_holding(self):
-            self._gate.hold(self, payload)
+        gate = self._gate
+        if gate is not None and (self._after_batch() or gate.is_holding(self)):
+            # Behind an fsync, or behind this client's own earlier replies still held.
+            gate.hold(self, payload)
         else:
             self.write_now(payload)
 

@@ -43,7 +43,7 @@ NOT_VALID_INTEGER = "ERR value is not an integer or out of range"
 
 
 def wrong_arity(name: str) -> str:
-    """``ERR wrong number of arguments for 'get' command`` (name as the client typed it, lowered)."""
+    """``ERR wrong number of arguments for 'get' command``, with the declared name."""
     return f"ERR wrong number of arguments for '{name}' command"
 
 

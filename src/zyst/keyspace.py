@@ -62,10 +62,15 @@ class Database:
     def lookup(self, key: bytes) -> Value | None:
         """The value at ``key``, or ``None`` if it is missing or expired."""
         value = self.data.get(key)
-        if value is not None and self.expires and key in self.expires:
-            if self.expires[key] <= self.keyspace.clock():
-                self._expire_now(key)
-                return None
+        expires = self.expires
+        if (
+            value is not None
+            and expires
+            and key in expires
+            and expires[key] <= self.keyspace.clock()
+        ):
+            self._expire_now(key)
+            return None
         return value
 
     def exists(self, key: bytes) -> bool:

@@ -184,8 +184,12 @@ class Server:
             now = time.monotonic()
             if now - last_report[0] >= 1.0:
                 last_report[0] = now
-                log.info("Loading AOF: %.1f%% (%d of %d bytes)", 100.0 * done / max(total, 1),
-                         done, total)
+                log.info(
+                    "Loading AOF: %.1f%% (%d of %d bytes)",
+                    100.0 * done / max(total, 1),
+                    done,
+                    total,
+                )
 
         result = load_aof(path, apply, progress)
         self.ctx.loading = False
@@ -193,13 +197,19 @@ class Server:
             log.warning(
                 "!!! Warning: short read while loading the AOF file %s at offset %s: the last "
                 "command was cut off (a crash while writing?). Loaded up to offset %d; the "
-                "incomplete tail is removed.", path, result.truncated_at, result.bytes_loaded
+                "incomplete tail is removed.",
+                path,
+                result.truncated_at,
+                result.bytes_loaded,
             )
             truncate_file(path, result.bytes_loaded)
         keys = sum(len(db) for db in self.ctx.keyspace.dbs)
         log.info(
             "DB loaded from append only file: %.3f seconds (%d commands, %d keys, %d bytes)",
-            result.seconds, result.commands, keys, size,
+            result.seconds,
+            result.commands,
+            keys,
+            size,
         )
 
     def open_aof(self) -> None:
@@ -336,7 +346,9 @@ def run(config: Config) -> int:
     log.info("Zyst is starting oO0OoO0OoO0Oo")
     log.info(
         "Zyst version=%s (Redis %s compatible), bits=64, pid=%d, just started",
-        __version__, REDIS_VERSION, os.getpid(),
+        __version__,
+        REDIS_VERSION,
+        os.getpid(),
     )
     try:
         os.makedirs(config.dir, exist_ok=True)

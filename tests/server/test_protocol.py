@@ -38,7 +38,7 @@ def both(zyst_server: ServerProcess, redis_server: ServerProcess, payload: bytes
 
 
 def test_inline_commands(zyst_server: ServerProcess, redis_server: ServerProcess) -> None:
-    reply = both(zyst_server, redis_server, b"PING\r\nECHO hello\r\nPING\nECHO \"a b\\x41\"\r\n")
+    reply = both(zyst_server, redis_server, b'PING\r\nECHO hello\r\nPING\nECHO "a b\\x41"\r\n')
     assert reply == b"+PONG\r\n$5\r\nhello\r\n+PONG\r\n$4\r\na bA\r\n"
 
 

@@ -53,7 +53,7 @@ from zyst.protocol.resp import NeedMore, encode_command, parse_one
 
 # The loader reads this much at a time; big enough that the per-block cost is negligible.
 _BLOCK_SIZE: Final = 1 << 20
-# progress() is called at least every this many bytes (and about every 1% of the file).
+# progress() is called every 1% of the file, but not more often than every this many bytes.
 _PROGRESS_MIN_STEP: Final = 4 << 20
 _RDB_MAGIC: Final = b"REDIS"
 
@@ -266,8 +266,8 @@ def load_aof(
 ) -> AofLoadResult:
     """Replay the AOF at ``path``: ``apply(db_index, argv)`` for each command, in file order.
 
-    A missing or empty file loads nothing. ``progress(bytes_done, total_bytes)`` is called about
-    every 1% of the file (at least every few MB) and once at the end. A
+    A missing or empty file loads nothing. ``progress(bytes_done, total_bytes)`` is called each
+    time another 1% of the file (or 4 MB, whichever is more) has been read, and once at the end. A
     :class:`zyst.errors.CommandError` raised by ``apply`` becomes an :class:`AofCorruptError`
     naming the command and its offset; any other exception from ``apply`` propagates as is.
     """

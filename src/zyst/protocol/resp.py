@@ -471,7 +471,8 @@ def commands_need_slow(buf: bytes, pos: int) -> bool:
 
 
 def _all_bulk(argv: list[Any]) -> bool:
-    for arg in argv:
+    # A plain loop: measurably faster than all() over a generator on this hot path.
+    for arg in argv:  # noqa: SIM110
         if type(arg) is not bytes:
             return False
     return True
