@@ -24,7 +24,13 @@ from typing import Any, cast
 from zyst.client import Client
 from zyst.commands.table import call
 from zyst.context import ServerContext
-from zyst.protocol.resp import RequestParser, encode_error, encode_reply
+from zyst.protocol.resp import (
+    QUERY_BUFFER_OVERFLOW,
+    RequestParser,
+    Status,
+    encode_error,
+    encode_reply,
+)
 
 log = logging.getLogger("zyst")
 
@@ -51,9 +57,6 @@ class ReplyGate:
             self._scheduled = True
             self._loop.call_soon(self.release)
 
-    def is_holding(self, conn: Connection) -> bool:
-        return any(held is conn for held, _ in self._held)
-
     def release(self) -> None:
         self._scheduled = False
         self._before_release()
@@ -77,10 +80,14 @@ class Connection(asyncio.Protocol):
         self._after_batch = after_batch
         self._gate = gate
         self._on_close = on_close
-        self.parser = RequestParser(ctx.config.proto_max_bulk_len)
+        self.parser = RequestParser(
+            ctx.config.proto_max_bulk_len, ctx.config.client_query_buffer_limit
+        )
         self.transport: asyncio.Transport | None = None
         self.client: Client | None = None
         self._closing = False
+        # Replies of this connection are waiting at the gate: later ones must queue behind them.
+        self._held = False
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -108,32 +115,43 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         commands = parser.feed(data)
         out: list[bytes] = []
-        resp3 = client.resp3
+        append = out.append
+        # The hot path: the three commonest reply types are encoded inline, the rest by
+        # encode_reply (which also knows RESP3).
         for argv in commands:
             reply = call(client, argv)
-            if client.resp3 is not resp3:
-                resp3 = client.resp3
-            encode_reply(reply, resp3, out)
+            kind = type(reply)
+            if kind is bytes:
+                append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+            elif kind is Status:
+                append(reply.encoded)
+            elif kind is int:
+                append(b":%d\r\n" % reply)
+            else:
+                encode_reply(reply, client.resp3, out)
             if client.close_after_reply:
                 break
         if parser.error is not None and not client.close_after_reply:
-            out.append(encode_error(parser.error))
-            log.debug("protocol error from client %s: %s", client.addr, parser.error)
-            client.close_after_reply = True
-        elif parser.pending_bytes() > self.ctx.config.client_query_buffer_limit:
-            log.warning("closing client %s that reached max query buffer length", client.addr)
+            if parser.error is QUERY_BUFFER_OVERFLOW:
+                log.warning("closing client %s that reached max query buffer length", client.addr)
+            else:
+                append(encode_error(parser.error))
+                log.debug("protocol error from client %s: %s", client.addr, parser.error)
             client.close_after_reply = True
         if commands:
             client.last_interaction = time.monotonic()
-        payload = b"".join(out)
+            self.ctx.stats.total_commands_processed += len(commands)
+        payload = out[0] if len(out) == 1 else b"".join(out)
         gate = self._gate
-        if gate is not None and (self._after_batch() or gate.is_holding(self)):
+        if gate is not None and (self._held or self._after_batch()):
             # Behind an fsync, or behind this client's own earlier replies still held.
+            self._held = True
             gate.hold(self, payload)
         else:
             self.write_now(payload)
 
     def write_now(self, data: bytes) -> None:
+        self._held = False
         transport = self.transport
         if transport is None or transport.is_closing():
             return

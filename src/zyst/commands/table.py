@@ -188,8 +188,8 @@ def resolve(argv: list[bytes]) -> Command | str:
 def call(client: Client, argv: list[bytes]) -> Reply:
     """Run one command for ``client`` and return its reply value.
 
-    This is the only way commands run: it checks the name and arity, runs the handler, counts
-    the command and propagates it (or what the handler asked to propagate instead) when it was a
+    This is the only way commands run: it checks the name and arity, runs the handler and
+    propagates it (or what the handler asked to propagate instead) when it was a
     write that changed something.
     """
     cmd = _LOOKUP.get(argv[0])
@@ -210,7 +210,6 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     except Exception as exc:  # a handler bug must not take the connection or server down
         log.exception("command %r failed", cmd.name)
         reply = ErrorReply(f"ERR internal error in '{cmd.name}': {type(exc).__name__}")
-    ctx.stats.total_commands_processed += 1
     if cmd.write and ctx.dirty != dirty:
         rewritten = client.propagate_as
         if rewritten is None:

@@ -136,9 +136,9 @@ class AofWriter:
     def feed(self, db_index: int, argv: list[bytes]) -> None:
         """Buffer one command run in ``db_index``, preceded by a SELECT if the db changed."""
         if db_index != self._db:
-            self._buffer += _encode([b"SELECT", b"%d" % db_index])
+            self._buffer += encode_command([b"SELECT", b"%d" % db_index])
             self._db = db_index
-        self._buffer += _encode(argv)
+        self._buffer += encode_command(argv)
 
     def has_pending(self) -> bool:
         return bool(self._buffer)
@@ -381,7 +381,7 @@ class _Loader:
                 if argv is False:
                     return
                 if type(argv) is list and argv and _all_bytes(argv):
-                    encoded = _encode(argv)
+                    encoded = encode_command(argv)
                     if buf.startswith(encoded, pos):
                         start = pos
                         pos += len(encoded)
@@ -451,34 +451,6 @@ class _Loader:
 
 
 _SPECIAL: Final = frozenset({b"select", b"multi", b"exec"})
-
-
-def _encode(argv: list[bytes]) -> bytes:
-    """:func:`encode_command`, with one formatting operation for the usual short commands.
-
-    Both the writer and the loader's check run this once per command; for 2-4 arguments it
-    takes about half the time of the general loop.
-    """
-    size = len(argv)
-    if size == 3:
-        a, b, c = argv
-        return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c)
-    if size == 2:
-        a, b = argv
-        return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
-    if size == 4:
-        a, b, c, d = argv
-        return b"*4\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-            len(a),
-            a,
-            len(b),
-            b,
-            len(c),
-            c,
-            len(d),
-            d,
-        )
-    return encode_command(argv)
 
 
 def _all_bytes(argv: list[object]) -> bool:
