@@ -131,7 +131,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 @pytest.fixture
 def r(zyst_server: ServerProcess) -> Iterator[redis.Redis]:
     """A redis-py client (RESP2, bytes replies) on a flushed Zyst."""
-    client = redis.Redis(port=zyst_server.port, socket_timeout=10)
+    client = redis.Redis(port=zyst_server.port, protocol=2, socket_timeout=10)
     client.flushall()
     yield client
     client.close()

@@ -16,6 +16,7 @@ whole option (``"--port 6380"``).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from zyst import REDIS_VERSION, __version__
@@ -92,6 +93,7 @@ def parse_args(argv: list[str]) -> Config:
     loader = ConfigLoader(config)
     args = list(argv)
     if args and not args[0].startswith("-"):
+        config.config_file = os.path.abspath(args[0])
         loader.load_file(args.pop(0))
     loader.load_options(split_options(args), "the command line")
     return config

@@ -521,6 +521,8 @@ class Config:
     save: str = ""
     maxmemory: int = 0
     maxmemory_policy: str = "noeviction"
+    # Not a setting: the file the settings came from (INFO config_file), "" if none.
+    config_file: str = ""
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)
 
     def on_change(self, name: str, callback: ChangeHook) -> None:

@@ -185,7 +185,12 @@ def hello(client: Client, argv: list[bytes]) -> Reply:
 
 
 # -- CLIENT -----------------------------------------------------------------------------------
-CLIENT = container("client", group="connection", summary="A container for client connection commands", since="2.4.0")
+CLIENT = container(
+    "client",
+    group="connection",
+    summary="A container for client connection commands",
+    since="2.4.0",
+)
 _CLIENT_FLAGS = ("noscript", "loading", "stale")
 
 
@@ -266,7 +271,7 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
         wanted: list[int] = []
         for raw in argv[3:]:
             value = parse_int(raw)
-            if value is None or value < 1:
+            if value is None:
                 raise CommandError(errors.INVALID_CLIENT_ID)
             wanted.append(value)
         by_id = client.ctx.clients

@@ -17,6 +17,7 @@ derived the way Redis itself derives it:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,13 +112,21 @@ def key_specs(cmd: Command) -> list[Map]:
         Map(
             [
                 (b"flags", SetReply(flags)),
-                (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", cmd.first_key)]))])),
+                (
+                    b"begin_search",
+                    Map([(b"type", b"index"), (b"spec", Map([(b"index", cmd.first_key)]))]),
+                ),
                 (
                     b"find_keys",
                     Map(
                         [
                             (b"type", b"range"),
-                            (b"spec", Map([(b"lastkey", last), (b"keystep", cmd.key_step), (b"limit", 0)])),
+                            (
+                                b"spec",
+                                Map(
+                                    [(b"lastkey", last), (b"keystep", cmd.key_step), (b"limit", 0)]
+                                ),
+                            ),
                         ]
                     ),
                 ),
@@ -137,7 +146,7 @@ def command_info(cmd: Command) -> list[Any]:
         cmd.last_key,
         cmd.key_step,
         SetReply([Status(b"@" + c.encode()) for c in acl_categories(cmd)]),
-        SetReply([t.encode() for t in getattr(cmd, "tips", ())]),
+        SetReply([t.encode() for t in cmd.tips]),
         SetReply(key_specs(cmd)),
         SetReply([command_info(sub) for sub in cmd.subcommands.values()]),
     ]
@@ -158,7 +167,10 @@ class Arg:
     key_spec_index: int = -1
 
     def docs(self) -> Map:
-        pairs: list[tuple[bytes, Any]] = [(b"name", self.name.encode()), (b"type", self.type.encode())]
+        pairs: list[tuple[bytes, Any]] = [
+            (b"name", self.name.encode()),
+            (b"type", self.type.encode()),
+        ]
         if self.key_spec_index >= 0:
             pairs.append((b"key_spec_index", self.key_spec_index))
         if self.token is not None:
@@ -251,7 +263,7 @@ class _Parser:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def take(self) -> str:
-        tok = self.tokens[self.pos]
+        tok: str = self.tokens[self.pos]
         self.pos += 1
         return tok
 
@@ -290,7 +302,9 @@ class _Parser:
             choices.append(self.sequence())
         return choices
 
-    def _group(self, choices: list[list[Arg | str]], optional: bool) -> Arg | tuple[list[Arg]] | None:
+    def _group(
+        self, choices: list[list[Arg | str]], optional: bool
+    ) -> Arg | tuple[list[Arg]] | None:
         if len(choices) == 1:
             items = choices[0]
             if items and items[-1] == "...":
@@ -323,10 +337,12 @@ class _Parser:
             return
         del items[-count:]
         parts = [a for a in tail if isinstance(a, Arg)]
-        items.append(Arg(name="-".join(a.name for a in parts), type="block", multiple=True, arguments=parts))
+        items.append(
+            Arg(name="-".join(a.name for a in parts), type="block", multiple=True, arguments=parts)
+        )
 
 
-def merge(items: list[Arg | str]) -> list[Arg]:
+def merge(items: Sequence[Arg | str]) -> list[Arg]:
     """Give each token to the value that follows it (``EX seconds`` → ``seconds`` with token EX)."""
     out: list[Arg] = []
     i = 0
@@ -390,7 +406,10 @@ def command_docs(cmd: Command) -> Map:
         (b"summary", cmd.summary.encode()),
         (b"since", cmd.since.encode()),
         (b"group", cmd.group.encode()),
-        (b"complexity", (cmd.complexity or ("Depends on subcommand." if cmd.subcommands else "O(1)")).encode()),
+        (
+            b"complexity",
+            (cmd.complexity or ("Depends on subcommand." if cmd.subcommands else "O(1)")).encode(),
+        ),
     ]
     if cmd.syntax:
         args = parse_syntax(cmd.syntax)
@@ -400,7 +419,12 @@ def command_docs(cmd: Command) -> Map:
                 _clamp_key_index(arg)
             pairs.append((b"arguments", [a.docs() for a in args]))
     if cmd.subcommands:
-        pairs.append((b"subcommands", Map([(sub.name.encode(), command_docs(sub)) for sub in cmd.subcommands.values()])))
+        pairs.append(
+            (
+                b"subcommands",
+                Map([(sub.name.encode(), command_docs(sub)) for sub in cmd.subcommands.values()]),
+            )
+        )
     return Map(pairs)
 
 
@@ -440,7 +464,9 @@ def _all_names() -> list[Command]:
     acl_categories=("connection",),
 )
 def command_(client: Client, argv: list[bytes]) -> Reply:
-    """COMMAND"""
+    """COMMAND
+
+    Every command's COMMAND INFO entry (the subcommands are declared below)."""
     return [command_info(cmd) for cmd in COMMANDS.values()]
 
 
@@ -532,7 +558,9 @@ def command_list(client: Client, argv: list[bytes]) -> Reply:
         cat = value.decode("utf-8", "replace").lower()
         return [cmd.name.encode() for cmd in cmds if cat in acl_categories(cmd)]
     if kind == b"pattern":
-        return [cmd.name.encode() for cmd in cmds if stringmatch(value, cmd.name.encode(), nocase=True)]
+        return [
+            cmd.name.encode() for cmd in cmds if stringmatch(value, cmd.name.encode(), nocase=True)
+        ]
     raise CommandError("ERR syntax error")
 
 
@@ -560,7 +588,9 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
     if cmd.first_key <= 0:
         raise CommandError("ERR The command has no key arguments")
     last = cmd.last_key if cmd.last_key >= 0 else len(target) + cmd.last_key
-    return [target[i] for i in range(cmd.first_key, min(last, len(target) - 1) + 1, cmd.key_step or 1)]
+    return [
+        target[i] for i in range(cmd.first_key, min(last, len(target) - 1) + 1, cmd.key_step or 1)
+    ]
 
 
 _COMMAND_HELP = [

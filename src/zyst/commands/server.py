@@ -31,7 +31,7 @@ _REPL_ID = os.urandom(20).hex()
 
 # SHUTDOWN must leave the client without a reply (the server closes the connection). Until the
 # encoder has a "send nothing" value, the client gets +OK just before the connection closes.
-_NO_REPLY: Any = getattr(resp, "NO_REPLY", OK)
+_NO_REPLY: Any = resp.NO_REPLY
 
 
 # -- FLUSHDB / FLUSHALL -----------------------------------------------------------------------
@@ -192,7 +192,7 @@ def _server(ctx: ServerContext) -> Fields:
         ("configured_hz", ctx.config.hz),
         ("lru_clock", int(time.time()) & ((1 << 24) - 1)),
         ("executable", sys.executable),
-        ("config_file", getattr(ctx.config, "config_file", "") or ""),
+        ("config_file", ctx.config.config_file),
         ("io_threads_active", 0),
     ]
 
@@ -419,7 +419,9 @@ def info(client: Client, argv: list[bytes]) -> Reply:
 
 
 # -- CONFIG -----------------------------------------------------------------------------------
-CONFIG = container("config", group="server", summary="A container for server configuration commands", since="2.0.0")
+CONFIG = container(
+    "config", group="server", summary="A container for server configuration commands", since="2.0.0"
+)
 _CONFIG_FLAGS = ("admin", "noscript", "loading", "stale")
 
 

@@ -40,7 +40,7 @@ Reply = Any
 Handler = Callable[["Client", list[bytes]], Reply]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Command:
     """The declaration of one command (or one subcommand, whose ``name`` is ``parent|sub``)."""
 
@@ -57,17 +57,23 @@ class Command:
     syntax: str = ""
     complexity: str = ""
     acl_categories: tuple[str, ...] = ()
+    tips: tuple[str, ...] = ()
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     write: bool = False
+    wire_name: bytes = b""
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
+        self.wire_name = self.name.encode()
 
 
 # Every command by lower-case name; ``_LOOKUP`` adds the upper-case spelling so the common case
 # needs no ``lower()``.
 COMMANDS: dict[bytes, Command] = {}
 _LOOKUP: dict[bytes, Command] = {}
+# The dispatcher's shortcut for commands without subcommands, under both spellings:
+# (handler, arity, write, declaration).
+_FAST: dict[bytes, tuple[Handler, int, bool, Command]] = {}
 
 
 def _register(cmd: Command) -> None:
@@ -77,6 +83,8 @@ def _register(cmd: Command) -> None:
     COMMANDS[key] = cmd
     _LOOKUP[key] = cmd
     _LOOKUP[key.upper()] = cmd
+    if cmd.handler is not None:
+        _FAST[key] = _FAST[key.upper()] = (cmd.handler, cmd.arity, cmd.write, cmd)
 
 
 def command(
@@ -90,6 +98,7 @@ def command(
     syntax: str = "",
     complexity: str = "",
     acl_categories: tuple[str, ...] = (),
+    tips: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Declare the command ``name`` handled by the decorated function."""
 
@@ -109,6 +118,7 @@ def command(
                 syntax=syntax,
                 complexity=complexity,
                 acl_categories=acl_categories,
+                tips=tips,
             )
         )
         return handler
@@ -134,10 +144,15 @@ def subcommand(
     syntax: str = "",
     complexity: str = "",
     acl_categories: tuple[str, ...] = (),
+    tips: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Declare ``PARENT NAME`` (arity counts the parent and the subcommand name)."""
 
     def register(handler: Handler) -> Handler:
+        # A command with subcommands leaves the fast path: resolve() picks the subcommand.
+        key = parent.name.encode()
+        _FAST.pop(key, None)
+        _FAST.pop(key.upper(), None)
         parent.subcommands[name.encode()] = Command(
             name=f"{parent.name}|{name}",
             handler=handler,
@@ -152,6 +167,7 @@ def subcommand(
             syntax=syntax,
             complexity=complexity,
             acl_categories=acl_categories,
+            tips=tips,
         )
         return handler
 
@@ -174,7 +190,8 @@ def resolve(argv: list[bytes]) -> Command | str:
     arity = cmd.arity
     if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
         return errors.wrong_arity(cmd.name)
-    if cmd.subcommands:
+    if cmd.subcommands and (len(argv) > 1 or cmd.handler is None):
+        # (COMMAND runs alone too: then its own handler answers.)
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:
             return errors.unknown_subcommand(argv[1], cmd.name)
@@ -189,18 +206,34 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     """Run one command for ``client`` and return its reply value.
 
     This is the only way commands run: it checks the name and arity, runs the handler and
-    propagates it (or what the handler asked to propagate instead) when it was a
-    write that changed something.
+    propagates the command (or what the handler asked to propagate instead) when it was a write
+    that changed something. The plain case (a command without subcommands, spelled in lower or
+    upper case) is one dict lookup in ``_FAST``; everything else goes through :func:`resolve`.
     """
-    cmd = _LOOKUP.get(argv[0])
-    if cmd is None or cmd.subcommands or (cmd.arity > 0 and len(argv) != cmd.arity):
+    entry = _FAST.get(argv[0])
+    if entry is None:
         found = resolve(argv)
         if type(found) is str:
             return ErrorReply(found)
         assert isinstance(found, Command)
-        cmd = found
-    elif len(argv) < -cmd.arity:
+        return _run(client, found, argv)
+    handler, arity, write, cmd = entry
+    size = len(argv)
+    if size != arity and (arity > 0 or size < -arity):
         return ErrorReply(errors.wrong_arity(cmd.name))
+    client.last_command = cmd.wire_name
+    if write:
+        return _run(client, cmd, argv)
+    try:
+        return handler(client, argv)
+    except CommandError as exc:
+        return ErrorReply(exc.message)
+    except Exception as exc:  # a handler bug must not take the connection or server down
+        return _internal_error(cmd, exc)
+
+
+def _run(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
+    client.last_command = cmd.wire_name
     ctx = client.ctx
     dirty = ctx.dirty
     try:
@@ -208,14 +241,18 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     except CommandError as exc:
         reply = ErrorReply(exc.message)
     except Exception as exc:  # a handler bug must not take the connection or server down
-        log.exception("command %r failed", cmd.name)
-        reply = ErrorReply(f"ERR internal error in '{cmd.name}': {type(exc).__name__}")
+        reply = _internal_error(cmd, exc)
     if cmd.write and ctx.dirty != dirty:
         rewritten = client.propagate_as
         if rewritten is None:
             ctx.propagate(client.db.index, argv)
         else:
             client.propagate_as = None
-            for entry in rewritten:
-                ctx.propagate(client.db.index, entry)
+            for replacement in rewritten:
+                ctx.propagate(client.db.index, replacement)
     return reply
+
+
+def _internal_error(cmd: Command, exc: Exception) -> ErrorReply:
+    log.exception("command %r failed", cmd.name, exc_info=exc)
+    return ErrorReply(f"ERR internal error in '{cmd.name}': {type(exc).__name__}")

@@ -105,10 +105,16 @@ class _NullArray:
     __slots__ = ()
 
 
+class _NoReply:
+    __slots__ = ()
+
+
 OK: Final = Status(b"OK")
 PONG: Final = Status(b"PONG")
 QUEUED: Final = Status(b"QUEUED")
 NULL_ARRAY: Final = _NullArray()
+# A command that sends nothing back (SHUTDOWN, when the server goes down).
+NO_REPLY: Final = _NoReply()
 
 
 def format_double(value: float) -> bytes:
@@ -186,6 +192,8 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
             out.append(b":1\r\n" if value else b":0\r\n")
     elif kind is _NullArray:
         out.append(b"_\r\n" if resp3 else b"*-1\r\n")
+    elif kind is _NoReply:
+        pass
     elif kind is tuple:
         encode_reply(list(value), resp3, out)
     else:  # pragma: no cover - a handler bug, caught by tests
