@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -377,6 +378,11 @@ def run(config: Config) -> int:
                 return 1
             server.open_aof()
             log.info("AOF enabled: %s (appendfsync %s)", server.aof_path(), config.appendfsync)
+        # What exists now (the loaded dataset, the command table) lives for the whole run: keep
+        # it out of the cyclic garbage collector's scans, which would otherwise walk every
+        # collection in the keyspace on each full collection.
+        gc.collect()
+        gc.freeze()
         for name in ("appendfsync", "appendonly"):
             config.on_change(name, server._on_config_change)
         loop = _new_event_loop()
