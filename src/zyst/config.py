@@ -301,13 +301,31 @@ _POLICIES = (
     "noeviction",
 )
 
+# Redis tunes its compact encodings with these; Zyst has one encoding per type, so they only
+# need to be accepted (config files and test suites set them) and shown. Redis 7 keeps the
+# older "ziplist" names as aliases of the "listpack" ones.
+_ENCODING_SETTINGS: tuple[tuple[str, str, int, int], ...] = (
+    ("list-max-listpack-size", "list_max_listpack_size", -5, 2**31 - 1),
+    ("list-max-ziplist-size", "list_max_listpack_size", -5, 2**31 - 1),
+    ("list-compress-depth", "list_compress_depth", 0, 2**31 - 1),
+    ("hash-max-listpack-entries", "hash_max_listpack_entries", 0, 2**63 - 1),
+    ("hash-max-ziplist-entries", "hash_max_listpack_entries", 0, 2**63 - 1),
+    ("hash-max-listpack-value", "hash_max_listpack_value", 0, 2**63 - 1),
+    ("hash-max-ziplist-value", "hash_max_listpack_value", 0, 2**63 - 1),
+    ("set-max-intset-entries", "set_max_intset_entries", 0, 2**63 - 1),
+    ("zset-max-listpack-entries", "zset_max_listpack_entries", 0, 2**63 - 1),
+    ("zset-max-ziplist-entries", "zset_max_listpack_entries", 0, 2**63 - 1),
+    ("zset-max-listpack-value", "zset_max_listpack_value", 0, 2**63 - 1),
+    ("zset-max-ziplist-value", "zset_max_listpack_value", 0, 2**63 - 1),
+)
+
 SETTINGS: tuple[Setting[Any], ...] = (
     Setting(
         name="port",
         attr="port",
         parse=_integer(0, 65535),
         format=_format_int,
-        mutable=False,
+        mutable=True,
         hint="N",
         doc="TCP port to listen on",
     ),
@@ -316,7 +334,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
         attr="bind",
         parse=_parse_bind,
         format=_format_list,
-        mutable=False,
+        mutable=True,
         hint="ADDR ...",
         doc="addresses to listen on",
         multi_arg=True,
@@ -449,24 +467,36 @@ SETTINGS: tuple[Setting[Any], ...] = (
         multi_arg=True,
         accumulates=True,
     ),
-    # Client libraries read these two; Zyst enforces no memory limit, so they stay fixed.
+    # Clients and tools read and set these two; no memory limit is enforced yet.
     Setting(
         name="maxmemory",
         attr="maxmemory",
         parse=_memory(0, ULLONG_MAX),
         format=_format_int,
-        mutable=False,
+        mutable=True,
         hint="BYTES",
-        doc="shown for compatibility (no memory limit is enforced)",
+        doc="accepted and shown (no memory limit is enforced yet)",
     ),
     Setting(
         name="maxmemory-policy",
         attr="maxmemory_policy",
         parse=_enum(*_POLICIES),
         format=_format_str,
-        mutable=False,
+        mutable=True,
         hint="POLICY",
-        doc="shown for compatibility (nothing is evicted)",
+        doc="accepted and shown (nothing is evicted yet)",
+    ),
+    *(
+        Setting(
+            name=name,
+            attr=attr,
+            parse=_integer(low, high),
+            format=_format_int,
+            mutable=True,
+            hint="N",
+            doc="Redis's compact-encoding threshold: accepted and shown, no effect in Zyst",
+        )
+        for name, attr, low, high in _ENCODING_SETTINGS
     ),
 )
 
@@ -521,6 +551,13 @@ class Config:
     save: str = ""
     maxmemory: int = 0
     maxmemory_policy: str = "noeviction"
+    list_max_listpack_size: int = -2
+    list_compress_depth: int = 0
+    hash_max_listpack_entries: int = 128
+    hash_max_listpack_value: int = 64
+    set_max_intset_entries: int = 512
+    zset_max_listpack_entries: int = 128
+    zset_max_listpack_value: int = 64
     # Not a setting: the file the settings came from (INFO config_file), "" if none.
     config_file: str = ""
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)

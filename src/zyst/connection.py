@@ -26,6 +26,7 @@ from zyst.commands.table import call
 from zyst.context import ServerContext
 from zyst.protocol.resp import (
     QUERY_BUFFER_OVERFLOW,
+    ErrorReply,
     RequestParser,
     Status,
     encode_error,
@@ -116,6 +117,7 @@ class Connection(asyncio.Protocol):
         commands = parser.feed(data)
         out: list[bytes] = []
         append = out.append
+        stats = self.ctx.stats
         # The hot path: the three commonest reply types are encoded inline, the rest by
         # encode_reply (which also knows RESP3).
         for argv in commands:
@@ -128,6 +130,8 @@ class Connection(asyncio.Protocol):
             elif kind is int:
                 append(b":%d\r\n" % reply)
             else:
+                if kind is ErrorReply:
+                    stats.count_error(reply.message)
                 encode_reply(reply, client.resp3, out)
             if client.close_after_reply:
                 break
@@ -135,12 +139,13 @@ class Connection(asyncio.Protocol):
             if parser.error is QUERY_BUFFER_OVERFLOW:
                 log.warning("closing client %s that reached max query buffer length", client.addr)
             else:
+                stats.count_error(parser.error)
                 append(encode_error(parser.error))
                 log.debug("protocol error from client %s: %s", client.addr, parser.error)
             client.close_after_reply = True
         if commands:
             client.last_interaction = time.monotonic()
-            self.ctx.stats.total_commands_processed += len(commands)
+            stats.total_commands_processed += len(commands)
         payload = out[0] if len(out) == 1 else b"".join(out)
         gate = self._gate
         if gate is not None and (self._held or self._after_batch()):

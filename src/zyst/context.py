@@ -18,21 +18,37 @@ if TYPE_CHECKING:
 
 
 class Stats:
-    """Counters shown by ``INFO stats``."""
+    """Counters shown by ``INFO stats`` and ``INFO errorstats``.
+
+    ``total_commands_processed`` counts every command the connections ran through the
+    dispatcher, rejected ones included (counted per batch, off the per-command path);
+    ``rejected_calls`` counts the ones refused before running (unknown command, wrong arity),
+    which Redis leaves out of its total.
+    """
 
     __slots__ = (
+        "error_codes",
         "instantaneous_ops_per_sec",
         "keyspace_hits",
         "keyspace_misses",
+        "rejected_calls",
         "rejected_connections",
         "total_commands_processed",
         "total_connections_received",
+        "total_error_replies",
         "total_net_input_bytes",
         "total_net_output_bytes",
     )
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to zero (``CONFIG RESETSTAT``)."""
         self.total_commands_processed = 0
+        self.rejected_calls = 0
+        self.total_error_replies = 0
+        self.error_codes: dict[str, int] = {}
         self.total_connections_received = 0
         self.rejected_connections = 0
         self.total_net_input_bytes = 0
@@ -40,6 +56,17 @@ class Stats:
         self.keyspace_hits = 0
         self.keyspace_misses = 0
         self.instantaneous_ops_per_sec = 0
+
+    def count_error(self, message: str) -> None:
+        """Count an error reply under its code (the first word: ``ERR``, ``WRONGTYPE``…)."""
+        self.total_error_replies += 1
+        code = message.split(" ", 1)[0]
+        self.error_codes[code] = self.error_codes.get(code, 0) + 1
+
+    @property
+    def commands_run(self) -> int:
+        """Commands that ran (INFO's ``total_commands_processed``)."""
+        return self.total_commands_processed - self.rejected_calls
 
 
 class ServerContext:

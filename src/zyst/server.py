@@ -125,6 +125,8 @@ class Server:
         self._last_ops = 0
         self._last_ops_time = time.monotonic()
         self._cron_task: asyncio.Task[None] | None = None
+        self._factory: Any = None
+        self._bound: tuple[list[str], int] = ([], -1)
         self.ctx.keyspace.on_expired = self._on_expired
         self.ctx.request_shutdown = self._request_shutdown
         self.ctx.aof_info = self._aof_info
@@ -263,16 +265,10 @@ class Server:
             self.connections.add(conn)
             return conn
 
-        port = self.config.port
-        for address in self.config.bind:
-            family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            listener = await loop.create_server(
-                factory, address, port, family=family, reuse_address=True, backlog=511
-            )
-            if port == 0:
-                port = listener.sockets[0].getsockname()[1]
-            self.listeners.append(listener)
-        self.ctx.tcp_port = port
+        self._factory = factory
+        port = self._listen(self.config.bind, self.config.port)
+        for name in ("port", "bind"):
+            self.config.on_change(name, self._on_listen_change)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._signal_shutdown, sig)
         log.info("Running mode=standalone, port=%d.", port)
@@ -280,6 +276,53 @@ class Server:
         self._cron_task = loop.create_task(self._cron())
         await self._stopping.wait()
         await self._shutdown()
+
+    def _listen(self, addresses: list[str], port: int) -> int:
+        """Listen on ``addresses`` at ``port`` (0: a free one), replacing the listeners there
+        were; returns the port. Raises OSError, leaving the old listeners, if any bind fails."""
+        sockets: list[socket.socket] = []
+        try:
+            for address in addresses:
+                family = socket.AF_INET6 if ":" in address else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((address, port))
+                sock.listen(511)
+                sock.setblocking(False)
+                if port == 0:
+                    port = sock.getsockname()[1]
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            raise
+        old, self.listeners = self.listeners, []
+        for listener in old:
+            listener.close()
+        assert self.loop is not None
+        for sock in sockets:
+            self.loop.create_task(self._serve_on(sock))
+        self.ctx.tcp_port = port
+        self._bound = (list(addresses), port)
+        return port
+
+    async def _serve_on(self, sock: socket.socket) -> None:
+        assert self.loop is not None
+        self.listeners.append(await self.loop.create_server(self._factory, sock=sock))
+
+    def _on_listen_change(self, name: str) -> None:
+        """CONFIG SET port/bind: listen anew, or refuse (Redis's words) and keep listening."""
+        wanted = (list(self.config.bind), self.config.port)
+        if wanted == self._bound:
+            return
+        try:
+            self._listen(*wanted)
+        except OSError as exc:
+            log.warning("CONFIG SET %s: could not listen on %s:%s: %s", name, *wanted, exc)
+            if name == "port":
+                raise ValueError("Unable to listen on this port") from exc
+            raise ValueError("Failed to bind to specified addresses.") from exc
+        log.info("Listening anew on %s, port %d", " ".join(wanted[0]), self.ctx.tcp_port)
 
     def _signal_shutdown(self, sig: int) -> None:
         name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"

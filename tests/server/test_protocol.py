@@ -177,3 +177,32 @@ def test_a_request_with_a_million_arguments(zyst_server: ServerProcess) -> None:
         client.delete("big")
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("start", [b"*", b"*\x00", b"*1\r\n$"])
+def test_header_line_that_never_ends_is_refused(
+    zyst_server: ServerProcess, redis_server: ServerProcess, start: bytes
+) -> None:
+    # Redis refuses a header line longer than 64 KB and closes the connection, however the
+    # bytes arrive; Zyst must not buffer them forever.
+    replies = []
+    for port in (zyst_server.port, redis_server.port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(start)
+            received = b""
+            try:
+                for _ in range(100):
+                    sock.sendall(b"x" * 1024)
+            except OSError:
+                pass  # closed by the server, as expected
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                received += chunk
+            replies.append(received)
+    assert replies[0] == replies[1]
+    assert replies[0].startswith(b"-ERR Protocol error: too big")

@@ -227,15 +227,11 @@ def test_set_unknown() -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "port",
-        "bind",
         "databases",
         "daemonize",
         "dir",
         "logfile",
         "appendfilename",
-        "maxmemory",
-        "maxmemory-policy",
     ],
 )
 def test_set_immutable(name: str) -> None:
@@ -527,3 +523,28 @@ def test_loader_shares_save_across_sources(tmp_path: Path) -> None:
     loader.load_file(write(tmp_path, "save 900 1\n"))
     loader.load_options([("save", ["60", "5"])], "the command line")
     assert config.save == "900 1 60 5"
+
+
+def test_settings_redis_lets_change_at_run_time() -> None:
+    config = Config()
+    config.set_many([(b"maxmemory", b"1gb"), (b"maxmemory-policy", b"allkeys-lru")])
+    assert config.maxmemory == 1024**3
+    assert config.maxmemory_policy == "allkeys-lru"
+    config.set_many([(b"port", b"6390"), (b"bind", b"127.0.0.1 ::1")])
+    assert config.port == 6390
+    assert config.bind == ["127.0.0.1", "::1"]
+
+
+def test_encoding_settings_are_accepted_with_their_aliases() -> None:
+    config = Config()
+    assert dict(config.get_many([b"hash-max-*"])) == {
+        b"hash-max-listpack-entries": b"128",
+        b"hash-max-ziplist-entries": b"128",
+        b"hash-max-listpack-value": b"64",
+        b"hash-max-ziplist-value": b"64",
+    }
+    config.set_many([(b"hash-max-ziplist-entries", b"16"), (b"list-compress-depth", b"1")])
+    assert config.get_many([b"hash-max-listpack-entries"]) == [
+        (b"hash-max-listpack-entries", b"16")
+    ]
+    assert config.list_compress_depth == 1

@@ -47,6 +47,10 @@ def valid_client_attr(value: bytes) -> bool:
     summary="Ping the server",
     syntax="[message]",
     complexity="O(1)",
+    tips=(
+        "request_policy:all_shards",
+        "response_policy:all_succeeded",
+    ),
 )
 def ping(client: Client, argv: list[bytes]) -> Reply:
     """PING [message]"""
@@ -256,6 +260,7 @@ _CLIENT_TYPES = {b"normal", b"slave", b"replica", b"pubsub", b"master"}
     syntax="[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]",
     complexity="O(N) where N is the number of client connections",
     acl_categories=("connection",),
+    tips=("nondeterministic_output",),
 )
 def client_list(client: Client, argv: list[bytes]) -> Reply:
     """CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]"""
@@ -291,6 +296,7 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
     since="6.2.0",
     complexity="O(1)",
     acl_categories=("connection",),
+    tips=("nondeterministic_output",),
 )
 def client_info(client: Client, argv: list[bytes]) -> Reply:
     """CLIENT INFO"""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from zyst import errors
-from zyst.commands.table import Reply, command
+from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import Map
 
@@ -37,6 +37,7 @@ _HSET_ARITY = errors.wrong_arity("hset")
     complexity="O(1) for each field/value pair added, so O(N) to add N field/value pairs when "
     "the command is called with multiple field/value pairs.",
     acl_categories=("write", "hash", "fast"),
+    key_specs=(KeySpec(flags=("RW", "update")),),
 )
 def hset(client: Client, argv: list[bytes]) -> Reply:
     """HSET key field value [field value ...]
@@ -74,6 +75,7 @@ def hset(client: Client, argv: list[bytes]) -> Reply:
     syntax="key field",
     complexity="O(1)",
     acl_categories=("read", "hash", "fast"),
+    key_specs=(KeySpec(flags=("RO", "access")),),
 )
 def hget(client: Client, argv: list[bytes]) -> Reply:
     """HGET key field
@@ -97,6 +99,7 @@ def hget(client: Client, argv: list[bytes]) -> Reply:
     syntax="key field [field ...]",
     complexity="O(N) where N is the number of fields to be removed.",
     acl_categories=("write", "hash", "fast"),
+    key_specs=(KeySpec(flags=("RW", "delete")),),
 )
 def hdel(client: Client, argv: list[bytes]) -> Reply:
     """HDEL key field [field ...]
@@ -131,6 +134,8 @@ def hdel(client: Client, argv: list[bytes]) -> Reply:
     syntax="key",
     complexity="O(N) where N is the size of the hash.",
     acl_categories=("read", "hash", "slow"),
+    tips=("nondeterministic_output_order",),
+    key_specs=(KeySpec(flags=("RO", "access")),),
 )
 def hgetall(client: Client, argv: list[bytes]) -> Reply:
     """HGETALL key

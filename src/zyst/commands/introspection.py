@@ -8,7 +8,9 @@ derived the way Redis itself derives it:
   ``@string``, ``generic`` → ``@keyspace`` …) and the ones the flags imply (``write`` → ``@write``,
   ``readonly`` → ``@read``, ``admin`` → ``@admin @dangerous``, not ``fast`` → ``@slow`` …), as
   ``setImplicitACLCategories`` in Redis's ``server.c`` does; shown in Redis's category order.
-- Key specs: one ``index``/``range`` spec built from the legacy (first, last, step) triple.
+- Key specs: the declared ones (``key_specs=``: flags, notes and where the keys are); a command
+  declaring none gets one ``index``/``range`` spec built from the legacy (first, last, step)
+  triple, ``RW update`` for a write and ``RO access`` otherwise.
 - Arguments (``COMMAND DOCS``): parsed from the declaration's ``syntax``, written the way the
   Redis docs write it (``key value [NX | XX] [EX seconds | PX milliseconds]``); see
   :func:`parse_syntax` for the grammar.
@@ -22,7 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zyst.client import Client
-from zyst.commands.table import COMMANDS, Command, Reply, command, lookup, subcommand
+from zyst.commands.table import (
+    COMMANDS,
+    Command,
+    KeySpec,
+    Reply,
+    command,
+    lookup,
+    subcommand,
+)
 from zyst.errors import CommandError
 from zyst.glob import stringmatch
 from zyst.protocol.resp import Map, SetReply, Status
@@ -99,40 +109,62 @@ def acl_categories(cmd: Command) -> list[str]:
     return [c for c in CATEGORY_ORDER if c in cats]
 
 
+# Redis's order of key-spec flags (``addReplyFlagsForKeyArgs``): replies list them this way.
+KEY_SPEC_FLAG_ORDER = (
+    "RO",
+    "RW",
+    "OW",
+    "RM",
+    "access",
+    "update",
+    "insert",
+    "delete",
+    "not_key",
+    "incomplete",
+    "variable_flags",
+)
+
+
 def key_specs(cmd: Command) -> list[Map]:
-    """Redis 7 key specs derived from the (first, last, step) key positions."""
-    if cmd.first_key <= 0:
-        return []
-    if "write" in cmd.flags:
-        flags = [Status(b"RW"), Status(b"update")]
+    """The Redis 7 key specs of ``cmd``: the declared ones, or else one ``index``/``range`` spec
+    derived from the (first, last, step) key positions."""
+    specs = cmd.key_specs
+    if not specs:
+        if cmd.first_key <= 0:
+            return []
+        flags = ("RW", "update") if "write" in cmd.flags else ("RO", "access")
+        specs = (KeySpec(flags=flags),)
+    return [_key_spec(cmd, spec) for spec in specs]
+
+
+def _key_spec(cmd: Command, spec: KeySpec) -> Map:
+    index = cmd.first_key if spec.index is None else spec.index
+    if spec.lastkey is not None:
+        last = spec.lastkey
     else:
-        flags = [Status(b"RO"), Status(b"access")]
-    last = cmd.last_key - cmd.first_key if cmd.last_key >= 0 else cmd.last_key
-    return [
-        Map(
-            [
-                (b"flags", SetReply(flags)),
-                (
-                    b"begin_search",
-                    Map([(b"type", b"index"), (b"spec", Map([(b"index", cmd.first_key)]))]),
-                ),
-                (
-                    b"find_keys",
-                    Map(
-                        [
-                            (b"type", b"range"),
-                            (
-                                b"spec",
-                                Map(
-                                    [(b"lastkey", last), (b"keystep", cmd.key_step), (b"limit", 0)]
-                                ),
-                            ),
-                        ]
+        last = cmd.last_key - cmd.first_key if cmd.last_key >= 0 else cmd.last_key
+    step = cmd.key_step if spec.step is None else spec.step
+    flags = sorted(spec.flags, key=KEY_SPEC_FLAG_ORDER.index)
+    pairs: list[tuple[bytes, Any]] = []
+    if spec.notes:
+        pairs.append((b"notes", spec.notes.encode()))
+    pairs += [
+        (b"flags", SetReply([Status(f.encode()) for f in flags])),
+        (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", index)]))])),
+        (
+            b"find_keys",
+            Map(
+                [
+                    (b"type", b"range"),
+                    (
+                        b"spec",
+                        Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)]),
                     ),
-                ),
-            ]
-        )
+                ]
+            ),
+        ),
     ]
+    return Map(pairs)
 
 
 def command_info(cmd: Command) -> list[Any]:
@@ -462,6 +494,7 @@ def _all_names() -> list[Command]:
     since="2.8.13",
     complexity="O(N) where N is the total number of Redis commands",
     acl_categories=("connection",),
+    tips=("nondeterministic_output_order",),
 )
 def command_(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND
@@ -498,6 +531,7 @@ def command_count(client: Client, argv: list[bytes]) -> Reply:
     syntax="[command-name [command-name ...]]",
     complexity="O(N) where N is the number of commands to look up",
     acl_categories=("connection",),
+    tips=("nondeterministic_output_order",),
 )
 def command_info_(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND INFO [command-name [command-name ...]]"""
@@ -520,6 +554,7 @@ def command_info_(client: Client, argv: list[bytes]) -> Reply:
     syntax="[command-name [command-name ...]]",
     complexity="O(N) where N is the number of commands to look up",
     acl_categories=("connection",),
+    tips=("nondeterministic_output_order",),
 )
 def command_docs_(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND DOCS [command-name [command-name ...]]"""
@@ -543,6 +578,7 @@ def command_docs_(client: Client, argv: list[bytes]) -> Reply:
     syntax="[FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]",
     complexity="O(N) where N is the total number of Redis commands",
     acl_categories=("connection",),
+    tips=("nondeterministic_output_order",),
 )
 def command_list(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]"""
@@ -571,7 +607,7 @@ def command_list(client: Client, argv: list[bytes]) -> Reply:
     flags=("loading", "stale"),
     summary="Extract keys given a full Redis command",
     since="2.8.13",
-    syntax="command [arg [arg ...]]",
+    # No syntax: Redis 7.0's COMMAND DOCS lists no arguments for GETKEYS.
     complexity="O(N) where N is the number of arguments to the command",
     acl_categories=("connection",),
 )

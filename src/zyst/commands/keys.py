@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands.args import LLONG_MAX, parse_int
-from zyst.commands.table import Reply, command
+from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.glob import stringmatch
 from zyst.keyspace import TYPE_NAMES
@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     "is the number of elements in the list, set, sorted set or hash. Removing a single key that "
     "holds a string value is O(1).",
     acl_categories=("keyspace", "write", "slow"),
+    tips=(
+        "request_policy:multi_shard",
+        "response_policy:agg_sum",
+    ),
+    key_specs=(KeySpec(flags=("RM", "delete")),),
 )
 def del_(client: Client, argv: list[bytes]) -> Reply:
     """DEL key [key ...]
@@ -66,6 +71,11 @@ def del_(client: Client, argv: list[bytes]) -> Reply:
     syntax="key [key ...]",
     complexity="O(N) where N is the number of keys to check.",
     acl_categories=("keyspace", "read", "fast"),
+    tips=(
+        "request_policy:multi_shard",
+        "response_policy:agg_sum",
+    ),
+    key_specs=(KeySpec(flags=("RO",)),),
 )
 def exists(client: Client, argv: list[bytes]) -> Reply:
     """EXISTS key [key ...]
@@ -163,6 +173,7 @@ def _expire(client: Client, argv: list[bytes], relative: bool, seconds: bool, na
     syntax=_EXPIRE_SYNTAX.format("seconds"),
     complexity="O(1)",
     acl_categories=("keyspace", "write", "fast"),
+    key_specs=(KeySpec(flags=("RW", "update")),),
 )
 def expire(client: Client, argv: list[bytes]) -> Reply:
     """EXPIRE key seconds [NX | XX | GT | LT]"""
@@ -180,6 +191,7 @@ def expire(client: Client, argv: list[bytes]) -> Reply:
     syntax=_EXPIRE_SYNTAX.format("milliseconds"),
     complexity="O(1)",
     acl_categories=("keyspace", "write", "fast"),
+    key_specs=(KeySpec(flags=("RW", "update")),),
 )
 def pexpire(client: Client, argv: list[bytes]) -> Reply:
     """PEXPIRE key milliseconds [NX | XX | GT | LT]"""
@@ -197,6 +209,7 @@ def pexpire(client: Client, argv: list[bytes]) -> Reply:
     syntax=_EXPIRE_SYNTAX.format("unix-time-seconds"),
     complexity="O(1)",
     acl_categories=("keyspace", "write", "fast"),
+    key_specs=(KeySpec(flags=("RW", "update")),),
 )
 def expireat(client: Client, argv: list[bytes]) -> Reply:
     """EXPIREAT key unix-time-seconds [NX | XX | GT | LT]"""
@@ -214,6 +227,7 @@ def expireat(client: Client, argv: list[bytes]) -> Reply:
     syntax=_EXPIRE_SYNTAX.format("unix-time-milliseconds"),
     complexity="O(1)",
     acl_categories=("keyspace", "write", "fast"),
+    key_specs=(KeySpec(flags=("RW", "update")),),
 )
 def pexpireat(client: Client, argv: list[bytes]) -> Reply:
     """PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]"""
@@ -243,6 +257,8 @@ def _ttl_ms(client: Client, key: bytes) -> int | None:
     syntax="key",
     complexity="O(1)",
     acl_categories=("keyspace", "read", "fast"),
+    tips=("nondeterministic_output",),
+    key_specs=(KeySpec(flags=("RO", "access")),),
 )
 def ttl(client: Client, argv: list[bytes]) -> Reply:
     """TTL key
@@ -266,6 +282,8 @@ def ttl(client: Client, argv: list[bytes]) -> Reply:
     syntax="key",
     complexity="O(1)",
     acl_categories=("keyspace", "read", "fast"),
+    tips=("nondeterministic_output",),
+    key_specs=(KeySpec(flags=("RO", "access")),),
 )
 def pttl(client: Client, argv: list[bytes]) -> Reply:
     """PTTL key
@@ -287,6 +305,7 @@ def pttl(client: Client, argv: list[bytes]) -> Reply:
     syntax="key",
     complexity="O(1)",
     acl_categories=("keyspace", "write", "fast"),
+    key_specs=(KeySpec(flags=("RW", "update")),),
 )
 def persist(client: Client, argv: list[bytes]) -> Reply:
     """PERSIST key
@@ -316,6 +335,7 @@ _TYPE_REPLIES: dict[type, Status] = {}
     syntax="key",
     complexity="O(1)",
     acl_categories=("keyspace", "read", "fast"),
+    key_specs=(KeySpec(flags=("RO",)),),
 )
 def type_(client: Client, argv: list[bytes]) -> Reply:
     """TYPE key
@@ -345,6 +365,10 @@ def type_(client: Client, argv: list[bytes]) -> Reply:
     complexity="O(N) with N being the number of keys in the database, under the assumption that "
     "the key names in the database and the given pattern have limited length.",
     acl_categories=("keyspace", "read", "slow", "dangerous"),
+    tips=(
+        "request_policy:all_shards",
+        "nondeterministic_output_order",
+    ),
 )
 def keys(client: Client, argv: list[bytes]) -> Reply:
     """KEYS pattern
@@ -374,6 +398,10 @@ def keys(client: Client, argv: list[bytes]) -> Reply:
     syntax="",
     complexity="O(1)",
     acl_categories=("keyspace", "read", "fast"),
+    tips=(
+        "request_policy:all_shards",
+        "response_policy:agg_sum",
+    ),
 )
 def dbsize(client: Client, argv: list[bytes]) -> Reply:
     """DBSIZE

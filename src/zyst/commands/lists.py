@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from zyst import errors
 from zyst.commands.args import parse_int
-from zyst.commands.table import Reply, command
+from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import NULL_ARRAY
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     complexity="O(1) for each element added, so O(N) to add N elements when the command is "
     "called with multiple arguments.",
     acl_categories=("write", "list", "fast"),
+    key_specs=(KeySpec(flags=("RW", "insert")),),
 )
 def lpush(client: Client, argv: list[bytes]) -> Reply:
     """LPUSH key element [element ...]
@@ -75,6 +76,7 @@ def lpush(client: Client, argv: list[bytes]) -> Reply:
     complexity="O(1) for each element added, so O(N) to add N elements when the command is "
     "called with multiple arguments.",
     acl_categories=("write", "list", "fast"),
+    key_specs=(KeySpec(flags=("RW", "insert")),),
 )
 def rpush(client: Client, argv: list[bytes]) -> Reply:
     """RPUSH key element [element ...]
@@ -102,6 +104,7 @@ def rpush(client: Client, argv: list[bytes]) -> Reply:
     syntax="key [count]",
     complexity="O(N) where N is the number of elements returned",
     acl_categories=("write", "list", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
 )
 def lpop(client: Client, argv: list[bytes]) -> Reply:
     """LPOP key [count]
@@ -123,6 +126,7 @@ def lpop(client: Client, argv: list[bytes]) -> Reply:
     syntax="key [count]",
     complexity="O(N) where N is the number of elements returned",
     acl_categories=("write", "list", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
 )
 def rpop(client: Client, argv: list[bytes]) -> Reply:
     """RPOP key [count]
@@ -179,6 +183,7 @@ def _pop(client: Client, argv: list[bytes], head: bool) -> Reply:
     "nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the "
     "specified range.",
     acl_categories=("read", "list", "slow"),
+    key_specs=(KeySpec(flags=("RO", "access")),),
 )
 def lrange(client: Client, argv: list[bytes]) -> Reply:
     """LRANGE key start stop
@@ -221,6 +226,7 @@ def lrange(client: Client, argv: list[bytes]) -> Reply:
     syntax="key",
     complexity="O(1)",
     acl_categories=("read", "list", "fast"),
+    key_specs=(KeySpec(flags=("RO",)),),
 )
 def llen(client: Client, argv: list[bytes]) -> Reply:
     """LLEN key

@@ -50,6 +50,10 @@ def _flush_mode(argv: list[bytes]) -> None:
     syntax="[ASYNC | SYNC]",
     complexity="O(N) where N is the number of keys in the selected database",
     acl_categories=("keyspace", "dangerous"),
+    tips=(
+        "request_policy:all_shards",
+        "response_policy:all_succeeded",
+    ),
 )
 def flushdb(client: Client, argv: list[bytes]) -> Reply:
     """FLUSHDB [ASYNC | SYNC]"""
@@ -71,6 +75,10 @@ def flushdb(client: Client, argv: list[bytes]) -> Reply:
     syntax="[ASYNC | SYNC]",
     complexity="O(N) where N is the total number of keys in all databases",
     acl_categories=("keyspace", "dangerous"),
+    tips=(
+        "request_policy:all_shards",
+        "response_policy:all_succeeded",
+    ),
 )
 def flushall(client: Client, argv: list[bytes]) -> Reply:
     """FLUSHALL [ASYNC | SYNC]"""
@@ -91,6 +99,7 @@ def flushall(client: Client, argv: list[bytes]) -> Reply:
     summary="Return the current server time",
     since="2.6.0",
     complexity="O(1)",
+    tips=("nondeterministic_output",),
 )
 def time_(client: Client, argv: list[bytes]) -> Reply:
     """TIME"""
@@ -290,7 +299,7 @@ def _stats(ctx: ServerContext) -> Fields:
     stats = ctx.stats
     return [
         ("total_connections_received", stats.total_connections_received),
-        ("total_commands_processed", stats.total_commands_processed),
+        ("total_commands_processed", stats.commands_run),
         ("instantaneous_ops_per_sec", stats.instantaneous_ops_per_sec),
         ("total_net_input_bytes", stats.total_net_input_bytes),
         ("total_net_output_bytes", stats.total_net_output_bytes),
@@ -312,7 +321,7 @@ def _stats(ctx: ServerContext) -> Fields:
         ("latest_fork_usec", 0),
         ("total_forks", 0),
         ("migrate_cached_sockets", 0),
-        ("total_error_replies", 0),
+        ("total_error_replies", stats.total_error_replies),
     ]
 
 
@@ -350,6 +359,13 @@ def _nothing(ctx: ServerContext) -> Fields:
     return []
 
 
+def _errorstats(ctx: ServerContext) -> Fields:
+    return [
+        (f"errorstat_{code}", f"count={count}")
+        for code, count in sorted(ctx.stats.error_codes.items())
+    ]
+
+
 def _cluster(ctx: ServerContext) -> Fields:
     return [("cluster_enabled", 0)]
 
@@ -374,7 +390,7 @@ _SECTIONS: dict[str, tuple[str, Callable[[ServerContext], Fields], bool]] = {
     "cpu": ("CPU", _cpu, True),
     "modules": ("Modules", _nothing, True),
     "commandstats": ("Commandstats", _nothing, False),
-    "errorstats": ("Errorstats", _nothing, True),
+    "errorstats": ("Errorstats", _errorstats, True),
     "latencystats": ("Latencystats", _nothing, False),
     "cluster": ("Cluster", _cluster, True),
     "keyspace": ("Keyspace", _keyspace, True),
@@ -412,6 +428,11 @@ def info_text(ctx: ServerContext, sections: list[bytes]) -> bytes:
     syntax="[section [section ...]]",
     complexity="O(1)",
     acl_categories=("dangerous",),
+    tips=(
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ),
 )
 def info(client: Client, argv: list[bytes]) -> Reply:
     """INFO [section [section ...]]"""
@@ -449,6 +470,10 @@ def config_get(client: Client, argv: list[bytes]) -> Reply:
     since="2.0.0",
     syntax="parameter value [parameter value ...]",
     complexity="O(N) when N is the number of configuration parameters provided",
+    tips=(
+        "request_policy:all_nodes",
+        "response_policy:all_succeeded",
+    ),
 )
 def config_set(client: Client, argv: list[bytes]) -> Reply:
     """CONFIG SET parameter value [parameter value ...]"""
@@ -470,8 +495,7 @@ def config_set(client: Client, argv: list[bytes]) -> Reply:
 def config_resetstat(client: Client, argv: list[bytes]) -> Reply:
     """CONFIG RESETSTAT"""
     ctx = client.ctx
-    for name in type(ctx.stats).__slots__:
-        setattr(ctx.stats, name, 0)
+    ctx.stats.reset()
     ctx.keyspace.expired_keys = 0
     return OK
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands.args import parse_int
-from zyst.commands.table import Reply, command
+from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import SetReply
 
@@ -59,6 +59,7 @@ _EMPTY_SET: Final = SetReply(())
     complexity="O(1) for each element added, so O(N) to add N elements when the command is "
     "called with multiple arguments.",
     acl_categories=("write", "set", "fast"),
+    key_specs=(KeySpec(flags=("RW", "insert")),),
 )
 def sadd(client: Client, argv: list[bytes]) -> Reply:
     """SADD key member [member ...]
@@ -87,6 +88,7 @@ def sadd(client: Client, argv: list[bytes]) -> Reply:
     syntax="key member [member ...]",
     complexity="O(N) where N is the number of members to be removed.",
     acl_categories=("write", "set", "fast"),
+    key_specs=(KeySpec(flags=("RW", "delete")),),
 )
 def srem(client: Client, argv: list[bytes]) -> Reply:
     """SREM key member [member ...]
@@ -121,6 +123,8 @@ def srem(client: Client, argv: list[bytes]) -> Reply:
     syntax="key",
     complexity="O(N) where N is the set cardinality.",
     acl_categories=("read", "set", "slow"),
+    tips=("nondeterministic_output_order",),
+    key_specs=(KeySpec(flags=("RO", "access")),),
 )
 def smembers(client: Client, argv: list[bytes]) -> Reply:
     """SMEMBERS key
@@ -146,6 +150,8 @@ def smembers(client: Client, argv: list[bytes]) -> Reply:
     complexity="Without the count argument O(1), otherwise O(N) where N is the value of the "
     "passed count.",
     acl_categories=("write", "set", "fast"),
+    tips=("nondeterministic_output",),
+    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
 )
 def spop(client: Client, argv: list[bytes]) -> Reply:
     """SPOP key [count]

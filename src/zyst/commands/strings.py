@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int, strict_int
-from zyst.commands.table import Reply, command
+from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import OK
 
@@ -51,6 +51,12 @@ _INVALID_SET_EXPIRE: Final = errors.INVALID_EXPIRE.format("set")
     "EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]",
     complexity="O(1)",
     acl_categories=("write", "string", "slow"),
+    key_specs=(
+        KeySpec(
+            flags=("RW", "access", "update", "variable_flags"),
+            notes="RW and ACCESS due to the optional `GET` argument",
+        ),
+    ),
 )
 def set_(client: Client, argv: list[bytes]) -> Reply:
     """SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
@@ -150,6 +156,7 @@ def _set_expire_time(client: Client, flags: int, raw: bytes) -> int:
     syntax="key",
     complexity="O(1)",
     acl_categories=("read", "string", "fast"),
+    key_specs=(KeySpec(flags=("RO", "access")),),
 )
 def get(client: Client, argv: list[bytes]) -> Reply:
     """GET key
@@ -170,6 +177,8 @@ def get(client: Client, argv: list[bytes]) -> Reply:
     syntax="key [key ...]",
     complexity="O(N) where N is the number of keys to retrieve.",
     acl_categories=("read", "string", "fast"),
+    tips=("request_policy:multi_shard",),
+    key_specs=(KeySpec(flags=("RO", "access")),),
 )
 def mget(client: Client, argv: list[bytes]) -> Reply:
     """MGET key [key ...]
@@ -195,6 +204,11 @@ def mget(client: Client, argv: list[bytes]) -> Reply:
     syntax="key value [key value ...]",
     complexity="O(N) where N is the number of keys to set.",
     acl_categories=("write", "string", "slow"),
+    tips=(
+        "request_policy:multi_shard",
+        "response_policy:all_succeeded",
+    ),
+    key_specs=(KeySpec(flags=("OW", "update")),),
 )
 def mset(client: Client, argv: list[bytes]) -> Reply:
     """MSET key value [key value ...]
@@ -240,6 +254,7 @@ def _incr_by(client: Client, key: bytes, delta: int) -> int:
     syntax="key",
     complexity="O(1)",
     acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "update")),),
 )
 def incr(client: Client, argv: list[bytes]) -> Reply:
     """INCR key
@@ -260,6 +275,7 @@ def incr(client: Client, argv: list[bytes]) -> Reply:
     syntax="key",
     complexity="O(1)",
     acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "update")),),
 )
 def decr(client: Client, argv: list[bytes]) -> Reply:
     """DECR key
@@ -280,6 +296,7 @@ def decr(client: Client, argv: list[bytes]) -> Reply:
     syntax="key increment",
     complexity="O(1)",
     acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "update")),),
 )
 def incrby(client: Client, argv: list[bytes]) -> Reply:
     """INCRBY key increment
@@ -300,6 +317,7 @@ def incrby(client: Client, argv: list[bytes]) -> Reply:
     syntax="key decrement",
     complexity="O(1)",
     acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "update")),),
 )
 def decrby(client: Client, argv: list[bytes]) -> Reply:
     """DECRBY key decrement

@@ -40,6 +40,26 @@ Reply = Any
 Handler = Callable[["Client", list[bytes]], Reply]
 
 
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """One Redis 7 key spec, as ``COMMAND INFO`` shows it: how to find some keys and what the
+    command does to them.
+
+    ``flags`` are Redis's key-spec flags (``RO``/``RW``/``OW``/``RM``, ``access``/``update``/
+    ``insert``/``delete``, ``variable_flags`` …). The search is Redis's ``index`` + ``range``
+    pair: the keys start at argument ``index`` and run to ``lastkey`` (relative to ``index``;
+    negative counts from the end) every ``step`` arguments. ``None`` takes the value from the
+    command's (first, last, step) key positions, which is right for a command with one spec.
+    """
+
+    flags: tuple[str, ...]
+    notes: str = ""
+    index: int | None = None
+    lastkey: int | None = None
+    step: int | None = None
+    limit: int = 0
+
+
 @dataclass(eq=False, slots=True)
 class Command:
     """The declaration of one command (or one subcommand, whose ``name`` is ``parent|sub``)."""
@@ -58,6 +78,7 @@ class Command:
     complexity: str = ""
     acl_categories: tuple[str, ...] = ()
     tips: tuple[str, ...] = ()
+    key_specs: tuple[KeySpec, ...] = ()
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     write: bool = False
     wire_name: bytes = b""
@@ -99,6 +120,7 @@ def command(
     complexity: str = "",
     acl_categories: tuple[str, ...] = (),
     tips: tuple[str, ...] = (),
+    key_specs: tuple[KeySpec, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Declare the command ``name`` handled by the decorated function."""
 
@@ -119,6 +141,7 @@ def command(
                 complexity=complexity,
                 acl_categories=acl_categories,
                 tips=tips,
+                key_specs=key_specs,
             )
         )
         return handler
@@ -145,6 +168,7 @@ def subcommand(
     complexity: str = "",
     acl_categories: tuple[str, ...] = (),
     tips: tuple[str, ...] = (),
+    key_specs: tuple[KeySpec, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Declare ``PARENT NAME`` (arity counts the parent and the subcommand name)."""
 
@@ -168,6 +192,7 @@ def subcommand(
             complexity=complexity,
             acl_categories=acl_categories,
             tips=tips,
+            key_specs=key_specs,
         )
         return handler
 
@@ -214,12 +239,14 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     if entry is None:
         found = resolve(argv)
         if type(found) is str:
+            client.ctx.stats.rejected_calls += 1
             return ErrorReply(found)
         assert isinstance(found, Command)
         return _run(client, found, argv)
     handler, arity, write, cmd = entry
     size = len(argv)
     if size != arity and (arity > 0 or size < -arity):
+        client.ctx.stats.rejected_calls += 1
         return ErrorReply(errors.wrong_arity(cmd.name))
     client.last_command = cmd.wire_name
     if not write:

@@ -474,8 +474,12 @@ class RequestParser:
         elif len(chunks) % 64 == 0:
             # A big request arriving piece by piece; checked now and then, not on every read.
             self._check_query_buffer()
-        if len(chunks) == 1 and len(chunks[0]) <= _VALIDATE_PARTIAL_UP_TO:
-            # hiredis would wait for any count or length; Redis refuses some at once.
+        if 1 < len(chunks) <= 4 and sum(map(len, chunks)) <= _VALIDATE_PARTIAL_UP_TO:
+            self._chunks = chunks = [b"".join(chunks)]
+        if len(chunks) == 1:
+            # hiredis would wait for any count or length, and for a header line that never
+            # ends; Redis refuses those at once. Checking the start of the partial request is
+            # enough: a header line ends within INLINE_MAX_SIZE bytes or is refused.
             try:
                 parse_one(chunks[0], 0, self.max_bulk)
             except NeedMore:
