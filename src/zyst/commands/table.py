@@ -108,6 +108,41 @@ def _register(cmd: Command) -> None:
         _FAST[key] = _FAST[key.upper()] = (cmd.handler, cmd.arity, cmd.write, cmd)
 
 
+def _declaration(
+    name: str,
+    handler: Handler,
+    arity: int,
+    flags: tuple[str, ...],
+    keys: tuple[int, int, int],
+    group: str,
+    summary: str,
+    since: str,
+    syntax: str,
+    complexity: str,
+    acl_categories: tuple[str, ...],
+    tips: tuple[str, ...],
+    key_specs: tuple[KeySpec, ...],
+) -> Command:
+    """The one place a :class:`Command` is built from the decorators' arguments."""
+    return Command(
+        name=name,
+        handler=handler,
+        arity=arity,
+        flags=flags,
+        first_key=keys[0],
+        last_key=keys[1],
+        key_step=keys[2],
+        group=group,
+        summary=summary,
+        since=since,
+        syntax=syntax,
+        complexity=complexity,
+        acl_categories=acl_categories,
+        tips=tips,
+        key_specs=key_specs,
+    )
+
+
 def command(
     name: str,
     arity: int,
@@ -126,22 +161,9 @@ def command(
 
     def register(handler: Handler) -> Handler:
         _register(
-            Command(
-                name=name,
-                handler=handler,
-                arity=arity,
-                flags=flags,
-                first_key=keys[0],
-                last_key=keys[1],
-                key_step=keys[2],
-                group=group,
-                summary=summary,
-                since=since,
-                syntax=syntax,
-                complexity=complexity,
-                acl_categories=acl_categories,
-                tips=tips,
-                key_specs=key_specs,
+            _declaration(
+                *(name, handler, arity, flags, keys, group, summary, since, syntax, complexity),
+                *(acl_categories, tips, key_specs),
             )
         )
         return handler
@@ -177,22 +199,9 @@ def subcommand(
         key = parent.name.encode()
         _FAST.pop(key, None)
         _FAST.pop(key.upper(), None)
-        parent.subcommands[name.encode()] = Command(
-            name=f"{parent.name}|{name}",
-            handler=handler,
-            arity=arity,
-            flags=flags,
-            first_key=keys[0],
-            last_key=keys[1],
-            key_step=keys[2],
-            group=parent.group,
-            summary=summary,
-            since=since,
-            syntax=syntax,
-            complexity=complexity,
-            acl_categories=acl_categories,
-            tips=tips,
-            key_specs=key_specs,
+        parent.subcommands[name.encode()] = _declaration(
+            *(f"{parent.name}|{name}", handler, arity, flags, keys, parent.group, summary),
+            *(since, syntax, complexity, acl_categories, tips, key_specs),
         )
         return handler
 
