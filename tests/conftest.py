@@ -26,6 +26,29 @@ from zyst.protocol.resp import encode_command
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def stale_compiled_modules() -> list[str]:
+    """Modules whose in-place mypyc build (``*.so`` beside the ``.py``, from an editable
+    install) is older than the source: Python would import the old compiled code."""
+    stale = []
+    for compiled in (ROOT / "src" / "zyst").rglob("*.so"):
+        source = compiled.with_name(compiled.name.split(".", 1)[0] + ".py")
+        if source.exists() and source.stat().st_mtime > compiled.stat().st_mtime:
+            stale.append(str(source.relative_to(ROOT)))
+    return stale
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    stale = stale_compiled_modules()
+    if stale:
+        pytest.exit(
+            "compiled modules are older than their source, the tests would run old code: "
+            + ", ".join(stale)
+            + " (run `pip install -e '.[test]'` again, or delete src/**/*.so to test the "
+            "plain-Python code)",
+            returncode=3,
+        )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
