@@ -11,7 +11,7 @@ Layout (each layer imports only the layers below it):
 - ``protocol``     RESP request parsing (hiredis + inline) and reply encoding (RESP2/RESP3)
 - ``keyspace``     the databases: typed values, TTLs, lazy expiry; no I/O
 - ``config``       every setting, redis.conf parsing, CONFIG GET/SET
-- ``client``, ``context``, ``errors``, ``glob``  shared state and helpers at the bottom
+- ``client``, ``context``, ``errors``, ``glob``, ``numbers``  shared state and helpers at the bottom
 """
 
 __version__ = "0.1.0"

@@ -38,8 +38,6 @@ NO_SUCH_KEY = "ERR no such key"
 INVALID_DB = "ERR DB index is out of range"
 INVALID_EXPIRE = "ERR invalid expire time in '{}' command"
 OUT_OF_RANGE = "ERR value is out of range, must be positive"
-POSITIVE_COUNT = "ERR value is out of range, must be positive"
-NOT_VALID_INTEGER = "ERR value is not an integer or out of range"
 
 
 def wrong_arity(name: str) -> str:

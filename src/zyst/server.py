@@ -137,7 +137,9 @@ class Server:
         aof = self.aof
         if aof is not None:
             aof.feed(db_index, argv)
-            if not self._aof_flush_scheduled and aof.policy is not FsyncPolicy.ALWAYS:
+            # One write (and under ``always`` one fsync) per loop turn, whoever caused the
+            # change: a client's command, or the cron expiring a key.
+            if not self._aof_flush_scheduled:
                 self._aof_flush_scheduled = True
                 assert self.loop is not None
                 self.loop.call_soon(self._flush_aof)
@@ -147,6 +149,10 @@ class Server:
 
     def _flush_aof(self) -> None:
         self._aof_flush_scheduled = False
+        self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        """Write what the AOF buffer holds (fsynced too under ``always``)."""
         if self.aof is not None and self.aof.has_pending():
             self.aof.flush()
 
@@ -154,10 +160,6 @@ class Server:
         """Whether the replies of the batch just run must wait for an fsync (``always``)."""
         aof = self.aof
         return aof is not None and aof.policy is FsyncPolicy.ALWAYS and aof.has_pending()
-
-    def _release_gate(self) -> None:
-        if self.aof is not None and self.aof.has_pending():
-            self.aof.flush()
 
     # -- AOF -----------------------------------------------------------------------------
     def aof_path(self) -> str:
@@ -257,7 +259,7 @@ class Server:
         loop = asyncio.get_running_loop()
         self.loop = loop
         self._stopping = asyncio.Event()
-        self.gate = ReplyGate(loop, self._release_gate)
+        self.gate = ReplyGate(loop, self._flush_pending)
         self.ctx.propagate = self.propagate
 
         def factory() -> Connection:
@@ -364,8 +366,7 @@ class Server:
                     and now - last_fsync >= 1.0
                 ):
                     last_fsync = now
-                    if self.aof.has_pending():
-                        self.aof.flush()
+                    self._flush_pending()
                     self.aof.fsync_in_background()
             except Exception:  # the cron must survive anything one run does
                 log.exception("cron run failed")

@@ -39,6 +39,7 @@ from typing import Any, Final
 import hiredis
 
 from zyst import errors
+from zyst.numbers import strict_int
 from zyst.protocol.inline import split_args
 
 # Redis's limits on request framing (networking.c).
@@ -254,19 +255,6 @@ class NeedMore(Exception):
     """:func:`parse_one` needs more bytes to finish the request at the start of its input."""
 
 
-def _strict_int(raw: bytes) -> int | None:
-    """Redis's ``string2ll``: optional ``-``, digits, no leading zeros, no spaces, fits 64 bits."""
-    if not raw or len(raw) > 20:
-        return None
-    body = raw[1:] if raw[:1] == b"-" else raw
-    if not body.isdigit() or (body[:1] == b"0" and (len(body) > 1 or raw[:1] == b"-")):
-        return None
-    value = int(raw)
-    if not -(2**63) <= value < 2**63:
-        return None
-    return value
-
-
 def parse_one(
     buf: bytes, pos: int = 0, max_bulk: int = DEFAULT_MAX_BULK_LENGTH
 ) -> tuple[list[bytes] | None, int]:
@@ -315,7 +303,7 @@ def _parse_count(buf: bytes, pos: int) -> tuple[int, int]:
         if len(buf) - pos > INLINE_MAX_SIZE:
             raise errors.ProtocolError(errors.PROTO_TOO_BIG_MBULK)
         raise NeedMore
-    count = _strict_int(buf[pos + 1 : newline])
+    count = strict_int(buf[pos + 1 : newline])
     if count is None or count > MAX_MULTIBULK_LENGTH:
         raise errors.ProtocolError(errors.PROTO_INVALID_MBULK)
     return count, newline + 2
@@ -335,7 +323,7 @@ def _read_bulks(
             break
         if buf[pos] != 0x24:  # "$"
             raise errors.ProtocolError(errors.proto_expected_dollar(buf[pos : pos + 1]))
-        length = _strict_int(buf[pos + 1 : newline])
+        length = strict_int(buf[pos + 1 : newline])
         if length is None or length < 0 or length > max_bulk:
             raise errors.ProtocolError(errors.PROTO_INVALID_BULK)
         end = newline + 2 + length
@@ -552,5 +540,5 @@ def commands_need_slow(buf: bytes, pos: int) -> bool:
     newline = buf.find(b"\r\n", pos, pos + 32)
     if newline < 0:
         return True
-    count = _strict_int(buf[pos + 1 : newline])
+    count = strict_int(buf[pos + 1 : newline])
     return count is None or count <= 0 or count >= HUGE_MULTIBULK
