@@ -41,6 +41,7 @@ from typing import Any, Generic, TypeVar
 from zyst import __version__
 from zyst.errors import CommandError
 from zyst.glob import stringmatch
+from zyst.numbers import LLONG_MAX, strict_int
 from zyst.protocol.inline import split_args
 
 __all__ = [
@@ -63,7 +64,6 @@ ChangeHook = Callable[[str], None]
 
 INT_MAX = 2**31 - 1
 UINT_MAX = 2**32 - 1
-LLONG_MAX = 2**63 - 1
 ULLONG_MAX = 2**64 - 1
 MAX_BIND_ADDRESSES = 16  # Redis's CONFIG_BINDADDR_MAX
 
@@ -135,16 +135,10 @@ def parse_bool(text: str) -> bool:
     raise ValueError(NOT_BOOL)
 
 
-# Redis's string2ll: no sign but '-', no leading zeros, no spaces, no "-0".
-_STRICT_INT = re.compile(r"0|-?[1-9][0-9]*")
-
-
 def parse_strict_int(text: str) -> int:
     """A decimal 64-bit integer written exactly as Redis's ``string2ll`` accepts it."""
-    if not _STRICT_INT.fullmatch(text):
-        raise ValueError(NOT_INTEGER)
-    value = int(text)
-    if not -(2**63) <= value <= LLONG_MAX:
+    value = strict_int(text.encode("utf-8", "surrogateescape"))
+    if value is None:
         raise ValueError(NOT_INTEGER)
     return value
 

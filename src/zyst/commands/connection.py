@@ -14,24 +14,10 @@ from zyst.client import Client
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import Reply, command, container, subcommand
 from zyst.errors import CommandError
+from zyst.numbers import strict_int
 from zyst.protocol.resp import OK, PONG, Map, Verbatim
 
 _CONN_FLAGS = ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy")
-
-
-def parse_int(raw: bytes) -> int | None:
-    """Redis's ``string2ll``: optional ``-``, digits without leading zeros, fits 64 bits."""
-    if not raw or len(raw) > 20:
-        return None
-    digits = raw[1:] if raw[:1] == b"-" else raw
-    if not digits.isdigit() or not digits.isascii():
-        return None
-    if digits[:1] == b"0" and (len(digits) > 1 or raw[:1] == b"-"):
-        return None
-    value = int(raw)
-    if not -(2**63) <= value < 2**63:
-        return None
-    return value
 
 
 def valid_client_attr(value: bytes) -> bool:
@@ -84,7 +70,7 @@ def echo(client: Client, argv: list[bytes]) -> Reply:
 )
 def select(client: Client, argv: list[bytes]) -> Reply:
     """SELECT index"""
-    index = parse_int(argv[1])
+    index = strict_int(argv[1])
     # Redis reads the index as a C int: anything wider is "not an integer".
     if index is None or not -(2**31) <= index < 2**31:
         raise CommandError(errors.NOT_INTEGER)
@@ -147,7 +133,7 @@ def hello(client: Client, argv: list[bytes]) -> Reply:
     """HELLO [protover [AUTH username password] [SETNAME clientname]]"""
     version = 0
     if len(argv) >= 2:
-        parsed = parse_int(argv[1])
+        parsed = strict_int(argv[1])
         if parsed is None:
             raise CommandError(errors.HELLO_PROTOVER)
         if parsed not in (2, 3):
@@ -275,7 +261,7 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
     elif len(argv) > 3 and argv[2].lower() == b"id":
         wanted: list[int] = []
         for raw in argv[3:]:
-            value = parse_int(raw)
+            value = strict_int(raw)
             if value is None:
                 raise CommandError(errors.INVALID_CLIENT_ID)
             wanted.append(value)

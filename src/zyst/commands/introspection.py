@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zyst import errors
 from zyst.client import Client
 from zyst.commands.table import (
     COMMANDS,
@@ -171,7 +172,7 @@ def command_info(cmd: Command) -> list[Any]:
     """One ``COMMAND INFO`` entry: name, arity, flags, first, last, step, categories, tips,
     key specs, subcommands."""
     return [
-        cmd.name.encode(),
+        cmd.wire_name,
         cmd.arity,
         SetReply([Status(f.encode()) for f in cmd.flags]),
         cmd.first_key,
@@ -454,7 +455,7 @@ def command_docs(cmd: Command) -> Map:
         pairs.append(
             (
                 b"subcommands",
-                Map([(sub.name.encode(), command_docs(sub)) for sub in cmd.subcommands.values()]),
+                Map([(sub.wire_name, command_docs(sub)) for sub in cmd.subcommands.values()]),
             )
         )
     return Map(pairs)
@@ -559,12 +560,12 @@ def command_info_(client: Client, argv: list[bytes]) -> Reply:
 def command_docs_(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND DOCS [command-name [command-name ...]]"""
     if len(argv) == 2:
-        return Map([(cmd.name.encode(), command_docs(cmd)) for cmd in COMMANDS.values()])
+        return Map([(cmd.wire_name, command_docs(cmd)) for cmd in COMMANDS.values()])
     pairs: list[tuple[bytes, Map]] = []
     for name in argv[2:]:
         cmd = _find(name)
         if cmd is not None:
-            pairs.append((cmd.name.encode(), command_docs(cmd)))
+            pairs.append((cmd.wire_name, command_docs(cmd)))
     return Map(pairs)
 
 
@@ -584,20 +585,18 @@ def command_list(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]"""
     cmds = _all_names()
     if len(argv) == 2:
-        return [cmd.name.encode() for cmd in cmds]
+        return [cmd.wire_name for cmd in cmds]
     if len(argv) != 5 or argv[2].lower() != b"filterby":
-        raise CommandError("ERR syntax error")
+        raise CommandError(errors.SYNTAX)
     kind, value = argv[3].lower(), argv[4]
     if kind == b"module":
         return []
     if kind == b"aclcat":
         cat = value.decode("utf-8", "replace").lower()
-        return [cmd.name.encode() for cmd in cmds if cat in acl_categories(cmd)]
+        return [cmd.wire_name for cmd in cmds if cat in acl_categories(cmd)]
     if kind == b"pattern":
-        return [
-            cmd.name.encode() for cmd in cmds if stringmatch(value, cmd.name.encode(), nocase=True)
-        ]
-    raise CommandError("ERR syntax error")
+        return [cmd.wire_name for cmd in cmds if stringmatch(value, cmd.wire_name, nocase=True)]
+    raise CommandError(errors.SYNTAX)
 
 
 @subcommand(

@@ -321,7 +321,7 @@ def persist(client: Client, argv: list[bytes]) -> Reply:
 
 # -- TYPE, KEYS, DBSIZE -------------------------------------------------------------------------
 _NONE: Final = Status(b"none")
-_TYPE_REPLIES: dict[type, Status] = {}
+_TYPE_REPLIES: Final = {kind: Status(name) for kind, name in TYPE_NAMES.items()}
 
 
 @command(
@@ -345,12 +345,7 @@ def type_(client: Client, argv: list[bytes]) -> Reply:
     value = client.db.lookup(argv[1])
     if value is None:
         return _NONE
-    kind = type(value)
-    reply = _TYPE_REPLIES.get(kind)
-    if reply is None:
-        # Built on first use so that types registered in TYPE_NAMES later are covered too.
-        reply = _TYPE_REPLIES[kind] = Status(TYPE_NAMES[kind])
-    return reply
+    return _TYPE_REPLIES[type(value)]
 
 
 @command(

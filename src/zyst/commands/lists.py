@@ -25,7 +25,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from zyst import errors
-from zyst.commands.args import parse_int
+from zyst.commands.args import parse_count, parse_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import NULL_ARRAY
@@ -151,9 +151,7 @@ def _pop(client: Client, argv: list[bytes], head: bool) -> Reply:
         return value
     if len(argv) > 3:
         raise CommandError(errors.wrong_arity("lpop" if head else "rpop"))
-    count = parse_int(argv[2], errors.OUT_OF_RANGE)
-    if count < 0:
-        raise CommandError(errors.OUT_OF_RANGE)
+    count = parse_count(argv[2])
     lst = db.get_typed(key, deque)
     if lst is None:
         return NULL_ARRAY

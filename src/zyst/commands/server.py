@@ -14,7 +14,6 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 from zyst import REDIS_VERSION, errors
 from zyst.client import Client
@@ -28,10 +27,6 @@ from zyst.protocol.resp import OK, Map, Verbatim
 # Identifiers of this process's run, as Redis makes a new one at each start.
 _RUN_ID = os.urandom(20).hex()
 _REPL_ID = os.urandom(20).hex()
-
-# SHUTDOWN must leave the client without a reply (the server closes the connection). Until the
-# encoder has a "send nothing" value, the client gets +OK just before the connection closes.
-_NO_REPLY: Any = resp.NO_REPLY
 
 
 # -- FLUSHDB / FLUSHALL -----------------------------------------------------------------------
@@ -142,7 +137,7 @@ def shutdown(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.NO_SHUTDOWN_IN_PROGRESS)
     client.ctx.request_shutdown(True if save else False if nosave else None)
     client.close_after_reply = True
-    return _NO_REPLY
+    return resp.NO_REPLY
 
 
 # -- INFO -------------------------------------------------------------------------------------
@@ -213,7 +208,7 @@ def _clients(ctx: ServerContext) -> Fields:
         ("maxclients", ctx.config.maxclients),
         ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", 0),
-        ("blocked_clients", getattr(ctx, "blocked_clients", 0)),
+        ("blocked_clients", 0),
         ("tracking_clients", 0),
         ("clients_in_timeout_table", 0),
     ]

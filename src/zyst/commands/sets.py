@@ -33,7 +33,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
-from zyst.commands.args import parse_int
+from zyst.commands.args import parse_count
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import SetReply
@@ -174,9 +174,7 @@ def spop(client: Client, argv: list[bytes]) -> Reply:
         return member
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
-    count = parse_int(argv[2], errors.OUT_OF_RANGE)
-    if count < 0:
-        raise CommandError(errors.OUT_OF_RANGE)
+    count = parse_count(argv[2])
     members = db.get_typed(key, set)
     if members is None or count == 0:
         return _EMPTY_SET

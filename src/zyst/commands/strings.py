@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
-from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int, strict_int
+from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import OK
@@ -232,10 +232,7 @@ def _incr_by(client: Client, key: bytes, delta: int) -> int:
     if old is None:
         value = delta
     else:
-        current = strict_int(old)
-        if current is None:
-            raise CommandError(errors.NOT_INTEGER)
-        value = current + delta
+        value = parse_int(old) + delta
         if value > LLONG_MAX or value < LLONG_MIN:
             raise CommandError(errors.OVERFLOW)
     db.set_value(key, b"%d" % value, keep_ttl=True)
