@@ -26,6 +26,8 @@ HOT_MODULES = [
     "src/zyst/client.py",
     "src/zyst/context.py",
     "src/zyst/connection.py",
+    "src/zyst/propagation.py",
+    "src/zyst/persistence/aof.py",
 ]
 
 ext_modules = []

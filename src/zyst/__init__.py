@@ -6,9 +6,10 @@ Layout (each layer imports only the layers below it):
 - ``server``       listeners, event loop, cron (active expiry, fsync), startup and shutdown
 - ``connection``   asyncio protocol: bytes → parser → dispatch → batched replies
 - ``commands``     the command table (``commands.table``) and one module per command group
+- ``propagation``  the one exit for changes: feeds the AOF, once per loop turn
 - ``persistence``  the append-only file: writer and loader
 - ``expiry``       the active expiry cycle
-- ``protocol``     RESP request parsing (hiredis + inline) and reply encoding (RESP2/RESP3)
+- ``protocol``     RESP request parsing (multibulk + inline) and reply encoding (RESP2/RESP3)
 - ``keyspace``     the databases: typed values, TTLs, lazy expiry; no I/O
 - ``config``       every setting, redis.conf parsing, CONFIG GET/SET
 - ``client``, ``context``, ``errors``, ``glob``, ``numbers``  shared state and helpers at the bottom

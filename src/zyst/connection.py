@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
+from time import monotonic
 from typing import Any, cast
 
 from zyst.client import Client
@@ -124,11 +124,12 @@ class Connection(asyncio.Protocol):
             reply = call(client, argv)
             kind = type(reply)
             if kind is bytes:
-                append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                value = cast(bytes, reply)
+                append(b"$%d\r\n%s\r\n" % (len(value), value))
             elif kind is Status:
-                append(reply.encoded)
+                append(cast(Status, reply).encoded)
             elif kind is int:
-                append(b":%d\r\n" % reply)
+                append(b":%d\r\n" % cast(int, reply))
             else:
                 if kind is ErrorReply:
                     stats.count_error(reply.message)
@@ -144,7 +145,7 @@ class Connection(asyncio.Protocol):
                 log.debug("protocol error from client %s: %s", client.addr, parser.error)
             client.close_after_reply = True
         if commands:
-            client.last_interaction = time.monotonic()
+            client.last_interaction = monotonic()
             stats.total_commands_processed += len(commands)
         payload = out[0] if len(out) == 1 else b"".join(out)
         gate = self._gate

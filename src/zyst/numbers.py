@@ -16,18 +16,23 @@ LLONG_MAX: Final = 2**63 - 1
 
 def strict_int(raw: bytes) -> int | None:
     """The signed 64-bit integer ``raw`` spells under Redis's rules, or ``None``."""
-    # ``bytes.isdigit`` is ASCII-only, so other scripts' digits are refused like in Redis.
-    if raw.isdigit():
-        # The common case: no sign, no leading zero, too short (< 19 digits) to overflow.
-        if raw[0] != 48 and len(raw) < 19:  # 48 is "0"
-            return int(raw)
-    elif raw[:1] != b"-" or not raw[1:].isdigit():
+    # A loop over the digits rather than ``int()``: compiled, it is several times faster on the
+    # short numbers that requests are made of, and it checks the characters on the way.
+    size = len(raw)
+    if size == 0 or size > 20:
         return None
-    # Only "0" itself may start with a zero ("-0" and "007" may not); then the range check.
-    first_digit = raw[1] if raw[0] == 45 else raw[0]  # 45 is "-"
-    if len(raw) > 20 or (first_digit == 48 and len(raw) > 1):
+    negative = raw[0] == 45  # "-"
+    start = 1 if negative else 0
+    if start == size or (raw[start] == 48 and (negative or size > 1)):  # "-", "-0", "007"
         return None
-    value = int(raw)
-    if value < LLONG_MIN or value > LLONG_MAX:
+    value = 0
+    for index in range(start, size):
+        digit = raw[index] - 48
+        if digit < 0 or digit > 9:
+            return None
+        value = value * 10 + digit
+    if negative:
+        value = -value
+    if size - start >= 19 and (value < LLONG_MIN or value > LLONG_MAX):
         return None
     return value

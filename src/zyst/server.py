@@ -5,9 +5,10 @@ serve until SIGTERM/SIGINT or ``SHUTDOWN``, then flush the AOF and exit. The cro
 times a second: active expiry, the ops/sec sample, and under ``appendfsync everysec`` a
 background fsync once a second.
 
-Propagation: :meth:`Server.propagate` is the one place every change leaves through; it feeds the
-AOF writer (and is where replicas and MONITOR will attach). AOF bytes are written once per event
-loop turn; under ``always`` the write is followed by an fsync before any reply is released.
+Propagation: :class:`zyst.propagation.Propagation` is the one place every change leaves through;
+it feeds the AOF writer (and is where replicas and MONITOR will attach). AOF bytes are written
+once per event loop turn; under ``always`` the write is followed by an fsync before any reply is
+released.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from zyst.persistence.aof import (
     load_aof,
     truncate_file,
 )
+from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 
 log = logging.getLogger("zyst")
@@ -114,14 +116,13 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.ctx = ServerContext(config)
-        self.aof: AofWriter | None = None
+        self.propagation = Propagation()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[asyncio.AbstractServer] = []
         self.connections: set[Connection] = set()
         self.gate: ReplyGate | None = None
         self.expirer = ActiveExpirer(self.ctx.keyspace)
         self._stopping: asyncio.Event | None = None
-        self._aof_flush_scheduled = False
         self._last_ops = 0
         self._last_ops_time = time.monotonic()
         self._cron_task: asyncio.Task[None] | None = None
@@ -132,34 +133,17 @@ class Server:
         self.ctx.aof_info = self._aof_info
 
     # -- propagation ---------------------------------------------------------------------
-    def propagate(self, db_index: int, argv: list[bytes]) -> None:
-        """The single exit for changes: feeds the AOF (replicas and MONITOR will hook in here)."""
-        aof = self.aof
-        if aof is not None:
-            aof.feed(db_index, argv)
-            # One write (and under ``always`` one fsync) per loop turn, whoever caused the
-            # change: a client's command, or the cron expiring a key.
-            if not self._aof_flush_scheduled:
-                self._aof_flush_scheduled = True
-                assert self.loop is not None
-                self.loop.call_soon(self._flush_aof)
+    @property
+    def aof(self) -> AofWriter | None:
+        """The AOF writer while the AOF is on (it lives in :attr:`propagation`)."""
+        return self.propagation.aof
+
+    @aof.setter
+    def aof(self, writer: AofWriter | None) -> None:
+        self.propagation.aof = writer
 
     def _on_expired(self, db_index: int, key: bytes) -> None:
         self.ctx.propagate(db_index, [b"DEL", key])
-
-    def _flush_aof(self) -> None:
-        self._aof_flush_scheduled = False
-        self._flush_pending()
-
-    def _flush_pending(self) -> None:
-        """Write what the AOF buffer holds (fsynced too under ``always``)."""
-        if self.aof is not None and self.aof.has_pending():
-            self.aof.flush()
-
-    def _after_batch(self) -> bool:
-        """Whether the replies of the batch just run must wait for an fsync (``always``)."""
-        aof = self.aof
-        return aof is not None and aof.policy is FsyncPolicy.ALWAYS and aof.has_pending()
 
     # -- AOF -----------------------------------------------------------------------------
     def aof_path(self) -> str:
@@ -259,11 +243,17 @@ class Server:
         loop = asyncio.get_running_loop()
         self.loop = loop
         self._stopping = asyncio.Event()
-        self.gate = ReplyGate(loop, self._flush_pending)
-        self.ctx.propagate = self.propagate
+        self.gate = ReplyGate(loop, self.propagation.flush)
+        self.propagation.schedule = loop.call_soon
+        self.ctx.propagate = self.propagation.propagate
 
         def factory() -> Connection:
-            conn = Connection(self.ctx, self._after_batch, self.gate, self.connections.discard)
+            conn = Connection(
+                self.ctx,
+                self.propagation.must_hold_replies,
+                self.gate,
+                self.connections.discard,
+            )
             self.connections.add(conn)
             return conn
 
@@ -366,7 +356,7 @@ class Server:
                     and now - last_fsync >= 1.0
                 ):
                     last_fsync = now
-                    self._flush_pending()
+                    self.propagation.flush()
                     self.aof.fsync_in_background()
             except Exception:  # the cron must survive anything one run does
                 log.exception("cron run failed")

@@ -3,10 +3,13 @@ a fake clock and a recording propagation hook (no sockets, no sleeps)."""
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import zyst.commands  # noqa: F401  (registers every command)
 from zyst.client import Client
@@ -104,6 +107,25 @@ def test_strict_int_rejects(raw: bytes) -> None:
     with pytest.raises(CommandError) as info:
         parse_int(raw)
     assert info.value.message == NOT_INT
+
+
+def reference_strict_int(raw: bytes) -> int | None:
+    """Redis's string2ll rules spelled out with a regular expression."""
+    if len(raw) > 20 or not re.fullmatch(rb"0|-?[1-9][0-9]*", raw):
+        return None
+    value = int(raw)
+    return value if LLONG_MIN <= value <= LLONG_MAX else None
+
+
+@given(
+    st.one_of(
+        st.integers(min_value=-(2**65), max_value=2**65).map(lambda n: b"%d" % n),
+        st.binary(max_size=22),
+        st.text(alphabet="-0123456789 +", max_size=22).map(str.encode),
+    )
+)
+def test_strict_int_is_string2ll(raw: bytes) -> None:
+    assert strict_int(raw) == reference_strict_int(raw)
 
 
 def test_parse_int_custom_error() -> None:

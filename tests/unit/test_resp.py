@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,6 +53,67 @@ def test_any_split_of_a_pipeline_parses_the_same(
     assert parse_all(*chunks) == (commands, None)
 
 
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [b"*2000000000\r\n$4\r\nPING\r\n"],
+        [b"*20", b"00000", b"000\r\n", b"$4\r\nPING\r\n"],
+        [b"*1\r\n$4\r\nPING\r\n*2", b"000000000\r\n$4\r\n"],
+        [b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n*1999999999\r\n"],
+    ],
+)
+def test_huge_counts_are_never_allocated_up_front(pieces: list[bytes]) -> None:
+    # hiredis would allocate a list for the whole count (16 GB here) on reading the header,
+    # which is what the parser must never let it do, whichever way the header is split.
+    parser = RequestParser()
+    tracemalloc.start()
+    try:
+        for piece in pieces:
+            parser.feed(piece)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 1024 * 1024
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(st.binary(max_size=8), st.integers(0, 150_000).map(lambda n: b"v" * n)),
+            min_size=1,
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.data(),
+)
+def test_big_arguments_split_anywhere_parse_the_same(
+    commands: list[list[bytes]], data: st.DataObject
+) -> None:
+    # Arguments past the size up to which a partial request is kept whole, cut anywhere.
+    stream = b"".join(encode_command(argv) for argv in commands)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=12)))
+    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    assert parse_all(*chunks) == (commands, None)
+
+
+def test_a_big_request_read_in_small_pieces() -> None:
+    argv = [b"RPUSH", b"list", *(b"%d" % n for n in range(50_000)), b"x" * 300_000]
+    stream = encode_command(argv) + encode_command([b"PING"])
+    pieces = [stream[at : at + 4096] for at in range(0, len(stream), 4096)]
+    assert parse_all(*pieces) == ([argv, [b"PING"]], None)
+
+
+def test_inline_after_a_partial_multibulk_and_back() -> None:
+    stream = encode_command([b"SET", b"k", b"v"]) + b"PING\r\n" + encode_command([b"GET", b"k"])
+    for cut in range(len(stream) + 1):
+        assert parse_all(stream[:cut], stream[cut:]) == (
+            [[b"SET", b"k", b"v"], [b"PING"], [b"GET", b"k"]],
+            None,
+        )
+
+
 def test_inline_commands_and_empty_lines() -> None:
     assert parse_all(b"PING\r\n\r\nSET a 'b c'\nGET a\r\n") == (
         [[b"PING"], [b"SET", b"a", b"b c"], [b"GET", b"a"]],
@@ -78,12 +141,21 @@ def test_inline_after_multibulk_in_one_read() -> None:
         (b'ECHO "abc\r\n', "ERR Protocol error: unbalanced quotes in request"),
         (b"A" * (65 * 1024), "ERR Protocol error: too big inline request"),
         (b"*" + b"1" * (65 * 1024), "ERR Protocol error: too big mbulk count string"),
+        (b"*01\r\n", "ERR Protocol error: invalid multibulk length"),
+        (b"*1\r\n$03\r\nabc\r\n", "ERR Protocol error: invalid bulk length"),
+        (b"*1\r\n$600000000\r\n", "ERR Protocol error: invalid bulk length"),
+        (b"*2\r\n$1\r\na\r\n*1\r\n", "ERR Protocol error: expected '$', got '*'"),
     ],
 )
 def test_malformed_requests(data: bytes, error: str) -> None:
     commands, got = parse_all(encode_command([b"PING"]) + data)
     assert commands == [[b"PING"]]
     assert got == error
+    if len(data) < 100:
+        # The same wherever the bytes are cut.
+        stream = encode_command([b"PING"]) + data
+        for cut in range(len(stream) + 1):
+            assert parse_all(stream[:cut], stream[cut:]) == ([[b"PING"]], error)
 
 
 def test_empty_and_negative_counts_are_ignored() -> None:
@@ -118,3 +190,40 @@ def test_reply_encoding_resp2_and_resp3() -> None:
     assert encode(1.5, resp3=True) == b",1.5\r\n"
     assert encode(Verbatim(b"hi"), resp3=True) == b"=6\r\ntxt:hi\r\n"
     assert encode(ErrorReply("ERR bad\r\nthing")) == b"-ERR bad  thing\r\n"
+
+
+def plain_array(items: list[bytes | int | None]) -> bytes:
+    """An array reply written out one element at a time, the obvious way."""
+    out = [b"*%d\r\n" % len(items)]
+    for item in items:
+        if item is None:
+            out.append(b"$-1\r\n")
+        elif isinstance(item, int):
+            out.append(b":%d\r\n" % item)
+        else:
+            out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [],
+        [b""],
+        [b"", b""],
+        [b"xxx"] * 600,
+        [b"ab", b"abc", b"ab"],
+        [b"a" * 4095, b"b" * 4095],
+        [b"a" * 4096, b"b" * 4096],
+        [b"short", b"c" * 10_000],
+        [b"xx", 7, b"xx"],
+        [b"xx", None, b"yy"],
+    ],
+)
+def test_array_encodings(items: list[bytes | int | None]) -> None:
+    assert encode(items) == plain_array(items)
+
+
+@given(st.lists(st.one_of(st.binary(max_size=5000), st.none(), st.integers(-5, 5)), max_size=20))
+def test_any_array_encodes_like_one_element_at_a_time(items: list[bytes | int | None]) -> None:
+    assert encode(items) == plain_array(items)

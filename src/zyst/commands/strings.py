@@ -37,6 +37,10 @@ _ANY_EXPIRE: Final = _EX | _PX | _EXAT | _PXAT
 
 _EXPIRE_OPTIONS: Final = {b"EX": _EX, b"PX": _PX, b"EXAT": _EXAT, b"PXAT": _PXAT}
 _INVALID_SET_EXPIRE: Final = errors.INVALID_EXPIRE.format("set")
+# Results strictly between these cannot overflow 64 bits, and compare as machine integers
+# once compiled (mypyc keeps integers below 2**62 unboxed).
+_SAFE_MIN: Final = -4611686018427387903
+_SAFE_MAX: Final = 4611686018427387903
 
 
 @command(
@@ -233,7 +237,7 @@ def _incr_by(client: Client, key: bytes, delta: int) -> int:
         value = delta
     else:
         value = parse_int(old) + delta
-        if value > LLONG_MAX or value < LLONG_MIN:
+        if not _SAFE_MIN < value < _SAFE_MAX and (value > LLONG_MAX or value < LLONG_MIN):
             raise CommandError(errors.OVERFLOW)
     db.set_value(key, b"%d" % value, keep_ttl=True)
     client.ctx.dirty += 1

@@ -539,7 +539,10 @@ def _parse_db(argv: list[bytes]) -> int | None:
 
 
 def _apply_error(offset: int, argv: list[bytes], exc: errors.CommandError) -> AofCorruptError:
-    return AofCorruptError(offset, f"command {_show(argv)} failed: {exc.message}")
+    error = AofCorruptError(offset, f"command {_show(argv)} failed: {exc.message}")
+    # Set here as well as by ``raise ... from exc``, which compiled code does not honour.
+    error.__cause__ = exc
+    return error
 
 
 def _show(argv: list[bytes]) -> str:

@@ -2,10 +2,10 @@
 
 Requests
     :class:`RequestParser` turns the bytes a client sends into commands (lists of ``bytes``).
-    The fast path hands multibulk requests (``*N\\r\\n$len\\r\\n...``) to hiredis. Anything hiredis
-    refuses or that is not a multibulk request (inline commands, malformed input) is re-parsed from
-    the same bytes by the pure-Python :func:`parse_one`, which follows Redis's own rules and error
-    strings exactly. Invariant: the bytes a client sent are consumed exactly once, in order.
+    Plain multibulk requests (``*N\\r\\n$len\\r\\n...``, what client libraries send) are read
+    by a small walker over the framing; anything else (inline commands, malformed input, huge
+    element counts) by an exact parser that follows Redis's own rules and error strings.
+    Invariant: the bytes a client sent are consumed exactly once, in order.
 
 Replies
     Handlers return plain values and :func:`encode_reply` writes them for the client's protocol
@@ -32,11 +32,8 @@ Replies
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from typing import Any, Final
-
-import hiredis
 
 from zyst import errors
 from zyst.numbers import strict_int
@@ -50,9 +47,9 @@ DEFAULT_MAX_QUERY_BUFFER: Final = 1024 * 1024 * 1024
 # RequestParser.error when a client's unparsed input outgrew the query buffer limit: Redis
 # closes such a client without a reply.
 QUERY_BUFFER_OVERFLOW: Final = "query buffer limit reached"
-# Multibulk requests of this many elements or more bypass hiredis (see RequestParser).
+# Multibulk requests of this many elements or more are read by the exact parser, which allocates
+# as elements arrive, never for the count a header claims.
 HUGE_MULTIBULK: Final = 1_000_000
-_HUGE_COUNT: Final = re.compile(rb"\*[0-9]{7}")
 
 
 # -- reply value types -------------------------------------------------------------------------
@@ -206,14 +203,24 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
 _BULK_HEADERS: Final = [b"$%d" % n for n in range(4096)]
 
 
-def _bulk_strings(items: list[Any]) -> bytes:
+def _bulk_strings(items: list[bytes]) -> bytes:
     """The bulk-string encodings of ``items``, concatenated.
 
-    Raises TypeError (an element that is not ``bytes``: ``len()`` or ``join`` refuses it) or
-    IndexError (an element of 4096 bytes or more) for the caller's general path.
+    Raises TypeError (an element that is not ``bytes``) or IndexError (an element of 4096 bytes
+    or more) for the caller's general path. Elements all of one length (the usual list of
+    fixed-size values) are joined around one shared header, with no per-element work at all.
     """
     if not items:
         return b""
+    size = len(items[0])
+    for item in items:
+        if len(item) != size:
+            return _mixed_bulk_strings(items)
+    header = _BULK_HEADERS[size] + b"\r\n"
+    return header + (b"\r\n" + header).join(items) + b"\r\n"
+
+
+def _mixed_bulk_strings(items: list[bytes]) -> bytes:
     parts: list[bytes] = [b""] * (2 * len(items))
     parts[0::2] = list(map(_BULK_HEADERS.__getitem__, map(len, items)))
     parts[1::2] = items
@@ -335,17 +342,105 @@ def _read_bulks(
     return pos, left
 
 
-# Partial requests up to this size are checked against Redis's framing limits as they arrive.
-_VALIDATE_PARTIAL_UP_TO: Final = 4 * INLINE_MAX_SIZE
+# -- the request walker: plain multibulk requests, read without copying or calling out --------
+# What the walker found at the position it returns.
+_COMPLETE: Final = 0  # everything up to the end of the bytes was read
+_SHORT: Final = 1  # the request or element there is plain so far, and needs more bytes
+_OTHER: Final = 2  # the request or element there is not plain: the exact parser must judge it
+# A partial request up to this size is kept whole and walked again when more bytes arrive;
+# a bigger one is read element by element, so that a huge request costs linear time.
+_SMALL_PARTIAL: Final = INLINE_MAX_SIZE
+# Digits in a plain element count: fewer than HUGE_MULTIBULK (seven digits or more go to the
+# exact parser, which never allocates for elements that have not arrived).
+_COUNT_DIGITS: Final = 6
+_LENGTH_DIGITS: Final = 18
 
 
-def _encoded_length(argv: list[bytes]) -> int:
-    """Bytes of ``argv`` as a canonical multibulk request (hiredis accepts only canonical ones)."""
-    total = 3 + len(str(len(argv)))
-    for arg in argv:
-        size = len(arg)
-        total += 5 + len(str(size)) + size
-    return total
+def _read_decimal(buf: bytes, pos: int, max_digits: int) -> tuple[int, int]:
+    """The number in the ``<digits>\\r\\n`` line at ``buf[pos]`` and the position after it.
+
+    The value is -1 when the line is plain so far but incomplete, and -2 when it is not plain:
+    empty, a leading zero, a sign, any other byte, more than ``max_digits`` digits, or a CR
+    without LF. (The exact parser then decides what Redis would do with it.)
+    """
+    size = len(buf)
+    value = 0
+    index = pos
+    while index < size:
+        byte = buf[index]
+        if byte == 13:  # "\r"
+            if index == pos or (buf[pos] == 48 and index - pos > 1):  # empty, or "07"
+                return -2, 0
+            if index + 1 >= size:
+                return -1, 0
+            if buf[index + 1] != 10:  # "\n"
+                return -2, 0
+            return value, index + 2
+        digit = byte - 48
+        if digit < 0 or digit > 9 or index - pos >= max_digits:
+            return -2, 0
+        value = value * 10 + digit
+        index += 1
+    return -1, 0
+
+
+def _read_plain_elements(
+    buf: bytes, pos: int, argv: list[bytes], left: int, max_bulk: int
+) -> tuple[int, int, int]:
+    """Append to ``argv`` up to ``left`` bulk strings (``$<len>\\r\\n<bytes>\\r\\n``) from
+    ``buf[pos:]``. Returns the position after the last one read, how many are still to come,
+    and the status there (:data:`_COMPLETE` when none are)."""
+    size = len(buf)
+    while left:
+        if pos >= size:
+            return pos, left, _SHORT
+        if buf[pos] != 36:  # "$"
+            return pos, left, _OTHER
+        length, start = _read_decimal(buf, pos + 1, _LENGTH_DIGITS)
+        if length < 0:
+            return pos, left, (_SHORT if length == -1 else _OTHER)
+        if length > max_bulk:
+            return pos, left, _OTHER
+        end = start + length
+        if end + 2 > size:
+            return pos, left, _SHORT
+        # (Like Redis, the two bytes after the data are skipped unread.)
+        argv.append(buf[start:end])
+        pos = end + 2
+        left -= 1
+    return pos, 0, _COMPLETE
+
+
+def _read_plain_requests(
+    buf: bytes, pos: int, commands: list[list[bytes]], max_bulk: int
+) -> tuple[int, int]:
+    """Append every complete plain request at ``buf[pos:]`` to ``commands``: a multibulk request
+    of 1 to 999,999 bulk strings, with canonical numbers. Returns where it stopped (the start of
+    the first request not read) and the status there."""
+    size = len(buf)
+    while pos < size:
+        if buf[pos] != 42:  # "*"
+            return pos, _OTHER
+        count, start = _read_decimal(buf, pos + 1, _COUNT_DIGITS)
+        if count <= 0:  # incomplete (-1), not plain (-2), or "*0" (which Redis ignores)
+            return pos, (_SHORT if count == -1 else _OTHER)
+        argv: list[bytes] = []
+        end, left, status = _read_plain_elements(buf, start, argv, count, max_bulk)
+        if left:
+            return pos, status
+        commands.append(argv)
+        pos = end
+    return pos, _COMPLETE
+
+
+def _element_size(buf: bytes, pos: int) -> int:
+    """The size of the whole bulk string starting at ``buf[pos]`` when its header is complete and
+    plain, else 0: how many bytes to wait for before reading it is worth trying again."""
+    if pos < len(buf) and buf[pos] == 36:  # "$"
+        length, start = _read_decimal(buf, pos + 1, _LENGTH_DIGITS)
+        if length >= 0:
+            return start - pos + length + 2
+    return 0
 
 
 class RequestParser:
@@ -356,23 +451,28 @@ class RequestParser:
     message; the connection must reply with it and close. Requests Redis ignores (``*0``, an empty
     inline line) are never returned.
 
-    How the fast path stays exact: the bytes given to hiredis are also kept in ``_chunks``,
-    starting at the first request hiredis has not returned yet, until the stream is known to be
-    at a request boundary. If hiredis stumbles (inline text after a multibulk request, a
-    malformed request, RESP types other than bulk strings), the kept bytes are re-read by the slow
-    path, skipping the commands already returned. The stream is taken to be at a boundary when
-    the bytes end with the exact encoding of the last command returned (hiredis accepts only
-    canonical encodings). A request whose payload ends with the encoding of the previous request,
-    split at that very byte, could fool this; it would affect only how a *later malformed*
-    request from that client is reported.
+    How it reads:
+
+    - Plain multibulk requests (the form every client library sends) are read by the walker
+      functions above, compiled to C by mypyc: one pass over the framing, one slice per argument.
+      A request that stops part-way is kept (``_pending``) and walked again with the next bytes.
+    - Anything else (inline commands, ``*0``, element counts of a million or more, malformed
+      framing) is read by the exact parser (:func:`_parse_inline`, :func:`_parse_count`,
+      :func:`_read_bulks`), which follows Redis's networking.c and its error strings.
+    - A big or huge request is read element by element (``_argv``, ``_left``) and resumed as bytes
+      arrive; a big element is waited for whole (``_need``), so every byte is copied a bounded
+      number of times however the request is split.
+
+    Invariant: the bytes a client sent are consumed exactly once, in order; ``_pending`` always
+    starts at a request boundary or, while ``_argv`` is set, at an element boundary.
     """
 
     __slots__ = (
-        "_chunks",
-        "_mb_argv",
-        "_mb_left",
-        "_reader",
-        "_slow",
+        "_argv",
+        "_left",
+        "_need",
+        "_pending",
+        "_pending_size",
         "error",
         "max_bulk",
         "max_query_buffer",
@@ -383,162 +483,109 @@ class RequestParser:
         max_bulk: int = DEFAULT_MAX_BULK_LENGTH,
         max_query_buffer: int = DEFAULT_MAX_QUERY_BUFFER,
     ) -> None:
-        self._reader = hiredis.Reader()
-        self._chunks: list[bytes] = []
-        # Bytes not given to hiredis: the slow path's buffer (inline requests, malformed input).
-        self._slow = b""
-        # A multibulk request the slow path is in the middle of: elements so far, still to come.
-        self._mb_argv: list[bytes] | None = None
-        self._mb_left = 0
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        # Parsing waits until ``_pending`` holds this many bytes (a big element arriving).
+        self._need = 0
+        # A multibulk request being read element by element: its elements so far, and how many
+        # are still to come.
+        self._argv: list[bytes] | None = None
+        self._left = 0
         self.error: str | None = None
         self.max_bulk = max_bulk
         self.max_query_buffer = max_query_buffer
 
     def pending_bytes(self) -> int:
         """Bytes received and kept for a request not yet complete (for the query-buffer limit)."""
-        return len(self._slow) + sum(len(c) for c in self._chunks)
-
-    def _check_query_buffer(self) -> None:
-        if self.pending_bytes() > self.max_query_buffer:
-            self.error = QUERY_BUFFER_OVERFLOW
-            self._chunks.clear()
-            self._slow = b""
-            self._mb_argv = None
+        return self._pending_size
 
     def feed(self, data: bytes) -> list[list[bytes]]:
         commands: list[list[bytes]] = []
         if self.error is not None or not data:
             return commands
-        if self._slow or self._mb_argv is not None or (not self._chunks and data[:1] != b"*"):
-            self._slow_parse(self._slow + data, commands, skip=0)
+        pending = self._pending
+        if pending:
+            pending.append(data)
+            self._pending_size += len(data)
+            if self._pending_size < self._need:
+                self._check_query_buffer()
+                return commands
+            buf = b"".join(pending)
+            pending.clear()
+            self._pending_size = 0
+            self._need = 0
         else:
-            self._fast_parse(data, commands)
-        return commands
-
-    def _fast_parse(self, data: bytes, commands: list[list[bytes]]) -> None:
-        if _HUGE_COUNT.search(data) is not None:
-            # hiredis allocates a whole multibulk's list up front, so a header claiming billions
-            # of elements would exhaust memory; such requests (or bytes that look like one) are
-            # read by the slow path, which allocates as elements arrive.
-            kept = b"".join(self._chunks) + data
-            self._chunks.clear()
-            self._reader = hiredis.Reader()
-            self._slow_parse(kept, commands, skip=0)
-            return
-        reader = self._reader
-        reader.feed(data)
-        chunks = self._chunks
-        chunks.append(data)
-        first = len(commands)
-        gets = reader.gets
-        append = commands.append
+            buf = data
         try:
-            argv = gets()
-            while argv is not False:
-                if type(argv) is list and argv:
-                    for arg in argv:
-                        if type(arg) is not bytes:
-                            break
-                    else:
-                        append(argv)
-                        argv = gets()
-                        continue
-                # Not a plain command (an empty or negative count, or other RESP types): let
-                # the slow path judge it exactly as Redis would.
-                self._fall_back(commands, first)
-                return
-        except hiredis.ProtocolError:
-            self._fall_back(commands, first)
-            return
-        if len(commands) > first:
-            last = encode_command(commands[-1])
-            tail = data if len(data) >= len(last) else b"".join(chunks)
-            if tail.endswith(last):
-                chunks.clear()
-                return
-            # A request is left partly read: keep only its bytes.
-            consumed = sum(_encoded_length(argv) for argv in commands[first:])
-            self._chunks = chunks = [b"".join(chunks)[consumed:]]
-        elif len(chunks) % 64 == 0:
-            # A big request arriving piece by piece; checked now and then, not on every read.
-            self._check_query_buffer()
-        if 1 < len(chunks) <= 4 and sum(map(len, chunks)) <= _VALIDATE_PARTIAL_UP_TO:
-            self._chunks = chunks = [b"".join(chunks)]
-        if len(chunks) == 1:
-            # hiredis would wait for any count or length, and for a header line that never
-            # ends; Redis refuses those at once. Checking the start of the partial request is
-            # enough: a header line ends within INLINE_MAX_SIZE bytes or is refused.
-            try:
-                parse_one(chunks[0], 0, self.max_bulk)
-            except NeedMore:
-                pass
-            except errors.ProtocolError as exc:
-                self.error = exc.message
-                chunks.clear()
-                self._reader = hiredis.Reader()
-
-    def _fall_back(self, commands: list[list[bytes]], first: int) -> None:
-        joined = b"".join(self._chunks)
-        skip = len(commands) - first
-        self._chunks.clear()
-        self._reader = hiredis.Reader()
-        self._slow_parse(joined, commands, skip)
-
-    def _slow_parse(self, buf: bytes, commands: list[list[bytes]], skip: int) -> None:
-        # The first request after the skipped ones is always read here (the fast path refused it
-        # or never saw it); after it, a well-formed multibulk request goes back to the fast path.
-        # A multibulk request is read element by element and resumed when more bytes arrive,
-        # so a huge one costs linear time however it is split.
-        pos = 0
-        size = len(buf)
-        parsed_here = False
-        try:
-            while pos < size:
-                if self._mb_argv is not None:
-                    pos, self._mb_left = _read_bulks(
-                        buf, pos, self._mb_argv, self._mb_left, self.max_bulk
-                    )
-                    if self._mb_left:
-                        break
-                    argv: list[bytes] | None = self._mb_argv
-                    self._mb_argv = None
-                elif buf[pos] == 0x2A:  # "*"
-                    if parsed_here and not commands_need_slow(buf, pos):
-                        self._slow = b""
-                        self._fast_parse(buf[pos:], commands)
-                        return
-                    count, pos = _parse_count(buf, pos)
-                    if count > 0:
-                        self._mb_argv, self._mb_left = [], count
-                    continue
-                else:
-                    argv, pos = _parse_inline(buf, pos)
-                if skip:
-                    skip -= 1
-                    continue
-                parsed_here = True
-                if argv is not None:
-                    commands.append(argv)
-        except NeedMore:
-            pass
+            self._parse(buf, commands)
         except errors.ProtocolError as exc:
             self.error = exc.message
-            self._mb_argv = None
-            self._slow = b""
-            return
-        self._slow = buf[pos:]
-        if len(self._slow) > INLINE_MAX_SIZE:
-            self._check_query_buffer()
+            self._pending.clear()
+            self._pending_size = 0
+            self._argv = None
+        return commands
 
+    def _parse(self, buf: bytes, commands: list[list[bytes]]) -> None:
+        pos = 0
+        if self._argv is not None:
+            pos = self._continue_multibulk(buf, pos, commands)
+        size = len(buf)
+        while 0 <= pos < size:
+            pos, status = _read_plain_requests(buf, pos, commands, self.max_bulk)
+            if status == _COMPLETE:
+                return
+            if status == _SHORT and size - pos <= _SMALL_PARTIAL:
+                self._keep(buf, pos, 0)
+                return
+            pos = self._read_one_exactly(buf, pos, commands)
 
-def commands_need_slow(buf: bytes, pos: int) -> bool:
-    """Whether the multibulk request at ``buf[pos]`` must be read by the slow path.
+    def _read_one_exactly(self, buf: bytes, pos: int, commands: list[list[bytes]]) -> int:
+        """Read the request at ``buf[pos]`` with the exact parser; the position after it, or -1
+        when it is incomplete (its bytes are then kept)."""
+        try:
+            if buf[pos] != 42:  # "*"
+                argv, end = _parse_inline(buf, pos)
+                if argv is not None:
+                    commands.append(argv)
+                return end
+            count, start = _parse_count(buf, pos)
+        except NeedMore:
+            self._keep(buf, pos, 0)
+            return -1
+        if count <= 0:
+            return start
+        self._argv = []
+        self._left = count
+        return self._continue_multibulk(buf, start, commands)
 
-    hiredis reads ``*0``/``*-1`` and nested RESP types differently from Redis, and has no length
-    limits; the slow path checks the header itself to keep those cases exact.
-    """
-    newline = buf.find(b"\r\n", pos, pos + 32)
-    if newline < 0:
-        return True
-    count = strict_int(buf[pos + 1 : newline])
-    return count is None or count <= 0 or count >= HUGE_MULTIBULK
+    def _continue_multibulk(self, buf: bytes, pos: int, commands: list[list[bytes]]) -> int:
+        """Read elements of the request in ``_argv`` from ``buf[pos:]``; the position after the
+        request when it is complete, else -1 (the bytes of the element in progress are kept)."""
+        argv = self._argv
+        assert argv is not None
+        pos, left, status = _read_plain_elements(buf, pos, argv, self._left, self.max_bulk)
+        if status == _OTHER:
+            # An element the walker does not take: the exact parser raises Redis's error, or
+            # reads it (and the rest) the way Redis would.
+            pos, left = _read_bulks(buf, pos, argv, left, self.max_bulk)
+        self._left = left
+        if left:
+            self._keep(buf, pos, _element_size(buf, pos))
+            return -1
+        self._argv = None
+        commands.append(argv)
+        return pos
+
+    def _keep(self, buf: bytes, pos: int, need: int) -> None:
+        rest = buf[pos:] if pos else buf
+        self._pending = [rest] if rest else []
+        self._pending_size = len(rest)
+        self._need = need
+        self._check_query_buffer()
+
+    def _check_query_buffer(self) -> None:
+        if self._pending_size > self.max_query_buffer:
+            self.error = QUERY_BUFFER_OVERFLOW
+            self._pending.clear()
+            self._pending_size = 0
+            self._argv = None
