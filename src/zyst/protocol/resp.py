@@ -248,8 +248,14 @@ def encode_command(argv: list[bytes]) -> bytes:
     if size == 4:
         a, b, c, d = argv
         return b"*4\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-            *(len(a), a, len(b), b),
-            *(len(c), c, len(d), d),
+            len(a),
+            a,
+            len(b),
+            b,
+            len(c),
+            c,
+            len(d),
+            d,
         )
     parts = [b"*%d\r\n" % size]
     for arg in argv:
