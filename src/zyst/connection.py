@@ -30,6 +30,7 @@ from zyst.protocol.resp import (
     RequestParser,
     Status,
     encode_error,
+    encode_integer,
     encode_reply,
 )
 
@@ -116,7 +117,6 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         commands = parser.feed(data)
         out: list[bytes] = []
-        append = out.append
         stats = self.ctx.stats
         # The hot path: the three commonest reply types are encoded inline, the rest by
         # encode_reply (which also knows RESP3).
@@ -125,11 +125,11 @@ class Connection(asyncio.Protocol):
             kind = type(reply)
             if kind is bytes:
                 value = cast(bytes, reply)
-                append(b"$%d\r\n%s\r\n" % (len(value), value))
+                out.append(b"$%d\r\n%s\r\n" % (len(value), value))
             elif kind is Status:
-                append(cast(Status, reply).encoded)
+                out.append(cast(Status, reply).encoded)
             elif kind is int:
-                append(b":%d\r\n" % cast(int, reply))
+                out.append(encode_integer(cast(int, reply)))
             else:
                 if kind is ErrorReply:
                     stats.count_error(reply.message)
@@ -141,7 +141,7 @@ class Connection(asyncio.Protocol):
                 log.warning("closing client %s that reached max query buffer length", client.addr)
             else:
                 stats.count_error(parser.error)
-                append(encode_error(parser.error))
+                out.append(encode_error(parser.error))
                 log.debug("protocol error from client %s: %s", client.addr, parser.error)
             client.close_after_reply = True
         if commands:

@@ -90,10 +90,18 @@ class ServerContext:
         self.tcp_port = config.port
         self.next_client_id = 1
         self.propagate: Callable[[int, list[bytes]], None] = _no_propagation
+        # Whether anything takes changes (see set_propagation): when not, the dispatcher skips
+        # sending them.
+        self.propagating = False
         self.request_shutdown: Callable[[bool | None], None] = _no_shutdown
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
         self.loading = False
+
+    def set_propagation(self, target: Callable[[int, list[bytes]], None] | None) -> None:
+        """Send every change to ``target`` from now on; ``None`` when nothing takes them."""
+        self.propagate = target if target is not None else _no_propagation
+        self.propagating = target is not None
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id

@@ -141,6 +141,7 @@ class Server:
     @aof.setter
     def aof(self, writer: AofWriter | None) -> None:
         self.propagation.aof = writer
+        self.ctx.set_propagation(self.propagation.propagate if writer is not None else None)
 
     def _on_expired(self, db_index: int, key: bytes) -> None:
         self.ctx.propagate(db_index, [b"DEL", key])
@@ -245,7 +246,6 @@ class Server:
         self._stopping = asyncio.Event()
         self.gate = ReplyGate(loop, self.propagation.flush)
         self.propagation.schedule = loop.call_soon
-        self.ctx.propagate = self.propagation.propagate
 
         def factory() -> Connection:
             conn = Connection(

@@ -29,7 +29,7 @@ class Harness:
         self.ctx = ServerContext(Config())
         self.client = Client(self.ctx, 1)
         self.propagated: list[list[bytes]] = []
-        self.ctx.propagate = lambda db, argv: self.propagated.append(argv)
+        self.ctx.set_propagation(lambda db, argv: self.propagated.append(argv))
 
     def __call__(self, *args: bytes | str | int) -> Any:
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]

@@ -36,7 +36,7 @@ class Harness:
         self.ctx = ServerContext(Config())
         self.ctx.keyspace.clock = lambda: self.now
         self.propagated: list[list[bytes]] = []
-        self.ctx.propagate = lambda db_index, argv: self.propagated.append(list(argv))
+        self.ctx.set_propagation(lambda db_index, argv: self.propagated.append(list(argv)))
         self.client = Client(self.ctx, 1)
         self.db = self.client.db
 

@@ -179,6 +179,8 @@ def test_reply_encoding_resp2_and_resp3() -> None:
     assert encode(b"x") == b"$1\r\nx\r\n"
     assert encode(OK) == b"+OK\r\n"
     assert encode(-3) == b":-3\r\n"
+    for number in (0, 1, 9_999, 10_000, -1, 2**63 - 1, -(2**63)):
+        assert encode(number) == b":%d\r\n" % number
     assert encode(None) == b"$-1\r\n"
     assert encode(None, resp3=True) == b"_\r\n"
     assert encode(NULL_ARRAY) == b"*-1\r\n"

@@ -299,6 +299,9 @@ def _propagate(client: Client, argv: list[bytes]) -> None:
     handler asked for it (``client.propagate_as``)."""
     ctx = client.ctx
     rewritten = client.propagate_as
+    if not ctx.propagating:
+        client.propagate_as = None
+        return
     if rewritten is None:
         ctx.propagate(client.db.index, argv)
     else:

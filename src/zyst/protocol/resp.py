@@ -115,6 +115,18 @@ NULL_ARRAY: Final = _NullArray()
 NO_REPLY: Final = _NoReply()
 
 
+# Integer replies from 0 to 9999, encoded once (Redis keeps the same range of shared integers):
+# counts, lengths and 0/1 answers are most of the integer replies a server sends.
+_INTEGER_REPLIES: Final = [b":%d\r\n" % n for n in range(10_000)]
+
+
+def encode_integer(number: int) -> bytes:
+    """The integer reply ``:<number>\\r\\n``."""
+    if 0 <= number < 10_000:
+        return _INTEGER_REPLIES[number]
+    return b":%d\r\n" % number
+
+
 def format_double(value: float) -> bytes:
     """A double as Redis writes it in a RESP2 bulk string (``%.17g`` with inf spelled out)."""
     if math.isinf(value):
@@ -146,7 +158,7 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
     elif kind is Status:
         out.append(value.encoded)
     elif kind is int:
-        out.append(b":%d\r\n" % value)
+        out.append(encode_integer(value))
     elif value is None:
         out.append(b"_\r\n" if resp3 else b"$-1\r\n")
     elif kind is list:
