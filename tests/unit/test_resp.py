@@ -105,6 +105,12 @@ def test_a_big_request_read_in_small_pieces() -> None:
     assert parse_all(*pieces) == ([argv, [b"PING"]], None)
 
 
+def test_a_pipeline_fed_one_byte_at_a_time() -> None:
+    commands = [[b"SET", b"k", b"v" * 300]] * 3 + [[b"MSET", *[b"a", b"b"] * 50]]
+    stream = b"".join(encode_command(argv) for argv in commands)
+    assert parse_all(*(stream[at : at + 1] for at in range(len(stream)))) == (commands, None)
+
+
 def test_inline_after_a_partial_multibulk_and_back() -> None:
     stream = encode_command([b"SET", b"k", b"v"]) + b"PING\r\n" + encode_command([b"GET", b"k"])
     for cut in range(len(stream) + 1):

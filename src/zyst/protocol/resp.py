@@ -365,9 +365,6 @@ def _read_bulks(
 _COMPLETE: Final = 0  # everything up to the end of the bytes was read
 _SHORT: Final = 1  # the request or element there is plain so far, and needs more bytes
 _OTHER: Final = 2  # the request or element there is not plain: the exact parser must judge it
-# A partial request up to this size is kept whole and walked again when more bytes arrive;
-# a bigger one is read element by element, so that a huge request costs linear time.
-_SMALL_PARTIAL: Final = INLINE_MAX_SIZE
 # Digits in a plain element count: fewer than HUGE_MULTIBULK (seven digits or more go to the
 # exact parser, which never allocates for elements that have not arrived).
 _COUNT_DIGITS: Final = 6
@@ -471,15 +468,16 @@ class RequestParser:
 
     How it reads:
 
-    - Plain multibulk requests (the form every client library sends) are read by the walker
-      functions above, compiled to C by mypyc: one pass over the framing, one slice per argument.
-      A request that stops part-way is kept (``_pending``) and walked again with the next bytes.
+    - Complete plain multibulk requests (the form client libraries send, in whole batches) are
+      read by the walker functions above, compiled to C by mypyc: one pass over the framing, one
+      slice per argument.
     - Anything else (inline commands, ``*0``, element counts of a million or more, malformed
       framing) is read by the exact parser (:func:`_parse_inline`, :func:`_parse_count`,
       :func:`_read_bulks`), which follows Redis's networking.c and its error strings.
-    - A big or huge request is read element by element (``_argv``, ``_left``) and resumed as bytes
-      arrive; a big element is waited for whole (``_need``), so every byte is copied a bounded
-      number of times however the request is split.
+    - A request that has not fully arrived is read element by element (``_argv``, ``_left``)
+      and resumed as bytes arrive; only the element in progress is kept (``_pending``), and a
+      big one is waited for whole (``_need``). So every byte is copied a bounded number of times
+      however a request is split, and a huge request costs linear time.
 
     Invariant: the bytes a client sent are consumed exactly once, in order; ``_pending`` always
     starts at a request boundary or, while ``_argv`` is set, at an element boundary.
@@ -552,9 +550,8 @@ class RequestParser:
             pos, status = _read_plain_requests(buf, pos, commands, self.max_bulk)
             if status == _COMPLETE:
                 return
-            if status == _SHORT and size - pos <= _SMALL_PARTIAL:
-                self._keep(buf, pos, 0)
-                return
+            # Not plain, or not complete: a partial request is then read element by element
+            # from its header on, so that its bytes are never walked again.
             pos = self._read_one_exactly(buf, pos, commands)
 
     def _read_one_exactly(self, buf: bytes, pos: int, commands: list[list[bytes]]) -> int:
