@@ -206,3 +206,30 @@ def test_header_line_that_never_ends_is_refused(
             replies.append(received)
     assert replies[0] == replies[1]
     assert replies[0].startswith(b"-ERR Protocol error: too big")
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"*1\rX$1\r\na\r\n*1\r\n$4\r\nECHO\r\n",
+        b"*2\r\n$4\r\nECHO\r\n$1\r\r\na\r\n",
+        b"*\r\r",
+        b"ECHO a\x00b\r\n*1\r\n$4\r\nPING\r\n",
+        b"*1\r\n\x00\r\n*1\r\n$4\r\nPING\r\n",
+        b"*1\r\n$" + b"1" * 70_000 + b"\r\n",
+    ],
+)
+def test_odd_line_ends_as_redis_reads_them(
+    zyst_server: ServerProcess, redis_server: ServerProcess, stream: bytes
+) -> None:
+    # Everything the server sends back until it closes, after the client stops writing.
+    replies = []
+    for port in (zyst_server.port, redis_server.port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(stream)
+            sock.shutdown(socket.SHUT_WR)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+            replies.append(received)
+    assert replies[0] == replies[1]

@@ -164,6 +164,35 @@ def test_malformed_requests(data: bytes, error: str) -> None:
             assert parse_all(stream[:cut], stream[cut:]) == ([[b"PING"]], error)
 
 
+@pytest.mark.parametrize(
+    ("stream", "commands", "error"),
+    [
+        # A header line ends at its first CR; the byte after the CR is skipped, LF or not.
+        (b"*1\rX$1\r\na\r\n", [[b"a"]], None),
+        (b"*2\r\n$4\r\nECHO\r\n$1\r\r\na\r\n", [[b"ECHO", b"\n"]], None),
+        (b"*\r\r", [], "ERR Protocol error: invalid multibulk length"),
+        # Redis looks for line ends with strchr, which stops at a NUL: such lines never end.
+        (b"ECHO a\x00b\r\n", [], None),
+        (b"*1\r\n\x00\r\n", [], None),
+    ],
+)
+def test_redis_line_rules(stream: bytes, commands: list[list[bytes]], error: str | None) -> None:
+    for cut in range(len(stream) + 1):
+        assert parse_all(stream[:cut], stream[cut:]) == (commands, error)
+
+
+def test_a_long_header_line_split_inside_its_end() -> None:
+    stream = b"*1\r\n$" + b"1" * 70_000 + b"\r\n"
+    invalid = ([], "ERR Protocol error: invalid bulk length")
+    assert parse_all(stream) == invalid
+    assert parse_all(stream[:-1], stream[-1:]) == invalid  # the CR arrived: wait for the LF
+    # Before the CR arrives the line is over 64 KB with no end: refused then, as Redis does.
+    assert parse_all(stream[:-2], stream[-2:]) == (
+        [],
+        "ERR Protocol error: too big bulk count string",
+    )
+
+
 def test_empty_and_negative_counts_are_ignored() -> None:
     assert parse_all(b"*0\r\n*-1\r\n" + encode_command([b"PING"])) == ([[b"PING"]], None)
 

@@ -168,9 +168,22 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
     return Map(pairs)
 
 
+# COMMAND INFO and DOCS entries by command name, built on first use: the table does not change
+# while the server runs, and redis-cli asks for every command's docs each time it starts.
+_INFO: dict[str, list[Any]] = {}
+_DOCS: dict[str, Map] = {}
+
+
 def command_info(cmd: Command) -> list[Any]:
     """One ``COMMAND INFO`` entry: name, arity, flags, first, last, step, categories, tips,
     key specs, subcommands."""
+    entry = _INFO.get(cmd.name)
+    if entry is None:
+        entry = _INFO[cmd.name] = _build_info(cmd)
+    return entry
+
+
+def _build_info(cmd: Command) -> list[Any]:
     return [
         cmd.wire_name,
         cmd.arity,
@@ -435,6 +448,13 @@ def _number_keys(arg: Arg, index: int) -> int:
 
 def command_docs(cmd: Command) -> Map:
     """One ``COMMAND DOCS`` entry (the value; the caller pairs it with the name)."""
+    entry = _DOCS.get(cmd.name)
+    if entry is None:
+        entry = _DOCS[cmd.name] = _build_docs(cmd)
+    return entry
+
+
+def _build_docs(cmd: Command) -> Map:
     pairs: list[tuple[bytes, Any]] = [
         (b"summary", cmd.summary.encode()),
         (b"since", cmd.since.encode()),
@@ -618,7 +638,7 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
         cmd = cmd.subcommands.get(target[1].lower())
     if cmd is None:
         raise CommandError("ERR Invalid command specified")
-    if (cmd.arity > 0 and len(target) != cmd.arity) or len(target) < -cmd.arity:
+    if not cmd.accepts(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
     if cmd.first_key <= 0:
         raise CommandError("ERR The command has no key arguments")

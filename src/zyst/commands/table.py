@@ -87,6 +87,12 @@ class Command:
         self.write = "write" in self.flags
         self.wire_name = self.name.encode()
 
+    def accepts(self, argc: int) -> bool:
+        """Whether ``argc`` words (the name included) fit the arity: exactly ``arity`` when it
+        is positive, at least ``-arity`` when it is negative."""
+        arity = self.arity
+        return argc == arity if arity > 0 else argc >= -arity
+
 
 # Every command by lower-case name; ``_LOOKUP`` adds the upper-case spelling so the common case
 # needs no ``lower()``.
@@ -221,16 +227,14 @@ def resolve(argv: list[bytes]) -> Command | str:
     cmd = _LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
     if cmd is None:
         return errors.unknown_command(argv[0].decode("utf-8", "replace"), argv[1:])
-    arity = cmd.arity
-    if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+    if not cmd.accepts(len(argv)):
         return errors.wrong_arity(cmd.name)
     if cmd.subcommands and (len(argv) > 1 or cmd.handler is None):
         # (COMMAND runs alone too: then its own handler answers.)
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:
             return errors.unknown_subcommand(argv[1], cmd.name)
-        arity = sub.arity
-        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+        if not sub.accepts(len(argv)):
             return errors.wrong_arity(sub.name)
         return sub
     return cmd

@@ -47,9 +47,6 @@ DEFAULT_MAX_QUERY_BUFFER: Final = 1024 * 1024 * 1024
 # RequestParser.error when a client's unparsed input outgrew the query buffer limit: Redis
 # closes such a client without a reply.
 QUERY_BUFFER_OVERFLOW: Final = "query buffer limit reached"
-# Multibulk requests of this many elements or more are read by the exact parser, which allocates
-# as elements arrive, never for the count a header claims.
-HUGE_MULTIBULK: Final = 1_000_000
 
 
 # -- reply value types -------------------------------------------------------------------------
@@ -294,8 +291,17 @@ def parse_one(
     return _parse_inline(buf, pos)
 
 
+def _line_end(buf: bytes, pos: int, end: bytes) -> int:
+    """Where the line at ``buf[pos]`` ends (its first ``end`` byte), or -1, as Redis finds it:
+    with ``strchr``, which also stops at a NUL byte, so a line holding one never ends."""
+    found = buf.find(end, pos)
+    if found > pos and buf.find(b"\0", pos, found) >= 0:
+        return -1
+    return found
+
+
 def _parse_inline(buf: bytes, pos: int) -> tuple[list[bytes] | None, int]:
-    newline = buf.find(b"\n", pos)
+    newline = _line_end(buf, pos, b"\n")
     if newline < 0:
         if len(buf) - pos > INLINE_MAX_SIZE:
             raise errors.ProtocolError(errors.PROTO_TOO_BIG_INLINE)
@@ -322,11 +328,16 @@ def _parse_multibulk(buf: bytes, pos: int, max_bulk: int) -> tuple[list[bytes] |
 
 def _parse_count(buf: bytes, pos: int) -> tuple[int, int]:
     """The element count of the multibulk header at ``buf[pos]`` (``*N\r\n``), and the position
-    after it."""
-    newline = buf.find(b"\r\n", pos)
+    after it.
+
+    Like Redis, the line ends at its first CR and the byte after the CR is skipped unread.
+    """
+    newline = _line_end(buf, pos, b"\r")
     if newline < 0:
         if len(buf) - pos > INLINE_MAX_SIZE:
             raise errors.ProtocolError(errors.PROTO_TOO_BIG_MBULK)
+        raise NeedMore
+    if newline + 1 >= len(buf):  # the LF is still to come
         raise NeedMore
     count = strict_int(buf[pos + 1 : newline])
     if count is None or count > MAX_MULTIBULK_LENGTH:
@@ -338,13 +349,18 @@ def _read_bulks(
     buf: bytes, pos: int, argv: list[bytes], left: int, max_bulk: int
 ) -> tuple[int, int]:
     """Append to ``argv`` up to ``left`` bulk strings read from ``buf[pos:]``; return the new
-    position and how many are still to come (more than 0 when ``buf`` ends first)."""
+    position and how many are still to come (more than 0 when ``buf`` ends first).
+
+    The header lines end as in :func:`_parse_count`; the two bytes after the data are skipped.
+    """
     size = len(buf)
     while left and pos < size:
-        newline = buf.find(b"\r\n", pos)
+        newline = _line_end(buf, pos, b"\r")
         if newline < 0:
             if size - pos > INLINE_MAX_SIZE:
                 raise errors.ProtocolError(errors.PROTO_TOO_BIG_BULK)
+            break
+        if newline + 1 >= size:  # the LF is still to come
             break
         if buf[pos] != 0x24:  # "$"
             raise errors.ProtocolError(errors.proto_expected_dollar(buf[pos : pos + 1]))
@@ -365,8 +381,8 @@ def _read_bulks(
 _COMPLETE: Final = 0  # everything up to the end of the bytes was read
 _SHORT: Final = 1  # the request or element there is plain so far, and needs more bytes
 _OTHER: Final = 2  # the request or element there is not plain: the exact parser must judge it
-# Digits in a plain element count: fewer than HUGE_MULTIBULK (seven digits or more go to the
-# exact parser, which never allocates for elements that have not arrived).
+# Digits in a plain element count; a longer header goes to the exact parser, which checks it
+# against Redis's limit. (No one allocates for a count: elements are appended as they are read.)
 _COUNT_DIGITS: Final = 6
 _LENGTH_DIGITS: Final = 18
 
@@ -374,9 +390,10 @@ _LENGTH_DIGITS: Final = 18
 def _read_decimal(buf: bytes, pos: int, max_digits: int) -> tuple[int, int]:
     """The number in the ``<digits>\\r\\n`` line at ``buf[pos]`` and the position after it.
 
-    The value is -1 when the line is plain so far but incomplete, and -2 when it is not plain:
-    empty, a leading zero, a sign, any other byte, more than ``max_digits`` digits, or a CR
-    without LF. (The exact parser then decides what Redis would do with it.)
+    The value is -1 when the line has not ended yet (no CR and LF so far, and no byte refused so
+    far), and -2 when it is not plain: empty, a leading zero, a sign, any other byte, more than
+    ``max_digits`` digits, or a CR not followed by LF. (The exact parser then decides what Redis
+    would do with it.)
     """
     size = len(buf)
     value = 0
@@ -471,13 +488,15 @@ class RequestParser:
     - Complete plain multibulk requests (the form client libraries send, in whole batches) are
       read by the walker functions above, compiled to C by mypyc: one pass over the framing, one
       slice per argument.
-    - Anything else (inline commands, ``*0``, element counts of a million or more, malformed
+    - Anything else (inline commands, ``*0``, element counts of seven digits or more, malformed
       framing) is read by the exact parser (:func:`_parse_inline`, :func:`_parse_count`,
       :func:`_read_bulks`), which follows Redis's networking.c and its error strings.
     - A request that has not fully arrived is read element by element (``_argv``, ``_left``)
       and resumed as bytes arrive; only the element in progress is kept (``_pending``), and a
-      big one is waited for whole (``_need``). So every byte is copied a bounded number of times
-      however a request is split, and a huge request costs linear time.
+      big one is waited for whole (``_need``). So each byte of a multibulk request is copied a
+      bounded number of times however the request is split, and a huge request costs linear
+      time. (Inline requests and header lines, which Redis caps at 64 KB, are searched again
+      with each read, as Redis does.)
 
     Invariant: the bytes a client sent are consumed exactly once, in order; ``_pending`` always
     starts at a request boundary or, while ``_argv`` is set, at an element boundary.
@@ -512,7 +531,8 @@ class RequestParser:
         self.max_query_buffer = max_query_buffer
 
     def pending_bytes(self) -> int:
-        """Bytes received and kept for a request not yet complete (for the query-buffer limit)."""
+        """Bytes received and not yet parsed (for the query-buffer limit). Like Redis's query
+        buffer, this leaves out the arguments of a partial request already read."""
         return self._pending_size
 
     def feed(self, data: bytes) -> list[list[bytes]]:
