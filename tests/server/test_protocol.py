@@ -189,21 +189,12 @@ def test_header_line_that_never_ends_is_refused(
     for port in (zyst_server.port, redis_server.port):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(start)
-            received = b""
             try:
                 for _ in range(100):
                     sock.sendall(b"x" * 1024)
             except OSError:
                 pass  # closed by the server, as expected
-            while True:
-                try:
-                    chunk = sock.recv(65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                received += chunk
-            replies.append(received)
+            replies.append(read_until_closed(sock))
     assert replies[0] == replies[1]
     assert replies[0].startswith(b"-ERR Protocol error: too big")
 
@@ -228,8 +219,18 @@ def test_odd_line_ends_as_redis_reads_them(
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(stream)
             sock.shutdown(socket.SHUT_WR)
-            received = b""
-            while chunk := sock.recv(65536):
-                received += chunk
-            replies.append(received)
+            replies.append(read_until_closed(sock))
     assert replies[0] == replies[1]
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (or it breaks)."""
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            return received
+        if not chunk:
+            return received
+        received += chunk

@@ -47,8 +47,15 @@ def test_binary_safe_arguments() -> None:
 def test_any_split_of_a_pipeline_parses_the_same(
     commands: list[list[bytes]], data: st.DataObject
 ) -> None:
+    assert_parses_however_cut(commands, data, max_cuts=6)
+
+
+def assert_parses_however_cut(
+    commands: list[list[bytes]], data: st.DataObject, max_cuts: int
+) -> None:
+    """Encode ``commands``, cut the bytes where Hypothesis draws, and parse the pieces."""
     stream = b"".join(encode_command(argv) for argv in commands)
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=6)))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=max_cuts)))
     chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
     assert parse_all(*chunks) == (commands, None)
 
@@ -91,11 +98,8 @@ def test_huge_counts_are_never_allocated_up_front(pieces: list[bytes]) -> None:
 def test_big_arguments_split_anywhere_parse_the_same(
     commands: list[list[bytes]], data: st.DataObject
 ) -> None:
-    # Arguments past the size up to which a partial request is kept whole, cut anywhere.
-    stream = b"".join(encode_command(argv) for argv in commands)
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=12)))
-    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
-    assert parse_all(*chunks) == (commands, None)
+    # Arguments bigger than one read, so requests arrive in many pieces.
+    assert_parses_however_cut(commands, data, max_cuts=12)
 
 
 def test_a_big_request_read_in_small_pieces() -> None:
