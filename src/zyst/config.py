@@ -160,24 +160,22 @@ def parse_memory(text: str) -> int:
     return min(number * _UNITS[unit.lower()], ULLONG_MAX)
 
 
-def _integer(low: int, high: int) -> Callable[[list[str]], int]:
+def _in_range(parse_number: Callable[[str], int], low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        value = parse_strict_int(text)
+        value = parse_number(text)
         if not low <= value <= high:
             raise ValueError(not_in_range(low, high))
         return value
 
-    return _single(parse)
+    return parse
+
+
+def _integer(low: int, high: int) -> Callable[[list[str]], int]:
+    return _single(_in_range(parse_strict_int, low, high))
 
 
 def _memory(low: int, high: int) -> Callable[[list[str]], int]:
-    def parse(text: str) -> int:
-        value = parse_memory(text)
-        if not low <= value <= high:
-            raise ValueError(not_in_range(low, high))
-        return value
-
-    return _single(parse)
+    return _single(_in_range(parse_memory, low, high))
 
 
 def _enum(*choices: str) -> Callable[[list[str]], str]:
@@ -190,10 +188,12 @@ def _enum(*choices: str) -> Callable[[list[str]], str]:
     return _single(parse)
 
 
+_parse_hz_value = _in_range(parse_strict_int, 0, INT_MAX)
+
+
 def _parse_hz(text: str) -> int:
     # Redis accepts 0..INT_MAX but clamps what it keeps (and shows) to 1..500.
-    value = _integer(0, INT_MAX)([text])
-    return max(1, min(value, 500))
+    return max(1, min(_parse_hz_value(text), 500))
 
 
 def _parse_daemonize(text: str) -> bool:
@@ -571,6 +571,9 @@ class Config:
         setting = find_setting(name)
         if setting is None:
             raise KeyError(f"no setting called {name!r}")
+        return self._format(setting)
+
+    def _format(self, setting: Setting[Any]) -> bytes:
         formatted: bytes = setting.format(getattr(self, setting.attr))
         return formatted
 
@@ -590,13 +593,13 @@ class Config:
             if not any(char in pattern for char in b"*?["):
                 setting = find_setting(pattern)
                 if setting is not None and setting.name not in found:
-                    found[setting.name] = (pattern, self.format(setting.name))
+                    found[setting.name] = (pattern, self._format(setting))
                 continue
             for setting in SETTINGS:
                 if setting.name not in found:
                     name = setting.name.encode()
                     if stringmatch(pattern, name, nocase=True):
-                        found[setting.name] = (name, self.format(setting.name))
+                        found[setting.name] = (name, self._format(setting))
         return list(found.values())
 
     def set_many(self, pairs: list[tuple[bytes, bytes]]) -> None:
