@@ -4,6 +4,7 @@ input, compared byte for byte with a real redis-server where Redis is the oracle
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -185,16 +186,16 @@ def test_header_line_that_never_ends_is_refused(
 ) -> None:
     # Redis refuses a header line longer than 64 KB and closes the connection, however the
     # bytes arrive; Zyst must not buffer them forever.
-    replies = []
-    for port in (zyst_server.port, redis_server.port):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(start)
-            try:
-                for _ in range(100):
-                    sock.sendall(b"x" * 1024)
-            except OSError:
-                pass  # closed by the server, as expected
-            replies.append(read_until_closed(sock))
+
+    def send(sock: socket.socket) -> None:
+        sock.sendall(start)
+        try:
+            for _ in range(100):
+                sock.sendall(b"x" * 1024)
+        except OSError:
+            pass  # closed by the server, as expected
+
+    replies = exchange_with_each((zyst_server.port, redis_server.port), send)
     assert replies[0] == replies[1]
     assert replies[0].startswith(b"-ERR Protocol error: too big")
 
@@ -214,23 +215,31 @@ def test_odd_line_ends_as_redis_reads_them(
     zyst_server: ServerProcess, redis_server: ServerProcess, stream: bytes
 ) -> None:
     # Everything the server sends back until it closes, after the client stops writing.
-    replies = []
-    for port in (zyst_server.port, redis_server.port):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(stream)
-            sock.shutdown(socket.SHUT_WR)
-            replies.append(read_until_closed(sock))
+    def send(sock: socket.socket) -> None:
+        sock.sendall(stream)
+        sock.shutdown(socket.SHUT_WR)
+
+    replies = exchange_with_each((zyst_server.port, redis_server.port), send)
     assert replies[0] == replies[1]
 
 
-def read_until_closed(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (or it breaks)."""
-    received = b""
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except OSError:
-            return received
-        if not chunk:
-            return received
-        received += chunk
+def exchange_with_each(
+    ports: tuple[int, ...], send: Callable[[socket.socket], None]
+) -> list[bytes]:
+    """For each port: connect, let ``send`` write, then read everything the server sends until
+    it closes the connection (or the connection breaks)."""
+    replies = []
+    for port in ports:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            send(sock)
+            received = b""
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                received += chunk
+            replies.append(received)
+    return replies
