@@ -151,13 +151,22 @@ class Persistence:
 class Server:
     """One redis-server or Zyst process that we started, on its own port and directory."""
 
-    def __init__(self, kind: str, port: int, directory: Path, persistence: Persistence) -> None:
+    def __init__(
+        self,
+        kind: str,
+        port: int,
+        directory: Path,
+        persistence: Persistence,
+        program: str | None = None,
+    ) -> None:
+        # ``kind`` is the column the server's figures go to; ``program`` what runs (the same,
+        # except in a control run, where a second redis-server stands in Zyst's column).
         self.kind = kind
         self.port = port
         self.dir = directory
         self.log_path = directory / f"{kind}.log"
         yes_no = "yes" if persistence.appendonly else "no"
-        if kind == "redis":
+        if (program or kind) == "redis":
             self.argv = [
                 REDIS_SERVER,
                 *("--port", str(port), "--bind", HOST, "--dir", str(directory)),
@@ -252,6 +261,7 @@ def running(
     parent: Path,
     persistence: Persistence,
     prepare: Callable[[Path], None] | None = None,
+    program: str | None = None,
 ) -> Iterator[tuple[Server, float]]:
     """Start a server in a fresh directory under ``parent``, yield it with its start-up seconds.
 
@@ -261,7 +271,7 @@ def running(
         directory = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=parent))
         if prepare is not None:
             prepare(directory)
-        server = Server(kind, free_port(), directory, persistence)
+        server = Server(kind, free_port(), directory, persistence, program)
         server.start()
         try:
             ready_after = server.wait_ready()
@@ -368,7 +378,10 @@ def run_throughput(args: argparse.Namespace, parent: Path) -> list[Sample]:
     samples: list[Sample] = []
     with (
         running("redis", parent, persistence) as (redis, _),
-        running("zyst", parent, persistence) as (zyst, _),
+        running("zyst", parent, persistence, program="redis" if args.control else None) as (
+            zyst,
+            _,
+        ),
     ):
         servers = {"redis": redis, "zyst": zyst}
         for run in range(1, args.runs + 1):
@@ -713,6 +726,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, default=3, help="runs per server, test and depth")
     parser.add_argument(
+        "--control",
+        action="store_true",
+        help="throughput only, with a second redis-server in Zyst's place: the noise floor",
+    )
+    parser.add_argument(
         "--aof",
         choices=["no", "everysec", "always"],
         default="no",
@@ -749,6 +767,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.do_throughput = not (only or args.skip_throughput)
     args.do_memory = args.memory > 0 and (args.only_memory or not args.only_load)
     args.do_load = args.load > 0 and (args.only_load or not args.only_memory)
+    if args.control and (only or args.skip_throughput):
+        parser.error("--control is a throughput run")
+    if args.control:  # (the memory and load figures would compare Zyst, not the control)
+        args.do_memory = args.do_load = False
     if (args.only_memory and args.memory <= 0) or (args.only_load and args.load <= 0):
         parser.error("--only-memory/--only-load need --memory/--load greater than 0")
     return args
@@ -801,7 +823,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parts += [
                 f"{heading}Throughput and CPU per request",
                 f"redis-benchmark, {args.clients} clients, requests per test {depths}, "
-                f"median of {args.runs} run(s), AOF {args.aof}. CPU is the server process's "
+                f"median of {args.runs} run(s), AOF {args.aof}. "
+                + (
+                    "CONTROL RUN: the Zyst columns are a second redis-server, so the ratios "
+                    "show how far two identical servers differ on this machine. "
+                    if args.control
+                    else ""
+                )
+                + "CPU is the server process's "
                 "utime+stime over the run divided by the requests"
                 + (
                     " (LRANGE rows include the LPUSH fill: stdbuf not found)."
