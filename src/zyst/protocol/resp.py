@@ -500,6 +500,12 @@ class RequestParser:
 
     Invariant: the bytes a client sent are consumed exactly once, in order; ``_pending`` always
     starts at a request boundary or, while ``_argv`` is set, at an element boundary.
+
+    Why not hiredis here (the AOF loader uses it): hiredis allocates a whole multibulk's list
+    when it reads the header, so every read had to be scanned for huge counts first, and knowing
+    where its requests ended took re-encoding the last one. With those, it cost more per
+    command than this walker does alone (measured: 323 against 254 ns per SET in a batch of 16),
+    and its errors are not Redis's.
     """
 
     __slots__ = (
