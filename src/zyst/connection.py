@@ -6,9 +6,9 @@ The :class:`Connection` only moves bytes. Everything a client *is* lives in
 Invariants:
 
 - All the replies produced from one read leave in one ``transport.write``.
-- Under ``appendfsync always`` no reply leaves before the AOF holds (and has fsynced) the writes
-  it acknowledges: replies wait at the :class:`ReplyGate`, which the server opens once per event
-  loop turn after one flush + fsync for every client (group commit).
+- No reply leaves before the AOF holds the writes it acknowledges (and has fsynced them under
+  ``appendfsync always``): replies wait at the :class:`ReplyGate`, which the server opens once
+  per event loop turn after one write (+ fsync) for every client (group commit).
 - A protocol error is answered with Redis's message and the connection is closed after it; the
   commands before the bad bytes still run.
 """
@@ -40,31 +40,51 @@ MAX_CLIENTS_ERROR = b"-ERR max number of clients reached\r\n"
 
 
 class ReplyGate:
-    """Holds replies until the AOF writes they acknowledge are durable (``appendfsync always``).
+    """Holds replies until the AOF writes they acknowledge are durable.
 
-    ``hold(conn, data)`` queues bytes for a connection and asks for one release at the end of the
-    current loop turn; ``release`` runs ``before_release`` (flush + fsync) and then writes every
-    held reply in arrival order.
+    ``hold(conn, data, need)`` queues bytes for a connection that may leave once the AOF is
+    durable up to offset ``need`` (see :meth:`zyst.propagation.Propagation.hold_offset`), and asks
+    for one release at the end of the current loop turn. ``release`` runs ``flush`` (write, and
+    fsync under ``always``: one for every client, a group commit), which returns the durable
+    offset, then writes every held reply that offset covers. A connection's replies leave in
+    the order they were made: one still held keeps its later ones behind it. Replies whose
+    writes could not be written (a full disk under ``everysec``) stay held until a later
+    release (the cron's retry) succeeds.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, before_release: Callable[[], None]):
+    def __init__(self, loop: asyncio.AbstractEventLoop, flush: Callable[[], int]):
         self._loop = loop
-        self._before_release = before_release
-        self._held: list[tuple[Connection, bytes]] = []
+        self._flush = flush
+        self._held: list[tuple[Connection, bytes, int]] = []
         self._scheduled = False
 
-    def hold(self, conn: Connection, data: bytes) -> None:
-        self._held.append((conn, data))
+    def hold(self, conn: Connection, data: bytes, need: int) -> None:
+        conn.held_replies += 1
+        self._held.append((conn, data, need))
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self.release)
 
     def release(self) -> None:
         self._scheduled = False
-        self._before_release()
-        held, self._held = self._held, []
-        for conn, data in held:
-            conn.write_now(data)
+        durable = self._flush()
+        held = self._held
+        if not held:
+            return
+        self._held = []
+        waiting: set[Connection] = set()
+        for entry in held:
+            conn = entry[0]
+            if entry[2] <= durable and conn not in waiting:
+                conn.held_replies -= 1
+                conn.write_now(entry[1])
+            else:
+                waiting.add(conn)
+                self._held.append(entry)
+
+    def pending(self) -> int:
+        """Replies still held (for INFO and tests)."""
+        return len(self._held)
 
 
 class Connection(asyncio.Protocol):
@@ -73,13 +93,14 @@ class Connection(asyncio.Protocol):
     def __init__(
         self,
         ctx: ServerContext,
-        after_batch: Callable[[], bool],
+        hold_offset: Callable[[], int],
         gate: ReplyGate | None,
         on_close: Callable[[Connection], None] | None = None,
     ) -> None:
         self.ctx = ctx
-        # Called after each batch of commands; True means replies must wait at the gate.
-        self._after_batch = after_batch
+        # Called after each batch of commands: how far the AOF must be durable before the
+        # batch's replies may leave (0: at once).
+        self._hold_offset = hold_offset
         self._gate = gate
         self._on_close = on_close
         self.parser = RequestParser(
@@ -88,8 +109,8 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.client: Client | None = None
         self._closing = False
-        # Replies of this connection are waiting at the gate: later ones must queue behind them.
-        self._held = False
+        # Replies of this connection waiting at the gate: later ones must queue behind them.
+        self.held_replies = 0
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -149,15 +170,15 @@ class Connection(asyncio.Protocol):
             stats.total_commands_processed += len(commands)
         payload = out[0] if len(out) == 1 else b"".join(out)
         gate = self._gate
-        if gate is not None and (self._held or self._after_batch()):
-            # Behind an fsync, or behind this client's own earlier replies still held.
-            self._held = True
-            gate.hold(self, payload)
-        else:
-            self.write_now(payload)
+        if gate is not None:
+            need = self._hold_offset()
+            if need or self.held_replies:
+                # Behind an AOF write, or behind this client's own earlier replies still held.
+                gate.hold(self, payload, need)
+                return
+        self.write_now(payload)
 
     def write_now(self, data: bytes) -> None:
-        self._held = False
         transport = self.transport
         if transport is None or transport.is_closing():
             return

@@ -97,6 +97,9 @@ class ServerContext:
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
         self.loading = False
+        # Set while the AOF cannot be written (``MISCONF ...``): write commands and PING are
+        # refused with it. Checked once per write command, so it stays a plain attribute.
+        self.write_refusal: str | None = None
 
     def set_propagation(self, target: Callable[[int, list[bytes]], None] | None) -> None:
         """Send every change to ``target`` from now on; ``None`` when nothing takes them."""

@@ -113,3 +113,10 @@ def unrecognized_option(option: bytes) -> str:
 def client_attr_spaces(attr: bytes) -> str:
     """CLIENT SETINFO's validation error names the attribute as the client typed it."""
     return f"ERR {_printable(attr)} cannot contain spaces, newlines or special characters."
+
+
+# -- persistence -------------------------------------------------------------------------------
+MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
+"""Writes (and PING) are refused with this while the AOF cannot be written; ``{}`` is the C
+library's text for the error, as ``strerror`` gives it."""
+AOF_TURN_ON_FAILED = "Unable to turn on AOF. Check server logs."

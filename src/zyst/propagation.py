@@ -3,21 +3,33 @@
 :class:`Propagation` is what ``ServerContext.propagate`` points at once the server runs. Each
 change is appended to the AOF writer's buffer; the buffer is written once per event-loop turn,
 by a flush that the first change of the turn asks for (``schedule``, the loop's ``call_soon``).
-Under ``appendfsync always`` that flush also fsyncs, and replies that acknowledge buffered
-changes wait for it (:meth:`must_hold_replies`, asked by each connection after each batch).
+Under ``appendfsync always`` that flush also fsyncs.
+
+Replies wait for it, under every policy, as in Redis (which writes its AOF buffer before any
+reply of the same event-loop turn leaves): after each batch of commands a connection asks
+:meth:`Propagation.hold_offset` how far the AOF must be durable before its replies may leave,
+and holds them at the reply gate until :meth:`Propagation.flush` says so. A crash of the process
+therefore never loses an acknowledged write under any policy; only an OS crash can lose what
+``everysec`` or ``no`` had not yet fsynced.
 
 Invariant: a change fed here reaches the file (``write()``) before the event loop next waits
-for I/O, whoever made it: a client's command, or the cron expiring a key.
+for I/O, whoever made it: a client's command, or the cron expiring a key. When the write fails
+(a full disk) under ``everysec`` or ``no``, the bytes stay buffered, the replies that wait for
+them stay held, and the cron retries; under ``always`` the writer ends the process.
 
 This module is compiled with mypyc: :meth:`Propagation.propagate` runs for every write command
-and :meth:`Propagation.must_hold_replies` for every batch of commands.
+and :meth:`Propagation.hold_offset` for every batch of commands.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
-from zyst.persistence.aof import AofWriter, FsyncPolicy
+from zyst.persistence.aof import AofWriter
+
+# What flush() reports as durable while no AOF is on: every reply may leave.
+EVERYTHING = sys.maxsize
 
 
 class Propagation:
@@ -47,13 +59,26 @@ class Propagation:
         self._flush_scheduled = False
         self.flush()
 
-    def flush(self) -> None:
-        """Write what the AOF buffer holds now (fsynced too under ``always``)."""
+    def flush(self) -> int:
+        """Write what the AOF buffer holds now (fsynced too under ``always``); returns the
+        offset up to which replies may now acknowledge (:attr:`AofWriter.durable`)."""
         aof = self.aof
-        if aof is not None and aof.has_pending():
+        if aof is None:
+            return EVERYTHING
+        if aof.has_pending():
             aof.flush()
+        return aof.durable
 
-    def must_hold_replies(self) -> bool:
-        """Whether replies sent now would acknowledge changes not yet fsynced under ``always``."""
+    def hold_offset(self) -> int:
+        """How far the AOF must be durable before replies produced now may leave; 0 when they
+        may leave at once.
+
+        Everything fed and not yet durable counts, so a read that observed a write in the same
+        turn waits for it too. While a write error stands (``everysec``/``no``), new replies are
+        not held: writes are refused then, and reads go on as in Redis.
+        """
         aof = self.aof
-        return aof is not None and aof.policy is FsyncPolicy.ALWAYS and aof.has_pending()
+        if aof is None or aof.write_error is not None:
+            return 0
+        fed = aof.fed
+        return fed if fed != aof.durable else 0

@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from zyst import REDIS_VERSION, __version__, commands
+from zyst import REDIS_VERSION, __version__, commands, errors
 from zyst.client import Client
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate
@@ -39,6 +39,7 @@ from zyst.persistence.aof import (
     load_aof,
     truncate_file,
 )
+from zyst.persistence.snapshot import write_dataset_file
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 
@@ -121,6 +122,7 @@ class Server:
         self.listeners: list[asyncio.AbstractServer] = []
         self.connections: set[Connection] = set()
         self.gate: ReplyGate | None = None
+        self.lock: DataDirLock | None = None
         self.expirer = ActiveExpirer(self.ctx.keyspace)
         self._stopping: asyncio.Event | None = None
         self._last_ops = 0
@@ -142,6 +144,7 @@ class Server:
     def aof(self, writer: AofWriter | None) -> None:
         self.propagation.aof = writer
         self.ctx.set_propagation(self.propagation.propagate if writer is not None else None)
+        self.ctx.write_refusal = None if writer is None else writer.refusal
 
     def _on_expired(self, db_index: int, key: bytes) -> None:
         self.ctx.propagate(db_index, [b"DEL", key])
@@ -207,7 +210,27 @@ class Server:
         )
 
     def open_aof(self) -> None:
-        self.aof = AofWriter(self.aof_path(), FsyncPolicy(self.config.appendfsync))
+        self.aof = AofWriter(
+            self.aof_path(),
+            FsyncPolicy(self.config.appendfsync),
+            on_status=self._on_aof_status,
+            on_fatal=self._die,
+        )
+
+    def _on_aof_status(self, refusal: str | None) -> None:
+        """The AOF writer's error state changed (maybe from its fsync thread): while it stands,
+        writes and PING are refused with ``refusal`` (``MISCONF ...``), as in Redis."""
+        self.ctx.write_refusal = refusal
+
+    def _die(self, reason: str) -> None:
+        """Exit at once, sending nothing more: an AOF write failed under ``appendfsync always``
+        and what the held replies acknowledge is not on disk (the writer has logged why)."""
+        for handler in log.handlers:
+            with contextlib.suppress(Exception):
+                handler.flush()
+        if self.lock is not None:
+            self.lock.release()
+        os._exit(1)
 
     def _aof_info(self) -> dict[str, Any]:
         aof = self.aof
@@ -224,20 +247,28 @@ class Server:
             self.aof.policy = FsyncPolicy(self.config.appendfsync)
         elif name == "appendonly":
             if self.config.appendonly and self.aof is None:
-                # Turning the AOF on at run time: write the whole dataset first, as a rewrite.
-                self.open_aof()
-                self._write_dataset_to_aof()
+                self._start_aof()
             elif not self.config.appendonly and self.aof is not None:
                 self.aof.close()
                 self.aof = None
+                if self.gate is not None:
+                    # Nothing to wait for any more: replies held for the old file leave now.
+                    self.gate.release()
 
-    def _write_dataset_to_aof(self) -> None:
-        from zyst.persistence.snapshot import dataset_commands
-
-        assert self.aof is not None
-        for db_index, argv in dataset_commands(self.ctx.keyspace):
-            self.aof.feed(db_index, argv)
-        self.aof.flush()
+    def _start_aof(self) -> None:
+        """Turn the AOF on at run time: a fresh file made from the dataset replaces whatever
+        file was there (an old one would bring back keys deleted while the AOF was off), then
+        changes are appended to it. The file is complete and durable before CONFIG SET
+        answers, and no command runs meanwhile, so no write is acknowledged before it is safe.
+        """
+        path = self.aof_path()
+        try:
+            size = write_dataset_file(path, self.ctx.keyspace)
+        except OSError as exc:
+            log.warning("Can't turn on the AOF: writing %s failed: %s", path, exc)
+            raise ValueError(errors.AOF_TURN_ON_FAILED) from exc
+        self.open_aof()
+        log.info("AOF turned on: %s written from the dataset (%d bytes)", path, size)
 
     # -- lifecycle -----------------------------------------------------------------------
     async def serve(self) -> None:
@@ -250,7 +281,7 @@ class Server:
         def factory() -> Connection:
             conn = Connection(
                 self.ctx,
-                self.propagation.must_hold_replies,
+                self.propagation.hold_offset,
                 self.gate,
                 self.connections.discard,
             )
@@ -350,14 +381,15 @@ class Server:
                 self.expirer.run(time_budget=interval * 0.25)
                 now = time.monotonic()
                 self._sample_ops(now)
-                if (
-                    self.aof is not None
-                    and self.aof.policy is FsyncPolicy.EVERYSEC
-                    and now - last_fsync >= 1.0
-                ):
+                aof = self.aof
+                if aof is not None and now - last_fsync >= 1.0:
                     last_fsync = now
-                    self.propagation.flush()
-                    self.aof.fsync_in_background()
+                    if aof.write_error is not None and self.gate is not None:
+                        # Retry the write that failed; replies waiting for it leave if it works.
+                        self.gate.release()
+                    if aof.policy is FsyncPolicy.EVERYSEC:
+                        self.propagation.flush()
+                        aof.fsync_in_background()
             except Exception:  # the cron must survive anything one run does
                 log.exception("cron run failed")
 
@@ -402,6 +434,7 @@ def run(config: Config) -> int:
         print(f"zyst: {exc}", file=sys.stderr)
         return 1
     server = Server(config)
+    server.lock = lock
     try:
         if config.appendonly:
             try:

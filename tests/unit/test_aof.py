@@ -9,7 +9,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from zyst import errors
 from zyst.persistence import aof
 from zyst.persistence.aof import (
     AofCorruptError,
+    AofFatalError,
     AofLoadResult,
     AofWriter,
     FsyncPolicy,
@@ -187,35 +188,143 @@ def test_flush_loops_on_partial_writes(aof_path: Path, monkeypatch: pytest.Monke
     assert load(aof_path)[0] == [(1, cmd("SET", "key", "a longer value"))]
 
 
-def test_write_error_keeps_unwritten_bytes(aof_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _failing_writes(fail_after: int = 0, first_partial: int = 0) -> Callable[..., int]:
+    """An ``os.write`` that writes ``first_partial`` bytes of its first call (0: all of it, for
+    the first ``fail_after`` calls), then fails with ENOSPC, as a disk that fills up does."""
     real_write = os.write
     calls = 0
 
-    def failing_write(fd: int, data: bytes | memoryview) -> int:
+    def write(fd: int, data: bytes | memoryview) -> int:
         nonlocal calls
         calls += 1
-        if calls == 1:
-            return real_write(fd, bytes(data[:10]))
+        if calls <= fail_after:
+            return real_write(fd, data)
+        if first_partial and calls == fail_after + 1:
+            return real_write(fd, bytes(data[:first_partial]))
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC)
+    return write
+
+
+def test_short_write_is_cut_back_and_retried_whole(
+    aof_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statuses: list[str | None] = []
+    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC, on_status=statuses.append)
     writer.feed(0, cmd("SET", "k", "v"))
-    monkeypatch.setattr(os, "write", failing_write)
+    monkeypatch.setattr(os, "write", _failing_writes(first_partial=10))
     writer.flush()
     monkeypatch.undo()
     assert not writer.last_write_ok
-    assert writer.last_write_error is not None
-    assert "No space left on device" in writer.last_write_error
+    assert writer.write_error == "No space left on device"
+    assert writer.refusal == "MISCONF Errors writing to the AOF file: No space left on device"
+    assert statuses == [writer.refusal]
     assert writer.has_pending()
-    assert writer.size == 10
+    # The partial command was cut off the file: it holds only whole commands.
+    assert writer.size == 0 and aof_path.stat().st_size == 0
+    assert writer.durable == 0 < writer.fed
 
     writer.feed(0, cmd("SET", "k2", "v2"))
-    writer.flush()  # the disk has room again: the write resumes where it stopped
-    assert writer.last_write_ok and writer.last_write_error is None
+    writer.flush()  # the disk has room again: the whole buffer is written
+    assert writer.last_write_ok and writer.refusal is None
+    assert statuses[-1] is None and len(statuses) == 2
+    assert writer.durable == writer.fed
     writer.close()
     seen, result = load(aof_path)
     assert seen == [(0, cmd("SET", "k", "v")), (0, cmd("SET", "k2", "v2"))]
     assert not result.truncated
+
+
+def test_short_write_that_cannot_be_cut_keeps_only_the_rest(
+    aof_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_truncate(fd: int, size: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    writer = AofWriter(str(aof_path), FsyncPolicy.NO)
+    writer.feed(0, cmd("SET", "k", "v"))
+    monkeypatch.setattr(os, "write", _failing_writes(first_partial=10))
+    monkeypatch.setattr(os, "ftruncate", no_truncate)
+    writer.flush()
+    monkeypatch.undo()
+    assert writer.size == 10 and aof_path.stat().st_size == 10
+    writer.flush()  # resumes after the 10 bytes that did reach the file
+    assert writer.last_write_ok
+    writer.close()
+    assert load(aof_path)[0] == [(0, cmd("SET", "k", "v"))]
+
+
+@pytest.mark.parametrize("partial", [0, 7])
+def test_write_error_under_always_is_fatal(
+    aof_path: Path, monkeypatch: pytest.MonkeyPatch, partial: int
+) -> None:
+    fatal: list[str] = []
+    writer = AofWriter(str(aof_path), FsyncPolicy.ALWAYS, on_fatal=fatal.append)
+    writer.feed(0, cmd("SET", "k", "v"))
+    monkeypatch.setattr(os, "write", _failing_writes(first_partial=partial))
+    with pytest.raises(AofFatalError):
+        writer.flush()
+    monkeypatch.undo()
+    assert fatal == [
+        "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
+    ]
+    assert writer.durable == 0
+    assert aof_path.stat().st_size == 0
+
+
+def test_fsync_error_under_always_is_fatal(aof_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    fatal: list[str] = []
+    writer = AofWriter(str(aof_path), FsyncPolicy.ALWAYS, on_fatal=fatal.append)
+    writer.feed(0, cmd("SET", "k", "v"))
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(AofFatalError):
+        writer.flush()
+    monkeypatch.undo()
+    assert fatal == [
+        "Can't persist AOF for fsync error when the AOF fsync policy is 'always': "
+        "Input/output error. Exiting..."
+    ]
+    # Written but not durable: nothing may acknowledge it.
+    assert writer.durable == 0
+
+
+def test_background_fsync_error_refuses_writes_until_an_fsync_succeeds(
+    aof_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = os.fsync
+    failing = True
+    done = threading.Semaphore(0)
+
+    def fsync(fd: int) -> None:
+        try:
+            if failing:
+                raise OSError(errno.EIO, "Input/output error")
+            real_fsync(fd)
+        finally:
+            done.release()
+
+    statuses: list[str | None] = []
+    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC, on_status=statuses.append)
+    monkeypatch.setattr(os, "fsync", fsync)
+    writer.feed(0, cmd("SET", "k", "v"))
+    writer.flush()
+    writer.fsync_in_background()
+    assert done.acquire(timeout=30)
+    while writer.fsync_running():
+        time.sleep(0.001)
+    assert writer.refusal == "MISCONF Errors writing to the AOF file: Input/output error"
+    assert writer.last_write_ok  # the write itself went through
+    failing = False
+    writer.fsync_in_background()  # nothing new written, but the last fsync failed: retried
+    assert done.acquire(timeout=30)
+    while writer.fsync_running():
+        time.sleep(0.001)
+    assert writer.refusal is None
+    assert statuses == ["MISCONF Errors writing to the AOF file: Input/output error", None]
+    writer.close()
 
 
 class BlockingFsync:
@@ -286,8 +395,8 @@ def test_background_fsync_failure_is_recorded(
     writer.flush()
     writer.fsync_in_background()
     writer.close()  # joins the worker
-    assert not writer.last_write_ok
-    assert writer.last_write_error == "fsync error on the append only file: Input/output error"
+    assert writer.fsync_error == "Input/output error"
+    assert writer.refusal == "MISCONF Errors writing to the AOF file: Input/output error"
 
 
 # -- loader: ordinary files --------------------------------------------------------------------

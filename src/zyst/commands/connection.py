@@ -39,7 +39,14 @@ def valid_client_attr(value: bytes) -> bool:
     ),
 )
 def ping(client: Client, argv: list[bytes]) -> Reply:
-    """PING [message]"""
+    """PING [message]
+
+    Refused like a write while the AOF cannot be written (Redis does so, so that a health
+    check sees the disk error)."""
+    refusal = client.ctx.write_refusal
+    if refusal is not None:
+        client.ctx.stats.rejected_calls += 1
+        raise CommandError(refusal)
     if len(argv) > 2:
         raise CommandError(errors.wrong_arity("ping"))
     return argv[1] if len(argv) == 2 else PONG

@@ -33,6 +33,7 @@ from zyst.protocol.resp import ErrorReply
 
 if TYPE_CHECKING:
     from zyst.client import Client
+    from zyst.context import ServerContext
 
 log = logging.getLogger("zyst")
 
@@ -271,6 +272,8 @@ def call(client: Client, argv: list[bytes]) -> Reply:
             return _internal_error(cmd, exc)
     # A write: _run() inlined, this being the hot path of every write benchmark.
     ctx = client.ctx
+    if ctx.write_refusal is not None:
+        return _refuse_write(ctx)
     dirty = ctx.dirty
     try:
         reply = handler(client, argv)
@@ -286,6 +289,8 @@ def call(client: Client, argv: list[bytes]) -> Reply:
 def _run(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
     client.last_command = cmd.wire_name
     ctx = client.ctx
+    if cmd.write and ctx.write_refusal is not None:
+        return _refuse_write(ctx)
     dirty = ctx.dirty
     try:
         reply = cmd.handler(client, argv)  # type: ignore[misc]
@@ -296,6 +301,13 @@ def _run(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
     if cmd.write and ctx.dirty != dirty:
         _propagate(client, argv)
     return reply
+
+
+def _refuse_write(ctx: ServerContext) -> ErrorReply:
+    """A write refused before it runs (``MISCONF``: the AOF cannot be written)."""
+    ctx.stats.rejected_calls += 1
+    assert ctx.write_refusal is not None
+    return ErrorReply(ctx.write_refusal)
 
 
 def _propagate(client: Client, argv: list[bytes]) -> None:

@@ -39,6 +39,8 @@ Threads
 from __future__ import annotations
 
 import enum
+import errno
+import logging
 import os
 import threading
 import time
@@ -56,6 +58,8 @@ _BLOCK_SIZE: Final = 1 << 20
 # progress() is called every 1% of the file, but not more often than every this many bytes.
 _PROGRESS_MIN_STEP: Final = 4 << 20
 _RDB_MAGIC: Final = b"REDIS"
+
+log = logging.getLogger("zyst")
 
 
 class FsyncPolicy(enum.Enum):
@@ -95,30 +99,63 @@ class AofLoadResult:
 
 
 # -- writing -----------------------------------------------------------------------------------
+class AofFatalError(Exception):
+    """An AOF write or fsync failed under ``appendfsync always``: the process must stop.
+
+    Raised by :meth:`AofWriter.flush` when its ``on_fatal`` hook returns (the server's hook
+    exits the process and never returns)."""
+
+
 class AofWriter:
     """Appends commands to the AOF. Not thread-safe except :meth:`fsync_in_background`.
 
     Usage by the server: :meth:`feed` for each propagated write command, :meth:`flush` once per
-    event-loop iteration before replies are sent (so an acknowledged write is at least in the
-    kernel), :meth:`fsync_in_background` once a second under ``EVERYSEC``.
+    event-loop turn before the replies of that turn leave (so a reply never acknowledges a write
+    that is not at least in the kernel), :meth:`fsync_in_background` once a second under
+    ``EVERYSEC``.
 
-    Errors never escape :meth:`feed`, :meth:`flush` or :meth:`fsync_in_background`: they are
-    recorded in :attr:`last_write_ok` / :attr:`last_write_error` (INFO's
-    ``aof_last_write_status``), and unwritten bytes are kept for the next :meth:`flush`. The
-    server must check :attr:`last_write_ok` after a flush and refuse writes while it is false, as
-    Redis does (``MISCONF``).
+    Offsets: the writer numbers every byte ever fed. :attr:`fed` is the offset after the last
+    byte fed; :attr:`durable` the offset up to which replies may acknowledge: bytes written
+    (under ``EVERYSEC`` and ``NO``) or written and fsynced (under ``ALWAYS``). A reply that
+    acknowledges a change must wait until ``durable`` reaches the ``fed`` of its batch.
+
+    Faults, as Redis 7 handles them:
+
+    * Under ``ALWAYS`` a failed write or fsync is fatal: ``on_fatal(reason)`` is called and must
+      not return (the server logs and exits, so nothing unwritten is ever acknowledged).
+    * Under ``EVERYSEC`` and ``NO`` a failed write keeps the unwritten bytes buffered and sets
+      :attr:`refusal` (``MISCONF ...``: the server refuses writes while it is set); the next
+      successful :meth:`flush` clears it. A short write is cut back off the file with
+      ``ftruncate`` so the file holds only whole commands, and the whole batch is retried; if
+      the cut fails, only the unwritten rest is retried.
+    * A failed background fsync sets :attr:`refusal` too, until a later fsync succeeds.
+
+    ``on_status(refusal)`` is called on every change of :attr:`refusal`, from the loop thread or
+    from the fsync thread; each change is logged once.
     """
 
-    def __init__(self, path: str, policy: FsyncPolicy) -> None:
+    def __init__(
+        self,
+        path: str,
+        policy: FsyncPolicy,
+        on_status: Callable[[str | None], None] | None = None,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         self.policy = policy
+        self.on_status = on_status
+        self.on_fatal = on_fatal
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.size: int = os.fstat(self._fd).st_size
         self._buffer = bytearray()
         # -1: nothing written yet, so the first command gets a SELECT whatever its db.
         self._db = -1
-        self.last_write_ok = True
-        self.last_write_error: str | None = None
+        self.fed = 0
+        self.durable = 0
+        # strerror of the failed write / background fsync, None while they succeed.
+        self.write_error: str | None = None
+        self.fsync_error: str | None = None
+        self.refusal: str | None = None
         # Times fsync_in_background found the previous fsync still running (INFO's
         # aof_delayed_fsync).
         self.delayed_fsyncs = 0
@@ -133,18 +170,29 @@ class AofWriter:
         self._stopping = False
         self._worker: threading.Thread | None = None
 
+    @property
+    def last_write_ok(self) -> bool:
+        """INFO's ``aof_last_write_status``: no write error is pending."""
+        return self.write_error is None
+
     def feed(self, db_index: int, argv: list[bytes]) -> None:
         """Buffer one command run in ``db_index``, preceded by a SELECT if the db changed."""
+        buffer = self._buffer
+        before = len(buffer)
         if db_index != self._db:
-            self._buffer += encode_command([b"SELECT", b"%d" % db_index])
+            buffer += encode_command([b"SELECT", b"%d" % db_index])
             self._db = db_index
-        self._buffer += encode_command(argv)
+        buffer += encode_command(argv)
+        self.fed += len(buffer) - before
 
     def has_pending(self) -> bool:
         return bool(self._buffer)
 
     def flush(self) -> None:
-        """Write every buffered byte; under ``ALWAYS`` also fsync before returning."""
+        """Write every buffered byte; under ``ALWAYS`` also fsync before returning.
+
+        On success :attr:`durable` becomes :attr:`fed`. On failure see the class docstring.
+        """
         if not self._buffer or self._fd is None:
             return
         data = self._buffer
@@ -155,30 +203,92 @@ class AofWriter:
                 while written < len(data):
                     written += os.write(self._fd, view[written:])
         except OSError as exc:
-            # Keep what did not reach the file: the next flush appends it after what did.
-            self._buffer = data[written:]
-            self.size += written
-            self._record_error("write", exc)
+            self._write_failed(data, written, exc)
             return
         self.size += written
         if self.policy is FsyncPolicy.ALWAYS:
             try:
                 os.fsync(self._fd)
             except OSError as exc:
-                self._record_error("fsync", exc)
+                self._fatal(
+                    "Can't persist AOF for fsync error when the AOF fsync policy is "
+                    f"'always': {_strerror(exc)}. Exiting..."
+                )
                 return
             self._synced_size = self.size
-        self.last_write_ok = True
-        self.last_write_error = None
+        self.durable = self.fed
+        if self.write_error is not None:
+            log.warning("AOF write error looks solved, Zyst can write again.")
+            self.write_error = None
+            self._status_changed()
+
+    def _write_failed(self, data: bytearray, written: int, exc: OSError) -> None:
+        reason = _strerror(exc)
+        if written:
+            # A short write: take the partial command back off the file, so that it only ever
+            # holds whole commands, and retry the whole batch.
+            first = self.write_error is None
+            if first:
+                log.warning(
+                    "Short write while writing to the AOF file: (nwritten=%d, expected=%d)",
+                    written,
+                    len(data),
+                )
+            try:
+                assert self._fd is not None
+                os.ftruncate(self._fd, self.size)
+                written = 0
+            except OSError as cut:
+                if first:
+                    log.warning(
+                        "Could not remove short write from the append-only file.  Zyst may "
+                        "refuse to load the AOF the next time it starts.  ftruncate: %s",
+                        _strerror(cut),
+                    )
+            reason = os.strerror(errno.ENOSPC)
+        elif self.write_error is None:
+            log.warning("Error writing to the AOF file: %s", reason)
+        if self.policy is FsyncPolicy.ALWAYS:
+            self._fatal(
+                "Can't recover from AOF write error when the AOF fsync policy is 'always'. "
+                "Exiting..."
+            )
+            return
+        # Keep what did not reach the file: the next flush appends it after what did.
+        self._buffer = data[written:] + self._buffer
+        self.size += written
+        if self.write_error != reason:
+            self.write_error = reason
+            self._status_changed()
+
+    def _fatal(self, message: str) -> None:
+        log.warning("%s", message)
+        if self.on_fatal is not None:
+            self.on_fatal(message)
+        raise AofFatalError(message)
+
+    def _status_changed(self) -> None:
+        with self._lock:
+            self._update_refusal()
+
+    def _update_refusal(self) -> None:
+        # Called with the lock held: both threads change the errors this is made of.
+        reason = self.write_error if self.write_error is not None else self.fsync_error
+        refusal = None if reason is None else errors.MISCONF_AOF.format(reason)
+        if refusal != self.refusal:
+            self.refusal = refusal
+            if self.on_status is not None:
+                self.on_status(refusal)
 
     def fsync_in_background(self) -> None:
         """Start an fsync in the worker thread and return at once.
 
-        Nothing happens if nothing was written since the last fsync started, or if the previous
-        fsync is still running (counted in :attr:`delayed_fsyncs`; Redis postpones it the same
-        way, since a second fsync queued behind a slow one gains nothing).
+        Nothing happens if nothing was written since the last fsync started (unless the last
+        one failed), or if the previous fsync is still running (counted in
+        :attr:`delayed_fsyncs`; Redis postpones it the same way, since a second fsync queued
+        behind a slow one gains nothing).
         """
-        if self._fd is None or self.size == self._synced_size:
+        if self._fd is None or (self.size == self._synced_size and self.fsync_error is None):
             return
         with self._lock:
             if self._fsync_busy:
@@ -201,10 +311,19 @@ class AofWriter:
             return self._fsync_busy
 
     def close(self) -> None:
-        """Flush, wait for a background fsync, fsync and close. Calling it again does nothing."""
+        """Flush, wait for a background fsync, fsync and close. Calling it again does nothing.
+
+        Bytes that still cannot be written are lost (logged), as when Redis turns its AOF off.
+        """
         if self._fd is None:
             return
         self.flush()
+        if self._buffer:
+            log.warning(
+                "Closing the AOF with %d bytes that could not be written: %s",
+                len(self._buffer),
+                self.write_error,
+            )
         worker = self._worker
         if worker is not None:
             with self._lock:
@@ -217,7 +336,7 @@ class AofWriter:
         try:
             os.fsync(fd)
         except OSError as exc:
-            self._record_error("fsync", exc)
+            log.warning("Fail to fsync the AOF file: %s", _strerror(exc))
         finally:
             os.close(fd)
 
@@ -241,11 +360,18 @@ class AofWriter:
                     self._lock.acquire()
                 self._fsync_busy = False
                 if failure is not None:
-                    self._record_error("fsync", failure)
+                    if self.fsync_error is None:
+                        log.warning("Fail to fsync the AOF file: %s", _strerror(failure))
+                    self.fsync_error = _strerror(failure)
+                elif self.fsync_error is not None:
+                    log.warning("AOF fsync error looks solved, Zyst can write again.")
+                    self.fsync_error = None
+                self._update_refusal()
 
-    def _record_error(self, what: str, exc: OSError) -> None:
-        self.last_write_ok = False
-        self.last_write_error = f"{what} error on the append only file: {exc.strerror or exc}"
+
+def _strerror(exc: OSError) -> str:
+    """The C library's text for the error, as Redis's ``strerror(errno)`` prints it."""
+    return exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
 
 
 def truncate_file(path: str, size: int) -> None:

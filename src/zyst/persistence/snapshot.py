@@ -1,16 +1,20 @@
 """The dataset as commands: what rebuilds a keyspace from nothing.
 
 Used when the AOF is switched on at run time (``CONFIG SET appendonly yes``): the file must
-start from the current data, as after a Redis AOF rewrite. Collections are written in batches
-of at most :data:`BATCH` elements per command, so no single command grows without bound.
+start from the current data, as after a Redis AOF rewrite (:func:`write_dataset_file`).
+Collections are written in batches of at most :data:`BATCH` elements per command, so no single
+command grows without bound.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import deque
 from collections.abc import Iterator
 
 from zyst.keyspace import Keyspace
+from zyst.protocol.resp import encode_command
 
 BATCH = 64
 
@@ -44,3 +48,37 @@ def _value_commands(key: bytes, value: object) -> Iterator[list[bytes]]:
     step = BATCH * (2 if name == b"HSET" else 1)
     for start in range(0, len(items), step):
         yield [name, key, *items[start : start + step]]
+
+
+def write_dataset_file(path: str, keyspace: Keyspace) -> int:
+    """Replace the file at ``path`` by one holding the dataset as commands; returns its size.
+
+    The new file is written beside the old one under a temporary name, fsynced, renamed over
+    ``path`` and the directory fsynced, so ``path`` holds either the old file or the whole new
+    one whatever happens, and the new one is durable when this returns. Raises OSError (the
+    temporary file removed, the old file untouched) when any step fails.
+    """
+    directory = os.path.dirname(path) or "."
+    temp = os.path.join(directory, f"temp-{os.path.basename(path)}-{os.getpid()}")
+    size = 0
+    try:
+        with open(temp, "wb") as out:
+            db = -1
+            for db_index, argv in dataset_commands(keyspace):
+                if db_index != db:
+                    size += out.write(encode_command([b"SELECT", b"%d" % db_index]))
+                    db = db_index
+                size += out.write(encode_command(argv))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return size
