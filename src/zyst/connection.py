@@ -42,25 +42,34 @@ MAX_CLIENTS_ERROR = b"-ERR max number of clients reached\r\n"
 class ReplyGate:
     """Holds replies until the AOF writes they acknowledge are durable.
 
-    ``hold(conn, data, need)`` queues bytes for a connection that may leave once the AOF is
-    durable up to offset ``need`` (see :meth:`zyst.propagation.Propagation.hold_offset`), and asks
-    for one release at the end of the current loop turn. ``release`` runs ``flush`` (write, and
-    fsync under ``always``: one for every client, a group commit), which returns the durable
-    offset, then writes every held reply that offset covers. A connection's replies leave in
-    the order they were made: one still held keeps its later ones behind it. Replies whose
-    writes could not be written (a full disk under ``everysec``) stay held until a later
-    release (the cron's retry) succeeds.
+    ``hold(conn, data, need, wrote)`` queues bytes for a connection that may leave once the AOF
+    is durable up to offset ``need`` (see :meth:`zyst.propagation.Propagation.hold_offset`);
+    ``wrote`` says whether the batch changed data itself, or only read in a turn where others
+    wrote. It asks for one release at the end of the current loop turn. ``release`` runs
+    ``flush`` (write, and fsync under ``always``: one for every client, a group commit), which
+    returns the durable offset, then writes every held reply that offset covers. A connection's
+    replies leave in the order they were made: one still held keeps its later ones behind it.
+
+    When the write fails (a full disk under ``everysec``/``no``: ``failing()`` is true), the
+    replies of batches that wrote stay held until a later release (the cron's retry) succeeds;
+    those that only read leave, as reads go on in Redis while writes are refused.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, flush: Callable[[], int]):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        flush: Callable[[], int],
+        failing: Callable[[], bool],
+    ):
         self._loop = loop
         self._flush = flush
-        self._held: list[tuple[Connection, bytes, int]] = []
+        self._failing = failing
+        self._held: list[tuple[Connection, bytes, int, bool]] = []
         self._scheduled = False
 
-    def hold(self, conn: Connection, data: bytes, need: int) -> None:
+    def hold(self, conn: Connection, data: bytes, need: int, wrote: bool) -> None:
         conn.held_replies += 1
-        self._held.append((conn, data, need))
+        self._held.append((conn, data, need, wrote))
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self.release)
@@ -72,10 +81,11 @@ class ReplyGate:
         if not held:
             return
         self._held = []
+        reads_go_on = self._failing()
         waiting: set[Connection] = set()
         for entry in held:
             conn = entry[0]
-            if entry[2] <= durable and conn not in waiting:
+            if (entry[2] <= durable or (reads_go_on and not entry[3])) and conn not in waiting:
                 conn.held_replies -= 1
                 conn.write_now(entry[1])
             else:
@@ -139,6 +149,7 @@ class Connection(asyncio.Protocol):
         commands = parser.feed(data)
         out: list[bytes] = []
         stats = self.ctx.stats
+        dirty = self.ctx.dirty
         # The hot path: the three commonest reply types are encoded inline, the rest by
         # encode_reply (which also knows RESP3).
         for argv in commands:
@@ -174,7 +185,7 @@ class Connection(asyncio.Protocol):
             need = self._hold_offset()
             if need or self.held_replies:
                 # Behind an AOF write, or behind this client's own earlier replies still held.
-                gate.hold(self, payload, need)
+                gate.hold(self, payload, need, self.ctx.dirty != dirty)
                 return
         self.write_now(payload)
 

@@ -69,6 +69,11 @@ class Propagation:
             aof.flush()
         return aof.durable
 
+    def failing(self) -> bool:
+        """Whether an AOF write error stands (``everysec``/``no``: writes are refused)."""
+        aof = self.aof
+        return aof is not None and aof.write_error is not None
+
     def hold_offset(self) -> int:
         """How far the AOF must be durable before replies produced now may leave; 0 when they
         may leave at once.

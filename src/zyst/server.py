@@ -275,7 +275,7 @@ class Server:
         loop = asyncio.get_running_loop()
         self.loop = loop
         self._stopping = asyncio.Event()
-        self.gate = ReplyGate(loop, self.propagation.flush)
+        self.gate = ReplyGate(loop, self.propagation.flush, self.propagation.failing)
         self.propagation.schedule = loop.call_soon
 
         def factory() -> Connection:

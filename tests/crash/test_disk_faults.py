@@ -1,0 +1,441 @@
+"""A disk that fills up or fails: no write is ever acknowledged that the AOF does not hold.
+
+What Redis 7 does, and so Zyst:
+
+- ``appendfsync always``: a failed AOF write or fsync ends the process before any reply that
+  depends on it leaves;
+- ``everysec`` and ``no``: writes (and PING) are refused with ``MISCONF`` while reads go on, the
+  unwritten tail is kept and retried, and writes are accepted again once it is written. Zyst also
+  holds the replies of the writes caught in the failed batch until they are in the file.
+
+The full disk is a small tmpfs when this process may mount one (root in CI), else a file-size
+limit (RLIMIT_FSIZE) on the server process. Faults a real disk cannot be made to show on demand
+(a failing or slow fsync, a slow write) are injected by ``faulty_zyst.py``, the real server with
+``os.fsync``/``os.write`` wrapped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RawConnection, ServerProcess, free_port, wait_for_port
+from zyst.persistence.aof import load_aof
+from zyst.protocol.resp import encode_command
+
+VALUE = b"v" * 1000
+FAULTY_ZYST = Path(__file__).with_name("faulty_zyst.py")
+
+
+# -- a disk that fills up ----------------------------------------------------------------------
+class SmallDisk:
+    """A directory on a disk of ``size`` bytes; :meth:`grow` gives it room again."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+        path.mkdir(parents=True)
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True,
+        )
+        self.tmpfs = mounted.returncode == 0
+        # What strerror says once the disk is full.
+        self.full_error = "No space left on device" if self.tmpfs else "File too large"
+
+    def preexec(self) -> None:
+        """Run in the server's process before exec: the file-size limit, when not on tmpfs."""
+        if not self.tmpfs:
+            # Without this the kernel kills the process at the limit instead of failing write().
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.size, self.size))
+
+    def grow(self, pid: int | None) -> None:
+        if self.tmpfs:
+            subprocess.run(
+                ["mount", "-o", "remount,size=64m", str(self.path)], check=True, capture_output=True
+            )
+        elif pid is not None:
+            unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, unlimited)
+
+    def close(self) -> None:
+        if self.tmpfs:
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
+
+
+class LimitedServer(ServerProcess):
+    """A server process started with ``preexec`` run in the child (a file-size limit)."""
+
+    def __init__(self, argv: list[str], port: int, workdir: Path, disk: SmallDisk | None) -> None:
+        super().__init__(argv, port, workdir)
+        self.disk = disk
+
+    def start(self) -> LimitedServer:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = (
+            str(Path(__file__).parents[2] / "src") + os.pathsep + env.get("PYTHONPATH", "")
+        )
+        preexec = self.disk.preexec if self.disk is not None else None
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=preexec
+            )
+        wait_for_port(self.port, self.proc, self.log)
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def zyst_on(
+    workdir: Path, data: Path, *extra: str, disk: SmallDisk | None = None, port: int | None = None
+) -> LimitedServer:
+    port = port or free_port()
+    argv = [sys.executable, str(FAULTY_ZYST), "--port", str(port), "--dir", str(data)]
+    argv += ["--appendonly", "yes", *extra]
+    return LimitedServer(argv, port, workdir, disk)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    disk = SmallDisk(tmp_path / "disk", 96 * 1024)
+    try:
+        yield disk
+    finally:
+        disk.close()
+
+
+@pytest.fixture
+def faults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The directory faulty_zyst.py watches for fault files."""
+    path = tmp_path / "faults"
+    path.mkdir()
+    monkeypatch.setenv("ZYST_FAULTS", str(path))
+    return path
+
+
+# -- talking to the server ---------------------------------------------------------------------
+def readable(conn: RawConnection) -> bool:
+    return bool(select.select([conn.sock], [], [], 0)[0])
+
+
+def closed_without_reply(conn: RawConnection) -> bool:
+    """Whether the server closed ``conn`` sending nothing more (EOF, or a reset)."""
+    try:
+        return conn.sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
+
+def set_key(conn: RawConnection, n: int) -> None:
+    conn.send_raw(encode_command([b"SET", b"key:%d" % n, VALUE]))
+
+
+def reply_or_refusal(writer: RawConnection, probe: RawConnection) -> bytes | None:
+    """The writer's reply, or None once the probe sees the server refuse writes (the writer's
+    reply then stays held) or the server is gone. Replies that left before the refusal are in
+    the writer's socket by the time the probe's PING is answered, so none is missed."""
+    while True:
+        if readable(writer):
+            try:
+                return writer.read_reply()
+            except ConnectionError:
+                return None
+        try:
+            pong = probe.command("PING")
+        except (ConnectionError, OSError):
+            return None
+        if pong.startswith(b"-MISCONF"):
+            return writer.read_reply() if readable(writer) else None
+
+
+def fill_until_refused(port: int) -> tuple[list[int], int, RawConnection, RawConnection]:
+    """SET 1 KB values one at a time until one is not acknowledged: ``(acknowledged numbers,
+    the number left waiting, writer, probe)``."""
+    writer, probe = RawConnection(port), RawConnection(port)
+    acknowledged: list[int] = []
+    for n in range(10_000):
+        set_key(writer, n)
+        reply = reply_or_refusal(writer, probe)
+        if reply is None:
+            return acknowledged, n, writer, probe
+        assert reply == b"+OK\r\n"
+        acknowledged.append(n)
+    raise AssertionError("the disk never filled up")
+
+
+def keys_in_aof(path: Path) -> set[bytes]:
+    keys: set[bytes] = set()
+    load_aof(str(path), lambda db, argv: keys.add(argv[1]))
+    return keys
+
+
+def wait_until(condition: object, what: str) -> None:
+    """Poll ``condition()`` until it holds; the deadline only stops a hung test."""
+    deadline = time.monotonic() + 60
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.01)
+
+
+def assert_all_back(port: int, numbers: list[int]) -> None:
+    conn = RawConnection(port)
+    try:
+        for n in numbers:
+            reply = conn.command("GET", b"key:%d" % n)
+            assert reply == b"$1000\r\n" + VALUE + b"\r\n", f"key:{n} lost"
+    finally:
+        conn.close()
+
+
+# -- a full disk -------------------------------------------------------------------------------
+@pytest.mark.parametrize("policy", ["everysec", "no"])
+def test_full_disk_refuses_writes_keeps_the_tail_and_recovers(
+    tmp_path: Path, small_disk: SmallDisk, faults: Path, policy: str
+) -> None:
+    server = zyst_on(tmp_path, small_disk.path, "--appendfsync", policy, disk=small_disk).start()
+    try:
+        acknowledged, waiting, writer, probe = fill_until_refused(server.port)
+        misconf = f"-MISCONF Errors writing to the AOF file: {small_disk.full_error}\r\n"
+        # Every acknowledged write is in the file; the one caught by the full disk is not
+        # acknowledged (its reply is held), and nothing more is accepted.
+        assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(
+            small_disk.path / "appendonly.aof"
+        )
+        assert not readable(writer)
+        assert probe.command("SET", "refused", "x").decode() == misconf
+        assert probe.command("PING").decode() == misconf
+        assert probe.command("INCR", "counter").decode() == misconf
+        # Reads go on.
+        assert probe.command("GET", b"key:%d" % acknowledged[0]) == b"$1000\r\n" + VALUE + b"\r\n"
+        assert probe.command("EXISTS", "refused") == b":0\r\n"
+        assert b"aof_last_write_status:err" in probe.command("INFO", "persistence")
+
+        small_disk.grow(server.pid)
+        # The cron retries the tail; once it is written the held reply leaves and writes are
+        # accepted again.
+        wait_until(lambda: probe.command("PING") == b"+PONG\r\n", "the AOF write to recover")
+        assert writer.read_reply() == b"+OK\r\n"
+        acknowledged.append(waiting)
+        assert probe.command("SET", "after", "yes") == b"+OK\r\n"
+        assert b"aof_last_write_status:ok" in probe.command("INFO", "persistence")
+        writer.close()
+        probe.close()
+        log = server.log_text()
+        failures = log.count("Error writing to the AOF file") + log.count(
+            "Short write while writing to the AOF file"
+        )
+        assert failures == 1, log
+        assert log.count("AOF write error looks solved, Zyst can write again.") == 1, log
+        server.kill()
+
+        restarted = zyst_on(tmp_path, small_disk.path, port=server.port).start()
+        try:
+            assert_all_back(restarted.port, acknowledged)
+            conn = RawConnection(restarted.port)
+            assert conn.command("GET", "after") == b"$3\r\nyes\r\n"
+            assert conn.command("EXISTS", "refused", "counter") == b":0\r\n"
+            conn.close()
+        finally:
+            restarted.stop()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("policy", ["everysec", "no"])
+def test_kill_9_on_a_full_disk_loses_nothing_acknowledged(
+    tmp_path: Path, small_disk: SmallDisk, faults: Path, policy: str
+) -> None:
+    server = zyst_on(tmp_path, small_disk.path, "--appendfsync", policy, disk=small_disk).start()
+    try:
+        acknowledged, _, writer, probe = fill_until_refused(server.port)
+        server.kill()
+        writer.close()
+        probe.close()
+    finally:
+        server.stop()
+    small_disk.grow(None)
+    restarted = zyst_on(tmp_path, small_disk.path, port=server.port).start()
+    try:
+        assert_all_back(restarted.port, acknowledged)
+        # The file holds whole commands only: the short write was cut back.
+        assert "short read" not in restarted.log_text()
+    finally:
+        restarted.stop()
+
+
+def test_full_disk_under_always_exits_before_acknowledging(
+    tmp_path: Path, small_disk: SmallDisk, faults: Path
+) -> None:
+    server = zyst_on(tmp_path, small_disk.path, "--appendfsync", "always", disk=small_disk).start()
+    try:
+        acknowledged, _, writer, probe = fill_until_refused(server.port)
+        assert server.proc is not None
+        assert server.proc.wait(timeout=60) == 1
+        # The write that failed was never answered: its connection closed without a reply.
+        assert closed_without_reply(writer)
+        writer.close()
+        probe.close()
+        log = server.log_text()
+        assert (
+            "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
+            in log
+        ), log
+        assert not (small_disk.path / "zyst.lock").exists()
+        assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(
+            small_disk.path / "appendonly.aof"
+        )
+    finally:
+        server.stop()
+    small_disk.grow(None)
+    restarted = zyst_on(tmp_path, small_disk.path, port=server.port).start()
+    try:
+        assert_all_back(restarted.port, acknowledged)
+    finally:
+        restarted.stop()
+
+
+# -- fsync and write faults, injected ----------------------------------------------------------
+def test_failing_fsync_under_always_exits_without_replying(tmp_path: Path, faults: Path) -> None:
+    server = zyst_on(tmp_path, tmp_path / "data", "--appendfsync", "always").start()
+    try:
+        conn = RawConnection(server.port)
+        assert conn.command("SET", "before", "1") == b"+OK\r\n"
+        (faults / "fsync-fail").touch()
+        conn.send_raw(encode_command([b"SET", b"k", b"v"]))
+        # Had the reply left before the fsync, +OK would be read here.
+        assert closed_without_reply(conn)
+        conn.close()
+        assert server.proc is not None and server.proc.wait(timeout=60) == 1
+        assert (
+            "Can't persist AOF for fsync error when the AOF fsync policy is 'always': "
+            "Input/output error. Exiting..." in server.log_text()
+        )
+    finally:
+        server.stop()
+
+
+def test_reply_waits_for_a_slow_fsync_under_always(tmp_path: Path, faults: Path) -> None:
+    server = zyst_on(tmp_path, tmp_path / "data", "--appendfsync", "always").start()
+    try:
+        conn = RawConnection(server.port)
+        (faults / "fsync-hold").touch()
+        conn.send_raw(encode_command([b"SET", b"k", b"v"]))
+        wait_until((faults / "fsync-entered").exists, "the fsync to start")
+        # The fsync has not returned: a reply sent before it would already be in the socket.
+        assert not readable(conn)
+        (faults / "fsync-hold").unlink()
+        assert conn.read_reply() == b"+OK\r\n"
+        conn.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("policy", ["everysec", "no"])
+def test_reply_waits_for_the_aof_write(tmp_path: Path, faults: Path, policy: str) -> None:
+    """Under everysec and no the AOF is written (not fsynced) before the reply leaves, so a crash
+    of the process alone never loses an acknowledged write."""
+    server = zyst_on(tmp_path, tmp_path / "data", "--appendfsync", policy).start()
+    try:
+        conn = RawConnection(server.port)
+        (faults / "write-hold").touch()
+        conn.send_raw(encode_command([b"SET", b"k", b"v"]))
+        wait_until((faults / "write-entered").exists, "the AOF write to start")
+        assert not readable(conn)
+        (faults / "write-hold").unlink()
+        assert conn.read_reply() == b"+OK\r\n"
+        conn.close()
+    finally:
+        server.stop()
+
+
+def test_failing_background_fsync_refuses_writes_until_one_succeeds(
+    tmp_path: Path, faults: Path
+) -> None:
+    server = zyst_on(tmp_path, tmp_path / "data", "--appendfsync", "everysec").start()
+    try:
+        conn = RawConnection(server.port)
+        (faults / "fsync-fail").touch()
+        assert conn.command("SET", "k", "v") == b"+OK\r\n"  # written; the fsync comes later
+        misconf = b"-MISCONF Errors writing to the AOF file: Input/output error\r\n"
+        wait_until(lambda: conn.command("PING") == misconf, "the background fsync to fail")
+        assert conn.command("SET", "k2", "v") == misconf
+        assert conn.command("GET", "k") == b"$1\r\nv\r\n"
+        (faults / "fsync-fail").unlink()
+        wait_until(lambda: conn.command("PING") == b"+PONG\r\n", "an fsync to succeed")
+        assert conn.command("SET", "k2", "v") == b"+OK\r\n"
+        conn.close()
+        log = server.log_text()
+        assert log.count("Fail to fsync the AOF file: Input/output error") == 1, log
+    finally:
+        server.stop()
+
+
+def test_config_set_appendonly_yes_replaces_the_old_file(tmp_path: Path, faults: Path) -> None:
+    """Deleted keys must not come back: turning the AOF on writes a fresh file from the data."""
+    data = tmp_path / "data"
+    server = zyst_on(tmp_path, data, "--appendfsync", "always").start()
+    try:
+        conn = RawConnection(server.port)
+        assert conn.command("SET", "x", "1") == b"+OK\r\n"
+        assert conn.command("SET", "kept", "1") == b"+OK\r\n"
+        assert conn.command("CONFIG", "SET", "appendonly", "no") == b"+OK\r\n"
+        assert conn.command("DEL", "x") == b":1\r\n"
+        assert conn.command("SET", "while-off", "1") == b"+OK\r\n"
+        assert conn.command("CONFIG", "SET", "appendonly", "yes") == b"+OK\r\n"
+        assert conn.command("SET", "after", "1") == b"+OK\r\n"
+        conn.close()
+        assert not list(data.glob("temp-*"))
+        server.kill()
+        restarted = zyst_on(tmp_path, data, port=server.port).start()
+        try:
+            conn = RawConnection(restarted.port)
+            assert conn.command("EXISTS", "x") == b":0\r\n"
+            assert conn.command("EXISTS", "kept", "while-off", "after") == b":3\r\n"
+            conn.close()
+        finally:
+            restarted.stop()
+    finally:
+        server.stop()
+
+
+def test_config_set_appendonly_yes_fails_cleanly_on_a_full_disk(
+    tmp_path: Path, small_disk: SmallDisk, faults: Path
+) -> None:
+    server = zyst_on(tmp_path, small_disk.path, "--appendonly", "no", disk=small_disk).start()
+    try:
+        conn = RawConnection(server.port)
+        pipe = b"".join(encode_command([b"SET", b"key:%d" % n, VALUE]) for n in range(200))
+        conn.send_raw(pipe)
+        replies = b""
+        while len(replies) < 200 * 5:
+            replies += conn.sock.recv(65536)
+        assert replies == b"+OK\r\n" * 200
+        assert conn.command("CONFIG", "SET", "appendonly", "yes") == (
+            b"-ERR CONFIG SET failed (possibly related to argument 'appendonly') - "
+            b"Unable to turn on AOF. Check server logs.\r\n"
+        )
+        assert conn.command("CONFIG", "GET", "appendonly") == (
+            b"*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
+        )
+        assert conn.command("SET", "still", "writable") == b"+OK\r\n"
+        assert not list(small_disk.path.glob("temp-*"))
+        conn.close()
+    finally:
+        with contextlib.suppress(Exception):
+            server.stop()
