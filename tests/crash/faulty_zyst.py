@@ -3,8 +3,8 @@
 The test that starts it controls the faults through files in the directory named by the
 ``ZYST_FAULTS`` environment variable, checked at each call (no timing involved):
 
-- ``fsync-fail``: ``os.fsync`` fails with EIO;
 - ``fsync-hold``: ``os.fsync`` creates ``fsync-entered`` and waits until ``fsync-hold`` is gone;
+- ``fsync-fail``: ``os.fsync`` then fails with EIO;
 - ``write-hold``: a write to the AOF creates ``write-entered`` and waits until ``write-hold`` is
   gone (writes to sockets never pass through ``os.write``, so only the AOF and log are seen).
 
@@ -32,11 +32,11 @@ def _wait_while(flag: Path, entered: Path) -> None:
 
 
 def _fsync(fd: int) -> None:
-    if (FAULTS / "fsync-fail").exists():
-        raise OSError(errno.EIO, os.strerror(errno.EIO))
     hold = FAULTS / "fsync-hold"
     if hold.exists():
         _wait_while(hold, FAULTS / "fsync-entered")
+    if (FAULTS / "fsync-fail").exists():
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
     _real_fsync(fd)
 
 

@@ -316,9 +316,13 @@ def test_failing_fsync_under_always_exits_without_replying(tmp_path: Path, fault
     try:
         conn = RawConnection(server.port)
         assert conn.command("SET", "before", "1") == b"+OK\r\n"
-        (faults / "fsync-fail").touch()
+        (faults / "fsync-hold").touch()
         conn.send_raw(encode_command([b"SET", b"k", b"v"]))
-        # Had the reply left before the fsync, +OK would be read here.
+        wait_until((faults / "fsync-entered").exists, "the fsync to start")
+        # Had the reply left before the fsync, +OK would be readable now.
+        assert not readable(conn)
+        (faults / "fsync-fail").touch()
+        (faults / "fsync-hold").unlink()
         assert closed_without_reply(conn)
         conn.close()
         assert server.proc is not None and server.proc.wait(timeout=60) == 1
