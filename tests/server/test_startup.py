@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -109,7 +109,7 @@ def test_sighup_and_sigpipe_are_ignored_and_sigterm_shuts_down_in_order(
         server.start()
         assert server.proc is not None
         lock = tmp_path / "zyst.lock"
-        assert pidfile.read_text() == f"{server.proc.pid}\n"
+        assert wait_for_pid(pidfile) == server.proc.pid
         for ignored in (signal.SIGHUP, signal.SIGPIPE):
             server.proc.send_signal(ignored)
             # Sent to the process itself: by the time PING answers, the signal was handled.
@@ -334,19 +334,35 @@ def gone(pid: int) -> bool:
         return True
 
 
+def wait_for_pid(pidfile: Path) -> int:
+    """The pid in ``pidfile``, once it is written whole (the daemon listens by then)."""
+    wait_until(lambda: pidfile.exists() and pidfile.read_text().endswith("\n"), "the pid file")
+    return int(pidfile.read_text())
+
+
+@contextlib.contextmanager
+def no_daemon_left(pidfile: Path) -> Iterator[None]:
+    """Whatever the block asserts, the daemon that wrote ``pidfile`` does not outlive it."""
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            pid = int(pidfile.read_text())
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_daemonize_with_pidfile(tmp_path: Path) -> None:
     port = free_port()
     pidfile = tmp_path / "zyst.pid"
     conf = tmp_path / "zyst.conf"
     conf.write_text(f"daemonize yes\npidfile {pidfile}\nport {port}\ndir {tmp_path}\n")
     log = tmp_path / "zyst.log"
-    pid = 0
-    try:
+    with no_daemon_left(pidfile):
         parent = run_zyst(str(conf), "--logfile", str(log))
         assert parent.returncode == 0
         assert parent.stdout == parent.stderr == ""
-        wait_until(pidfile.exists, "the pid file")
-        pid = int(pidfile.read_text())
+        pid = wait_for_pid(pidfile)
         assert pid != os.getpid()
         assert answers("127.0.0.1", port)
         client = redis.Redis(port=port, socket_timeout=10)
@@ -360,31 +376,24 @@ def test_daemonize_with_pidfile(tmp_path: Path) -> None:
         assert not pidfile.exists()
         assert not (tmp_path / "zyst.lock").exists()
         assert "Zyst is now ready to exit, bye bye..." in log_messages(log.read_text())
-    finally:
-        if pid and not gone(pid):
-            os.kill(pid, signal.SIGKILL)
 
 
 def test_daemonize_without_logfile_logs_nowhere(tmp_path: Path) -> None:
     port = free_port()
     pidfile = tmp_path / "zyst.pid"
-    pid = 0
-    try:
+    with no_daemon_left(pidfile):
         parent = run_zyst(
             "--daemonize", "yes", "--pidfile", str(pidfile), "--port", str(port),
             "--dir", str(tmp_path), "--appendonly", "no",
         )  # fmt: skip
         assert (parent.returncode, parent.stdout, parent.stderr) == (0, "", "")
-        wait_until(lambda: pidfile.exists() and answers("127.0.0.1", port), "the daemon")
-        pid = int(pidfile.read_text())
+        pid = wait_for_pid(pidfile)
+        assert answers("127.0.0.1", port)
         assert os.readlink(f"/proc/{pid}/fd/1") == os.devnull
         assert os.readlink(f"/proc/{pid}/fd/2") == os.devnull
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: gone(pid), "the daemon to exit")
         assert not pidfile.exists()
-    finally:
-        if pid and not gone(pid):
-            os.kill(pid, signal.SIGKILL)
 
 
 def test_tcp_backlog_pidfile_and_daemonize_are_shown_and_immutable_like_redis(
