@@ -79,10 +79,6 @@ FILENAME_IS_PATH = "appendfilename can't be a path, just a filename"
 TOO_MANY_BIND = "Too many bind addresses specified."
 IMMUTABLE = "can't set immutable config"
 DUPLICATE = "duplicate parameter"
-NO_DAEMONIZE = (
-    "Zyst does not daemonize: run it in the foreground under a supervisor "
-    "(systemd, Docker, ...) and leave 'daemonize' at 'no'"
-)
 EMPTY_DIR = "dir can't be empty"
 
 
@@ -196,12 +192,6 @@ def _parse_hz(text: str) -> int:
     return max(1, min(_parse_hz_value(text), 500))
 
 
-def _parse_daemonize(text: str) -> bool:
-    if parse_bool(text):
-        raise ValueError(NO_DAEMONIZE)
-    return False
-
-
 def _parse_filename(text: str) -> str:
     if not text or os.path.basename(text) != text or text in (".", ".."):
         raise ValueError(FILENAME_IS_PATH)
@@ -219,6 +209,9 @@ def _parse_dir(text: str) -> str:
 def _parse_bind(args: list[str]) -> list[str]:
     if len(args) > MAX_BIND_ADDRESSES:
         raise ValueError(TOO_MANY_BIND)
+    # As in Redis, one empty argument means no address at all (no TCP listener).
+    if args == [""]:
+        return []
     return list(args)
 
 
@@ -330,8 +323,17 @@ SETTINGS: tuple[Setting[Any], ...] = (
         format=_format_list,
         mutable=True,
         hint="ADDR ...",
-        doc="addresses to listen on",
+        doc="addresses to listen on (-ADDR: skipped if this host lacks it; *, ::*: all)",
         multi_arg=True,
+    ),
+    Setting(
+        name="tcp-backlog",
+        attr="tcp_backlog",
+        parse=_integer(0, INT_MAX),
+        format=_format_int,
+        mutable=False,
+        hint="N",
+        doc="listen queue length of every listening socket",
     ),
     Setting(
         name="dir",
@@ -399,11 +401,20 @@ SETTINGS: tuple[Setting[Any], ...] = (
     Setting(
         name="daemonize",
         attr="daemonize",
-        parse=_single(_parse_daemonize),
+        parse=_single(parse_bool),
         format=_format_bool,
         mutable=False,
-        hint="no",
-        doc="only 'no': Zyst runs in the foreground",
+        hint=_BOOL,
+        doc="run in the background, with a pid file (default /var/run/zyst.pid)",
+    ),
+    Setting(
+        name="pidfile",
+        attr="pidfile",
+        parse=_single(str),
+        format=_format_str,
+        mutable=False,
+        hint="PATH",
+        doc="write the server's pid to this file while it runs",
     ),
     Setting(
         name="hz",
@@ -529,6 +540,7 @@ class Config:
 
     port: int = 6379
     bind: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    tcp_backlog: int = 511
     dir: str = field(default_factory=default_dir)
     appendonly: bool = True
     appendfilename: str = "appendonly.aof"
@@ -537,6 +549,7 @@ class Config:
     loglevel: str = "notice"
     logfile: str = ""
     daemonize: bool = False
+    pidfile: str = ""
     hz: int = 10
     maxclients: int = 10000
     proto_max_bulk_len: int = 512 * 1024 * 1024

@@ -1,9 +1,10 @@
 """The server process: data directory, AOF load, listeners, cron, shutdown.
 
-:func:`run` is the whole life of a server: lock the data directory, replay the AOF, listen,
-serve until SIGTERM/SIGINT or ``SHUTDOWN``, then flush the AOF and exit. The cron runs ``hz``
-times a second: active expiry, the ops/sec sample, and under ``appendfsync everysec`` a
-background fsync once a second.
+:func:`run` is the whole life of a server: detach if ``daemonize`` says so, lock the data
+directory, listen, write the pid file, replay the AOF, serve until SIGTERM/SIGINT or
+``SHUTDOWN``, then flush the AOF and exit (SIGHUP and SIGPIPE are ignored, as in Redis). The
+cron runs ``hz`` times a second: active expiry, the ops/sec sample, and under ``appendfsync
+everysec`` a background fsync once a second.
 
 Propagation: :class:`zyst.propagation.Propagation` is the one place every change leaves through;
 it feeds the AOF writer (and is where replicas and MONITOR will attach). AOF bytes are written
@@ -20,7 +21,6 @@ import gc
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from typing import Any, TextIO
@@ -30,8 +30,10 @@ from zyst.client import Client
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate
 from zyst.context import ServerContext
+from zyst.daemon import DEFAULT_PIDFILE, daemonize, remove_pidfile, write_pidfile
 from zyst.errors import CommandError
 from zyst.expiry import ActiveExpirer
+from zyst.listeners import Listener, ListenError, check_somaxconn, listen_address, open_listeners
 from zyst.persistence.aof import (
     AofCorruptError,
     AofWriter,
@@ -86,7 +88,14 @@ class DataDirLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock; RuntimeError with a one-line reason if the directory is in use or
+        the lock file cannot be created (an unwritable directory)."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise RuntimeError(
+                f"Can't open the lock file {self.path} in the data directory: {exc.strerror}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -99,9 +108,13 @@ class DataDirLock:
                 f"server{f' (pid {holder})' if holder else ''}; two servers must not share one "
                 "data directory (choose another with --dir)"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:
+            self.release()
+            raise RuntimeError(f"Can't write the lock file {self.path}: {exc.strerror}") from None
 
     def release(self) -> None:
         if self._fd is not None:
@@ -119,7 +132,7 @@ class Server:
         self.ctx = ServerContext(config)
         self.propagation = Propagation()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.listeners: list[asyncio.AbstractServer] = []
+        self.listeners: list[Listener] = []
         self.connections: set[Connection] = set()
         self.gate: ReplyGate | None = None
         self.lock: DataDirLock | None = None
@@ -289,49 +302,47 @@ class Server:
             return conn
 
         self._factory = factory
-        port = self._listen(self.config.bind, self.config.port)
+        # run() opened the listening sockets before loading the data; accept on them now.
+        for listener in self.listeners:
+            listener.start(loop, factory)
         for name in ("port", "bind"):
             self.config.on_change(name, self._on_listen_change)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._signal_shutdown, sig)
-        log.info("Running mode=standalone, port=%d.", port)
+        log.info("Running mode=standalone, port=%d.", self.ctx.tcp_port)
         log.info("Ready to accept connections tcp")
         self._cron_task = loop.create_task(self._cron())
         await self._stopping.wait()
         await self._shutdown()
 
-    def _listen(self, addresses: list[str], port: int) -> int:
-        """Listen on ``addresses`` at ``port`` (0: a free one), replacing the listeners there
-        were; returns the port. Raises OSError, leaving the old listeners, if any bind fails."""
-        sockets: list[socket.socket] = []
-        try:
-            for address in addresses:
-                family = socket.AF_INET6 if ":" in address else socket.AF_INET
-                sock = socket.socket(family, socket.SOCK_STREAM)
-                sockets.append(sock)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((address, port))
-                sock.listen(511)
-                sock.setblocking(False)
-                if port == 0:
-                    port = sock.getsockname()[1]
-        except OSError:
-            for sock in sockets:
-                sock.close()
-            raise
-        old, self.listeners = self.listeners, []
-        for listener in old:
-            listener.close()
-        assert self.loop is not None
-        for sock in sockets:
-            self.loop.create_task(self._serve_on(sock))
+    def _listen(self, entries: list[str], port: int) -> int:
+        """Listen on the ``bind`` entries at ``port`` (0: a free one), replacing the listeners
+        there were; returns the port. A listener whose address and port stay is kept as it is
+        (a second socket there would collide with it). Raises ListenError, leaving the old
+        listeners, if a required address fails. Until :meth:`serve` runs, new sockets only
+        queue connections in their backlog."""
+        wanted = {listen_address(entry)[0] for entry in entries}
+        kept = [
+            listener
+            for listener in self.listeners
+            if port != 0 and listener.port == port and listener.address in wanted
+        ]
+        staying = {listener.address for listener in kept}
+        fresh, port = open_listeners(
+            [entry for entry in entries if listen_address(entry)[0] not in staying],
+            port,
+            self.config.tcp_backlog,
+        )
+        for listener in self.listeners:
+            if listener not in kept:
+                listener.close()
+        self.listeners = kept + fresh
+        if self.loop is not None:
+            for listener in fresh:
+                listener.start(self.loop, self._factory)
         self.ctx.tcp_port = port
-        self._bound = (list(addresses), port)
+        self._bound = (list(entries), port)
         return port
-
-    async def _serve_on(self, sock: socket.socket) -> None:
-        assert self.loop is not None
-        self.listeners.append(await self.loop.create_server(self._factory, sock=sock))
 
     def _on_listen_change(self, name: str) -> None:
         """CONFIG SET port/bind: listen anew, or refuse (Redis's words) and keep listening."""
@@ -411,9 +422,46 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
+class _ShutdownSignal(BaseException):
+    """SIGTERM or SIGINT arrived while starting, before the event loop took the signals over
+    (a BaseException, as KeyboardInterrupt: no `except Exception` on the way may swallow it)."""
+
+
+def _shutdown_while_starting(signum: int, frame: object) -> None:
+    log.warning("Received shutdown signal during loading, scheduling shutdown.")
+    raise _ShutdownSignal(signum)
+
+
+def _fatal(reason: str) -> int:
+    """Log why the server cannot start, say it on standard error too; the exit code."""
+    log.warning("%s", reason)
+    print(f"zyst: {reason}", file=sys.stderr)
+    return 1
+
+
 def run(config: Config) -> int:
-    """Run a server with ``config`` until it is shut down; returns the process exit code."""
-    setup_logging(config)
+    """Run a server with ``config`` until it is shut down; returns the process exit code.
+
+    The order is Redis's: what the configuration names is checked first (log file, data
+    directory), then the process detaches if ``daemonize`` says so; the listening sockets are
+    opened before the data is loaded, so a server that cannot listen touches no file and
+    clients that connect while it loads wait in the listen queue."""
+    # As Redis: a hang-up of the terminal or a write to a closed socket must not end the server.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    try:
+        setup_logging(config)
+    except OSError as exc:
+        print(f"zyst: Can't open the log file: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        os.makedirs(config.dir, exist_ok=True)
+    except OSError as exc:
+        return _fatal(f"Can't create the data directory {config.dir}: {exc.strerror}")
+    if config.daemonize:
+        config.pidfile = config.pidfile or DEFAULT_PIDFILE
+        if daemonize():
+            return 0
     log.info("Zyst is starting oO0OoO0OoO0Oo")
     log.info(
         "Zyst version=%s (Redis %s compatible), bits=64, pid=%d, just started",
@@ -421,21 +469,30 @@ def run(config: Config) -> int:
         REDIS_VERSION,
         os.getpid(),
     )
-    try:
-        os.makedirs(config.dir, exist_ok=True)
-    except OSError as exc:
-        log.warning("Can't create the data directory %s: %s", config.dir, exc)
-        return 1
     lock = DataDirLock(config.dir)
     try:
         lock.acquire()
     except RuntimeError as exc:
-        log.warning("Fatal: %s", exc)
-        print(f"zyst: {exc}", file=sys.stderr)
-        return 1
+        return _fatal(str(exc))
+    # Until the event loop serves, SIGTERM and SIGINT end the start orderly (exit code 0).
+    previous = {
+        sig: signal.signal(sig, _shutdown_while_starting) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     server = Server(config)
     server.lock = lock
+    pidfile = ""
     try:
+        try:
+            server._listen(config.bind, config.port)
+        except ListenError as exc:
+            log.warning("Failed listening on port %d (TCP), aborting.", config.port)
+            print(f"zyst: {exc}", file=sys.stderr)
+            return 1
+        if not server.listeners:
+            return _fatal("Configured to not listen anywhere, exiting.")
+        check_somaxconn(config.tcp_backlog)
+        if config.pidfile and write_pidfile(config.pidfile):
+            pidfile = config.pidfile
         if config.appendonly:
             try:
                 server.load_aof()
@@ -443,7 +500,12 @@ def run(config: Config) -> int:
                 log.warning("Fatal error loading the AOF %s: %s", server.aof_path(), exc)
                 print(f"zyst: {exc}", file=sys.stderr)
                 return 1
-            server.open_aof()
+            except OSError as exc:
+                return _fatal(f"Can't load the append only file {exc.filename}: {exc.strerror}")
+            try:
+                server.open_aof()
+            except OSError as exc:
+                return _fatal(f"Can't open the append-only file {exc.filename}: {exc.strerror}")
             log.info("AOF enabled: %s (appendfsync %s)", server.aof_path(), config.appendfsync)
         # What exists now (the loaded dataset, the command table) lives for the whole run: keep
         # it out of the cyclic garbage collector's scans, which would otherwise walk every
@@ -455,11 +517,20 @@ def run(config: Config) -> int:
         loop = _new_event_loop()
         try:
             loop.run_until_complete(server.serve())
-        except OSError as exc:
-            log.warning("Could not create server TCP listening socket: %s", exc)
-            return 1
         finally:
             loop.close()
         return 0
+    except _ShutdownSignal:
+        if server.aof is not None:
+            server.aof.close()
+            server.aof = None
+        log.warning("Zyst is now ready to exit, bye bye...")
+        return 0
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for listener in server.listeners:
+            listener.close()
+        if pidfile:
+            remove_pidfile(pidfile)
         lock.release()

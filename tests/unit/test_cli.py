@@ -115,9 +115,16 @@ def test_option_with_too_many_values() -> None:
         parse_args(["--port", "1", "2"])
 
 
-def test_daemonize_yes_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"Zyst does not daemonize"):
-        parse_args(["--daemonize", "yes"])
+def test_command_line_wins_over_the_file_for_daemonize(tmp_path: Path) -> None:
+    conf = tmp_path / "zyst.conf"
+    conf.write_text("daemonize yes\npidfile /run/zyst/zyst.pid\ntcp-backlog 1024\n")
+    assert parse_args([str(conf)]).daemonize is True
+    config = parse_args([str(conf), "--daemonize", "no", "--tcp-backlog", "128"])
+    assert (config.daemonize, config.pidfile, config.tcp_backlog) == (
+        False,
+        "/run/zyst/zyst.pid",
+        128,
+    )
 
 
 def test_argument_outside_any_option() -> None:

@@ -58,8 +58,6 @@ def test_every_setting_has_an_attribute_and_a_default_its_parser_accepts() -> No
     for setting in SETTINGS:
         shown = config.format(setting.name).decode()
         args = shown.split() if setting.multi_arg else [shown]
-        if setting.name == "daemonize":
-            args = ["no"]
         assert setting.parse(args) == getattr(config, setting.attr), setting.name
 
 
@@ -229,6 +227,8 @@ def test_set_unknown() -> None:
     [
         "databases",
         "daemonize",
+        "pidfile",
+        "tcp-backlog",
         "dir",
         "logfile",
         "appendfilename",
@@ -485,13 +485,27 @@ def test_load_file_errors(tmp_path: Path, text: str, line: int, shown: str, reas
     )
 
 
-def test_daemonize_yes_is_refused(tmp_path: Path) -> None:
-    _, message = load_error(tmp_path, "daemonize yes\n")
-    assert message.splitlines()[2:] == [
-        ">>> 'daemonize yes'",
-        "Zyst does not daemonize: run it in the foreground under a supervisor "
-        "(systemd, Docker, ...) and leave 'daemonize' at 'no'",
-    ]
+def test_daemonize_pidfile_and_tcp_backlog(tmp_path: Path) -> None:
+    config = Config()
+    assert (config.daemonize, config.pidfile, config.tcp_backlog) == (False, "", 511)
+    load_config_file(
+        write(tmp_path, "daemonize yes\npidfile /run/zyst.pid\ntcp-backlog 0\n"), config
+    )
+    assert (config.daemonize, config.pidfile, config.tcp_backlog) == (True, "/run/zyst.pid", 0)
+    assert load_error(tmp_path, "tcp-backlog -1\n")[1].endswith(
+        "argument must be between 0 and 2147483647 inclusive"
+    )
+    assert load_error(tmp_path, "daemonize maybe\n")[1].endswith("argument must be 'yes' or 'no'")
+
+
+def test_bind_with_one_empty_argument_means_no_address(tmp_path: Path) -> None:
+    config = Config()
+    load_config_file(write(tmp_path, 'bind ""\n'), config)
+    assert config.bind == []
+    config.set_many([(b"bind", b"127.0.0.1 -::1")])
+    assert config.bind == ["127.0.0.1", "-::1"]
+    config.set_many([(b"bind", b"")])
+    assert config.format("bind") == b""
 
 
 def test_missing_file(tmp_path: Path) -> None:
