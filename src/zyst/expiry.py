@@ -7,6 +7,11 @@ TTL and a cursor into it; each run checks up to a budget of keys, going on while
 quarter of what it checked had expired (Redis's "more than 25% stale" rule) and the time budget
 lasts. A snapshot is rebuilt when its cursor reaches the end, so every key with a TTL is looked at
 once per pass, and the cost of taking the snapshot is spread over that pass.
+
+The cycle also keeps the estimates INFO shows, as Redis's cycle does: each database's
+``avg_ttl`` (a running average of the time left to the keys it looks at), the keyspace's
+``expired_stale_perc`` (the share of looked-at keys found expired, a running average over
+cycles) and ``expired_time_cap_reached_count`` (cycles that stopped on their time budget).
 """
 
 from __future__ import annotations
@@ -26,14 +31,25 @@ class ActiveExpirer:
         self.keyspace = keyspace
         self._snapshots: dict[int, list[bytes]] = {}
         self._cursors: dict[int, int] = {}
+        # Keys looked at (those still having a TTL) during the current run.
+        self._sampled = 0
 
     def run(self, time_budget: float = 0.025) -> int:
         """One cycle over every database within ``time_budget`` seconds; returns keys removed."""
-        deadline = time.perf_counter() + time_budget
+        self._sampled = 0
+        removed = self._cycle(time.perf_counter() + time_budget)
+        # Redis's running estimate: this cycle's share of expired keys weighs 5%.
+        keyspace = self.keyspace
+        stale = removed / self._sampled if self._sampled else 0.0
+        keyspace.expired_stale_perc = stale * 0.05 + keyspace.expired_stale_perc * 0.95
+        return removed
+
+    def _cycle(self, deadline: float) -> int:
         removed = 0
         for db in self.keyspace.dbs:
             if not db.expires:
                 self._snapshots.pop(db.index, None)
+                db.avg_ttl = 0
                 continue
             while True:
                 checked, expired = self._step(db.index)
@@ -41,6 +57,7 @@ class ActiveExpirer:
                 if checked == 0 or expired < checked * ACCEPTABLE_STALE:
                     break
                 if time.perf_counter() >= deadline:
+                    self.keyspace.expired_time_cap_reached_count += 1
                     return removed
         return removed
 
@@ -55,8 +72,24 @@ class ActiveExpirer:
         batch = snapshot[cursor : cursor + KEYS_PER_LOOP]
         self._cursors[index] = cursor + len(batch)
         now = self.keyspace.clock()
-        expired = 0
+        expires = db.expires
+        expired = sampled = ttl_sum = ttl_samples = 0
         for key in batch:
-            if db.is_expired(key, now) and self.keyspace.expire_if_due(db, key):
-                expired += 1
+            when = expires.get(key)
+            if when is None:
+                continue  # deleted or persisted since the snapshot
+            sampled += 1
+            if when <= now:
+                if self.keyspace.expire_if_due(db, key):
+                    expired += 1
+            else:
+                ttl_sum += when - now
+                ttl_samples += 1
+        self._sampled += sampled
+        if ttl_samples:
+            # Redis's running average: the new sample weighs 2%, in whole milliseconds.
+            avg_ttl = ttl_sum // ttl_samples
+            if db.avg_ttl == 0:
+                db.avg_ttl = avg_ttl
+            db.avg_ttl = (db.avg_ttl // 50) * 49 + avg_ttl // 50
         return len(batch), expired

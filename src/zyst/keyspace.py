@@ -20,6 +20,12 @@ Invariants:
 - A key whose time has come is never returned by a lookup: lookups delete it first (lazy expiry)
   and report it through :attr:`Keyspace.on_expired`, so the deletion can be propagated as ``DEL``.
   The active cycle in :mod:`zyst.expiry` removes the ones nobody reads.
+- Read lookups (:meth:`Database.lookup_read`, :meth:`Database.get_string`,
+  :meth:`Database.get_typed`) count a hit or a miss (INFO's ``keyspace_hits`` and
+  ``keyspace_misses``), as Redis's ``lookupKeyRead``: a key that is there is a hit, a missing or
+  expired one a miss, whatever its type. The lookups of write commands
+  (:meth:`Database.lookup`, the ``*_for_write`` ones, :meth:`Database.get_or_create`) count
+  nothing, as Redis's ``lookupKeyWrite``.
 """
 
 from __future__ import annotations
@@ -50,17 +56,25 @@ def wall_clock_ms() -> int:
 class Database:
     """One numbered database (``SELECT n``)."""
 
-    __slots__ = ("data", "expires", "index", "keyspace")
+    __slots__ = ("avg_ttl", "data", "expires", "hits", "index", "keyspace", "misses")
 
     def __init__(self, index: int, keyspace: Keyspace) -> None:
         self.index = index
         self.keyspace = keyspace
         self.data: dict[bytes, Value] = {}
         self.expires: dict[bytes, int] = {}
+        # Read lookups of this database that found their key, and that did not. Kept here
+        # rather than on the Keyspace so counting is one field of ``self``: INFO sums them.
+        self.hits = 0
+        self.misses = 0
+        # The active expiry cycle's running estimate of the time left to the keys with a TTL
+        # (ms), as Redis keeps it for INFO keyspace; 0 when there are none.
+        self.avg_ttl = 0
 
     # -- lookups (all of them apply lazy expiry) -------------------------------------------
     def lookup(self, key: bytes) -> Value | None:
-        """The value at ``key``, or ``None`` if it is missing or expired."""
+        """The value at ``key``, or ``None`` if it is missing or expired; not counted in the
+        statistics (the lookup of a write command, or the server's own)."""
         value = self.data.get(key)
         expires = self.expires
         if (
@@ -73,17 +87,42 @@ class Database:
             return None
         return value
 
+    def lookup_read(self, key: bytes) -> Value | None:
+        """:meth:`lookup` for a read command: counts a hit or a miss."""
+        value = self.lookup(key)
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
     def exists(self, key: bytes) -> bool:
         return self.lookup(key) is not None
 
     def get_string(self, key: bytes) -> bytes | None:
+        """The string at ``key`` for a read command (counted), ``None`` if missing."""
+        value = self.lookup_read(key)
+        if value is None or type(value) is bytes:
+            return value
+        raise CommandError(errors.WRONGTYPE)
+
+    def get_string_for_write(self, key: bytes) -> bytes | None:
+        """:meth:`get_string` for a write command (not counted)."""
         value = self.lookup(key)
         if value is None or type(value) is bytes:
             return value
         raise CommandError(errors.WRONGTYPE)
 
     def get_typed(self, key: bytes, kind: type) -> Any:
-        """The value at ``key`` if it is of ``kind`` (deque, dict, set), ``None`` if missing."""
+        """The value at ``key`` if it is of ``kind`` (deque, dict, set), ``None`` if missing;
+        for a read command (counted)."""
+        value = self.lookup_read(key)
+        if value is None or type(value) is kind:
+            return value
+        raise CommandError(errors.WRONGTYPE)
+
+    def get_typed_for_write(self, key: bytes, kind: type) -> Any:
+        """:meth:`get_typed` for a write command (not counted)."""
         value = self.lookup(key)
         if value is None or type(value) is kind:
             return value
@@ -138,6 +177,7 @@ class Database:
     def flush(self) -> None:
         self.data = {}
         self.expires = {}
+        self.avg_ttl = 0
 
     def is_expired(self, key: bytes, now_ms: int) -> bool:
         when = self.expires.get(key)
@@ -156,17 +196,48 @@ class Database:
 class Keyspace:
     """All databases, the clock they expire keys by, and the hook expired keys are reported to."""
 
-    __slots__ = ("clock", "dbs", "expired_keys", "on_expired")
+    __slots__ = (
+        "clock",
+        "dbs",
+        "expired_keys",
+        "expired_stale_perc",
+        "expired_time_cap_reached_count",
+        "on_expired",
+    )
 
     def __init__(self, databases: int = 16, clock: Callable[[], int] = wall_clock_ms) -> None:
         self.clock = clock
         self.dbs = [Database(index, self) for index in range(databases)]
         self.expired_keys = 0
+        # Kept up to date by the active expiry cycle (zyst.expiry), shown by INFO stats: the
+        # estimated share of keys with a TTL that have expired but are still in memory (0..1),
+        # and how many cycles stopped because they ran out of time.
+        self.expired_stale_perc = 0.0
+        self.expired_time_cap_reached_count = 0
         self.on_expired: Callable[[int, bytes], None] = _ignore_expired
 
     def flushall(self) -> None:
         for db in self.dbs:
             db.flush()
+
+    @property
+    def hits(self) -> int:
+        """Read lookups that found their key, in every database (INFO ``keyspace_hits``)."""
+        return sum(db.hits for db in self.dbs)
+
+    @property
+    def misses(self) -> int:
+        """Read lookups of a missing or expired key (INFO ``keyspace_misses``)."""
+        return sum(db.misses for db in self.dbs)
+
+    def reset_stats(self) -> None:
+        """Zero the counters INFO shows (``CONFIG RESETSTAT``)."""
+        self.expired_keys = 0
+        self.expired_stale_perc = 0.0
+        self.expired_time_cap_reached_count = 0
+        for db in self.dbs:
+            db.hits = 0
+            db.misses = 0
 
     def expire_if_due(self, db: Database, key: bytes) -> bool:
         """Delete ``key`` if its time has come; used by the active cycle."""

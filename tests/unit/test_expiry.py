@@ -81,3 +81,91 @@ def test_active_cycle_sees_keys_added_after_a_pass_started() -> None:
         expirer.run()
     assert db.lookup(b"first") == b"v"
     assert b"late" not in db.data
+
+
+def test_active_cycle_estimates_the_average_ttl_as_redis() -> None:
+    """Redis's running average: the first sample is taken whole, then each new one weighs 2%
+    (whole milliseconds); a database without TTLs goes back to 0."""
+    clock = FakeClock()
+    ks = Keyspace(2, clock=clock)
+    db = ks.dbs[0]
+    for n in range(10):
+        db.set_value(b"k%d" % n, b"v")
+        db.set_expire(b"k%d" % n, clock.now + 10_000)
+    expirer = ActiveExpirer(ks)
+    expirer.run()
+    assert db.avg_ttl == (10_000 // 50) * 49 + 10_000 // 50 == 10_000
+    clock.now += 5_000
+    expirer.run()
+    assert db.avg_ttl == (10_000 // 50) * 49 + 5_000 // 50 == 9_900
+    assert ks.dbs[1].avg_ttl == 0
+    db.flush()
+    assert db.avg_ttl == 0
+    db.set_value(b"k", b"v")
+    db.set_expire(b"k", clock.now + 1000)
+    expirer.run()
+    assert db.avg_ttl == 1000
+    db.persist(b"k")
+    expirer.run()
+    assert db.avg_ttl == 0
+
+
+def test_active_cycle_estimates_the_stale_share_as_redis() -> None:
+    """Each cycle's share of expired keys among those looked at weighs 5% of the estimate."""
+    clock = FakeClock()
+    ks = Keyspace(1, clock=clock)
+    db = ks.dbs[0]
+    for n in range(5):
+        db.set_value(b"k%d" % n, b"v")
+        db.set_expire(b"k%d" % n, clock.now + (10 if n == 0 else 1_000_000))
+    clock.now += 10
+    expirer = ActiveExpirer(ks)
+    assert expirer.run() == 1
+    assert ks.expired_stale_perc == 0.2 * 0.05
+    expirer.run()  # nothing expired this time: the estimate decays
+    assert ks.expired_stale_perc == 0.2 * 0.05 * 0.95
+    ks.reset_stats()
+    assert ks.expired_stale_perc == 0.0
+
+
+def test_active_cycle_counts_the_runs_that_hit_their_time_budget() -> None:
+    clock = FakeClock()
+    ks = Keyspace(1, clock=clock)
+    db = ks.dbs[0]
+    for n in range(200):
+        db.set_value(b"k%d" % n, b"v")
+        db.set_expire(b"k%d" % n, clock.now + 10)
+    clock.now += 10
+    expirer = ActiveExpirer(ks)
+    expirer.run(time_budget=0.0)
+    assert ks.expired_time_cap_reached_count == 1
+    while db.expires:
+        expirer.run()
+    count = ks.expired_time_cap_reached_count
+    expirer.run(time_budget=0.0)  # nothing left to expire: no reason to run out of time
+    assert ks.expired_time_cap_reached_count == count
+
+
+def test_read_lookups_count_hits_and_misses_write_lookups_do_not() -> None:
+    clock = FakeClock()
+    ks = Keyspace(2, clock=clock)
+    db = ks.dbs[1]
+    db.set_value(b"s", b"v")
+    db.set_value(b"gone", b"v")
+    db.set_expire(b"gone", clock.now + 1)
+    clock.now += 1
+    assert db.lookup_read(b"s") == b"v"
+    assert db.lookup_read(b"gone") is None
+    assert db.get_string(b"nosuch") is None
+    assert db.get_typed(b"s", bytes) == b"v"
+    assert (ks.hits, ks.misses) == (2, 2)
+    db.lookup(b"s")
+    db.get_string_for_write(b"s")
+    db.get_typed_for_write(b"nosuch", set)
+    db.get_or_create(b"l", list)
+    db.delete(b"nosuch")
+    assert (ks.hits, ks.misses) == (2, 2)
+    ks.dbs[0].lookup_read(b"x")
+    assert (ks.hits, ks.misses) == (2, 3)
+    ks.reset_stats()
+    assert (ks.hits, ks.misses, ks.expired_keys) == (0, 0, 0)

@@ -108,7 +108,7 @@ def hdel(client: Client, argv: list[bytes]) -> Reply:
     """
     key = argv[1]
     db = client.db
-    hash_: dict[bytes, bytes] | None = db.get_typed(key, dict)
+    hash_: dict[bytes, bytes] | None = db.get_typed_for_write(key, dict)
     if hash_ is None:
         return 0
     removed = 0

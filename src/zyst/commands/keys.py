@@ -82,7 +82,7 @@ def exists(client: Client, argv: list[bytes]) -> Reply:
 
     How many of the keys exist; a key named twice is counted twice.
     """
-    lookup = client.db.lookup
+    lookup = client.db.lookup_read
     found = 0
     for key in argv[1:]:
         if lookup(key) is not None:
@@ -238,7 +238,7 @@ def pexpireat(client: Client, argv: list[bytes]) -> Reply:
 def _ttl_ms(client: Client, key: bytes) -> int | None:
     """Milliseconds left (never negative), -1 without a TTL, ``None`` if the key is missing."""
     db = client.db
-    if db.lookup(key) is None:
+    if db.lookup_read(key) is None:
         return None
     when = db.get_expire(key)
     if when is None:
@@ -342,7 +342,7 @@ def type_(client: Client, argv: list[bytes]) -> Reply:
 
     A status reply: string, list, set, zset, hash, stream, or none.
     """
-    value = client.db.lookup(argv[1])
+    value = client.db.lookup_read(argv[1])
     if value is None:
         return _NONE
     return _TYPE_REPLIES[type(value)]

@@ -141,7 +141,7 @@ def _pop(client: Client, argv: list[bytes], head: bool) -> Reply:
     db = client.db
     key = argv[1]
     if len(argv) == 2:
-        lst: deque[bytes] | None = db.get_typed(key, deque)
+        lst: deque[bytes] | None = db.get_typed_for_write(key, deque)
         if lst is None:
             return None
         value = lst.popleft() if head else lst.pop()
@@ -152,7 +152,7 @@ def _pop(client: Client, argv: list[bytes], head: bool) -> Reply:
     if len(argv) > 3:
         raise CommandError(errors.wrong_arity("lpop" if head else "rpop"))
     count = parse_count(argv[2])
-    lst = db.get_typed(key, deque)
+    lst = db.get_typed_for_write(key, deque)
     if lst is None:
         return NULL_ARRAY
     if count == 0:

@@ -97,7 +97,7 @@ def srem(client: Client, argv: list[bytes]) -> Reply:
     """
     key = argv[1]
     db = client.db
-    members: set[bytes] | None = db.get_typed(key, set)
+    members: set[bytes] | None = db.get_typed_for_write(key, set)
     if members is None:
         return 0
     before = len(members)
@@ -163,7 +163,7 @@ def spop(client: Client, argv: list[bytes]) -> Reply:
     db = client.db
     key = argv[1]
     if len(argv) == 2:
-        members: set[bytes] | None = db.get_typed(key, set)
+        members: set[bytes] | None = db.get_typed_for_write(key, set)
         if members is None:
             return None
         member = _pop_one(members)
@@ -175,7 +175,7 @@ def spop(client: Client, argv: list[bytes]) -> Reply:
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
     count = parse_count(argv[2])
-    members = db.get_typed(key, set)
+    members = db.get_typed_for_write(key, set)
     if members is None or count == 0:
         return _EMPTY_SET
     size = len(members)

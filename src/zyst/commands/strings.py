@@ -189,7 +189,7 @@ def mget(client: Client, argv: list[bytes]) -> Reply:
 
     One value per key; null for a missing key and for a key that is not a string (no error).
     """
-    lookup = client.db.lookup
+    lookup = client.db.lookup_read
     values = []
     for key in argv[1:]:
         value = lookup(key)
@@ -232,7 +232,7 @@ def mset(client: Client, argv: list[bytes]) -> Reply:
 def _incr_by(client: Client, key: bytes, delta: int) -> int:
     """Add ``delta`` to the integer at ``key`` (0 if missing), keeping its TTL."""
     db = client.db
-    old = db.get_string(key)
+    old = db.get_string_for_write(key)
     if old is None:
         value = delta
     else:
