@@ -149,6 +149,7 @@ class Connection(asyncio.Protocol):
         commands = parser.feed(data)
         out: list[bytes] = []
         stats = self.ctx.stats
+        stats.total_net_input_bytes += len(data)
         dirty = self.ctx.dirty
         # The hot path: the three commonest reply types are encoded inline, the rest by
         # encode_reply (which also knows RESP3).
@@ -195,6 +196,7 @@ class Connection(asyncio.Protocol):
             return
         if data:
             transport.write(data)
+            self.ctx.stats.total_net_output_bytes += len(data)
         client = self.client
         if client is not None and client.close_after_reply:
             self._closing = True

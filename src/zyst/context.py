@@ -23,14 +23,21 @@ class Stats:
     ``total_commands_processed`` counts every command the connections ran through the
     dispatcher, rejected ones included (counted per batch, off the per-command path);
     ``rejected_calls`` counts the ones refused before running (unknown command, wrong arity),
-    which Redis leaves out of its total.
+    which Redis leaves out of its total. ``total_net_input_bytes`` and
+    ``total_net_output_bytes`` count the bytes read from and written to client sockets.
+    The ``instantaneous_*`` rates are measured by :meth:`sample`, which the server's cron calls.
+    (The keyspace hit and miss counters live with the databases, in :mod:`zyst.keyspace`.)
     """
 
     __slots__ = (
+        "_sampled_at",
+        "_sampled_commands",
+        "_sampled_input",
+        "_sampled_output",
         "error_codes",
+        "instantaneous_input_kbps",
         "instantaneous_ops_per_sec",
-        "keyspace_hits",
-        "keyspace_misses",
+        "instantaneous_output_kbps",
         "rejected_calls",
         "rejected_connections",
         "total_commands_processed",
@@ -44,7 +51,7 @@ class Stats:
         self.reset()
 
     def reset(self) -> None:
-        """Back to zero (``CONFIG RESETSTAT``)."""
+        """Back to zero (``CONFIG RESETSTAT``); the rates are measured afresh from now."""
         self.total_commands_processed = 0
         self.rejected_calls = 0
         self.total_error_replies = 0
@@ -53,9 +60,32 @@ class Stats:
         self.rejected_connections = 0
         self.total_net_input_bytes = 0
         self.total_net_output_bytes = 0
-        self.keyspace_hits = 0
-        self.keyspace_misses = 0
         self.instantaneous_ops_per_sec = 0
+        self.instantaneous_input_kbps = 0.0
+        self.instantaneous_output_kbps = 0.0
+        # Totals at the last sample: the rates are the growth since then.
+        self._sampled_at = time.monotonic()
+        self._sampled_commands = 0
+        self._sampled_input = 0
+        self._sampled_output = 0
+
+    def sample(self, now: float) -> None:
+        """Measure the rates over the time since the last sample, once at least a second has
+        passed (``now`` is monotonic seconds): commands per second, and KiB per second read
+        and written, as Redis's ``instantaneous_*`` fields."""
+        elapsed = now - self._sampled_at
+        if elapsed < 1.0:
+            return
+        commands = self.commands_run
+        net_in = self.total_net_input_bytes
+        net_out = self.total_net_output_bytes
+        self.instantaneous_ops_per_sec = int((commands - self._sampled_commands) / elapsed)
+        self.instantaneous_input_kbps = (net_in - self._sampled_input) / elapsed / 1024
+        self.instantaneous_output_kbps = (net_out - self._sampled_output) / elapsed / 1024
+        self._sampled_at = now
+        self._sampled_commands = commands
+        self._sampled_input = net_in
+        self._sampled_output = net_out
 
     def count_error(self, message: str) -> None:
         """Count an error reply under its code (the first word: ``ERR``, ``WRONGTYPE``…)."""

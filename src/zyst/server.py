@@ -138,8 +138,6 @@ class Server:
         self.lock: DataDirLock | None = None
         self.expirer = ActiveExpirer(self.ctx.keyspace)
         self._stopping: asyncio.Event | None = None
-        self._last_ops = 0
-        self._last_ops_time = time.monotonic()
         self._cron_task: asyncio.Task[None] | None = None
         self._factory: Any = None
         self._bound: tuple[list[str], int] = ([], -1)
@@ -341,6 +339,9 @@ class Server:
             for listener in fresh:
                 listener.start(self.loop, self._factory)
         self.ctx.tcp_port = port
+        # Port 0 asks for a free one: from now on the setting is the port actually used, so
+        # CONFIG GET and CONFIG REWRITE tell the truth.
+        self.config.port = port
         self._bound = (list(entries), port)
         return port
 
@@ -384,9 +385,10 @@ class Server:
         log.warning("Zyst is now ready to exit, bye bye...")
 
     async def _cron(self) -> None:
-        interval = 1.0 / max(1, min(self.config.hz, 500))
         last_fsync = time.monotonic()
         while True:
+            # Read each time: CONFIG SET hz takes effect at once (INFO shows it as the hz).
+            interval = 1.0 / max(1, min(self.config.hz, 500))
             await asyncio.sleep(interval)
             try:
                 self.expirer.run(time_budget=interval * 0.25)
@@ -405,12 +407,8 @@ class Server:
                 log.exception("cron run failed")
 
     def _sample_ops(self, now: float) -> None:
-        total = self.ctx.stats.total_commands_processed
-        elapsed = now - self._last_ops_time
-        if elapsed >= 1.0:
-            self.ctx.stats.instantaneous_ops_per_sec = int((total - self._last_ops) / elapsed)
-            self._last_ops = total
-            self._last_ops_time = now
+        # Commands per second and network KiB per second (INFO's instantaneous_* fields).
+        self.ctx.stats.sample(now)
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:

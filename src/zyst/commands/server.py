@@ -1,13 +1,18 @@
 """Server commands: FLUSHDB, FLUSHALL, INFO, CONFIG, TIME and SHUTDOWN.
 
 INFO writes Redis's text format (``# Section`` then ``field:value`` lines, CRLF-terminated,
-sections separated by an empty line) with the fields clients and exporters read; numbers Zyst
-does not have (forks, replication backlog, allocator internals) are shown as an idle Redis shows
-them. Sections always come in Redis's order, whatever order they were asked in.
+sections separated by an empty line), fields in Redis's order. Every field shown is true of
+this server: counters of things Zyst never does (forks, RDB saves, replicas, evictions,
+pub/sub) are the 0 or -1 an idle Redis shows for them, which is exactly their value here;
+fields whose meaning Zyst cannot give (allocator internals, fragmentation, recent client buffer
+peaks, the replication backlog's size) are left out rather than made up. Memory is the
+process's resident set: Python has no allocator counter like jemalloc's. Sections always come in
+Redis's order, whatever order they were asked in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import resource
@@ -15,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from zyst import REDIS_VERSION, errors
+from zyst import REDIS_VERSION, __version__, errors, keyspace
 from zyst.client import Client
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import Reply, command, container, subcommand
@@ -27,6 +32,27 @@ from zyst.protocol.resp import OK, Map, Verbatim
 # Identifiers of this process's run, as Redis makes a new one at each start.
 _RUN_ID = os.urandom(20).hex()
 _REPL_ID = os.urandom(20).hex()
+
+
+def _build_id() -> str:
+    """What identifies this build, as Redis's hash of its version and build options: Zyst's
+    version, the Python build it runs on, and whether the hot modules are compiled."""
+    compiled = not keyspace.__file__.endswith(".py") if keyspace.__file__ else False
+    build = f"{__version__} {sys.implementation.name} {sys.version} {compiled}"
+    return hashlib.sha1(build.encode()).hexdigest()[:16]
+
+
+def _compiler_version() -> str:
+    """The GCC version the interpreter (and so the compiled modules) was built with; Redis's
+    own "0.0.0" when another compiler built it."""
+    words = platform.python_compiler().split()
+    if len(words) >= 2 and words[0] == "GCC":
+        return words[1]
+    return "0.0.0"
+
+
+_BUILD_ID = _build_id()
+_COMPILER_VERSION = _compiler_version()
 
 
 # -- FLUSHDB / FLUSHALL -----------------------------------------------------------------------
@@ -177,14 +203,13 @@ def _server(ctx: ServerContext) -> Fields:
         ("redis_version", REDIS_VERSION),
         ("redis_git_sha1", "00000000"),
         ("redis_git_dirty", 0),
-        ("redis_build_id", "0"),
+        ("redis_build_id", _BUILD_ID),
         ("redis_mode", "standalone"),
         ("os", f"{uname.system} {uname.release} {uname.machine}"),
         ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
         ("monotonic_clock", "POSIX clock_gettime"),
         ("multiplexing_api", "epoll" if sys.platform.startswith("linux") else "kqueue"),
-        ("atomicvar_api", "c11-builtin"),
-        ("gcc_version", "0.0.0"),
+        ("gcc_version", _COMPILER_VERSION),
         ("process_id", ctx.pid),
         ("process_supervised", "no"),
         ("run_id", _RUN_ID),
@@ -206,8 +231,6 @@ def _clients(ctx: ServerContext) -> Fields:
         ("connected_clients", len(ctx.clients)),
         ("cluster_connections", 0),
         ("maxclients", ctx.config.maxclients),
-        ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", 0),
         ("blocked_clients", 0),
         ("tracking_clients", 0),
         ("clients_in_timeout_table", 0),
@@ -233,8 +256,6 @@ def _memory(ctx: ServerContext) -> Fields:
         ("maxmemory", maxmemory),
         ("maxmemory_human", _human_bytes(maxmemory)),
         ("maxmemory_policy", ctx.config.maxmemory_policy),
-        ("mem_fragmentation_ratio", "1.00"),
-        ("mem_allocator", "libc"),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", 0),
     ]
@@ -292,25 +313,26 @@ def _persistence(ctx: ServerContext) -> Fields:
 
 def _stats(ctx: ServerContext) -> Fields:
     stats = ctx.stats
+    keys = ctx.keyspace
     return [
         ("total_connections_received", stats.total_connections_received),
         ("total_commands_processed", stats.commands_run),
         ("instantaneous_ops_per_sec", stats.instantaneous_ops_per_sec),
         ("total_net_input_bytes", stats.total_net_input_bytes),
         ("total_net_output_bytes", stats.total_net_output_bytes),
-        ("instantaneous_input_kbps", "0.00"),
-        ("instantaneous_output_kbps", "0.00"),
+        ("instantaneous_input_kbps", f"{stats.instantaneous_input_kbps:.2f}"),
+        ("instantaneous_output_kbps", f"{stats.instantaneous_output_kbps:.2f}"),
         ("rejected_connections", stats.rejected_connections),
         ("sync_full", 0),
         ("sync_partial_ok", 0),
         ("sync_partial_err", 0),
-        ("expired_keys", ctx.keyspace.expired_keys),
-        ("expired_stale_perc", "0.00"),
-        ("expired_time_cap_reached_count", 0),
+        ("expired_keys", keys.expired_keys),
+        ("expired_stale_perc", f"{keys.expired_stale_perc * 100:.2f}"),
+        ("expired_time_cap_reached_count", keys.expired_time_cap_reached_count),
         ("evicted_keys", 0),
         ("evicted_clients", 0),
-        ("keyspace_hits", stats.keyspace_hits),
-        ("keyspace_misses", stats.keyspace_misses),
+        ("keyspace_hits", keys.hits),
+        ("keyspace_misses", keys.misses),
         ("pubsub_channels", 0),
         ("pubsub_patterns", 0),
         ("latest_fork_usec", 0),
@@ -330,7 +352,6 @@ def _replication(ctx: ServerContext) -> Fields:
         ("master_repl_offset", 0),
         ("second_repl_offset", -1),
         ("repl_backlog_active", 0),
-        ("repl_backlog_size", 1048576),
         ("repl_backlog_first_byte_offset", 0),
         ("repl_backlog_histlen", 0),
     ]
@@ -366,9 +387,9 @@ def _cluster(ctx: ServerContext) -> Fields:
 
 
 def _keyspace(ctx: ServerContext) -> Fields:
-    # avg_ttl would need a walk over every volatile key; Redis estimates it, Zyst shows 0.
+    # avg_ttl is the active expiry cycle's estimate, as in Redis.
     return [
-        (f"db{db.index}", f"keys={len(db)},expires={len(db.expires)},avg_ttl=0")
+        (f"db{db.index}", f"keys={len(db)},expires={len(db.expires)},avg_ttl={db.avg_ttl}")
         for db in ctx.keyspace.dbs
         if len(db)
     ]
@@ -491,7 +512,7 @@ def config_resetstat(client: Client, argv: list[bytes]) -> Reply:
     """CONFIG RESETSTAT"""
     ctx = client.ctx
     ctx.stats.reset()
-    ctx.keyspace.expired_keys = 0
+    ctx.keyspace.reset_stats()
     return OK
 
 
