@@ -96,6 +96,7 @@ HELLO_PROTOVER = "ERR Protocol version is not an integer or out of range"
 INVALID_CLIENT_ID = "ERR Invalid client ID"
 NO_SHUTDOWN_IN_PROGRESS = "ERR No shutdown in progress."
 CONFIG_NO_FILE = "ERR The server is running without a config file"
+CONFIG_REWRITE_FAILED = "ERR Rewriting config file: {}"  # the system's error text
 
 
 def hello_syntax(option: bytes) -> str:

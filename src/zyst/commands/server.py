@@ -13,6 +13,7 @@ Redis's order, whatever order they were asked in.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import platform
 import resource
@@ -24,10 +25,13 @@ from zyst import REDIS_VERSION, __version__, errors, keyspace
 from zyst.client import Client
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import Reply, command, container, subcommand
+from zyst.config_rewrite import rewrite_config
 from zyst.context import ServerContext
 from zyst.errors import CommandError
 from zyst.protocol import resp
 from zyst.protocol.resp import OK, Map, Verbatim
+
+log = logging.getLogger("zyst")
 
 # Identifiers of this process's run, as Redis makes a new one at each start.
 _RUN_ID = os.urandom(20).hex()
@@ -526,8 +530,21 @@ def config_resetstat(client: Client, argv: list[bytes]) -> Reply:
     complexity="O(1)",
 )
 def config_rewrite(client: Client, argv: list[bytes]) -> Reply:
-    """CONFIG REWRITE (Zyst never rewrites its config file)"""
-    raise CommandError(errors.CONFIG_NO_FILE)
+    """CONFIG REWRITE
+
+    Writes the running configuration into the file the server was started with, keeping its
+    comments and order (see :mod:`zyst.config_rewrite`)."""
+    config = client.ctx.config
+    if not config.config_file:
+        raise CommandError(errors.CONFIG_NO_FILE)
+    try:
+        rewrite_config(config, config.config_file)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        log.warning("CONFIG REWRITE failed: %s", reason)
+        raise CommandError(errors.CONFIG_REWRITE_FAILED.format(reason)) from None
+    log.warning("CONFIG REWRITE executed with success.")
+    return OK
 
 
 _CONFIG_HELP = [
