@@ -648,6 +648,7 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
     ]
 
 
+# Redis's COMMAND HELP, its entries for the subcommands Zyst has.
 _COMMAND_HELP = [
     "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "(no subcommand)",
@@ -666,8 +667,6 @@ _COMMAND_HELP = [
     "    commands are returned.",
     "GETKEYS <full-command>",
     "    Return the keys from a full Redis command.",
-    "GETKEYSANDFLAGS <full-command>",
-    "    Return the keys and the access flags from a full Redis command.",
     "HELP",
     "    Prints this help.",
 ]
