@@ -3,6 +3,7 @@ and the cron frequency after CONFIG SET hz."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -47,7 +48,8 @@ def test_port_zero_is_shown_as_the_port_listened_on(tmp_path: Path) -> None:
     """Started with --port 0, the server picks a free port; CONFIG GET port and INFO tcp_port
     answer that port, not 0."""
     log = tmp_path / "server.log"
-    env = {"PYTHONPATH": str(ROOT / "src")}
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
     argv = [sys.executable, "-m", "zyst", "--port", "0", "--dir", str(tmp_path)]
     argv += ["--appendonly", "no", "--logfile", str(log)]
     with subprocess.Popen(argv, env=env) as proc:
