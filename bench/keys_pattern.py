@@ -2,14 +2,16 @@
 """KEYS with a pattern on a large keyspace: Zyst against a real redis-server.
 
 Both servers are started on free ports in temporary directories (no persistence) and loaded with
-the same N string keys ``key:0`` … ``key:N-1`` through pipelined MSETs. Then, for each pattern,
-alternating between the servers, ``KEYS pattern`` is sent on one connection and ``PING`` on a
-second one 10 ms later; we report the median over the runs of
+the same N string keys ``key:0`` … ``key:N-1`` (zero-padded with ``--pad``) through pipelined
+MSETs. Then, for each pattern,
+alternating between the servers, ``KEYS pattern`` is sent twice: alone, then with a ``PING`` from
+a second connection 10 ms after it. We report the median over the runs of
 
-* **s** — seconds from sending KEYS until its whole reply is read (hiredis parses it);
+* **s** — seconds from sending the first KEYS until its whole reply is read (hiredis parses it);
 * **cpu** — CPU seconds the server process spent meanwhile (``/proc/PID/stat``, in clock ticks,
   usually 10 ms): the server's own cost, without the client's parsing;
-* **PING** — seconds the other client's PING took, held up behind KEYS;
+* **PING** — seconds the PING took: how long the server still held other clients up 10 ms into
+  the second KEYS (0 when it was done by then);
 * **matches** — how many keys the pattern matched (the same on both servers, or we stop).
 
 Usage::
@@ -47,7 +49,7 @@ PING_DELAY = 0.01
 class Sample(NamedTuple):
     seconds: float  # KEYS sent until its whole reply is parsed
     cpu: float  # CPU seconds the server process used meanwhile
-    ping: float  # how long the other client's PING took, sent PING_DELAY after KEYS
+    ping: float  # how long another client's PING took, sent PING_DELAY after a second KEYS
     matches: int
 
 
@@ -124,13 +126,13 @@ def server(kind: str, directory: Path) -> Iterator[tuple[int, int]]:
         proc.wait(timeout=30)
 
 
-def load(port: int, keys: int, batch: int = 1000) -> None:
+def load(port: int, keys: int, pad: int, batch: int = 1000) -> None:
     conn = Connection(port)
     sent = 0
     for start in range(0, keys, batch):
         args = [b"MSET"]
         for n in range(start, min(start + batch, keys)):
-            args += [b"key:%d" % n, b"x"]
+            args += [b"key:%0*d" % (pad, n), b"x"]
         conn.send(*args)
         sent += 1
         if sent >= 50:  # keep a bounded number of replies in flight
@@ -154,22 +156,31 @@ def measure(port: int, pid: int, pattern: bytes) -> Sample:
     other.call(b"PING")
     cpu = cpu_seconds(pid)
     started = time.perf_counter()
+    reply = main.call(b"KEYS", pattern)
+    elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(pid) - cpu
+    assert isinstance(reply, list)
+    # Again, with a PING from another client: give KEYS a head start so that the PING queues
+    # behind it rather than slipping ahead.
     main.send(b"KEYS", pattern)
-    # Give KEYS a head start so that the PING queues behind it rather than slipping ahead.
     time.sleep(PING_DELAY)
     pinged = time.perf_counter()
     other.call(b"PING")
     pinged = time.perf_counter() - pinged
-    reply = main.reply()
-    elapsed = time.perf_counter() - started
-    assert isinstance(reply, list)
-    return Sample(elapsed, cpu_seconds(pid) - cpu, pinged, len(reply))
+    main.reply()
+    return Sample(elapsed, cpu, pinged, len(reply))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--pad",
+        type=int,
+        default=0,
+        help="zero-pad key numbers (12: redis-benchmark's key:__rand_int__)",
+    )
     parser.add_argument("--patterns", default=DEFAULT_PATTERNS, help="comma-separated")
     parser.add_argument("--servers", default="redis,zyst", help="comma-separated")
     args = parser.parse_args()
@@ -184,14 +195,14 @@ def main() -> None:
             ports[kind] = stack.enter_context(server(kind, directory))
         for kind in kinds:
             print(f"loading {args.keys} keys into {kind}", file=sys.stderr)
-            load(ports[kind][0], args.keys)
+            load(ports[kind][0], args.keys, args.pad)
         for run in range(args.runs):
             order = kinds if run % 2 == 0 else kinds[::-1]
             for pattern in patterns:
                 for kind in order:
                     results.setdefault((kind, pattern), []).append(measure(*ports[kind], pattern))
     columns = ("s", "cpu", "PING")
-    print(f"{args.keys} keys, median of {args.runs} runs")
+    print(f"{args.keys} keys (key:{'0' * args.pad or 'N'}...), median of {args.runs} runs")
     print(
         f"{'pattern':<16}"
         + "".join(f"{kind + ' ' + column:>11}" for kind in kinds for column in columns)

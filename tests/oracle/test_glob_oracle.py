@@ -170,6 +170,20 @@ def test_random_patterns(loaded: Oracle) -> None:
     assert sum(1 for count in matched if count) > 100  # the test sees matches, not just misses
 
 
+def test_every_one_byte_bracket(oracle: Oracle) -> None:
+    # Signed-char ranges, reversed ranges and escapes, on keys of one byte around each boundary.
+    edges = [bytes([b]) for b in b"\x00\x01-@AZ[\\]^`az{\x7e\x7f\x80\x81\xc0\xfe\xff"]
+    args: list[bytes | str | int] = ["MSET"]
+    for key in edges:
+        args += [key, b"v"]
+    oracle.check(*args)
+    items = [low + b"-" + high for low in edges for high in edges]
+    items += [b"\\" + byte for byte in edges] + edges
+    for opening in (b"[", b"[^"):
+        for item in items:
+            keys_agree(oracle, opening + item + b"]")
+
+
 @pytest.mark.parametrize(
     "pattern",
     [

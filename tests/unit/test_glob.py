@@ -184,21 +184,63 @@ def test_same_pattern_with_and_without_nocase_is_not_confused_by_the_cache() -> 
 # both sides of the signed-char boundary.
 PATTERN_BYTES = [bytes([b]) for b in b"*?[]^-\\abzA\x00\x7f\x80\xff"]
 STRING_BYTES = [bytes([b]) for b in b"ab-]^\\*?[zA\x00\x7f\x80\xff"]
-patterns = st.lists(st.sampled_from(PATTERN_BYTES), max_size=12).map(b"".join)
+one_byte = st.sampled_from(PATTERN_BYTES)
+escaped = one_byte.map(lambda byte: b"\\" + byte)
+ranged = st.tuples(one_byte, one_byte).map(lambda pair: pair[0] + b"-" + pair[1])
+bracket = st.tuples(
+    st.sampled_from([b"[", b"[^"]),
+    st.lists(st.one_of(one_byte, escaped, ranged), max_size=3).map(b"".join),
+    st.sampled_from([b"]", b""]),  # unterminated, sometimes
+).map(b"".join)
+# Byte soup finds what nobody thought of; pieces reach ranges and escapes inside brackets.
+patterns = st.one_of(
+    st.lists(one_byte, max_size=12).map(b"".join),
+    st.lists(st.one_of(one_byte, escaped, bracket), max_size=6).map(b"".join),
+)
 strings = st.lists(st.sampled_from(STRING_BYTES), max_size=10).map(b"".join)
 
 
-@settings(max_examples=3000, deadline=None)
-@given(patterns, strings, st.booleans())
-def test_fast_path_agrees_with_the_exact_matcher(
-    pattern: bytes, string: bytes, nocase: bool
-) -> None:
-    expected = stringmatch_exact(pattern, string, nocase)
-    glob = compile_glob(pattern, nocase)
-    assert glob.matches(string) is expected
-    assert glob.select([string]) == ([string] if expected else [])
-    if glob.literal is not None:
-        assert expected is (string == glob.literal)
+def strings_for(pattern: bytes) -> st.SearchStrategy[bytes]:
+    """Strings over the pattern's own bytes in both cases, and the usual ones: random strings
+    then often hit the pattern's literals and range bounds."""
+    own = {bytes([b]) for b in pattern + pattern.swapcase()}
+    return st.lists(st.sampled_from(sorted(own.union(STRING_BYTES))), max_size=10).map(b"".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(patterns, st.data())
+def test_fast_path_agrees_with_the_exact_matcher(pattern: bytes, data: st.DataObject) -> None:
+    many = data.draw(st.lists(strings_for(pattern), max_size=30))
+    for nocase in (False, True):
+        glob = compile_glob(pattern, nocase)
+        for string in many:
+            expected = stringmatch_exact(pattern, string, nocase)
+            assert glob.matches(string) is expected, (pattern, string, nocase)
+            assert glob.select([string]) == ([string] if expected else [])
+            if glob.literal is not None:
+                assert expected is (string == glob.literal)
+
+
+# Bytes around every boundary a bracket cares about: NUL, the ASCII capitals and small letters,
+# the bytes with a meaning inside brackets, and both sides of the signed-char boundary.
+EDGE_BYTES = [bytes([b]) for b in b"\x00\x01-@AZ[\\]^`az{\x7e\x7f\x80\x81\xc0\xfe\xff"]
+ONE_BRACKET = [
+    opening + item + b"]"
+    for opening in (b"[", b"[^")
+    for item in [low + b"-" + high for low in EDGE_BYTES for high in EDGE_BYTES]
+    + [b"\\" + byte for byte in EDGE_BYTES]
+    + EDGE_BYTES
+]
+
+
+def test_one_bracket_agrees_with_the_exact_matcher_on_every_edge_byte() -> None:
+    # Where the signed ranges, case folding and escapes live, tried exhaustively.
+    for nocase in (False, True):
+        for pattern in ONE_BRACKET:
+            glob = compile_glob(pattern, nocase)
+            for string in EDGE_BYTES:
+                expected = stringmatch_exact(pattern, string, nocase)
+                assert glob.matches(string) is expected, (pattern, string, nocase)
 
 
 @settings(max_examples=300, deadline=None)
