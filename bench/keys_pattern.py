@@ -202,14 +202,15 @@ def main() -> None:
                 for kind in order:
                     results.setdefault((kind, pattern), []).append(measure(*ports[kind], pattern))
     columns = ("s", "cpu", "PING")
+    width = max(len("pattern"), *(len(p) for p in patterns)) + 2
     print(f"{args.keys} keys (key:{'0' * args.pad or 'N'}...), median of {args.runs} runs")
     print(
-        f"{'pattern':<16}"
+        f"{'pattern':<{width}}"
         + "".join(f"{kind + ' ' + column:>11}" for kind in kinds for column in columns)
         + f"{'matches':>10}"
     )
     for pattern in patterns:
-        row = f"{pattern.decode():<16}"
+        row = f"{pattern.decode(errors='replace'):<{width}}"
         matches = {sample.matches for kind in kinds for sample in results[(kind, pattern)]}
         if len(matches) != 1:
             sys.exit(f"{pattern!r}: the servers disagree on the number of matches: {matches}")
