@@ -288,9 +288,8 @@ class Glob:
 
 @lru_cache(maxsize=256)
 def compile_glob(pattern: bytes, nocase: bool = False) -> Glob:
-    """The compiled form of ``pattern``; recently used patterns are kept, so a caller may call
-    this for every string it matches (each pattern it keeps is at most ``_MAX_TRANSLATED``
-    bytes of regular expression, or just the pattern)."""
+    """The compiled form of ``pattern``. Recently used patterns are kept (each of at most
+    ``_MAX_TRANSLATED`` bytes, or untranslated), so a caller may call this for every string."""
     return Glob(pattern, nocase)
 
 
@@ -336,7 +335,18 @@ def _regex_class(accepted: frozenset[int]) -> bytes:
         return b"."
     if len(accepted) == 1:
         return re.escape(bytes(accepted))
-    return b"[" + b"".join(b"\\x%02x" % byte for byte in sorted(accepted)) + b"]"
+    # Runs of consecutive bytes as ranges: "[^a]" stays short, and so does its compiling.
+    runs: list[bytes] = []
+    ordered = sorted(accepted)
+    start = previous = ordered[0]
+    for byte in [*ordered[1:], -1]:
+        if byte != previous + 1:
+            runs.append(
+                b"\\x%02x" % start if start == previous else b"\\x%02x-\\x%02x" % (start, previous)
+            )
+            start = byte
+        previous = byte
+    return b"[" + b"".join(runs) + b"]"
 
 
 # -- translation: the pattern as a list of tokens -----------------------------------------------
