@@ -23,6 +23,7 @@ HOT_MODULES = [
     "src/zyst/commands/sets.py",
     "src/zyst/keyspace.py",
     "src/zyst/numbers.py",
+    "src/zyst/glob.py",
     "src/zyst/client.py",
     "src/zyst/context.py",
     "src/zyst/connection.py",

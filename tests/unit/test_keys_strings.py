@@ -566,6 +566,29 @@ def test_keys_and_dbsize(h: Harness) -> None:
     assert h.error("DBSIZE", "x") == arity("dbsize")
 
 
+@pytest.mark.parametrize(
+    ("pattern", "listed"),
+    [
+        (b"*", [b"", b"k:1", b"k:2", b"k:x"]),  # no matching at all
+        (b"**", [b"k:1", b"k:2", b"k:x"]),  # prefix and suffix checks
+        (b"k:1", [b"k:1"]),  # a literal: looked up, not scanned
+        (b"k:[12]", [b"k:1", b"k:2"]),  # a regular expression
+        (b"*[:]?", [b"k:1", b"k:2", b"k:x"]),
+        (b"k:" + b"*" * 2000, [b"k:1", b"k:2", b"k:x"]),  # too long to translate
+    ],
+)
+def test_keys_skips_expired_keys_whatever_the_pattern(
+    h: Harness, pattern: bytes, listed: list[bytes]
+) -> None:
+    h("MSET", "", "v", "k:1", "v", "k:2", "v", "k:x", "v")
+    assert sorted(h("KEYS", pattern)) == listed
+    for key in listed:
+        h("PEXPIRE", key, 5)
+    h.now += 5
+    assert h("KEYS", pattern) == []
+    assert h("DBSIZE") == 4  # skipped, not deleted
+
+
 def test_databases_are_separate(h: Harness) -> None:
     h("SET", "k", "v")
     h.client.select(1)

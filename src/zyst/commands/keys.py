@@ -12,13 +12,14 @@ AOF is being loaded, when the deadline is stored as is and lazy expiry takes ove
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands.args import LLONG_MAX, parse_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
-from zyst.glob import stringmatch
+from zyst.glob import compile_glob
 from zyst.keyspace import TYPE_NAMES
 from zyst.protocol.resp import Status
 
@@ -374,12 +375,26 @@ def keys(client: Client, argv: list[bytes]) -> Reply:
     db = client.db
     pattern = argv[1]
     expires = db.expires
-    now = client.ctx.keyspace.clock()
+    candidates: Iterable[bytes]
     if pattern == b"*":
+        # As Redis: no matching at all, so "*" lists the empty key too (the matcher would not).
         if not expires:
             return list(db.data)
-        return [key for key in db.data if expires.get(key, now + 1) > now]
-    return [key for key in db.data if stringmatch(pattern, key) and expires.get(key, now + 1) > now]
+        candidates = db.data
+    else:
+        glob = compile_glob(pattern)
+        literal = glob.literal
+        if literal is None:
+            found = glob.select(db.data)
+        elif literal in db.data:
+            found = [literal]  # a pattern without wildcards names one key: no scan needed
+        else:
+            return []
+        if not expires or not found:
+            return found
+        candidates = found
+    now = client.ctx.keyspace.clock()
+    return [key for key in candidates if expires.get(key, now + 1) > now]
 
 
 @command(
