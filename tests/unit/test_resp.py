@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zyst.protocol.inline import split_args
+from zyst.protocol.inline import _split_slowly, split_args
 from zyst.protocol.resp import (
     NULL_ARRAY,
     OK,
@@ -206,6 +206,51 @@ def test_split_args_quoting() -> None:
     assert split_args(b'"unterminated') is None
     assert split_args(b'"closed"glued') is None
     assert split_args(b"") == []
+
+
+# What Redis 7.0's sdssplitargs returns for each line (checked against the C function itself;
+# tests/oracle/test_protocol_bytes_oracle.py compares lines with a running redis-server).
+@pytest.mark.parametrize(
+    ("line", "args"),
+    [
+        # \v and \f are skipped before an argument, and belong to it anywhere else.
+        (b"SET a\x0bb 1", [b"SET", b"a\x0bb", b"1"]),
+        (b"SET\x0ckey 1", [b"SET\x0ckey", b"1"]),
+        (b"ECHO x\x0c", [b"ECHO", b"x\x0c"]),
+        (b"\x0b\x0c a \x0b\x0cb\x0b", [b"a", b"b\x0b"]),
+        (b"a\tb\rc  d", [b"a", b"b", b"c", b"d"]),
+        # After a closing quote \v and \f are white space.
+        (b'"a"\x0bb', [b"a", b"b"]),
+        (b"'a'\x0cb", [b"a", b"b"]),
+        (b'"a"b', None),
+        (b"'a'b", None),
+        # A quoted part ends the argument it is glued to.
+        (b'a"b c"', [b"ab c"]),
+        (b"a'b c' d", [b"ab c", b"d"]),
+        (b'a"b c"d', None),
+        # Escapes.
+        (b'"\\x41\\x4g\\x4"', [b"Ax4gx4"]),
+        (b'"\\n\\r\\t\\b\\a\\z\\"\\\\"', [b'\n\r\t\b\az"\\']),
+        (b"'\\n\\''", [b"\\n'"]),
+        (b'"\\x00\\xff"', [b"\x00\xff"]),
+        (b'"\\', None),
+        (b"'\\'", None),
+        (b'"a\\"', None),
+        # A NUL ends the line (it is a C string to Redis), inside quotes too.
+        (b"a\x00b c", [b"a"]),
+        (b'"a\x00"', None),
+        (b"\x00a", []),
+        (b"\xa5 \xff\x80", [b"\xa5", b"\xff\x80"]),
+    ],
+)
+def test_split_args_as_sdssplitargs(line: bytes, args: list[bytes] | None) -> None:
+    assert split_args(line) == args
+
+
+@given(st.binary(max_size=30).filter(lambda line: not set(line) & set(b"\"'\x0b\x0c\x00")))
+def test_split_args_shortcut_is_exact(line: bytes) -> None:
+    # Lines without quotes, \v, \f or NUL take bytes.split(): the same as the full splitter.
+    assert split_args(line) == _split_slowly(line)
 
 
 def encode(value: object, resp3: bool = False) -> bytes:

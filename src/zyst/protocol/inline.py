@@ -2,87 +2,120 @@
 
 Syntax of a line: arguments separated by white space; an argument may be
 
-- bare: any run of non-space bytes;
+- bare: a run of bytes ended by a space, tab, CR, LF or the end of the line;
 - double-quoted: ``"..."`` with escapes ``\\xHH`` (two hex digits), ``\\n \\r \\t \\b \\a``, and
   ``\\<c>`` for any other byte ``c`` (so ``\\"`` and ``\\\\``);
-- single-quoted: ``'...'`` where only ``\\'`` is an escape.
+- single-quoted: ``'...'`` where only ``\\'`` is an escape;
+- or bare bytes followed by one quoted part (``a"b c"`` is ``ab c``), which ends the argument.
+
+Two sets of white space are at work, as in Redis: before an argument, and after a closing quote,
+white space is C's ``isspace`` (space, ``\\t \\n \\v \\f \\r``); but only space, tab, CR and LF end
+a bare argument. So a vertical tab or form feed is skipped where an argument starts and is part
+of the argument anywhere else (``SET a\\vb 1`` sets the key ``a\\vb``; ``ECHO x\\f`` echoes
+``x\\f``).
 
 A closing quote must be followed by white space or the end of the line, and every opened quote
-must be closed; otherwise the line is invalid and :func:`split_args` returns ``None``.
+must be closed; otherwise the line is invalid and :func:`split_args` returns ``None``. The line is
+a C string to Redis: a NUL byte ends it.
 """
 
 from __future__ import annotations
 
-_SPACE = frozenset(b" \n\r\t\v\f")
+# C's isspace() in the C locale (Redis never sets LC_CTYPE): skipped before an argument.
+_BLANK = frozenset(b" \t\n\v\f\r")
+# What ends a bare argument (NUL aside, which ends the whole line).
+_END = frozenset(b" \t\n\r")
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
 def split_args(line: bytes) -> list[bytes] | None:
-    """The arguments of an inline request, or ``None`` when its quotes are unbalanced."""
-    if b'"' not in line and b"'" not in line:
+    """The arguments of an inline request, or ``None`` when its quotes are unbalanced or a
+    closing quote is followed by something other than white space."""
+    nul = line.find(b"\0")
+    if nul >= 0:
+        line = line[:nul]
+    # Without quotes, vertical tabs or form feeds, every white space byte left separates
+    # arguments, which is what bytes.split() does.
+    if b'"' not in line and b"'" not in line and b"\v" not in line and b"\f" not in line:
         return line.split()
+    return _split_slowly(line)
+
+
+def _split_slowly(line: bytes) -> list[bytes] | None:
     args: list[bytes] = []
     pos = 0
     size = len(line)
     while True:
-        while pos < size and line[pos] in _SPACE:
+        while pos < size and line[pos] in _BLANK:
             pos += 1
         if pos >= size:
             return args
         current = bytearray()
-        in_double = in_single = False
-        while True:
-            if in_double:
-                if pos >= size:
-                    return None
-                char = line[pos]
-                if (
-                    char == 0x5C
-                    and pos + 3 < size
-                    and line[pos + 1] == ord("x")
-                    and line[pos + 2] in _HEX
-                    and line[pos + 3] in _HEX
-                ):
-                    current.append(int(line[pos + 2 : pos + 4], 16))
-                    pos += 3
-                elif char == 0x5C and pos + 1 < size:
-                    pos += 1
-                    current += _ESCAPES.get(line[pos], bytes((line[pos],)))
-                elif char == ord('"'):
-                    if pos + 1 < size and line[pos + 1] not in _SPACE:
-                        return None
-                    in_double = False
-                    pos += 1
-                    break
-                else:
-                    current.append(char)
-            elif in_single:
-                if pos >= size:
-                    return None
-                char = line[pos]
-                if char == 0x5C and pos + 1 < size and line[pos + 1] == ord("'"):
-                    pos += 1
-                    current.append(ord("'"))
-                elif char == ord("'"):
-                    if pos + 1 < size and line[pos + 1] not in _SPACE:
-                        return None
-                    in_single = False
-                    pos += 1
-                    break
-                else:
-                    current.append(char)
-            else:
-                if pos >= size:
-                    break
-                char = line[pos]
-                if char in _SPACE:
-                    break
-                if char == ord('"'):
-                    in_double = True
-                elif char == ord("'"):
-                    in_single = True
-                else:
-                    current.append(char)
+        while pos < size:
+            char = line[pos]
+            if char in _END:
+                break
+            if char == 0x22:  # '"'
+                pos = _double_quoted(line, pos + 1, current)
+                break
+            if char == 0x27:  # "'"
+                pos = _single_quoted(line, pos + 1, current)
+                break
+            current.append(char)
             pos += 1
+        if pos < 0:
+            return None
         args.append(bytes(current))
+
+
+def _double_quoted(line: bytes, pos: int, current: bytearray) -> int:
+    """Append the double-quoted text starting at ``line[pos]`` (after the opening quote) to
+    ``current``; the position after the closing quote, or -1 when the text is invalid."""
+    size = len(line)
+    while pos < size:
+        char = line[pos]
+        if char == 0x5C and pos + 1 < size:  # a backslash with something after it
+            following = line[pos + 1]
+            if (
+                following == 0x78  # "x"
+                and pos + 3 < size
+                and line[pos + 2] in _HEX
+                and line[pos + 3] in _HEX
+            ):
+                current.append(int(line[pos + 2 : pos + 4], 16))
+                pos += 4
+            else:
+                current += _ESCAPES.get(following, bytes((following,)))
+                pos += 2
+        elif char == 0x22:  # '"'
+            return _after_closing_quote(line, pos)
+        else:
+            current.append(char)
+            pos += 1
+    return -1
+
+
+def _single_quoted(line: bytes, pos: int, current: bytearray) -> int:
+    """As :func:`_double_quoted`, for single quotes: only ``\\'`` is an escape."""
+    size = len(line)
+    while pos < size:
+        char = line[pos]
+        if char == 0x5C and pos + 1 < size and line[pos + 1] == 0x27:
+            current.append(0x27)
+            pos += 2
+        elif char == 0x27:
+            return _after_closing_quote(line, pos)
+        else:
+            current.append(char)
+            pos += 1
+    return -1
+
+
+def _after_closing_quote(line: bytes, pos: int) -> int:
+    """The position after the closing quote at ``line[pos]``, or -1 when what follows it is
+    neither white space nor the end of the line (``"a"b``)."""
+    pos += 1
+    if pos < len(line) and line[pos] not in _BLANK:
+        return -1
+    return pos

@@ -1,0 +1,126 @@
+"""Request bytes as Redis reads them and error bytes as Redis writes them, compared raw with a
+real redis-server: inline splitting (``sdssplitargs``), client bytes quoted in error replies
+(``%s`` stops at NUL, nothing decoded), and HTTP request lines, which close the connection."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Oracle, ServerProcess
+from tests.server.test_protocol import exchange_with_each
+
+
+def until_closed(servers: tuple[ServerProcess, ServerProcess], payload: bytes) -> bytes:
+    """Send ``payload`` to both servers, end the writing side, and return what each sent back
+    before closing (asserted the same)."""
+
+    def send(sock: socket.socket) -> None:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+
+    ours, theirs = exchange_with_each((servers[0].port, servers[1].port), send)
+    assert ours == theirs, f"{payload!r}: zyst {ours!r} != redis {theirs!r}"
+    return ours
+
+
+def inline(oracle: Oracle, line: bytes) -> bytes:
+    """Send one inline request line to both servers; assert the same reply bytes."""
+    replies = []
+    for conn in (oracle.zyst, oracle.redis):
+        conn.send_raw(line + b"\r\n")
+        replies.append(conn.read_reply())
+    assert replies[0] == replies[1], f"{line!r}: zyst {replies[0]!r} != redis {replies[1]!r}"
+    return replies[0]
+
+
+# -- item 5: inline requests split as sdssplitargs splits them ---------------------------------
+def test_vertical_tab_inside_a_key_is_part_of_it(oracle: Oracle) -> None:
+    assert inline(oracle, b"SET a\x0bb 1") == b"+OK\r\n"
+    assert oracle.check("KEYS", "*") == b"*1\r\n$3\r\na\x0bb\r\n"
+    assert oracle.check("GET", b"a\x0bb") == b"$1\r\n1\r\n"
+
+
+def test_form_feed_inside_a_command_name_is_part_of_it(oracle: Oracle) -> None:
+    assert inline(oracle, b"SET\x0ckey 1") == (
+        b"-ERR unknown command 'SET\x0ckey', with args beginning with: '1' \r\n"
+    )
+    assert oracle.check("DBSIZE") == b":0\r\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        (b"ECHO x\x0c", b"$2\r\nx\x0c\r\n"),
+        (b"ECHO x\x0b\x0c", b"$3\r\nx\x0b\x0c\r\n"),
+        # Skipped where an argument starts (isspace), kept anywhere else.
+        (b"\x0b\x0cECHO x", b"$1\r\nx\r\n"),
+        (b"ECHO \x0b\x0cx", b"$1\r\nx\r\n"),
+        (b"ECHO \x0bx\x0by", b"$3\r\nx\x0by\r\n"),
+        (b"ECHO\x0b", None),
+        # After a closing quote, \v and \f are white space.
+        (b'ECHO "a"\x0b', b"$1\r\na\r\n"),
+        (b"ECHO 'a'\x0c", b"$1\r\na\r\n"),
+        (b'ECHO "a"\x0b\x0c ', b"$1\r\na\r\n"),
+        (b"NOPE \"a\"\x0bb 'c'\x0cd", None),
+        # Only space, tab, CR and LF end a bare argument.
+        (b"NOPE a\x0bb\tc\x0cd\re  f", None),
+        (b"NOPE \x0b\x0c\t \x0b", None),
+        # Quotes and escapes.
+        (b'ECHO "\\x41\\x4g\\n\\r\\t\\b\\a\\z\\"\\\\"', None),
+        (b"ECHO 'it\\'s \\n \\x41'", None),
+        (b'ECHO "a\\x00b"', b"$3\r\na\x00b\r\n"),
+        (b'ECHO "\\xff\\x80\\xA5"', b"$3\r\n\xff\x80\xa5\r\n"),
+        (b'ECHO ab"cd ef"', b"$7\r\nabcd ef\r\n"),
+        (b"ECHO a'b c'", b"$4\r\nab c\r\n"),
+        (b'ECHO ""', b"$0\r\n\r\n"),
+        (b"ECHO ''", b"$0\r\n\r\n"),
+        (b'ECHO "\'"', b"$1\r\n'\r\n"),
+        (b"ECHO '\"'", b'$1\r\n"\r\n'),
+        (b'NOPE "a" \'b\' c"d e"', None),
+        # Bytes >= 0x80 are plain bytes.
+        (b"ECHO \xa5\xff", b"$2\r\n\xa5\xff\r\n"),
+    ],
+)
+def test_inline_splitting_matches_redis(oracle: Oracle, line: bytes, reply: bytes | None) -> None:
+    got = inline(oracle, line)
+    if reply is not None:
+        assert got == reply
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b'ECHO "a"b\r\nPING\r\n',
+        b"ECHO 'a'\x00\r\nPING\r\n",
+        b'ECHO "a\\"\r\nPING\r\n',
+        b'ECHO "\\\r\nPING\r\n',
+        b"ECHO 'a\\'\r\nPING\r\n",
+        # A NUL ends the line for Redis (it searches for the LF with strchr): it never ends.
+        b'ECHO "a\x00b"\r\nPING\r\n',
+        b"PING\r\nECHO \x00\r\nPING\r\n",
+    ],
+)
+def test_invalid_inline_lines_match_redis(
+    zyst_server: ServerProcess, redis_server: ServerProcess, stream: bytes
+) -> None:
+    until_closed((zyst_server, redis_server), stream)
+
+
+# Bytes that matter to the splitter, and a few that do not.
+_LINE_BYTES = list(b" \t\x0b\x0c\r\"'\\x0aF\x80\xff")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_BYTES), max_size=16).map(bytes))
+def test_any_inline_line_splits_as_redis_splits_it(
+    zyst_server: ServerProcess, redis_server: ServerProcess, line: bytes
+) -> None:
+    # The arguments come back whole through a list: RPUSH them, then LRANGE.
+    until_closed(
+        (zyst_server, redis_server),
+        b"DEL inline-args\r\nRPUSH inline-args " + line + b"\r\nLRANGE inline-args 0 -1\r\n",
+    )
