@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from zyst import __version__
-from zyst.errors import CommandError
+from zyst.errors import CommandError, c_string
 from zyst.glob import stringmatch
 from zyst.numbers import LLONG_MAX, strict_int
 from zyst.protocol.inline import split_args
@@ -92,7 +92,7 @@ def not_one_of(choices: tuple[str, ...]) -> str:
 
 def config_set_unknown(name: bytes) -> str:
     """The reply to CONFIG SET naming an unknown setting (as the client spelled it)."""
-    return f"ERR Unknown option or number of arguments for CONFIG SET - '{_show(name)}'"
+    return f"ERR Unknown option or number of arguments for CONFIG SET - '{c_string(name)}'"
 
 
 def config_set_failed(name: str, reason: str) -> str:
@@ -530,10 +530,6 @@ def _decode(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
 
 
-def _show(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
-
-
 @dataclass(eq=False)
 class Config:
     """Every setting of one server, with its default; see :data:`SETTINGS` for the rules."""
@@ -628,9 +624,9 @@ class Config:
             if setting is None:
                 raise CommandError(config_set_unknown(raw_name))
             if not setting.mutable:
-                raise CommandError(config_set_failed(_show(raw_name), IMMUTABLE))
+                raise CommandError(config_set_failed(c_string(raw_name), IMMUTABLE))
             if any(previous is setting for previous, _ in chosen):
-                raise CommandError(config_set_failed(_show(raw_name), DUPLICATE))
+                raise CommandError(config_set_failed(c_string(raw_name), DUPLICATE))
             chosen.append((setting, _decode(raw_value)))
 
         new_values: list[tuple[Setting[Any], Any]] = []

@@ -3,6 +3,13 @@
 Handlers raise :class:`CommandError` with one of these strings (or a formatted one); the
 dispatcher turns it into a RESP error reply. The text never includes the leading ``-`` nor the
 trailing CRLF: the reply encoder adds those.
+
+Error text is a ``str`` in which each character stands for one byte. The strings here are ASCII;
+where an error quotes what a client sent, :func:`c_string` maps each byte to the character of the
+same number (latin-1), and the reply encoder maps each character back to its byte. So an error
+reply carries the client's bytes unaltered (nothing is decoded as UTF-8), and the hot path keeps
+plain ``str`` messages. Redis prints client bytes with ``%s`` or ``%.<n>s``, which stop at the
+first NUL byte; :func:`c_string` does the same.
 """
 
 from __future__ import annotations
@@ -45,18 +52,30 @@ def wrong_arity(name: str) -> str:
     return f"ERR wrong number of arguments for '{name}' command"
 
 
-def unknown_command(name: str, args: list[bytes]) -> str:
-    """Redis quotes the command and up to the first 128 bytes of each argument."""
-    shown = "".join(f"'{_printable(a)}' " for a in args)
-    return f"ERR unknown command '{_printable(name.encode())}', with args beginning with: {shown}"
+def c_string(value: bytes, limit: int = -1) -> str:
+    """``value`` as Redis's ``%s`` (``%.<limit>s`` when ``limit`` is not negative) prints it:
+    up to its first NUL byte and at most ``limit`` bytes, each byte one character (latin-1)."""
+    end = value.find(b"\0")
+    if end < 0:
+        end = len(value)
+    if 0 <= limit < end:
+        end = limit
+    return value[:end].decode("latin-1")
+
+
+def unknown_command(name: bytes, args: list[bytes]) -> str:
+    """Redis quotes up to 128 bytes of the name, then quotes arguments while what it has
+    written of them is shorter than 128 bytes, cutting the last one to fill 128 at most."""
+    shown = ""
+    for arg in args:
+        if len(shown) >= 128:
+            break
+        shown += f"'{c_string(arg, 128 - len(shown))}' "
+    return f"ERR unknown command '{c_string(name, 128)}', with args beginning with: {shown}"
 
 
 def unknown_subcommand(sub: bytes, command: str) -> str:
-    return f"ERR unknown subcommand '{_printable(sub)}'. Try {command.upper()} HELP."
-
-
-def _printable(value: bytes, limit: int = 128) -> str:
-    return value[:limit].decode("utf-8", errors="replace")
+    return f"ERR unknown subcommand '{c_string(sub, 128)}'. Try {command.upper()} HELP."
 
 
 # -- protocol (the connection is closed after these) -----------------------------------------
@@ -87,8 +106,11 @@ NO_SUCH_CLIENT = "ERR No such client"
 # -- expire options (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT) -------------------------------------
 EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible"
-UNSUPPORTED_OPTION = "ERR Unsupported option {}"
 DECREMENT_OVERFLOW = "ERR decrement would overflow"
+
+
+def unsupported_option(option: bytes) -> str:
+    return f"ERR Unsupported option {c_string(option)}"
 
 
 # -- connection / server commands (HELLO, CLIENT, SHUTDOWN, CONFIG) ---------------------------
@@ -100,20 +122,20 @@ CONFIG_REWRITE_FAILED = "ERR Rewriting config file: {}"  # the system's error te
 
 
 def hello_syntax(option: bytes) -> str:
-    return f"ERR Syntax error in HELLO option '{_printable(option)}'"
+    return f"ERR Syntax error in HELLO option '{c_string(option)}'"
 
 
 def unknown_client_type(name: bytes) -> str:
-    return f"ERR Unknown client type '{_printable(name)}'"
+    return f"ERR Unknown client type '{c_string(name)}'"
 
 
 def unrecognized_option(option: bytes) -> str:
-    return f"ERR Unrecognized option '{_printable(option)}'"
+    return f"ERR Unrecognized option '{c_string(option)}'"
 
 
 def client_attr_spaces(attr: bytes) -> str:
     """CLIENT SETINFO's validation error names the attribute as the client typed it."""
-    return f"ERR {_printable(attr)} cannot contain spaces, newlines or special characters."
+    return f"ERR {c_string(attr)} cannot contain spaces, newlines or special characters."
 
 
 # -- persistence -------------------------------------------------------------------------------

@@ -578,7 +578,7 @@ def test_command_errors_from_apply_name_the_command(aof_path: Path) -> None:
 
     def apply(db: int, argv: list[bytes]) -> None:
         if argv[0] == b"NOSUCH":
-            raise errors.CommandError(errors.unknown_command("NOSUCH", argv[1:]))
+            raise errors.CommandError(errors.unknown_command(b"NOSUCH", argv[1:]))
 
     with pytest.raises(AofCorruptError) as info:
         load_aof(str(aof_path), apply)

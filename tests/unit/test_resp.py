@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zyst import errors
 from zyst.protocol.inline import _split_slowly, split_args
 from zyst.protocol.resp import (
     NULL_ARRAY,
@@ -18,6 +19,7 @@ from zyst.protocol.resp import (
     SetReply,
     Verbatim,
     encode_command,
+    encode_error,
     encode_reply,
 )
 
@@ -276,6 +278,22 @@ def test_reply_encoding_resp2_and_resp3() -> None:
     assert encode(1.5, resp3=True) == b",1.5\r\n"
     assert encode(Verbatim(b"hi"), resp3=True) == b"=6\r\ntxt:hi\r\n"
     assert encode(ErrorReply("ERR bad\r\nthing")) == b"-ERR bad  thing\r\n"
+
+
+def test_error_text_is_written_byte_for_byte() -> None:
+    # Error text holds one character per byte (zyst.errors): client bytes come back unaltered.
+    assert encode(ErrorReply(errors.unknown_command(b"\xa5", [b"\xff\x00z"]))) == (
+        b"-ERR unknown command '\xa5', with args beginning with: '\xff' \r\n"
+    )
+    assert encode_error(errors.proto_expected_dollar(b"\xa5")) == (
+        b"-ERR Protocol error: expected '$', got '\xa5'\r\n"
+    )
+    # As Redis formats an error: CR and LF dropped at the end, turned into spaces inside.
+    assert encode(ErrorReply(errors.unsupported_option(b"a\r\nb\r\n"))) == (
+        b"-ERR Unsupported option a  b\r\n"
+    )
+    # Text of our own beyond latin-1 (there is none today) is still sent, as UTF-8.
+    assert encode(ErrorReply("ERR \u2192")) == b"-ERR \xe2\x86\x92\r\n"
 
 
 def plain_array(items: list[bytes | int | None]) -> bytes:

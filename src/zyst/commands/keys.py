@@ -111,9 +111,7 @@ def _expire_flags(argv: list[bytes]) -> int:
     for raw in argv[3:]:
         bit = _EXPIRE_FLAGS.get(raw.upper())
         if bit is None:
-            # Redis prints the option as a C string: it stops at the first NUL byte.
-            shown = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
-            raise CommandError(errors.UNSUPPORTED_OPTION.format(shown))
+            raise CommandError(errors.unsupported_option(raw))
         flags |= bit
     if flags & _NX and flags & (_XX | _GT | _LT):
         raise CommandError(errors.EXPIRE_NX_CONFLICT)

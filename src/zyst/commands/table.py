@@ -227,7 +227,7 @@ def resolve(argv: list[bytes]) -> Command | str:
     """The (sub)command ``argv`` names, or the error message that answers it."""
     cmd = _LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
     if cmd is None:
-        return errors.unknown_command(argv[0].decode("utf-8", "replace"), argv[1:])
+        return errors.unknown_command(argv[0], argv[1:])
     if not cmd.accepts(len(argv)):
         return errors.wrong_arity(cmd.name)
     if cmd.subcommands and (len(argv) > 1 or cmd.handler is None):

@@ -139,11 +139,16 @@ def _resp3_double(value: float) -> bytes:
     return b",%.17g\r\n" % value
 
 
-def _sanitize_error(message: str) -> bytes:
-    # Redis never lets an error reply span lines: CR and LF become spaces.
-    raw = message.encode("utf-8", errors="replace")
+def _error_bytes(message: str) -> bytes:
+    """The bytes of an error text (see :mod:`zyst.errors`: one character per byte, so latin-1
+    gives back the bytes a client sent), on one line as Redis sends it: CR and LF at the end
+    are dropped, those inside become spaces."""
+    try:
+        raw = message.encode("latin-1")
+    except UnicodeEncodeError:  # text of our own beyond latin-1 (no client bytes in it)
+        raw = message.encode("utf-8")
     if b"\r" in raw or b"\n" in raw:
-        raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
+        raw = raw.rstrip(b"\r\n").replace(b"\r", b" ").replace(b"\n", b" ")
     return raw
 
 
@@ -169,7 +174,7 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
                 else:
                     encode_reply(item, resp3, out)
     elif kind is ErrorReply:
-        out.append(b"-" + _sanitize_error(value.message) + b"\r\n")
+        out.append(b"-" + _error_bytes(value.message) + b"\r\n")
     elif kind is Map:
         pairs = list(value.pairs.items() if isinstance(value.pairs, dict) else value.pairs)
         out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % (len(pairs) * (1 if resp3 else 2)))
@@ -238,7 +243,7 @@ def _mixed_bulk_strings(items: list[bytes]) -> bytes:
 
 def encode_error(message: str) -> bytes:
     """The bytes of an error reply."""
-    return b"-" + _sanitize_error(message) + b"\r\n"
+    return b"-" + _error_bytes(message) + b"\r\n"
 
 
 def encode_command(argv: list[bytes]) -> bytes:
