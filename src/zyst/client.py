@@ -21,6 +21,7 @@ class Client:
     __slots__ = (
         "addr",
         "close_after_reply",
+        "close_asap",
         "created",
         "ctx",
         "db",
@@ -54,6 +55,9 @@ class Client:
         # expiries become absolute ones); ``None`` propagates the command as received.
         self.propagate_as: list[list[bytes]] | None = None
         self.close_after_reply = False
+        # Redis's CLIENT_CLOSE_ASAP: close without sending the replies not yet written (set
+        # with close_after_reply, which stops the commands that follow).
+        self.close_asap = False
         self.transport_info: Any = None
 
     @property

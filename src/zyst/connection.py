@@ -168,6 +168,8 @@ class Connection(asyncio.Protocol):
                     stats.count_error(reply.message)
                 encode_reply(reply, client.resp3, out)
             if client.close_after_reply:
+                if client.close_asap:
+                    out.clear()  # nothing of this read is sent
                 break
         if parser.error is not None and not client.close_after_reply:
             if parser.error is QUERY_BUFFER_OVERFLOW:

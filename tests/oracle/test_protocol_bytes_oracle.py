@@ -5,13 +5,15 @@ real redis-server: inline splitting (``sdssplitargs``), client bytes quoted in e
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Oracle, ServerProcess
+from tests.conftest import Oracle, RawConnection, ServerProcess, redis_process, zyst_process
 from tests.server.test_protocol import exchange_with_each
+from zyst.commands.table import CROSS_PROTOCOL_WARNING
 
 
 def until_closed(servers: tuple[ServerProcess, ServerProcess], payload: bytes) -> bytes:
@@ -230,3 +232,122 @@ def test_expected_dollar_error_bytes(
 ) -> None:
     reply = until_closed((zyst_server, redis_server), stream)
     assert reply == b"-ERR Protocol error: expected '$', got '" + got + b"'\r\n"
+
+
+# -- item 7: an HTTP request is not a stream of commands ---------------------------------------
+def closed_without_reply(sock: socket.socket) -> bool:
+    """Read until the server closes: True when it closed having sent nothing. A server that
+    neither answers nor closes fails the test at the socket timeout."""
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received == b""
+
+
+def send_and_wait_for_close(port: int, payload: bytes) -> bool:
+    """Send ``payload`` on a new connection (its writing side left open): see
+    :func:`closed_without_reply`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(payload)
+        return closed_without_reply(sock)
+
+
+HTTP_POST = (
+    b"POST / HTTP/1.1\r\n"
+    b"Host: 127.0.0.1:6379\r\n"
+    b"Content-Type: text/plain\r\n"
+    b"Content-Length: 15\r\n"
+    b"\r\n"
+    b"SET pwned yes\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        HTTP_POST,
+        b"PING\r\n" + HTTP_POST,
+        b"SET before 1\r\nHost: example.com\r\nSET pwned yes\r\n",
+        # A GET request line is a wrong-arity GET, whose error is not sent either.
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nSET pwned yes\r\n",
+        b"post /\r\nSET pwned yes\r\n",
+        b"HOST:\r\nSET pwned yes\r\n",
+        b"pOsT\r\nSET pwned yes\r\n",
+        # Compared as C strings: a NUL ends the name.
+        b"*2\r\n$8\r\nPOST\x00abc\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$5\r\npwned\r\n$3\r\nyes\r\n",
+        b"*1\r\n$6\r\nhost:\x00\r\nSET pwned yes\r\n",
+    ],
+)
+def test_http_request_closes_the_connection(
+    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess, payload: bytes
+) -> None:
+    for server in (zyst_server, redis_server):
+        assert send_and_wait_for_close(server.port, payload), server.argv[0]
+    assert oracle.check("GET", "pwned") == b"$-1\r\n"
+    if b"before" in payload:
+        # Commands before the line run; only their replies are not sent.
+        assert oracle.check("GET", "before") == b"$1\r\n1\r\n"
+
+
+def test_http_request_after_answered_commands(
+    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+) -> None:
+    # Replies of earlier reads have left; the connection closes at the POST.
+    for server in (zyst_server, redis_server):
+        conn = RawConnection(server.port)
+        try:
+            assert conn.command("SET", "a", "1") == b"+OK\r\n"
+            conn.send_raw(b"POST / HTTP/1.1\r\nSET pwned yes\r\n")
+            assert closed_without_reply(conn.sock), server.argv[0]
+        finally:
+            conn.close()
+    assert oracle.check("MGET", "a", "pwned") == b"*2\r\n$1\r\n1\r\n$-1\r\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("POSTAL", "x"), ("host", "x"), ("Host:x",), ("host:a",), (" post",), ("posT ",)],
+)
+def test_names_close_to_http_are_unknown_commands(oracle: Oracle, argv: tuple[str, ...]) -> None:
+    assert oracle.check(*argv).startswith(b"-ERR unknown command")
+
+
+def test_post_and_host_are_not_commands(oracle: Oracle) -> None:
+    nil = b"$-1\r\n"
+    assert oracle.check("COMMAND", "INFO", "post", "host:", "POST") == b"*3\r\n" + nil * 3
+    for conn in (oracle.zyst, oracle.redis):
+        names = conn.command("COMMAND", "LIST")
+        assert b"\r\npost\r\n" not in names
+        assert b"\r\nhost:\r\n" not in names
+
+
+def test_http_request_is_logged_once_a_minute(tmp_path_factory: pytest.TempPathFactory) -> None:
+    servers = [
+        zyst_process(tmp_path_factory.mktemp("zyst-http"), "--appendonly", "no"),
+        redis_process(tmp_path_factory.mktemp("redis-http")),
+    ]
+    try:
+        for server in servers:
+            server.start()
+            for _ in range(3):
+                assert send_and_wait_for_close(server.port, HTTP_POST)
+            # The log is written before the connection closes; poll only to be safe.
+            deadline = time.monotonic() + 10
+            while CROSS_PROTOCOL_WARNING not in server.log.read_text():
+                assert time.monotonic() < deadline, server.log.read_text()
+                time.sleep(0.05)
+            conn = RawConnection(server.port)
+            try:
+                assert conn.command("PING") == b"+PONG\r\n"
+            finally:
+                conn.close()
+            assert server.log.read_text().count(CROSS_PROTOCOL_WARNING) == 1
+    finally:
+        for server in servers:
+            server.stop()

@@ -23,13 +23,14 @@ Handlers are synchronous and run to completion (that is what makes commands atom
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zyst import errors
 from zyst.errors import CommandError
-from zyst.protocol.resp import ErrorReply
+from zyst.protocol.resp import NO_REPLY, ErrorReply
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -223,10 +224,13 @@ def lookup(name: bytes) -> Command | None:
     return cmd
 
 
-def resolve(argv: list[bytes]) -> Command | str:
-    """The (sub)command ``argv`` names, or the error message that answers it."""
+def resolve(argv: list[bytes]) -> Command | str | None:
+    """The (sub)command ``argv`` names, or the error message that answers it, or ``None`` for
+    a line of an HTTP request (:func:`is_http_line`), which must get no answer at all."""
     cmd = _LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
     if cmd is None:
+        if is_http_line(argv[0]):
+            return None
         return errors.unknown_command(argv[0], argv[1:])
     if not cmd.accepts(len(argv)):
         return errors.wrong_arity(cmd.name)
@@ -252,6 +256,8 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     entry = _FAST.get(argv[0])
     if entry is None:
         found = resolve(argv)
+        if found is None:
+            return _drop_http_client(client)
         if type(found) is str:
             client.ctx.stats.rejected_calls += 1
             return ErrorReply(found)
@@ -329,3 +335,41 @@ def _propagate(client: Client, argv: list[bytes]) -> None:
 def _internal_error(cmd: Command, exc: Exception) -> ErrorReply:
     log.exception("command %r failed", cmd.name, exc_info=exc)
     return ErrorReply(f"ERR internal error in '{cmd.name}': {type(exc).__name__}")
+
+
+# Redis's warning, word for word (networking.c, securityWarningCommand).
+CROSS_PROTOCOL_WARNING = (
+    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: "
+    "commands to Redis. This is likely due to an attacker attempting to use Cross Protocol "
+    "Scripting to compromise your Redis instance. Connection aborted."
+)
+# When the warning was last logged (time.monotonic()); it is logged at most once a minute, so
+# that a flood of such requests cannot flood the log.
+_cross_protocol_logged: float | None = None
+
+
+def is_http_line(name: bytes) -> bool:
+    """Whether a command named ``name`` is the start of an HTTP request line or header:
+    ``POST`` or ``Host:`` in any case, compared as C strings (up to a NUL byte), as Redis does.
+
+    A web page can make a browser POST to a Redis port; the request's body then arrives as
+    inline commands after lines the server does not know (cross-protocol scripting). No
+    command has these names, so only the unknown-command path asks."""
+    head = name[:6]
+    nul = head.find(b"\0")
+    if nul >= 0:
+        head = head[:nul]
+    return head.lower() in (b"post", b"host:")
+
+
+def _drop_http_client(client: Client) -> Reply:
+    """Close the connection of a client that sent an HTTP request, without a reply: as Redis
+    does, nothing after that line runs and nothing answered in the same read is sent."""
+    global _cross_protocol_logged
+    now = time.monotonic()
+    if _cross_protocol_logged is None or now - _cross_protocol_logged > 60:
+        log.warning(CROSS_PROTOCOL_WARNING)
+        _cross_protocol_logged = now
+    client.close_asap = True
+    client.close_after_reply = True
+    return NO_REPLY
