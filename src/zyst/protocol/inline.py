@@ -32,17 +32,19 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 def split_args(line: bytes) -> list[bytes] | None:
     """The arguments of an inline request, or ``None`` when its quotes are unbalanced or a
     closing quote is followed by something other than white space."""
-    nul = line.find(b"\0")
-    if nul >= 0:
-        line = line[:nul]
-    # Without quotes, vertical tabs or form feeds, every white space byte left separates
-    # arguments, which is what bytes.split() does.
-    if b'"' not in line and b"'" not in line and b"\v" not in line and b"\f" not in line:
-        return line.split()
-    return _split_slowly(line)
+    # Without quotes, vertical tabs, form feeds or NUL, every white space byte separates
+    # arguments, which is what bytes.split() does. (The bytes are looked for as ints: a
+    # one-byte bytes operand makes ``in`` try it as an int first, and raise and clear an
+    # exception, before it searches.)
+    if 0x22 in line or 0x27 in line or 0x0B in line or 0x0C in line or 0 in line:
+        return _split_slowly(line)
+    return line.split()
 
 
 def _split_slowly(line: bytes) -> list[bytes] | None:
+    nul = line.find(b"\0")
+    if nul >= 0:
+        line = line[:nul]
     args: list[bytes] = []
     pos = 0
     size = len(line)
