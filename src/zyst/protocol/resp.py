@@ -147,7 +147,7 @@ def _error_bytes(message: str) -> bytes:
         raw = message.encode("latin-1")
     except UnicodeEncodeError:  # text of our own beyond latin-1 (no client bytes in it)
         raw = message.encode("utf-8")
-    if b"\r" in raw or b"\n" in raw:
+    if 13 in raw or 10 in raw:  # CR, LF (as ints: see split_args)
         raw = raw.rstrip(b"\r\n").replace(b"\r", b" ").replace(b"\n", b" ")
     return raw
 
