@@ -179,6 +179,9 @@ class Server:
             if loader.db.index != db_index:
                 loader.select(db_index)
             reply = call(loader, argv)
+            if loader.close_asap:
+                # POST or Host: (a cross-protocol request) is no command Redis could have written.
+                raise CommandError(f"Unknown command '{argv[0].decode('utf-8', 'replace')}'")
             if type(reply) is ErrorReply:
                 # Replaying what was accepted once must not fail; an unknown command means the
                 # file is not ours to load. Other errors are logged, as Redis does.

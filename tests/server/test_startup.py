@@ -414,3 +414,16 @@ def test_tcp_backlog_pidfile_and_daemonize_are_shown_and_immutable_like_redis(
     finally:
         ours.close()
         theirs.close()
+
+
+def test_cross_protocol_command_in_the_aof_stops_the_start(tmp_path: Path) -> None:
+    """``POST`` is no command any server wrote: an AOF holding one is refused, as Redis refuses
+    it as an unknown command, rather than skipped."""
+    good = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
+    (tmp_path / "appendonly.aof").write_bytes(good + b"*2\r\n$4\r\nPOST\r\n$1\r\n/\r\n")
+    result = run_zyst("--port", "0", "--dir", str(tmp_path))
+    assert result.returncode == 1
+    assert (
+        f"Bad file format reading the append only file at offset {len(good)}: command POST / "
+        "failed: Unknown command 'POST'"
+    ) in result.stdout + result.stderr
