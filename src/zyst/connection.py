@@ -42,17 +42,21 @@ MAX_CLIENTS_ERROR = b"-ERR max number of clients reached\r\n"
 class ReplyGate:
     """Holds replies until the AOF writes they acknowledge are durable.
 
-    ``hold(conn, data, need, wrote)`` queues bytes for a connection that may leave once the AOF
-    is durable up to offset ``need`` (see :meth:`zyst.propagation.Propagation.hold_offset`);
-    ``wrote`` says whether the batch changed data itself, or only read in a turn where others
-    wrote. It asks for one release at the end of the current loop turn. ``release`` runs
-    ``flush`` (write, and fsync under ``always``: one for every client, a group commit), which
-    returns the durable offset, then writes every held reply that offset covers. A connection's
-    replies leave in the order they were made: one still held keeps its later ones behind it.
+    ``hold(conn, data, need, wrote, close)`` queues bytes for a connection that may leave once
+    the AOF is durable up to offset ``need`` (see
+    :meth:`zyst.propagation.Propagation.hold_offset`); ``wrote`` says whether the batch changed
+    data itself, or only read in a turn where others wrote; ``close`` whether the connection
+    closes after these bytes (QUIT, a protocol error). It asks for one release at the end of the
+    current loop turn. ``release`` runs ``flush`` (write, and fsync under ``always``: one for
+    every client, a group commit), which returns the durable offset, then writes every held
+    reply that offset covers. A connection's replies leave in the order they were made: one
+    still held keeps its later ones behind it.
 
     When the write fails (a full disk under ``everysec``/``no``: ``failing()`` is true), the
-    replies of batches that wrote stay held until a later release (the cron's retry) succeeds;
-    those that only read leave, as reads go on in Redis while writes are refused.
+    replies of batches that wrote stay held until a later release succeeds (the server releases
+    again on every cron tick while anything is held, and as soon as the error clears); those
+    that only read leave at once, as in Redis, where reads go on while writes are refused, even
+    a read that saw a write of the failed batch.
     """
 
     def __init__(
@@ -64,12 +68,12 @@ class ReplyGate:
         self._loop = loop
         self._flush = flush
         self._failing = failing
-        self._held: list[tuple[Connection, bytes, int, bool]] = []
+        self._held: list[tuple[Connection, bytes, int, bool, bool]] = []
         self._scheduled = False
 
-    def hold(self, conn: Connection, data: bytes, need: int, wrote: bool) -> None:
+    def hold(self, conn: Connection, data: bytes, need: int, wrote: bool, close: bool) -> None:
         conn.held_replies += 1
-        self._held.append((conn, data, need, wrote))
+        self._held.append((conn, data, need, wrote, close))
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self.release)
@@ -87,7 +91,7 @@ class ReplyGate:
             conn = entry[0]
             if (entry[2] <= durable or (reads_go_on and not entry[3])) and conn not in waiting:
                 conn.held_replies -= 1
-                conn.write_now(entry[1])
+                conn.write_now(entry[1], entry[4])
             else:
                 waiting.add(conn)
                 self._held.append(entry)
@@ -103,7 +107,7 @@ class Connection(asyncio.Protocol):
     def __init__(
         self,
         ctx: ServerContext,
-        hold_offset: Callable[[], int],
+        hold_offset: Callable[[bool], int],
         gate: ReplyGate | None,
         on_close: Callable[[Connection], None] | None = None,
     ) -> None:
@@ -183,25 +187,28 @@ class Connection(asyncio.Protocol):
             client.last_interaction = monotonic()
             stats.total_commands_processed += len(commands)
         payload = out[0] if len(out) == 1 else b"".join(out)
+        close = client.close_after_reply
+        if close:
+            self._closing = True  # nothing this client sends from now on runs
         gate = self._gate
         if gate is not None:
-            need = self._hold_offset()
+            wrote = self.ctx.dirty != dirty
+            need = self._hold_offset(wrote)
             if need or self.held_replies:
                 # Behind an AOF write, or behind this client's own earlier replies still held.
-                gate.hold(self, payload, need, self.ctx.dirty != dirty)
+                gate.hold(self, payload, need, wrote, close)
                 return
-        self.write_now(payload)
+        self.write_now(payload, close)
 
-    def write_now(self, data: bytes) -> None:
+    def write_now(self, data: bytes, close: bool) -> None:
+        """Send ``data`` now, then close the connection if ``close``."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return
         if data:
             transport.write(data)
             self.ctx.stats.total_net_output_bytes += len(data)
-        client = self.client
-        if client is not None and client.close_after_reply:
-            self._closing = True
+        if close:
             transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -74,16 +74,20 @@ class Propagation:
         aof = self.aof
         return aof is not None and aof.write_error is not None
 
-    def hold_offset(self) -> int:
-        """How far the AOF must be durable before replies produced now may leave; 0 when they
-        may leave at once.
+    def hold_offset(self, wrote: bool) -> int:
+        """How far the AOF must be durable before the replies of a batch of commands that has
+        just run may leave; 0 when they may leave at once. ``wrote``: the batch changed data.
 
         Everything fed and not yet durable counts, so a read that observed a write in the same
-        turn waits for it too. While a write error stands (``everysec``/``no``), new replies are
-        not held: writes are refused then, and reads go on as in Redis.
+        turn waits for it too (unless that write then fails: see
+        :class:`zyst.connection.ReplyGate`). While a write error stands (``everysec``/``no``),
+        only batches that wrote are held (writes are refused then, but a batch may have written
+        before a flush inside one of its commands failed); reads go on, as in Redis.
         """
         aof = self.aof
-        if aof is None or aof.write_error is not None:
+        if aof is None:
             return 0
         fed = aof.fed
-        return fed if fed != aof.durable else 0
+        if fed == aof.durable or (aof.write_error is not None and not wrote):
+            return 0
+        return fed

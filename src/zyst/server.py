@@ -233,8 +233,13 @@ class Server:
 
     def _on_aof_status(self, refusal: str | None) -> None:
         """The AOF writer's error state changed (maybe from its fsync thread): while it stands,
-        writes and PING are refused with ``refusal`` (``MISCONF ...``), as in Redis."""
+        writes and PING are refused with ``refusal`` (``MISCONF ...``), as in Redis. When it
+        clears, replies held for the failed write may leave: a release is scheduled (thread-safe,
+        and never run inside the flush or the handler that cleared it)."""
         self.ctx.write_refusal = refusal
+        loop, gate = self.loop, self.gate
+        if refusal is None and loop is not None and gate is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(gate.release)
 
     def _die(self, reason: str) -> None:
         """Exit at once, sending nothing more: an AOF write failed under ``appendfsync always``
@@ -251,14 +256,14 @@ class Server:
         return {
             "aof_enabled": int(aof is not None),
             "aof_current_size": aof.size if aof is not None else 0,
-            "aof_last_write_status": "ok" if aof is None or aof.last_write_ok else "err",
+            "aof_last_write_status": "ok" if aof is None or aof.refusal is None else "err",
+            "aof_delayed_fsync": aof.delayed_fsyncs if aof is not None else 0,
             "aof_fsync": self.config.appendfsync,
         }
 
     def _on_config_change(self, name: str) -> None:
         if name == "appendfsync" and self.aof is not None:
-            self.aof.flush()
-            self.aof.policy = FsyncPolicy(self.config.appendfsync)
+            self.aof.set_policy(FsyncPolicy(self.config.appendfsync))
         elif name == "appendonly":
             if self.config.appendonly and self.aof is None:
                 self._start_aof()
@@ -281,7 +286,11 @@ class Server:
         except OSError as exc:
             log.warning("Can't turn on the AOF: writing %s failed: %s", path, exc)
             raise ValueError(errors.AOF_TURN_ON_FAILED) from exc
-        self.open_aof()
+        try:
+            self.open_aof()
+        except OSError as exc:
+            log.warning("Can't turn on the AOF: opening %s failed: %s", path, exc)
+            raise ValueError(errors.AOF_TURN_ON_FAILED) from exc
         log.info("AOF turned on: %s written from the dataset (%d bytes)", path, size)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -398,12 +407,16 @@ class Server:
                 now = time.monotonic()
                 self._sample_ops(now)
                 aof = self.aof
+                gate = self.gate
+                if gate is not None and (gate.pending() or (aof and aof.write_error)):
+                    # Retry a write that failed (every tick, as Redis retries on each turn of
+                    # its loop); replies waiting for it leave once it is written.
+                    gate.release()
                 if aof is not None and now - last_fsync >= 1.0:
                     last_fsync = now
-                    if aof.write_error is not None and self.gate is not None:
-                        # Retry the write that failed; replies waiting for it leave if it works.
-                        self.gate.release()
-                    if aof.policy is FsyncPolicy.EVERYSEC:
+                    if aof.policy is FsyncPolicy.EVERYSEC or aof.fsync_error is not None:
+                        # Also retried under another policy: a failed fsync refuses writes
+                        # until one succeeds.
                         self.propagation.flush()
                         aof.fsync_in_background()
             except Exception:  # the cron must survive anything one run does

@@ -803,3 +803,65 @@ def test_loads_a_file_written_by_redis(redis_server: RedisServer) -> None:
     # The base file of an AOF started empty holds nothing, and loads as such.
     base = [line.split()[1] for line in manifest.splitlines() if line.endswith("type b")]
     assert load(directory / base[0])[1].commands == 0
+
+
+def test_switching_to_always_fsyncs_what_was_written_before(
+    aof_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsync = FsyncCounter()
+    monkeypatch.setattr(os, "fsync", fsync)
+    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC)
+    writer.feed(0, cmd("SET", "k", "v"))
+    writer.flush()
+    assert fsync.calls == 0
+    writer.set_policy(FsyncPolicy.ALWAYS)  # nothing buffered, but written and never fsynced
+    assert fsync.calls == 1
+    writer.set_policy(FsyncPolicy.ALWAYS)  # nothing new: nothing to do
+    assert fsync.calls == 1
+    writer.set_policy(FsyncPolicy.NO)
+    writer.feed(0, cmd("SET", "k", "v2"))
+    writer.set_policy(FsyncPolicy.ALWAYS)  # buffered: written and fsynced
+    assert fsync.calls == 2 and not writer.has_pending() and writer.durable == writer.fed
+    writer.close()
+
+
+def test_an_fsync_under_always_clears_a_background_fsync_error(
+    aof_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_fsync(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise OSError(errno.EIO, "Input/output error")
+
+    statuses: list[str | None] = []
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC, on_status=statuses.append)
+    writer.feed(0, cmd("SET", "k", "v"))
+    writer.flush()
+    writer.fsync_in_background()
+    while writer.fsync_running() or writer.fsync_error is None:
+        time.sleep(0.001)
+    assert writer.refusal is not None
+    writer.set_policy(FsyncPolicy.ALWAYS)  # fsyncs here, on the main thread: it succeeds
+    assert writer.fsync_error is None and writer.refusal is None
+    assert statuses == [
+        "MISCONF Errors writing to the AOF file: Input/output error",
+        None,
+    ]
+    writer.close()
+
+
+@pytest.mark.parametrize("code", [errno.EBADF, errno.EINVAL])
+def test_background_fsync_not_supported_is_no_error(
+    aof_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    def fsync(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC)
+    writer.feed(0, cmd("SET", "k", "v"))
+    writer.flush()
+    writer.fsync_in_background()
+    writer.close()  # joins the worker
+    assert writer.fsync_error is None and writer.refusal is None

@@ -207,20 +207,42 @@ class AofWriter:
             return
         self.size += written
         if self.policy is FsyncPolicy.ALWAYS:
-            try:
-                os.fsync(self._fd)
-            except OSError as exc:
-                self._fatal(
-                    "Can't persist AOF for fsync error when the AOF fsync policy is "
-                    f"'always': {_strerror(exc)}. Exiting..."
-                )
-                return
-            self._synced_size = self.size
+            self._fsync_now()
         self.durable = self.fed
         if self.write_error is not None:
             log.warning("AOF write error looks solved, Zyst can write again.")
             self.write_error = None
             self._status_changed()
+
+    def set_policy(self, policy: FsyncPolicy) -> None:
+        """``CONFIG SET appendfsync``. Switching to ``ALWAYS`` fsyncs what earlier policies
+        wrote at once (and what is buffered), so that everything acknowledged from now on is
+        on disk, as Redis does on that switch."""
+        self.policy = policy
+        if policy is FsyncPolicy.ALWAYS and self._fd is not None:
+            if self._buffer:
+                self.flush()
+            elif self.size != self._synced_size or self.fsync_error is not None:
+                self._fsync_now()
+
+    def _fsync_now(self) -> None:
+        """fsync in this thread under ``ALWAYS``: a failure is fatal."""
+        assert self._fd is not None
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._fatal(
+                "Can't persist AOF for fsync error when the AOF fsync policy is "
+                f"'always': {_strerror(exc)}. Exiting..."
+            )
+            return
+        self._synced_size = self.size
+        if self.fsync_error is not None:
+            # A background fsync failed under an earlier policy: this one succeeded.
+            log.warning("AOF fsync error looks solved, Zyst can write again.")
+            with self._lock:
+                self.fsync_error = None
+                self._update_refusal()
 
     def _write_failed(self, data: bytearray, written: int, exc: OSError) -> None:
         reason = _strerror(exc)
@@ -359,14 +381,27 @@ class AofWriter:
                 finally:
                     self._lock.acquire()
                 self._fsync_busy = False
-                if failure is not None:
-                    if self.fsync_error is None:
-                        log.warning("Fail to fsync the AOF file: %s", _strerror(failure))
-                    self.fsync_error = _strerror(failure)
-                elif self.fsync_error is not None:
-                    log.warning("AOF fsync error looks solved, Zyst can write again.")
-                    self.fsync_error = None
+                # EBADF and EINVAL: the file cannot be fsynced at all (a filesystem without
+                # fsync); Redis counts that as success rather than refuse writes forever.
+                if failure is not None and failure.errno not in (errno.EBADF, errno.EINVAL):
+                    error: str | None = _strerror(failure)
+                else:
+                    error = None
+                message = None
+                if error is not None and self.fsync_error is None:
+                    message = f"Fail to fsync the AOF file: {error}"
+                elif error is None and self.fsync_error is not None:
+                    message = "AOF fsync error looks solved, Zyst can write again."
+                self.fsync_error = error
                 self._update_refusal()
+                if message is not None:
+                    # Not under the lock: a slow log must never stall the event loop, which
+                    # takes the lock in fsync_in_background.
+                    self._lock.release()
+                    try:
+                        log.warning("%s", message)
+                    finally:
+                        self._lock.acquire()
 
 
 def _strerror(exc: OSError) -> str:
