@@ -80,31 +80,35 @@ def test_commands_on_expired_keys_match_redis(slow_cron: Oracle) -> None:
             (kind, command) for kind in SEEDS for command in WRITES + READS
         )
     ]
+    keys = [f"case:{index}:k" for index in range(len(cases))]
+    oracle.check_many(
+        [
+            (SEEDS[kind][0], key, *SEEDS[kind][2:])
+            for key, (kind, _) in zip(keys, cases, strict=True)
+        ]
+    )
+    # One deadline for all, far enough ahead to be still to come when the pipeline runs (were it
+    # not, PEXPIREAT would delete the keys at once on both servers, and the cases would test
+    # plain missing keys).
     deadline = now_ms() + 300
-    seeding: list[Command] = []
-    for index, (kind, _) in enumerate(cases):
-        key = f"case:{index}:k"
-        seeding.append((SEEDS[kind][0], key, *SEEDS[kind][2:]))
-        seeding.append(("PEXPIREAT", key, deadline))
-    replies = oracle.check_many(seeding)
-    assert replies[1::2] == [b":1\r\n"] * len(cases)  # every deadline set while still ahead
+    oracle.check_many([("PEXPIREAT", key, deadline) for key in keys])
     expired_before = [info_field(c, "stats", "expired_keys") for c in (oracle.zyst, oracle.redis)]
     while now_ms() <= deadline + 1:
         time.sleep(0.01)
 
     oracle.check_many([command for _, command in cases])
 
-    keys = [f"case:{index}:{name}" for index in range(len(cases)) for name in "ko"]
-    types = oracle.check_many([("TYPE", key) for key in keys])
-    ttls = oracle.run_many([("PTTL", key) for key in keys])
-    for key, ours, theirs in zip(keys, *ttls, strict=True):
+    touched = [f"case:{index}:{name}" for index in range(len(cases)) for name in "ko"]
+    types = oracle.check_many([("TYPE", key) for key in touched])
+    ttls = oracle.run_many([("PTTL", key) for key in touched])
+    for key, ours, theirs in zip(touched, *ttls, strict=True):
         # Deadlines set by the commands differ by the milliseconds between the two servers.
         assert (int(ours[1:-2]) > 0) == (int(theirs[1:-2]) > 0), key
         if int(theirs[1:-2]) < 0:
             assert ours == theirs, key
     queries = [
         (TYPE_QUERIES[type_reply][0], key, *TYPE_QUERIES[type_reply][1:])
-        for key, type_reply in zip(keys, types, strict=True)
+        for key, type_reply in zip(touched, types, strict=True)
         if type_reply != b"+none\r\n"
     ]
     ours, theirs = oracle.run_many(queries)
