@@ -14,8 +14,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Self
 
 import hiredis
 import pytest
@@ -77,14 +78,18 @@ class ServerProcess:
         self.log = workdir / "server.log"
         self.argv = argv
         self.proc: subprocess.Popen[bytes] | None = None
+        # Run in the child before the server starts (a resource limit, say).
+        self.preexec: Callable[[], None] | None = None
 
-    def start(self) -> ServerProcess:
+    def start(self) -> Self:
         """Start the process and wait until it accepts connections; a process that does not
         come up is killed before the error is raised, so nothing outlives a failed start."""
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=self.preexec
+            )
         _running.add(self)
         try:
             wait_for_port(self.port, self.proc, self.log)
@@ -93,7 +98,7 @@ class ServerProcess:
             raise
         return self
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         """``with zyst_process(...) as server:`` starts the server and stops it however the
         block ends (a test that killed it already is fine: stopping a dead process is a no-op)."""
         return self if self.proc is not None and self.proc.poll() is None else self.start()
