@@ -172,6 +172,8 @@ def test_loading_expires_nothing_as_in_redis(tmp_path: Path) -> None:
     ):
         for port in (zyst.port, real.port):
             conn = RawConnection(port)
+            # Redis answers -LOADING until the file is loaded (Zyst serves no one until then).
+            wait_for(lambda c=conn: c.command("PING") == b"+PONG\r\n", "the AOF to load")  # type: ignore[misc]
             replies.append(conn.pipeline(probes))
             conn.close()
     for probe, ours, theirs in zip(probes, *replies, strict=True):
