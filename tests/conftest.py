@@ -253,6 +253,12 @@ class RawConnection:
     def close(self) -> None:
         self.sock.close()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def as_argv(args: Sequence[bytes | str | int]) -> list[bytes]:
     return [a if isinstance(a, bytes) else str(a).encode() for a in args]

@@ -10,6 +10,7 @@ must happen sooner or later.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,10 +47,15 @@ def test_expired_keys_leave_del_in_the_aof_as_in_redis(tmp_path: Path) -> None:
     with (
         zyst_process(tmp_path / "zyst", *always) as zyst,
         redis_process(tmp_path / "redis", *always, "--aof-use-rdb-preamble", "no") as real,
+        contextlib.ExitStack() as connections,
     ):
         ports = {"zyst": zyst.port, "redis": real.port}
-        main = {name: RawConnection(port) for name, port in ports.items()}
-        in_db_3 = {name: RawConnection(port) for name, port in ports.items()}
+        main = {
+            name: connections.enter_context(RawConnection(port)) for name, port in ports.items()
+        }
+        in_db_3 = {
+            name: connections.enter_context(RawConnection(port)) for name, port in ports.items()
+        }
         # A deadline far enough ahead that it is still to come when PEXPIREAT runs.
         active_deadline = now_ms() + 500
         for conn in main.values():
@@ -97,16 +103,15 @@ def test_expired_keys_leave_del_in_the_aof_as_in_redis(tmp_path: Path) -> None:
         )
         assert redis_incr_file(real.dir).read_bytes() == expected
         assert (zyst.dir / "appendonly.aof").read_bytes() == expected
-        for conn in (*main.values(), *in_db_3.values()):
-            conn.close()
         zyst.kill()
 
-    with zyst_process(tmp_path / "zyst", "--appendonly", "yes", port=zyst.port) as restarted:
-        conn = RawConnection(restarted.port)
+    with (
+        zyst_process(tmp_path / "zyst", "--appendonly", "yes", port=zyst.port) as restarted,
+        RawConnection(restarted.port) as conn,
+    ):
         assert conn.command("DBSIZE") == b":4\r\n"
         assert conn.command("SELECT", 3) == b"+OK\r\n"
         assert conn.command("DBSIZE") == b":0\r\n"
-        conn.close()
 
 
 def aof_written_before_the_deadline(past: int) -> bytes:
@@ -171,11 +176,10 @@ def test_loading_expires_nothing_as_in_redis(tmp_path: Path) -> None:
         redis_process(redis_dir, "--appendonly", "yes") as real,
     ):
         for port in (zyst.port, real.port):
-            conn = RawConnection(port)
-            # Redis answers -LOADING until the file is loaded (Zyst serves no one until then).
-            wait_for(lambda c=conn: c.command("PING") == b"+PONG\r\n", "the AOF to load")  # type: ignore[misc]
-            replies.append(conn.pipeline(probes))
-            conn.close()
+            with RawConnection(port) as conn:
+                # Redis answers -LOADING until the file is loaded (Zyst serves no one until then).
+                wait_for(lambda c=conn: c.command("PING") == b"+PONG\r\n", "the AOF to load")  # type: ignore[misc]
+                replies.append(conn.pipeline(probes))
     for probe, ours, theirs in zip(probes, *replies, strict=True):
         assert ours == theirs, f"{probe}: zyst {ours!r} != redis {theirs!r}"
     # What Redis answers, spelled out: only the key made persistent before its deadline and the

@@ -26,17 +26,19 @@ class Pair:
     def __init__(self, zyst: ServerProcess, redis: ServerProcess) -> None:
         self.servers = {"zyst": zyst, "redis": redis}
 
-    def connect(self) -> dict[str, RawConnection]:
-        return {name: RawConnection(server.port) for name, server in self.servers.items()}
+    @contextlib.contextmanager
+    def connected(self) -> Iterator[dict[str, RawConnection]]:
+        """A new connection to each server, closed however the block ends."""
+        with contextlib.ExitStack() as stack:
+            yield {
+                name: stack.enter_context(RawConnection(server.port))
+                for name, server in self.servers.items()
+            }
 
     def each(self, action: Callable[[RawConnection], bytes]) -> bytes:
         """``action`` on a new connection to each server; both must give the same bytes."""
-        results = {}
-        for name, conn in self.connect().items():
-            try:
-                results[name] = action(conn)
-            finally:
-                conn.close()
+        with self.connected() as conns:
+            results = {name: action(conn) for name, conn in conns.items()}
         assert results["zyst"] == results["redis"], results
         return results["zyst"]
 
@@ -77,34 +79,24 @@ def info_field(conn: RawConnection, field: str) -> int:
 
 # -- maxclients ----------------------------------------------------------------------------------
 def test_maxclients_refuses_the_next_connection_with_redis_bytes(limits: Pair) -> None:
-    held = limits.connect()
-    try:
+    with limits.connected() as held:
         for conn in held.values():
             # The only client, once the server has seen the earlier tests' connections close.
             wait_for(lambda c=conn: info_field(c, "connected_clients") == 1)  # type: ignore[misc]
             assert conn.command("CONFIG", "SET", "maxclients", 2) == b"+OK\r\n"
         rejected = {name: info_field(conn, "rejected_connections") for name, conn in held.items()}
-        second = limits.connect()  # the second client fits
-        try:
+        with limits.connected() as second:  # the second client fits
             for conn in second.values():
                 assert conn.command("PING") == b"+PONG\r\n"
-            refused = {}
-            for name, conn in limits.connect().items():  # the third does not
-                refused[name] = conn.read_until_closed()
-                conn.close()
+            with limits.connected() as third:  # the third does not
+                refused = {name: conn.read_until_closed() for name, conn in third.items()}
             assert refused["zyst"] == refused["redis"] == b"-ERR max number of clients reached\r\n"
             for name, conn in held.items():
                 assert info_field(conn, "rejected_connections") == rejected[name] + 1
-        finally:
-            for conn in second.values():
-                conn.close()
         # A slot freed is a slot taken again, once the server has seen the close.
         for conn in held.values():
             wait_for(lambda c=conn: info_field(c, "connected_clients") == 1)  # type: ignore[misc]
         assert limits.each(lambda conn: conn.command("PING")) == b"+PONG\r\n"
-    finally:
-        for conn in held.values():
-            conn.close()
 
 
 def wait_for(condition: Callable[[], bool]) -> None:
@@ -138,8 +130,7 @@ def _first_reply(conn: RawConnection, request: bytes) -> bytes:
 
 
 def test_lowered_proto_max_bulk_len_holds_for_open_connections(limits: Pair) -> None:
-    opened = limits.connect()
-    try:
+    with limits.connected() as opened:
         for conn in opened.values():
             assert conn.command("PING") == b"+PONG\r\n"
         limits.config_set("proto-max-bulk-len", "1mb")
@@ -147,12 +138,7 @@ def test_lowered_proto_max_bulk_len_holds_for_open_connections(limits: Pair) -> 
         for name, conn in opened.items():
             conn.send_raw(echo_header(MB + 1))
             replies[name] = conn.read_until_closed()
-        assert (
-            replies["zyst"] == replies["redis"] == b"-ERR Protocol error: invalid bulk length\r\n"
-        )
-    finally:
-        for conn in opened.values():
-            conn.close()
+    assert replies["zyst"] == replies["redis"] == b"-ERR Protocol error: invalid bulk length\r\n"
 
 
 # -- client-query-buffer-limit -------------------------------------------------------------------
@@ -181,8 +167,7 @@ def test_client_query_buffer_limit_at_its_boundary(limits: Pair) -> None:
 
 
 def test_lowered_client_query_buffer_limit_holds_for_open_connections(limits: Pair) -> None:
-    opened = limits.connect()
-    try:
+    with limits.connected() as opened:
         for conn in opened.values():
             assert conn.command("PING") == b"+PONG\r\n"
         limits.config_set("client-query-buffer-limit", "1mb")
@@ -191,10 +176,7 @@ def test_lowered_client_query_buffer_limit_holds_for_open_connections(limits: Pa
             with contextlib.suppress(OSError):  # closed while sending: that is the refusal
                 conn.send_raw(echo_header(MB) + b"z" * MB + b"\r\n")
             replies[name] = conn.read_until_closed()
-        assert replies["zyst"] == replies["redis"] == b""
-    finally:
-        for conn in opened.values():
-            conn.close()
+    assert replies["zyst"] == replies["redis"] == b""
 
 
 # -- CONFIG SET out of range ---------------------------------------------------------------------
