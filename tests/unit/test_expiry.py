@@ -118,7 +118,7 @@ def test_active_cycle_estimates_the_stale_share_as_redis() -> None:
     for n in range(5):
         db.set_value(b"k%d" % n, b"v")
         db.set_expire(b"k%d" % n, clock.now + (10 if n == 0 else 1_000_000))
-    clock.now += 10
+    clock.now += 11  # past the first key's deadline
     expirer = ActiveExpirer(ks)
     assert expirer.run() == 1
     assert ks.expired_stale_perc == 0.2 * 0.05
@@ -135,7 +135,7 @@ def test_active_cycle_counts_the_runs_that_hit_their_time_budget() -> None:
     for n in range(200):
         db.set_value(b"k%d" % n, b"v")
         db.set_expire(b"k%d" % n, clock.now + 10)
-    clock.now += 10
+    clock.now += 11
     expirer = ActiveExpirer(ks)
     expirer.run(time_budget=0.0)
     assert ks.expired_time_cap_reached_count == 1
@@ -153,7 +153,7 @@ def test_read_lookups_count_hits_and_misses_write_lookups_do_not() -> None:
     db.set_value(b"s", b"v")
     db.set_value(b"gone", b"v")
     db.set_expire(b"gone", clock.now + 1)
-    clock.now += 1
+    clock.now += 2
     assert db.lookup_read(b"s") == b"v"
     assert db.lookup_read(b"gone") is None
     assert db.get_string(b"nosuch") is None
