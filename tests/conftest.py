@@ -14,8 +14,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Self
 
 import hiredis
 import pytest
@@ -77,20 +78,40 @@ class ServerProcess:
         self.log = workdir / "server.log"
         self.argv = argv
         self.proc: subprocess.Popen[bytes] | None = None
+        # Run in the child before the server starts (a resource limit, say).
+        self.preexec: Callable[[], None] | None = None
 
-    def start(self) -> ServerProcess:
+    def start(self) -> Self:
+        """Start the process and wait until it accepts connections; a process that does not
+        come up is killed before the error is raised, so nothing outlives a failed start."""
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-        wait_for_port(self.port, self.proc, self.log)
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=self.preexec
+            )
+        _running.add(self)
+        try:
+            wait_for_port(self.port, self.proc, self.log)
+        except BaseException:
+            self.kill()
+            raise
         return self
+
+    def __enter__(self) -> Self:
+        """``with zyst_process(...) as server:`` starts the server and stops it however the
+        block ends (a test that killed it already is fine: stopping a dead process is a no-op)."""
+        return self if self.proc is not None and self.proc.poll() is None else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def kill(self) -> None:
         """SIGKILL: no chance to flush or clean up (a crash)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        _running.discard(self)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -100,6 +121,17 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        _running.discard(self)
+
+
+# Every server started and not yet stopped: the session's last line of defence (see
+# pytest_sessionfinish) should a test leave one behind despite its try/finally.
+_running: set[ServerProcess] = set()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for server in list(_running):
+        server.kill()
 
 
 def zyst_process(workdir: Path, *extra: str, port: int | None = None) -> ServerProcess:
@@ -139,16 +171,14 @@ def redis_process(workdir: Path, *extra: str) -> ServerProcess:
 
 @pytest.fixture(scope="session")
 def zyst_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = zyst_process(tmp_path_factory.mktemp("zyst"), "--appendonly", "no").start()
-    yield server
-    server.stop()
+    with zyst_process(tmp_path_factory.mktemp("zyst"), "--appendonly", "no") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = redis_process(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
+    with redis_process(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture
@@ -192,12 +222,87 @@ class RawConnection:
                 return raw
 
     def command(self, *args: bytes | str | int) -> bytes:
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.send_raw(encode_command(argv))
+        self.send_raw(encode_command(as_argv(args)))
         return self.read_reply()
+
+    def pipeline(self, commands: Sequence[Sequence[bytes | str | int]]) -> list[bytes]:
+        """Send every command in one write, then return the raw bytes of each reply, in order."""
+        self.send_raw(b"".join(encode_command(as_argv(args)) for args in commands))
+        raw = b""
+        while True:
+            replies = split_replies(raw, len(commands))
+            if replies is not None:
+                return replies
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError(f"connection closed; got so far: {raw!r}")
+            raw += chunk
+
+    def read_until_closed(self) -> bytes:
+        """Everything the server sends until it closes the connection (or resets it)."""
+        received = b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                return received
+            if not chunk:
+                return received
+            received += chunk
 
     def close(self) -> None:
         self.sock.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def as_argv(args: Sequence[bytes | str | int]) -> list[bytes]:
+    return [a if isinstance(a, bytes) else str(a).encode() for a in args]
+
+
+def split_replies(raw: bytes, count: int) -> list[bytes] | None:
+    """``raw`` cut into ``count`` whole RESP2/RESP3 replies, or ``None`` until that many have
+    arrived. Raises if more bytes than that arrived (the server sent something unasked)."""
+    replies = []
+    pos = 0
+    for _ in range(count):
+        end = _reply_end(raw, pos)
+        if end is None:
+            return None
+        replies.append(raw[pos:end])
+        pos = end
+    if pos != len(raw):
+        raise AssertionError(f"bytes after {count} replies: {raw[pos:]!r}")
+    return replies
+
+
+def _reply_end(raw: bytes, pos: int) -> int | None:
+    """Where the reply starting at ``pos`` ends, ``None`` if it is not all there yet."""
+    line_end = raw.find(b"\r\n", pos)
+    if line_end < 0:
+        return None
+    kind = raw[pos : pos + 1]
+    after = line_end + 2
+    if kind in (b"$", b"=", b"!"):  # blob string, verbatim string, blob error
+        size = int(raw[pos + 1 : line_end])
+        end = after if size < 0 else after + size + 2
+        return end if len(raw) >= end else None
+    if kind in (b"*", b"~", b">", b"%", b"|"):  # aggregates; a map or attribute holds pairs
+        size = int(raw[pos + 1 : line_end])
+        elements = size * 2 if kind in (b"%", b"|") else size
+        if kind == b"|":  # an attribute comes before the reply it describes
+            elements += 1
+        for _ in range(max(elements, 0)):
+            next_pos = _reply_end(raw, after)
+            if next_pos is None:
+                return None
+            after = next_pos
+        return after
+    return after  # a one-line reply: + - : _ , # (
 
 
 class Oracle:
@@ -218,6 +323,19 @@ class Oracle:
 
     def check_all(self, *commands: tuple[bytes | str | int, ...]) -> list[bytes]:
         return [self.check(*command) for command in commands]
+
+    def run_many(
+        self, commands: Sequence[Sequence[bytes | str | int]]
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Pipeline ``commands`` to both servers; each one's raw replies, in order."""
+        return self.zyst.pipeline(commands), self.redis.pipeline(commands)
+
+    def check_many(self, commands: Sequence[Sequence[bytes | str | int]]) -> list[bytes]:
+        """Pipeline ``commands`` to both servers and assert every reply is the same bytes."""
+        ours, theirs = self.run_many(commands)
+        for args, mine, redis_reply in zip(commands, ours, theirs, strict=True):
+            assert mine == redis_reply, f"{tuple(args)!r}: zyst {mine!r} != redis {redis_reply!r}"
+        return ours
 
     def close(self) -> None:
         self.zyst.close()

@@ -126,10 +126,19 @@ class ServerContext:
         self.request_shutdown: Callable[[bool | None], None] = _no_shutdown
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
-        self.loading = False
         # Set while the AOF cannot be written (``MISCONF ...``): write commands and PING are
         # refused with it. Checked once per write command, so it stays a plain attribute.
         self.write_refusal: str | None = None
+
+    @property
+    def loading(self) -> bool:
+        """Whether the AOF is being replayed. The keyspace holds the flag, since it is the one
+        that must expire nothing meanwhile."""
+        return self.keyspace.loading
+
+    @loading.setter
+    def loading(self, value: bool) -> None:
+        self.keyspace.loading = value
 
     def set_propagation(self, target: Callable[[int, list[bytes]], None] | None) -> None:
         """Send every change to ``target`` from now on; ``None`` when nothing takes them."""

@@ -79,10 +79,11 @@ class ActiveExpirer:
             if when is None:
                 continue  # deleted or persisted since the snapshot
             sampled += 1
-            if when <= now:
+            # As Redis: expired once past the deadline; a deadline that is now is neither.
+            if when < now:
                 if self.keyspace.expire_if_due(db, key):
                     expired += 1
-            else:
+            elif when > now:
                 ttl_sum += when - now
                 ttl_samples += 1
         self._sampled += sampled

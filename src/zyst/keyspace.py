@@ -17,9 +17,15 @@ Invariants:
   milliseconds.
 - A list, hash or set is never empty in ``data``: the command that empties it deletes the key
   (handlers call :meth:`Database.delete_if_empty`).
-- A key whose time has come is never returned by a lookup: lookups delete it first (lazy expiry)
-  and report it through :attr:`Keyspace.on_expired`, so the deletion can be propagated as ``DEL``.
-  The active cycle in :mod:`zyst.expiry` removes the ones nobody reads.
+- A key expires once the clock is *past* its deadline (``now > when``, as in Redis): at its
+  deadline millisecond it still exists.
+- A key whose time has come is never returned by a lookup, nor overwritten in place: lookups
+  and :meth:`Database.set_value` delete it first (lazy expiry) and report it through
+  :attr:`Keyspace.on_expired`, so the deletion can be propagated as ``DEL`` before the command
+  that touched it. The active cycle in :mod:`zyst.expiry` removes the ones nobody reads.
+- While :attr:`Keyspace.loading` (the AOF being replayed) nothing expires, as in Redis: the file
+  says what was done to a key before its deadline passed, so a replayed ``INCR`` must find the
+  key its original found. Keys past their deadline go once loading is over.
 - Read lookups (:meth:`Database.lookup_read`, :meth:`Database.get_string`,
   :meth:`Database.get_typed`) count a hit or a miss (INFO's ``keyspace_hits`` and
   ``keyspace_misses``), as Redis's ``lookupKeyRead``: a key that is there is a hit, a missing or
@@ -81,7 +87,8 @@ class Database:
             value is not None
             and expires
             and key in expires
-            and expires[key] <= self.keyspace.clock()
+            and expires[key] < self.keyspace.clock()
+            and not self.keyspace.loading
         ):
             self._expire_now(key)
             return None
@@ -142,10 +149,16 @@ class Database:
 
     # -- changes -----------------------------------------------------------------------------
     def set_value(self, key: bytes, value: Value, keep_ttl: bool = False) -> None:
-        """Store ``value`` at ``key``; an existing TTL is dropped unless ``keep_ttl``."""
+        """Store ``value`` at ``key``; an existing TTL is dropped unless ``keep_ttl``. A key
+        whose time had come is expired first, so the new value never inherits its deadline."""
+        expires = self.expires
+        if expires and key in expires:
+            keyspace = self.keyspace
+            if expires[key] < keyspace.clock() and not keyspace.loading:
+                self._expire_now(key)
+            elif not keep_ttl:
+                del expires[key]
         self.data[key] = value
-        if not keep_ttl and self.expires:
-            self.expires.pop(key, None)
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key`` (expired keys count as missing). True if something was removed."""
@@ -181,7 +194,7 @@ class Database:
 
     def is_expired(self, key: bytes, now_ms: int) -> bool:
         when = self.expires.get(key)
-        return when is not None and when <= now_ms
+        return when is not None and when < now_ms
 
     def _expire_now(self, key: bytes) -> None:
         del self.data[key]
@@ -194,7 +207,10 @@ class Database:
 
 
 class Keyspace:
-    """All databases, the clock they expire keys by, and the hook expired keys are reported to."""
+    """All databases, the clock they expire keys by, and the hook expired keys are reported to.
+
+    ``loading`` is true while the AOF is replayed: nothing expires meanwhile.
+    """
 
     __slots__ = (
         "clock",
@@ -202,6 +218,7 @@ class Keyspace:
         "expired_keys",
         "expired_stale_perc",
         "expired_time_cap_reached_count",
+        "loading",
         "on_expired",
     )
 
@@ -214,6 +231,7 @@ class Keyspace:
         # and how many cycles stopped because they ran out of time.
         self.expired_stale_perc = 0.0
         self.expired_time_cap_reached_count = 0
+        self.loading = False
         self.on_expired: Callable[[int, bytes], None] = _ignore_expired
 
     def flushall(self) -> None:

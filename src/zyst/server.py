@@ -293,6 +293,13 @@ class Server:
             raise ValueError(errors.AOF_TURN_ON_FAILED) from exc
         log.info("AOF turned on: %s written from the dataset (%d bytes)", path, size)
 
+    def _on_request_limit_change(self, name: str) -> None:
+        """CONFIG SET proto-max-bulk-len / client-query-buffer-limit: as in Redis, the new limit
+        holds for the clients already connected too, from their next bytes on."""
+        for conn in self.connections:
+            conn.parser.max_bulk = self.config.proto_max_bulk_len
+            conn.parser.max_query_buffer = self.config.client_query_buffer_limit
+
     # -- lifecycle -----------------------------------------------------------------------
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -317,6 +324,8 @@ class Server:
             listener.start(loop, factory)
         for name in ("port", "bind"):
             self.config.on_change(name, self._on_listen_change)
+        for name in ("proto-max-bulk-len", "client-query-buffer-limit"):
+            self.config.on_change(name, self._on_request_limit_change)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._signal_shutdown, sig)
         log.info("Running mode=standalone, port=%d.", self.ctx.tcp_port)

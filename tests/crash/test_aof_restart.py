@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import redis
 
 from tests.conftest import ROOT, redis_process, zyst_process
@@ -22,26 +24,25 @@ def client(port: int) -> redis.Redis:
 
 
 def test_kill_9_with_appendfsync_always_loses_nothing(tmp_path: Path) -> None:
-    server = zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always").start()
-    c = client(server.port)
-    acknowledged = 0
-    pipe = c.pipeline(transaction=False)
-    for n in range(2000):
-        c.set(f"key:{n}", f"value:{n}")
-        acknowledged += 1
-    for n in range(500):
-        pipe.rpush("list", n)
-        pipe.hset("hash", f"f{n}", n)
-        pipe.sadd("set", n)
-        pipe.incr("counter")
-    pipe.execute()
-    c.select(3)
-    c.set("in-db-3", "yes")
-    c.close()
-    server.kill()
+    with zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always") as server:
+        c = client(server.port)
+        acknowledged = 0
+        pipe = c.pipeline(transaction=False)
+        for n in range(2000):
+            c.set(f"key:{n}", f"value:{n}")
+            acknowledged += 1
+        for n in range(500):
+            pipe.rpush("list", n)
+            pipe.hset("hash", f"f{n}", n)
+            pipe.sadd("set", n)
+            pipe.incr("counter")
+        pipe.execute()
+        c.select(3)
+        c.set("in-db-3", "yes")
+        c.close()
+        server.kill()
 
-    restarted = zyst_process(tmp_path, "--appendonly", "yes", port=server.port).start()
-    try:
+    with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:
         c = client(restarted.port)
         assert c.dbsize() == acknowledged + 4
         assert all(c.get(f"key:{n}") == f"value:{n}".encode() for n in range(acknowledged))
@@ -52,55 +53,46 @@ def test_kill_9_with_appendfsync_always_loses_nothing(tmp_path: Path) -> None:
         c.select(3)
         assert c.get("in-db-3") == b"yes"
         c.close()
-    finally:
-        restarted.stop()
 
 
 def test_expiry_survives_restart_as_absolute_time(tmp_path: Path) -> None:
-    server = zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always").start()
-    c = client(server.port)
-    c.set("short", "x", px=1)
-    c.set("long", "y", ex=100_000)
-    c.set("persisted", "z", ex=100)
-    c.persist("persisted")
-    c.close()
-    server.kill()
+    with zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always") as server:
+        c = client(server.port)
+        c.set("short", "x", px=1)
+        c.set("long", "y", ex=100_000)
+        c.set("persisted", "z", ex=100)
+        c.persist("persisted")
+        c.close()
+        server.kill()
     aof = (tmp_path / "appendonly.aof").read_bytes()
     assert b"PXAT" in aof or b"PEXPIREAT" in aof
     assert b"\r\nEX\r\n" not in aof.upper()
 
-    restarted = zyst_process(tmp_path, "--appendonly", "yes", port=server.port).start()
-    try:
+    with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:
         c = client(restarted.port)
         assert c.get("short") is None
         assert 99_000 < c.ttl("long") <= 100_000
         assert c.ttl("persisted") == -1
         c.close()
-    finally:
-        restarted.stop()
 
 
 def test_truncated_last_command_loads_the_rest(tmp_path: Path) -> None:
-    server = zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always").start()
-    c = client(server.port)
-    for n in range(10):
-        c.set(f"k{n}", n)
-    c.close()
-    server.stop()
+    with zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always") as server:
+        c = client(server.port)
+        for n in range(10):
+            c.set(f"k{n}", n)
+        c.close()
     path = tmp_path / "appendonly.aof"
     whole = path.read_bytes()
     with path.open("ab") as fh:
         fh.write(b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$5\r\nval")  # a crash mid-write
 
-    restarted = zyst_process(tmp_path, "--appendonly", "yes", port=server.port).start()
-    try:
+    with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:
         c = client(restarted.port)
         assert [c.get(f"k{n}") for n in range(10)] == [str(n).encode() for n in range(10)]
         assert c.get("lost") is None
         c.set("after", "restart")
         c.close()
-    finally:
-        restarted.stop()
     log = restarted.log.read_text()
     assert "cut off" in log
     data = path.read_bytes()
@@ -109,10 +101,29 @@ def test_truncated_last_command_loads_the_rest(tmp_path: Path) -> None:
     assert b"after" in data
 
 
-def test_damaged_middle_stops_the_server_naming_the_offset(tmp_path: Path) -> None:
+GOOD = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"  # 27 bytes
+
+
+@pytest.mark.parametrize(
+    ("before", "damage", "reason"),
+    [
+        (GOOD, b"*2\r\n$3\r\nGET\r\nXX1\r\n", "expected '$', got 'X'"),
+        (GOOD * 3, b"!garbage\r\n", "expected '*', got '!'"),
+        (
+            GOOD * 2,
+            b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n22\r\n",
+            "expected CRLF after a bulk string at offset 61",
+        ),
+        (GOOD, b"*1\r\n$5\r\nNOPE!\r\n", "command NOPE! failed: Unknown command 'NOPE!'"),
+    ],
+    ids=["bad-bulk-header", "garbage", "bulk-too-long", "unknown-command"],
+)
+def test_damaged_middle_stops_the_server_naming_the_offset(
+    tmp_path: Path, before: bytes, damage: bytes, reason: str
+) -> None:
     path = tmp_path / "appendonly.aof"
-    good = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
-    path.write_bytes(good + b"*2\r\n$3\r\nGET\r\nXX1\r\n" + good)
+    content = before + damage + GOOD
+    path.write_bytes(content)
     result = subprocess.run(
         [sys.executable, "-m", "zyst", "--port", "0", "--dir", str(tmp_path)],
         capture_output=True,
@@ -120,14 +131,22 @@ def test_damaged_middle_stops_the_server_naming_the_offset(tmp_path: Path) -> No
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         check=False,
     )
-    assert result.returncode != 0
-    output = (result.stdout + result.stderr).decode()
-    assert f"offset {len(good)}" in output or str(len(good)) in output
+    assert result.returncode == 1
+    # The damaged command starts right after the good ones: that offset, and the reason,
+    # exactly (a loose match passed whenever the number happened to appear in a pid or a time).
+    message = f"Bad file format reading the append only file at offset {len(before)}: {reason}"
+    assert result.stderr.decode() == f"zyst: {message}\n"
+    last_log_line = result.stdout.decode().splitlines()[-1]
+    assert re.fullmatch(
+        r"\d+:M \d\d \w{3} \d{4} \d\d:\d\d:\d\d\.\d{3} # "
+        + re.escape(f"Fatal error loading the AOF {path}: {message}"),
+        last_log_line,
+    ), last_log_line
+    assert path.read_bytes() == content  # a damaged file is left for the operator, untouched
 
 
 def test_second_server_on_the_same_directory_refuses(tmp_path: Path) -> None:
-    server = zyst_process(tmp_path, "--appendonly", "yes").start()
-    try:
+    with zyst_process(tmp_path, "--appendonly", "yes") as server:
         result = subprocess.run(
             [sys.executable, "-m", "zyst", "--port", "0", "--dir", str(tmp_path)],
             capture_output=True,
@@ -138,16 +157,13 @@ def test_second_server_on_the_same_directory_refuses(tmp_path: Path) -> None:
         assert result.returncode != 0
         assert "in use by another Zyst server" in (result.stdout + result.stderr).decode()
         assert client(server.port).ping()
-    finally:
-        server.stop()
 
 
 def test_aof_written_by_redis_server_loads(tmp_path: Path) -> None:
     redis_dir = tmp_path / "redis"
-    real = redis_process(
+    with redis_process(
         redis_dir, "--appendonly", "yes", "--aof-use-rdb-preamble", "no", "--appendfsync", "always"
-    ).start()
-    try:
+    ) as real:
         c = client(real.port)
         c.set("s", "string")
         c.set("ttl", "v", ex=10_000)
@@ -161,8 +177,6 @@ def test_aof_written_by_redis_server_loads(tmp_path: Path) -> None:
         c.select(2)
         c.set("other-db", "2")
         c.close()
-    finally:
-        real.stop()
     pieces = sorted(glob.glob(str(redis_dir / "appendonlydir" / "*.aof")))
     base = [p for p in pieces if ".base." in p]
     incr = [p for p in pieces if ".incr." in p]
@@ -172,8 +186,7 @@ def test_aof_written_by_redis_server_loads(tmp_path: Path) -> None:
         for piece in base + incr:
             out.write(Path(piece).read_bytes())
 
-    server = zyst_process(zyst_dir, "--appendonly", "yes").start()
-    try:
+    with zyst_process(zyst_dir, "--appendonly", "yes") as server:
         c = client(server.port)
         assert c.get("s") == b"string"
         assert 9_000 < c.ttl("ttl") <= 10_000
@@ -184,5 +197,3 @@ def test_aof_written_by_redis_server_loads(tmp_path: Path) -> None:
         c.select(2)
         assert c.get("other-db") == b"2"
         c.close()
-    finally:
-        server.stop()

@@ -17,7 +17,6 @@ limit (RLIMIT_FSIZE) on the server process. Faults a real disk cannot be made to
 from __future__ import annotations
 
 import contextlib
-import os
 import resource
 import select
 import signal
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RawConnection, ServerProcess, free_port, wait_for_port
+from tests.conftest import RawConnection, ServerProcess, free_port
 from zyst.persistence.aof import load_aof
 from zyst.protocol.resp import encode_command
 
@@ -98,19 +97,7 @@ class LimitedServer(ServerProcess):
     def __init__(self, argv: list[str], port: int, workdir: Path, disk: SmallDisk | None) -> None:
         super().__init__(argv, port, workdir)
         self.disk = disk
-
-    def start(self) -> LimitedServer:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = (
-            str(Path(__file__).parents[2] / "src") + os.pathsep + env.get("PYTHONPATH", "")
-        )
-        preexec = self.disk.preexec if self.disk is not None else None
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=preexec
-            )
-        wait_for_port(self.port, self.proc, self.log)
-        return self
+        self.preexec = disk.preexec if disk is not None else None
 
     @property
     def pid(self) -> int | None:

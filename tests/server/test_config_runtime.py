@@ -13,8 +13,7 @@ from tests.conftest import free_port, zyst_process
 
 
 def test_config_set_port_listens_on_the_new_port(tmp_path: Path) -> None:
-    server = zyst_process(tmp_path, "--appendonly", "no").start()
-    try:
+    with zyst_process(tmp_path, "--appendonly", "no") as server:
         client = redis.Redis(port=server.port, protocol=2)
         new_port = free_port()
         assert client.config_set("port", new_port)
@@ -33,13 +32,10 @@ def test_config_set_port_listens_on_the_new_port(tmp_path: Path) -> None:
         assert moved.config_get("port") == {"port": str(new_port)}
         assert moved.ping()
         moved.shutdown(nosave=True)
-    finally:
-        server.stop()
 
 
 def test_config_set_appendonly_writes_the_dataset_first(tmp_path: Path) -> None:
-    server = zyst_process(tmp_path, "--appendonly", "no").start()
-    try:
+    with zyst_process(tmp_path, "--appendonly", "no") as server:
         client = redis.Redis(port=server.port, protocol=2)
         client.set("before", "1")
         client.rpush("list", "a", "b")
@@ -49,13 +45,9 @@ def test_config_set_appendonly_writes_the_dataset_first(tmp_path: Path) -> None:
         assert client.config_set("appendfsync", "always")
         client.set("durable", "3")
         client.close()
-    finally:
         server.kill()
-    restarted = zyst_process(tmp_path, "--appendonly", "yes", port=server.port).start()
-    try:
+    with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:
         client = redis.Redis(port=restarted.port, protocol=2)
         assert client.mget("before", "after", "durable") == [b"1", b"2", b"3"]
         assert client.lrange("list", 0, -1) == [b"a", b"b"]
         assert 0 < client.ttl("ttl") <= 1000
-    finally:
-        restarted.stop()

@@ -382,9 +382,8 @@ def test_shutdown_abort_and_syntax(raw: RawConnection) -> None:
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = zyst_process(tmp_path / "own", "--appendonly", "no").start()
-    yield server
-    server.stop()
+    with zyst_process(tmp_path / "own", "--appendonly", "no") as server:
+        yield server
 
 
 def test_shutdown_stops_the_server(own_server: ServerProcess) -> None:

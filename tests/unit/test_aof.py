@@ -747,7 +747,7 @@ class RedisServer:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-        pytest.skip("redis-server is not installed")
+        pytest.fail("redis-server and redis-cli are needed (apt-get install redis-server)")
     server = RedisServer(tmp_path)
     try:
         server.wait_ready()

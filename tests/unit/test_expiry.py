@@ -23,7 +23,7 @@ def test_lazy_expiry_on_access_reports_the_key() -> None:
     db.set_value(b"k", b"v")
     db.set_expire(b"k", clock.now + 100)
     assert db.lookup(b"k") == b"v"
-    clock.now += 99
+    clock.now += 100  # at the deadline: not past it yet
     assert db.lookup(b"k") == b"v"
     clock.now += 1
     assert db.lookup(b"k") is None
@@ -54,7 +54,7 @@ def test_active_cycle_removes_keys_nobody_reads() -> None:
         db.set_value(b"stays:%d" % n, b"v")
         db.set_expire(b"stays:%d" % n, clock.now + 1_000_000)
     db.set_value(b"plain", b"v")
-    clock.now += 10
+    clock.now += 11
     expirer = ActiveExpirer(ks)
     removed = 0
     for _ in range(100):
@@ -118,7 +118,7 @@ def test_active_cycle_estimates_the_stale_share_as_redis() -> None:
     for n in range(5):
         db.set_value(b"k%d" % n, b"v")
         db.set_expire(b"k%d" % n, clock.now + (10 if n == 0 else 1_000_000))
-    clock.now += 10
+    clock.now += 11  # past the first key's deadline
     expirer = ActiveExpirer(ks)
     assert expirer.run() == 1
     assert ks.expired_stale_perc == 0.2 * 0.05
@@ -135,7 +135,7 @@ def test_active_cycle_counts_the_runs_that_hit_their_time_budget() -> None:
     for n in range(200):
         db.set_value(b"k%d" % n, b"v")
         db.set_expire(b"k%d" % n, clock.now + 10)
-    clock.now += 10
+    clock.now += 11
     expirer = ActiveExpirer(ks)
     expirer.run(time_budget=0.0)
     assert ks.expired_time_cap_reached_count == 1
@@ -153,7 +153,7 @@ def test_read_lookups_count_hits_and_misses_write_lookups_do_not() -> None:
     db.set_value(b"s", b"v")
     db.set_value(b"gone", b"v")
     db.set_expire(b"gone", clock.now + 1)
-    clock.now += 1
+    clock.now += 2
     assert db.lookup_read(b"s") == b"v"
     assert db.lookup_read(b"gone") is None
     assert db.get_string(b"nosuch") is None
@@ -169,3 +169,38 @@ def test_read_lookups_count_hits_and_misses_write_lookups_do_not() -> None:
     assert (ks.hits, ks.misses) == (2, 3)
     ks.reset_stats()
     assert (ks.hits, ks.misses, ks.expired_keys) == (0, 0, 0)
+
+
+def test_overwriting_an_expired_key_expires_it_first() -> None:
+    clock = FakeClock()
+    ks = Keyspace(1, clock=clock)
+    expired: list[tuple[int, bytes]] = []
+    ks.on_expired = lambda db, key: expired.append((db, key))
+    db = ks.dbs[0]
+    db.set_value(b"k", b"v")
+    db.set_expire(b"k", clock.now + 10)
+    clock.now += 11
+    db.set_value(b"k", b"w", keep_ttl=True)  # nothing to keep: the old deadline went with it
+    assert expired == [(0, b"k")]
+    assert db.get_expire(b"k") is None
+    assert db.lookup(b"k") == b"w"
+
+
+def test_nothing_expires_while_loading() -> None:
+    clock = FakeClock()
+    ks = Keyspace(1, clock=clock)
+    expired: list[tuple[int, bytes]] = []
+    ks.on_expired = lambda db, key: expired.append((db, key))
+    db = ks.dbs[0]
+    for key in (b"read", b"overwritten"):
+        db.set_value(key, b"v")
+        db.set_expire(key, clock.now - 1)
+    ks.loading = True
+    assert db.lookup(b"read") == b"v"
+    db.set_value(b"overwritten", b"w", keep_ttl=True)
+    assert db.get_expire(b"overwritten") == clock.now - 1
+    assert expired == []
+    ks.loading = False
+    assert db.lookup(b"read") is None
+    assert db.lookup(b"overwritten") is None
+    assert expired == [(0, b"read"), (0, b"overwritten")]

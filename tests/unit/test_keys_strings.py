@@ -205,9 +205,9 @@ def test_set_expiry_propagates_as_pxat(
     assert h("SET", "k", "v", "NX", option, amount) is OK
     assert h.db.get_expire(b"k") == expected_ms
     assert h.take() == [[b"SET", b"k", b"v", b"PXAT", str(expected_ms).encode()]]
-    h.now = expected_ms - 1
+    h.now = expected_ms  # the deadline itself is not past yet
     assert h("GET", "k") == b"v"
-    h.now = expected_ms
+    h.now = expected_ms + 1
     assert h("GET", "k") is None
 
 
@@ -379,7 +379,7 @@ def test_del_exists(h: Harness) -> None:
 
 def test_expired_keys_do_not_exist(h: Harness) -> None:
     h("SET", "a", "1", "PX", 10)
-    h.now += 10
+    h.now += 11
     assert h("EXISTS", "a") == 0
     assert h("DEL", "a") == 0
     assert h("TTL", "a") == -2
@@ -516,6 +516,8 @@ def test_ttl_pttl(h: Harness) -> None:
     assert h("PTTL", "k") == 10_500
     h("PEXPIRE", "k", 1)
     h.now += 1
+    assert h("PTTL", "k") == 0  # at its deadline: still there, nothing left
+    h.now += 1
     assert h("PTTL", "k") == -2
 
 
@@ -556,6 +558,8 @@ def test_keys_and_dbsize(h: Harness) -> None:
     assert h("KEYS", "?ne") == [b"one"]
     assert h("KEYS", "nomatch*") == []
     h.now += 5
+    assert sorted(h("KEYS", "*")) == [b"", b"one", b"three", b"two"]  # at its deadline
+    h.now += 1
     assert sorted(h("KEYS", "*")) == [b"", b"one", b"three"]
     assert h("KEYS", "t*") == [b"three"]
     # KEYS skips the expired key without deleting it; DBSIZE still counts it, as Redis does.
@@ -584,7 +588,7 @@ def test_keys_skips_expired_keys_whatever_the_pattern(
     assert sorted(h("KEYS", pattern)) == listed
     for key in listed:
         h("PEXPIRE", key, 5)
-    h.now += 5
+    h.now += 6  # past the deadline
     assert h("KEYS", pattern) == []
     assert h("DBSIZE") == 4  # skipped, not deleted
 

@@ -392,7 +392,8 @@ def keys(client: Client, argv: list[bytes]) -> Reply:
             return found
         candidates = found
     now = client.ctx.keyspace.clock()
-    return [key for key in candidates if expires.get(key, now + 1) > now]
+    # A key without a TTL reads as due "now", which is not past: listed.
+    return [key for key in candidates if expires.get(key, now) >= now]
 
 
 @command(

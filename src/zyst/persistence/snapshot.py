@@ -25,7 +25,7 @@ def dataset_commands(keyspace: Keyspace) -> Iterator[tuple[int, list[bytes]]]:
     for db in keyspace.dbs:
         for key, value in list(db.data.items()):
             when = db.expires.get(key)
-            if when is not None and when <= now:
+            if when is not None and when < now:  # past its deadline (at it, still there)
                 continue
             yield from ((db.index, argv) for argv in _value_commands(key, value))
             if when is not None:

@@ -470,14 +470,15 @@ def _read_plain_requests(
     return pos, _COMPLETE
 
 
-def _element_size(buf: bytes, pos: int) -> int:
-    """The size of the whole bulk string starting at ``buf[pos]`` when its header is complete and
-    plain, else 0: how many bytes to wait for before reading it is worth trying again."""
+def _element_size(buf: bytes, pos: int) -> tuple[int, int]:
+    """The size of the whole bulk string starting at ``buf[pos]`` and of its ``$<length>``
+    header line, when that header is complete and plain, else (0, 0): how many bytes to wait for
+    before reading it is worth trying again."""
     if pos < len(buf) and buf[pos] == 36:  # "$"
         length, start = _read_decimal(buf, pos + 1, _LENGTH_DIGITS)
         if length >= 0:
-            return start - pos + length + 2
-    return 0
+            return start - pos + length + 2, start - pos
+    return 0, 0
 
 
 class RequestParser:
@@ -515,6 +516,7 @@ class RequestParser:
 
     __slots__ = (
         "_argv",
+        "_header",
         "_left",
         "_need",
         "_pending",
@@ -531,8 +533,10 @@ class RequestParser:
     ) -> None:
         self._pending: list[bytes] = []
         self._pending_size = 0
-        # Parsing waits until ``_pending`` holds this many bytes (a big element arriving).
+        # Parsing waits until ``_pending`` holds this many bytes (a big element arriving), of
+        # which the first ``_header`` are the element's ``$<length>`` line.
         self._need = 0
+        self._header = 0
         # A multibulk request being read element by element: its elements so far, and how many
         # are still to come.
         self._argv: list[bytes] | None = None
@@ -554,8 +558,8 @@ class RequestParser:
         if pending:
             pending.append(data)
             self._pending_size += len(data)
-            if self._pending_size < self._need:
-                self._check_query_buffer()
+            self._check_query_buffer()
+            if self._pending_size < self._need or self.error is not None:
                 return commands
             buf = b"".join(pending)
             pending.clear()
@@ -596,7 +600,7 @@ class RequestParser:
                 return end
             count, start = _parse_count(buf, pos)
         except NeedMore:
-            self._keep(buf, pos, 0)
+            self._keep(buf, pos, 0, 0)
             return -1
         if count <= 0:
             return start
@@ -616,21 +620,31 @@ class RequestParser:
             pos, left = _read_bulks(buf, pos, argv, left, self.max_bulk)
         self._left = left
         if left:
-            self._keep(buf, pos, _element_size(buf, pos))
+            need, header = _element_size(buf, pos)
+            self._keep(buf, pos, need, header)
             return -1
         self._argv = None
         commands.append(argv)
         return pos
 
-    def _keep(self, buf: bytes, pos: int, need: int) -> None:
+    def _keep(self, buf: bytes, pos: int, need: int, header: int) -> None:
         rest = buf[pos:] if pos else buf
         self._pending = [rest] if rest else []
         self._pending_size = len(rest)
         self._need = need
+        self._header = header
         self._check_query_buffer()
 
     def _check_query_buffer(self) -> None:
-        if self._pending_size > self.max_query_buffer:
+        """Give up on a client whose query buffer outgrew ``max_query_buffer``, measured as
+        Redis measures it: the bytes not yet parsed, except that while a big element arrives
+        the buffer holds only that element's bytes (Redis has consumed its header line and reads
+        no further than its end). So an element of ``n`` bytes is refused exactly when its
+        ``n + 2`` bytes with their CRLF exceed the limit, however they are split into reads."""
+        size = self._pending_size
+        if self._need:
+            size = min(size, self._need) - self._header
+        if size > self.max_query_buffer:
             self.error = QUERY_BUFFER_OVERFLOW
             self._pending.clear()
             self._pending_size = 0

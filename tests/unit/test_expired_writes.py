@@ -1,0 +1,208 @@
+"""Every command that names a key, run on a key whose time has come but which nothing has
+removed yet: it must behave exactly as if the key were missing (Redis's lazy expiry applies to
+every lookup, writes included), and the removal must leave for the AOF as ``DEL`` before the
+command itself.
+
+Handlers run in-process with a settable clock, so "expired but still stored" is a state the
+test builds on purpose, not a race against the active cycle. Each case runs twice: once on a
+keyspace holding the expired key, once on an empty one; the reply bytes (RESP2 and RESP3), the
+stored data and TTLs, and what was propagated must agree. The socket-level counterpart,
+against redis-server, is ``tests/oracle/test_expired_keys_oracle.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import zyst.commands  # noqa: F401  (registers every command)
+from zyst.client import Client
+from zyst.commands import table
+from zyst.config import Config
+from zyst.context import ServerContext
+from zyst.protocol.resp import encode_reply
+
+NOW = 1_700_000_000_000  # Unix ms when the keys are written
+DEADLINE = NOW + 1_000  # when they expire
+LATER = NOW + 10_000_000  # an absolute time well after the deadline, for the *AT commands
+
+Command = tuple[str | int, ...]
+
+# One expiring key ``k`` of each type; ``7`` so that INCR on a key that wrongly survived gives
+# 8 rather than 1, and collections whose members the commands below touch.
+SEEDS: dict[str, Command] = {
+    "string": ("SET", "k", "7"),
+    "list": ("RPUSH", "k", "a", "b", "c"),
+    "hash": ("HSET", "k", "f", "1", "g", "2"),
+    "set": ("SADD", "k", "a", "b", "c"),
+}
+
+# Every command that names a key, in the forms whose paths differ (options, counts, several
+# keys). ``o`` is a second key, always missing.
+WRITES: list[Command] = [
+    ("SET", "k", "x"),
+    ("SET", "k", "x", "NX"),
+    ("SET", "k", "x", "XX"),
+    ("SET", "k", "x", "GET"),
+    ("SET", "k", "x", "NX", "GET"),
+    ("SET", "k", "x", "XX", "GET"),
+    ("SET", "k", "x", "KEEPTTL"),
+    ("SET", "k", "x", "EX", "5"),
+    ("SET", "k", "x", "PX", "5000"),
+    ("SET", "k", "x", "PXAT", LATER),
+    ("SET", "k", "x", "XX", "KEEPTTL"),
+    ("MSET", "k", "x", "o", "y"),
+    ("MSET", "o", "y", "k", "x"),
+    ("INCR", "k"),
+    ("DECR", "k"),
+    ("INCRBY", "k", "5"),
+    ("DECRBY", "k", "5"),
+    ("LPUSH", "k", "x"),
+    ("LPUSH", "k", "x", "y"),
+    ("RPUSH", "k", "x"),
+    ("RPUSH", "k", "x", "y"),
+    ("LPOP", "k"),
+    ("RPOP", "k"),
+    ("LPOP", "k", "0"),
+    ("LPOP", "k", "2"),
+    ("RPOP", "k", "2"),
+    ("RPOP", "k", "9"),
+    ("HSET", "k", "f", "x"),
+    ("HSET", "k", "f", "x", "h", "y"),
+    ("HDEL", "k", "f"),
+    ("HDEL", "k", "f", "g"),
+    ("SADD", "k", "a"),
+    ("SADD", "k", "a", "z"),
+    ("SREM", "k", "a"),
+    ("SREM", "k", "a", "b", "c"),
+    ("SPOP", "k"),
+    ("SPOP", "k", "0"),
+    ("SPOP", "k", "2"),
+    ("SPOP", "k", "9"),
+    ("DEL", "k"),
+    ("DEL", "o", "k"),
+    ("EXPIRE", "k", "100"),
+    ("PEXPIRE", "k", "100"),
+    ("EXPIREAT", "k", LATER // 1000),
+    ("PEXPIREAT", "k", LATER),
+    ("PEXPIREAT", "k", NOW),
+    ("EXPIRE", "k", "100", "NX"),
+    ("EXPIRE", "k", "100", "XX"),
+    ("EXPIRE", "k", "100", "GT"),
+    ("EXPIRE", "k", "100", "LT"),
+    ("PERSIST", "k"),
+]
+READS: list[Command] = [
+    ("GET", "k"),
+    ("MGET", "o", "k"),
+    ("LRANGE", "k", "0", "-1"),
+    ("LLEN", "k"),
+    ("HGET", "k", "f"),
+    ("HGETALL", "k"),
+    ("SMEMBERS", "k"),
+    ("EXISTS", "k"),
+    ("EXISTS", "k", "o", "k"),
+    ("TTL", "k"),
+    ("PTTL", "k"),
+    ("TYPE", "k"),
+]
+
+
+class Harness:
+    """One client on a fresh server context with a settable clock; records what is propagated,
+    with expired keys reported as ``DEL`` exactly as the server reports them."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+        self.ctx = ServerContext(Config())
+        keyspace = self.ctx.keyspace
+        keyspace.clock = lambda: self.now
+        self.propagated: list[tuple[int, list[bytes]]] = []
+        self.ctx.set_propagation(lambda db, argv: self.propagated.append((db, list(argv))))
+        keyspace.on_expired = lambda db, key: self.ctx.propagate(db, [b"DEL", key])
+        self.client = Client(self.ctx, 1)
+
+    def __call__(self, *args: str | int) -> tuple[bytes, bytes]:
+        """Run one command; its reply encoded in RESP2 and in RESP3."""
+        reply = table.call(self.client, [str(a).encode() for a in args])
+        resp2: list[bytes] = []
+        resp3: list[bytes] = []
+        encode_reply(reply, False, resp2)
+        encode_reply(reply, True, resp3)
+        return b"".join(resp2), b"".join(resp3)
+
+    def state(self) -> list[tuple[dict[bytes, Any], dict[bytes, int]]]:
+        """Every database's data and TTLs, as stored (nothing looked up, nothing expired)."""
+        return [(dict(db.data), dict(db.expires)) for db in self.ctx.keyspace.dbs]
+
+
+def expired_key(kind: str) -> Harness:
+    """A keyspace holding ``k`` of ``kind``, past its deadline and not yet removed."""
+    h = Harness()
+    seed = SEEDS[kind]
+    assert h(*seed)[0] != b"" and h("PEXPIREAT", "k", DEADLINE) == (b":1\r\n", b":1\r\n")
+    h.now = DEADLINE + 1
+    assert b"k" in h.ctx.keyspace.dbs[0].data  # still stored: nothing looked at it yet
+    h.propagated.clear()
+    return h
+
+
+def empty() -> Harness:
+    h = Harness()
+    h.now = DEADLINE + 1
+    return h
+
+
+def case_id(command: Command) -> str:
+    return " ".join(str(a) for a in command)
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+@pytest.mark.parametrize("command", WRITES + READS, ids=case_id)
+def test_an_expired_key_behaves_as_missing(kind: str, command: Command) -> None:
+    expired, fresh = expired_key(kind), empty()
+    assert expired(*command) == fresh(*command)
+    assert expired.state() == fresh.state()
+    # The removal reaches the AOF first, then the command as it would have been propagated
+    # had the key never existed.
+    assert expired.propagated == [(0, [b"DEL", b"k"]), *fresh.propagated]
+    assert expired.ctx.keyspace.expired_keys == 1
+    # What the command created lives on: no deadline inherited from the expired key.
+    expired.now = fresh.now = LATER + 1
+    for probe in (("TYPE", "k"), ("PTTL", "k"), ("TYPE", "o")):
+        assert expired(*probe) == fresh(*probe)
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+def test_keys_skips_an_expired_key_without_removing_it(kind: str) -> None:
+    # Redis's KEYS only tests each key's deadline: nothing is deleted or propagated.
+    h = expired_key(kind)
+    h("SET", "o", "1")
+    h.propagated.clear()
+    assert h("KEYS", "*") == (b"*1\r\n$1\r\no\r\n", b"*1\r\n$1\r\no\r\n")
+    assert h("KEYS", "k") == (b"*0\r\n", b"*0\r\n")
+    assert b"k" in h.ctx.keyspace.dbs[0].data
+    assert h.propagated == []
+    assert h.ctx.keyspace.expired_keys == 0
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+def test_a_key_lives_through_its_deadline_millisecond(kind: str) -> None:
+    # Redis expires a key once the time is *past* its deadline (now > when), not at it.
+    h = Harness()
+    h(*SEEDS[kind])
+    h("PEXPIREAT", "k", DEADLINE)
+    h.now = DEADLINE
+    type_name = kind.encode()
+    assert h("TYPE", "k")[0] == b"+" + type_name + b"\r\n"
+    assert h("PTTL", "k")[0] == b":0\r\n"
+    assert h("KEYS", "*")[0] == b"*1\r\n$1\r\nk\r\n"
+    h.now = DEADLINE + 1
+    assert h("TYPE", "k")[0] == b"+none\r\n"
+
+
+def test_every_command_that_names_a_key_is_covered() -> None:
+    keyed = {name.decode() for name, cmd in table.COMMANDS.items() if cmd.first_key > 0}
+    covered = {str(command[0]).lower() for command in WRITES + READS}
+    assert keyed == covered, f"commands without an expired-key case: {sorted(keyed - covered)}"
