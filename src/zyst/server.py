@@ -175,8 +175,12 @@ class Server:
 
         call = commands.call
 
+        databases = len(self.ctx.keyspace.dbs)
+
         def apply(db_index: int, argv: list[bytes]) -> None:
-            if loader.db.index != db_index:
+            # A SELECT of a database this server does not have fails, as it does in Redis,
+            # which goes on loading into the database selected before.
+            if loader.db.index != db_index and db_index < databases:
                 loader.select(db_index)
             reply = call(loader, argv)
             if loader.close_asap:

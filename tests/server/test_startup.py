@@ -427,3 +427,35 @@ def test_cross_protocol_command_in_the_aof_stops_the_start(tmp_path: Path) -> No
         f"Bad file format reading the append only file at offset {len(good)}: command POST / "
         "failed: Unknown command 'POST'"
     ) in result.stdout + result.stderr
+
+
+def test_select_of_a_missing_database_in_the_aof_is_skipped_like_redis(tmp_path: Path) -> None:
+    """redis-server answers such a SELECT with an error while loading and goes on in the
+    database selected before; so does Zyst (it used to stop with a traceback)."""
+    aof = (
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
+        b"*2\r\n$6\r\nSELECT\r\n$2\r\n99\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    )
+    (tmp_path / "zyst").mkdir()
+    (tmp_path / "zyst" / "appendonly.aof").write_bytes(aof)
+    (tmp_path / "redis" / "appendonlydir").mkdir(parents=True)
+    (tmp_path / "redis" / "appendonlydir" / "appendonly.aof.1.incr.aof").write_bytes(aof)
+    (tmp_path / "redis" / "appendonlydir" / "appendonly.aof.manifest").write_bytes(
+        b"file appendonly.aof.1.incr.aof seq 1 type i\n"
+    )
+    zyst = zyst_process(tmp_path / "zyst", "--appendonly", "yes")
+    oracle = redis_process(tmp_path / "redis", "--appendonly", "yes")
+    with zyst.start(), oracle.start():
+        for server in (zyst, oracle):
+            client = redis.Redis(port=server.port, db=2, socket_timeout=10)
+            wait_until(lambda c=client: _loaded(c), "the AOF to load")
+            assert client.mget("a", "b") == [b"1", b"2"]
+            client.close()
+
+
+def _loaded(client: redis.Redis) -> bool:
+    try:
+        client.ping()
+    except redis.exceptions.BusyLoadingError:
+        return False
+    return True
