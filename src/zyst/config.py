@@ -288,6 +288,52 @@ _POLICIES = (
     "noeviction",
 )
 
+
+# -- one constructor per kind of setting, so that each row of the table says only what is its own
+def _setting(
+    name: str,
+    parse: Callable[[list[str]], T],
+    format: Callable[[T], bytes],
+    hint: str,
+    doc: str,
+    *,
+    mutable: bool = True,
+    attr: str = "",
+    multi_arg: bool = False,
+    accumulates: bool = False,
+) -> Setting[T]:
+    """A row of the table; its attribute is its name with underscores unless ``attr`` says."""
+    attr = attr or name.replace("-", "_")
+    return Setting(name, attr, parse, format, mutable, hint, doc, multi_arg, accumulates)
+
+
+def _int_setting(
+    name: str, low: int, high: int, doc: str, *, hint: str = "N", mutable: bool = True
+) -> Setting[int]:
+    """An integer within ``low..high``."""
+    return _setting(name, _integer(low, high), _format_int, hint, doc, mutable=mutable)
+
+
+def _memory_setting(name: str, low: int, high: int, doc: str) -> Setting[int]:
+    """A byte count with an optional unit, within ``low..high``, shown as a plain number."""
+    return _setting(name, _memory(low, high), _format_int, "BYTES", doc)
+
+
+def _bool_setting(name: str, doc: str, *, mutable: bool = True) -> Setting[bool]:
+    return _setting(name, _single(parse_bool), _format_bool, _BOOL, doc, mutable=mutable)
+
+
+def _enum_setting(name: str, choices: tuple[str, ...], hint: str, doc: str) -> Setting[str]:
+    """One of ``choices`` (any case, kept lower case); ``choices`` in the order errors list them."""
+    return _setting(name, _enum(*choices), _format_str, hint, doc)
+
+
+def _str_setting(
+    name: str, parse: Callable[[str], str], hint: str, doc: str, *, mutable: bool = True
+) -> Setting[str]:
+    return _setting(name, _single(parse), _format_str, hint, doc, mutable=mutable)
+
+
 # Redis tunes its compact encodings with these; Zyst has one encoding per type, so they only
 # need to be accepted (config files and test suites set them) and shown. Redis 7 keeps the
 # older "ziplist" names as aliases of the "listpack" ones.
@@ -305,202 +351,83 @@ _ENCODING_SETTINGS: tuple[tuple[str, str, int, int], ...] = (
     ("zset-max-listpack-value", "zset_max_listpack_value", 0, 2**63 - 1),
     ("zset-max-ziplist-value", "zset_max_listpack_value", 0, 2**63 - 1),
 )
+_NO_ENCODINGS = "Redis's compact-encoding threshold: accepted and shown, no effect in Zyst"
 
 SETTINGS: tuple[Setting[Any], ...] = (
-    Setting(
-        name="port",
-        attr="port",
-        parse=_integer(0, 65535),
-        format=_format_int,
-        mutable=True,
-        hint="N",
-        doc="TCP port to listen on",
-    ),
-    Setting(
-        name="bind",
-        attr="bind",
-        parse=_parse_bind,
-        format=_format_list,
-        mutable=True,
-        hint="ADDR ...",
-        doc="addresses to listen on (-ADDR: skipped if this host lacks it; *, ::*: all)",
+    _int_setting("port", 0, 65535, "TCP port to listen on"),
+    _setting(
+        "bind",
+        _parse_bind,
+        _format_list,
+        "ADDR ...",
+        "addresses to listen on (-ADDR: skipped if this host lacks it; *, ::*: all)",
         multi_arg=True,
     ),
-    Setting(
-        name="tcp-backlog",
-        attr="tcp_backlog",
-        parse=_integer(0, INT_MAX),
-        format=_format_int,
+    _int_setting(
+        "tcp-backlog", 0, INT_MAX, "listen queue length of every listening socket", mutable=False
+    ),
+    _str_setting(
+        "dir", _parse_dir, "PATH", "data directory (default $XDG_DATA_HOME/zyst)", mutable=False
+    ),
+    _bool_setting("appendonly", "log every write to the append-only file"),
+    _str_setting(
+        "appendfilename",
+        _parse_filename,
+        "NAME",
+        "name of the append-only file inside dir",
         mutable=False,
-        hint="N",
-        doc="listen queue length of every listening socket",
     ),
-    Setting(
-        name="dir",
-        attr="dir",
-        parse=_single(_parse_dir),
-        format=_format_str,
+    _enum_setting(
+        "appendfsync",
+        ("everysec", "always", "no"),
+        "always|everysec|no",
+        "when the append-only file is fsync()ed",
+    ),
+    _int_setting("databases", 1, INT_MAX, "number of databases", mutable=False),
+    _enum_setting(
+        "loglevel",
+        ("debug", "verbose", "notice", "warning"),
+        "debug|verbose|notice|warning",
+        "log verbosity",
+    ),
+    _str_setting("logfile", str, "PATH", 'log file ("" logs to standard output)', mutable=False),
+    _bool_setting(
+        "daemonize",
+        "run in the background, with a pid file (default /var/run/zyst.pid)",
         mutable=False,
-        hint="PATH",
-        doc="data directory (default $XDG_DATA_HOME/zyst)",
     ),
-    Setting(
-        name="appendonly",
-        attr="appendonly",
-        parse=_single(parse_bool),
-        format=_format_bool,
-        mutable=True,
-        hint=_BOOL,
-        doc="log every write to the append-only file",
+    _str_setting(
+        "pidfile", str, "PATH", "write the server's pid to this file while it runs", mutable=False
     ),
-    Setting(
-        name="appendfilename",
-        attr="appendfilename",
-        parse=_single(_parse_filename),
-        format=_format_str,
-        mutable=False,
-        hint="NAME",
-        doc="name of the append-only file inside dir",
+    _setting(
+        "hz", _single(_parse_hz), _format_int, "N", "background task frequency, kept within 1..500"
     ),
-    Setting(
-        name="appendfsync",
-        attr="appendfsync",
-        parse=_enum("everysec", "always", "no"),
-        format=_format_str,
-        mutable=True,
-        hint="always|everysec|no",
-        doc="when the append-only file is fsync()ed",
+    _int_setting("maxclients", 1, UINT_MAX, "most clients connected at once"),
+    _memory_setting(
+        "proto-max-bulk-len", 1024 * 1024, LLONG_MAX, "largest bulk string a client may send"
     ),
-    Setting(
-        name="databases",
-        attr="databases",
-        parse=_integer(1, INT_MAX),
-        format=_format_int,
-        mutable=False,
-        hint="N",
-        doc="number of databases",
+    _memory_setting(
+        "client-query-buffer-limit", 1024 * 1024, LLONG_MAX, "largest pending input of one client"
     ),
-    Setting(
-        name="loglevel",
-        attr="loglevel",
-        parse=_enum("debug", "verbose", "notice", "warning"),
-        format=_format_str,
-        mutable=True,
-        hint="debug|verbose|notice|warning",
-        doc="log verbosity",
-    ),
-    Setting(
-        name="logfile",
-        attr="logfile",
-        parse=_single(str),
-        format=_format_str,
-        mutable=False,
-        hint="PATH",
-        doc='log file ("" logs to standard output)',
-    ),
-    Setting(
-        name="daemonize",
-        attr="daemonize",
-        parse=_single(parse_bool),
-        format=_format_bool,
-        mutable=False,
-        hint=_BOOL,
-        doc="run in the background, with a pid file (default /var/run/zyst.pid)",
-    ),
-    Setting(
-        name="pidfile",
-        attr="pidfile",
-        parse=_single(str),
-        format=_format_str,
-        mutable=False,
-        hint="PATH",
-        doc="write the server's pid to this file while it runs",
-    ),
-    Setting(
-        name="hz",
-        attr="hz",
-        parse=_single(_parse_hz),
-        format=_format_int,
-        mutable=True,
-        hint="N",
-        doc="background task frequency, kept within 1..500",
-    ),
-    Setting(
-        name="maxclients",
-        attr="maxclients",
-        parse=_integer(1, UINT_MAX),
-        format=_format_int,
-        mutable=True,
-        hint="N",
-        doc="most clients connected at once",
-    ),
-    Setting(
-        name="proto-max-bulk-len",
-        attr="proto_max_bulk_len",
-        parse=_memory(1024 * 1024, LLONG_MAX),
-        format=_format_int,
-        mutable=True,
-        hint="BYTES",
-        doc="largest bulk string a client may send",
-    ),
-    Setting(
-        name="client-query-buffer-limit",
-        attr="client_query_buffer_limit",
-        parse=_memory(1024 * 1024, LLONG_MAX),
-        format=_format_int,
-        mutable=True,
-        hint="BYTES",
-        doc="largest pending input of one client",
-    ),
-    Setting(
-        name="timeout",
-        attr="timeout",
-        parse=_integer(0, INT_MAX),
-        format=_format_int,
-        mutable=True,
-        hint="SECONDS",
-        doc="close clients idle this long (0: never)",
-    ),
-    Setting(
-        name="save",
-        attr="save",
-        parse=_parse_save,
-        format=_format_str,
-        mutable=True,
-        hint="SECONDS CHANGES ...",
-        doc="accepted for compatibility (no RDB snapshots yet)",
+    _int_setting("timeout", 0, INT_MAX, "close clients idle this long (0: never)", hint="SECONDS"),
+    _setting(
+        "save",
+        _parse_save,
+        _format_str,
+        "SECONDS CHANGES ...",
+        "accepted for compatibility (no RDB snapshots yet)",
         multi_arg=True,
         accumulates=True,
     ),
     # Clients and tools read and set these two; no memory limit is enforced yet.
-    Setting(
-        name="maxmemory",
-        attr="maxmemory",
-        parse=_memory(0, ULLONG_MAX),
-        format=_format_int,
-        mutable=True,
-        hint="BYTES",
-        doc="accepted and shown (no memory limit is enforced yet)",
+    _memory_setting(
+        "maxmemory", 0, ULLONG_MAX, "accepted and shown (no memory limit is enforced yet)"
     ),
-    Setting(
-        name="maxmemory-policy",
-        attr="maxmemory_policy",
-        parse=_enum(*_POLICIES),
-        format=_format_str,
-        mutable=True,
-        hint="POLICY",
-        doc="accepted and shown (nothing is evicted yet)",
+    _enum_setting(
+        "maxmemory-policy", _POLICIES, "POLICY", "accepted and shown (nothing is evicted yet)"
     ),
     *(
-        Setting(
-            name=name,
-            attr=attr,
-            parse=_integer(low, high),
-            format=_format_int,
-            mutable=True,
-            hint="N",
-            doc="Redis's compact-encoding threshold: accepted and shown, no effect in Zyst",
-        )
+        _setting(name, _integer(low, high), _format_int, "N", _NO_ENCODINGS, attr=attr)
         for name, attr, low, high in _ENCODING_SETTINGS
     ),
 )

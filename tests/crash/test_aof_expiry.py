@@ -16,13 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import RawConnection, redis_process, zyst_process
-from zyst.protocol.resp import encode_command
-
-Command = tuple[str | int, ...]
-
-
-def resp(*commands: Command) -> bytes:
-    return b"".join(encode_command([str(a).encode() for a in c]) for c in commands)
+from tests.unit.test_expiry_aof import Command, expiring_key_in_db_3, resp
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -58,17 +52,16 @@ def test_expired_keys_leave_del_in_the_aof_as_in_redis(tmp_path: Path) -> None:
         }
         # A deadline far enough ahead that it is still to come when PEXPIREAT runs.
         active_deadline = now_ms() + 500
+        writes = expiring_key_in_db_3(active_deadline)
         for conn in main.values():
-            assert conn.pipeline(
-                [
-                    ("SET", "a", "1"),
-                    ("SELECT", 3),
-                    ("SET", "k", "v"),
-                    ("PEXPIREAT", "k", active_deadline),
-                    ("SELECT", 0),
-                    ("SET", "b", "2"),
-                ]
-            ) == [b"+OK\r\n", b"+OK\r\n", b"+OK\r\n", b":1\r\n", b"+OK\r\n", b"+OK\r\n"]
+            assert conn.pipeline(writes) == [
+                b"+OK\r\n",
+                b"+OK\r\n",
+                b"+OK\r\n",
+                b":1\r\n",
+                b"+OK\r\n",
+                b"+OK\r\n",
+            ]
         for conn in in_db_3.values():
             assert conn.command("SELECT", 3) == b"+OK\r\n"
         # DBSIZE expires nothing itself: once it says 0, the active cycle removed the key.
@@ -86,12 +79,7 @@ def test_expired_keys_leave_del_in_the_aof_as_in_redis(tmp_path: Path) -> None:
 
         expected = resp(
             ("SELECT", 0),
-            ("SET", "a", "1"),
-            ("SELECT", 3),
-            ("SET", "k", "v"),
-            ("PEXPIREAT", "k", active_deadline),
-            ("SELECT", 0),
-            ("SET", "b", "2"),
+            *writes,
             ("SELECT", 3),
             ("DEL", "k"),
             ("SELECT", 0),

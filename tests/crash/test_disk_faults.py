@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -226,125 +227,132 @@ def assert_all_back(port: int, numbers: list[int]) -> None:
 
 
 # -- a full disk -------------------------------------------------------------------------------
+@dataclass
+class FilledDisk:
+    """A server whose AOF is on a small disk, written to until one write was not acknowledged."""
+
+    server: LimitedServer
+    acknowledged: list[int]
+    waiting: int
+    """The number of the write left unacknowledged."""
+    writer: RawConnection
+    probe: RawConnection
+
+
+@pytest.fixture
+def filled(
+    tmp_path: Path, small_disk: SmallDisk, faults: Path, policy: str
+) -> Iterator[FilledDisk]:
+    """``policy`` is the test's parameter: the appendfsync policy of the server."""
+    with zyst_on(tmp_path, small_disk.path, "--appendfsync", policy, disk=small_disk) as server:
+        yield FilledDisk(server, *fill_until_refused(server.port))
+
+
+def restarted_on(tmp_path: Path, disk: SmallDisk, filled: FilledDisk) -> LimitedServer:
+    """The server of ``filled`` started again on the same data (after it died)."""
+    return zyst_on(tmp_path, disk.path, port=filled.server.port)
+
+
 @pytest.mark.parametrize("policy", ["everysec", "no"])
 def test_full_disk_refuses_writes_keeps_the_tail_and_recovers(
-    tmp_path: Path, small_disk: SmallDisk, faults: Path, policy: str
+    tmp_path: Path, small_disk: SmallDisk, filled: FilledDisk
 ) -> None:
-    server = zyst_on(tmp_path, small_disk.path, "--appendfsync", policy, disk=small_disk).start()
-    try:
-        acknowledged, waiting, writer, probe = fill_until_refused(server.port)
-        misconf = probe.command("PING").decode()
-        assert misconf in {
-            f"-MISCONF Errors writing to the AOF file: {error}\r\n"
-            for error in small_disk.full_errors
-        }
-        # Every acknowledged write is in the file; the one caught by the full disk is not
-        # acknowledged (its reply is held), and nothing more is accepted.
-        assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(
-            small_disk.path / "appendonly.aof"
-        )
-        assert not readable(writer)
-        assert probe.command("SET", "refused", "x").decode() == misconf
-        assert probe.command("PING").decode() == misconf
-        assert probe.command("INCR", "counter").decode() == misconf
-        # Reads go on.
-        assert probe.command("GET", b"key:%d" % acknowledged[0]) == b"$1000\r\n" + VALUE + b"\r\n"
-        assert probe.command("EXISTS", "refused") == b":0\r\n"
-        assert b"aof_last_write_status:err" in probe.command("INFO", "persistence")
+    acknowledged, writer, probe = filled.acknowledged, filled.writer, filled.probe
+    misconf = probe.command("PING").decode()
+    assert misconf in {
+        f"-MISCONF Errors writing to the AOF file: {error}\r\n" for error in small_disk.full_errors
+    }
+    # Every acknowledged write is in the file; the one caught by the full disk is not
+    # acknowledged (its reply is held), and nothing more is accepted.
+    assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(small_disk.path / "appendonly.aof")
+    assert not readable(writer)
+    assert probe.command("SET", "refused", "x").decode() == misconf
+    assert probe.command("PING").decode() == misconf
+    assert probe.command("INCR", "counter").decode() == misconf
+    # Reads go on.
+    assert probe.command("GET", b"key:%d" % acknowledged[0]) == b"$1000\r\n" + VALUE + b"\r\n"
+    assert probe.command("EXISTS", "refused") == b":0\r\n"
+    assert b"aof_last_write_status:err" in probe.command("INFO", "persistence")
 
-        small_disk.grow(server.pid)
-        # The cron retries the tail; once it is written the held reply leaves and writes are
-        # accepted again.
-        wait_until(lambda: probe.command("PING") == b"+PONG\r\n", "the AOF write to recover")
-        assert writer.read_reply() == b"+OK\r\n"
-        acknowledged.append(waiting)
-        assert probe.command("SET", "after", "yes") == b"+OK\r\n"
-        assert b"aof_last_write_status:ok" in probe.command("INFO", "persistence")
-        writer.close()
-        probe.close()
-        log = server.log_text()
-        failures = log.count("Error writing to the AOF file") + log.count(
-            "Short write while writing to the AOF file"
-        )
-        assert failures == 1, log
-        assert log.count("AOF write error looks solved, Zyst can write again.") == 1, log
-        server.kill()
+    small_disk.grow(filled.server.pid)
+    # The cron retries the tail; once it is written the held reply leaves and writes are
+    # accepted again.
+    wait_until(lambda: probe.command("PING") == b"+PONG\r\n", "the AOF write to recover")
+    assert writer.read_reply() == b"+OK\r\n"
+    acknowledged.append(filled.waiting)
+    assert probe.command("SET", "after", "yes") == b"+OK\r\n"
+    assert b"aof_last_write_status:ok" in probe.command("INFO", "persistence")
+    writer.close()
+    probe.close()
+    log = filled.server.log_text()
+    failures = log.count("Error writing to the AOF file") + log.count(
+        "Short write while writing to the AOF file"
+    )
+    assert failures == 1, log
+    assert log.count("AOF write error looks solved, Zyst can write again.") == 1, log
+    filled.server.kill()
 
-        restarted = zyst_on(tmp_path, small_disk.path, port=server.port).start()
-        try:
-            assert_all_back(restarted.port, acknowledged)
-            conn = connect(restarted.port)
-            assert conn.command("GET", "after") == b"$3\r\nyes\r\n"
-            assert conn.command("EXISTS", "refused", "counter") == b":0\r\n"
-            conn.close()
-        finally:
-            restarted.stop()
-    finally:
-        server.stop()
+    with restarted_on(tmp_path, small_disk, filled) as restarted:
+        assert_all_back(restarted.port, acknowledged)
+        conn = connect(restarted.port)
+        assert conn.command("GET", "after") == b"$3\r\nyes\r\n"
+        assert conn.command("EXISTS", "refused", "counter") == b":0\r\n"
+        conn.close()
 
 
 @pytest.mark.parametrize("policy", ["everysec", "no"])
 def test_kill_9_on_a_full_disk_loses_nothing_acknowledged(
-    tmp_path: Path, small_disk: SmallDisk, faults: Path, policy: str
+    tmp_path: Path, small_disk: SmallDisk, filled: FilledDisk
 ) -> None:
-    server = zyst_on(tmp_path, small_disk.path, "--appendfsync", policy, disk=small_disk).start()
-    try:
-        acknowledged, _, writer, probe = fill_until_refused(server.port)
-        server.kill()
-        writer.close()
-        probe.close()
-    finally:
-        server.stop()
+    filled.server.kill()
+    filled.writer.close()
+    filled.probe.close()
     small_disk.grow(None)
-    restarted = zyst_on(tmp_path, small_disk.path, port=server.port).start()
-    try:
-        assert_all_back(restarted.port, acknowledged)
+    with restarted_on(tmp_path, small_disk, filled) as restarted:
+        assert_all_back(restarted.port, filled.acknowledged)
         # The file holds whole commands only: the short write was cut back.
         assert "short read" not in restarted.log_text()
-    finally:
-        restarted.stop()
 
 
+@pytest.mark.parametrize("policy", ["always"])
 def test_full_disk_under_always_exits_before_acknowledging(
-    tmp_path: Path, small_disk: SmallDisk, faults: Path
+    tmp_path: Path, small_disk: SmallDisk, filled: FilledDisk
 ) -> None:
-    server = zyst_on(tmp_path, small_disk.path, "--appendfsync", "always", disk=small_disk).start()
-    try:
-        acknowledged, _, writer, probe = fill_until_refused(server.port)
-        assert server.proc is not None
-        assert server.proc.wait(timeout=60) == 1
-        # The write that failed was never answered: its connection closed without a reply.
-        assert closed_without_reply(writer)
-        writer.close()
-        probe.close()
-        log = server.log_text()
-        assert (
-            "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
-            in log
-        ), log
-        assert not (small_disk.path / "zyst.lock").exists()
-        assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(
-            small_disk.path / "appendonly.aof"
-        )
-    finally:
-        server.stop()
+    server = filled.server
+    assert server.proc is not None
+    assert server.proc.wait(timeout=60) == 1
+    # The write that failed was never answered: its connection closed without a reply.
+    assert closed_without_reply(filled.writer)
+    filled.writer.close()
+    filled.probe.close()
+    log = server.log_text()
+    assert (
+        "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
+        in log
+    ), log
+    assert not (small_disk.path / "zyst.lock").exists()
+    assert {b"key:%d" % n for n in filled.acknowledged} <= keys_in_aof(
+        small_disk.path / "appendonly.aof"
+    )
     small_disk.grow(None)
-    restarted = zyst_on(tmp_path, small_disk.path, port=server.port).start()
-    try:
-        assert_all_back(restarted.port, acknowledged)
-    finally:
-        restarted.stop()
+    with restarted_on(tmp_path, small_disk, filled) as restarted:
+        assert_all_back(restarted.port, filled.acknowledged)
 
 
 # -- fsync and write faults, injected ----------------------------------------------------------
+def send_held_set(conn: RawConnection, faults: Path, call: str) -> None:
+    """Send a SET and wait until the server is inside ``call`` (``fsync`` or ``write``) for it,
+    held there until the test removes ``<call>-hold``."""
+    (faults / f"{call}-hold").touch()
+    conn.send_raw(encode_command([b"SET", b"k", b"v"]))
+    wait_until((faults / f"{call}-entered").exists, f"the AOF {call} to start")
+
+
 def test_failing_fsync_under_always_exits_without_replying(tmp_path: Path, faults: Path) -> None:
-    server = zyst_on(tmp_path, tmp_path / "data", "--appendfsync", "always").start()
-    try:
+    with zyst_on(tmp_path, tmp_path / "data", "--appendfsync", "always") as server:
         conn = connect(server.port)
         assert conn.command("SET", "before", "1") == b"+OK\r\n"
-        (faults / "fsync-hold").touch()
-        conn.send_raw(encode_command([b"SET", b"k", b"v"]))
-        wait_until((faults / "fsync-entered").exists, "the fsync to start")
+        send_held_set(conn, faults, "fsync")
         # Had the reply left before the fsync, +OK would be readable now.
         assert not readable(conn)
         (faults / "fsync-fail").touch()
@@ -356,42 +364,23 @@ def test_failing_fsync_under_always_exits_without_replying(tmp_path: Path, fault
             "Can't persist AOF for fsync error when the AOF fsync policy is 'always': "
             "Input/output error. Exiting..." in server.log_text()
         )
-    finally:
-        server.stop()
 
 
-def test_reply_waits_for_a_slow_fsync_under_always(tmp_path: Path, faults: Path) -> None:
-    server = zyst_on(tmp_path, tmp_path / "data", "--appendfsync", "always").start()
-    try:
+@pytest.mark.parametrize(
+    ("policy", "call"), [("always", "fsync"), ("everysec", "write"), ("no", "write")]
+)
+def test_reply_waits_for_the_disk(tmp_path: Path, faults: Path, policy: str, call: str) -> None:
+    """Under always the reply waits for the fsync; under everysec and no the AOF is written (not
+    fsynced) before the reply leaves, so a crash of the process alone never loses an
+    acknowledged write."""
+    with zyst_on(tmp_path, tmp_path / "data", "--appendfsync", policy) as server:
         conn = connect(server.port)
-        (faults / "fsync-hold").touch()
-        conn.send_raw(encode_command([b"SET", b"k", b"v"]))
-        wait_until((faults / "fsync-entered").exists, "the fsync to start")
-        # The fsync has not returned: a reply sent before it would already be in the socket.
+        send_held_set(conn, faults, call)
+        # The call has not returned: a reply sent before it would already be in the socket.
         assert not readable(conn)
-        (faults / "fsync-hold").unlink()
+        (faults / f"{call}-hold").unlink()
         assert conn.read_reply() == b"+OK\r\n"
         conn.close()
-    finally:
-        server.stop()
-
-
-@pytest.mark.parametrize("policy", ["everysec", "no"])
-def test_reply_waits_for_the_aof_write(tmp_path: Path, faults: Path, policy: str) -> None:
-    """Under everysec and no the AOF is written (not fsynced) before the reply leaves, so a crash
-    of the process alone never loses an acknowledged write."""
-    server = zyst_on(tmp_path, tmp_path / "data", "--appendfsync", policy).start()
-    try:
-        conn = connect(server.port)
-        (faults / "write-hold").touch()
-        conn.send_raw(encode_command([b"SET", b"k", b"v"]))
-        wait_until((faults / "write-entered").exists, "the AOF write to start")
-        assert not readable(conn)
-        (faults / "write-hold").unlink()
-        assert conn.read_reply() == b"+OK\r\n"
-        conn.close()
-    finally:
-        server.stop()
 
 
 def test_failing_background_fsync_refuses_writes_until_one_succeeds(

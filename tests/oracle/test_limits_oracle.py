@@ -129,18 +129,6 @@ def _first_reply(conn: RawConnection, request: bytes) -> bytes:
     return conn.read_reply()
 
 
-def test_lowered_proto_max_bulk_len_holds_for_open_connections(limits: Pair) -> None:
-    with limits.connected() as opened:
-        for conn in opened.values():
-            assert conn.command("PING") == b"+PONG\r\n"
-        limits.config_set("proto-max-bulk-len", "1mb")
-        replies = {}
-        for name, conn in opened.items():
-            conn.send_raw(echo_header(MB + 1))
-            replies[name] = conn.read_until_closed()
-    assert replies["zyst"] == replies["redis"] == b"-ERR Protocol error: invalid bulk length\r\n"
-
-
 # -- client-query-buffer-limit -------------------------------------------------------------------
 def test_client_query_buffer_limit_at_its_boundary(limits: Pair) -> None:
     limits.config_set("client-query-buffer-limit", "1mb")
@@ -166,17 +154,37 @@ def test_client_query_buffer_limit_at_its_boundary(limits: Pair) -> None:
         assert limits.each(refused(size)) == b"", size
 
 
-def test_lowered_client_query_buffer_limit_holds_for_open_connections(limits: Pair) -> None:
+# -- either limit, lowered while clients are connected -------------------------------------------
+@pytest.mark.parametrize(
+    ("setting", "request_", "reply"),
+    [
+        pytest.param(
+            "proto-max-bulk-len",
+            echo_header(MB + 1),
+            b"-ERR Protocol error: invalid bulk length\r\n",
+            id="proto-max-bulk-len",
+        ),
+        pytest.param(
+            "client-query-buffer-limit",
+            echo_header(MB) + b"z" * MB + b"\r\n",
+            b"",  # closed without a reply
+            id="client-query-buffer-limit",
+        ),
+    ],
+)
+def test_a_lowered_limit_holds_for_open_connections(
+    limits: Pair, setting: str, request_: bytes, reply: bytes
+) -> None:
     with limits.connected() as opened:
         for conn in opened.values():
             assert conn.command("PING") == b"+PONG\r\n"
-        limits.config_set("client-query-buffer-limit", "1mb")
+        limits.config_set(setting, "1mb")
         replies = {}
         for name, conn in opened.items():
             with contextlib.suppress(OSError):  # closed while sending: that is the refusal
-                conn.send_raw(echo_header(MB) + b"z" * MB + b"\r\n")
+                conn.send_raw(request_)
             replies[name] = conn.read_until_closed()
-    assert replies["zyst"] == replies["redis"] == b""
+    assert replies["zyst"] == replies["redis"] == reply
 
 
 # -- CONFIG SET out of range ---------------------------------------------------------------------

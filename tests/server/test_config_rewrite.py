@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -165,27 +166,43 @@ def _normalized(config_file: Path, port: int) -> tuple[list[str], set[str]]:
     return kept.splitlines(), set(appended.splitlines())
 
 
-def test_rewrite_matches_redis(tmp_path: Path) -> None:
-    """The same file, the same CONFIG SETs: Redis and Zyst rewrite the lines in place alike,
-    and every line Zyst appends, Redis appends too (Redis appends more: settings Zyst lacks)."""
+def on_each_server(
+    tmp_path: Path, action: Callable[[str, Path, redis.Redis], None]
+) -> list[tuple[Path, int]]:
+    """Start redis-server, then Zyst, each on its own copy of the shared config file, and run
+    ``action(name, config_file, client)`` against it; returns each server's (config file, port)
+    once it has stopped."""
     redis_binary = shutil.which("redis-server")
     assert redis_binary is not None, "redis-server is not installed: the oracle cannot run"
-    results = []
+    done = []
     for name, binary in (("redis", [redis_binary]), ("zyst", [sys.executable, "-m", "zyst"])):
         server, config_file = _start_with_file(binary, tmp_path / name)
         try:
             client = redis.Redis(port=server.port, protocol=2)
-            client.config_set("maxmemory", 5 * 1024 * 1024)
-            client.config_set("save", "3600 1")
-            client.config_set("hash-max-listpack-value", 128)
-            client.config_set("maxclients", 500)
-            client.config_set("loglevel", "warning")
-            assert client.config_rewrite()
+            action(name, config_file, client)
             client.close()
         finally:
             server.stop()
-        results.append(_normalized(config_file, server.port))
-    (redis_kept, redis_appended), (zyst_kept, zyst_appended) = results
+        done.append((config_file, server.port))
+    return done
+
+
+def test_rewrite_matches_redis(tmp_path: Path) -> None:
+    """The same file, the same CONFIG SETs: Redis and Zyst rewrite the lines in place alike,
+    and every line Zyst appends, Redis appends too (Redis appends more: settings Zyst lacks)."""
+
+    def set_and_rewrite(name: str, config_file: Path, client: redis.Redis) -> None:
+        client.config_set("maxmemory", 5 * 1024 * 1024)
+        client.config_set("save", "3600 1")
+        client.config_set("hash-max-listpack-value", 128)
+        client.config_set("maxclients", 500)
+        client.config_set("loglevel", "warning")
+        assert client.config_rewrite()
+
+    written = on_each_server(tmp_path, set_and_rewrite)
+    (redis_kept, redis_appended), (zyst_kept, zyst_appended) = (
+        _normalized(config_file, port) for config_file, port in written
+    )
     assert zyst_kept == redis_kept
     assert zyst_appended <= redis_appended
     assert {"maxclients 500", "loglevel warning"} <= zyst_appended
@@ -193,20 +210,15 @@ def test_rewrite_matches_redis(tmp_path: Path) -> None:
 
 def test_rewrite_errors_match_redis(tmp_path: Path) -> None:
     """Without a config file, and when the file's directory is gone, the errors are Redis's."""
-    redis_binary = shutil.which("redis-server")
-    assert redis_binary is not None, "redis-server is not installed: the oracle cannot run"
     replies = []
-    for name, binary in (("redis", [redis_binary]), ("zyst", [sys.executable, "-m", "zyst"])):
-        server, config_file = _start_with_file(binary, tmp_path / name)
+
+    def rewrite_without_its_directory(name: str, config_file: Path, client: redis.Redis) -> None:
+        moved = config_file.parent.with_name(name + "-moved")
+        config_file.parent.rename(moved)
         try:
-            client = redis.Redis(port=server.port, protocol=2)
-            moved = config_file.parent.with_name(name + "-moved")
-            config_file.parent.rename(moved)
-            try:
-                client.config_rewrite()
-            except redis.ResponseError as exc:
-                replies.append(str(exc))
-            client.close()
-        finally:
-            server.stop()
+            client.config_rewrite()
+        except redis.ResponseError as exc:
+            replies.append(str(exc))
+
+    on_each_server(tmp_path, rewrite_without_its_directory)
     assert replies == ["Rewriting config file: No such file or directory"] * 2

@@ -136,6 +136,31 @@ class FsyncCounter:
         self.calls += 1
 
 
+def failing_in_background(code: int = errno.EIO) -> Callable[[int], None]:
+    """An fsync that fails with ``code`` in the worker thread and succeeds on the main one."""
+
+    def fsync(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise OSError(code, os.strerror(code))
+
+    return fsync
+
+
+def writer_with_a_set(
+    aof_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fsync: Callable[[int], None],
+    policy: FsyncPolicy = FsyncPolicy.EVERYSEC,
+    on_status: Callable[[str | None], None] | None = None,
+) -> AofWriter:
+    """A writer whose fsyncs go to ``fsync``, with one ``SET k v`` fed and flushed."""
+    monkeypatch.setattr(os, "fsync", fsync)
+    writer = AofWriter(str(aof_path), policy, on_status=on_status)
+    writer.feed(0, cmd("SET", "k", "v"))
+    writer.flush()
+    return writer
+
+
 @pytest.mark.parametrize("policy", list(FsyncPolicy))
 def test_flush_writes_buffered_bytes(
     aof_path: Path, policy: FsyncPolicy, monkeypatch: pytest.MonkeyPatch
@@ -161,10 +186,7 @@ def test_flush_writes_buffered_bytes(
 
 def test_policy_can_change_at_runtime(aof_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fsync = FsyncCounter()
-    monkeypatch.setattr(os, "fsync", fsync)
-    writer = AofWriter(str(aof_path), FsyncPolicy.NO)
-    writer.feed(0, cmd("SET", "k", "v"))
-    writer.flush()
+    writer = writer_with_a_set(aof_path, monkeypatch, fsync, FsyncPolicy.NO)
     assert fsync.calls == 0
     writer.policy = FsyncPolicy.ALWAYS
     writer.feed(0, cmd("SET", "k", "w"))
@@ -307,10 +329,7 @@ def test_background_fsync_error_refuses_writes_until_an_fsync_succeeds(
             done.release()
 
     statuses: list[str | None] = []
-    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC, on_status=statuses.append)
-    monkeypatch.setattr(os, "fsync", fsync)
-    writer.feed(0, cmd("SET", "k", "v"))
-    writer.flush()
+    writer = writer_with_a_set(aof_path, monkeypatch, fsync, on_status=statuses.append)
     writer.fsync_in_background()
     assert done.acquire(timeout=30)
     while writer.fsync_running():
@@ -348,10 +367,7 @@ def test_background_fsync_does_not_block_and_never_overlaps(
     aof_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fsync = BlockingFsync()
-    monkeypatch.setattr(os, "fsync", fsync)
-    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC)
-    writer.feed(0, cmd("SET", "k", "v"))
-    writer.flush()
+    writer = writer_with_a_set(aof_path, monkeypatch, fsync)
 
     writer.fsync_in_background()  # returns although the fsync is stuck
     assert fsync.started.wait(timeout=30)
@@ -385,14 +401,7 @@ def test_background_fsync_skipped_when_nothing_new(
 def test_background_fsync_failure_is_recorded(
     aof_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing_fsync(fd: int) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            raise OSError(errno.EIO, "Input/output error")
-
-    monkeypatch.setattr(os, "fsync", failing_fsync)
-    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC)
-    writer.feed(0, cmd("SET", "k", "v"))
-    writer.flush()
+    writer = writer_with_a_set(aof_path, monkeypatch, failing_in_background())
     writer.fsync_in_background()
     writer.close()  # joins the worker
     assert writer.fsync_error == "Input/output error"
@@ -809,10 +818,7 @@ def test_switching_to_always_fsyncs_what_was_written_before(
     aof_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fsync = FsyncCounter()
-    monkeypatch.setattr(os, "fsync", fsync)
-    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC)
-    writer.feed(0, cmd("SET", "k", "v"))
-    writer.flush()
+    writer = writer_with_a_set(aof_path, monkeypatch, fsync)
     assert fsync.calls == 0
     writer.set_policy(FsyncPolicy.ALWAYS)  # nothing buffered, but written and never fsynced
     assert fsync.calls == 1
@@ -828,15 +834,9 @@ def test_switching_to_always_fsyncs_what_was_written_before(
 def test_an_fsync_under_always_clears_a_background_fsync_error(
     aof_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing_fsync(fd: int) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            raise OSError(errno.EIO, "Input/output error")
-
     statuses: list[str | None] = []
-    monkeypatch.setattr(os, "fsync", failing_fsync)
-    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC, on_status=statuses.append)
-    writer.feed(0, cmd("SET", "k", "v"))
-    writer.flush()
+    fsync = failing_in_background()
+    writer = writer_with_a_set(aof_path, monkeypatch, fsync, on_status=statuses.append)
     writer.fsync_in_background()
     while writer.fsync_running() or writer.fsync_error is None:
         time.sleep(0.001)
@@ -854,14 +854,7 @@ def test_an_fsync_under_always_clears_a_background_fsync_error(
 def test_background_fsync_not_supported_is_no_error(
     aof_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
-    def fsync(fd: int) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            raise OSError(code, os.strerror(code))
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    writer = AofWriter(str(aof_path), FsyncPolicy.EVERYSEC)
-    writer.feed(0, cmd("SET", "k", "v"))
-    writer.flush()
+    writer = writer_with_a_set(aof_path, monkeypatch, failing_in_background(code))
     writer.fsync_in_background()
     writer.close()  # joins the worker
     assert writer.fsync_error is None and writer.refusal is None

@@ -38,20 +38,27 @@ SEEDS: dict[str, Command] = {
     "set": ("SADD", "k", "a", "b", "c"),
 }
 
+# SET's options, alone and in the combinations that take a path of their own.
+SET_OPTIONS = (
+    "",
+    "NX",
+    "XX",
+    "GET",
+    "NX GET",
+    "XX GET",
+    "KEEPTTL",
+    "EX 5",
+    "PX 5000",
+    "XX KEEPTTL",
+)
+# The counts a pop may take: none, zero, fewer than the collection holds, more.
+POP_COUNTS: tuple[tuple[str, ...], ...] = ((), ("0",), ("2",), ("9",))
+
 # Every command that names a key, in the forms whose paths differ (options, counts, several
 # keys). ``o`` is a second key, always missing.
 WRITES: list[Command] = [
-    ("SET", "k", "x"),
-    ("SET", "k", "x", "NX"),
-    ("SET", "k", "x", "XX"),
-    ("SET", "k", "x", "GET"),
-    ("SET", "k", "x", "NX", "GET"),
-    ("SET", "k", "x", "XX", "GET"),
-    ("SET", "k", "x", "KEEPTTL"),
-    ("SET", "k", "x", "EX", "5"),
-    ("SET", "k", "x", "PX", "5000"),
+    *(("SET", "k", "x", *options.split()) for options in SET_OPTIONS),
     ("SET", "k", "x", "PXAT", LATER),
-    ("SET", "k", "x", "XX", "KEEPTTL"),
     ("MSET", "k", "x", "o", "y"),
     ("MSET", "o", "y", "k", "x"),
     ("INCR", "k"),
@@ -62,12 +69,7 @@ WRITES: list[Command] = [
     ("LPUSH", "k", "x", "y"),
     ("RPUSH", "k", "x"),
     ("RPUSH", "k", "x", "y"),
-    ("LPOP", "k"),
-    ("RPOP", "k"),
-    ("LPOP", "k", "0"),
-    ("LPOP", "k", "2"),
-    ("RPOP", "k", "2"),
-    ("RPOP", "k", "9"),
+    *((pop, "k", *count) for pop in ("LPOP", "RPOP") for count in POP_COUNTS),
     ("HSET", "k", "f", "x"),
     ("HSET", "k", "f", "x", "h", "y"),
     ("HDEL", "k", "f"),
@@ -76,10 +78,7 @@ WRITES: list[Command] = [
     ("SADD", "k", "a", "z"),
     ("SREM", "k", "a"),
     ("SREM", "k", "a", "b", "c"),
-    ("SPOP", "k"),
-    ("SPOP", "k", "0"),
-    ("SPOP", "k", "2"),
-    ("SPOP", "k", "9"),
+    *(("SPOP", "k", *count) for count in POP_COUNTS),
     ("DEL", "k"),
     ("DEL", "o", "k"),
     ("EXPIRE", "k", "100"),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from zyst.expiry import ActiveExpirer
-from zyst.keyspace import Keyspace
+from zyst.keyspace import Database, Keyspace
 
 
 class FakeClock:
@@ -14,14 +16,34 @@ class FakeClock:
         return self.now
 
 
-def test_lazy_expiry_on_access_reports_the_key() -> None:
+def new_keyspace(dbs: int = 1) -> tuple[FakeClock, Keyspace]:
     clock = FakeClock()
-    ks = Keyspace(2, clock=clock)
+    return clock, Keyspace(dbs, clock=clock)
+
+
+def record_expired(ks: Keyspace) -> list[tuple[int, bytes]]:
+    """The (database, key) pairs ``ks`` reports expired from now on, in order."""
     expired: list[tuple[int, bytes]] = []
     ks.on_expired = lambda db, key: expired.append((db, key))
+    return expired
+
+
+def set_volatile(db: Database, keys: Iterable[bytes], deadline: int) -> None:
+    """Set each of ``keys`` to ``v``, to expire at ``deadline`` (ms)."""
+    for key in keys:
+        db.set_value(key, b"v")
+        db.set_expire(key, deadline)
+
+
+def numbered(prefix: bytes, count: int) -> list[bytes]:
+    return [prefix + b"%d" % n for n in range(count)]
+
+
+def test_lazy_expiry_on_access_reports_the_key() -> None:
+    clock, ks = new_keyspace(2)
+    expired = record_expired(ks)
     db = ks.dbs[1]
-    db.set_value(b"k", b"v")
-    db.set_expire(b"k", clock.now + 100)
+    set_volatile(db, [b"k"], clock.now + 100)
     assert db.lookup(b"k") == b"v"
     clock.now += 100  # at the deadline: not past it yet
     assert db.lookup(b"k") == b"v"
@@ -33,10 +55,9 @@ def test_lazy_expiry_on_access_reports_the_key() -> None:
 
 
 def test_set_value_drops_ttl_unless_kept() -> None:
-    clock = FakeClock()
-    db = Keyspace(1, clock=clock).dbs[0]
-    db.set_value(b"k", b"v")
-    db.set_expire(b"k", clock.now + 10)
+    clock, ks = new_keyspace()
+    db = ks.dbs[0]
+    set_volatile(db, [b"k"], clock.now + 10)
     db.set_value(b"k", b"w", keep_ttl=True)
     assert db.get_expire(b"k") == clock.now + 10
     db.set_value(b"k", b"x")
@@ -44,15 +65,10 @@ def test_set_value_drops_ttl_unless_kept() -> None:
 
 
 def test_active_cycle_removes_keys_nobody_reads() -> None:
-    clock = FakeClock()
-    ks = Keyspace(1, clock=clock)
+    clock, ks = new_keyspace()
     db = ks.dbs[0]
-    for n in range(1000):
-        db.set_value(b"gone:%d" % n, b"v")
-        db.set_expire(b"gone:%d" % n, clock.now + 10)
-    for n in range(50):
-        db.set_value(b"stays:%d" % n, b"v")
-        db.set_expire(b"stays:%d" % n, clock.now + 1_000_000)
+    set_volatile(db, numbered(b"gone:", 1000), clock.now + 10)
+    set_volatile(db, numbered(b"stays:", 50), clock.now + 1_000_000)
     db.set_value(b"plain", b"v")
     clock.now += 11
     expirer = ActiveExpirer(ks)
@@ -67,15 +83,12 @@ def test_active_cycle_removes_keys_nobody_reads() -> None:
 
 
 def test_active_cycle_sees_keys_added_after_a_pass_started() -> None:
-    clock = FakeClock()
-    ks = Keyspace(1, clock=clock)
+    clock, ks = new_keyspace()
     db = ks.dbs[0]
     expirer = ActiveExpirer(ks)
-    db.set_value(b"first", b"v")
-    db.set_expire(b"first", clock.now + 1_000)
+    set_volatile(db, [b"first"], clock.now + 1_000)
     expirer.run()
-    db.set_value(b"late", b"v")
-    db.set_expire(b"late", clock.now + 1)
+    set_volatile(db, [b"late"], clock.now + 1)
     clock.now += 5
     for _ in range(5):
         expirer.run()
@@ -86,12 +99,9 @@ def test_active_cycle_sees_keys_added_after_a_pass_started() -> None:
 def test_active_cycle_estimates_the_average_ttl_as_redis() -> None:
     """Redis's running average: the first sample is taken whole, then each new one weighs 2%
     (whole milliseconds); a database without TTLs goes back to 0."""
-    clock = FakeClock()
-    ks = Keyspace(2, clock=clock)
+    clock, ks = new_keyspace(2)
     db = ks.dbs[0]
-    for n in range(10):
-        db.set_value(b"k%d" % n, b"v")
-        db.set_expire(b"k%d" % n, clock.now + 10_000)
+    set_volatile(db, numbered(b"k", 10), clock.now + 10_000)
     expirer = ActiveExpirer(ks)
     expirer.run()
     assert db.avg_ttl == (10_000 // 50) * 49 + 10_000 // 50 == 10_000
@@ -101,8 +111,7 @@ def test_active_cycle_estimates_the_average_ttl_as_redis() -> None:
     assert ks.dbs[1].avg_ttl == 0
     db.flush()
     assert db.avg_ttl == 0
-    db.set_value(b"k", b"v")
-    db.set_expire(b"k", clock.now + 1000)
+    set_volatile(db, [b"k"], clock.now + 1000)
     expirer.run()
     assert db.avg_ttl == 1000
     db.persist(b"k")
@@ -112,12 +121,11 @@ def test_active_cycle_estimates_the_average_ttl_as_redis() -> None:
 
 def test_active_cycle_estimates_the_stale_share_as_redis() -> None:
     """Each cycle's share of expired keys among those looked at weighs 5% of the estimate."""
-    clock = FakeClock()
-    ks = Keyspace(1, clock=clock)
+    clock, ks = new_keyspace()
     db = ks.dbs[0]
-    for n in range(5):
-        db.set_value(b"k%d" % n, b"v")
-        db.set_expire(b"k%d" % n, clock.now + (10 if n == 0 else 1_000_000))
+    keys = numbered(b"k", 5)
+    set_volatile(db, keys[:1], clock.now + 10)
+    set_volatile(db, keys[1:], clock.now + 1_000_000)
     clock.now += 11  # past the first key's deadline
     expirer = ActiveExpirer(ks)
     assert expirer.run() == 1
@@ -129,12 +137,9 @@ def test_active_cycle_estimates_the_stale_share_as_redis() -> None:
 
 
 def test_active_cycle_counts_the_runs_that_hit_their_time_budget() -> None:
-    clock = FakeClock()
-    ks = Keyspace(1, clock=clock)
+    clock, ks = new_keyspace()
     db = ks.dbs[0]
-    for n in range(200):
-        db.set_value(b"k%d" % n, b"v")
-        db.set_expire(b"k%d" % n, clock.now + 10)
+    set_volatile(db, numbered(b"k", 200), clock.now + 10)
     clock.now += 11
     expirer = ActiveExpirer(ks)
     expirer.run(time_budget=0.0)
@@ -147,12 +152,10 @@ def test_active_cycle_counts_the_runs_that_hit_their_time_budget() -> None:
 
 
 def test_read_lookups_count_hits_and_misses_write_lookups_do_not() -> None:
-    clock = FakeClock()
-    ks = Keyspace(2, clock=clock)
+    clock, ks = new_keyspace(2)
     db = ks.dbs[1]
     db.set_value(b"s", b"v")
-    db.set_value(b"gone", b"v")
-    db.set_expire(b"gone", clock.now + 1)
+    set_volatile(db, [b"gone"], clock.now + 1)
     clock.now += 2
     assert db.lookup_read(b"s") == b"v"
     assert db.lookup_read(b"gone") is None
@@ -172,13 +175,10 @@ def test_read_lookups_count_hits_and_misses_write_lookups_do_not() -> None:
 
 
 def test_overwriting_an_expired_key_expires_it_first() -> None:
-    clock = FakeClock()
-    ks = Keyspace(1, clock=clock)
-    expired: list[tuple[int, bytes]] = []
-    ks.on_expired = lambda db, key: expired.append((db, key))
+    clock, ks = new_keyspace()
+    expired = record_expired(ks)
     db = ks.dbs[0]
-    db.set_value(b"k", b"v")
-    db.set_expire(b"k", clock.now + 10)
+    set_volatile(db, [b"k"], clock.now + 10)
     clock.now += 11
     db.set_value(b"k", b"w", keep_ttl=True)  # nothing to keep: the old deadline went with it
     assert expired == [(0, b"k")]
@@ -187,14 +187,10 @@ def test_overwriting_an_expired_key_expires_it_first() -> None:
 
 
 def test_nothing_expires_while_loading() -> None:
-    clock = FakeClock()
-    ks = Keyspace(1, clock=clock)
-    expired: list[tuple[int, bytes]] = []
-    ks.on_expired = lambda db, key: expired.append((db, key))
+    clock, ks = new_keyspace()
+    expired = record_expired(ks)
     db = ks.dbs[0]
-    for key in (b"read", b"overwritten"):
-        db.set_value(key, b"v")
-        db.set_expire(key, clock.now - 1)
+    set_volatile(db, [b"read", b"overwritten"], clock.now - 1)
     ks.loading = True
     assert db.lookup(b"read") == b"v"
     db.set_value(b"overwritten", b"w", keep_ttl=True)

@@ -24,9 +24,24 @@ from zyst.server import Server
 NOW = 1_700_000_000_000
 DEADLINE = NOW + 500
 
+Command = tuple[str | int, ...]
 
-def resp(*commands: tuple[str | int, ...]) -> bytes:
+
+def resp(*commands: Command) -> bytes:
     return b"".join(encode_command([str(a).encode() for a in c]) for c in commands)
+
+
+def expiring_key_in_db_3(deadline: int) -> list[Command]:
+    """Writes that leave ``k`` in db 3 expiring at ``deadline``, the client back in db 0 after
+    one more write there. A fresh AOF holds them after a ``SELECT 0``."""
+    return [
+        ("SET", "a", "1"),
+        ("SELECT", 3),
+        ("SET", "k", "v"),
+        ("PEXPIREAT", "k", deadline),
+        ("SELECT", 0),
+        ("SET", "b", "2"),
+    ]
 
 
 class Running:
@@ -70,21 +85,10 @@ def running(tmp_path: Path) -> Iterator[Running]:
 
 def write_expiring_key_in_db_3(r: Running) -> bytes:
     """``k`` in db 3 with a deadline, then a write in db 0; returns the AOF so far."""
-    r("SET", "a", "1")
-    r("SELECT", 3)
-    r("SET", "k", "v")
-    r("PEXPIREAT", "k", DEADLINE)
-    r("SELECT", 0)
-    r("SET", "b", "2")
-    before = resp(
-        ("SELECT", 0),
-        ("SET", "a", "1"),
-        ("SELECT", 3),
-        ("SET", "k", "v"),
-        ("PEXPIREAT", "k", DEADLINE),
-        ("SELECT", 0),
-        ("SET", "b", "2"),
-    )
+    writes = expiring_key_in_db_3(DEADLINE)
+    for write in writes:
+        r(*write)
+    before = resp(("SELECT", 0), *writes)
     assert r.path.read_bytes() == before
     return before
 
