@@ -378,7 +378,10 @@ class Server:
         try:
             self._listen(*wanted)
         except OSError as exc:
-            log.warning("CONFIG SET %s: could not listen on %s:%s: %s", name, *wanted, exc)
+            addresses = " ".join(wanted[0])
+            log.warning(
+                "CONFIG SET %s: could not listen on %s port %d: %s", name, addresses, wanted[1], exc
+            )
             if name == "port":
                 raise ValueError("Unable to listen on this port") from exc
             raise ValueError("Failed to bind to specified addresses.") from exc
