@@ -63,6 +63,75 @@ DEFAULT_TESTS = (
     "lrange_100,lrange_300,lrange_500,lrange_600,mset"
 )
 SERVERS = ("redis", "zyst")
+
+
+@dataclass(frozen=True)
+class FamilyTest:
+    """A test redis-benchmark has no ``-t`` name for: ``command`` in its custom-command form,
+    after ``setup`` has filled the data it reads. ``__rand_int__`` in the command becomes a
+    random number below ``-r`` (:data:`FAMILY_KEYSPACE`), zero-padded to 12 digits: fine for
+    keys, fields and members (the setup writes them the same way), not for integer arguments
+    (Redis refuses leading zeros there), which are fixed instead."""
+
+    command: tuple[str, ...]
+    setup: tuple[tuple[str, ...], ...] = ()
+
+
+FAMILY_KEYSPACE = 1000
+
+
+def _padded(prefix: str, count: int, start: int = 0) -> list[str]:
+    """``prefix`` + each number of ``range(start, start + count)`` as ``__rand_int__`` writes it."""
+    return [f"{prefix}{n:012d}" for n in range(start, start + count)]
+
+
+def _fields(count: int) -> list[str]:
+    return [part for field in _padded("f:", count) for part in (field, "v")]
+
+
+def _scores(count: int) -> list[str]:
+    return [part for n, member in enumerate(_padded("m:", count)) for part in (str(n), member)]
+
+
+# The command families beyond the classic redis-benchmark tests (issue 15): run by --families.
+# A family whose command Zyst does not know yet is skipped with a notice.
+FAMILY_TESTS: dict[str, FamilyTest] = {
+    "hincrby": FamilyTest(("HINCRBY", "h", "f:__rand_int__", "1")),
+    "hmget": FamilyTest(
+        ("HMGET", "h", "f:__rand_int__", "f:__rand_int__", "f:__rand_int__"),
+        (("HSET", "h", *_fields(FAMILY_KEYSPACE)),),
+    ),
+    "sismember": FamilyTest(
+        ("SISMEMBER", "s", "__rand_int__"), (("SADD", "s", *_padded("", FAMILY_KEYSPACE)),)
+    ),
+    "sinter": FamilyTest(
+        ("SINTER", "s1", "s2"),
+        (("SADD", "s1", *_padded("", 100)), ("SADD", "s2", *_padded("", 100, start=50))),
+    ),
+    "setrange": FamilyTest(("SETRANGE", "str", "100", "xyz")),
+    "getbit": FamilyTest(("GETBIT", "bits", "4000"), (("SETBIT", "bits", "8000", "1"),)),
+    "bitcount": FamilyTest(("BITCOUNT", "bits"), (("SET", "bits", "x" * 1000),)),
+    "lindex": FamilyTest(("LINDEX", "l", "500"), (("RPUSH", "l", *_padded("", FAMILY_KEYSPACE)),)),
+    "lpos": FamilyTest(
+        ("LPOS", "l", "__rand_int__"), (("RPUSH", "l", *_padded("", FAMILY_KEYSPACE)),)
+    ),
+    "zadd": FamilyTest(("ZADD", "z", "__rand_int__", "m:__rand_int__")),
+    "zincrby": FamilyTest(("ZINCRBY", "z", "1", "m:__rand_int__")),
+    "zrangebyscore_100": FamilyTest(
+        ("ZRANGEBYSCORE", "z", "100", "199"), (("ZADD", "z", *_scores(FAMILY_KEYSPACE)),)
+    ),
+    "zrange_100": FamilyTest(
+        ("ZRANGE", "z", "0", "99"), (("ZADD", "z", *_scores(FAMILY_KEYSPACE)),)
+    ),
+    "zrank": FamilyTest(
+        ("ZRANK", "z", "m:__rand_int__"), (("ZADD", "z", *_scores(FAMILY_KEYSPACE)),)
+    ),
+    "scan": FamilyTest(
+        ("SCAN", "0", "COUNT", "10"),
+        (("MSET", *[p for k in _padded("k:", FAMILY_KEYSPACE) for p in (k, "v")]),),
+    ),
+}
+DEFAULT_FAMILIES = ",".join(FAMILY_TESTS)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 HOST = "127.0.0.1"
 
@@ -325,7 +394,14 @@ def run_benchmark(
     ``stdbuf -oL`` (without stdbuf the fill is counted in the LRANGE CPU, see ``fill_in_cpu``)."""
     call(server.port, "FLUSHALL")
     argv = [REDIS_BENCHMARK, "-h", HOST, "-p", str(server.port), "-c", str(clients)]
-    argv += ["-n", str(requests), "-P", str(pipeline), "-t", test, "--csv"]
+    argv += ["-n", str(requests), "-P", str(pipeline), "--csv"]
+    family = FAMILY_TESTS.get(test)
+    if family is None:
+        argv += ["-t", test]
+    else:
+        for command in family.setup:
+            call(server.port, *command)
+        argv += ["-r", str(FAMILY_KEYSPACE), *family.command]
     stdbuf = shutil.which("stdbuf")
     if stdbuf:
         argv = [stdbuf, "-oL", *argv]
@@ -342,7 +418,7 @@ def run_benchmark(
                     continue
                 if "(needed to benchmark" in row[0]:
                     cpu_start = server.cpu_seconds()
-                elif test_name(row[0]) == test:
+                elif family is not None or test_name(row[0]) == test:
                     rps = float(row[1])
             proc.wait()
         finally:
@@ -352,12 +428,27 @@ def run_benchmark(
         stderr = errors.read().decode(errors="replace").strip()
     if proc.returncode != 0 or rps is None:
         raise BenchError(
-            f"redis-benchmark -t {test} -P {pipeline} against {server.kind} failed "
+            f"redis-benchmark {test} -P {pipeline} against {server.kind} failed "
             f"(exit {proc.returncode}, result row {'found' if rps else 'missing'}):\n{stderr}"
         )
     if stderr:
         print(f"  warning: redis-benchmark said on stderr: {stderr[:300]}", file=sys.stderr)
     return rps, cpu_end - cpu_start
+
+
+def knows(server: Server, name: str) -> bool:
+    """Whether ``server`` has the command ``name`` (a family test of a command it lacks is
+    skipped, with a notice)."""
+    with (
+        socket.create_connection((HOST, server.port), timeout=30) as sock,
+        sock.makefile("rb") as stream,
+    ):
+        sock.sendall(encode_command("COMMAND", "INFO", name))
+        stream.readline()  # the array of one entry
+        known = stream.readline() not in (b"$-1\r\n", b"*-1\r\n")  # nil: no such command
+    if not known:
+        print(f"bench: {server.kind} has no {name} yet: its test is skipped", file=sys.stderr)
+    return known
 
 
 def fill_in_cpu() -> bool:
@@ -384,12 +475,13 @@ def run_throughput(args: argparse.Namespace, parent: Path) -> list[Sample]:
         ),
     ):
         servers = {"redis": redis, "zyst": zyst}
+        args.families = [f for f in args.families if knows(zyst, FAMILY_TESTS[f].command[0])]
         for run in range(1, args.runs + 1):
             # Swap who goes first on every other run, so neither profits from going first.
             order = SERVERS if run % 2 else SERVERS[::-1]
             for pipeline in args.pipelines:
                 requests = requests_for(pipeline, args.requests)
-                for test in args.tests:
+                for test in [*args.tests, *args.families]:
                     for kind in order:
                         rps, cpu = run_benchmark(
                             servers[kind], test, pipeline, requests, args.clients
@@ -715,6 +807,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="redis-benchmark -t names, comma-separated",
     )
     parser.add_argument(
+        "--families",
+        type=comma_list,
+        default=DEFAULT_FAMILIES,
+        help="tests of the command families redis-benchmark has no -t for ('' for none): "
+        + ", ".join(FAMILY_TESTS),
+    )
+    parser.add_argument(
         "--requests",
         type=int,
         default=None,
@@ -763,6 +862,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--runs, --clients and --requests must be positive")
     if not args.tests or not args.pipelines or min(args.pipelines) < 1:
         parser.error("--tests and --pipelines need at least one entry, depths >= 1")
+    unknown = [f for f in args.families if f not in FAMILY_TESTS]
+    if unknown:
+        parser.error(f"--families: unknown {', '.join(unknown)}")
     only = args.only_memory or args.only_load
     args.do_throughput = not (only or args.skip_throughput)
     args.do_memory = args.memory > 0 and (args.only_memory or not args.only_load)
@@ -839,6 +941,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ),
                 throughput_tables(rows, args.pipelines, markdown),
             ]
+            if args.families:
+                parts += [
+                    f"{heading}Command families (custom commands)",
+                    "The same, for commands redis-benchmark has no -t test for, in its "
+                    f"custom-command form with -r {FAMILY_KEYSPACE} after a setup "
+                    "(bench/bench.py FAMILY_TESTS); kept apart so that the classic tests' "
+                    "geometric means stay comparable across versions.",
+                    throughput_tables(
+                        summarize(samples, args.families, args.pipelines),
+                        args.pipelines,
+                        markdown,
+                    ),
+                ]
         if memory:
             parts += [
                 f"{heading}Memory",
