@@ -143,3 +143,11 @@ MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
 """Writes (and PING) are refused with this while the AOF cannot be written; ``{}`` is the C
 library's text for the error, as ``strerror`` gives it."""
 AOF_TURN_ON_FAILED = "Unable to turn on AOF. Check server logs."
+
+
+# -- generic key commands (RENAME, MOVE, COPY, SWAPDB) -----------------------------------------
+SAME_OBJECT = "ERR source and destination objects are the same"
+INT_OUT_OF_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
+"""A number that is an integer but not a C ``int`` (a database index, say)."""
+SWAPDB_FIRST_INDEX = "ERR invalid first DB index"
+SWAPDB_SECOND_INDEX = "ERR invalid second DB index"

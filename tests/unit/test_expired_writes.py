@@ -91,6 +91,16 @@ WRITES: list[Command] = [
     ("EXPIRE", "k", "100", "GT"),
     ("EXPIRE", "k", "100", "LT"),
     ("PERSIST", "k"),
+    ("UNLINK", "k"),
+    ("UNLINK", "o", "k"),
+    ("RENAME", "k", "o"),
+    ("RENAME", "k", "k"),
+    ("RENAMENX", "k", "o"),
+    ("RENAMENX", "k", "k"),
+    ("MOVE", "k", "1"),
+    ("COPY", "k", "o"),
+    ("COPY", "k", "o", "REPLACE"),
+    ("COPY", "k", "k", "DB", "1"),
 ]
 READS: list[Command] = [
     ("GET", "k"),
@@ -105,6 +115,10 @@ READS: list[Command] = [
     ("TTL", "k"),
     ("PTTL", "k"),
     ("TYPE", "k"),
+    ("TOUCH", "k"),
+    ("TOUCH", "k", "o", "k"),
+    ("EXPIRETIME", "k"),
+    ("PEXPIRETIME", "k"),
 ]
 
 
@@ -171,6 +185,42 @@ def test_an_expired_key_behaves_as_missing(kind: str, command: Command) -> None:
     expired.now = fresh.now = LATER + 1
     for probe in (("TYPE", "k"), ("PTTL", "k"), ("TYPE", "o")):
         assert expired(*probe) == fresh(*probe)
+
+
+# Commands that write over a key they find expired: the source ``o`` is a live string in
+# database 0; the expired key is the one named, in the database the command writes to.
+DESTINATIONS: list[tuple[Command, int, str]] = [
+    (("RENAME", "o", "k"), 0, "k"),
+    (("RENAMENX", "o", "k"), 0, "k"),
+    (("COPY", "o", "k"), 0, "k"),
+    (("COPY", "o", "k", "REPLACE"), 0, "k"),
+    (("COPY", "o", "k", "DB", "1"), 1, "k"),
+    (("MOVE", "o", "1"), 1, "o"),
+]
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+@pytest.mark.parametrize(
+    ("command", "db", "key"), DESTINATIONS, ids=[case_id(c) for c, _, _ in DESTINATIONS]
+)
+def test_an_expired_destination_behaves_as_missing(
+    kind: str, command: Command, db: int, key: str
+) -> None:
+    expired, fresh = Harness(), Harness()
+    for h in (expired, fresh):
+        h("SET", "o", "src")
+    expired("SELECT", db)
+    expired(SEEDS[kind][0], key, *SEEDS[kind][2:])
+    expired("PEXPIREAT", key, DEADLINE)
+    expired("SELECT", 0)
+    for h in (expired, fresh):
+        h.now = DEADLINE + 1
+        h.propagated.clear()
+    assert expired(*command) == fresh(*command)
+    assert expired.state() == fresh.state()
+    assert expired.propagated == [(db, [b"DEL", key.encode()]), *fresh.propagated]
+    assert fresh.propagated == [(0, [str(a).encode() for a in command])]
+    assert expired.ctx.keyspace.expired_keys == 1
 
 
 @pytest.mark.parametrize("kind", SEEDS)

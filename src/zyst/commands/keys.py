@@ -1,5 +1,6 @@
-"""Generic key commands: DEL, EXISTS, the EXPIRE family, TTL, PTTL, PERSIST, TYPE, KEYS, DBSIZE
-(Redis's ``db.c`` and ``expire.c``).
+"""Generic key commands: DEL, UNLINK, EXISTS, TOUCH, the EXPIRE family, TTL, PTTL,
+EXPIRETIME, PEXPIRETIME, PERSIST, TYPE, KEYS, RANDOMKEY, DBSIZE, RENAME, RENAMENX, MOVE, COPY and
+SWAPDB (Redis's ``db.c`` and ``expire.c``).
 
 Every read goes through :class:`zyst.keyspace.Database` lookups, so an expired key is deleted
 before anyone sees it (KEYS, which only skips them, is the exception, as in Redis).
@@ -7,24 +8,35 @@ before anyone sees it (KEYS, which only skips them, is the exception, as in Redi
 Propagation, as Redis 7: EXPIRE, PEXPIRE and EXPIREAT reach the AOF as
 ``PEXPIREAT key <unix-ms> [options]`` so that replaying them later gives the same deadline; an
 expiry already in the past deletes the key and propagates ``DEL key`` instead (except while the
-AOF is being loaded, when the deadline is stored as is and lazy expiry takes over).
+AOF is being loaded, when the deadline is stored as is and lazy expiry takes over). RENAME,
+RENAMENX, MOVE, COPY and SWAPDB go out as received: they carry absolute deadlines over from one
+key to another, and nothing expires while the AOF is replayed, so a replay finds the keys they
+found. A key that one of them finds expired goes out as ``DEL`` first, like any lazy expiry.
+
+A key's deadline moves with its value: RENAME, MOVE and COPY give the new key the old key's
+TTL (or none), whatever TTL a key they replace had.
 """
 
 from __future__ import annotations
 
+import copy
+import random
+from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from itertools import chain, islice
+from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
-from zyst.commands.args import LLONG_MAX, parse_int
+from zyst.commands.args import LLONG_MAX, parse_int, strict_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.glob import compile_glob
 from zyst.keyspace import TYPE_NAMES
-from zyst.protocol.resp import Status
+from zyst.protocol.resp import OK, Status
 
 if TYPE_CHECKING:
     from zyst.client import Client
+    from zyst.keyspace import Database
 
 
 @command(
@@ -62,6 +74,35 @@ def del_(client: Client, argv: list[bytes]) -> Reply:
 
 
 @command(
+    "unlink",
+    arity=-2,
+    flags=("write", "fast"),
+    keys=(1, -1, 1),
+    group="generic",
+    summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non "
+    "blocking.",
+    since="4.0.0",
+    syntax="key [key ...]",
+    complexity="O(1) for each key removed regardless of its size. Then the command does O(N) "
+    "work in a different thread in order to reclaim memory, where N is the number of "
+    "allocations the deleted objects where composed of.",
+    acl_categories=("keyspace", "write", "fast"),
+    tips=(
+        "request_policy:multi_shard",
+        "response_policy:agg_sum",
+    ),
+    key_specs=(KeySpec(flags=("RM", "delete")),),
+)
+def unlink(client: Client, argv: list[bytes]) -> Reply:
+    """UNLINK key [key ...]
+
+    DEL's reply and effect. Redis frees large values in a background thread; here the memory is
+    the garbage collector's either way.
+    """
+    return del_(client, argv)
+
+
+@command(
     "exists",
     arity=-2,
     flags=("readonly", "fast"),
@@ -82,6 +123,38 @@ def exists(client: Client, argv: list[bytes]) -> Reply:
     """EXISTS key [key ...]
 
     How many of the keys exist; a key named twice is counted twice.
+    """
+    lookup = client.db.lookup_read
+    found = 0
+    for key in argv[1:]:
+        if lookup(key) is not None:
+            found += 1
+    return found
+
+
+@command(
+    "touch",
+    arity=-2,
+    flags=("readonly", "fast"),
+    keys=(1, -1, 1),
+    group="generic",
+    summary="Alters the last access time of a key(s). Returns the number of existing keys "
+    "specified.",
+    since="3.2.1",
+    syntax="key [key ...]",
+    complexity="O(N) where N is the number of keys that will be touched.",
+    acl_categories=("keyspace", "read", "fast"),
+    tips=(
+        "request_policy:multi_shard",
+        "response_policy:agg_sum",
+    ),
+    key_specs=(KeySpec(flags=("RO",)),),
+)
+def touch(client: Client, argv: list[bytes]) -> Reply:
+    """TOUCH key [key ...]
+
+    How many of the keys exist (a key named twice counts twice). Zyst keeps no access times, so
+    this is EXISTS, counted in the hit and miss statistics as Redis's read lookups are.
     """
     lookup = client.db.lookup_read
     found = 0
@@ -293,6 +366,63 @@ def pttl(client: Client, argv: list[bytes]) -> Reply:
     return -2 if left is None else left
 
 
+def _expire_time_ms(client: Client, key: bytes) -> int:
+    """The deadline of ``key`` in Unix ms (0 for one before 1970); -1 without a TTL, -2 if the
+    key is missing."""
+    db = client.db
+    if db.lookup_read(key) is None:
+        return -2
+    when = db.get_expire(key)
+    if when is None:
+        return -1
+    return max(when, 0)
+
+
+@command(
+    "expiretime",
+    arity=2,
+    flags=("readonly", "fast"),
+    keys=(1, 1, 1),
+    group="generic",
+    summary="Get the expiration Unix timestamp for a key",
+    since="7.0.0",
+    syntax="key",
+    complexity="O(1)",
+    acl_categories=("keyspace", "read", "fast"),
+    key_specs=(KeySpec(flags=("RO", "access")),),
+)
+def expiretime(client: Client, argv: list[bytes]) -> Reply:
+    """EXPIRETIME key
+
+    The Unix time in seconds at which the key expires, rounded to the nearest second as Redis
+    rounds it; -1 without a TTL, -2 if the key is missing.
+    """
+    when = _expire_time_ms(client, argv[1])
+    return when if when < 0 else (when + 500) // 1000
+
+
+@command(
+    "pexpiretime",
+    arity=2,
+    flags=("readonly", "fast"),
+    keys=(1, 1, 1),
+    group="generic",
+    summary="Get the expiration Unix timestamp for a key in milliseconds",
+    since="7.0.0",
+    syntax="key",
+    complexity="O(1)",
+    acl_categories=("keyspace", "read", "fast"),
+    key_specs=(KeySpec(flags=("RO", "access")),),
+)
+def pexpiretime(client: Client, argv: list[bytes]) -> Reply:
+    """PEXPIRETIME key
+
+    The Unix time in milliseconds at which the key expires; -1 without a TTL, -2 if the key is
+    missing.
+    """
+    return _expire_time_ms(client, argv[1])
+
+
 @command(
     "persist",
     arity=2,
@@ -397,6 +527,60 @@ def keys(client: Client, argv: list[bytes]) -> Reply:
 
 
 @command(
+    "randomkey",
+    arity=1,
+    # Redis also marks it touches_arbitrary_keys, a flag its COMMAND INFO does not show.
+    flags=("readonly",),
+    group="generic",
+    summary="Return a random key from the keyspace",
+    since="1.0.0",
+    syntax="",
+    complexity="O(1)",
+    acl_categories=("keyspace", "read", "slow"),
+    tips=(
+        "request_policy:all_shards",
+        "nondeterministic_output",
+    ),
+)
+def randomkey(client: Client, argv: list[bytes]) -> Reply:
+    """RANDOMKEY
+
+    A key of the selected database chosen at random, or null when it has none. Expired keys are
+    never returned: the ones met on the way are removed (and their ``DEL`` propagated), as
+    Redis's ``dbRandomKey`` removes each expired key it draws.
+
+    A dict has no random access, so the key is reached by skipping a random number of keys
+    (C-speed iteration, O(N) at worst, where Redis is O(1)). From there the walk goes on, in
+    dict order and wrapping around, past expired keys to the first live one: one pass at most,
+    however many keys have expired (drawing anew after each, as Redis does, would cost a skip
+    per expired key).
+    """
+    db = client.db
+    data = db.data
+    size = len(data)
+    if size == 0:
+        return None
+    start = random.randrange(size)
+    keyspace = db.keyspace
+    expires = db.expires
+    if not expires or keyspace.loading:
+        return next(islice(data, start, None))
+    now = keyspace.clock()
+    expired: list[bytes] = []
+    found: bytes | None = None
+    for key in chain(islice(data, start, None), islice(data, start)):
+        if expires.get(key, now) < now:
+            expired.append(key)
+        else:
+            found = key
+            break
+    # Removed once the walk is over: the dict must not change under its iterator.
+    for key in expired:
+        keyspace.expire_if_due(db, key)
+    return found
+
+
+@command(
     "dbsize",
     arity=1,
     flags=("readonly", "fast"),
@@ -418,3 +602,267 @@ def dbsize(client: Client, argv: list[bytes]) -> Reply:
     The number of keys, counting expired ones that nothing has removed yet (as Redis does).
     """
     return len(client.db)
+
+
+# -- RENAME, RENAMENX, MOVE, COPY, SWAPDB -------------------------------------------------------
+_INT_MIN: Final = -(2**31)
+_INT_MAX: Final = 2**31 - 1
+
+
+def _c_int(raw: bytes, error: str | None = None) -> int:
+    """``raw`` as a C ``int`` (Redis's ``getIntFromObjectOrReply``): ``error`` for anything
+    else when given, otherwise "not an integer" or, for a 64-bit integer too wide for an
+    ``int``, "out of range"."""
+    value = strict_int(raw)
+    if value is None:
+        raise CommandError(error or errors.NOT_INTEGER)
+    if value < _INT_MIN or value > _INT_MAX:
+        raise CommandError(error or errors.INT_OUT_OF_RANGE)
+    return value
+
+
+def _database(client: Client, raw: bytes) -> Database:
+    """The database numbered ``raw`` (MOVE's and COPY's target)."""
+    index = _c_int(raw)
+    dbs = client.ctx.keyspace.dbs
+    if index < 0 or index >= len(dbs):
+        raise CommandError(errors.INVALID_DB)
+    return dbs[index]
+
+
+def _put(db: Database, key: bytes, value: Any, when: int | None) -> None:
+    """Store ``value`` at ``key`` with the deadline ``when`` (``None``: no TTL), replacing
+    whatever ``key`` held and its TTL. The caller has looked ``key`` up, so it is not a key
+    whose time has come (that one would have been removed)."""
+    db.data[key] = value
+    expires = db.expires
+    if when is not None:
+        expires[key] = when
+    elif expires:
+        expires.pop(key, None)
+
+
+def _remove(db: Database, key: bytes) -> None:
+    """Remove ``key``, which a lookup has just found. Raw dict operations rather than
+    :meth:`Database.delete`, whose lookup would read the clock again: a key found alive must not
+    expire halfway through the command that found it."""
+    del db.data[key]
+    if db.expires:
+        db.expires.pop(key, None)
+
+
+def _rename(client: Client, argv: list[bytes], nx: bool) -> Reply:
+    db = client.db
+    key = argv[1]
+    newkey = argv[2]
+    value = db.lookup(key)
+    if value is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    if key == newkey:
+        # Redis answers as if it had renamed, without changing (or propagating) anything.
+        return 0 if nx else OK
+    if db.lookup(newkey) is not None and nx:
+        return 0
+    _put(db, newkey, value, db.get_expire(key))
+    _remove(db, key)
+    client.ctx.dirty += 1
+    return 1 if nx else OK
+
+
+@command(
+    "rename",
+    arity=3,
+    flags=("write",),
+    keys=(1, 2, 1),
+    group="generic",
+    summary="Rename a key",
+    since="1.0.0",
+    syntax="key newkey",
+    complexity="O(1)",
+    acl_categories=("keyspace", "write", "slow"),
+    key_specs=(
+        KeySpec(flags=("RW", "access", "delete"), lastkey=0),
+        KeySpec(flags=("OW", "update"), index=2, lastkey=0),
+    ),
+)
+def rename(client: Client, argv: list[bytes]) -> Reply:
+    """RENAME key newkey
+
+    Moves the value and its TTL to ``newkey``, replacing what it held. ``ERR no such key`` when
+    ``key`` is missing (even when both names are the same).
+    """
+    return _rename(client, argv, nx=False)
+
+
+@command(
+    "renamenx",
+    arity=3,
+    flags=("write", "fast"),
+    keys=(1, 2, 1),
+    group="generic",
+    summary="Rename a key, only if the new key does not exist",
+    since="1.0.0",
+    syntax="key newkey",
+    complexity="O(1)",
+    acl_categories=("keyspace", "write", "fast"),
+    key_specs=(
+        KeySpec(flags=("RW", "access", "delete"), lastkey=0),
+        KeySpec(flags=("OW", "insert"), index=2, lastkey=0),
+    ),
+)
+def renamenx(client: Client, argv: list[bytes]) -> Reply:
+    """RENAMENX key newkey
+
+    1 if renamed, 0 if ``newkey`` exists (or is ``key`` itself); ``ERR no such key`` when
+    ``key`` is missing.
+    """
+    return _rename(client, argv, nx=True)
+
+
+@command(
+    "move",
+    arity=3,
+    flags=("write", "fast"),
+    keys=(1, 1, 1),
+    group="generic",
+    summary="Move a key to another database",
+    since="1.0.0",
+    syntax="key db",
+    complexity="O(1)",
+    acl_categories=("keyspace", "write", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "update")),),
+)
+def move(client: Client, argv: list[bytes]) -> Reply:
+    """MOVE key db
+
+    1 if the key (with its TTL) moved to database ``db``, 0 if it is missing here or exists
+    there. The target is checked before the key: naming the selected database is an error even
+    for a missing key.
+    """
+    src = client.db
+    dst = _database(client, argv[2])
+    if dst is src:
+        raise CommandError(errors.SAME_OBJECT)
+    key = argv[1]
+    value = src.lookup(key)
+    if value is None or dst.lookup(key) is not None:
+        return 0
+    _put(dst, key, value, src.get_expire(key))
+    _remove(src, key)
+    client.ctx.dirty += 1
+    return 1
+
+
+def _c_option(raw: bytes) -> bytes:
+    """An option word as Redis's ``strcasecmp`` sees it: lower-cased, up to its first NUL."""
+    end = raw.find(b"\0")
+    return (raw if end < 0 else raw[:end]).lower()
+
+
+def _duplicate(value: Any) -> Any:
+    """A copy of ``value`` that shares nothing mutable with it (COPY's new key must not change
+    when the old one does). The built-in collections hold bytes only, so a shallow copy is a
+    deep one; any other type is deep-copied."""
+    kind = type(value)
+    if kind is bytes:
+        return value
+    if kind is deque:
+        return deque(value)
+    if kind is dict:
+        return dict(value)
+    if kind is set:
+        return set(value)
+    return copy.deepcopy(value)
+
+
+@command(
+    "copy",
+    arity=-3,
+    flags=("write", "denyoom"),
+    keys=(1, 2, 1),
+    group="generic",
+    summary="Copy a key",
+    since="6.2.0",
+    syntax="source destination [DB destination-db] [REPLACE]",
+    complexity="O(N) worst case for collections, where N is the number of nested items. O(1) "
+    "for string values.",
+    acl_categories=("keyspace", "write", "slow"),
+    key_specs=(
+        KeySpec(flags=("RO", "access"), lastkey=0),
+        KeySpec(flags=("OW", "update"), index=2, lastkey=0),
+    ),
+)
+def copy_(client: Client, argv: list[bytes]) -> Reply:
+    """COPY source destination [DB destination-db] [REPLACE]
+
+    1 if ``destination`` (in database ``destination-db``, by default the selected one) now holds
+    a copy of ``source``'s value and TTL; 0 if ``source`` is missing or ``destination`` exists
+    and REPLACE was not given. Options are read in order, each checked as it comes, so a bad
+    index before a bad word is the error that answers.
+    """
+    src = client.db
+    dst = src
+    replace = False
+    index = 3
+    argc = len(argv)
+    while index < argc:
+        option = _c_option(argv[index])
+        if option == b"replace":
+            replace = True
+        elif option == b"db" and index + 1 < argc:
+            dst = _database(client, argv[index + 1])
+            index += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        index += 1
+    key = argv[1]
+    newkey = argv[2]
+    if dst is src and key == newkey:
+        raise CommandError(errors.SAME_OBJECT)
+    # Redis reads the source with a read lookup: a missing one counts as a keyspace miss.
+    value = src.lookup_read(key)
+    if value is None:
+        return 0
+    if dst.lookup(newkey) is not None and not replace:
+        return 0
+    _put(dst, newkey, _duplicate(value), src.get_expire(key))
+    client.ctx.dirty += 1
+    return 1
+
+
+def _swap_databases(first: Database, second: Database) -> None:
+    """Exchange the contents of two databases. The :class:`Database` objects stay where they
+    are, so every client that selected one sees the other's keys at once, as in Redis."""
+    first.data, second.data = second.data, first.data
+    first.expires, second.expires = second.expires, first.expires
+    first.avg_ttl, second.avg_ttl = second.avg_ttl, first.avg_ttl
+
+
+@command(
+    "swapdb",
+    arity=3,
+    flags=("write", "fast"),
+    group="server",
+    summary="Swaps two Redis databases",
+    since="4.0.0",
+    syntax="index1 index2",
+    complexity="O(N) where N is the count of clients watching or blocking on keys from both "
+    "databases.",
+    acl_categories=("keyspace", "write", "fast", "dangerous"),
+)
+def swapdb(client: Client, argv: list[bytes]) -> Reply:
+    """SWAPDB index1 index2
+
+    Swaps the keys (and TTLs) of two databases. Swapping a database with itself changes
+    nothing but still counts as a change, and is propagated, as in Redis.
+    """
+    first = _c_int(argv[1], errors.SWAPDB_FIRST_INDEX)
+    second = _c_int(argv[2], errors.SWAPDB_SECOND_INDEX)
+    dbs = client.ctx.keyspace.dbs
+    count = len(dbs)
+    if first < 0 or first >= count or second < 0 or second >= count:
+        raise CommandError(errors.INVALID_DB)
+    if first != second:
+        _swap_databases(dbs[first], dbs[second])
+    client.ctx.dirty += 1
+    return OK
