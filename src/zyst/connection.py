@@ -21,10 +21,12 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Any, cast
 
+from zyst.blocking import Blocked, Waiter
 from zyst.client import Client
 from zyst.commands.table import call
 from zyst.context import ServerContext
 from zyst.protocol.resp import (
+    NULL_ARRAY,
     QUERY_BUFFER_OVERFLOW,
     ErrorReply,
     RequestParser,
@@ -125,6 +127,9 @@ class Connection(asyncio.Protocol):
         self._closing = False
         # Replies of this connection waiting at the gate: later ones must queue behind them.
         self.held_replies = 0
+        # While a blocking command waits: its registration, and the commands behind it.
+        self._waiter: Waiter | None = None
+        self._pending: list[list[bytes]] = []
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -149,15 +154,26 @@ class Connection(asyncio.Protocol):
         client = self.client
         if client is None or self._closing:
             return
+        self.ctx.stats.total_net_input_bytes += len(data)
+        commands = self.parser.feed(data)
+        if self._waiter is not None or self._pending:
+            # Parked by a blocking command, or about to resume after one: what arrives waits
+            # behind the commands already waiting.
+            self._pending += commands
+            return
+        self._run(client, commands)
+
+    def _run(self, client: Client, commands: list[list[bytes]]) -> None:
+        """Run ``commands`` in order and send their replies in one write; stop at a command
+        that blocks, keeping the rest for :meth:`_resume`."""
         parser = self.parser
-        commands = parser.feed(data)
         out: list[bytes] = []
         stats = self.ctx.stats
-        stats.total_net_input_bytes += len(data)
         dirty = self.ctx.dirty
+        ran = len(commands)
         # The hot path: the three commonest reply types are encoded inline, the rest by
         # encode_reply (which also knows RESP3).
-        for argv in commands:
+        for index, argv in enumerate(commands):
             reply = call(client, argv)
             kind = type(reply)
             if kind is bytes:
@@ -167,6 +183,10 @@ class Connection(asyncio.Protocol):
                 out.append(cast(Status, reply).encoded)
             elif kind is int:
                 out.append(encode_integer(cast(int, reply)))
+            elif kind is Blocked:
+                ran = index + 1
+                self._park(client, cast(Blocked, reply), argv, commands[ran:])
+                break
             else:
                 if kind is ErrorReply:
                     stats.count_error(reply.message)
@@ -175,7 +195,7 @@ class Connection(asyncio.Protocol):
                 if client.close_asap:
                     out.clear()  # nothing of this read is sent
                 break
-        if parser.error is not None and not client.close_after_reply:
+        if parser.error is not None and not client.close_after_reply and self._waiter is None:
             if parser.error is QUERY_BUFFER_OVERFLOW:
                 log.warning("closing client %s that reached max query buffer length", client.addr)
             else:
@@ -185,20 +205,72 @@ class Connection(asyncio.Protocol):
             client.close_after_reply = True
         if commands:
             client.last_interaction = monotonic()
-            stats.total_commands_processed += len(commands)
+            stats.total_commands_processed += ran
         payload = out[0] if len(out) == 1 else b"".join(out)
-        close = client.close_after_reply
+        self._send(payload, self.ctx.dirty != dirty, client.close_after_reply)
+
+    def _send(self, payload: bytes, wrote: bool, close: bool) -> None:
+        """Send the replies of a batch: at once, or through the gate when they acknowledge
+        AOF bytes not yet durable or must queue behind this client's earlier held replies."""
         if close:
             self._closing = True  # nothing this client sends from now on runs
         gate = self._gate
         if gate is not None:
-            wrote = self.ctx.dirty != dirty
             need = self._hold_offset(wrote)
             if need or self.held_replies:
                 # Behind an AOF write, or behind this client's own earlier replies still held.
                 gate.hold(self, payload, need, wrote, close)
                 return
         self.write_now(payload, close)
+
+    # -- blocking commands (zyst.blocking) -----------------------------------------------------
+    def _park(
+        self, client: Client, blocked: Blocked, argv: list[bytes], rest: list[list[bytes]]
+    ) -> None:
+        waiter = Waiter(client, argv, blocked, self._served, self._timed_out)
+        self._waiter = waiter
+        self._pending = rest
+        self.ctx.blocking.park(waiter, blocked.deadline_ms)
+
+    def _served(self, reply: object) -> None:
+        """The blocked command ran again and did its work: reply, then run what waited."""
+        self._waiter = None
+        client = self.client
+        if client is None:
+            return
+        out: list[bytes] = []
+        if isinstance(reply, ErrorReply):
+            self.ctx.stats.count_error(reply.message)
+        encode_reply(reply, client.resp3, out)
+        self._send(b"".join(out), True, False)
+        self._resume_soon()
+
+    def _timed_out(self) -> None:
+        self._waiter = None
+        client = self.client
+        if client is None:
+            return
+        out: list[bytes] = []
+        encode_reply(NULL_ARRAY, client.resp3, out)
+        self._send(out[0], False, False)
+        self._resume_soon()
+
+    def _resume_soon(self) -> None:
+        # Not at once: a client served in the middle of another client's command runs the rest
+        # of its own pipeline in a turn of its own.
+        call_soon = self.ctx.blocking.call_soon
+        if call_soon is None:
+            self._resume()
+        else:
+            call_soon(self._resume)
+
+    def _resume(self) -> None:
+        client = self.client
+        if client is None or self._closing or self._waiter is not None:
+            return
+        pending, self._pending = self._pending, []
+        if pending or self.parser.error is not None:
+            self._run(client, pending)
 
     def write_now(self, data: bytes, close: bool) -> None:
         """Send ``data`` now, then close the connection if ``close``."""
@@ -212,6 +284,10 @@ class Connection(asyncio.Protocol):
             transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._waiter is not None:
+            # A blocked client that goes away is forgotten: nothing will be served to it.
+            self.ctx.blocking.unpark(self._waiter)
+            self._waiter = None
         client = self.client
         if client is not None:
             self.ctx.clients.pop(client.id, None)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
 
@@ -129,6 +130,11 @@ class ServerContext:
         # Set while the AOF cannot be written (``MISCONF ...``): write commands and PING are
         # refused with it. Checked once per write command, so it stays a plain attribute.
         self.write_refusal: str | None = None
+        # Clients parked by blocking commands; ready_keys is the keyspace's list of waited-for
+        # keys that got a value (the same list object: the dispatcher checks it after each
+        # write with one attribute load).
+        self.blocking = BlockingManager(self.keyspace)
+        self.ready_keys = self.keyspace.ready
 
     @property
     def loading(self) -> bool:

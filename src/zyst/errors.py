@@ -151,3 +151,8 @@ INT_OUT_OF_RANGE = "ERR value is out of range, value must between -2147483648 an
 """A number that is an integer but not a C ``int`` (a database index, say)."""
 SWAPDB_FIRST_INDEX = "ERR invalid first DB index"
 SWAPDB_SECOND_INDEX = "ERR invalid second DB index"
+
+
+# -- blocking commands -------------------------------------------------------------------------
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"

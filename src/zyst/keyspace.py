@@ -142,10 +142,21 @@ class Database:
         if value is None:
             value = kind()
             self.data[key] = value
+            if self.keyspace.waited:
+                self.note_ready(key)
             return value
         if type(value) is kind:
             return value
         raise CommandError(errors.WRONGTYPE)
+
+    def note_ready(self, key: bytes) -> None:
+        """A collection now stands at ``key`` (created, or moved or renamed there): if a client
+        waits for it, mark it ready for :meth:`zyst.blocking.BlockingManager.serve`. Commands
+        that put a collection at a key other than through :meth:`get_or_create` call this."""
+        keyspace = self.keyspace
+        slot = (self.index, key)
+        if slot in keyspace.waited and slot not in keyspace.ready:
+            keyspace.ready.append(slot)
 
     # -- changes -----------------------------------------------------------------------------
     def set_value(self, key: bytes, value: Value, keep_ttl: bool = False) -> None:
@@ -220,6 +231,8 @@ class Keyspace:
         "expired_time_cap_reached_count",
         "loading",
         "on_expired",
+        "ready",
+        "waited",
     )
 
     def __init__(self, databases: int = 16, clock: Callable[[], int] = wall_clock_ms) -> None:
@@ -233,6 +246,10 @@ class Keyspace:
         self.expired_time_cap_reached_count = 0
         self.loading = False
         self.on_expired: Callable[[int, bytes], None] = _ignore_expired
+        # Keys (db, key) some client blocks on, kept by zyst.blocking; and those of them that
+        # received a collection since the waiters were last served (see Database.note_ready).
+        self.waited: set[tuple[int, bytes]] = set()
+        self.ready: list[tuple[int, bytes]] = []
 
     def flushall(self) -> None:
         for db in self.dbs:

@@ -311,6 +311,8 @@ class Server:
         self._stopping = asyncio.Event()
         self.gate = ReplyGate(loop, self.propagation.flush, self.propagation.failing)
         self.propagation.schedule = loop.call_soon
+        self.ctx.blocking.call_later = loop.call_later
+        self.ctx.blocking.call_soon = loop.call_soon
 
         def factory() -> Connection:
             conn = Connection(

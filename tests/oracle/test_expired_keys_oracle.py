@@ -74,10 +74,14 @@ def slow_cron(oracle: Oracle) -> Iterator[Oracle]:
 def test_commands_on_expired_keys_match_redis(slow_cron: Oracle) -> None:
     oracle = slow_cron
     later = now_ms() + 10_000_000
+    # Blocking commands would stall the pipeline for their timeouts, which Redis at hz 1 ends up
+    # to a second late, long enough for the EX 5 cases to expire on the server that went first:
+    # they are compared in tests/server/test_blocking.py instead.
+    commands = [c for c in WRITES + READS if str(c[0]) not in ("BLPOP", "BRPOP")]
     cases = [
         (kind, on_key(command, index, later))
         for index, (kind, command) in enumerate(
-            (kind, command) for kind in SEEDS for command in WRITES + READS
+            (kind, command) for kind in SEEDS for command in commands
         )
     ]
     keys = [f"case:{index}:k" for index in range(len(cases))]

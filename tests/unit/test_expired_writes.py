@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import zyst.commands  # noqa: F401  (registers every command)
+from zyst.blocking import Blocked
 from zyst.client import Client
 from zyst.commands import table
 from zyst.config import Config
@@ -70,6 +71,8 @@ WRITES: list[Command] = [
     ("RPUSH", "k", "x"),
     ("RPUSH", "k", "x", "y"),
     *((pop, "k", *count) for pop in ("LPOP", "RPOP") for count in POP_COUNTS),
+    # Blocking pops find nothing and wait (or pop the live key after it).
+    *((pop, *keys, "0.01") for pop in ("BLPOP", "BRPOP") for keys in (("k",), ("k", "o"))),
     ("HSET", "k", "f", "x"),
     ("HSET", "k", "f", "x", "h", "y"),
     ("HDEL", "k", "f"),
@@ -136,9 +139,11 @@ class Harness:
         keyspace.on_expired = lambda db, key: self.ctx.propagate(db, [b"DEL", key])
         self.client = Client(self.ctx, 1)
 
-    def __call__(self, *args: str | int) -> tuple[bytes, bytes]:
-        """Run one command; its reply encoded in RESP2 and in RESP3."""
+    def __call__(self, *args: str | int) -> tuple[bytes, bytes] | Blocked:
+        """Run one command; its reply encoded in RESP2 and in RESP3, or what it waits for."""
         reply = table.call(self.client, [str(a).encode() for a in args])
+        if isinstance(reply, Blocked):
+            return reply
         resp2: list[bytes] = []
         resp3: list[bytes] = []
         encode_reply(reply, False, resp2)

@@ -640,6 +640,8 @@ def _put(db: Database, key: bytes, value: Any, when: int | None) -> None:
         expires[key] = when
     elif expires:
         expires.pop(key, None)
+    if db.keyspace.waited:
+        db.note_ready(key)  # a list renamed, moved or copied where a client blocks
 
 
 def _remove(db: Database, key: bytes) -> None:
@@ -836,6 +838,11 @@ def _swap_databases(first: Database, second: Database) -> None:
     first.data, second.data = second.data, first.data
     first.expires, second.expires = second.expires, first.expires
     first.avg_ttl, second.avg_ttl = second.avg_ttl, first.avg_ttl
+    # Clients blocked in either database may now find their keys filled, as Redis checks.
+    for db in (first, second):
+        for index, key in list(db.keyspace.waited):
+            if index == db.index and key in db.data:
+                db.note_ready(key)
 
 
 @command(

@@ -25,7 +25,8 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from zyst import errors
-from zyst.commands.args import parse_count, parse_int
+from zyst.blocking import Blocked
+from zyst.commands.args import parse_count, parse_int, parse_timeout_ms
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import NULL_ARRAY
@@ -233,3 +234,69 @@ def llen(client: Client, argv: list[bytes]) -> Reply:
     """
     lst: deque[bytes] | None = client.db.get_typed(argv[1], deque)
     return 0 if lst is None else len(lst)
+
+
+# -- blocking pops (zyst.blocking) -------------------------------------------------------------
+def _blocking_pop(client: Client, argv: list[bytes], head: bool) -> Reply:
+    """BLPOP/BRPOP: pop from the first of the keys that holds a list, as LPOP/RPOP would (and
+    propagated as that), or wait for one (:class:`zyst.blocking.Blocked`)."""
+    timeout = parse_timeout_ms(argv[-1])
+    db = client.db
+    keys = argv[1:-1]
+    for key in keys:
+        lst: deque[bytes] | None = db.get_typed_for_write(key, deque)
+        if lst is None:
+            continue
+        value = lst.popleft() if head else lst.pop()
+        if not lst:
+            db.delete_if_empty(key, lst)
+        client.ctx.dirty += 1
+        client.propagate_as = [[b"LPOP" if head else b"RPOP", key]]
+        return [key, value]
+    deadline = timeout + db.keyspace.clock() if timeout else 0
+    name, timeout_arg = argv[0], argv[-1]
+    return Blocked(keys, deque, deadline, lambda key: [name, key, timeout_arg])
+
+
+@command(
+    "blpop",
+    arity=-3,
+    flags=("write", "noscript", "blocking"),
+    keys=(1, -2, 1),
+    group="list",
+    summary="Remove and get the first element in a list, or block until one is available",
+    since="2.0.0",
+    syntax="key [key ...] timeout",
+    complexity="O(N) where N is the number of provided keys.",
+    acl_categories=("write", "list", "slow", "blocking"),
+    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+)
+def blpop(client: Client, argv: list[bytes]) -> Reply:
+    """BLPOP key [key ...] timeout
+
+    The head of the first non-empty list among the keys, as ``[key, element]``; else the
+    client waits until a list appears at one of them or ``timeout`` seconds pass (0: forever),
+    and then gets a null array.
+    """
+    return _blocking_pop(client, argv, True)
+
+
+@command(
+    "brpop",
+    arity=-3,
+    flags=("write", "noscript", "blocking"),
+    keys=(1, -2, 1),
+    group="list",
+    summary="Remove and get the last element in a list, or block until one is available",
+    since="2.0.0",
+    syntax="key [key ...] timeout",
+    complexity="O(N) where N is the number of provided keys.",
+    acl_categories=("write", "list", "slow", "blocking"),
+    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+)
+def brpop(client: Client, argv: list[bytes]) -> Reply:
+    """BRPOP key [key ...] timeout
+
+    BLPOP from the tail.
+    """
+    return _blocking_pop(client, argv, False)

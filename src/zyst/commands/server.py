@@ -235,7 +235,7 @@ def _clients(ctx: ServerContext) -> Fields:
         ("connected_clients", len(ctx.clients)),
         ("cluster_connections", 0),
         ("maxclients", ctx.config.maxclients),
-        ("blocked_clients", 0),
+        ("blocked_clients", len(ctx.blocking)),
         ("tracking_clients", 0),
         ("clients_in_timeout_table", 0),
     ]

@@ -289,6 +289,8 @@ def call(client: Client, argv: list[bytes]) -> Reply:
         reply = _internal_error(cmd, exc)
     if ctx.dirty != dirty:
         _propagate(client, argv)
+        if ctx.ready_keys:
+            ctx.blocking.serve(call)
     return reply
 
 
@@ -306,6 +308,8 @@ def _run(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
         reply = _internal_error(cmd, exc)
     if cmd.write and ctx.dirty != dirty:
         _propagate(client, argv)
+        if ctx.ready_keys:
+            ctx.blocking.serve(call)
     return reply
 
 

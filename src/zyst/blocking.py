@@ -1,0 +1,208 @@
+"""Clients that wait for keys: BLPOP, BRPOP and the other blocking commands (Redis's
+``blocked.c``).
+
+A blocking command that finds nothing to do returns a :class:`Blocked` value instead of a
+reply. The connection then parks its client here with a :class:`Waiter` (its command, the
+keys it waits for, its deadline) and holds the rest of its pipeline behind it.
+
+When a key some client waits for comes into being (a list created by a push, a key renamed or
+moved in), the keyspace notes it as *ready* (:meth:`zyst.keyspace.Database.get_or_create` and
+:meth:`~zyst.keyspace.Database.set_value` do, only while :attr:`Keyspace.waited` is not empty,
+so nobody pays for this while nobody waits). After each write command the dispatcher calls
+:meth:`BlockingManager.serve`, which runs the waiters of each ready key again, first come first
+served, until one of them finds nothing left: one push of several elements serves several
+waiters, in the order they blocked, before the next command of anyone runs (as Redis serves
+them). A waiter's command runs again exactly as it was sent, so it pops, replies and propagates
+as the non-blocking command it stands for (BLPOP as LPOP), and a waiter whose command blocks
+again stays where it was in the queue.
+
+Invariants:
+
+- a waiter is in the queue of each of its keys exactly while it is parked; unparking (served,
+  timed out, disconnected) removes it from all of them and cancels its timer;
+- ``Keyspace.waited`` holds exactly the ``(db, key)`` pairs with a non-empty queue.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zyst.client import Client
+    from zyst.keyspace import Keyspace
+
+
+class Blocked:
+    """What a blocking command returns when it must wait: for one of ``keys`` (of the client's
+    database) to hold a value of type ``kind`` (``deque`` for the list commands), until
+    ``deadline_ms`` (Unix ms; 0 waits forever).
+
+    ``serve_with(key)`` is the command to run when ``key`` is ready: Redis serves a waiter from
+    the key that became ready, whatever its other keys hold (BLPOP a b waiting, ``a`` made a
+    hash and ``b`` a list: the waiter gets b's element, not a WRONGTYPE about ``a``).
+    """
+
+    __slots__ = ("deadline_ms", "keys", "kind", "serve_with")
+
+    def __init__(
+        self,
+        keys: list[bytes],
+        kind: type,
+        deadline_ms: int,
+        serve_with: Callable[[bytes], list[bytes]],
+    ) -> None:
+        self.keys = keys
+        self.kind = kind
+        self.deadline_ms = deadline_ms
+        self.serve_with = serve_with
+
+    def __eq__(self, other: object) -> bool:
+        """Two waits are the same when they wait for the same thing until the same time."""
+        if not isinstance(other, Blocked):
+            return NotImplemented
+        return (self.keys, self.kind, self.deadline_ms) == (
+            other.keys,
+            other.kind,
+            other.deadline_ms,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Blocked({self.keys!r}, {self.kind.__name__}, {self.deadline_ms})"
+
+
+class Waiter:
+    """One parked client: its command and what to do when it is served or times out.
+
+    ``on_served(reply)`` gets the reply of the command run again; ``on_timeout()`` is called
+    when the deadline passes first. Both are called once at most, after the waiter is unparked.
+    """
+
+    __slots__ = (
+        "argv",
+        "client",
+        "db_index",
+        "keys",
+        "kind",
+        "on_served",
+        "on_timeout",
+        "parked",
+        "serve_with",
+        "timer",
+    )
+
+    def __init__(
+        self,
+        client: Client,
+        argv: list[bytes],
+        blocked: Blocked,
+        on_served: Callable[[Any], None],
+        on_timeout: Callable[[], None],
+    ) -> None:
+        self.client = client
+        self.argv = argv
+        self.db_index = client.db.index
+        self.keys = blocked.keys
+        self.kind = blocked.kind
+        self.serve_with = blocked.serve_with
+        self.parked = False
+        self.on_served = on_served
+        self.on_timeout = on_timeout
+        self.timer: Any = None
+
+
+class BlockingManager:
+    """Every parked client, by the keys it waits for.
+
+    ``call_later(seconds, callback)`` (the event loop's) arms timeouts, against the keyspace's
+    clock (Unix ms); ``call_soon`` lets a served client resume its pipeline in a turn of its
+    own. Without them (in-process tests) no timer is armed and clients resume at once.
+    """
+
+    def __init__(self, keyspace: Keyspace) -> None:
+        self.keyspace = keyspace
+        self.queues: dict[tuple[int, bytes], deque[Waiter]] = {}
+        # The event loop's call_later and call_soon, once the server runs.
+        self.call_later: Callable[[float, Callable[[], None]], Any] | None = None
+        self.call_soon: Callable[[Callable[[], None]], Any] | None = None
+        self._serving = False
+
+    def __len__(self) -> int:
+        """Clients parked now (INFO's ``blocked_clients``)."""
+        return len({id(w) for queue in self.queues.values() for w in queue})
+
+    def park(self, waiter: Waiter, deadline_ms: int) -> None:
+        waiter.parked = True
+        waited = self.keyspace.waited
+        for key in waiter.keys:
+            slot = (waiter.db_index, key)
+            queue = self.queues.get(slot)
+            if queue is None:
+                queue = self.queues[slot] = deque()
+                waited.add(slot)
+            if waiter not in queue:  # BLPOP k k waits once on k
+                queue.append(waiter)
+        if deadline_ms and self.call_later is not None:
+            delay = max(0.0, (deadline_ms - self.keyspace.clock()) / 1000.0)
+            waiter.timer = self.call_later(delay, lambda: self._timed_out(waiter))
+
+    def unpark(self, waiter: Waiter) -> None:
+        """Forget ``waiter`` (served, timed out, or its client gone). Idempotent."""
+        waiter.parked = False
+        if waiter.timer is not None:
+            waiter.timer.cancel()
+            waiter.timer = None
+        for key in waiter.keys:
+            slot = (waiter.db_index, key)
+            queue = self.queues.get(slot)
+            if queue is None:
+                continue
+            try:
+                queue.remove(waiter)
+            except ValueError:
+                continue
+            if not queue:
+                del self.queues[slot]
+                self.keyspace.waited.discard(slot)
+
+    def _timed_out(self, waiter: Waiter) -> None:
+        waiter.timer = None
+        self.unpark(waiter)
+        waiter.on_timeout()
+
+    def serve(self, run: Callable[[Client, list[bytes]], Any]) -> None:
+        """Serve the waiters of every ready key, first come first served, until none is ready.
+
+        Re-entrant calls (a served command that readies another key, as BLMOVE does) only add
+        to the ready list: the outermost call serves them.
+        """
+        if self._serving:
+            return
+        self._serving = True
+        keyspace = self.keyspace
+        ready = keyspace.ready
+        try:
+            while ready:
+                slot = ready.pop(0)
+                queue = self.queues.get(slot)
+                if not queue:
+                    continue
+                data = keyspace.dbs[slot[0]].data
+                for waiter in list(queue):
+                    # A key of another type (a hash where BLPOP waits) serves nobody, as in
+                    # Redis; nor does one that is gone again.
+                    value = data.get(slot[1])
+                    if value is None:
+                        break
+                    if not waiter.parked or type(value) is not waiter.kind:
+                        continue
+                    reply = run(waiter.client, waiter.serve_with(slot[1]))
+                    if type(reply) is Blocked:
+                        break  # nothing left for the first in line: the key is spent
+                    self.unpark(waiter)
+                    waiter.on_served(reply)
+        finally:
+            self._serving = False

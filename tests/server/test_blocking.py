@@ -1,0 +1,230 @@
+"""Blocking pops with several real clients, each scenario run on Zyst and on redis-server and
+the raw bytes every client received compared: wake-up order, one push serving several
+waiters, timeouts, a client that disconnects while blocked, and a blocked client's pipeline.
+
+No timing is asserted: a test waits (polling INFO) until the server reports its clients
+blocked before it acts, and a timeout is only checked to end in a null reply.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import hiredis
+import pytest
+
+from tests.conftest import RawConnection, ServerProcess, zyst_process
+from zyst.protocol.resp import encode_command
+
+Scenario = Callable[[int], list[bytes]]
+
+
+def blocked_clients(conn: RawConnection) -> int:
+    info = conn.command("INFO", "clients").decode()
+    return int(info.split("blocked_clients:")[1].split("\r\n")[0])
+
+
+def wait_blocked(probe: RawConnection, count: int) -> None:
+    """Poll until ``count`` clients are blocked (the deadline only stops a hung test)."""
+    deadline = time.monotonic() + 30
+    while blocked_clients(probe) != count:
+        assert time.monotonic() < deadline, f"never saw {count} blocked clients"
+        time.sleep(0.005)
+
+
+def send(conn: RawConnection, *args: str | bytes) -> None:
+    conn.send_raw(encode_command([a.encode() if isinstance(a, str) else a for a in args]))
+
+
+def read_exactly(conn: RawConnection, count: int) -> bytes:
+    """The bytes of the next ``count`` replies (the server sends nothing more meanwhile)."""
+    reader = hiredis.Reader()
+    raw = b""
+    while count:
+        chunk = conn.sock.recv(65536)
+        assert chunk, f"connection closed; got so far: {raw!r}"
+        raw += chunk
+        reader.feed(chunk)
+        while count and reader.gets() is not False:
+            count -= 1
+    return raw
+
+
+@pytest.fixture
+def both(
+    zyst_server: ServerProcess, redis_server: ServerProcess
+) -> Iterator[Callable[[Scenario], None]]:
+    """Run a scenario on both servers (each flushed first) and assert the same bytes."""
+
+    def check(scenario: Scenario) -> None:
+        seen = []
+        for server in (zyst_server, redis_server):
+            with RawConnection(server.port) as admin:
+                assert admin.command("FLUSHALL") == b"+OK\r\n"
+            seen.append(scenario(server.port))
+        assert seen[0] == seen[1], f"zyst {seen[0]!r} != redis {seen[1]!r}"
+
+    yield check
+
+
+def test_waiters_are_served_first_come_first_served_by_one_push(
+    both: Callable[[Scenario], None],
+) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with RawConnection(port) as probe:
+            waiters = [RawConnection(port) for _ in range(3)]
+            try:
+                for n, waiter in enumerate(waiters):
+                    send(waiter, "BLPOP", "q", "0")
+                    wait_blocked(probe, n + 1)
+                # One push of two elements serves the first two, in the order they came.
+                pushed = probe.command("RPUSH", "q", "a", "b")
+                first = [read_exactly(waiters[0], 1), read_exactly(waiters[1], 1)]
+                wait_blocked(probe, 1)
+                pushed += probe.command("RPUSH", "q", "c")
+                last = read_exactly(waiters[2], 1)
+                return [pushed, *first, last, probe.command("EXISTS", "q")]
+            finally:
+                for waiter in waiters:
+                    waiter.close()
+
+    both(scenario)
+
+
+def test_one_waiter_on_several_keys_gets_the_first_that_fills(
+    both: Callable[[Scenario], None],
+) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with RawConnection(port) as probe, RawConnection(port) as waiter:
+            send(waiter, "BRPOP", "a", "b", "c", "0")
+            wait_blocked(probe, 1)
+            # A key of another type serves nobody; the list that follows does.
+            out = [probe.command("HSET", "a", "f", "v"), probe.command("RPUSH", "b", "x", "y")]
+            out.append(read_exactly(waiter, 1))
+            out.append(probe.command("LRANGE", "b", "0", "-1"))
+            return out
+
+    both(scenario)
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_a_timeout_ends_in_a_null_reply(both: Callable[[Scenario], None], protocol: int) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with RawConnection(port) as conn:
+            hello = conn.command("HELLO", str(protocol))[:1]
+            return [hello, conn.command("BLPOP", "nothing", "0.01"), conn.command("PING")]
+
+    both(scenario)
+
+
+def test_a_client_gone_while_blocked_is_forgotten(both: Callable[[Scenario], None]) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with RawConnection(port) as probe:
+            waiter = RawConnection(port)
+            send(waiter, "BLPOP", "q", "0")
+            wait_blocked(probe, 1)
+            waiter.close()
+            wait_blocked(probe, 0)
+            return [probe.command("RPUSH", "q", "kept"), probe.command("LRANGE", "q", "0", "-1")]
+
+    both(scenario)
+
+
+def test_a_blocked_clients_pipeline_waits_behind_it(both: Callable[[Scenario], None]) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with RawConnection(port) as probe, RawConnection(port) as waiter:
+            waiter.send_raw(
+                encode_command([b"BLPOP", b"q", b"0"])
+                + encode_command([b"SET", b"after", b"1"])
+                + encode_command([b"GET", b"after"])
+            )
+            wait_blocked(probe, 1)
+            # The SET behind the BLPOP has not run.
+            out = [probe.command("EXISTS", "after"), probe.command("LPUSH", "q", "x")]
+            out.append(read_exactly(waiter, 3))
+            return out
+
+    both(scenario)
+
+
+@pytest.mark.parametrize(
+    "timeout",
+    ["abc", "", " 1", "1 ", "1_0", "nan", "1e-5000", "-1", "-0.5", "inf", "-inf", "1e400", "1e16"],
+)
+def test_timeout_errors(both: Callable[[Scenario], None], timeout: str) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with RawConnection(port) as conn:
+            return [conn.command("BLPOP", "k", timeout), conn.command("BRPOP", "k", timeout)]
+
+    both(scenario)
+
+
+def test_immediate_pops_and_errors(both: Callable[[Scenario], None]) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with RawConnection(port) as conn:
+            return [
+                conn.command("RPUSH", "l", "a", "b", "c"),
+                conn.command("BLPOP", "missing", "l", "0"),
+                conn.command("BRPOP", "l", "0"),
+                conn.command("BLPOP", "l", "l", "0"),
+                conn.command("EXISTS", "l"),
+                conn.command("SET", "s", "x"),
+                conn.command("BLPOP", "s", "0"),
+                conn.command("BLPOP", "missing", "s", "0"),
+                conn.command("BLPOP", "k"),
+                conn.command("BRPOP"),
+            ]
+
+    both(scenario)
+
+
+def test_served_pops_reach_the_aof_as_plain_pops(tmp_path: Path) -> None:
+    with zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always") as server:
+        with RawConnection(server.port) as probe, RawConnection(server.port) as waiter:
+            probe.command("RPUSH", "l", "a", "b")
+            assert probe.command("BLPOP", "l", "0") == b"*2\r\n$1\r\nl\r\n$1\r\na\r\n"
+            send(waiter, "BRPOP", "q", "0")
+            wait_blocked(probe, 1)
+            probe.command("RPUSH", "q", "x", "y")
+            assert read_exactly(waiter, 1) == b"*2\r\n$1\r\nq\r\n$1\r\ny\r\n"
+        aof = (tmp_path / "appendonly.aof").read_bytes()
+        assert b"BLPOP" not in aof and b"BRPOP" not in aof
+        assert encode_command([b"LPOP", b"l"]) in aof
+        assert aof.endswith(
+            encode_command([b"RPUSH", b"q", b"x", b"y"]) + encode_command([b"RPOP", b"q"])
+        )
+        server.kill()
+    restarted = zyst_process(tmp_path, "--appendonly", "yes", port=server.port)
+    with restarted, RawConnection(restarted.port) as conn:
+        assert conn.command("LRANGE", "l", "0", "-1") == b"*1\r\n$1\r\nb\r\n"
+        assert conn.command("LRANGE", "q", "0", "-1") == b"*1\r\n$1\r\nx\r\n"
+
+
+@pytest.mark.parametrize(
+    "fill",
+    [
+        ("RENAME", "src", "q"),
+        ("COPY", "src", "q"),
+        ("SWAPDB", "0", "1"),
+    ],
+)
+def test_a_list_put_in_place_by_another_command_serves_waiters(
+    both: Callable[[Scenario], None], fill: tuple[str, ...]
+) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with RawConnection(port) as probe, RawConnection(port) as waiter:
+            if fill[0] == "SWAPDB":
+                probe.command("SELECT", "1")
+                probe.command("RPUSH", "q", "from-db-1")
+                probe.command("SELECT", "0")
+            else:
+                probe.command("RPUSH", "src", "a", "b")
+            send(waiter, "BLPOP", "q", "0")
+            wait_blocked(probe, 1)
+            out = [probe.command(*fill), read_exactly(waiter, 1)]
+            out.append(probe.command("LRANGE", "q", "0", "-1"))
+            return out
+
+    both(scenario)
