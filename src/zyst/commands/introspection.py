@@ -149,21 +149,33 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
     pairs: list[tuple[bytes, Any]] = []
     if spec.notes:
         pairs.append((b"notes", spec.notes.encode()))
+    if spec.keynumidx is not None:
+        find_keys = Map(
+            [
+                (b"type", b"keynum"),
+                (
+                    b"spec",
+                    Map(
+                        [
+                            (b"keynumidx", spec.keynumidx),
+                            (b"firstkey", spec.firstkey),
+                            (b"keystep", step),
+                        ]
+                    ),
+                ),
+            ]
+        )
+    else:
+        find_keys = Map(
+            [
+                (b"type", b"range"),
+                (b"spec", Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)])),
+            ]
+        )
     pairs += [
         (b"flags", SetReply([Status(f.encode()) for f in flags])),
         (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", index)]))])),
-        (
-            b"find_keys",
-            Map(
-                [
-                    (b"type", b"range"),
-                    (
-                        b"spec",
-                        Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)]),
-                    ),
-                ]
-            ),
-        ),
+        (b"find_keys", find_keys),
     ]
     return Map(pairs)
 
