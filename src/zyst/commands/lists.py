@@ -583,11 +583,6 @@ def lpos(client: Client, argv: list[bytes]) -> Reply:
             count = 0
     elif from_tail:
         rank = -rank
-    if count == -1 and rank == 1 and not maxlen and not from_tail:
-        try:
-            return lst.index(element)
-        except ValueError:
-            return None
     size = len(lst)
     scan = reversed(lst) if from_tail else iter(lst)
     found: list[int] = []
