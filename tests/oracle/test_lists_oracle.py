@@ -468,3 +468,30 @@ def test_random_sequence(oracle: Oracle, seed_value: int) -> None:
         oracle.check("TYPE", key)
         if key != "s":
             oracle.check("LRANGE", key, 0, -1)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("LMPOP", 2, "a", "b", "LEFT"),
+        ("LMPOP", 1, "a", "RIGHT", "COUNT", 3),
+        ("LMPOP", 3, "a", "b", "LEFT"),  # the direction counts as a key: Redis checks only room
+        ("LMPOP", 4, "a", "b", "LEFT"),
+        ("LMPOP", 0, "a", "LEFT"),
+        ("LMPOP", -1, "a", "LEFT"),
+        ("LMPOP", "x", "a", "LEFT"),
+        ("LMPOP", "2x", "a", "b", "LEFT"),  # atoi reads the leading digits
+        ("LMPOP", " +1", "a", "LEFT"),
+        ("LMPOP", b"1\0", "a", "LEFT"),
+        ("LMPOP", "4294967297", "a", "LEFT"),  # cut to a 32-bit int: 1
+        ("LMPOP", "99999999999999999999", "a", "LEFT"),  # LONG_MAX cut to an int: -1
+        ("LMPOP", 1, "a"),
+        ("LMOVE", "a", "b", "LEFT", "RIGHT"),
+        ("RPOPLPUSH", "a", "b"),
+        ("LPOS", "a", "b", "RANK", 1),
+        ("LINSERT", "a", "BEFORE", "p", "e"),
+    ],
+    ids=lambda args: " ".join(map(str, args)),
+)
+def test_command_getkeys(oracle: Oracle, args: tuple[Arg, ...]) -> None:
+    oracle.check("COMMAND", "GETKEYS", *args)
