@@ -4,8 +4,8 @@ LPOP, RPOP, LMPOP, LRANGE, LLEN, LINDEX, LSET, LINSERT, LREM, LTRIM, LPOS, LMOVE
 A list is a ``collections.deque`` of ``bytes``: O(1) pushes and pops at both ends, which is what
 most of these commands need. Indexing into the middle of a deque walks its blocks from the
 nearer end (LINDEX, LSET), and LRANGE reads with ``islice`` from whichever end is nearer to the
-range, as Redis's quicklist does. Commands that remove from the middle (LREM, LTRIM past half
-the list) rebuild the deque in place, so the key keeps its value object and its TTL.
+range, as Redis's quicklist does. LREM, and LTRIM when it removes more than it keeps, rebuild
+the deque in place, so the key keeps its value object and its TTL.
 
 Invariant: a list in the keyspace is never empty; a command that takes its last element
 deletes the key.
@@ -14,7 +14,7 @@ Reply details that follow Redis 7 exactly:
 
 - ``LPOP key count`` on a missing key replies a null *array* (``*-1``), even with count 0; on
   an existing key, count 0 replies an empty array.
-- The count is parsed before the key is looked up, and any bad count (not a number, negative,
+- LPOP's and RPOP's count is parsed before the key is looked up, and any bad count (not a number, negative,
   too big) gets "value is out of range, must be positive", never "not an integer".
 - LRANGE, LTRIM and LREM parse their numbers before the lookup, so a bad number wins over
   WRONGTYPE; LINDEX and LSET look the key up first (LINDEX on a missing key is null whatever
