@@ -138,6 +138,18 @@ def client_attr_spaces(attr: bytes) -> str:
     return f"ERR {c_string(attr)} cannot contain spaces, newlines or special characters."
 
 
+# -- lists (LSET, LPOS, LMPOP) ------------------------------------------------------------------
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+LPOS_RANK_ZERO = (
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    "or use negative to start from the end of the list"
+)
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+NUMKEYS_NOT_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+
+
 # -- persistence -------------------------------------------------------------------------------
 MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
 """Writes (and PING) are refused with this while the AOF cannot be written; ``{}`` is the C

@@ -73,6 +73,24 @@ WRITES: list[Command] = [
     *((pop, "k", *count) for pop in ("LPOP", "RPOP") for count in POP_COUNTS),
     # Blocking pops find nothing and wait (or pop the live key after it).
     *((pop, *keys, "0.01") for pop in ("BLPOP", "BRPOP") for keys in (("k",), ("k", "o"))),
+    ("LPUSHX", "k", "x"),
+    ("LPUSHX", "k", "x", "y"),
+    ("RPUSHX", "k", "x"),
+    ("RPUSHX", "k", "x", "y"),
+    ("LSET", "k", "0", "x"),
+    ("LINSERT", "k", "BEFORE", "a", "x"),
+    ("LINSERT", "k", "AFTER", "c", "x"),
+    ("LREM", "k", "0", "a"),
+    ("LREM", "k", "-1", "c"),
+    ("LTRIM", "k", "0", "0"),
+    ("LTRIM", "k", "1", "0"),
+    # (LMOVE and RPOPLPUSH look at the destination only when the source exists.)
+    ("LMOVE", "k", "o", "LEFT", "RIGHT"),
+    ("LMOVE", "k", "k", "RIGHT", "LEFT"),
+    ("RPOPLPUSH", "k", "o"),
+    ("RPOPLPUSH", "k", "k"),
+    ("LMPOP", "1", "k", "LEFT"),
+    ("LMPOP", "2", "o", "k", "RIGHT", "COUNT", "2"),
     ("HSET", "k", "f", "x"),
     ("HSET", "k", "f", "x", "h", "y"),
     ("HDEL", "k", "f"),
@@ -110,6 +128,9 @@ READS: list[Command] = [
     ("MGET", "o", "k"),
     ("LRANGE", "k", "0", "-1"),
     ("LLEN", "k"),
+    ("LINDEX", "k", "0"),
+    ("LPOS", "k", "a"),
+    ("LPOS", "k", "a", "COUNT", "0"),
     ("HGET", "k", "f"),
     ("HGETALL", "k"),
     ("SMEMBERS", "k"),
@@ -257,6 +278,9 @@ def test_a_key_lives_through_its_deadline_millisecond(kind: str) -> None:
 
 
 def test_every_command_that_names_a_key_is_covered() -> None:
-    keyed = {name.decode() for name, cmd in table.COMMANDS.items() if cmd.first_key > 0}
+    # Commands whose keys move (LMPOP numkeys key ...) declare no first key, only key specs.
+    keyed = {
+        name.decode() for name, cmd in table.COMMANDS.items() if cmd.first_key > 0 or cmd.key_specs
+    }
     covered = {str(command[0]).lower() for command in WRITES + READS}
     assert keyed == covered, f"commands without an expired-key case: {sorted(keyed - covered)}"

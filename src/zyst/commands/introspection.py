@@ -149,21 +149,33 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
     pairs: list[tuple[bytes, Any]] = []
     if spec.notes:
         pairs.append((b"notes", spec.notes.encode()))
+    if spec.keynumidx is not None:
+        find_keys = Map(
+            [
+                (b"type", b"keynum"),
+                (
+                    b"spec",
+                    Map(
+                        [
+                            (b"keynumidx", spec.keynumidx),
+                            (b"firstkey", spec.firstkey),
+                            (b"keystep", step),
+                        ]
+                    ),
+                ),
+            ]
+        )
+    else:
+        find_keys = Map(
+            [
+                (b"type", b"range"),
+                (b"spec", Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)])),
+            ]
+        )
     pairs += [
         (b"flags", SetReply([Status(f.encode()) for f in flags])),
         (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", index)]))])),
-        (
-            b"find_keys",
-            Map(
-                [
-                    (b"type", b"range"),
-                    (
-                        b"spec",
-                        Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)]),
-                    ),
-                ]
-            ),
-        ),
+        (b"find_keys", find_keys),
     ]
     return Map(pairs)
 
@@ -641,11 +653,43 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
     if not cmd.accepts(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
     if cmd.first_key <= 0:
+        for spec in cmd.key_specs:
+            if spec.keynumidx is not None:
+                return _counted_keys(spec, target)
         raise CommandError("ERR The command has no key arguments")
     last = cmd.last_key if cmd.last_key >= 0 else len(target) + cmd.last_key
     return [
         target[i] for i in range(cmd.first_key, min(last, len(target) - 1) + 1, cmd.key_step or 1)
     ]
+
+
+def _counted_keys(spec: KeySpec, target: list[bytes]) -> list[bytes]:
+    """The keys of a command whose key count is an argument (``LMPOP numkeys key ...``), as
+    Redis's ``genericGetKeys`` finds them: the count read with C's ``atoi``, and no keys at all
+    (an error) when it is below 1 or more than the arguments left."""
+    begin = spec.index if spec.index is not None else 1
+    at = begin + (spec.keynumidx or 0)
+    first = begin + spec.firstkey
+    step = spec.step or 1
+    count = _atoi(target[at]) if at < len(target) else 0
+    if count < 1 or count > (len(target) - first) // step:
+        raise CommandError("ERR Invalid arguments specified for command")
+    return [target[first + i * step] for i in range(count)]
+
+
+def _atoi(raw: bytes) -> int:
+    """C's ``atoi`` as glibc has it, ``(int) strtol(s, NULL, 10)``: up to a NUL byte, leading
+    white space skipped, a sign, the digits up to the first other byte (none: 0), clamped to a
+    64-bit long and then cut to a 32-bit int."""
+    text = raw.split(b"\0", 1)[0].lstrip(b" \t\n\v\f\r")
+    sign = 1
+    if text[:1] in (b"+", b"-"):
+        sign = -1 if text[:1] == b"-" else 1
+        text = text[1:]
+    digits = len(text) - len(text.lstrip(b"0123456789"))
+    value = sign * int(text[:digits]) if digits else 0
+    value = max(-(2**63), min(value, 2**63 - 1))
+    return (value + 2**31) % 2**32 - 2**31
 
 
 # Redis's COMMAND HELP, its entries for the subcommands Zyst has.

@@ -52,6 +52,10 @@ class KeySpec:
     pair: the keys start at argument ``index`` and run to ``lastkey`` (relative to ``index``;
     negative counts from the end) every ``step`` arguments. ``None`` takes the value from the
     command's (first, last, step) key positions, which is right for a command with one spec.
+
+    A command whose keys are counted by an argument (``LMPOP numkeys key [key ...]``) uses
+    Redis's ``keynum`` search instead: ``keynumidx`` (not ``None``) says where the count is and
+    ``firstkey`` where the keys start, both relative to ``index``; ``step`` is the key step.
     """
 
     flags: tuple[str, ...]
@@ -60,6 +64,8 @@ class KeySpec:
     lastkey: int | None = None
     step: int | None = None
     limit: int = 0
+    keynumidx: int | None = None
+    firstkey: int = 1
 
 
 @dataclass(eq=False, slots=True)
