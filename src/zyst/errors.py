@@ -151,3 +151,11 @@ INT_OUT_OF_RANGE = "ERR value is out of range, value must between -2147483648 an
 """A number that is an integer but not a C ``int`` (a database index, say)."""
 SWAPDB_FIRST_INDEX = "ERR invalid first DB index"
 SWAPDB_SECOND_INDEX = "ERR invalid second DB index"
+
+
+# -- hashes (HINCRBY, HRANDFIELD) -------------------------------------------------------------
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+OUT_OF_RANGE_PLAIN = "ERR value is out of range"
+HRANDFIELD_COUNT_RANGE = (
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)

@@ -74,6 +74,12 @@ WRITES: list[Command] = [
     ("HSET", "k", "f", "x", "h", "y"),
     ("HDEL", "k", "f"),
     ("HDEL", "k", "f", "g"),
+    ("HSETNX", "k", "f", "x"),
+    ("HSETNX", "k", "z", "x"),
+    ("HMSET", "k", "f", "x"),
+    ("HMSET", "k", "f", "x", "h", "y"),
+    ("HINCRBY", "k", "f", "5"),
+    ("HINCRBY", "k", "z", "-5"),
     ("SADD", "k", "a"),
     ("SADD", "k", "a", "z"),
     ("SREM", "k", "a"),
@@ -109,6 +115,18 @@ READS: list[Command] = [
     ("LLEN", "k"),
     ("HGET", "k", "f"),
     ("HGETALL", "k"),
+    ("HMGET", "k", "f", "g"),
+    ("HLEN", "k"),
+    ("HEXISTS", "k", "f"),
+    ("HSTRLEN", "k", "f"),
+    ("HKEYS", "k"),
+    ("HVALS", "k"),
+    ("HRANDFIELD", "k"),
+    *(
+        ("HRANDFIELD", "k", count, *values)
+        for count in ("0", "1", "2", "-2")
+        for values in ((), ("WITHVALUES",))
+    ),
     ("SMEMBERS", "k"),
     ("EXISTS", "k"),
     ("EXISTS", "k", "o", "k"),
