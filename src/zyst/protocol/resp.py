@@ -23,7 +23,7 @@ Replies
     ``ErrorReply`` error                     error
     ``Map``        flat array                map ``%``
     ``SetReply``   array                     set ``~``
-    ``Pairs``      flat array a, b, ...      array of ``[a, b]`` arrays
+    ``Pairs``      flat array a, b, ...      array of ``[a, b]``
     ``float``      bulk string               double ``,``
     ``Verbatim``   bulk string               verbatim string ``=``
     ``bool``       integer 1/0               boolean ``#``
