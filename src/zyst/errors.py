@@ -168,3 +168,11 @@ SWAPDB_SECOND_INDEX = "ERR invalid second DB index"
 # -- blocking commands -------------------------------------------------------------------------
 TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
+
+
+# -- hashes (HINCRBY, HRANDFIELD) -------------------------------------------------------------
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+OUT_OF_RANGE_PLAIN = "ERR value is out of range"
+HRANDFIELD_COUNT_RANGE = (
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)

@@ -95,6 +95,12 @@ WRITES: list[Command] = [
     ("HSET", "k", "f", "x", "h", "y"),
     ("HDEL", "k", "f"),
     ("HDEL", "k", "f", "g"),
+    ("HSETNX", "k", "f", "x"),
+    ("HSETNX", "k", "z", "x"),
+    ("HMSET", "k", "f", "x"),
+    ("HMSET", "k", "f", "x", "h", "y"),
+    ("HINCRBY", "k", "f", "5"),
+    ("HINCRBY", "k", "z", "-5"),
     ("SADD", "k", "a"),
     ("SADD", "k", "a", "z"),
     ("SREM", "k", "a"),
@@ -133,6 +139,18 @@ READS: list[Command] = [
     ("LPOS", "k", "a", "COUNT", "0"),
     ("HGET", "k", "f"),
     ("HGETALL", "k"),
+    ("HMGET", "k", "f", "g"),
+    ("HLEN", "k"),
+    ("HEXISTS", "k", "f"),
+    ("HSTRLEN", "k", "f"),
+    ("HKEYS", "k"),
+    ("HVALS", "k"),
+    ("HRANDFIELD", "k"),
+    *(
+        ("HRANDFIELD", "k", count, *values)
+        for count in ("0", "1", "2", "-2")
+        for values in ((), ("WITHVALUES",))
+    ),
     ("SMEMBERS", "k"),
     ("EXISTS", "k"),
     ("EXISTS", "k", "o", "k"),

@@ -15,6 +15,7 @@ from zyst.protocol.resp import (
     OK,
     ErrorReply,
     Map,
+    Pairs,
     RequestParser,
     SetReply,
     Verbatim,
@@ -274,6 +275,11 @@ def test_reply_encoding_resp2_and_resp3() -> None:
     assert encode(Map({b"f": b"v"})) == b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
     assert encode(Map({b"f": b"v"}), resp3=True) == b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n"
     assert encode(SetReply([b"m"]), resp3=True) == b"~1\r\n$1\r\nm\r\n"
+    assert encode(Pairs([b"f", b"v", b"g", b""])) == (
+        b"*4\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\ng\r\n$0\r\n\r\n"
+    )
+    assert encode(Pairs([b"f", b"v"]), resp3=True) == b"*1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    assert encode(Pairs([]), resp3=True) == encode(Pairs([])) == b"*0\r\n"
     assert encode(1.5) == b"$3\r\n1.5\r\n"
     assert encode(1.5, resp3=True) == b",1.5\r\n"
     assert encode(Verbatim(b"hi"), resp3=True) == b"=6\r\ntxt:hi\r\n"

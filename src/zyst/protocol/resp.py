@@ -23,6 +23,7 @@ Replies
     ``ErrorReply`` error                     error
     ``Map``        flat array                map ``%``
     ``SetReply``   array                     set ``~``
+    ``Pairs``      flat array a, b, ...      array of ``[a, b]``
     ``float``      bulk string               double ``,``
     ``Verbatim``   bulk string               verbatim string ``=``
     ``bool``       integer 1/0               boolean ``#``
@@ -84,6 +85,16 @@ class SetReply:
     __slots__ = ("items",)
 
     def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+
+class Pairs:
+    """An array of pairs (HRANDFIELD ... WITHVALUES): each pair a two-element array in RESP3,
+    all of them one flat array in RESP2. ``items`` is that flat list, ``a1, b1, a2, b2, ...``."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]) -> None:
         self.items = items
 
 
@@ -206,6 +217,16 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
         out.append(b"_\r\n" if resp3 else b"*-1\r\n")
     elif kind is _NoReply:
         pass
+    elif kind is Pairs:
+        items = value.items
+        if not resp3:
+            encode_reply(items, False, out)
+        else:
+            out.append(b"*%d\r\n" % (len(items) // 2))
+            for index in range(0, len(items), 2):
+                out.append(b"*2\r\n")
+                encode_reply(items[index], True, out)
+                encode_reply(items[index + 1], True, out)
     elif kind is tuple:
         encode_reply(list(value), resp3, out)
     else:  # pragma: no cover - a handler bug, caught by tests
