@@ -149,21 +149,18 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
     pairs: list[tuple[bytes, Any]] = []
     if spec.notes:
         pairs.append((b"notes", spec.notes.encode()))
+    if spec.keynum is None:
+        find = (b"range", Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)]))
+    else:
+        keynumidx, firstkey, keystep = spec.keynum
+        find = (
+            b"keynum",
+            Map([(b"keynumidx", keynumidx), (b"firstkey", firstkey), (b"keystep", keystep)]),
+        )
     pairs += [
         (b"flags", SetReply([Status(f.encode()) for f in flags])),
         (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", index)]))])),
-        (
-            b"find_keys",
-            Map(
-                [
-                    (b"type", b"range"),
-                    (
-                        b"spec",
-                        Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)]),
-                    ),
-                ]
-            ),
-        ),
+        (b"find_keys", Map([(b"type", find[0]), (b"spec", find[1])])),
     ]
     return Map(pairs)
 

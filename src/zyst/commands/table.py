@@ -52,6 +52,8 @@ class KeySpec:
     pair: the keys start at argument ``index`` and run to ``lastkey`` (relative to ``index``;
     negative counts from the end) every ``step`` arguments. ``None`` takes the value from the
     command's (first, last, step) key positions, which is right for a command with one spec.
+    ``keynum`` replaces the range by Redis's ``keynum`` search: (keynumidx, firstkey, keystep),
+    the keys' count at argument ``index + keynumidx`` and the keys from ``index + firstkey``.
     """
 
     flags: tuple[str, ...]
@@ -60,6 +62,7 @@ class KeySpec:
     lastkey: int | None = None
     step: int | None = None
     limit: int = 0
+    keynum: tuple[int, int, int] | None = None
 
 
 @dataclass(eq=False, slots=True)
