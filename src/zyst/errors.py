@@ -151,3 +151,13 @@ INT_OUT_OF_RANGE = "ERR value is out of range, value must between -2147483648 an
 """A number that is an integer but not a C ``int`` (a database index, say)."""
 SWAPDB_FIRST_INDEX = "ERR invalid first DB index"
 SWAPDB_SECOND_INDEX = "ERR invalid second DB index"
+
+
+# -- sets (SRANDMEMBER, SINTERCARD) ------------------------------------------------------------
+LONG_RANGE = (
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)
+"""A count that may be negative but not LONG_MIN (SRANDMEMBER): Redis's range error."""
+NUMKEYS_NOT_POSITIVE = "ERR numkeys should be greater than 0"
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
