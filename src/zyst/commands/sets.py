@@ -76,14 +76,24 @@ def _listed(client: Client, members: Collection[bytes]) -> list[bytes]:
     so a reply encoded later is not changed by later commands (MULTI, pipelines)."""
     limit = client.ctx.config.set_max_intset_entries
     if len(members) <= limit and len(members) <= _INTSET_CAP:
-        numbers: list[int] = []
+        # Canonical integers sort as text once split by sign: a longer one is further from 0,
+        # and among those of one length the byte order is the numeric order (reversed for
+        # negatives). Sorting the text with C comparisons beats parsing and formatting numbers.
+        negatives: list[bytes] = []
+        others: list[bytes] = []
         for member in members:
-            number = strict_int(member)
-            if number is None:
+            if strict_int(member) is None:
                 return list(members)
-            numbers.append(number)
-        numbers.sort()
-        return [b"%d" % number for number in numbers]
+            if member[0] == 45:  # "-"
+                negatives.append(member)
+            else:
+                others.append(member)
+        negatives.sort(reverse=True)
+        negatives.sort(key=len, reverse=True)
+        others.sort()
+        others.sort(key=len)
+        negatives += others
+        return negatives
     return list(members)
 
 
