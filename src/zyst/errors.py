@@ -161,3 +161,5 @@ LONG_RANGE = (
 NUMKEYS_NOT_POSITIVE = "ERR numkeys should be greater than 0"
 NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+GETKEYS_INVALID_ARGUMENTS = "ERR Invalid arguments specified for command"
+"""COMMAND GETKEYS of a command whose keys cannot be found in its arguments (SINTERCARD)."""

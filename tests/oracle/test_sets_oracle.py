@@ -359,6 +359,33 @@ def test_sintercard_errors(o: Oracle, args: tuple[Arg, ...]) -> None:
     o.check(*args)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("SINTERCARD", 2, "a", "b"),
+        ("SINTERCARD", 1, "a", "b"),
+        ("SINTERCARD", 2, "a", "b", "LIMIT", 1),
+        ("SINTERCARD", 3, "a", "b"),
+        ("SINTERCARD", 0, "a"),
+        ("SINTERCARD", -1, "a"),
+        ("SINTERCARD", "x", "a"),
+        ("SINTERCARD", "02", "a", "b"),
+        ("SINTERCARD", "+1", "a", "b"),
+        ("SINTERCARD", " 2", "a", "b"),
+        ("SINTERCARD", "2x", "a", "b"),
+        ("SINTERCARD", "4294967297", "a", "b"),
+        ("SINTERCARD", "99999999999999999999", "a", "b"),
+        ("SINTERCARD", 1),
+        ("SINTERSTORE", "d", "a", "b"),
+        ("SMOVE", "a", "b", "m"),
+        ("SINTER", "a", "b", "c"),
+        ("SRANDMEMBER", "a", 3),
+    ],
+)
+def test_command_getkeys(oracle: Oracle, args: tuple[Arg, ...]) -> None:
+    oracle.check("COMMAND", "GETKEYS", *args)
+
+
 @pytest.mark.parametrize("name", STORES)
 def test_store_replaces_the_destination(o: Oracle, name: str) -> None:
     o.check_all(

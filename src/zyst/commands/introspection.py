@@ -36,6 +36,7 @@ from zyst.commands.table import (
 )
 from zyst.errors import CommandError
 from zyst.glob import stringmatch
+from zyst.numbers import LLONG_MAX, LLONG_MIN, strict_int
 from zyst.protocol.resp import Map, SetReply, Status
 
 # Redis's ACL category order (the ``ACLCommandCategories`` table): replies list them this way.
@@ -637,12 +638,45 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError("ERR Invalid command specified")
     if not cmd.accepts(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
+    if len(cmd.key_specs) == 1 and cmd.key_specs[0].keynum is not None:
+        return _keys_by_count(cmd.key_specs[0], target)
     if cmd.first_key <= 0:
         raise CommandError("ERR The command has no key arguments")
     last = cmd.last_key if cmd.last_key >= 0 else len(target) + cmd.last_key
     return [
         target[i] for i in range(cmd.first_key, min(last, len(target) - 1) + 1, cmd.key_step or 1)
     ]
+
+
+def _keys_by_count(spec: KeySpec, target: list[bytes]) -> list[bytes]:
+    """The keys of a command whose one key spec finds them by a count (SINTERCARD), as Redis
+    finds them: by the spec when the count is a valid integer that fits the arguments, else by
+    the command's own key finder, which reads the count as C's ``atoi`` does (``02``, ``+2``,
+    `` 2`` and ``2x`` are 2 there) and wants from 1 to as many keys as the arguments hold."""
+    assert spec.keynum is not None
+    keynumidx, firstkey, step = spec.keynum
+    begin = spec.index or 0
+    first = begin + firstkey
+    raw = target[begin + keynumidx] if begin + keynumidx < len(target) else b""
+    count = strict_int(raw)
+    if count is not None and 0 <= first + count - 1 < len(target) and count > 0:
+        return target[first : first + count : step]
+    count = _atoi(raw)
+    if count < 1 or count > (len(target) - first) // step:
+        raise CommandError(errors.GETKEYS_INVALID_ARGUMENTS)
+    return target[first : first + count * step : step]
+
+
+def _atoi(raw: bytes) -> int:
+    """C's ``atoi`` as glibc computes it: ``(int) strtol(raw, NULL, 10)``."""
+    text = raw.lstrip(b" \t\n\v\f\r")
+    sign = -1 if text[:1] == b"-" else 1
+    if text[:1] in (b"-", b"+"):
+        text = text[1:]
+    digits = len(text) - len(text.lstrip(b"0123456789"))
+    value = sign * int(text[:digits]) if digits else 0
+    value = max(LLONG_MIN, min(LLONG_MAX, value))
+    return (value + 2**31) % 2**32 - 2**31
 
 
 # Redis's COMMAND HELP, its entries for the subcommands Zyst has.
