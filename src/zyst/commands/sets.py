@@ -9,10 +9,11 @@ The order members are listed in
     Redis keeps a small set of integers (all members canonical 64-bit integers, at most
     ``set-max-intset-entries`` of them) as a sorted array, an *intset*, and lists it in
     ascending numeric order; any other set is a hash table whose order is its own. Every reply
-    that lists a whole set (SMEMBERS, SRANDMEMBER or SPOP with a count that takes all of it, and
-    the results of SINTER, SUNION and SDIFF, which Redis builds or walks as an intset when it
-    can) therefore lists an all-integer set of at most that many members in ascending order
-    (:func:`_listed`), and any other set in Python's order. That matches Redis wherever Redis's
+    that lists a whole set (SMEMBERS, SRANDMEMBER or SPOP with a count that takes all of it, SPOP
+    of at least 5/6 of it, which Redis answers by walking what it popped, and the results of
+    SINTER, SUNION and SDIFF, which Redis builds or walks as an intset when it can) lists an
+    all-integer set of at most that many members in ascending order (:func:`_listed`), and any
+    other set in Python's order. That matches Redis wherever Redis's
     order is defined: a Redis set that holds only integers but is a hash table (it once held a
     string, or was larger) has no defined order, so ascending is as good an order as any. The
     only difference left: an intset Redis keeps after ``set-max-intset-entries`` is lowered
