@@ -173,6 +173,15 @@ TIMEOUT_NEGATIVE = "ERR timeout is negative"
 # -- hashes (HINCRBY, HRANDFIELD) -------------------------------------------------------------
 HASH_NOT_INTEGER = "ERR hash value is not an integer"
 OUT_OF_RANGE_PLAIN = "ERR value is out of range"
-HRANDFIELD_COUNT_RANGE = (
+LONG_RANGE = (
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
 )
+"""A count that may be negative but not LONG_MIN (HRANDFIELD, SRANDMEMBER): Redis's range
+error."""
+
+
+# -- sets (SRANDMEMBER, SINTERCARD) ------------------------------------------------------------
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+GETKEYS_INVALID_ARGUMENTS = "ERR Invalid arguments specified for command"
+"""COMMAND GETKEYS of a command whose keys cannot be found in its arguments (SINTERCARD)."""

@@ -180,6 +180,17 @@ class Database:
             self.expires.pop(key, None)
         return True
 
+    def delete_stored(self, key: bytes) -> bool:
+        """Remove ``key`` as stored, without looking at its deadline (Redis's ``dbDelete``, which
+        SINTERSTORE and the like call for an empty result): a key whose time had come is
+        deleted, not expired, so it is neither counted in ``expired_keys`` nor reported to
+        :attr:`Keyspace.on_expired`. True if something was removed."""
+        if self.data.pop(key, None) is None:
+            return False
+        if self.expires:
+            self.expires.pop(key, None)
+        return True
+
     def delete_if_empty(self, key: bytes, value: Value) -> None:
         """Remove ``key`` if its collection ``value`` became empty."""
         if not value:

@@ -55,6 +55,13 @@ SET_OPTIONS = (
 # The counts a pop may take: none, zero, fewer than the collection holds, more.
 POP_COUNTS: tuple[tuple[str, ...], ...] = ((), ("0",), ("2",), ("9",))
 
+# The set algebra's STORE forms, each run with the expired key as destination, as source, as both.
+SET_STORES = ("SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE")
+
+# The STORE forms whose result is empty delete their destination as Redis's dbDelete does,
+# without looking at its deadline: the expired ``k`` is deleted, not expired.
+DELETED_AS_STORED: list[Command] = [(store, "k", "o") for store in SET_STORES]
+
 # Every command that names a key, in the forms whose paths differ (options, counts, several
 # keys). ``o`` is a second key, always missing.
 WRITES: list[Command] = [
@@ -106,6 +113,10 @@ WRITES: list[Command] = [
     ("SREM", "k", "a"),
     ("SREM", "k", "a", "b", "c"),
     *(("SPOP", "k", *count) for count in POP_COUNTS),
+    ("SMOVE", "k", "o", "a"),
+    ("SMOVE", "o", "k", "a"),
+    ("SMOVE", "k", "k", "a"),
+    *((store, *keys) for store in SET_STORES for keys in (("k", "o"), ("o", "k"), ("k", "k"))),
     ("DEL", "k"),
     ("DEL", "o", "k"),
     ("EXPIRE", "k", "100"),
@@ -152,6 +163,13 @@ READS: list[Command] = [
         for values in ((), ("WITHVALUES",))
     ),
     ("SMEMBERS", "k"),
+    ("SISMEMBER", "k", "a"),
+    ("SMISMEMBER", "k", "a", "z"),
+    ("SCARD", "k"),
+    *(("SRANDMEMBER", "k", *count) for count in ((), ("0",), ("2",), ("-2",), ("9",))),
+    *((name, *keys) for name in ("SINTER", "SUNION", "SDIFF") for keys in (("k",), ("o", "k"))),
+    ("SINTERCARD", "1", "k"),
+    ("SINTERCARD", "2", "o", "k", "LIMIT", "1"),
     ("EXISTS", "k"),
     ("EXISTS", "k", "o", "k"),
     ("TTL", "k"),
@@ -221,6 +239,13 @@ def test_an_expired_key_behaves_as_missing(kind: str, command: Command) -> None:
     expired, fresh = expired_key(kind), empty()
     assert expired(*command) == fresh(*command)
     assert expired.state() == fresh.state()
+    if command in DELETED_AS_STORED:
+        # Redis deletes this destination without looking at its deadline: a deletion that
+        # changed something, so the command itself is propagated, and no expiry.
+        assert fresh.propagated == []
+        assert expired.propagated == [(0, [str(a).encode() for a in command])]
+        assert expired.ctx.keyspace.expired_keys == 0
+        return
     # The removal reaches the AOF first, then the command as it would have been propagated
     # had the key never existed.
     assert expired.propagated == [(0, [b"DEL", b"k"]), *fresh.propagated]

@@ -439,7 +439,7 @@ def hrandfield(client: Client, argv: list[bytes]) -> Reply:
         return next(islice(hash_, random.randrange(len(hash_)), None))
     count = parse_int(argv[2])
     if count < _HRANDFIELD_MIN:
-        raise CommandError(errors.HRANDFIELD_COUNT_RANGE)
+        raise CommandError(errors.LONG_RANGE)
     withvalues = nargs == 4
     # Redis compares the option as a C string: it ends at a NUL byte.
     if nargs > 4 or (withvalues and argv[3].split(b"\0", 1)[0].lower() != b"withvalues"):

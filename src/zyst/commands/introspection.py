@@ -665,15 +665,16 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
 
 def _counted_keys(spec: KeySpec, target: list[bytes]) -> list[bytes]:
     """The keys of a command whose key count is an argument (``LMPOP numkeys key ...``), as
-    Redis's ``genericGetKeys`` finds them: the count read with C's ``atoi``, and no keys at all
-    (an error) when it is below 1 or more than the arguments left."""
+    Redis's ``genericGetKeys`` finds them: the count read with C's ``atoi`` (``02``, ``+2``,
+    `` 2`` and ``2x`` are 2), and no keys at all (an error) when it is below 1 or more than the
+    arguments left."""
     begin = spec.index if spec.index is not None else 1
     at = begin + (spec.keynumidx or 0)
     first = begin + spec.firstkey
     step = spec.step or 1
     count = _atoi(target[at]) if at < len(target) else 0
     if count < 1 or count > (len(target) - first) // step:
-        raise CommandError("ERR Invalid arguments specified for command")
+        raise CommandError(errors.GETKEYS_INVALID_ARGUMENTS)
     return [target[first + i * step] for i in range(count)]
 
 
