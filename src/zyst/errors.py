@@ -143,3 +143,13 @@ MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
 """Writes (and PING) are refused with this while the AOF cannot be written; ``{}`` is the C
 library's text for the error, as ``strerror`` gives it."""
 AOF_TURN_ON_FAILED = "Unable to turn on AOF. Check server logs."
+
+
+# -- string commands (APPEND, SETRANGE, INCRBYFLOAT, LCS) --------------------------------------
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
+FLOAT_NAN_OR_INFINITY = "ERR increment would produce NaN or Infinity"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_LONG = "ERR String too long for LCS"
+LCS_TABLE_TOO_BIG = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
