@@ -101,6 +101,8 @@ def parse_long_double(raw: bytes) -> Fraction | float | None:
         if not digits:
             return None  # "0x" alone: strtold reads the "0" and stops at the "x"
         mantissa = int(digits, 16)
+        if mantissa == 0:
+            return Fraction(0)
         exp_text = match.group("hexp")
         exponent2 = _bounded_exponent(exp_text) - 4 * len(match.group("hfrac") or b"")
         value = _round_scaled(mantissa, 0, exponent2)
