@@ -101,6 +101,8 @@ def test_getex(oracle: Oracle) -> None:
         ("GETEX", "k", "PERSIST", "PERSIST"),
         ("GETEX", "k", "ex", "10", "EX", "20"),
         ("TTL", "k"),
+        ("GETEX", "k"),
+        ("TTL", "k"),
         ("GETEX", "k", "PXAT", PAST_MS),
         ("EXISTS", "k"),
         ("SET", "k", "v"),
@@ -113,7 +115,11 @@ def test_getex(oracle: Oracle) -> None:
         ("GETEX", "h", "PERSIST"),
         ("GETEX", "h", "EX", "0"),
     ]
-    check_sequence(oracle, commands, {4: b":100\r\n", 12: b":-1\r\n", 17: b":0\r\n"})
+    check_sequence(
+        oracle,
+        commands,
+        {4: b":100\r\n", 12: b":-1\r\n", 15: b":20\r\n", 17: b":20\r\n", 19: b":0\r\n"},
+    )
 
 
 # GETEX's option errors (the key exists and is a string, so the options decide).
