@@ -615,3 +615,56 @@ def test_random_string_commands(oracle: Oracle, seed: int) -> None:
     for key in KEYS:
         oracle.check("TYPE", key)
         oracle.check("TTL", key)
+
+
+# -- keyspace hits and misses -------------------------------------------------------------------
+# Redis counts a hit or a miss for each read lookup (GETEX, GETDEL and GETSET read the old value
+# that way, LCS both keys, STRLEN and GETRANGE theirs) and nothing for a write lookup (APPEND,
+# SETRANGE, INCRBYFLOAT, SETNX, MSETNX, SETEX). Each command comes with the (hits, misses) it adds.
+HIT, MISS, NONE = (1, 0), (0, 1), (0, 0)
+KEYSPACE_TRAFFIC: list[tuple[Cmd, tuple[int, int]]] = [
+    (("STRLEN", "s"), MISS),
+    (("APPEND", "s", "ab"), NONE),
+    (("STRLEN", "s"), HIT),
+    (("GETRANGE", "s", "0", "1"), HIT),
+    (("SUBSTR", "nosuch", "0", "1"), MISS),
+    (("GETRANGE", "s", "x", "1"), NONE),
+    (("SETRANGE", "s", "1", "x"), NONE),
+    (("GETEX", "s"), HIT),
+    (("GETEX", "s", "EX", "100"), HIT),
+    (("GETEX", "nosuch", "PERSIST"), MISS),
+    (("GETEX", "s", "FOO"), NONE),
+    (("GETSET", "s", "v"), HIT),
+    (("GETSET", "t", "v"), MISS),
+    (("GETDEL", "t"), HIT),
+    (("GETDEL", "t"), MISS),
+    (("SETNX", "s", "v"), NONE),
+    (("MSETNX", "a", "1", "s", "2"), NONE),
+    (("SETEX", "e", "100", "v"), NONE),
+    (("PSETEX", "e", "100000", "v"), NONE),
+    (("INCRBYFLOAT", "f", "1.5"), NONE),
+    (("LCS", "s", "f"), (2, 0)),
+    (("LCS", "s", "nosuch", "LEN"), (1, 1)),
+    (("LPUSH", "l", "x"), NONE),
+    (("LCS", "l", "nosuch"), (1, 1)),
+    (("STRLEN", "l"), HIT),
+    (("GETDEL", "l"), HIT),
+    (("INCRBYFLOAT", "l", "1"), NONE),
+]
+
+
+def test_keyspace_hits_and_misses_match_redis(oracle: Oracle) -> None:
+    oracle.check("CONFIG", "RESETSTAT")
+    hits = misses = 0
+    for command, (add_hits, add_misses) in KEYSPACE_TRAFFIC:
+        oracle.check(*command)
+        hits += add_hits
+        misses += add_misses
+        for reply in oracle.run("INFO", "stats"):
+            fields = dict(
+                line.split(":", 1) for line in reply.decode().split("\r\n") if ":" in line
+            )
+            assert (fields["keyspace_hits"], fields["keyspace_misses"]) == (
+                str(hits),
+                str(misses),
+            ), command
