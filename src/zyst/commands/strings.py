@@ -1,14 +1,21 @@
-"""String commands: SET, GET, INCR, DECR, INCRBY, DECRBY, MSET, MGET (Redis's ``t_string.c``).
+"""String commands (Redis's ``t_string.c``): SET, GET, MSET, MGET, the INCR/DECR family,
+INCRBYFLOAT, APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, GETDEL, GETEX, GETSET, SETNX, MSETNX,
+SETEX, PSETEX and LCS.
 
 A string value is stored as ``bytes``; integers are stored as their decimal spelling, as Redis
-does, and read back with the strict rules of :func:`zyst.commands.args.strict_int`.
+does, and read back with the strict rules of :func:`zyst.commands.args.strict_int`. Floats
+(INCRBYFLOAT) are Redis's long doubles, computed and spelled by :mod:`zyst.numbers`. APPEND and
+SETRANGE refuse to grow a string past ``proto-max-bulk-len``.
 
 These handlers are the hot path of ``redis-benchmark`` (SET, GET, INCR, MSET), so the common
 forms take short branches: ``SET key value`` parses no options, ``GET`` is one lookup.
 
 Propagation: ``SET`` with a relative or absolute expiry reaches the AOF as
-``SET key value PXAT <unix-ms>`` (dropping NX/XX/GET, as Redis 7 does), and ``SET ... GET``
-without an expiry loses its ``GET`` arguments; everything else propagates as received.
+``SET key value PXAT <unix-ms>`` (dropping NX/XX/GET, as Redis 7 does), and so do SETEX and
+PSETEX; ``SET ... GET`` without an expiry loses its ``GET`` arguments; GETSET becomes
+``SET key value``, GETDEL ``DEL key``, INCRBYFLOAT ``SET key <result> KEEPTTL``, and GETEX
+``PEXPIREAT key <unix-ms>``, ``DEL key`` (an EXAT/PXAT already past) or ``PERSIST key``.
+Everything else propagates as received.
 """
 
 from __future__ import annotations
