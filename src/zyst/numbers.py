@@ -10,18 +10,17 @@ follow them, because Redis parses all three with the same function.
 
 Long doubles (INCRBYFLOAT, HINCRBYFLOAT): Redis does this arithmetic in the C ``long double`` of
 x86-64, the x87 80-bit format (a 64-bit significand, exponents down to 2**-16382, subnormals
-down to 2**-16445). Python has no such type, so a finite value is held exactly as a
-:class:`fractions.Fraction` lying on that format's grid, and every result is rounded to the grid
-(to nearest, ties to even) the way the FPU would: :func:`parse_long_double` (``strtold``, which
-glibc rounds correctly), :func:`add_long_double` (one x87 addition) and
-:func:`format_long_double` (``%.17Lf`` with trailing zeros trimmed, exact decimal expansion
-rounded half to even, as glibc's printf does).
+down to 2**-16445). Python has no such type, so a finite value is held exactly as an integer
+mantissa and a power of two (:data:`LongDouble`) lying on that format's grid, and every result
+is rounded to the grid (to nearest, ties to even) the way the FPU would:
+:func:`parse_long_double` (``strtold``, which glibc rounds correctly), :func:`add_long_double`
+(one x87 addition) and :func:`format_long_double` (``%.17Lf`` with trailing zeros trimmed, the
+exact decimal expansion rounded half to even, as glibc's printf does).
 """
 
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from typing import Final
 
 LLONG_MIN: Final = -(2**63)
@@ -53,6 +52,10 @@ def strict_int(raw: bytes) -> int | None:
 
 
 # -- long doubles ------------------------------------------------------------------------------
+LongDouble = tuple[int, int]
+"""A finite long double, exactly: ``(mantissa, exponent)`` is ``mantissa * 2**exponent`` (the
+mantissa signed, zero as ``(0, 0)``); infinities are floats."""
+
 _LD_PRECISION: Final = 64  # significand bits of the x87 extended format
 _LD_MIN_EXP: Final = -16382  # exponent of the smallest normal value (2**-16382)
 _LD_MAX_EXP: Final = 16384  # values at or past 2**16384 overflow to infinity
@@ -75,13 +78,19 @@ _LD_SYNTAX: Final = re.compile(
 _LD_DECIMAL_OVERFLOW: Final = 4933
 _LD_DECIMAL_UNDERFLOW: Final = -4952
 _INF: Final = float("inf")
+_ZERO: Final = (0, 0)
 _FORMAT_DECIMALS: Final = 17
 _FORMAT_SCALE: Final = 10**_FORMAT_DECIMALS
+# Python converts at most 4300 decimal digits between int and str at once: longer numbers (a
+# legal argument has up to 5119) go in chunks of this many.
+_CHUNK_DIGITS: Final = 4000
+_CHUNK: Final = 10**_CHUNK_DIGITS
 
 
-def parse_long_double(raw: bytes) -> Fraction | float | None:
-    """The long double ``raw`` spells under Redis's ``string2ld``: a finite value as an exact
-    Fraction, an infinity (``inf``, ``-infinity``…) as a float, ``None`` when it is no number.
+def parse_long_double(raw: bytes) -> LongDouble | float | None:
+    """The long double ``raw`` spells under Redis's ``string2ld``: a finite value as a
+    :data:`LongDouble`, an infinity (``inf``, ``-infinity``…) as a float, ``None`` when it is
+    no number.
 
     Refused: the empty string, 5120 bytes or more, leading whitespace or anything strtold leaves
     unparsed (trailing spaces, an embedded NUL), NaN, and a value too large (it would be
@@ -95,65 +104,83 @@ def parse_long_double(raw: bytes) -> Fraction | float | None:
     negative = match.group(1) == b"-"
     if match.group("inf") is not None:
         return -_INF if negative else _INF
+    value: LongDouble | None
     hex_int = match.group("hint")
     if hex_int is not None:
-        digits = hex_int + (match.group("hfrac") or b"")
+        hex_frac = match.group("hfrac") or b""
+        digits = hex_int + hex_frac
         if not digits:
             return None  # "0x" alone: strtold reads the "0" and stops at the "x"
         mantissa = int(digits, 16)
         if mantissa == 0:
-            return Fraction(0)
-        exp_text = match.group("hexp")
-        exponent2 = _bounded_exponent(exp_text) - 4 * len(match.group("hfrac") or b"")
-        value = _round_scaled(mantissa, 0, exponent2)
+            return _ZERO
+        exponent2 = _bounded_exponent(match.group("hexp")) - 4 * len(hex_frac)
+        if exponent2 > _LD_MAX_EXP:
+            return None  # at least 2**16385
+        # Far enough below the smallest subnormal, whatever the mantissa's 20480 bits.
+        exponent2 = max(exponent2, _LD_MIN_EXP - 2 * _LD_PRECISION - 4 * _LD_MAX_CHARS)
+        value = _round_dyadic(mantissa, exponent2)
     else:
-        int_part = match.group("int")
         frac_part = match.group("frac") or b""
-        digits = int_part + frac_part
-        if not digits:
+        digits = (match.group("int") + frac_part).lstrip(b"0")
+        if not match.group("int") and not frac_part:
             return None  # ".", "e5", "+" and the like
-        digits = digits.lstrip(b"0")
         if not digits:
-            return Fraction(0)
+            return _ZERO
         exponent10 = _bounded_exponent(match.group("exp")) - len(frac_part)
         # The value lies in [10**(magnitude-1), 10**magnitude).
         magnitude = exponent10 + len(digits)
-        if magnitude > _LD_DECIMAL_OVERFLOW:
+        if magnitude > _LD_DECIMAL_OVERFLOW or magnitude < _LD_DECIMAL_UNDERFLOW:
             return None
-        if magnitude < _LD_DECIMAL_UNDERFLOW:
-            return None
-        value = _round_scaled(_decimal_int(digits), exponent10, 0)
-    if value is None or value == 0:
+        numerator = _decimal_int(digits)
+        if exponent10 >= 0:
+            value = _round_dyadic(numerator * 10**exponent10, 0)
+        else:
+            value = _round_ratio(numerator, 10**-exponent10)
+    if value is None or value[0] == 0:
         return None  # overflow (HUGE_VAL) or a nonzero number lost to underflow
-    return -value if negative else value
+    return (-value[0], value[1]) if negative else value
 
 
-def add_long_double(a: Fraction | float, b: Fraction | float) -> Fraction | None:
+def add_long_double(a: LongDouble | float, b: LongDouble | float) -> LongDouble | None:
     """``a + b`` rounded as one long double addition; ``None`` when the sum is NaN or infinite
     (Redis's "increment would produce NaN or Infinity")."""
     if isinstance(a, float) or isinstance(b, float):
         return None  # an infinity plus anything is infinite or NaN
-    total = a + b
+    a_mantissa, a_exponent = a
+    b_mantissa, b_exponent = b
+    if a_exponent > b_exponent:
+        a_mantissa <<= a_exponent - b_exponent
+        a_exponent = b_exponent
+    elif b_exponent > a_exponent:
+        b_mantissa <<= b_exponent - a_exponent
+    total = a_mantissa + b_mantissa
     if total == 0:
-        return total
-    magnitude = _round_ratio(abs(total.numerator), total.denominator)
-    if magnitude is None:
+        return _ZERO
+    rounded = _round_dyadic(abs(total), a_exponent)
+    if rounded is None:
         return None
-    return magnitude if total > 0 else -magnitude
+    return (-rounded[0], rounded[1]) if total < 0 else rounded
 
 
-def format_long_double(value: Fraction) -> bytes:
+def format_long_double(value: LongDouble) -> bytes:
     """``value`` as Redis's ``ld2string`` in its human mode writes it: ``%.17Lf``, then the
     trailing zeros of the fraction and a bare ``.`` dropped, and ``-0`` written ``0``."""
-    scaled = abs(value) * _FORMAT_SCALE
-    whole, rest = divmod(scaled.numerator, scaled.denominator)
-    twice = 2 * rest
-    if twice > scaled.denominator or (twice == scaled.denominator and whole & 1):
-        whole += 1
+    mantissa, exponent = value
+    scaled = abs(mantissa) * _FORMAT_SCALE
+    if exponent >= 0:
+        whole = scaled << exponent
+    else:
+        shift = -exponent
+        whole = scaled >> shift
+        twice = (scaled - (whole << shift)) << 1
+        unit = 1 << shift
+        if twice > unit or (twice == unit and whole & 1):
+            whole += 1
     text = _decimal_text(whole).rjust(_FORMAT_DECIMALS + 1, "0")
     integer, fraction = text[:-_FORMAT_DECIMALS], text[-_FORMAT_DECIMALS:].rstrip("0")
     body = integer + "." + fraction if fraction else integer
-    if value < 0 and body != "0":
+    if mantissa < 0 and body != "0":
         body = "-" + body
     return body.encode()
 
@@ -170,65 +197,71 @@ def _bounded_exponent(text: bytes | None) -> int:
 
 
 def _decimal_int(digits: bytes) -> int:
-    """Decimal digits as an int, in chunks: Python refuses to convert more than 4300 digits at
-    once, and a 5000-digit argument is legal."""
+    """Decimal digits as an int, converted in chunks."""
+    if len(digits) <= _CHUNK_DIGITS:
+        return int(digits)
     value = 0
-    for start in range(0, len(digits), 4000):
-        chunk = digits[start : start + 4000]
+    for start in range(0, len(digits), _CHUNK_DIGITS):
+        chunk = digits[start : start + _CHUNK_DIGITS]
         value = value * 10 ** len(chunk) + int(chunk)
     return value
 
 
 def _decimal_text(value: int) -> str:
-    """A non-negative int in decimal, in chunks (see :func:`_decimal_int`)."""
-    if value < 10**4000:
+    """A non-negative int in decimal, converted in chunks."""
+    if value < _CHUNK:
         return str(value)
-    high, low = divmod(value, 10**4000)
-    return _decimal_text(high) + str(low).rjust(4000, "0")
+    high, low = divmod(value, _CHUNK)
+    return _decimal_text(high) + str(low).rjust(_CHUNK_DIGITS, "0")
 
 
-def _round_scaled(mantissa: int, exponent10: int, exponent2: int) -> Fraction | None:
-    """``mantissa * 10**exponent10 * 2**exponent2`` (mantissa > 0) rounded to a long double;
-    ``None`` on overflow. Both exponents are already bounded by the caller's range checks or
-    :func:`_bounded_exponent`."""
-    if exponent2 > _LD_MAX_EXP + 10:
+def _grid_step(top: int) -> int:
+    """The exponent of the grid's step for values in [2**top, 2**(top+1)): 64 significant bits
+    for a normal value, the subnormals' fixed step below 2**-16382."""
+    return max(top, _LD_MIN_EXP) - (_LD_PRECISION - 1)
+
+
+def _finish(quotient: int, step: int) -> LongDouble | None:
+    """``quotient * 2**step`` once rounded; ``None`` when it reached 2**16384 (overflow)."""
+    if quotient == 0:
+        return _ZERO
+    if quotient.bit_length() + step > _LD_MAX_EXP:
         return None
-    if exponent2 < _LD_MIN_EXP - _LD_PRECISION - 10 - 4 * 5120:
-        return Fraction(0)
-    numerator, denominator = mantissa, 1
-    if exponent10 >= 0:
-        numerator *= 10**exponent10
-    else:
-        denominator *= 10**-exponent10
-    if exponent2 >= 0:
-        numerator <<= exponent2
-    else:
-        denominator <<= -exponent2
-    return _round_ratio(numerator, denominator)
+    return (quotient, step)
 
 
-def _round_ratio(numerator: int, denominator: int) -> Fraction | None:
+def _round_dyadic(mantissa: int, exponent: int) -> LongDouble | None:
+    """The positive ``mantissa * 2**exponent`` rounded to the nearest long double, ties to
+    even (the FPU's default mode); ``None`` on overflow."""
+    step = _grid_step(mantissa.bit_length() - 1 + exponent)
+    shift = step - exponent
+    if shift <= 0:
+        return _finish(mantissa, exponent)  # already on the grid
+    quotient = mantissa >> shift
+    twice = (mantissa - (quotient << shift)) << 1
+    unit = 1 << shift
+    if twice > unit or (twice == unit and quotient & 1):
+        quotient += 1
+    return _finish(quotient, step)
+
+
+def _round_ratio(numerator: int, denominator: int) -> LongDouble | None:
     """The positive ``numerator / denominator`` rounded to the nearest long double, ties to
-    even (the FPU's default mode); ``None`` when that is past the largest one (overflow)."""
+    even; ``None`` on overflow."""
     # floor(log2(n / d)): the bit lengths give it to within one.
     top = numerator.bit_length() - denominator.bit_length()
     scaled_numerator = numerator << -top if top < 0 else numerator
     scaled_denominator = denominator << top if top > 0 else denominator
     if scaled_numerator < scaled_denominator:
         top -= 1
-    # The grid's step: 64 significant bits for a normal value, a fixed step for subnormals.
-    step = max(top, _LD_MIN_EXP) - (_LD_PRECISION - 1)
+    step = _grid_step(top)
     if step >= 0:
-        quotient, remainder = divmod(numerator, denominator << step)
         divisor = denominator << step
+        quotient, remainder = divmod(numerator, divisor)
     else:
-        quotient, remainder = divmod(numerator << -step, denominator)
         divisor = denominator
-    twice = 2 * remainder
+        quotient, remainder = divmod(numerator << -step, divisor)
+    twice = remainder << 1
     if twice > divisor or (twice == divisor and quotient & 1):
         quotient += 1
-    if quotient == 0:
-        return Fraction(0)
-    if quotient.bit_length() + step > _LD_MAX_EXP:
-        return None
-    return Fraction(quotient << step) if step >= 0 else Fraction(quotient, 1 << -step)
+    return _finish(quotient, step)

@@ -20,7 +20,6 @@ Everything else propagates as received.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
@@ -793,7 +792,7 @@ def incrbyfloat(client: Client, argv: list[bytes]) -> Reply:
     key = argv[1]
     # Redis's order: WRONGTYPE, then the stored value, then the increment.
     old = db.get_string_for_write(key)
-    current = Fraction(0) if old is None else parse_long_double(old)
+    current = (0, 0) if old is None else parse_long_double(old)
     if current is None:
         raise CommandError(errors.NOT_FLOAT)
     increment = parse_long_double(argv[2])
