@@ -384,6 +384,10 @@ INCRBYFLOAT_CASES: list[Cmd] = [
     ("INCRBYFLOAT", "missing", "x"),
     ("EXISTS", "missing"),
     ("INCRBYFLOAT", "f"),
+    # 2**50 + 2**-14 lies halfway between two neighbours (their step is 2**-13): strtold
+    # rounds it to the even one, 2**50; a hair more goes up.
+    ("INCRBYFLOAT", "tie", "1125899906842624.00006103515625"),
+    ("INCRBYFLOAT", "tie2", "1125899906842624.000061035156251"),
 ]
 
 
@@ -400,6 +404,8 @@ def test_incrbyfloat(oracle: Oracle) -> None:
             46: b"$13\r\n17179869185.5\r\n",
             47: b":100\r\n",
             49: WRONGTYPE,
+            54: b"$16\r\n1125899906842624\r\n",
+            55: b"$30\r\n1125899906842624.0001220703125\r\n",
         },
     )
 
