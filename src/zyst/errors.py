@@ -185,3 +185,13 @@ NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 GETKEYS_INVALID_ARGUMENTS = "ERR Invalid arguments specified for command"
 """COMMAND GETKEYS of a command whose keys cannot be found in its arguments (SINTERCARD)."""
+
+
+# -- string commands (APPEND, SETRANGE, INCRBYFLOAT, LCS) --------------------------------------
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
+FLOAT_NAN_OR_INFINITY = "ERR increment would produce NaN or Infinity"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_LONG = "ERR String too long for LCS"
+LCS_TABLE_TOO_BIG = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"

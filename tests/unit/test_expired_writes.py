@@ -52,6 +52,8 @@ SET_OPTIONS = (
     "PX 5000",
     "XX KEEPTTL",
 )
+# GETEX's options with a relative expiry, and none.
+GETEX_OPTIONS = ("", "EX 5", "PX 5000", "PERSIST")
 # The counts a pop may take: none, zero, fewer than the collection holds, more.
 POP_COUNTS: tuple[tuple[str, ...], ...] = ((), ("0",), ("2",), ("9",))
 
@@ -139,6 +141,20 @@ WRITES: list[Command] = [
     ("COPY", "k", "o"),
     ("COPY", "k", "o", "REPLACE"),
     ("COPY", "k", "k", "DB", "1"),
+    ("APPEND", "k", "x"),
+    ("GETDEL", "k"),
+    *(("GETEX", "k", *options.split()) for options in GETEX_OPTIONS),
+    ("GETEX", "k", "EXAT", LATER // 1000),
+    ("GETEX", "k", "PXAT", LATER),
+    ("GETSET", "k", "x"),
+    ("SETRANGE", "k", "2", "x"),
+    ("SETRANGE", "k", "2", ""),
+    ("MSETNX", "k", "x", "o", "y"),
+    ("MSETNX", "o", "y", "k", "x"),
+    ("SETNX", "k", "x"),
+    ("SETEX", "k", "5", "x"),
+    ("PSETEX", "k", "5000", "x"),
+    ("INCRBYFLOAT", "k", "1.5"),
 ]
 READS: list[Command] = [
     ("GET", "k"),
@@ -179,6 +195,11 @@ READS: list[Command] = [
     ("TOUCH", "k", "o", "k"),
     ("EXPIRETIME", "k"),
     ("PEXPIRETIME", "k"),
+    ("STRLEN", "k"),
+    ("GETRANGE", "k", "0", "-1"),
+    ("SUBSTR", "k", "0", "-1"),
+    ("LCS", "k", "o"),
+    ("LCS", "o", "k", "IDX"),
 ]
 
 

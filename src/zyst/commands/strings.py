@@ -1,25 +1,33 @@
-"""String commands: SET, GET, INCR, DECR, INCRBY, DECRBY, MSET, MGET (Redis's ``t_string.c``).
+"""String commands (Redis's ``t_string.c``): SET, GET, MSET, MGET, the INCR/DECR family,
+INCRBYFLOAT, APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, GETDEL, GETEX, GETSET, SETNX, MSETNX,
+SETEX, PSETEX and LCS.
 
 A string value is stored as ``bytes``; integers are stored as their decimal spelling, as Redis
-does, and read back with the strict rules of :func:`zyst.commands.args.strict_int`.
+does, and read back with the strict rules of :func:`zyst.commands.args.strict_int`. Floats
+(INCRBYFLOAT) are Redis's long doubles, computed and spelled by :mod:`zyst.numbers`. APPEND and
+SETRANGE refuse to grow a string past ``proto-max-bulk-len``.
 
 These handlers are the hot path of ``redis-benchmark`` (SET, GET, INCR, MSET), so the common
 forms take short branches: ``SET key value`` parses no options, ``GET`` is one lookup.
 
 Propagation: ``SET`` with a relative or absolute expiry reaches the AOF as
-``SET key value PXAT <unix-ms>`` (dropping NX/XX/GET, as Redis 7 does), and ``SET ... GET``
-without an expiry loses its ``GET`` arguments; everything else propagates as received.
+``SET key value PXAT <unix-ms>`` (dropping NX/XX/GET, as Redis 7 does), and so do SETEX and
+PSETEX; ``SET ... GET`` without an expiry loses its ``GET`` arguments; GETSET becomes
+``SET key value``, GETDEL ``DEL key``, INCRBYFLOAT ``SET key <result> KEEPTTL``, and GETEX
+``PEXPIREAT key <unix-ms>``, ``DEL key`` (an EXAT/PXAT already past) or ``PERSIST key``.
+Everything else propagates as received.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
 from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
-from zyst.protocol.resp import OK
+from zyst.numbers import add_long_double, format_long_double, parse_long_double
+from zyst.protocol.resp import OK, Map
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -133,19 +141,22 @@ def _parse_set_options(argv: list[bytes]) -> tuple[int, bytes | None]:
     return flags, expire_arg
 
 
-def _set_expire_time(client: Client, flags: int, raw: bytes) -> int:
-    """The absolute expiry (Unix ms) SET's EX/PX/EXAT/PXAT argument names."""
+def _set_expire_time(
+    client: Client, flags: int, raw: bytes, error: str = _INVALID_SET_EXPIRE
+) -> int:
+    """The absolute expiry (Unix ms) an EX/PX/EXAT/PXAT argument names (of SET, or with
+    ``error`` naming the command, of GETEX, SETEX and PSETEX)."""
     when = parse_int(raw)
     seconds = flags & (_EX | _EXAT)
     if when <= 0 or (seconds and when > LLONG_MAX // 1000):
-        raise CommandError(_INVALID_SET_EXPIRE)
+        raise CommandError(error)
     if seconds:
         when *= 1000
     if flags & (_EX | _PX):
         when += client.ctx.keyspace.clock()
         # Redis detects the signed overflow of this addition.
         if when > LLONG_MAX:
-            raise CommandError(_INVALID_SET_EXPIRE)
+            raise CommandError(error)
     return when
 
 
@@ -329,3 +340,602 @@ def decrby(client: Client, argv: list[bytes]) -> Reply:
     if decrement == LLONG_MIN:
         raise CommandError(errors.DECREMENT_OVERFLOW)
     return _incr_by(client, argv[1], -decrement)
+
+
+# -- the rest of t_string.c ----------------------------------------------------------------------
+def _check_string_length(client: Client, size: int, extra: int) -> None:
+    """Refuse a string that would grow past ``proto-max-bulk-len`` (APPEND, SETRANGE); the AOF
+    being replayed is exempt, as Redis exempts the clients it must obey."""
+    ctx = client.ctx
+    if size + extra > ctx.config.proto_max_bulk_len and not ctx.loading:
+        raise CommandError(errors.STRING_TOO_LONG)
+
+
+@command(
+    "append",
+    arity=3,
+    flags=("write", "denyoom", "fast"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Append a value to a key",
+    since="2.0.0",
+    syntax="key value",
+    complexity="O(1). The amortized time complexity is O(1) assuming the appended value is "
+    "small and the already present value is of any size, since the dynamic string library "
+    "used by Redis will double the free space available on every reallocation.",
+    acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("RW", "insert")),),
+)
+def append(client: Client, argv: list[bytes]) -> Reply:
+    """APPEND key value
+
+    The length after appending; a missing key is created. The TTL is kept.
+    """
+    db = client.db
+    key = argv[1]
+    tail = argv[2]
+    old = db.get_string_for_write(key)
+    if old is None:
+        value = tail
+    else:
+        _check_string_length(client, len(old), len(tail))
+        value = old + tail
+    db.set_value(key, value, keep_ttl=True)
+    client.ctx.dirty += 1
+    return len(value)
+
+
+@command(
+    "strlen",
+    arity=2,
+    flags=("readonly", "fast"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Get the length of the value stored in a key",
+    since="2.2.0",
+    syntax="key",
+    complexity="O(1)",
+    acl_categories=("read", "string", "fast"),
+    key_specs=(KeySpec(flags=("RO",)),),
+)
+def strlen(client: Client, argv: list[bytes]) -> Reply:
+    """STRLEN key
+
+    The value's length in bytes; 0 for a missing key.
+    """
+    value = client.db.get_string(argv[1])
+    return 0 if value is None else len(value)
+
+
+@command(
+    "getdel",
+    arity=2,
+    flags=("write", "fast"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Get the value of a key and delete the key",
+    since="6.2.0",
+    syntax="key",
+    complexity="O(1)",
+    acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+)
+def getdel(client: Client, argv: list[bytes]) -> Reply:
+    """GETDEL key
+
+    The value (null if missing), and the key is gone; propagated as ``DEL key``.
+    """
+    db = client.db
+    key = argv[1]
+    value = db.get_string(key)
+    if value is not None:
+        db.delete(key)
+        client.ctx.dirty += 1
+        client.propagate_as = [[b"DEL", key]]
+    return value
+
+
+@command(
+    "getset",
+    arity=3,
+    flags=("write", "denyoom", "fast"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Set the string value of a key and return its old value",
+    since="1.0.0",
+    syntax="key value",
+    complexity="O(1)",
+    acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "update")),),
+)
+def getset(client: Client, argv: list[bytes]) -> Reply:
+    """GETSET key value
+
+    The old value (null if none); the key loses its TTL. Propagated as ``SET key value``.
+    """
+    db = client.db
+    key = argv[1]
+    old = db.get_string(key)
+    db.set_value(key, argv[2])
+    client.ctx.dirty += 1
+    client.propagate_as = [[b"SET", key, argv[2]]]
+    return old
+
+
+# GETEX's own option: it takes none of SET's NX, XX, GET and KEEPTTL.
+_PERSIST: Final = 256
+
+
+def _parse_getex_options(argv: list[bytes]) -> tuple[int, bytes | None]:
+    """GETEX's option bits and expiry argument; as for SET, repeating an option is fine and
+    mixing two kinds is a syntax error, as is an expiry keyword with nothing after it."""
+    flags = 0
+    expire_arg: bytes | None = None
+    last = len(argv) - 1
+    i = 2
+    while i <= last:
+        opt = argv[i].upper()
+        if opt == b"PERSIST" and not flags & _ANY_EXPIRE:
+            flags |= _PERSIST
+        else:
+            bit = _EXPIRE_OPTIONS.get(opt, 0)
+            if not bit or flags & (_PERSIST | (_ANY_EXPIRE & ~bit)) or i == last:
+                raise CommandError(errors.SYNTAX)
+            flags |= bit
+            i += 1
+            expire_arg = argv[i]
+        i += 1
+    return flags, expire_arg
+
+
+@command(
+    "getex",
+    arity=-2,
+    flags=("write", "fast"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Get the value of a key and optionally set its expiration",
+    since="6.2.0",
+    syntax="key [EX seconds | PX milliseconds | EXAT unix-time-seconds | "
+    "PXAT unix-time-milliseconds | PERSIST]",
+    complexity="O(1)",
+    acl_categories=("write", "string", "fast"),
+    key_specs=(
+        KeySpec(
+            flags=("RW", "access", "update"),
+            notes="RW and UPDATE because it changes the TTL",
+        ),
+    ),
+)
+def getex(client: Client, argv: list[bytes]) -> Reply:
+    """GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds |
+    PXAT unix-time-milliseconds | PERSIST]
+
+    The value (null if missing), after which the TTL is set or removed. Never propagated as
+    itself: as ``PEXPIREAT key <unix-ms>``, ``DEL key`` (an EXAT/PXAT already past) or
+    ``PERSIST key`` (only when a TTL was removed).
+    """
+    flags, expire_arg = _parse_getex_options(argv) if len(argv) > 2 else (0, None)
+    db = client.db
+    key = argv[1]
+    # Redis's order: syntax, then the key (null or WRONGTYPE), and only then the expiry.
+    value = db.get_string(key)
+    if value is None:
+        return None
+    ctx = client.ctx
+    if expire_arg is not None:
+        error = errors.INVALID_EXPIRE.format("getex")
+        when = _set_expire_time(client, flags, expire_arg, error)
+        if flags & (_EXAT | _PXAT) and when <= ctx.keyspace.clock() and not ctx.loading:
+            db.delete(key)
+            client.propagate_as = [[b"DEL", key]]
+        else:
+            db.set_expire(key, when)
+            client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when]]
+        ctx.dirty += 1
+    elif flags & _PERSIST and db.persist(key):
+        client.propagate_as = [[b"PERSIST", key]]
+        ctx.dirty += 1
+    return value
+
+
+def _range_of(value: bytes, start: int, end: int) -> bytes:
+    """GETRANGE's slice: inclusive indexes, negative ones from the end, clamped to the string."""
+    size = len(value)
+    if start < 0 and end < 0 and start > end:
+        return b""
+    if start < 0:
+        start = max(size + start, 0)
+    if end < 0:
+        end = max(size + end, 0)
+    end = min(end, size - 1)
+    if start > end or size == 0:
+        return b""
+    return value[start : end + 1]
+
+
+def _getrange(client: Client, argv: list[bytes]) -> Reply:
+    # The indexes are parsed before the key is looked up: a bad index wins over WRONGTYPE.
+    start = parse_int(argv[2])
+    end = parse_int(argv[3])
+    value = client.db.get_string(argv[1])
+    return b"" if value is None else _range_of(value, start, end)
+
+
+_GETRANGE_COMPLEXITY: Final = (
+    "O(N) where N is the length of the returned string. The complexity is ultimately "
+    "determined by the returned length, but because creating a substring from an existing "
+    "string is very cheap, it can be considered O(1) for small strings."
+)
+
+
+@command(
+    "getrange",
+    arity=4,
+    flags=("readonly",),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Get a substring of the string stored at a key",
+    since="2.4.0",
+    syntax="key start end",
+    complexity=_GETRANGE_COMPLEXITY,
+    acl_categories=("read", "string", "slow"),
+    key_specs=(KeySpec(flags=("RO", "access")),),
+)
+def getrange(client: Client, argv: list[bytes]) -> Reply:
+    """GETRANGE key start end
+
+    The bytes from ``start`` to ``end`` inclusive (negative counts from the end); an empty
+    string for a missing key or an empty range.
+    """
+    return _getrange(client, argv)
+
+
+@command(
+    "substr",
+    arity=4,
+    flags=("readonly",),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Get a substring of the string stored at a key",
+    since="1.0.0",
+    syntax="key start end",
+    complexity=_GETRANGE_COMPLEXITY,
+    acl_categories=("read", "string", "slow"),
+    key_specs=(KeySpec(flags=("RO", "access")),),
+)
+def substr(client: Client, argv: list[bytes]) -> Reply:
+    """SUBSTR key start end
+
+    GETRANGE under its old name (deprecated since 2.0.0).
+    """
+    return _getrange(client, argv)
+
+
+@command(
+    "setrange",
+    arity=4,
+    flags=("write", "denyoom"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Overwrite part of a string at key starting at the specified offset",
+    since="2.2.0",
+    syntax="key offset value",
+    complexity="O(1), not counting the time taken to copy the new string in place. Usually, "
+    "this string is very small so the amortized complexity is O(1). Otherwise, complexity is "
+    "O(M) with M being the length of the value argument.",
+    acl_categories=("write", "string", "slow"),
+    key_specs=(KeySpec(flags=("RW", "update")),),
+)
+def setrange(client: Client, argv: list[bytes]) -> Reply:
+    """SETRANGE key offset value
+
+    The length after writing ``value`` at ``offset``, zero bytes filling any gap. An empty
+    ``value`` changes nothing (not even creating the key). The TTL is kept.
+    """
+    offset = parse_int(argv[2])
+    if offset < 0:
+        raise CommandError(errors.OFFSET_OUT_OF_RANGE)
+    db = client.db
+    key = argv[1]
+    patch = argv[3]
+    old = db.get_string_for_write(key)
+    if not patch:
+        return 0 if old is None else len(old)
+    _check_string_length(client, offset, len(patch))
+    if old is None:
+        old = b""
+    if len(old) < offset:
+        old += bytes(offset - len(old))
+    value = old[:offset] + patch + old[offset + len(patch) :]
+    db.set_value(key, value, keep_ttl=True)
+    client.ctx.dirty += 1
+    return len(value)
+
+
+@command(
+    "msetnx",
+    arity=-3,
+    flags=("write", "denyoom"),
+    keys=(1, -1, 2),
+    group="string",
+    summary="Set multiple keys to multiple values, only if none of the keys exist",
+    since="1.0.1",
+    syntax="key value [key value ...]",
+    complexity="O(N) where N is the number of keys to set.",
+    acl_categories=("write", "string", "slow"),
+    tips=("request_policy:multi_shard", "response_policy:agg_min"),
+    key_specs=(KeySpec(flags=("OW", "insert")),),
+)
+def msetnx(client: Client, argv: list[bytes]) -> Reply:
+    """MSETNX key value [key value ...]
+
+    1 when every key was set; 0, setting none, when any of them exists.
+    """
+    count = len(argv)
+    if not count & 1:
+        raise CommandError(errors.wrong_arity("msetnx"))
+    db = client.db
+    for i in range(1, count, 2):
+        if db.lookup(argv[i]) is not None:
+            return 0
+    for i in range(1, count, 2):
+        db.set_value(argv[i], argv[i + 1])
+    client.ctx.dirty += count >> 1
+    return 1
+
+
+@command(
+    "setnx",
+    arity=3,
+    flags=("write", "denyoom", "fast"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Set the value of a key, only if the key does not exist",
+    since="1.0.0",
+    syntax="key value",
+    complexity="O(1)",
+    acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("OW", "insert")),),
+)
+def setnx(client: Client, argv: list[bytes]) -> Reply:
+    """SETNX key value
+
+    1 if the key was set, 0 if it already existed.
+    """
+    db = client.db
+    key = argv[1]
+    if db.lookup(key) is not None:
+        return 0
+    db.set_value(key, argv[2])
+    client.ctx.dirty += 1
+    return 1
+
+
+def _set_with_expiry(client: Client, argv: list[bytes], flag: int, name: str) -> Reply:
+    """SETEX and PSETEX: SET key value EX/PX, propagated as ``SET key value PXAT <unix-ms>``."""
+    key = argv[1]
+    value = argv[3]
+    when = _set_expire_time(client, flag, argv[2], errors.INVALID_EXPIRE.format(name))
+    db = client.db
+    db.set_value(key, value)
+    db.set_expire(key, when)
+    client.ctx.dirty += 1
+    client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
+    return OK
+
+
+@command(
+    "setex",
+    arity=4,
+    flags=("write", "denyoom"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Set the value and expiration of a key",
+    since="2.0.0",
+    syntax="key seconds value",
+    complexity="O(1)",
+    acl_categories=("write", "string", "slow"),
+    key_specs=(KeySpec(flags=("OW", "update")),),
+)
+def setex(client: Client, argv: list[bytes]) -> Reply:
+    """SETEX key seconds value
+
+    OK; the seconds must be positive.
+    """
+    return _set_with_expiry(client, argv, _EX, "setex")
+
+
+@command(
+    "psetex",
+    arity=4,
+    flags=("write", "denyoom"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Set the value and expiration in milliseconds of a key",
+    since="2.6.0",
+    syntax="key milliseconds value",
+    complexity="O(1)",
+    acl_categories=("write", "string", "slow"),
+    key_specs=(KeySpec(flags=("OW", "update")),),
+)
+def psetex(client: Client, argv: list[bytes]) -> Reply:
+    """PSETEX key milliseconds value
+
+    OK; the milliseconds must be positive.
+    """
+    return _set_with_expiry(client, argv, _PX, "psetex")
+
+
+@command(
+    "incrbyfloat",
+    arity=3,
+    flags=("write", "denyoom", "fast"),
+    keys=(1, 1, 1),
+    group="string",
+    summary="Increment the float value of a key by the given amount",
+    since="2.6.0",
+    syntax="key increment",
+    complexity="O(1)",
+    acl_categories=("write", "string", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "update")),),
+)
+def incrbyfloat(client: Client, argv: list[bytes]) -> Reply:
+    """INCRBYFLOAT key increment
+
+    The new value as a bulk string, computed in long double arithmetic and written as Redis
+    writes it (:func:`zyst.numbers.format_long_double`); a missing key counts as 0 and the
+    TTL is kept. Propagated as ``SET key <new value> KEEPTTL`` so a replay cannot round
+    differently.
+    """
+    db = client.db
+    key = argv[1]
+    # Redis's order: WRONGTYPE, then the stored value, then the increment.
+    old = db.get_string_for_write(key)
+    current = (0, 0) if old is None else parse_long_double(old)
+    if current is None:
+        raise CommandError(errors.NOT_FLOAT)
+    increment = parse_long_double(argv[2])
+    if increment is None:
+        raise CommandError(errors.NOT_FLOAT)
+    total = add_long_double(current, increment)
+    if total is None:
+        raise CommandError(errors.FLOAT_NAN_OR_INFINITY)
+    value = format_long_double(total)
+    db.set_value(key, value, keep_ttl=True)
+    client.ctx.dirty += 1
+    client.propagate_as = [[b"SET", key, value, b"KEEPTTL"]]
+    return value
+
+
+@command(
+    "lcs",
+    arity=-3,
+    flags=("readonly",),
+    keys=(1, 2, 1),
+    group="string",
+    summary="Find longest common substring",
+    since="7.0.0",
+    syntax="key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]",
+    complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively",
+    acl_categories=("read", "string", "slow"),
+    key_specs=(KeySpec(flags=("RO", "access")),),
+)
+def lcs(client: Client, argv: list[bytes]) -> Reply:
+    """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
+
+    The longest common subsequence of the two strings (a missing key is an empty string); with
+    LEN its length; with IDX a map of ``matches`` (the matching ranges, last first, each
+    ``[[a_start, a_end], [b_start, b_end]]`` plus its length with WITHMATCHLEN, those shorter
+    than MINMATCHLEN left out) and ``len``.
+    """
+    db = client.db
+    # Both keys are looked up (and counted) before either's type is judged.
+    first = db.lookup_read(argv[1])
+    second = db.lookup_read(argv[2])
+    if (first is not None and type(first) is not bytes) or (
+        second is not None and type(second) is not bytes
+    ):
+        raise CommandError(errors.LCS_NOT_STRINGS)
+    a: bytes = b"" if first is None else first
+    b: bytes = b"" if second is None else second
+    want_len = want_idx = with_match_len = False
+    min_match_len = 0
+    i = 3
+    while i < len(argv):
+        opt = argv[i].upper()
+        if opt == b"IDX":
+            want_idx = True
+        elif opt == b"LEN":
+            want_len = True
+        elif opt == b"WITHMATCHLEN":
+            with_match_len = True
+        elif opt == b"MINMATCHLEN" and i + 1 < len(argv):
+            min_match_len = max(parse_int(argv[i + 1]), 0)
+            i += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    if want_len and want_idx:
+        raise CommandError(errors.LCS_LEN_AND_IDX)
+    if len(a) >= 2**32 - 2 or len(b) >= 2**32 - 2:
+        raise CommandError(errors.LCS_TOO_LONG)
+    # Redis refuses a table (4 bytes a cell) larger than proto-max-bulk-len.
+    if (len(a) + 1) * (len(b) + 1) * 4 > client.ctx.config.proto_max_bulk_len:
+        raise CommandError(errors.LCS_TABLE_TOO_BIG)
+    table = _lcs_table(a, b)
+    length = table[len(a)][len(b)]
+    if want_len:
+        return length
+    common, matches = _lcs_walk(a, b, table, length)
+    if not want_idx:
+        return common
+    reply: list[list[Any]] = []
+    for a_start, a_end, b_start, b_end in matches:
+        match_len = a_end - a_start + 1
+        if min_match_len == 0 or match_len >= min_match_len:
+            entry: list[Any] = [[a_start, a_end], [b_start, b_end]]
+            if with_match_len:
+                entry.append(match_len)
+            reply.append(entry)
+    return Map([(b"matches", reply), (b"len", length)])
+
+
+def _lcs_table(a: bytes, b: bytes) -> list[list[int]]:
+    """``table[i][j]``: the length of the LCS of ``a[:i]`` and ``b[:j]``."""
+    table = [[0] * (len(b) + 1)]
+    for i in range(1, len(a) + 1):
+        above = table[i - 1]
+        row = [0] * (len(b) + 1)
+        char = a[i - 1]
+        for j in range(1, len(b) + 1):
+            if char == b[j - 1]:
+                row[j] = above[j - 1] + 1
+            else:
+                left = row[j - 1]
+                up = above[j]
+                row[j] = up if up > left else left
+        table.append(row)
+    return table
+
+
+def _lcs_walk(
+    a: bytes, b: bytes, table: list[list[int]], length: int
+) -> tuple[bytes, list[tuple[int, int, int, int]]]:
+    """The LCS itself and its contiguous matching ranges ``(a_start, a_end, b_start, b_end)``,
+    found walking back from the ends as Redis does (so the last range comes first, and ties
+    between the two directions go the same way as Redis's)."""
+    common = bytearray(length)
+    matches: list[tuple[int, int, int, int]] = []
+    i, j = len(a), len(b)
+    idx = length
+    # a_start == len(a) means "no range open".
+    a_start, a_end, b_start, b_end = len(a), 0, 0, 0
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            common[idx - 1] = a[i - 1]
+            if a_start == len(a):
+                a_start = a_end = i - 1
+                b_start = b_end = j - 1
+            elif a_start == i and b_start == j:
+                a_start -= 1
+                b_start -= 1
+            else:
+                emit = True
+            if a_start == 0 or b_start == 0:
+                emit = True
+            idx -= 1
+            i -= 1
+            j -= 1
+        else:
+            if table[i - 1][j] > table[i][j - 1]:
+                i -= 1
+            else:
+                j -= 1
+            if a_start != len(a):
+                emit = True
+        if emit:
+            matches.append((a_start, a_end, b_start, b_end))
+            a_start = len(a)
+    return bytes(common), matches
