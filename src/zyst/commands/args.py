@@ -6,12 +6,9 @@ out of range".
 
 from __future__ import annotations
 
-import math
-import re
-
 from zyst import errors
 from zyst.errors import CommandError
-from zyst.numbers import LLONG_MAX, LLONG_MIN, strict_int
+from zyst.numbers import LLONG_MAX, LLONG_MIN, parse_long_double, strict_int
 
 __all__ = [
     "LLONG_MAX",
@@ -41,30 +38,21 @@ def parse_count(raw: bytes) -> int:
     return count
 
 
-# A number as C's strtold reads it, whole: decimal or hexadecimal, or inf/infinity/nan.
-_LONG_DOUBLE = re.compile(
-    rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-    rb"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?"
-    rb"|inf(?:inity)?|nan)",
-    re.IGNORECASE,
-)
-
-
 def parse_timeout_ms(raw: bytes) -> int:
-    """A blocking command's timeout (seconds, a double) in whole milliseconds, rounded up, as
-    Redis's ``getTimeoutFromObjectOrReply``: 0 means forever. Text strtold would not read
-    whole (spaces, ``1_0``), NaN and underflow are "timeout is not a float or out of range";
-    a negative value, and anything too large for a 64-bit count of milliseconds (where Redis's
-    conversion wraps to a negative number), "timeout is negative"."""
-    if _LONG_DOUBLE.fullmatch(raw) is None or len(raw) >= 5 * 1024:
+    """A blocking command's timeout (seconds, a long double) in whole milliseconds, rounded
+    up, as Redis's ``getTimeoutFromObjectOrReply``: 0 means forever. What ``string2ld`` refuses
+    is "timeout is not a float or out of range"; a negative value, an infinity, and anything
+    too large for a 64-bit count of milliseconds (where Redis's conversion to ``long long``
+    gives a negative number on x86-64), "timeout is negative"."""
+    value = parse_long_double(raw)
+    if value is None:
         raise CommandError(errors.TIMEOUT_NOT_FLOAT)
-    text = raw.decode("ascii")
-    value = float.fromhex(text) if "x" in text.lower() else float(text)
-    if value != value or (value == 0.0 and any(c in "123456789" for c in text.split("e")[0])):
-        raise CommandError(errors.TIMEOUT_NOT_FLOAT)  # NaN, or too small to be told from 0
-    if value in (math.inf, -math.inf) or abs(value) * 1000.0 >= 2.0**63:
+    if isinstance(value, float):  # an infinity
         raise CommandError(errors.TIMEOUT_NEGATIVE)
-    millis = math.ceil(value * 1000.0)
-    if millis < 0:
+    mantissa, exponent = value
+    scaled = mantissa * 1000
+    # ceil(mantissa * 1000 * 2**exponent), exactly.
+    millis = scaled << exponent if exponent >= 0 else -((-scaled) >> -exponent)
+    if millis < 0 or millis >= LLONG_MAX + 1:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
     return millis
