@@ -143,3 +143,29 @@ MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
 """Writes (and PING) are refused with this while the AOF cannot be written; ``{}`` is the C
 library's text for the error, as ``strerror`` gives it."""
 AOF_TURN_ON_FAILED = "Unable to turn on AOF. Check server logs."
+
+
+# -- sorted sets (ZADD, ZRANGE, ZUNIONSTORE ...) ----------------------------------------------
+ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIRS = "ERR INCR option supports a single increment-element pair"
+SCORE_NAN = "ERR resulting score is not a number (NaN)"
+MIN_MAX_NOT_FLOAT = "ERR min or max is not a float"
+MIN_MAX_NOT_LEX = "ERR min or max not valid string range item"
+ZRANGE_LIMIT = (
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+)
+ZRANGE_LEX_WITHSCORES = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_POSITIVE = "ERR count should be greater than 0"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
+LONG_OUT_OF_RANGE = (
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)
+
+
+def zset_input_keys(name: str) -> str:
+    """ZUNIONSTORE, ZINTER ... given numkeys < 1 (Redis names the command in lower case)."""
+    return f"ERR at least 1 input key is needed for '{name}' command"

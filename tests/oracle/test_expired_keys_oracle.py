@@ -17,13 +17,14 @@ import hiredis
 import pytest
 
 from tests.conftest import Oracle, RawConnection
-from tests.unit.test_expired_writes import LATER, NOW, READS, SEEDS, WRITES, Command
+from tests.unit.test_expired_writes import LATER, MOVABLE, NOW, READS, SEEDS, WRITES, Command
 
 TYPE_QUERIES = {
     b"+string\r\n": ("GET",),
     b"+list\r\n": ("LRANGE", 0, -1),
     b"+hash\r\n": ("HGETALL",),
     b"+set\r\n": ("SMEMBERS",),
+    b"+zset\r\n": ("ZRANGE", 0, -1, "WITHSCORES"),
 }
 
 
@@ -77,7 +78,7 @@ def test_commands_on_expired_keys_match_redis(slow_cron: Oracle) -> None:
     cases = [
         (kind, on_key(command, index, later))
         for index, (kind, command) in enumerate(
-            (kind, command) for kind in SEEDS for command in WRITES + READS
+            (kind, command) for kind in SEEDS for command in WRITES + READS + MOVABLE
         )
     ]
     keys = [f"case:{index}:k" for index in range(len(cases))]

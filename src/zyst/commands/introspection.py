@@ -152,19 +152,14 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
     pairs += [
         (b"flags", SetReply([Status(f.encode()) for f in flags])),
         (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", index)]))])),
-        (
-            b"find_keys",
-            Map(
-                [
-                    (b"type", b"range"),
-                    (
-                        b"spec",
-                        Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)]),
-                    ),
-                ]
-            ),
-        ),
     ]
+    if spec.keynum is not None:
+        keynumidx, firstkey, keystep = spec.keynum
+        found = Map([(b"keynumidx", keynumidx), (b"firstkey", firstkey), (b"keystep", keystep)])
+        pairs.append((b"find_keys", Map([(b"type", b"keynum"), (b"spec", found)])))
+    else:
+        found = Map([(b"lastkey", last), (b"keystep", step), (b"limit", spec.limit)])
+        pairs.append((b"find_keys", Map([(b"type", b"range"), (b"spec", found)])))
     return Map(pairs)
 
 

@@ -49,9 +49,10 @@ class KeySpec:
 
     ``flags`` are Redis's key-spec flags (``RO``/``RW``/``OW``/``RM``, ``access``/``update``/
     ``insert``/``delete``, ``variable_flags`` …). The search is Redis's ``index`` + ``range``
-    pair: the keys start at argument ``index`` and run to ``lastkey`` (relative to ``index``;
-    negative counts from the end) every ``step`` arguments. ``None`` takes the value from the
-    command's (first, last, step) key positions, which is right for a command with one spec.
+    pair (or ``keynum``, below): the keys start at argument ``index`` and run to ``lastkey``
+    (relative to ``index``; negative counts from the end) every ``step`` arguments. ``None``
+    takes the value from the command's (first, last, step) key positions, which is right for a
+    command with one spec.
     """
 
     flags: tuple[str, ...]
@@ -60,6 +61,9 @@ class KeySpec:
     lastkey: int | None = None
     step: int | None = None
     limit: int = 0
+    # Redis's ``keynum`` search instead of ``range``: (keynumidx, firstkey, keystep), the
+    # argument holding the number of keys and where they start, relative to ``index``.
+    keynum: tuple[int, int, int] | None = None
 
 
 @dataclass(eq=False, slots=True)
