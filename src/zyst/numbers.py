@@ -89,8 +89,8 @@ def _strtod(text: bytes) -> tuple[float, int] | None:
 
 def parse_double(raw: bytes) -> float | None:
     """The double ``raw`` spells under Redis's ``getDoubleFromObject`` rules, or ``None``."""
-    if not raw or raw[0] in _C_SPACE:
-        return None
+    # Redis refuses an empty argument and a leading space before calling strtod; ``_strtod``
+    # reads the whole text as one number, so neither gets through it.
     parsed = _strtod(raw)
     if parsed is None or parsed[1] != 0:
         return None

@@ -261,6 +261,9 @@ RANGES: list[Command] = [
     ("ZRANGEBYLEX", "same", "(a", "+", "LIMIT", 2, 3),
     ("ZRANGEBYLEX", "same", "-", "+", "WITHSCORES"),
     ("ZRANGEBYLEX", "same", "a", "+"),
+    ("ZRANGEBYLEX", "same", "-\x00x", "+\x00y"),
+    ("ZRANGEBYLEX", "same", "-x", "+"),
+    ("ZRANGEBYLEX", "same", "[a\x00", "(b\x00"),
     ("ZREVRANGEBYLEX", "same", "+", "-"),
     ("ZREVRANGEBYLEX", "same", "[e", "(b", "LIMIT", 1, 1),
     ("ZREVRANGEBYLEX", "same", "-", "+"),
@@ -435,6 +438,18 @@ def test_set_operations(o: Oracle) -> None:
         ("ZDIFFSTORE", "dst", 2, "z", "z"),
         ("EXISTS", "dst"),
         ("ZDIFFSTORE", "dst", 0, "z"),
+        # Sums are made smallest input first: (0.1 + 0.2) + 0.3, not (0.3 + 0.2) + 0.1.
+        ("ZADD", "three", 0.3, "m", 1, "x", 1, "y"),
+        ("ZADD", "two", 0.2, "m", 1, "x"),
+        ("ZADD", "one", 0.1, "m"),
+        ("ZUNION", 3, "three", "two", "one", "WITHSCORES"),
+        ("ZINTER", 3, "three", "two", "one", "WITHSCORES"),
+        # A reply keeps a score of -0; a stored set does not (Redis stores it as text, "0").
+        ("ZADD", "zero", 0, "m"),
+        ("ZUNION", 1, "zero", "WEIGHTS", -1, "WITHSCORES"),
+        ("ZINTER", 1, "zero", "WEIGHTS", -1, "WITHSCORES"),
+        ("ZUNIONSTORE", "dz", 1, "zero", "WEIGHTS", -1),
+        ("ZSCORE", "dz", "m"),
         ("ZINTERSTORE", "set", 2, "set", "set"),
         ("TYPE", "set"),
         ("ZRANGE", "set", 0, -1, "WITHSCORES"),
@@ -584,3 +599,42 @@ def test_random_sequence(o: Oracle, seed: int) -> None:
     for key in KEYS:
         o.check("TYPE", key)
         o.check("ZRANGE", key, 0, -1, "WITHSCORES")
+
+
+def stats(conn: Any) -> tuple[int, int]:
+    text = parse(conn.command("INFO", "stats")).decode()
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return int(fields["keyspace_hits"]), int(fields["keyspace_misses"])
+
+
+def test_keyspace_hits_and_misses(oracle: Oracle) -> None:
+    """Reads count a hit or a miss per key looked up, writes count nothing, as in Redis."""
+    fill(oracle)
+    before = [stats(c) for c in (oracle.zyst, oracle.redis)]
+    for key in ("z", "nokey"):
+        oracle.check_all(
+            ("ZCARD", key),
+            ("ZSCORE", key, "a"),
+            ("ZMSCORE", key, "a"),
+            ("ZRANK", key, "a"),
+            ("ZCOUNT", key, 0, 1),
+            ("ZLEXCOUNT", key, "-", "+"),
+            ("ZRANGE", key, 0, -1),
+            ("ZRANGEBYSCORE", key, 0, 1),
+            ("ZRANGEBYLEX", key, "-", "+"),
+            ("ZRANGESTORE", "dst", key, 0, -1),
+            ("ZUNION", 2, key, "nokey2"),
+            ("ZINTERSTORE", "dst", 2, key, "z"),
+            ("ZDIFF", 2, key, "z"),
+            ("ZINTERCARD", 2, key, "z"),
+            ("ZRANDMEMBER", key, 0),
+            ("ZADD", key, "XX", 1, "a"),
+            ("ZREM", key, "nope"),
+            ("ZPOPMIN", key, 0),
+            ("ZMPOP", 1, key, "MIN", "COUNT", 1),
+            ("ZREMRANGEBYRANK", key, 5, 5),
+            ("ZINCRBY", key, 0, "a"),
+        )
+    after = [stats(c) for c in (oracle.zyst, oracle.redis)]
+    deltas = [(a[0] - b[0], a[1] - b[1]) for a, b in zip(after, before, strict=True)]
+    assert deltas[0] == deltas[1]
