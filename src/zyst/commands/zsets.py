@@ -467,7 +467,6 @@ def _zrange(
     the options. Returns the reply, or for ZRANGESTORE the result to store (a ZSet)."""
     withscores = False
     offset, limit = 0, -1
-    has_limit = False
     index = first + 3
     size = len(argv)
     while index < size:
@@ -478,7 +477,6 @@ def _zrange(
         elif word == b"limit" and left >= 2:
             offset = parse_int(argv[index + 1])
             limit = parse_int(argv[index + 2])
-            has_limit = True
             index += 2
         elif direction == _AUTO and word == b"rev":
             direction = _REVERSE
@@ -493,7 +491,7 @@ def _zrange(
     if kind == _AUTO:
         kind = _RANK
     # Redis tells "no LIMIT" by a count of -1, so ``LIMIT 0 -1`` counts as none.
-    if has_limit and limit != -1 and kind == _RANK:
+    if limit != -1 and kind == _RANK:
         raise CommandError(errors.ZRANGE_LIMIT)
     if withscores and kind == _LEX:
         raise CommandError(errors.ZRANGE_LEX_WITHSCORES)
@@ -913,9 +911,6 @@ def zmpop(client: Client, argv: list[bytes]) -> Reply:
 
 
 # -- ZRANDMEMBER --------------------------------------------------------------------------------
-_LONG_MAX: Final = LLONG_MAX
-
-
 @command(
     "zrandmember",
     arity=-2,
@@ -943,13 +938,13 @@ def zrandmember(client: Client, argv: list[bytes]) -> Reply:
             return None
         return zset.at(random.randrange(len(zset)))[0]
     count = parse_int(argv[2])
-    if count < -_LONG_MAX:
+    if count < -LLONG_MAX:  # Redis's count is a C long, negated for "repeats allowed"
         raise CommandError(errors.LONG_OUT_OF_RANGE)
     if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withscores"):
         raise CommandError(errors.SYNTAX)
     withscores = len(argv) == 4
     # C division truncates: the bounds are ±(LONG_MAX // 2).
-    if withscores and (count < -(_LONG_MAX // 2) or count > _LONG_MAX // 2):
+    if withscores and (count < -(LLONG_MAX // 2) or count > LLONG_MAX // 2):
         raise CommandError(errors.VALUE_OUT_OF_RANGE)
     zset = _read(client, argv[1])
     if zset is None or count == 0:
