@@ -161,6 +161,7 @@ NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 COUNT_POSITIVE = "ERR count should be greater than 0"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 VALUE_OUT_OF_RANGE = "ERR value is out of range"
+GETKEYS_INVALID = "ERR Invalid arguments specified for command"  # COMMAND GETKEYS, keynum keys
 LONG_OUT_OF_RANGE = (
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
 )

@@ -638,3 +638,28 @@ def test_keyspace_hits_and_misses(oracle: Oracle) -> None:
     after = [stats(c) for c in (oracle.zyst, oracle.redis)]
     deltas = [(a[0] - b[0], a[1] - b[1]) for a, b in zip(after, before, strict=True)]
     assert deltas[0] == deltas[1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ZUNIONSTORE", "d", 2, "a", "b", "WEIGHTS", 1, 2),
+        ("ZINTERSTORE", "d", 1, "a"),
+        ("ZDIFFSTORE", "d", 3, "a", "b"),
+        ("ZMPOP", 2, "a", "b", "MIN"),
+        ("ZMPOP", 3, "a", "b", "MIN"),
+        ("ZUNION", 5, "a", "b"),
+        ("ZUNION", "x", "a", "b"),
+        ("ZUNION", " 2abc", "a", "b"),
+        ("ZUNION", 0, "a", "b"),
+        ("ZUNION", -1, "a", "b"),
+        ("ZINTER", 2, "a", "b", "WITHSCORES"),
+        ("ZDIFF", 1, "a"),
+        ("ZINTERCARD", 1, "a"),
+        ("ZRANGESTORE", "d", "s", 0, 1),
+        ("ZADD", "k", 1, "m"),
+    ],
+    ids=lambda args: " ".join(map(str, args)),
+)
+def test_command_getkeys(oracle: Oracle, args: Command) -> None:
+    oracle.check("COMMAND", "GETKEYS", *args)

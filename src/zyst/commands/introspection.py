@@ -635,12 +635,39 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError("ERR Invalid command specified")
     if not cmd.accepts(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
+    if any(spec.keynum is not None for spec in cmd.key_specs):
+        return _keys_by_specs(cmd, target)
     if cmd.first_key <= 0:
         raise CommandError("ERR The command has no key arguments")
     last = cmd.last_key if cmd.last_key >= 0 else len(target) + cmd.last_key
     return [
         target[i] for i in range(cmd.first_key, min(last, len(target) - 1) + 1, cmd.key_step or 1)
     ]
+
+
+def _keys_by_specs(cmd: Command, target: list[bytes]) -> list[bytes]:
+    """The keys of a command whose key count is an argument (ZUNIONSTORE, ZMPOP ...), as
+    Redis's key-finding functions for them read it: with C's ``atoi``, and a count below 1 or
+    beyond the arguments given means no keys at all."""
+    keys: list[bytes] = []
+    for spec in cmd.key_specs:
+        index = cmd.first_key if spec.index is None else spec.index
+        if spec.keynum is None:
+            keys.append(target[index])
+            continue
+        count_at, first, step = spec.keynum
+        count = _atoi(target[index + count_at])
+        start = index + first
+        if count < 1 or count > (len(target) - start) // step:
+            raise CommandError(errors.GETKEYS_INVALID)
+        keys.extend(target[start : start + count * step : step])
+    return keys
+
+
+def _atoi(raw: bytes) -> int:
+    """C's ``atoi``: leading spaces, a sign, then as many digits as there are (0 if none)."""
+    match = re.match(rb"[ \t\n\v\f\r]*([+-]?\d+)", raw)
+    return int(match.group(1)) if match else 0
 
 
 # Redis's COMMAND HELP, its entries for the subcommands Zyst has.
