@@ -195,3 +195,22 @@ LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
 LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
 LCS_TOO_LONG = "ERR String too long for LCS"
 LCS_TABLE_TOO_BIG = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+
+
+# -- sorted sets (ZADD, ZRANGE, ZUNIONSTORE ...) ----------------------------------------------
+ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIRS = "ERR INCR option supports a single increment-element pair"
+SCORE_NAN = "ERR resulting score is not a number (NaN)"
+MIN_MAX_NOT_FLOAT = "ERR min or max is not a float"
+MIN_MAX_NOT_LEX = "ERR min or max not valid string range item"
+ZRANGE_LIMIT = (
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+)
+ZRANGE_LEX_WITHSCORES = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+
+
+def zset_input_keys(name: str) -> str:
+    """ZUNIONSTORE, ZINTER ... given numkeys < 1 (Redis names the command in lower case)."""
+    return f"ERR at least 1 input key is needed for '{name}' command"

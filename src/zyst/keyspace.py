@@ -9,14 +9,15 @@ string      ``bytes``                  string
 list        ``collections.deque``      list
 hash        ``dict[bytes, bytes]``     hash
 set         ``set[bytes]``             set
+zset        :class:`~zyst.types.zset.ZSet` zset
 =========== ========================== ==========
 
 Invariants:
 
 - ``Database.expires`` holds a key only if ``Database.data`` holds it; times are absolute Unix
   milliseconds.
-- A list, hash or set is never empty in ``data``: the command that empties it deletes the key
-  (handlers call :meth:`Database.delete_if_empty`).
+- A list, hash, set or sorted set is never empty in ``data``: the command that empties it
+  deletes the key (handlers call :meth:`Database.delete_if_empty`).
 - A key expires once the clock is *past* its deadline (``now > when``, as in Redis): at its
   deadline millisecond it still exists.
 - A key whose time has come is never returned by a lookup, nor overwritten in place: lookups
@@ -43,14 +44,16 @@ from typing import Any
 
 from zyst import errors
 from zyst.errors import CommandError
+from zyst.types.zset import ZSet
 
-Value = Any  # bytes | deque[bytes] | dict[bytes, bytes] | set[bytes]
+Value = Any  # bytes | deque[bytes] | dict[bytes, bytes] | set[bytes] | ZSet
 
 TYPE_NAMES: dict[type, bytes] = {
     bytes: b"string",
     deque: b"list",
     dict: b"hash",
     set: b"set",
+    ZSet: b"zset",
 }
 
 

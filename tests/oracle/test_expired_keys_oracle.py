@@ -17,13 +17,14 @@ import hiredis
 import pytest
 
 from tests.conftest import Oracle, RawConnection
-from tests.unit.test_expired_writes import LATER, NOW, READS, SEEDS, WRITES, Command
+from tests.unit.test_expired_writes import LATER, MOVABLE, NOW, READS, SEEDS, WRITES, Command
 
 TYPE_QUERIES = {
     b"+string\r\n": ("GET",),
     b"+list\r\n": ("LRANGE", 0, -1),
     b"+hash\r\n": ("HGETALL",),
     b"+set\r\n": ("SMEMBERS",),
+    b"+zset\r\n": ("ZRANGE", 0, -1, "WITHSCORES"),
 }
 
 
@@ -77,7 +78,7 @@ def test_commands_on_expired_keys_match_redis(slow_cron: Oracle) -> None:
     # Blocking commands would stall the pipeline for their timeouts, which Redis at hz 1 ends up
     # to a second late, long enough for the EX 5 cases to expire on the server that went first:
     # they are compared in tests/server/test_blocking.py instead.
-    commands = [c for c in WRITES + READS if str(c[0]) not in ("BLPOP", "BRPOP")]
+    commands = [c for c in WRITES + READS + MOVABLE if str(c[0]) not in ("BLPOP", "BRPOP")]
     cases = [
         (kind, on_key(command, index, later))
         for index, (kind, command) in enumerate(

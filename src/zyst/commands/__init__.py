@@ -13,6 +13,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     server,
     sets,
     strings,
+    zsets,
 )
 from zyst.commands.table import COMMANDS, call, lookup
 

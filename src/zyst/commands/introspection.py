@@ -652,15 +652,26 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError("ERR Invalid command specified")
     if not cmd.accepts(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
+    if any(spec.keynumidx is not None for spec in cmd.key_specs):
+        return _keys_by_specs(cmd, target)
     if cmd.first_key <= 0:
-        for spec in cmd.key_specs:
-            if spec.keynumidx is not None:
-                return _counted_keys(spec, target)
         raise CommandError("ERR The command has no key arguments")
     last = cmd.last_key if cmd.last_key >= 0 else len(target) + cmd.last_key
     return [
         target[i] for i in range(cmd.first_key, min(last, len(target) - 1) + 1, cmd.key_step or 1)
     ]
+
+
+def _keys_by_specs(cmd: Command, target: list[bytes]) -> list[bytes]:
+    """The keys of a command some of whose keys follow a count (ZUNIONSTORE dest numkeys key
+    ..., LMPOP numkeys key ...): spec by spec, a single key at its index or the counted ones."""
+    keys: list[bytes] = []
+    for spec in cmd.key_specs:
+        if spec.keynumidx is None:
+            keys.append(target[cmd.first_key if spec.index is None else spec.index])
+        else:
+            keys.extend(_counted_keys(spec, target))
+    return keys
 
 
 def _counted_keys(spec: KeySpec, target: list[bytes]) -> list[bytes]:

@@ -14,7 +14,9 @@ from collections import deque
 from collections.abc import Iterator
 
 from zyst.keyspace import Keyspace
+from zyst.numbers import format_double
 from zyst.protocol.resp import encode_command
+from zyst.types.zset import ZSet
 
 BATCH = 64
 
@@ -43,9 +45,13 @@ def _value_commands(key: bytes, value: object) -> Iterator[list[bytes]]:
         items = [part for pair in value.items() for part in pair]
     elif type(value) is set:
         name, items = b"SADD", list(value)
+    elif type(value) is ZSet:
+        # ``%.17g`` gives back the very double when read, infinities and -0 included.
+        name = b"ZADD"
+        items = [part for member, score in value for part in (format_double(score), member)]
     else:  # pragma: no cover - every type is handled above
         raise TypeError(f"no command rebuilds a {type(value).__name__}")
-    step = BATCH * (2 if name == b"HSET" else 1)
+    step = BATCH * (2 if name in (b"HSET", b"ZADD") else 1)
     for start in range(0, len(items), step):
         yield [name, key, *items[start : start + step]]
 

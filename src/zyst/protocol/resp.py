@@ -27,6 +27,7 @@ Replies
     ``float``      bulk string               double ``,``
     ``Verbatim``   bulk string               verbatim string ``=``
     ``bool``       integer 1/0               boolean ``#``
+    ``ScorePairs`` flat array                array of 2-arrays
     ============== ========================= ==========================
 """
 
@@ -105,6 +106,16 @@ class Verbatim:
 
     def __init__(self, text: bytes) -> None:
         self.text = text
+
+
+class ScorePairs:
+    """``(member, score)`` pairs (ZRANGE WITHSCORES and the like): one flat array in RESP2, an
+    array of two-element arrays in RESP3, as Redis sends them."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[bytes, float]]) -> None:
+        self.pairs = pairs
 
 
 class _NullArray:
@@ -229,6 +240,14 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
                 encode_reply(items[index + 1], True, out)
     elif kind is tuple:
         encode_reply(list(value), resp3, out)
+    elif kind is ScorePairs:
+        pairs = value.pairs
+        out.append(b"*%d\r\n" % (len(pairs) * (1 if resp3 else 2)))
+        for member, score in pairs:
+            if resp3:
+                out.append(b"*2\r\n")
+            out.append(b"$%d\r\n%s\r\n" % (len(member), member))
+            encode_reply(score, resp3, out)
     else:  # pragma: no cover - a handler bug, caught by tests
         raise TypeError(f"cannot encode reply of type {kind.__name__}")
 

@@ -1,0 +1,201 @@
+"""The sorted set on its own (zyst.types.zset) and the score helpers of zyst.numbers: each
+operation against a naive model (a list sorted by score, then member bytes)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from zyst.numbers import format_double, parse_double, parse_range_double
+from zyst.types.zset import LexRange, ScoreRange, ZSet
+
+
+def model_order(scores: dict[bytes, float]) -> list[tuple[bytes, float]]:
+    return sorted(scores.items(), key=lambda item: (item[1], item[0]))
+
+
+def test_order_is_score_then_member_bytes() -> None:
+    z = ZSet()
+    for member, score in [(b"b", 1.0), (b"a", 1.0), (b"\xff", 0.0), (b"", 1.0), (b"ab", 1.0)]:
+        assert z.add(member, score)
+    assert list(z) == [(b"\xff", 0.0), (b"", 1.0), (b"a", 1.0), (b"ab", 1.0), (b"b", 1.0)]
+    assert z.rank(b"a") == 2 and z.rank(b"a", reverse=True) == 2
+    assert z.rank(b"\xff", reverse=True) == 4
+    assert z.rank(b"missing") is None
+
+
+def test_add_update_remove() -> None:
+    z = ZSet()
+    assert z.add(b"m", 1.0) is True
+    assert z.add(b"m", 1.0) is False
+    assert z.add(b"m", 5.0) is False
+    assert z.score(b"m") == 5.0 and list(z) == [(b"m", 5.0)]
+    assert z.remove(b"m") is True and z.remove(b"m") is False
+    assert not z and len(z) == 0 and list(z.order) == []
+
+
+def test_negative_zero_is_stored_as_zero() -> None:
+    z = ZSet()
+    z.add(b"m", -0.0)
+    assert math.copysign(1.0, z.scores[b"m"]) == 1.0
+    assert format_double(next(iter(z))[1]) == b"0"
+
+
+def test_score_span_bounds() -> None:
+    z = ZSet()
+    for i, score in enumerate([-math.inf, -1.0, 0.0, 1.0, 1.0, 2.0, math.inf]):
+        z.add(b"m%d" % i, score)
+
+    def span(lo: float, lox: bool, hi: float, hix: bool) -> list[bytes]:
+        a, b = z.score_span(ScoreRange(lo, lox, hi, hix))
+        return [m for m, _ in z.items(a, b)]
+
+    assert span(1.0, False, 1.0, False) == [b"m3", b"m4"]
+    assert span(1.0, True, 2.0, False) == [b"m5"]
+    assert span(1.0, False, 2.0, True) == [b"m3", b"m4"]
+    assert span(-math.inf, False, math.inf, False) == [b"m%d" % i for i in range(7)]
+    assert span(-math.inf, True, math.inf, True) == [b"m%d" % i for i in range(1, 6)]
+    assert span(math.inf, True, math.inf, False) == []
+    assert span(2.0, False, 1.0, False) == []
+    assert span(1.0, True, 1.0, False) == []
+    assert span(-0.0, True, 1.0, True) == []
+    assert span(-0.0, False, 0.0, False) == [b"m2"]
+
+
+def test_delete_span_and_items_reversed() -> None:
+    z = ZSet()
+    for i in range(10):
+        z.add(b"%d" % i, float(i))
+    assert [m for m, _ in z.items(2, 5, reverse=True)] == [b"4", b"3", b"2"]
+    assert z.delete_span(2, 5) == 3
+    assert [m for m, _ in z] == [b"0", b"1", b"5", b"6", b"7", b"8", b"9"]
+    assert z.score(b"3") is None and len(z) == 7
+    assert z.delete_span(4, 4) == 0
+
+
+def lex_model(
+    members: list[bytes], lo: tuple[bytes, bytes], hi: tuple[bytes, bytes]
+) -> list[bytes]:
+    spec = LexRange(lo, hi)
+    return [m for m in sorted(members) if spec.above_min(m) and spec.below_max(m)]
+
+
+BOUNDS = [
+    (b"-", b""),
+    (b"+", b""),
+    (b"[", b"b"),
+    (b"(", b"b"),
+    (b"[", b"c"),
+    (b"(", b""),
+    (b"[", b""),
+]
+
+
+@pytest.mark.parametrize("lo", BOUNDS)
+@pytest.mark.parametrize("hi", BOUNDS)
+def test_lex_span_one_score(lo: tuple[bytes, bytes], hi: tuple[bytes, bytes]) -> None:
+    members = [b"a", b"b", b"ba", b"c", b"d", b""]
+    z = ZSet()
+    for m in members:
+        z.add(m, 7.0)
+    spec = LexRange(lo, hi)
+    expected = [] if spec.empty() else lex_model(members, lo, hi)
+    a, b = z.lex_span(spec)
+    assert [m for m, _ in z.items(a, b)] == expected
+    assert z.lex_span_reverse(spec) == (a, b)
+
+
+def test_lex_span_mixed_scores_walks_in_order() -> None:
+    # Members out of byte order: walking up, the walk stops at the first member past the
+    # maximum; walking down, at the first below the minimum (the maximum is not looked at again).
+    z = ZSet()
+    for score, member in enumerate([b"a", b"z", b"b"]):
+        z.add(member, float(score))
+    a, b = z.lex_span(LexRange((b"[", b"a"), (b"[", b"b")))
+    assert [m for m, _ in z.items(a, b)] == [b"a"]
+    a, b = z.lex_span_reverse(LexRange((b"[", b"a"), (b"[", b"b")))
+    assert [m for m, _ in z.items(a, b)] == [b"a", b"z", b"b"]
+    a, b = z.lex_span_reverse(LexRange((b"(", b"a"), (b"[", b"b")))
+    assert [m for m, _ in z.items(a, b)] == [b"z", b"b"]
+
+
+def test_random_operations_match_the_model() -> None:
+    rng = random.Random(7)
+    z = ZSet()
+    model: dict[bytes, float] = {}
+    for _ in range(3000):
+        member = b"m%d" % rng.randrange(40)
+        op = rng.randrange(4)
+        if op == 0:
+            score = float(rng.randrange(-5, 5))
+            assert z.add(member, score) == (member not in model)
+            model[member] = score
+        elif op == 1:
+            assert z.remove(member) == (member in model)
+            model.pop(member, None)
+        elif op == 2 and model:
+            order = model_order(model)
+            start = rng.randrange(len(order))
+            stop = rng.randrange(start, len(order) + 1)
+            assert z.items(start, stop) == order[start:stop]
+            lo, hi = float(rng.randrange(-6, 6)), float(rng.randrange(-6, 6))
+            lox, hix = rng.random() < 0.5, rng.random() < 0.5
+            spec = ScoreRange(lo, lox, hi, hix)
+            a, b = z.score_span(spec)
+            assert z.items(a, b) == [
+                (m, s) for m, s in order if spec.above_min(s) and spec.below_max(s)
+            ]
+        else:
+            order = model_order(model)
+            rank = z.rank(member)
+            assert rank == (order.index((member, model[member])) if member in model else None)
+        assert list(z) == model_order(model)
+        assert len(z) == len(model)
+
+
+# -- doubles -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "strict", "loose"),
+    [
+        (b"1.5", 1.5, 1.5),
+        (b"-0", -0.0, -0.0),
+        (b"inf", math.inf, math.inf),
+        (b"-Infinity", -math.inf, -math.inf),
+        (b"0x1p3", 8.0, 8.0),
+        (b"1e400", None, math.inf),
+        (b"1e-400", None, 0.0),
+        (b"4.9e-324", 5e-324, 5e-324),
+        (b" 1", None, 1.0),
+        (b"1 ", None, None),
+        (b"", None, 0.0),
+        (b"1\x00x", None, 1.0),
+        (b"nan", None, None),
+        (b"1_0", None, None),
+        (b"1e", None, None),
+        (b".", None, None),
+    ],
+)
+def test_parse_double(text: bytes, strict: float | None, loose: float | None) -> None:
+    assert parse_double(text) == strict
+    assert parse_range_double(text) == loose
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1e300, b"1.0000000000000001e+300"),
+        (0.1, b"0.10000000000000001"),
+        (-0.0, b"-0"),
+        (1.5e-7, b"1.4999999999999999e-07"),
+        (3.0, b"3"),
+        (1e17, b"1e+17"),
+        (math.inf, b"inf"),
+        (-math.inf, b"-inf"),
+    ],
+)
+def test_format_double(value: float, text: bytes) -> None:
+    assert format_double(value) == text
+    if not math.isinf(value):
+        assert parse_double(text) == value
