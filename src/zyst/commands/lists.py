@@ -34,13 +34,14 @@ an LTRIM that keeps everything) propagates nothing.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING
 
 from zyst import errors
 from zyst.blocking import Blocked
 from zyst.commands.args import parse_count, parse_int, parse_timeout_ms
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MIN
 from zyst.protocol.resp import NULL_ARRAY, OK
@@ -344,20 +345,25 @@ def _push_existing(client: Client, argv: list[bytes], head: bool) -> Reply:
     return len(lst)
 
 
-@command(
-    "lpushx",
-    arity=-3,
-    flags=("write", "denyoom", "fast"),
-    keys=(1, 1, 1),
-    group="list",
-    summary="Prepend an element to a list, only if the list exists",
-    since="2.2.0",
-    syntax="key element [element ...]",
-    complexity="O(1) for each element added, so O(N) to add N elements when the command is "
-    "called with multiple arguments.",
-    acl_categories=("write", "list", "fast"),
-    key_specs=(KeySpec(flags=("RW", "insert")),),
-)
+def _pushx(name: str, summary: str) -> Callable[[Handler], Handler]:
+    """The one declaration of LPUSHX and RPUSHX (they differ by the end they push to)."""
+    return command(
+        name,
+        arity=-3,
+        flags=("write", "denyoom", "fast"),
+        keys=(1, 1, 1),
+        group="list",
+        summary=summary,
+        since="2.2.0",
+        syntax="key element [element ...]",
+        complexity="O(1) for each element added, so O(N) to add N elements when the command is "
+        "called with multiple arguments.",
+        acl_categories=("write", "list", "fast"),
+        key_specs=(KeySpec(flags=("RW", "insert")),),
+    )
+
+
+@_pushx("lpushx", "Prepend an element to a list, only if the list exists")
 def lpushx(client: Client, argv: list[bytes]) -> Reply:
     """LPUSHX key element [element ...]
 
@@ -366,20 +372,7 @@ def lpushx(client: Client, argv: list[bytes]) -> Reply:
     return _push_existing(client, argv, True)
 
 
-@command(
-    "rpushx",
-    arity=-3,
-    flags=("write", "denyoom", "fast"),
-    keys=(1, 1, 1),
-    group="list",
-    summary="Append an element to a list, only if the list exists",
-    since="2.2.0",
-    syntax="key element [element ...]",
-    complexity="O(1) for each element added, so O(N) to add N elements when the command is "
-    "called with multiple arguments.",
-    acl_categories=("write", "list", "fast"),
-    key_specs=(KeySpec(flags=("RW", "insert")),),
-)
+@_pushx("rpushx", "Append an element to a list, only if the list exists")
 def rpushx(client: Client, argv: list[bytes]) -> Reply:
     """RPUSHX key element [element ...]
 
