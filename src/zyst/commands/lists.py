@@ -36,11 +36,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.blocking import Blocked
-from zyst.commands.args import parse_count, parse_int, parse_timeout_ms
+from zyst.commands.args import parse_at_least, parse_count, parse_int, parse_timeout_ms
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MIN
@@ -273,18 +273,25 @@ def _blocking_pop(client: Client, argv: list[bytes], head: bool) -> Reply:
     return Blocked(keys, deque, deadline, lambda key: [name, key, timeout_arg])
 
 
-@command(
-    "blpop",
-    arity=-3,
-    flags=("write", "noscript", "blocking"),
-    keys=(1, -2, 1),
-    group="list",
-    summary="Remove and get the first element in a list, or block until one is available",
-    since="2.0.0",
-    syntax="key [key ...] timeout",
-    complexity="O(N) where N is the number of provided keys.",
-    acl_categories=("write", "list", "slow", "blocking"),
-    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+def _blocking_pop_command(name: str, summary: str) -> Callable[[Handler], Handler]:
+    """The one declaration of BLPOP and BRPOP (they differ by the end they pop from)."""
+    return command(
+        name,
+        arity=-3,
+        flags=("write", "noscript", "blocking"),
+        keys=(1, -2, 1),
+        group="list",
+        summary=summary,
+        since="2.0.0",
+        syntax="key [key ...] timeout",
+        complexity="O(N) where N is the number of provided keys.",
+        acl_categories=("write", "list", "slow", "blocking"),
+        key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+    )
+
+
+@_blocking_pop_command(
+    "blpop", "Remove and get the first element in a list, or block until one is available"
 )
 def blpop(client: Client, argv: list[bytes]) -> Reply:
     """BLPOP key [key ...] timeout
@@ -296,18 +303,8 @@ def blpop(client: Client, argv: list[bytes]) -> Reply:
     return _blocking_pop(client, argv, True)
 
 
-@command(
-    "brpop",
-    arity=-3,
-    flags=("write", "noscript", "blocking"),
-    keys=(1, -2, 1),
-    group="list",
-    summary="Remove and get the last element in a list, or block until one is available",
-    since="2.0.0",
-    syntax="key [key ...] timeout",
-    complexity="O(N) where N is the number of provided keys.",
-    acl_categories=("write", "list", "slow", "blocking"),
-    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+@_blocking_pop_command(
+    "brpop", "Remove and get the last element in a list, or block until one is available"
 )
 def brpop(client: Client, argv: list[bytes]) -> Reply:
     """BRPOP key [key ...] timeout
@@ -623,14 +620,10 @@ def lpos(client: Client, argv: list[bytes]) -> Reply:
                 raise CommandError(errors.LPOS_RANK_ZERO)
         elif option == b"count" and more:
             j += 1
-            count = parse_int(argv[j], errors.LPOS_COUNT_NEGATIVE)
-            if count < 0:
-                raise CommandError(errors.LPOS_COUNT_NEGATIVE)
+            count = parse_at_least(argv[j], 0, errors.LPOS_COUNT_NEGATIVE)
         elif option == b"maxlen" and more:
             j += 1
-            maxlen = parse_int(argv[j], errors.LPOS_MAXLEN_NEGATIVE)
-            if maxlen < 0:
-                raise CommandError(errors.LPOS_MAXLEN_NEGATIVE)
+            maxlen = parse_at_least(argv[j], 0, errors.LPOS_MAXLEN_NEGATIVE)
         else:
             raise CommandError(errors.SYNTAX)
         j += 1
@@ -661,6 +654,13 @@ def lpos(client: Client, argv: list[bytes]) -> Reply:
         if len(found) == count:
             break
     return None if count == -1 else found
+
+
+# LMOVE's and RPOPLPUSH's keys: the source popped, then the destination pushed onto.
+_MOVE_KEYS: Final = (
+    KeySpec(flags=("RW", "access", "delete"), index=1, lastkey=0, step=1),
+    KeySpec(flags=("RW", "insert"), index=2, lastkey=0, step=1),
+)
 
 
 def _move(client: Client, argv: list[bytes], from_head: bool, to_head: bool) -> Reply:
@@ -695,10 +695,7 @@ def _move(client: Client, argv: list[bytes], from_head: bool, to_head: bool) -> 
     syntax="source destination <LEFT | RIGHT> <LEFT | RIGHT>",
     complexity="O(1)",
     acl_categories=("write", "list", "slow"),
-    key_specs=(
-        KeySpec(flags=("RW", "access", "delete"), index=1, lastkey=0, step=1),
-        KeySpec(flags=("RW", "insert"), index=2, lastkey=0, step=1),
-    ),
+    key_specs=_MOVE_KEYS,
 )
 def lmove(client: Client, argv: list[bytes]) -> Reply:
     """LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT>
@@ -723,10 +720,7 @@ def lmove(client: Client, argv: list[bytes]) -> Reply:
     syntax="source destination",
     complexity="O(1)",
     acl_categories=("write", "list", "slow"),
-    key_specs=(
-        KeySpec(flags=("RW", "access", "delete"), index=1, lastkey=0, step=1),
-        KeySpec(flags=("RW", "insert"), index=2, lastkey=0, step=1),
-    ),
+    key_specs=_MOVE_KEYS,
 )
 def rpoplpush(client: Client, argv: list[bytes]) -> Reply:
     """RPOPLPUSH source destination
@@ -758,9 +752,7 @@ def lmpop(client: Client, argv: list[bytes]) -> Reply:
     replies ``[key, [element ...]]``, or a null array when none does. A key of another type
     met before a list is WRONGTYPE. Everything is parsed before any key is looked up.
     """
-    numkeys = parse_int(argv[1], errors.NUMKEYS_NOT_POSITIVE)
-    if numkeys < 1:
-        raise CommandError(errors.NUMKEYS_NOT_POSITIVE)
+    numkeys = parse_at_least(argv[1], 1, errors.NUMKEYS_NOT_POSITIVE)
     where_index = numkeys + 2
     argc = len(argv)
     if where_index >= argc:
@@ -771,9 +763,7 @@ def lmpop(client: Client, argv: list[bytes]) -> Reply:
     while j < argc:
         if count == -1 and j + 1 < argc and _word(argv[j]) == b"count":
             j += 1
-            count = parse_int(argv[j], errors.COUNT_NOT_POSITIVE)
-            if count < 1:
-                raise CommandError(errors.COUNT_NOT_POSITIVE)
+            count = parse_at_least(argv[j], 1, errors.COUNT_NOT_POSITIVE)
         else:
             raise CommandError(errors.SYNTAX)
         j += 1

@@ -51,7 +51,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
-from zyst.commands.args import LLONG_MAX, parse_count, strict_int
+from zyst.commands.args import LLONG_MAX, parse_at_least, parse_count, strict_int
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import SetReply
@@ -573,9 +573,7 @@ def sintercard(client: Client, argv: list[bytes]) -> Reply:
     "numkeys should be greater than 0"), no more keys than arguments, then each option (LIMIT
     from 0 to LONG_MAX, the last one wins; anything else is a syntax error).
     """
-    numkeys = strict_int(argv[1])
-    if numkeys is None or numkeys < 1:
-        raise CommandError(errors.NUMKEYS_NOT_POSITIVE)
+    numkeys = parse_at_least(argv[1], 1, errors.NUMKEYS_NOT_POSITIVE)
     if numkeys > len(argv) - 2:
         raise CommandError(errors.NUMKEYS_TOO_MANY)
     limit = 0
@@ -583,10 +581,7 @@ def sintercard(client: Client, argv: list[bytes]) -> Reply:
     while index < len(argv):
         if argv[index].lower() != b"limit" or index + 1 == len(argv):
             raise CommandError(errors.SYNTAX)
-        value = strict_int(argv[index + 1])
-        if value is None or value < 0:
-            raise CommandError(errors.LIMIT_NEGATIVE)
-        limit = value
+        limit = parse_at_least(argv[index + 1], 0, errors.LIMIT_NEGATIVE)
         index += 2
     sets = _sources(client.db, argv[2 : 2 + numkeys])
     present = [s for s in sets if s is not None]
