@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import hiredis
 import pytest
@@ -349,3 +349,31 @@ def oracle(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[
     o.check("FLUSHALL")
     yield o
     o.close()
+
+
+def parse_reply(raw: bytes) -> Any:
+    """One raw reply decoded by hiredis (lists, bytes, ints; an error reply as an exception)."""
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    return reader.gets()
+
+
+def reply_header(raw: bytes) -> bytes:
+    """The first line of a reply: its type and length (``*3``, ``~0``, ``$1``)."""
+    return raw[: raw.index(b"\r\n")]
+
+
+def hello3(oracle: Oracle) -> None:
+    """Switch both connections to RESP3. HELLO's reply carries each server's own version and
+    client id, so only its shape is compared."""
+    ours, theirs = oracle.run("HELLO", "3")
+    assert ours.startswith(b"%") and theirs.startswith(b"%"), (ours, theirs)
+    assert b"proto\r\n:3\r\n" in ours and b"proto\r\n:3\r\n" in theirs
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def o(request: pytest.FixtureRequest, oracle: Oracle) -> Oracle:
+    """The oracle, in RESP2 or RESP3."""
+    if request.param == 3:
+        hello3(oracle)
+    return oracle
