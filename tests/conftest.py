@@ -8,6 +8,7 @@ CI installs it, and a test run without it must not look green.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -167,6 +168,21 @@ def redis_process(workdir: Path, *extra: str) -> ServerProcess:
         *extra,
     ]
     return ServerProcess(argv, port, workdir)
+
+
+APPEND_ALWAYS = ("--appendonly", "yes", "--appendfsync", "always")
+
+
+@contextlib.contextmanager
+def aof_pair(workdir: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Zyst (in ``workdir/zyst``) and redis-server (in ``workdir/redis``), both running with an
+    AOF under ``appendfsync always``; Redis's without an RDB preamble, so that both files hold
+    commands that can be compared byte for byte."""
+    with (
+        zyst_process(workdir / "zyst", *APPEND_ALWAYS) as zyst,
+        redis_process(workdir / "redis", *APPEND_ALWAYS, "--aof-use-rdb-preamble", "no") as real,
+    ):
+        yield zyst, real
 
 
 @pytest.fixture(scope="session")
