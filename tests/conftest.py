@@ -8,6 +8,7 @@ CI installs it, and a test run without it must not look green.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -16,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import hiredis
 import pytest
@@ -167,6 +168,21 @@ def redis_process(workdir: Path, *extra: str) -> ServerProcess:
         *extra,
     ]
     return ServerProcess(argv, port, workdir)
+
+
+APPEND_ALWAYS = ("--appendonly", "yes", "--appendfsync", "always")
+
+
+@contextlib.contextmanager
+def aof_pair(workdir: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Zyst (in ``workdir/zyst``) and redis-server (in ``workdir/redis``), both running with an
+    AOF under ``appendfsync always``; Redis's without an RDB preamble, so that both files hold
+    commands that can be compared byte for byte."""
+    with (
+        zyst_process(workdir / "zyst", *APPEND_ALWAYS) as zyst,
+        redis_process(workdir / "redis", *APPEND_ALWAYS, "--aof-use-rdb-preamble", "no") as real,
+    ):
+        yield zyst, real
 
 
 @pytest.fixture(scope="session")
@@ -349,3 +365,31 @@ def oracle(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[
     o.check("FLUSHALL")
     yield o
     o.close()
+
+
+def parse_reply(raw: bytes) -> Any:
+    """One raw reply decoded by hiredis (lists, bytes, ints; an error reply as an exception)."""
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    return reader.gets()
+
+
+def reply_header(raw: bytes) -> bytes:
+    """The first line of a reply: its type and length (``*3``, ``~0``, ``$1``)."""
+    return raw[: raw.index(b"\r\n")]
+
+
+def hello3(oracle: Oracle) -> None:
+    """Switch both connections to RESP3. HELLO's reply carries each server's own version and
+    client id, so only its shape is compared."""
+    ours, theirs = oracle.run("HELLO", "3")
+    assert ours.startswith(b"%") and theirs.startswith(b"%"), (ours, theirs)
+    assert b"proto\r\n:3\r\n" in ours and b"proto\r\n:3\r\n" in theirs
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def o(request: pytest.FixtureRequest, oracle: Oracle) -> Oracle:
+    """The oracle, in RESP2 or RESP3."""
+    if request.param == 3:
+        hello3(oracle)
+    return oracle

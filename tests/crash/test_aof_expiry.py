@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import RawConnection, redis_process, zyst_process
+from tests.conftest import RawConnection, aof_pair, redis_process, zyst_process
 from tests.unit.test_expiry_aof import Command, expiring_key_in_db_3, resp
 
 
@@ -37,12 +37,7 @@ def redis_incr_file(directory: Path) -> Path:
 
 
 def test_expired_keys_leave_del_in_the_aof_as_in_redis(tmp_path: Path) -> None:
-    always = ("--appendonly", "yes", "--appendfsync", "always")
-    with (
-        zyst_process(tmp_path / "zyst", *always) as zyst,
-        redis_process(tmp_path / "redis", *always, "--aof-use-rdb-preamble", "no") as real,
-        contextlib.ExitStack() as connections,
-    ):
+    with aof_pair(tmp_path) as (zyst, real), contextlib.ExitStack() as connections:
         ports = {"zyst": zyst.port, "redis": real.port}
         main = {
             name: connections.enter_context(RawConnection(port)) for name, port in ports.items()

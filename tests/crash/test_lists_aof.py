@@ -10,11 +10,10 @@ import random
 import time
 from pathlib import Path
 
-from tests.conftest import RawConnection, redis_process, zyst_process
+from tests.conftest import RawConnection, aof_pair, zyst_process
 from tests.crash.test_aof_expiry import redis_incr_file
 from tests.oracle.test_lists_oracle import Arg, random_command
 
-ALWAYS = ("--appendonly", "yes", "--appendfsync", "always")
 FAR = 4_000_000_000_000  # an absolute deadline (Unix ms) well after the test
 
 WRITES: list[tuple[Arg, ...]] = [
@@ -96,11 +95,7 @@ def run_on_both(tmp_path: Path, commands: list[tuple[Arg, ...]]) -> bytes:
     """Run ``commands`` on a Zyst and a redis-server, both with an AOF, asserting the same
     replies and the same file; then restart the Zyst on its file (after SIGKILL) and check
     that it holds what it held. Returns the file."""
-    with (
-        zyst_process(tmp_path / "zyst", *ALWAYS) as zyst,
-        redis_process(tmp_path / "redis", *ALWAYS, "--aof-use-rdb-preamble", "no") as real,
-        contextlib.ExitStack() as stack,
-    ):
+    with aof_pair(tmp_path) as (zyst, real), contextlib.ExitStack() as stack:
         ours = stack.enter_context(RawConnection(zyst.port))
         theirs = stack.enter_context(RawConnection(real.port))
         for command in commands:

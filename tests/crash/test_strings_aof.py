@@ -16,7 +16,7 @@ from pathlib import Path
 
 import hiredis
 
-from tests.conftest import RawConnection, redis_process, zyst_process
+from tests.conftest import RawConnection, aof_pair, zyst_process
 from tests.crash.test_aof_expiry import redis_incr_file
 from tests.oracle.test_strings_oracle import FAR_FUTURE_S, KEYS, PAST_MS, random_command
 
@@ -106,12 +106,7 @@ def relative_ms(command: Command) -> int | None:
 
 
 def test_the_aof_holds_what_redis_appends(tmp_path: Path) -> None:
-    always = ("--appendonly", "yes", "--appendfsync", "always")
-    with (
-        zyst_process(tmp_path / "zyst", *always) as zyst,
-        redis_process(tmp_path / "redis", *always, "--aof-use-rdb-preamble", "no") as real,
-        contextlib.ExitStack() as stack,
-    ):
+    with aof_pair(tmp_path) as (zyst, real), contextlib.ExitStack() as stack:
         conns = {
             "zyst": stack.enter_context(RawConnection(zyst.port)),
             "redis": stack.enter_context(RawConnection(real.port)),

@@ -10,12 +10,9 @@ its own state rather than against the other server.
 
 from __future__ import annotations
 
-from typing import Any
-
-import hiredis
 import pytest
 
-from tests.conftest import Oracle
+from tests.conftest import Oracle, parse_reply, reply_header
 
 WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 OUT_OF_RANGE = b"-ERR value is out of range, must be positive\r\n"
@@ -24,45 +21,20 @@ NOT_INTEGER = b"-ERR value is not an integer or out of range\r\n"
 Arg = bytes | str | int
 
 
-def parse(raw: bytes) -> Any:
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
-def header(raw: bytes) -> bytes:
-    """The first line of a reply: its type and length (``*3``, ``~0``, ``$1``)."""
-    return raw[: raw.index(b"\r\n")]
-
-
 def shape(raw: bytes) -> bytes:
     """A reply's type, with its length only for aggregates (a random member's length varies)."""
-    return raw[:1] if raw[:1] == b"$" else header(raw)
+    return raw[:1] if raw[:1] == b"$" else reply_header(raw)
 
 
 def check_unordered(oracle: Oracle, *args: Arg) -> list[bytes]:
     """Both servers reply the same kind and number of members, and the same members."""
     ours, theirs = oracle.run(*args)
-    assert header(ours) == header(theirs), f"{args!r}: zyst {ours!r} != redis {theirs!r}"
-    ours_sorted, theirs_sorted = sorted(parse(ours)), sorted(parse(theirs))
+    assert reply_header(ours) == reply_header(theirs), (
+        f"{args!r}: zyst {ours!r} != redis {theirs!r}"
+    )
+    ours_sorted, theirs_sorted = sorted(parse_reply(ours)), sorted(parse_reply(theirs))
     assert ours_sorted == theirs_sorted, f"{args!r}: zyst {ours!r} != redis {theirs!r}"
     return ours_sorted
-
-
-def hello3(oracle: Oracle) -> None:
-    """Switch both connections to RESP3. HELLO's reply carries each server's own version and
-    client id, so only its shape is compared."""
-    ours, theirs = oracle.run("HELLO", "3")
-    assert ours.startswith(b"%") and theirs.startswith(b"%"), (ours, theirs)
-    assert b"proto\r\n:3\r\n" in ours and b"proto\r\n:3\r\n" in theirs
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def o(request: pytest.FixtureRequest, oracle: Oracle) -> Oracle:
-    """The oracle, in RESP2 or RESP3."""
-    if request.param == 3:
-        hello3(oracle)
-    return oracle
 
 
 # -- lists --------------------------------------------------------------------------------------
@@ -413,10 +385,10 @@ def test_spop_random_members(o: Oracle, members: list[str]) -> None:
         ours, theirs = o.run(*args)
         assert shape(ours) == shape(theirs), (args, ours, theirs)
         for name, raw in (("zyst", ours), ("redis", theirs)):
-            value = parse(raw)
+            value = parse_reply(raw)
             taken[name].extend(value if isinstance(value, list) else [value])
     for name, conn in (("zyst", o.zyst), ("redis", o.redis)):
-        rest = parse(conn.command("SMEMBERS", "s"))
+        rest = parse_reply(conn.command("SMEMBERS", "s"))
         assert len(rest) == len(members) - 12
         assert sorted(taken[name] + rest) == expected, name
         assert len(set(taken[name])) == 12, name

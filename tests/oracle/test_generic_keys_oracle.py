@@ -14,12 +14,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
 
-import hiredis
 import pytest
 
-from tests.conftest import Oracle, RawConnection, ServerProcess
+from tests.conftest import Oracle, RawConnection, ServerProcess, parse_reply
 
 Arg = bytes | str | int
 Cmd = tuple[Arg, ...]
@@ -30,28 +28,8 @@ NULL3 = b"_\r\n"
 FAR = 4_000_000_000_000
 
 
-def parse(raw: bytes) -> Any:
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def hello3(oracle: Oracle) -> None:
-    """Both connections in RESP3; HELLO's reply carries ids and versions, not compared."""
-    ours, theirs = oracle.run("HELLO", "3")
-    assert b"proto\r\n:3\r\n" in ours and b"proto\r\n:3\r\n" in theirs
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def o(request: pytest.FixtureRequest, oracle: Oracle) -> Oracle:
-    """The oracle, in RESP2 or RESP3."""
-    if request.param == 3:
-        hello3(oracle)
-    return oracle
 
 
 @pytest.fixture
@@ -93,7 +71,7 @@ def check_unordered(o: Oracle, *args: Arg) -> None:
     """The same reply, a set's members in any order (their count still compared exactly)."""
     ours, theirs = o.run(*args)
     if ours[:1] in (b"*", b"~") and ours[: ours.index(b"\r\n")] == theirs[: theirs.index(b"\r\n")]:
-        ours, theirs = sorted(parse(ours)), sorted(parse(theirs))
+        ours, theirs = sorted(parse_reply(ours)), sorted(parse_reply(theirs))
     assert ours == theirs, f"{args!r}: zyst {ours!r} != redis {theirs!r}"
 
 
@@ -454,7 +432,7 @@ def test_randomkey_returns_keys_of_the_selected_database(oracle: Oracle) -> None
     oracle.check("MSET", *(part for name in names for part in (name, "v")))
     oracle.check_all(("SELECT", 2), ("SET", "elsewhere", "v"), ("SELECT", 0))
     for conn in (oracle.zyst, oracle.redis):
-        seen = {parse(conn.command("RANDOMKEY")) for _ in range(400)}
+        seen = {parse_reply(conn.command("RANDOMKEY")) for _ in range(400)}
         assert seen <= {name.encode() for name in names}
         # 400 draws among 40 keys: missing any one key has odds of 40 * (39/40)**400 ~ 1e-3.
         assert len(seen) >= 30
@@ -463,7 +441,7 @@ def test_randomkey_returns_keys_of_the_selected_database(oracle: Oracle) -> None
 
 def info_stats(conn: RawConnection) -> dict[str, int]:
     """The integer fields of ``INFO stats``."""
-    text = parse(conn.command("INFO", "stats")).decode()
+    text = parse_reply(conn.command("INFO", "stats")).decode()
     fields = (line.split(":", 1) for line in text.splitlines() if ":" in line)
     return {name: int(value) for name, value in fields if value.isdigit()}
 
@@ -471,7 +449,9 @@ def info_stats(conn: RawConnection) -> dict[str, int]:
 @pytest.fixture
 def slow_cron(oracle: Oracle) -> Iterator[Oracle]:
     """Both servers' cron at 1 Hz while the test runs, so that expired keys wait for a lookup."""
-    before = [parse(conn.command("CONFIG", "GET", "hz"))[1] for conn in (oracle.zyst, oracle.redis)]
+    before = [
+        parse_reply(conn.command("CONFIG", "GET", "hz"))[1] for conn in (oracle.zyst, oracle.redis)
+    ]
     oracle.check("CONFIG", "SET", "hz", "1")
     try:
         yield oracle
@@ -619,7 +599,7 @@ def test_random_sequence(o: Oracle, seed_value: int) -> None:
             assert (ours in (NULL2, NULL3)) == (theirs in (NULL2, NULL3)), (ours, theirs)
             for conn, raw in ((o.zyst, ours), (o.redis, theirs)):
                 if raw not in (NULL2, NULL3):
-                    assert conn.command("EXISTS", parse(raw)) == b":1\r\n"
+                    assert conn.command("EXISTS", parse_reply(raw)) == b":1\r\n"
         elif command[0] == "SMEMBERS":
             check_unordered(o, *command)
         else:

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Oracle, RawConnection
-from tests.oracle.test_collections_oracle import header, hello3, parse
+from tests.conftest import Oracle, RawConnection, hello3, parse_reply, reply_header
 
 WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 NOT_INTEGER = b"-ERR value is not an integer or out of range\r\n"
@@ -72,8 +71,10 @@ def check_unordered(oracle: Oracle, *args: Arg) -> None:
     """The same reply type and length, and the same elements in any order (a hash that Redis
     keeps as a hash table has no defined order)."""
     ours, theirs = oracle.run(*args)
-    assert header(ours) == header(theirs), f"{args!r}: zyst {ours!r} != redis {theirs!r}"
-    assert sorted(parse(ours)) == sorted(parse(theirs)), args
+    assert reply_header(ours) == reply_header(theirs), (
+        f"{args!r}: zyst {ours!r} != redis {theirs!r}"
+    )
+    assert sorted(parse_reply(ours)) == sorted(parse_reply(theirs)), args
 
 
 # -- HSETNX, HMSET ------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ def test_hrandfield_determined_replies(o: Oracle) -> None:
 def members(raw: bytes, withvalues: bool, resp3: bool) -> list[tuple[bytes, bytes | None]]:
     """The (field, value) pairs of an HRANDFIELD reply with a count; value None without
     WITHVALUES. Checks the reply's shape for the protocol on the way."""
-    reply = parse(raw)
+    reply = parse_reply(raw)
     assert isinstance(reply, list), raw
     if not withvalues:
         assert all(isinstance(f, bytes) for f in reply), raw
@@ -351,7 +352,7 @@ def check_random_reply(
 ) -> list[bytes]:
     """Check one server's HRANDFIELD reply against that server's hash; its fields."""
     if count is None:
-        field = parse(raw)
+        field = parse_reply(raw)
         assert field in hash_, raw
         return [field]
     pairs = members(raw, withvalues, resp3)
@@ -379,9 +380,9 @@ def test_hrandfield_random_choices(o: Oracle, resp3: bool, size: int, withvalues
         if count is not None:
             args = (*args, count, *option)
         ours, theirs = o.run(*args)
-        assert header(ours)[:1] == header(theirs)[:1], (args, ours, theirs)
+        assert reply_header(ours)[:1] == reply_header(theirs)[:1], (args, ours, theirs)
         if count is not None:
-            assert header(ours) == header(theirs), (args, ours, theirs)
+            assert reply_header(ours) == reply_header(theirs), (args, ours, theirs)
         for raw in (ours, theirs):
             check_random_reply(raw, count, withvalues and count is not None, resp3, fields)
     # Every field turns up, in each form of the command: a server that always answered the
@@ -443,7 +444,7 @@ KEYSPACE_TRAFFIC: list[tuple[tuple[Arg, ...], tuple[int, int]]] = [
 
 
 def keyspace_counters(conn: RawConnection) -> tuple[int, int]:
-    text = parse(conn.command("INFO", "stats")).decode()
+    text = parse_reply(conn.command("INFO", "stats")).decode()
     fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
     return int(fields["keyspace_hits"]), int(fields["keyspace_misses"])
 
@@ -563,13 +564,13 @@ def test_random_sequence_matches_redis(o: Oracle, resp3: bool, seed: int) -> Non
             o.check(*command)
             continue
         # The hash as it is on both servers (the same bytes, so compared in passing).
-        state = parse(o.check(b"HGETALL", command[1]))
+        state = parse_reply(o.check(b"HGETALL", command[1]))
         hash_ = as_hash(state) if isinstance(state, dict | list) else {}
         if hrandfield_is_determined(command, len(hash_)):
             o.check(*command)
             continue
         ours, theirs = o.run(*command)
-        assert header(ours)[:1] == header(theirs)[:1], (step, command, ours, theirs)
+        assert reply_header(ours)[:1] == reply_header(theirs)[:1], (step, command, ours, theirs)
         count = None if len(command) == 2 else int(command[2])
         withvalues = len(command) == 4
         for raw in (ours, theirs):

@@ -14,8 +14,7 @@ import random
 
 import pytest
 
-from tests.conftest import Oracle
-from tests.oracle.test_collections_oracle import hello3
+from tests.conftest import Oracle, hello3
 from tests.oracle.test_stats_oracle import _counters
 
 WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
@@ -25,14 +24,6 @@ LLONG_MIN = "-9223372036854775808"
 LLONG_MAX = "9223372036854775807"
 
 Arg = bytes | str | int
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def o(request: pytest.FixtureRequest, oracle: Oracle) -> Oracle:
-    """The oracle, in RESP2 or RESP3."""
-    if request.param == 3:
-        hello3(oracle)
-    return oracle
 
 
 def seed(o: Oracle) -> None:

@@ -14,28 +14,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from typing import Any
 
-import hiredis
 import pytest
 
-from tests.conftest import Oracle
-from tests.oracle.test_collections_oracle import hello3
+from tests.conftest import Oracle, parse_reply, reply_header
 from zyst.numbers import strict_int
 
 WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
 Arg = bytes | str | int
-
-
-def parse(raw: bytes) -> Any:
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
-def header(raw: bytes) -> bytes:
-    return raw[: raw.index(b"\r\n")]
 
 
 def ascending_integers(members: list[bytes]) -> bool:
@@ -51,26 +38,20 @@ def ascending_integers(members: list[bytes]) -> bool:
 def compare_listing(args: Sequence[Arg], ours: bytes, theirs: bytes) -> None:
     """A reply that lists members: exact where Redis's order is ascending integers, else the
     same type, length and members."""
-    assert header(ours) == header(theirs), f"{args!r}: zyst {ours!r} != redis {theirs!r}"
-    members = parse(theirs)
+    assert reply_header(ours) == reply_header(theirs), (
+        f"{args!r}: zyst {ours!r} != redis {theirs!r}"
+    )
+    members = parse_reply(theirs)
     if not isinstance(members, list) or ascending_integers(members):
         assert ours == theirs, f"{args!r}: zyst {ours!r} != redis {theirs!r}"
     else:
-        assert sorted(parse(ours)) == sorted(members), f"{args!r}: {ours!r} != {theirs!r}"
+        assert sorted(parse_reply(ours)) == sorted(members), f"{args!r}: {ours!r} != {theirs!r}"
 
 
 def check_listing(o: Oracle, *args: Arg) -> bytes:
     ours, theirs = o.run(*args)
     compare_listing(args, ours, theirs)
     return theirs
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def o(request: pytest.FixtureRequest, oracle: Oracle) -> Oracle:
-    """The oracle, in RESP2 or RESP3."""
-    if request.param == 3:
-        hello3(oracle)
-    return oracle
 
 
 # -- membership ---------------------------------------------------------------------------------
@@ -144,7 +125,7 @@ def test_spop_of_most_of_an_intset_lists_them_in_order(o: Oracle) -> None:
     o.check("SADD", "i", *[str(n) for n in range(30, 0, -1)])
     ours, theirs = o.run("SPOP", "i", 27)
     for raw in (ours, theirs):
-        popped = [int(m) for m in parse(raw)]
+        popped = [int(m) for m in parse_reply(raw)]
         assert len(popped) == 27 and popped == sorted(popped), raw
 
 
@@ -218,14 +199,14 @@ def test_srandmember_random_picks(o: Oracle, members: list[str], count: int) -> 
     (a negative count may repeat), and nothing is removed."""
     o.check("SADD", "s", *members)
     ours, theirs = o.run("SRANDMEMBER", "s", count)
-    assert header(ours) == header(theirs) == b"*%d" % abs(count)
+    assert reply_header(ours) == reply_header(theirs) == b"*%d" % abs(count)
     for raw in (ours, theirs):
-        picks = parse(raw)
+        picks = parse_reply(raw)
         assert set(picks) <= {m.encode() for m in members}, raw
         if count > 0:
             assert len(set(picks)) == count, raw
     ours, theirs = o.run("SRANDMEMBER", "s")
-    assert parse(ours) in {m.encode() for m in members}
+    assert parse_reply(ours) in {m.encode() for m in members}
     o.check("SCARD", "s")
 
 
@@ -236,14 +217,14 @@ def test_srandmember_is_uniform_enough(oracle: Oracle, args: tuple[int, ...]) ->
     oracle.zyst.command("SADD", "s", *range(10))
     seen: set[bytes] = set()
     for _ in range(200):
-        pick = parse(oracle.zyst.command("SRANDMEMBER", "s", *args))
+        pick = parse_reply(oracle.zyst.command("SRANDMEMBER", "s", *args))
         seen |= set(pick) if args else {pick}
     assert seen == {str(n).encode() for n in range(10)}
 
 
 def test_srandmember_negative_count_is_uniform_enough(oracle: Oracle) -> None:
     oracle.zyst.command("SADD", "s", *range(10))
-    seen = set(parse(oracle.zyst.command("SRANDMEMBER", "s", -400)))
+    seen = set(parse_reply(oracle.zyst.command("SRANDMEMBER", "s", -400)))
     assert seen == {str(n).encode() for n in range(10)}
 
 
@@ -463,7 +444,7 @@ def test_keyspace_hits_and_misses_match_redis(oracle: Oracle) -> None:
         for conn in (oracle.zyst, oracle.redis):
             info = dict(
                 line.split(b":", 1)
-                for line in parse(conn.command("INFO", "stats")).splitlines()
+                for line in parse_reply(conn.command("INFO", "stats")).splitlines()
                 if line.startswith(b"keyspace_")
             )
             assert {k: int(v) for k, v in info.items()} == expected, command
@@ -527,7 +508,7 @@ def test_random_sequence_matches_redis(oracle: Oracle, seed: int) -> None:
             compare_listing(args, mine, redis_reply)
         elif name == "SRANDMEMBER" and redis_reply[:1] == b"*" and args[2] != 0:
             # A random pick (count 1 or -1) of a set with more than one member.
-            assert header(mine) == header(redis_reply), (args, mine, redis_reply)
+            assert reply_header(mine) == reply_header(redis_reply), (args, mine, redis_reply)
         else:
             assert mine == redis_reply, f"{args!r}: zyst {mine!r} != redis {redis_reply!r}"
     for key in KEYS:

@@ -29,6 +29,15 @@ def parse_int(raw: bytes, error: str = errors.NOT_INTEGER) -> int:
     return value
 
 
+def parse_at_least(raw: bytes, minimum: int, error: str) -> int:
+    """``raw`` as a 64-bit integer of at least ``minimum``; a non-integer and a smaller number
+    alike raise ``error`` (LPOS's COUNT and MAXLEN, LMPOP's and SINTERCARD's numkeys, ...)."""
+    value = strict_int(raw)
+    if value is None or value < minimum:
+        raise CommandError(error)
+    return value
+
+
 def parse_count(raw: bytes) -> int:
     """A pop count (LPOP, RPOP, SPOP): a non-negative integer; anything else, negative numbers
     and non-numbers alike, is Redis's "value is out of range, must be positive"."""

@@ -28,12 +28,13 @@ propagates nothing.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int, strict_int
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import OK, Map, Pairs
 
@@ -146,20 +147,25 @@ def hdel(client: Client, argv: list[bytes]) -> Reply:
     return removed
 
 
-@command(
-    "hgetall",
-    arity=2,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="hash",
-    summary="Get all the fields and values in a hash",
-    since="2.0.0",
-    syntax="key",
-    complexity="O(N) where N is the size of the hash.",
-    acl_categories=("read", "hash", "slow"),
-    tips=("nondeterministic_output_order",),
-    key_specs=(KeySpec(flags=("RO", "access")),),
-)
+def _whole_hash(name: str, summary: str) -> Callable[[Handler], Handler]:
+    """The one declaration of HGETALL, HKEYS and HVALS: ``name key``, every field read."""
+    return command(
+        name,
+        arity=2,
+        flags=("readonly",),
+        keys=(1, 1, 1),
+        group="hash",
+        summary=summary,
+        since="2.0.0",
+        syntax="key",
+        complexity="O(N) where N is the size of the hash.",
+        acl_categories=("read", "hash", "slow"),
+        tips=("nondeterministic_output_order",),
+        key_specs=(KeySpec(flags=("RO", "access")),),
+    )
+
+
+@_whole_hash("hgetall", "Get all the fields and values in a hash")
 def hgetall(client: Client, argv: list[bytes]) -> Reply:
     """HGETALL key
 
@@ -322,20 +328,7 @@ def hstrlen(client: Client, argv: list[bytes]) -> Reply:
     return 0 if value is None else len(value)
 
 
-@command(
-    "hkeys",
-    arity=2,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="hash",
-    summary="Get all the fields in a hash",
-    since="2.0.0",
-    syntax="key",
-    complexity="O(N) where N is the size of the hash.",
-    acl_categories=("read", "hash", "slow"),
-    tips=("nondeterministic_output_order",),
-    key_specs=(KeySpec(flags=("RO", "access")),),
-)
+@_whole_hash("hkeys", "Get all the fields in a hash")
 def hkeys(client: Client, argv: list[bytes]) -> Reply:
     """HKEYS key
 
@@ -345,20 +338,7 @@ def hkeys(client: Client, argv: list[bytes]) -> Reply:
     return [] if hash_ is None else list(hash_)
 
 
-@command(
-    "hvals",
-    arity=2,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="hash",
-    summary="Get all the values in a hash",
-    since="2.0.0",
-    syntax="key",
-    complexity="O(N) where N is the size of the hash.",
-    acl_categories=("read", "hash", "slow"),
-    tips=("nondeterministic_output_order",),
-    key_specs=(KeySpec(flags=("RO", "access")),),
-)
+@_whole_hash("hvals", "Get all the values in a hash")
 def hvals(client: Client, argv: list[bytes]) -> Reply:
     """HVALS key
 

@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from zyst.keyspace import Database
 
 
+# The cluster routing tips of the commands that count keys across shards (DEL, UNLINK, EXISTS,
+# TOUCH): COMMAND INFO and COMMAND DOCS show them.
+_MULTI_SHARD_SUM: Final = ("request_policy:multi_shard", "response_policy:agg_sum")
+
+
 @command(
     "del",
     arity=-2,
@@ -53,10 +58,7 @@ if TYPE_CHECKING:
     "is the number of elements in the list, set, sorted set or hash. Removing a single key that "
     "holds a string value is O(1).",
     acl_categories=("keyspace", "write", "slow"),
-    tips=(
-        "request_policy:multi_shard",
-        "response_policy:agg_sum",
-    ),
+    tips=_MULTI_SHARD_SUM,
     key_specs=(KeySpec(flags=("RM", "delete")),),
 )
 def del_(client: Client, argv: list[bytes]) -> Reply:
@@ -87,10 +89,7 @@ def del_(client: Client, argv: list[bytes]) -> Reply:
     "work in a different thread in order to reclaim memory, where N is the number of "
     "allocations the deleted objects where composed of.",
     acl_categories=("keyspace", "write", "fast"),
-    tips=(
-        "request_policy:multi_shard",
-        "response_policy:agg_sum",
-    ),
+    tips=_MULTI_SHARD_SUM,
     key_specs=(KeySpec(flags=("RM", "delete")),),
 )
 def unlink(client: Client, argv: list[bytes]) -> Reply:
@@ -113,10 +112,7 @@ def unlink(client: Client, argv: list[bytes]) -> Reply:
     syntax="key [key ...]",
     complexity="O(N) where N is the number of keys to check.",
     acl_categories=("keyspace", "read", "fast"),
-    tips=(
-        "request_policy:multi_shard",
-        "response_policy:agg_sum",
-    ),
+    tips=_MULTI_SHARD_SUM,
     key_specs=(KeySpec(flags=("RO",)),),
 )
 def exists(client: Client, argv: list[bytes]) -> Reply:
@@ -144,10 +140,7 @@ def exists(client: Client, argv: list[bytes]) -> Reply:
     syntax="key [key ...]",
     complexity="O(N) where N is the number of keys that will be touched.",
     acl_categories=("keyspace", "read", "fast"),
-    tips=(
-        "request_policy:multi_shard",
-        "response_policy:agg_sum",
-    ),
+    tips=_MULTI_SHARD_SUM,
     key_specs=(KeySpec(flags=("RO",)),),
 )
 def touch(client: Client, argv: list[bytes]) -> Reply:
@@ -156,12 +149,7 @@ def touch(client: Client, argv: list[bytes]) -> Reply:
     How many of the keys exist (a key named twice counts twice). Zyst keeps no access times, so
     this is EXISTS, counted in the hit and miss statistics as Redis's read lookups are.
     """
-    lookup = client.db.lookup_read
-    found = 0
-    for key in argv[1:]:
-        if lookup(key) is not None:
-            found += 1
-    return found
+    return exists(client, argv)
 
 
 # -- EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT -------------------------------------------------------

@@ -34,13 +34,14 @@ an LTRIM that keeps everything) propagates nothing.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.blocking import Blocked
-from zyst.commands.args import parse_count, parse_int, parse_timeout_ms
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.args import parse_at_least, parse_count, parse_int, parse_timeout_ms
+from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MIN
 from zyst.protocol.resp import NULL_ARRAY, OK
@@ -272,18 +273,25 @@ def _blocking_pop(client: Client, argv: list[bytes], head: bool) -> Reply:
     return Blocked(keys, deque, deadline, lambda key: [name, key, timeout_arg])
 
 
-@command(
-    "blpop",
-    arity=-3,
-    flags=("write", "noscript", "blocking"),
-    keys=(1, -2, 1),
-    group="list",
-    summary="Remove and get the first element in a list, or block until one is available",
-    since="2.0.0",
-    syntax="key [key ...] timeout",
-    complexity="O(N) where N is the number of provided keys.",
-    acl_categories=("write", "list", "slow", "blocking"),
-    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+def _blocking_pop_command(name: str, summary: str) -> Callable[[Handler], Handler]:
+    """The one declaration of BLPOP and BRPOP (they differ by the end they pop from)."""
+    return command(
+        name,
+        arity=-3,
+        flags=("write", "noscript", "blocking"),
+        keys=(1, -2, 1),
+        group="list",
+        summary=summary,
+        since="2.0.0",
+        syntax="key [key ...] timeout",
+        complexity="O(N) where N is the number of provided keys.",
+        acl_categories=("write", "list", "slow", "blocking"),
+        key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+    )
+
+
+@_blocking_pop_command(
+    "blpop", "Remove and get the first element in a list, or block until one is available"
 )
 def blpop(client: Client, argv: list[bytes]) -> Reply:
     """BLPOP key [key ...] timeout
@@ -295,18 +303,8 @@ def blpop(client: Client, argv: list[bytes]) -> Reply:
     return _blocking_pop(client, argv, True)
 
 
-@command(
-    "brpop",
-    arity=-3,
-    flags=("write", "noscript", "blocking"),
-    keys=(1, -2, 1),
-    group="list",
-    summary="Remove and get the last element in a list, or block until one is available",
-    since="2.0.0",
-    syntax="key [key ...] timeout",
-    complexity="O(N) where N is the number of provided keys.",
-    acl_categories=("write", "list", "slow", "blocking"),
-    key_specs=(KeySpec(flags=("RW", "access", "delete")),),
+@_blocking_pop_command(
+    "brpop", "Remove and get the last element in a list, or block until one is available"
 )
 def brpop(client: Client, argv: list[bytes]) -> Reply:
     """BRPOP key [key ...] timeout
@@ -344,20 +342,25 @@ def _push_existing(client: Client, argv: list[bytes], head: bool) -> Reply:
     return len(lst)
 
 
-@command(
-    "lpushx",
-    arity=-3,
-    flags=("write", "denyoom", "fast"),
-    keys=(1, 1, 1),
-    group="list",
-    summary="Prepend an element to a list, only if the list exists",
-    since="2.2.0",
-    syntax="key element [element ...]",
-    complexity="O(1) for each element added, so O(N) to add N elements when the command is "
-    "called with multiple arguments.",
-    acl_categories=("write", "list", "fast"),
-    key_specs=(KeySpec(flags=("RW", "insert")),),
-)
+def _pushx(name: str, summary: str) -> Callable[[Handler], Handler]:
+    """The one declaration of LPUSHX and RPUSHX (they differ by the end they push to)."""
+    return command(
+        name,
+        arity=-3,
+        flags=("write", "denyoom", "fast"),
+        keys=(1, 1, 1),
+        group="list",
+        summary=summary,
+        since="2.2.0",
+        syntax="key element [element ...]",
+        complexity="O(1) for each element added, so O(N) to add N elements when the command is "
+        "called with multiple arguments.",
+        acl_categories=("write", "list", "fast"),
+        key_specs=(KeySpec(flags=("RW", "insert")),),
+    )
+
+
+@_pushx("lpushx", "Prepend an element to a list, only if the list exists")
 def lpushx(client: Client, argv: list[bytes]) -> Reply:
     """LPUSHX key element [element ...]
 
@@ -366,20 +369,7 @@ def lpushx(client: Client, argv: list[bytes]) -> Reply:
     return _push_existing(client, argv, True)
 
 
-@command(
-    "rpushx",
-    arity=-3,
-    flags=("write", "denyoom", "fast"),
-    keys=(1, 1, 1),
-    group="list",
-    summary="Append an element to a list, only if the list exists",
-    since="2.2.0",
-    syntax="key element [element ...]",
-    complexity="O(1) for each element added, so O(N) to add N elements when the command is "
-    "called with multiple arguments.",
-    acl_categories=("write", "list", "fast"),
-    key_specs=(KeySpec(flags=("RW", "insert")),),
-)
+@_pushx("rpushx", "Append an element to a list, only if the list exists")
 def rpushx(client: Client, argv: list[bytes]) -> Reply:
     """RPUSHX key element [element ...]
 
@@ -630,14 +620,10 @@ def lpos(client: Client, argv: list[bytes]) -> Reply:
                 raise CommandError(errors.LPOS_RANK_ZERO)
         elif option == b"count" and more:
             j += 1
-            count = parse_int(argv[j], errors.LPOS_COUNT_NEGATIVE)
-            if count < 0:
-                raise CommandError(errors.LPOS_COUNT_NEGATIVE)
+            count = parse_at_least(argv[j], 0, errors.LPOS_COUNT_NEGATIVE)
         elif option == b"maxlen" and more:
             j += 1
-            maxlen = parse_int(argv[j], errors.LPOS_MAXLEN_NEGATIVE)
-            if maxlen < 0:
-                raise CommandError(errors.LPOS_MAXLEN_NEGATIVE)
+            maxlen = parse_at_least(argv[j], 0, errors.LPOS_MAXLEN_NEGATIVE)
         else:
             raise CommandError(errors.SYNTAX)
         j += 1
@@ -668,6 +654,13 @@ def lpos(client: Client, argv: list[bytes]) -> Reply:
         if len(found) == count:
             break
     return None if count == -1 else found
+
+
+# LMOVE's and RPOPLPUSH's keys: the source popped, then the destination pushed onto.
+_MOVE_KEYS: Final = (
+    KeySpec(flags=("RW", "access", "delete"), index=1, lastkey=0, step=1),
+    KeySpec(flags=("RW", "insert"), index=2, lastkey=0, step=1),
+)
 
 
 def _move(client: Client, argv: list[bytes], from_head: bool, to_head: bool) -> Reply:
@@ -702,10 +695,7 @@ def _move(client: Client, argv: list[bytes], from_head: bool, to_head: bool) -> 
     syntax="source destination <LEFT | RIGHT> <LEFT | RIGHT>",
     complexity="O(1)",
     acl_categories=("write", "list", "slow"),
-    key_specs=(
-        KeySpec(flags=("RW", "access", "delete"), index=1, lastkey=0, step=1),
-        KeySpec(flags=("RW", "insert"), index=2, lastkey=0, step=1),
-    ),
+    key_specs=_MOVE_KEYS,
 )
 def lmove(client: Client, argv: list[bytes]) -> Reply:
     """LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT>
@@ -730,10 +720,7 @@ def lmove(client: Client, argv: list[bytes]) -> Reply:
     syntax="source destination",
     complexity="O(1)",
     acl_categories=("write", "list", "slow"),
-    key_specs=(
-        KeySpec(flags=("RW", "access", "delete"), index=1, lastkey=0, step=1),
-        KeySpec(flags=("RW", "insert"), index=2, lastkey=0, step=1),
-    ),
+    key_specs=_MOVE_KEYS,
 )
 def rpoplpush(client: Client, argv: list[bytes]) -> Reply:
     """RPOPLPUSH source destination
@@ -765,9 +752,7 @@ def lmpop(client: Client, argv: list[bytes]) -> Reply:
     replies ``[key, [element ...]]``, or a null array when none does. A key of another type
     met before a list is WRONGTYPE. Everything is parsed before any key is looked up.
     """
-    numkeys = parse_int(argv[1], errors.NUMKEYS_NOT_POSITIVE)
-    if numkeys < 1:
-        raise CommandError(errors.NUMKEYS_NOT_POSITIVE)
+    numkeys = parse_at_least(argv[1], 1, errors.NUMKEYS_NOT_POSITIVE)
     where_index = numkeys + 2
     argc = len(argv)
     if where_index >= argc:
@@ -778,9 +763,7 @@ def lmpop(client: Client, argv: list[bytes]) -> Reply:
     while j < argc:
         if count == -1 and j + 1 < argc and _word(argv[j]) == b"count":
             j += 1
-            count = parse_int(argv[j], errors.COUNT_NOT_POSITIVE)
-            if count < 1:
-                raise CommandError(errors.COUNT_NOT_POSITIVE)
+            count = parse_at_least(argv[j], 1, errors.COUNT_NOT_POSITIVE)
         else:
             raise CommandError(errors.SYNTAX)
         j += 1

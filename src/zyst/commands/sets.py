@@ -46,12 +46,13 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
-from zyst.commands.args import LLONG_MAX, parse_count, strict_int
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.args import LLONG_MAX, parse_at_least, parse_count, strict_int
+from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.protocol.resp import SetReply
 
@@ -506,20 +507,44 @@ def _store_keys(destination_flags: tuple[str, ...]) -> tuple[KeySpec, ...]:
     )
 
 
-@command(
-    "sinter",
-    arity=-2,
-    flags=("readonly",),
-    keys=(1, -1, 1),
-    group="set",
-    summary="Intersect multiple sets",
-    since="1.0.0",
-    syntax="key [key ...]",
-    complexity=_COMPLEXITY_INTER,
-    acl_categories=("read", "set", "slow"),
-    tips=("nondeterministic_output_order",),
-    key_specs=_SET_ALGEBRA_KEYS,
-)
+def _algebra(name: str, summary: str, complexity: str) -> Callable[[Handler], Handler]:
+    """The one declaration of SINTER, SUNION and SDIFF: ``name key [key ...]``, read only."""
+    return command(
+        name,
+        arity=-2,
+        flags=("readonly",),
+        keys=(1, -1, 1),
+        group="set",
+        summary=summary,
+        since="1.0.0",
+        syntax="key [key ...]",
+        complexity=complexity,
+        acl_categories=("read", "set", "slow"),
+        tips=("nondeterministic_output_order",),
+        key_specs=_SET_ALGEBRA_KEYS,
+    )
+
+
+def _algebra_store(
+    name: str, summary: str, complexity: str, destination_flags: tuple[str, ...]
+) -> Callable[[Handler], Handler]:
+    """The one declaration of the STORE forms: ``name destination key [key ...]``."""
+    return command(
+        name,
+        arity=-3,
+        flags=("write", "denyoom"),
+        keys=(1, -1, 1),
+        group="set",
+        summary=summary,
+        since="1.0.0",
+        syntax="destination key [key ...]",
+        complexity=complexity,
+        acl_categories=("write", "set", "slow"),
+        key_specs=_store_keys(destination_flags),
+    )
+
+
+@_algebra("sinter", "Intersect multiple sets", _COMPLEXITY_INTER)
 def sinter(client: Client, argv: list[bytes]) -> Reply:
     """SINTER key [key ...]
 
@@ -548,9 +573,7 @@ def sintercard(client: Client, argv: list[bytes]) -> Reply:
     "numkeys should be greater than 0"), no more keys than arguments, then each option (LIMIT
     from 0 to LONG_MAX, the last one wins; anything else is a syntax error).
     """
-    numkeys = strict_int(argv[1])
-    if numkeys is None or numkeys < 1:
-        raise CommandError(errors.NUMKEYS_NOT_POSITIVE)
+    numkeys = parse_at_least(argv[1], 1, errors.NUMKEYS_NOT_POSITIVE)
     if numkeys > len(argv) - 2:
         raise CommandError(errors.NUMKEYS_TOO_MANY)
     limit = 0
@@ -558,10 +581,7 @@ def sintercard(client: Client, argv: list[bytes]) -> Reply:
     while index < len(argv):
         if argv[index].lower() != b"limit" or index + 1 == len(argv):
             raise CommandError(errors.SYNTAX)
-        value = strict_int(argv[index + 1])
-        if value is None or value < 0:
-            raise CommandError(errors.LIMIT_NEGATIVE)
-        limit = value
+        limit = parse_at_least(argv[index + 1], 0, errors.LIMIT_NEGATIVE)
         index += 2
     sets = _sources(client.db, argv[2 : 2 + numkeys])
     present = [s for s in sets if s is not None]
@@ -584,18 +604,11 @@ def sintercard(client: Client, argv: list[bytes]) -> Reply:
     return found
 
 
-@command(
+@_algebra_store(
     "sinterstore",
-    arity=-3,
-    flags=("write", "denyoom"),
-    keys=(1, -1, 1),
-    group="set",
-    summary="Intersect multiple sets and store the resulting set in a key",
-    since="1.0.0",
-    syntax="destination key [key ...]",
-    complexity=_COMPLEXITY_INTER,
-    acl_categories=("write", "set", "slow"),
-    key_specs=_store_keys(("RW", "update")),
+    "Intersect multiple sets and store the resulting set in a key",
+    _COMPLEXITY_INTER,
+    ("RW", "update"),
 )
 def sinterstore(client: Client, argv: list[bytes]) -> Reply:
     """SINTERSTORE destination key [key ...]
@@ -605,20 +618,7 @@ def sinterstore(client: Client, argv: list[bytes]) -> Reply:
     return _store(client, argv[1], _intersection(_sources(client.db, argv[2:])))
 
 
-@command(
-    "sunion",
-    arity=-2,
-    flags=("readonly",),
-    keys=(1, -1, 1),
-    group="set",
-    summary="Add multiple sets",
-    since="1.0.0",
-    syntax="key [key ...]",
-    complexity=_COMPLEXITY_UNION,
-    acl_categories=("read", "set", "slow"),
-    tips=("nondeterministic_output_order",),
-    key_specs=_SET_ALGEBRA_KEYS,
-)
+@_algebra("sunion", "Add multiple sets", _COMPLEXITY_UNION)
 def sunion(client: Client, argv: list[bytes]) -> Reply:
     """SUNION key [key ...]
 
@@ -627,18 +627,11 @@ def sunion(client: Client, argv: list[bytes]) -> Reply:
     return SetReply(_listed(client, _union(_sources(client.db, argv[1:]))))
 
 
-@command(
+@_algebra_store(
     "sunionstore",
-    arity=-3,
-    flags=("write", "denyoom"),
-    keys=(1, -1, 1),
-    group="set",
-    summary="Add multiple sets and store the resulting set in a key",
-    since="1.0.0",
-    syntax="destination key [key ...]",
-    complexity=_COMPLEXITY_UNION,
-    acl_categories=("write", "set", "slow"),
-    key_specs=_store_keys(("OW", "update")),
+    "Add multiple sets and store the resulting set in a key",
+    _COMPLEXITY_UNION,
+    ("OW", "update"),
 )
 def sunionstore(client: Client, argv: list[bytes]) -> Reply:
     """SUNIONSTORE destination key [key ...]
@@ -648,20 +641,7 @@ def sunionstore(client: Client, argv: list[bytes]) -> Reply:
     return _store(client, argv[1], _union(_sources(client.db, argv[2:])))
 
 
-@command(
-    "sdiff",
-    arity=-2,
-    flags=("readonly",),
-    keys=(1, -1, 1),
-    group="set",
-    summary="Subtract multiple sets",
-    since="1.0.0",
-    syntax="key [key ...]",
-    complexity=_COMPLEXITY_UNION,
-    acl_categories=("read", "set", "slow"),
-    tips=("nondeterministic_output_order",),
-    key_specs=_SET_ALGEBRA_KEYS,
-)
+@_algebra("sdiff", "Subtract multiple sets", _COMPLEXITY_UNION)
 def sdiff(client: Client, argv: list[bytes]) -> Reply:
     """SDIFF key [key ...]
 
@@ -671,18 +651,11 @@ def sdiff(client: Client, argv: list[bytes]) -> Reply:
     return SetReply(_listed(client, _difference(_sources(client.db, argv[1:]))))
 
 
-@command(
+@_algebra_store(
     "sdiffstore",
-    arity=-3,
-    flags=("write", "denyoom"),
-    keys=(1, -1, 1),
-    group="set",
-    summary="Subtract multiple sets and store the resulting set in a key",
-    since="1.0.0",
-    syntax="destination key [key ...]",
-    complexity=_COMPLEXITY_UNION,
-    acl_categories=("write", "set", "slow"),
-    key_specs=_store_keys(("OW", "update")),
+    "Subtract multiple sets and store the resulting set in a key",
+    _COMPLEXITY_UNION,
+    ("OW", "update"),
 )
 def sdiffstore(client: Client, argv: list[bytes]) -> Reply:
     """SDIFFSTORE destination key [key ...]

@@ -20,11 +20,12 @@ Everything else propagates as received.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
 from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import add_long_double, format_long_double, parse_long_double
 from zyst.protocol.resp import OK, Map
@@ -725,19 +726,26 @@ def _set_with_expiry(client: Client, argv: list[bytes], flag: int, name: str) ->
     return OK
 
 
-@command(
-    "setex",
-    arity=4,
-    flags=("write", "denyoom"),
-    keys=(1, 1, 1),
-    group="string",
-    summary="Set the value and expiration of a key",
-    since="2.0.0",
-    syntax="key seconds value",
-    complexity="O(1)",
-    acl_categories=("write", "string", "slow"),
-    key_specs=(KeySpec(flags=("OW", "update")),),
-)
+def _setex_command(
+    name: str, summary: str, since: str, syntax: str
+) -> Callable[[Handler], Handler]:
+    """The one declaration of SETEX and PSETEX (they differ by the unit of the TTL)."""
+    return command(
+        name,
+        arity=4,
+        flags=("write", "denyoom"),
+        keys=(1, 1, 1),
+        group="string",
+        summary=summary,
+        since=since,
+        syntax=syntax,
+        complexity="O(1)",
+        acl_categories=("write", "string", "slow"),
+        key_specs=(KeySpec(flags=("OW", "update")),),
+    )
+
+
+@_setex_command("setex", "Set the value and expiration of a key", "2.0.0", "key seconds value")
 def setex(client: Client, argv: list[bytes]) -> Reply:
     """SETEX key seconds value
 
@@ -746,18 +754,11 @@ def setex(client: Client, argv: list[bytes]) -> Reply:
     return _set_with_expiry(client, argv, _EX, "setex")
 
 
-@command(
+@_setex_command(
     "psetex",
-    arity=4,
-    flags=("write", "denyoom"),
-    keys=(1, 1, 1),
-    group="string",
-    summary="Set the value and expiration in milliseconds of a key",
-    since="2.6.0",
-    syntax="key milliseconds value",
-    complexity="O(1)",
-    acl_categories=("write", "string", "slow"),
-    key_specs=(KeySpec(flags=("OW", "update")),),
+    "Set the value and expiration in milliseconds of a key",
+    "2.6.0",
+    "key milliseconds value",
 )
 def psetex(client: Client, argv: list[bytes]) -> Reply:
     """PSETEX key milliseconds value
