@@ -172,6 +172,8 @@ TIMEOUT_NEGATIVE = "ERR timeout is negative"
 
 # -- hashes (HINCRBY, HRANDFIELD) -------------------------------------------------------------
 HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+NAN_OR_INFINITY = "ERR value is NaN or Infinity"
 OUT_OF_RANGE_PLAIN = "ERR value is out of range"
 LONG_RANGE = (
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"

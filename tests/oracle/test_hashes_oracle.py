@@ -243,6 +243,38 @@ def test_hincrby(o: Oracle) -> None:
     )
 
 
+def test_hincrbyfloat(o: Oracle) -> None:
+    o.check_all(
+        ("HINCRBYFLOAT", "h", "f", "10.5"),
+        ("HINCRBYFLOAT", "h", "f", "0.1"),
+        ("HINCRBYFLOAT", "h", "f", "-5.0e3"),
+        ("HINCRBYFLOAT", "h", "f", "3"),
+        ("HINCRBYFLOAT", "h", "g", "0x10"),
+        ("HINCRBYFLOAT", "h", "g", "1.1e-17"),
+        ("HINCRBYFLOAT", "h", "z", "-0"),
+        ("HSET", "h", "s", "abc", "n", " 1", "i", "12"),
+        ("HINCRBYFLOAT", "h", "s", "1"),
+        ("HINCRBYFLOAT", "h", "n", "1"),
+        ("HINCRBYFLOAT", "h", "i", "1.5"),
+        ("HINCRBYFLOAT", "h", "i", "inf"),
+        ("HINCRBYFLOAT", "h", "i", "-inf"),
+        ("HINCRBYFLOAT", "h", "i", "nan"),
+        ("HINCRBYFLOAT", "h", "i", "abc"),
+        ("HINCRBYFLOAT", "h", "i", ""),
+        ("HINCRBYFLOAT", "new", "f", "abc"),
+        ("EXISTS", "new"),
+        ("HSET", "big", "f", "1e4932"),
+        ("HINCRBYFLOAT", "big", "f", "1e4932"),
+        ("HGETALL", "h"),
+        ("HGETALL", "big"),
+        ("SET", "str", "1"),
+        ("HINCRBYFLOAT", "str", "f", "1"),
+        ("HINCRBYFLOAT", "str", "f", "x"),
+        ("HINCRBYFLOAT", "h", "f"),
+        ("HINCRBYFLOAT", "h", "f", "1", "2"),
+    )
+
+
 @pytest.mark.parametrize("increment", BAD_INTEGERS)
 def test_hincrby_bad_increment(o: Oracle, increment: str) -> None:
     o.check("HSET", "h", "n", "1")

@@ -347,3 +347,13 @@ def test_spop_small_set_is_random(z: Harness) -> None:
         seen.add(z("SPOP", "s"))
         z("SPOP", "s", "10")
     assert seen == {b"a", b"b", b"c", b"d"}
+
+
+def test_hincrbyfloat_propagates_as_hset_of_the_result(z: Harness) -> None:
+    assert z("HINCRBYFLOAT", "h", "f", "0.1") == b"0.1"
+    assert z("HINCRBYFLOAT", "h", "f", "0.2") == b"0.3"
+    assert z.propagated == [[b"HSET", b"h", b"f", b"0.1"], [b"HSET", b"h", b"f", b"0.3"]]
+    # Refused increments change and propagate nothing, and leave no empty hash behind.
+    assert z.error("HINCRBYFLOAT", "new", "f", "inf") == "ERR value is NaN or Infinity"
+    assert z.error("HINCRBYFLOAT", "h", "f", "x") == "ERR value is not a valid float"
+    assert b"new" not in z.data and len(z.propagated) == 2

@@ -111,6 +111,8 @@ WRITES: list[Command] = [
     ("HMSET", "k", "f", "x", "h", "y"),
     ("HINCRBY", "k", "f", "5"),
     ("HINCRBY", "k", "z", "-5"),
+    ("HINCRBYFLOAT", "k", "f", "1.5"),
+    ("HINCRBYFLOAT", "k", "z", "-0.25"),
     ("SADD", "k", "a"),
     ("SADD", "k", "a", "z"),
     ("SREM", "k", "a"),

@@ -1,5 +1,5 @@
 """Hash commands (Redis's ``t_hash.c``): HSET HSETNX HMSET HGET HMGET HDEL HLEN HEXISTS HSTRLEN
-HKEYS HVALS HGETALL HINCRBY HRANDFIELD.
+HKEYS HVALS HGETALL HINCRBY HINCRBYFLOAT HRANDFIELD.
 
 A hash is a ``dict[bytes, bytes]``. A dict keeps insertion order, an updated field keeps its
 place and a deleted then re-added field moves to the end: exactly the order of Redis's listpack
@@ -36,6 +36,7 @@ from zyst import errors
 from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int, strict_int
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
+from zyst.numbers import add_long_double, format_long_double, parse_long_double
 from zyst.protocol.resp import OK, Map, Pairs
 
 if TYPE_CHECKING:
@@ -385,6 +386,51 @@ def hincrby(client: Client, argv: list[bytes]) -> Reply:
             raise CommandError(errors.OVERFLOW)
     hash_[field] = b"%d" % value
     client.ctx.dirty += 1
+    return value
+
+
+@command(
+    "hincrbyfloat",
+    arity=4,
+    flags=("write", "denyoom", "fast"),
+    keys=(1, 1, 1),
+    group="hash",
+    summary="Increment the float value of a hash field by the given amount",
+    since="2.6.0",
+    syntax="key field increment",
+    complexity="O(1)",
+    acl_categories=("write", "hash", "fast"),
+    key_specs=(KeySpec(flags=("RW", "access", "update")),),
+)
+def hincrbyfloat(client: Client, argv: list[bytes]) -> Reply:
+    """HINCRBYFLOAT key field increment
+
+    INCRBYFLOAT on a hash field: long double arithmetic, the result written as Redis writes it
+    (:func:`zyst.numbers.format_long_double`), a missing field counting as 0. The increment is
+    checked first (an infinity is "value is NaN or Infinity"). Propagated as ``HSET key field
+    <new value>``, so a replay cannot round differently.
+    """
+    increment = parse_long_double(argv[3])
+    if increment is None:
+        raise CommandError(errors.NOT_FLOAT)
+    if isinstance(increment, float):
+        raise CommandError(errors.NAN_OR_INFINITY)
+    key, field = argv[1], argv[2]
+    hash_: dict[bytes, bytes] = client.db.get_or_create(key, dict)
+    old = hash_.get(field)
+    current = (0, 0) if old is None else parse_long_double(old)
+    if current is None:
+        # The field exists, so the hash is not one just created: nothing is left empty.
+        raise CommandError(errors.HASH_NOT_FLOAT)
+    total = add_long_double(current, increment)
+    if total is None:
+        if not hash_:
+            client.db.delete_if_empty(key, hash_)
+        raise CommandError(errors.FLOAT_NAN_OR_INFINITY)
+    value = format_long_double(total)
+    hash_[field] = value
+    client.ctx.dirty += 1
+    client.propagate_as = [[b"HSET", key, field, value]]
     return value
 
 
