@@ -132,7 +132,18 @@ class BlockingManager:
 
     def __len__(self) -> int:
         """Clients parked now (INFO's ``blocked_clients``)."""
-        return len({id(w) for queue in self.queues.values() for w in queue})
+        return len(self._parked())
+
+    def with_timeout(self) -> int:
+        """Parked clients whose wait has a deadline (INFO's ``clients_in_timeout_table``)."""
+        return sum(1 for waiter in self._parked() if waiter.timer is not None)
+
+    def _parked(self) -> list[Waiter]:
+        unique: dict[int, Waiter] = {}
+        for queue in self.queues.values():
+            for waiter in queue:
+                unique[id(waiter)] = waiter
+        return list(unique.values())
 
     def park(self, waiter: Waiter, deadline_ms: int) -> None:
         waiter.parked = True

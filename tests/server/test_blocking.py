@@ -228,3 +228,36 @@ def test_a_list_put_in_place_by_another_command_serves_waiters(
             return out
 
     both(scenario)
+
+
+def info_field(conn: RawConnection, name: str) -> int:
+    info = conn.command("INFO", "clients").decode()
+    return int(info.split(f"{name}:")[1].split("\r\n")[0])
+
+
+def test_info_counts_blocked_clients_and_those_with_a_timeout(
+    both: Callable[[Scenario], None],
+) -> None:
+    def scenario(port: int) -> list[bytes]:
+        with (
+            RawConnection(port) as probe,
+            RawConnection(port) as forever,
+            RawConnection(port) as timed,
+        ):
+            send(forever, "BLPOP", "a", "0")
+            wait_blocked(probe, 1)
+            send(timed, "BRPOP", "b", "c", "100")
+            wait_blocked(probe, 2)
+            counts = [
+                info_field(probe, "blocked_clients"),
+                info_field(probe, "clients_in_timeout_table"),
+            ]
+            probe.command("RPUSH", "a", "x")
+            probe.command("RPUSH", "c", "y")
+            read_exactly(forever, 1)
+            read_exactly(timed, 1)
+            wait_blocked(probe, 0)
+            counts += [info_field(probe, "clients_in_timeout_table")]
+            return [b"%d" % n for n in counts]
+
+    both(scenario)

@@ -237,7 +237,7 @@ def _clients(ctx: ServerContext) -> Fields:
         ("maxclients", ctx.config.maxclients),
         ("blocked_clients", len(ctx.blocking)),
         ("tracking_clients", 0),
-        ("clients_in_timeout_table", 0),
+        ("clients_in_timeout_table", ctx.blocking.with_timeout()),
     ]
 
 
