@@ -358,51 +358,36 @@ def zmscore(client: Client, argv: list[bytes]) -> Reply:
     return [get(member) for member in argv[2:]]
 
 
-def _rank(client: Client, argv: list[bytes], reverse: bool) -> Reply:
-    zset = _read(client, argv[1])
-    return None if zset is None else zset.rank(argv[2], reverse)
+def _declare_rank(name: str, reverse: bool, summary: str) -> None:
+    """Declare ZRANK (``reverse`` false: 0-based position from the lowest score) or ZREVRANK
+    (from the highest); both reply null when the key or the member is missing."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        zset = _read(client, argv[1])
+        return None if zset is None else zset.rank(argv[2], reverse)
+
+    handler.__doc__ = f"{name.upper()} key member"
+    command(
+        name,
+        arity=3,
+        flags=("readonly", "fast"),
+        keys=(1, 1, 1),
+        group="sorted-set",
+        summary=summary,
+        since="2.0.0",
+        syntax="key member",
+        complexity="O(log(N))",
+        acl_categories=("read", "sortedset", "fast"),
+        key_specs=_RO_ACCESS,
+    )(handler)
 
 
-@command(
-    "zrank",
-    arity=3,
-    flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Determine the index of a member in a sorted set",
-    since="2.0.0",
-    syntax="key member",
-    complexity="O(log(N))",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
-)
-def zrank(client: Client, argv: list[bytes]) -> Reply:
-    """ZRANK key member
-
-    The member's 0-based position from the lowest score, null when it is missing.
-    """
-    return _rank(client, argv, False)
-
-
-@command(
+_declare_rank("zrank", False, "Determine the index of a member in a sorted set")
+_declare_rank(
     "zrevrank",
-    arity=3,
-    flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Determine the index of a member in a sorted set, with scores ordered from high to low",
-    since="2.0.0",
-    syntax="key member",
-    complexity="O(log(N))",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
+    True,
+    "Determine the index of a member in a sorted set, with scores ordered from high to low",
 )
-def zrevrank(client: Client, argv: list[bytes]) -> Reply:
-    """ZREVRANK key member
-
-    The member's 0-based position from the highest score, null when it is missing.
-    """
-    return _rank(client, argv, True)
 
 
 # -- counting ---------------------------------------------------------------------------------
@@ -551,125 +536,92 @@ def _limited(
     return zset.items(start, stop, reverse)
 
 
-def _range_reply(client: Client, argv: list[bytes], kind: int, direction: int) -> Reply:
-    return _zrange(client, argv, 1, False, kind, direction)
+def _declare_range(
+    name: str, kind: int, direction: int, summary: str, since: str, syntax: str, complexity: str
+) -> None:
+    """Declare ZRANGE or one of its older forms, whose name fixes the kind of range (rank,
+    score, bytes) and the direction that ZRANGE reads from its arguments."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        return _zrange(client, argv, 1, False, kind, direction)
+
+    handler.__doc__ = f"{name.upper()} {syntax}"
+    command(
+        name,
+        arity=-4,
+        flags=("readonly",),
+        keys=(1, 1, 1),
+        group="sorted-set",
+        summary=summary,
+        since=since,
+        syntax=syntax,
+        complexity=complexity,
+        acl_categories=("read", "sortedset", "slow"),
+        key_specs=_RO_ACCESS,
+    )(handler)
 
 
-@command(
+_BY_RANK_COMPLEXITY: Final = (
+    "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "
+    "elements returned."
+)
+_HIGH_TO_LOW: Final = ", with scores ordered from high to low"
+
+_declare_range(
     "zrange",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set",
-    since="1.2.0",
-    syntax="key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
-    complexity="O(log(N)+M) with N being the number of elements in the sorted set and M the "
-    "number of elements returned.",
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _AUTO,
+    _AUTO,
+    "Return a range of members in a sorted set",
+    "1.2.0",
+    "key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
+    _BY_RANK_COMPLEXITY,
 )
-def zrange(client: Client, argv: list[bytes]) -> Reply:
-    """ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
-
-    Members by rank (default), score or bytes, lowest first unless REV; with WITHSCORES,
-    member-score pairs.
-    """
-    return _range_reply(client, argv, _AUTO, _AUTO)
-
-
-@command(
+_declare_range(
     "zrevrange",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by index, with scores ordered from high "
-    "to low",
-    since="1.2.0",
-    syntax="key start stop [WITHSCORES]",
-    complexity="O(log(N)+M) with N being the number of elements in the sorted set and M the "
-    "number of elements returned.",
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _RANK,
+    _REVERSE,
+    f"Return a range of members in a sorted set, by index{_HIGH_TO_LOW}",
+    "1.2.0",
+    "key start stop [WITHSCORES]",
+    _BY_RANK_COMPLEXITY,
 )
-def zrevrange(client: Client, argv: list[bytes]) -> Reply:
-    """ZREVRANGE key start stop [WITHSCORES]"""
-    return _range_reply(client, argv, _RANK, _REVERSE)
-
-
-@command(
+_declare_range(
     "zrangebyscore",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by score",
-    since="1.0.5",
-    syntax="key min max [WITHSCORES] [LIMIT offset count]",
-    complexity=_RANGE_COMPLEXITY,
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _SCORE,
+    _FORWARD,
+    "Return a range of members in a sorted set, by score",
+    "1.0.5",
+    "key min max [WITHSCORES] [LIMIT offset count]",
+    _RANGE_COMPLEXITY,
 )
-def zrangebyscore(client: Client, argv: list[bytes]) -> Reply:
-    """ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]"""
-    return _range_reply(client, argv, _SCORE, _FORWARD)
-
-
-@command(
+_declare_range(
     "zrevrangebyscore",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by score, with scores ordered from high "
-    "to low",
-    since="2.2.0",
-    syntax="key max min [WITHSCORES] [LIMIT offset count]",
-    complexity=_RANGE_COMPLEXITY,
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _SCORE,
+    _REVERSE,
+    f"Return a range of members in a sorted set, by score{_HIGH_TO_LOW}",
+    "2.2.0",
+    "key max min [WITHSCORES] [LIMIT offset count]",
+    _RANGE_COMPLEXITY,
 )
-def zrevrangebyscore(client: Client, argv: list[bytes]) -> Reply:
-    """ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]"""
-    return _range_reply(client, argv, _SCORE, _REVERSE)
-
-
-@command(
+_declare_range(
     "zrangebylex",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by lexicographical range",
-    since="2.8.9",
-    syntax="key min max [LIMIT offset count]",
-    complexity=_RANGE_COMPLEXITY,
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _LEX,
+    _FORWARD,
+    "Return a range of members in a sorted set, by lexicographical range",
+    "2.8.9",
+    "key min max [LIMIT offset count]",
+    _RANGE_COMPLEXITY,
 )
-def zrangebylex(client: Client, argv: list[bytes]) -> Reply:
-    """ZRANGEBYLEX key min max [LIMIT offset count]"""
-    return _range_reply(client, argv, _LEX, _FORWARD)
-
-
-@command(
+_declare_range(
     "zrevrangebylex",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by lexicographical range, ordered from "
-    "higher to lower strings.",
-    since="2.8.9",
-    syntax="key max min [LIMIT offset count]",
-    complexity=_RANGE_COMPLEXITY,
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _LEX,
+    _REVERSE,
+    "Return a range of members in a sorted set, by lexicographical range, ordered from higher "
+    "to lower strings.",
+    "2.8.9",
+    "key max min [LIMIT offset count]",
+    _RANGE_COMPLEXITY,
 )
-def zrevrangebylex(client: Client, argv: list[bytes]) -> Reply:
-    """ZREVRANGEBYLEX key max min [LIMIT offset count]"""
-    return _range_reply(client, argv, _LEX, _REVERSE)
 
 
 @command(
