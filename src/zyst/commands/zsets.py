@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
@@ -114,6 +115,27 @@ def _rank_span(size: int, start: int, end: int) -> tuple[int, int]:
     if end >= size:
         end = size - 1
     return start, end + 1
+
+
+# A command's ``min max`` (or ``start stop``) arguments, parsed before the key is looked up (a
+# bad range is the error even for a missing key), as the span ``[a, b)`` they cover in a set.
+_Span = Callable[[ZSet], tuple[int, int]]
+
+
+def _by_rank(low: bytes, high: bytes) -> _Span:
+    start = parse_int(low)
+    end = parse_int(high)
+    return lambda zset: _rank_span(len(zset), start, end)
+
+
+def _by_score(low: bytes, high: bytes) -> _Span:
+    spec = parse_score_range(low, high)
+    return lambda zset: zset.score_span(spec)
+
+
+def _by_lex(low: bytes, high: bytes) -> _Span:
+    spec = parse_lex_range(low, high)
+    return lambda zset: zset.lex_span(spec)
 
 
 def _read(client: Client, key: bytes) -> ZSet | None:
@@ -391,57 +413,49 @@ _declare_rank(
 
 
 # -- counting ---------------------------------------------------------------------------------
-@command(
+def _declare_count(
+    name: str, by: Callable[[bytes, bytes], _Span], summary: str, since: str
+) -> None:
+    """Declare ZCOUNT (``by`` score, ``(`` makes a bound exclusive) or ZLEXCOUNT (``by`` bytes,
+    ``[`` inclusive, ``(`` exclusive, ``-`` and ``+`` the ends): the number of members in the
+    range ``min max``, 0 when the key is missing."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        span = by(argv[2], argv[3])
+        zset = _read(client, argv[1])
+        if zset is None:
+            return 0
+        start, stop = span(zset)
+        return stop - start
+
+    handler.__doc__ = f"{name.upper()} key min max"
+    command(
+        name,
+        arity=4,
+        flags=("readonly", "fast"),
+        keys=(1, 1, 1),
+        group="sorted-set",
+        summary=summary,
+        since=since,
+        syntax="key min max",
+        complexity="O(log(N)) with N being the number of elements in the sorted set.",
+        acl_categories=("read", "sortedset", "fast"),
+        key_specs=_RO_ACCESS,
+    )(handler)
+
+
+_declare_count(
     "zcount",
-    arity=4,
-    flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Count the members in a sorted set with scores within the given values",
-    since="2.0.0",
-    syntax="key min max",
-    complexity="O(log(N)) with N being the number of elements in the sorted set.",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
+    _by_score,
+    "Count the members in a sorted set with scores within the given values",
+    "2.0.0",
 )
-def zcount(client: Client, argv: list[bytes]) -> Reply:
-    """ZCOUNT key min max
-
-    The number of members whose score is in the range (``(`` makes a bound exclusive).
-    """
-    spec = parse_score_range(argv[2], argv[3])
-    zset = _read(client, argv[1])
-    if zset is None:
-        return 0
-    start, stop = zset.score_span(spec)
-    return stop - start
-
-
-@command(
+_declare_count(
     "zlexcount",
-    arity=4,
-    flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Count the number of members in a sorted set between a given lexicographical range",
-    since="2.8.9",
-    syntax="key min max",
-    complexity="O(log(N)) with N being the number of elements in the sorted set.",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
+    _by_lex,
+    "Count the number of members in a sorted set between a given lexicographical range",
+    "2.8.9",
 )
-def zlexcount(client: Client, argv: list[bytes]) -> Reply:
-    """ZLEXCOUNT key min max
-
-    The number of members between ``min`` and ``max`` (``[`` inclusive, ``(`` exclusive, ``-``
-    and ``+`` the ends).
-    """
-    spec = parse_lex_range(argv[2], argv[3])
-    zset = _read(client, argv[1])
-    if zset is None:
-        return 0
-    start, stop = zset.lex_span(spec)
-    return stop - start
 
 
 # -- ZRANGE and its family ----------------------------------------------------------------------
@@ -660,77 +674,57 @@ def _remove_span(client: Client, key: bytes, zset: ZSet, start: int, stop: int) 
     return removed
 
 
-@command(
+def _declare_remrange(
+    name: str, by: Callable[[bytes, bytes], _Span], summary: str, since: str, syntax: str
+) -> None:
+    """Declare ZREMRANGEBYRANK (``start stop``, negative from the end), ZREMRANGEBYSCORE or
+    ZREMRANGEBYLEX (``min max``): remove the members in that range and reply how many."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        span = by(argv[2], argv[3])
+        zset = _write(client, argv[1])
+        if zset is None:
+            return 0
+        a, b = span(zset)
+        return _remove_span(client, argv[1], zset, a, b)
+
+    handler.__doc__ = f"{name.upper()} {syntax}"
+    command(
+        name,
+        arity=4,
+        flags=("write",),
+        keys=(1, 1, 1),
+        group="sorted-set",
+        summary=summary,
+        since=since,
+        syntax=syntax,
+        complexity=_REMRANGE_COMPLEXITY,
+        acl_categories=("write", "sortedset", "slow"),
+        key_specs=_RW_DELETE,
+    )(handler)
+
+
+_declare_remrange(
     "zremrangebyrank",
-    arity=4,
-    flags=("write",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove all members in a sorted set within the given indexes",
-    since="2.0.0",
-    syntax="key start stop",
-    complexity=_REMRANGE_COMPLEXITY,
-    acl_categories=("write", "sortedset", "slow"),
-    key_specs=_RW_DELETE,
+    _by_rank,
+    "Remove all members in a sorted set within the given indexes",
+    "2.0.0",
+    "key start stop",
 )
-def zremrangebyrank(client: Client, argv: list[bytes]) -> Reply:
-    """ZREMRANGEBYRANK key start stop
-
-    Removes the members ranked ``start`` to ``stop`` (negative from the end); replies how many.
-    """
-    start = parse_int(argv[2])
-    end = parse_int(argv[3])
-    zset = _write(client, argv[1])
-    if zset is None:
-        return 0
-    a, b = _rank_span(len(zset), start, end)
-    return _remove_span(client, argv[1], zset, a, b)
-
-
-@command(
+_declare_remrange(
     "zremrangebyscore",
-    arity=4,
-    flags=("write",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove all members in a sorted set within the given scores",
-    since="1.2.0",
-    syntax="key min max",
-    complexity=_REMRANGE_COMPLEXITY,
-    acl_categories=("write", "sortedset", "slow"),
-    key_specs=_RW_DELETE,
+    _by_score,
+    "Remove all members in a sorted set within the given scores",
+    "1.2.0",
+    "key min max",
 )
-def zremrangebyscore(client: Client, argv: list[bytes]) -> Reply:
-    """ZREMRANGEBYSCORE key min max"""
-    spec = parse_score_range(argv[2], argv[3])
-    zset = _write(client, argv[1])
-    if zset is None:
-        return 0
-    a, b = zset.score_span(spec)
-    return _remove_span(client, argv[1], zset, a, b)
-
-
-@command(
+_declare_remrange(
     "zremrangebylex",
-    arity=4,
-    flags=("write",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove all members in a sorted set between the given lexicographical range",
-    since="2.8.9",
-    syntax="key min max",
-    complexity=_REMRANGE_COMPLEXITY,
-    acl_categories=("write", "sortedset", "slow"),
-    key_specs=_RW_DELETE,
+    _by_lex,
+    "Remove all members in a sorted set between the given lexicographical range",
+    "2.8.9",
+    "key min max",
 )
-def zremrangebylex(client: Client, argv: list[bytes]) -> Reply:
-    """ZREMRANGEBYLEX key min max"""
-    spec = parse_lex_range(argv[2], argv[3])
-    zset = _write(client, argv[1])
-    if zset is None:
-        return 0
-    a, b = zset.lex_span(spec)
-    return _remove_span(client, argv[1], zset, a, b)
 
 
 # -- popping ------------------------------------------------------------------------------------
@@ -751,59 +745,42 @@ def _pop(
     return popped
 
 
-def _zpop(client: Client, argv: list[bytes], highest: bool) -> Reply:
-    if len(argv) > 3:
-        raise CommandError(errors.SYNTAX)
-    count = parse_count(argv[2]) if len(argv) == 3 else -1
-    key = argv[1]
-    zset = _write(client, key)
-    if zset is None or count == 0:
-        return []
-    if count == -1:
-        member, score = _pop(client, key, zset, 1, highest)[0]
-        return [member, score]
-    return ScorePairs(_pop(client, key, zset, count, highest))
+def _declare_pop(name: str, highest: bool, summary: str) -> None:
+    """Declare ZPOPMIN or ZPOPMAX (``highest``). Without count the reply is ``[member, score]``
+    (flat in RESP3 too); with a count, member-score pairs."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        if len(argv) > 3:
+            raise CommandError(errors.SYNTAX)
+        count = parse_count(argv[2]) if len(argv) == 3 else -1
+        key = argv[1]
+        zset = _write(client, key)
+        if zset is None or count == 0:
+            return []
+        if count == -1:
+            member, score = _pop(client, key, zset, 1, highest)[0]
+            return [member, score]
+        return ScorePairs(_pop(client, key, zset, count, highest))
+
+    handler.__doc__ = f"{name.upper()} key [count]"
+    command(
+        name,
+        arity=-2,
+        flags=("write", "fast"),
+        keys=(1, 1, 1),
+        group="sorted-set",
+        summary=summary,
+        since="5.0.0",
+        syntax="key [count]",
+        complexity="O(log(N)*M) with N being the number of elements in the sorted set, and M "
+        "being the number of elements popped.",
+        acl_categories=("write", "sortedset", "fast"),
+        key_specs=_RW_ACCESS_DELETE,
+    )(handler)
 
 
-@command(
-    "zpopmin",
-    arity=-2,
-    flags=("write", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove and return members with the lowest scores in a sorted set",
-    since="5.0.0",
-    syntax="key [count]",
-    complexity="O(log(N)*M) with N being the number of elements in the sorted set, and M being "
-    "the number of elements popped.",
-    acl_categories=("write", "sortedset", "fast"),
-    key_specs=_RW_ACCESS_DELETE,
-)
-def zpopmin(client: Client, argv: list[bytes]) -> Reply:
-    """ZPOPMIN key [count]
-
-    Without count: ``[member, score]`` (flat in RESP3 too). With count: member-score pairs.
-    """
-    return _zpop(client, argv, False)
-
-
-@command(
-    "zpopmax",
-    arity=-2,
-    flags=("write", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove and return members with the highest scores in a sorted set",
-    since="5.0.0",
-    syntax="key [count]",
-    complexity="O(log(N)*M) with N being the number of elements in the sorted set, and M being "
-    "the number of elements popped.",
-    acl_categories=("write", "sortedset", "fast"),
-    key_specs=_RW_ACCESS_DELETE,
-)
-def zpopmax(client: Client, argv: list[bytes]) -> Reply:
-    """ZPOPMAX key [count]"""
-    return _zpop(client, argv, True)
+_declare_pop("zpopmin", False, "Remove and return members with the lowest scores in a sorted set")
+_declare_pop("zpopmax", True, "Remove and return members with the highest scores in a sorted set")
 
 
 def _positive_long(raw: bytes, error: str) -> int:
