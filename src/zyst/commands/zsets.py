@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands.args import parse_count, parse_int
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MAX, parse_double, parse_range_double
 from zyst.protocol.resp import NULL_ARRAY, ScorePairs
@@ -63,6 +63,41 @@ _SCORE: Final = 2
 _LEX: Final = 3
 _FORWARD: Final = 1
 _REVERSE: Final = 2
+
+
+def _zcommand(
+    name: str,
+    arity: int,
+    flags: tuple[str, ...],
+    summary: str,
+    since: str,
+    syntax: str,
+    complexity: str,
+    tips: tuple[str, ...] = (),
+    keys: tuple[int, int, int] = (1, 1, 1),
+    key_specs: tuple[KeySpec, ...] = _RO_ACCESS,
+) -> Callable[[Handler], Handler]:
+    """Declare a sorted-set command. Its ACL categories follow from its flags, as they do for
+    every command of the family in Redis: read or write, then fast or slow."""
+    categories = (
+        "write" if "write" in flags else "read",
+        "sortedset",
+        "fast" if "fast" in flags else "slow",
+    )
+    return command(
+        name,
+        arity=arity,
+        flags=flags,
+        keys=keys,
+        group="sorted-set",
+        summary=summary,
+        since=since,
+        syntax=syntax,
+        complexity=complexity,
+        acl_categories=categories,
+        tips=tips,
+        key_specs=key_specs,
+    )
 
 
 # -- argument parsing ---------------------------------------------------------------------------
@@ -230,18 +265,15 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Reply:
     return added + updated if b"ch" in options else added
 
 
-@command(
+@_zcommand(
     "zadd",
     arity=-4,
     flags=("write", "denyoom", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Add one or more members to a sorted set, or update its score if it already exists",
     since="1.2.0",
     syntax="key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]",
     complexity="O(log(N)) for each item added, where N is the number of elements in the sorted "
     "set.",
-    acl_categories=("write", "sortedset", "fast"),
     key_specs=_RW_UPDATE,
 )
 def zadd(client: Client, argv: list[bytes]) -> Reply:
@@ -253,17 +285,14 @@ def zadd(client: Client, argv: list[bytes]) -> Reply:
     return _zadd(client, argv, False)
 
 
-@command(
+@_zcommand(
     "zincrby",
     arity=4,
     flags=("write", "denyoom", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Increment the score of a member in a sorted set",
     since="1.2.0",
     syntax="key increment member",
     complexity="O(log(N)) where N is the number of elements in the sorted set.",
-    acl_categories=("write", "sortedset", "fast"),
     key_specs=(KeySpec(flags=("RW", "access", "update")),),
 )
 def zincrby(client: Client, argv: list[bytes]) -> Reply:
@@ -276,18 +305,15 @@ def zincrby(client: Client, argv: list[bytes]) -> Reply:
 
 
 # -- single-member commands -------------------------------------------------------------------
-@command(
+@_zcommand(
     "zrem",
     arity=-3,
     flags=("write", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Remove one or more members from a sorted set",
     since="1.2.0",
     syntax="key member [member ...]",
     complexity="O(M*log(N)) with N being the number of elements in the sorted set and M the "
     "number of elements to be removed.",
-    acl_categories=("write", "sortedset", "fast"),
     key_specs=_RW_DELETE,
 )
 def zrem(client: Client, argv: list[bytes]) -> Reply:
@@ -311,17 +337,14 @@ def zrem(client: Client, argv: list[bytes]) -> Reply:
     return removed
 
 
-@command(
+@_zcommand(
     "zcard",
     arity=2,
     flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Get the number of members in a sorted set",
     since="1.2.0",
     syntax="key",
     complexity="O(1)",
-    acl_categories=("read", "sortedset", "fast"),
     key_specs=(KeySpec(flags=("RO",)),),
 )
 def zcard(client: Client, argv: list[bytes]) -> Reply:
@@ -333,18 +356,14 @@ def zcard(client: Client, argv: list[bytes]) -> Reply:
     return 0 if zset is None else len(zset)
 
 
-@command(
+@_zcommand(
     "zscore",
     arity=3,
     flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Get the score associated with the given member in a sorted set",
     since="1.2.0",
     syntax="key member",
     complexity="O(1)",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
 )
 def zscore(client: Client, argv: list[bytes]) -> Reply:
     """ZSCORE key member
@@ -355,18 +374,14 @@ def zscore(client: Client, argv: list[bytes]) -> Reply:
     return None if zset is None else zset.scores.get(argv[2])
 
 
-@command(
+@_zcommand(
     "zmscore",
     arity=-3,
     flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Get the score associated with the given members in a sorted set",
     since="6.2.0",
     syntax="key member [member ...]",
     complexity="O(N) where N is the number of members being requested.",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
 )
 def zmscore(client: Client, argv: list[bytes]) -> Reply:
     """ZMSCORE key member [member ...]
@@ -389,18 +404,14 @@ def _declare_rank(name: str, reverse: bool, summary: str) -> None:
         return None if zset is None else zset.rank(argv[2], reverse)
 
     handler.__doc__ = f"{name.upper()} key member"
-    command(
+    _zcommand(
         name,
         arity=3,
         flags=("readonly", "fast"),
-        keys=(1, 1, 1),
-        group="sorted-set",
         summary=summary,
         since="2.0.0",
         syntax="key member",
         complexity="O(log(N))",
-        acl_categories=("read", "sortedset", "fast"),
-        key_specs=_RO_ACCESS,
     )(handler)
 
 
@@ -429,18 +440,14 @@ def _declare_count(
         return stop - start
 
     handler.__doc__ = f"{name.upper()} key min max"
-    command(
+    _zcommand(
         name,
         arity=4,
         flags=("readonly", "fast"),
-        keys=(1, 1, 1),
-        group="sorted-set",
         summary=summary,
         since=since,
         syntax="key min max",
         complexity="O(log(N)) with N being the number of elements in the sorted set.",
-        acl_categories=("read", "sortedset", "fast"),
-        key_specs=_RO_ACCESS,
     )(handler)
 
 
@@ -560,18 +567,14 @@ def _declare_range(
         return _zrange(client, argv, 1, False, kind, direction)
 
     handler.__doc__ = f"{name.upper()} {syntax}"
-    command(
+    _zcommand(
         name,
         arity=-4,
         flags=("readonly",),
-        keys=(1, 1, 1),
-        group="sorted-set",
         summary=summary,
         since=since,
         syntax=syntax,
         complexity=complexity,
-        acl_categories=("read", "sortedset", "slow"),
-        key_specs=_RO_ACCESS,
     )(handler)
 
 
@@ -638,18 +641,16 @@ _declare_range(
 )
 
 
-@command(
+@_zcommand(
     "zrangestore",
     arity=-5,
     flags=("write", "denyoom"),
-    keys=(1, 2, 1),
-    group="sorted-set",
     summary="Store a range of members from sorted set into another key",
     since="6.2.0",
     syntax="dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]",
     complexity="O(log(N)+M) with N being the number of elements in the sorted set and M the "
     "number of elements stored into the destination key.",
-    acl_categories=("write", "sortedset", "slow"),
+    keys=(1, 2, 1),
     key_specs=(
         KeySpec(flags=("OW", "update"), index=1, lastkey=0, step=1),
         KeySpec(flags=("RO", "access"), index=2, lastkey=0, step=1),
@@ -689,17 +690,14 @@ def _declare_remrange(
         return _remove_span(client, argv[1], zset, a, b)
 
     handler.__doc__ = f"{name.upper()} {syntax}"
-    command(
+    _zcommand(
         name,
         arity=4,
         flags=("write",),
-        keys=(1, 1, 1),
-        group="sorted-set",
         summary=summary,
         since=since,
         syntax=syntax,
         complexity=_REMRANGE_COMPLEXITY,
-        acl_categories=("write", "sortedset", "slow"),
         key_specs=_RW_DELETE,
     )(handler)
 
@@ -763,18 +761,15 @@ def _declare_pop(name: str, highest: bool, summary: str) -> None:
         return ScorePairs(_pop(client, key, zset, count, highest))
 
     handler.__doc__ = f"{name.upper()} key [count]"
-    command(
+    _zcommand(
         name,
         arity=-2,
         flags=("write", "fast"),
-        keys=(1, 1, 1),
-        group="sorted-set",
         summary=summary,
         since="5.0.0",
         syntax="key [count]",
         complexity="O(log(N)*M) with N being the number of elements in the sorted set, and M "
         "being the number of elements popped.",
-        acl_categories=("write", "sortedset", "fast"),
         key_specs=_RW_ACCESS_DELETE,
     )(handler)
 
@@ -791,18 +786,16 @@ def _positive_long(raw: bytes, error: str) -> int:
     return value
 
 
-@command(
+@_zcommand(
     "zmpop",
     arity=-4,
     flags=("write", "movablekeys"),
-    keys=(0, 0, 0),
-    group="sorted-set",
     summary="Remove and return members with scores in a sorted set",
     since="7.0.0",
     syntax="numkeys key [key ...] <MIN | MAX> [COUNT count]",
     complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
     "of elements in the sorted set, and M being the number of elements popped.",
-    acl_categories=("write", "sortedset", "slow"),
+    keys=(0, 0, 0),
     key_specs=(
         KeySpec(flags=("RW", "access", "delete"), index=1, step=1, keynumidx=0, firstkey=1),
     ),
@@ -842,19 +835,15 @@ def zmpop(client: Client, argv: list[bytes]) -> Reply:
 
 
 # -- ZRANDMEMBER --------------------------------------------------------------------------------
-@command(
+@_zcommand(
     "zrandmember",
     arity=-2,
     flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Get one or multiple random elements from a sorted set",
     since="6.2.0",
     syntax="key [count [WITHSCORES]]",
     complexity="O(N) where N is the number of elements returned",
-    acl_categories=("read", "sortedset", "slow"),
     tips=("nondeterministic_output",),
-    key_specs=_RO_ACCESS,
 )
 def zrandmember(client: Client, argv: list[bytes]) -> Reply:
     """ZRANDMEMBER key [count [WITHSCORES]]
@@ -1020,30 +1009,26 @@ def _declare_combine(
         flags: tuple[str, ...] = ("write", "denyoom", "movablekeys")
         keys = (1, 1, 1)
         specs: tuple[KeySpec, ...] = _STORE_KEYNUM
-        categories: tuple[str, ...] = ("write", "sortedset", "slow")
         arity = -4
     else:
         flags = ("readonly", "movablekeys")
         keys = (0, 0, 0)
         specs = _KEYNUM_READ
-        categories = ("read", "sortedset", "slow")
         arity = -3
 
     def handler(client: Client, argv: list[bytes]) -> Reply:
         return _combine(client, argv, 2 if store else 1, op, store, False)
 
     handler.__doc__ = f"{name.upper()} {syntax}"
-    command(
+    _zcommand(
         name,
         arity=arity,
         flags=flags,
-        keys=keys,
-        group="sorted-set",
         summary=summary,
         since=since,
         syntax=syntax,
         complexity=complexity,
-        acl_categories=categories,
+        keys=keys,
         key_specs=specs,
     )(handler)
 
@@ -1118,18 +1103,16 @@ _declare_combine(
 )
 
 
-@command(
+@_zcommand(
     "zintercard",
     arity=-3,
     flags=("readonly", "movablekeys"),
-    keys=(0, 0, 0),
-    group="sorted-set",
     summary="Intersect multiple sorted sets and return the cardinality of the result",
     since="7.0.0",
     syntax="numkeys key [key ...] [LIMIT limit]",
     complexity="O(N*K) worst case with N being the smallest input sorted set, K being the number "
     "of input sorted sets.",
-    acl_categories=("read", "sortedset", "slow"),
+    keys=(0, 0, 0),
     key_specs=_KEYNUM_READ,
 )
 def zintercard(client: Client, argv: list[bytes]) -> Reply:
