@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands.args import parse_count, parse_int
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MAX, parse_double, parse_range_double
 from zyst.protocol.resp import NULL_ARRAY, ScorePairs
@@ -62,6 +63,41 @@ _SCORE: Final = 2
 _LEX: Final = 3
 _FORWARD: Final = 1
 _REVERSE: Final = 2
+
+
+def _zcommand(
+    name: str,
+    arity: int,
+    flags: tuple[str, ...],
+    summary: str,
+    since: str,
+    syntax: str,
+    complexity: str,
+    tips: tuple[str, ...] = (),
+    keys: tuple[int, int, int] = (1, 1, 1),
+    key_specs: tuple[KeySpec, ...] = _RO_ACCESS,
+) -> Callable[[Handler], Handler]:
+    """Declare a sorted-set command. Its ACL categories follow from its flags, as they do for
+    every command of the family in Redis: read or write, then fast or slow."""
+    categories = (
+        "write" if "write" in flags else "read",
+        "sortedset",
+        "fast" if "fast" in flags else "slow",
+    )
+    return command(
+        name,
+        arity=arity,
+        flags=flags,
+        keys=keys,
+        group="sorted-set",
+        summary=summary,
+        since=since,
+        syntax=syntax,
+        complexity=complexity,
+        acl_categories=categories,
+        tips=tips,
+        key_specs=key_specs,
+    )
 
 
 # -- argument parsing ---------------------------------------------------------------------------
@@ -114,6 +150,27 @@ def _rank_span(size: int, start: int, end: int) -> tuple[int, int]:
     if end >= size:
         end = size - 1
     return start, end + 1
+
+
+# A command's ``min max`` (or ``start stop``) arguments, parsed before the key is looked up (a
+# bad range is the error even for a missing key), as the span ``[a, b)`` they cover in a set.
+_Span = Callable[[ZSet], tuple[int, int]]
+
+
+def _by_rank(low: bytes, high: bytes) -> _Span:
+    start = parse_int(low)
+    end = parse_int(high)
+    return lambda zset: _rank_span(len(zset), start, end)
+
+
+def _by_score(low: bytes, high: bytes) -> _Span:
+    spec = parse_score_range(low, high)
+    return lambda zset: zset.score_span(spec)
+
+
+def _by_lex(low: bytes, high: bytes) -> _Span:
+    spec = parse_lex_range(low, high)
+    return lambda zset: zset.lex_span(spec)
 
 
 def _read(client: Client, key: bytes) -> ZSet | None:
@@ -208,18 +265,15 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Reply:
     return added + updated if b"ch" in options else added
 
 
-@command(
+@_zcommand(
     "zadd",
     arity=-4,
     flags=("write", "denyoom", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Add one or more members to a sorted set, or update its score if it already exists",
     since="1.2.0",
     syntax="key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]",
     complexity="O(log(N)) for each item added, where N is the number of elements in the sorted "
     "set.",
-    acl_categories=("write", "sortedset", "fast"),
     key_specs=_RW_UPDATE,
 )
 def zadd(client: Client, argv: list[bytes]) -> Reply:
@@ -231,17 +285,14 @@ def zadd(client: Client, argv: list[bytes]) -> Reply:
     return _zadd(client, argv, False)
 
 
-@command(
+@_zcommand(
     "zincrby",
     arity=4,
     flags=("write", "denyoom", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Increment the score of a member in a sorted set",
     since="1.2.0",
     syntax="key increment member",
     complexity="O(log(N)) where N is the number of elements in the sorted set.",
-    acl_categories=("write", "sortedset", "fast"),
     key_specs=(KeySpec(flags=("RW", "access", "update")),),
 )
 def zincrby(client: Client, argv: list[bytes]) -> Reply:
@@ -254,18 +305,15 @@ def zincrby(client: Client, argv: list[bytes]) -> Reply:
 
 
 # -- single-member commands -------------------------------------------------------------------
-@command(
+@_zcommand(
     "zrem",
     arity=-3,
     flags=("write", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Remove one or more members from a sorted set",
     since="1.2.0",
     syntax="key member [member ...]",
     complexity="O(M*log(N)) with N being the number of elements in the sorted set and M the "
     "number of elements to be removed.",
-    acl_categories=("write", "sortedset", "fast"),
     key_specs=_RW_DELETE,
 )
 def zrem(client: Client, argv: list[bytes]) -> Reply:
@@ -289,17 +337,14 @@ def zrem(client: Client, argv: list[bytes]) -> Reply:
     return removed
 
 
-@command(
+@_zcommand(
     "zcard",
     arity=2,
     flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Get the number of members in a sorted set",
     since="1.2.0",
     syntax="key",
     complexity="O(1)",
-    acl_categories=("read", "sortedset", "fast"),
     key_specs=(KeySpec(flags=("RO",)),),
 )
 def zcard(client: Client, argv: list[bytes]) -> Reply:
@@ -311,18 +356,14 @@ def zcard(client: Client, argv: list[bytes]) -> Reply:
     return 0 if zset is None else len(zset)
 
 
-@command(
+@_zcommand(
     "zscore",
     arity=3,
     flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Get the score associated with the given member in a sorted set",
     since="1.2.0",
     syntax="key member",
     complexity="O(1)",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
 )
 def zscore(client: Client, argv: list[bytes]) -> Reply:
     """ZSCORE key member
@@ -333,18 +374,14 @@ def zscore(client: Client, argv: list[bytes]) -> Reply:
     return None if zset is None else zset.scores.get(argv[2])
 
 
-@command(
+@_zcommand(
     "zmscore",
     arity=-3,
     flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Get the score associated with the given members in a sorted set",
     since="6.2.0",
     syntax="key member [member ...]",
     complexity="O(N) where N is the number of members being requested.",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
 )
 def zmscore(client: Client, argv: list[bytes]) -> Reply:
     """ZMSCORE key member [member ...]
@@ -358,105 +395,74 @@ def zmscore(client: Client, argv: list[bytes]) -> Reply:
     return [get(member) for member in argv[2:]]
 
 
-def _rank(client: Client, argv: list[bytes], reverse: bool) -> Reply:
-    zset = _read(client, argv[1])
-    return None if zset is None else zset.rank(argv[2], reverse)
+def _declare_rank(name: str, reverse: bool, summary: str) -> None:
+    """Declare ZRANK (``reverse`` false: 0-based position from the lowest score) or ZREVRANK
+    (from the highest); both reply null when the key or the member is missing."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        zset = _read(client, argv[1])
+        return None if zset is None else zset.rank(argv[2], reverse)
+
+    handler.__doc__ = f"{name.upper()} key member"
+    _zcommand(
+        name,
+        arity=3,
+        flags=("readonly", "fast"),
+        summary=summary,
+        since="2.0.0",
+        syntax="key member",
+        complexity="O(log(N))",
+    )(handler)
 
 
-@command(
-    "zrank",
-    arity=3,
-    flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Determine the index of a member in a sorted set",
-    since="2.0.0",
-    syntax="key member",
-    complexity="O(log(N))",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
-)
-def zrank(client: Client, argv: list[bytes]) -> Reply:
-    """ZRANK key member
-
-    The member's 0-based position from the lowest score, null when it is missing.
-    """
-    return _rank(client, argv, False)
-
-
-@command(
+_declare_rank("zrank", False, "Determine the index of a member in a sorted set")
+_declare_rank(
     "zrevrank",
-    arity=3,
-    flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Determine the index of a member in a sorted set, with scores ordered from high to low",
-    since="2.0.0",
-    syntax="key member",
-    complexity="O(log(N))",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
+    True,
+    "Determine the index of a member in a sorted set, with scores ordered from high to low",
 )
-def zrevrank(client: Client, argv: list[bytes]) -> Reply:
-    """ZREVRANK key member
-
-    The member's 0-based position from the highest score, null when it is missing.
-    """
-    return _rank(client, argv, True)
 
 
 # -- counting ---------------------------------------------------------------------------------
-@command(
+def _declare_count(
+    name: str, by: Callable[[bytes, bytes], _Span], summary: str, since: str
+) -> None:
+    """Declare ZCOUNT (``by`` score, ``(`` makes a bound exclusive) or ZLEXCOUNT (``by`` bytes,
+    ``[`` inclusive, ``(`` exclusive, ``-`` and ``+`` the ends): the number of members in the
+    range ``min max``, 0 when the key is missing."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        span = by(argv[2], argv[3])
+        zset = _read(client, argv[1])
+        if zset is None:
+            return 0
+        start, stop = span(zset)
+        return stop - start
+
+    handler.__doc__ = f"{name.upper()} key min max"
+    _zcommand(
+        name,
+        arity=4,
+        flags=("readonly", "fast"),
+        summary=summary,
+        since=since,
+        syntax="key min max",
+        complexity="O(log(N)) with N being the number of elements in the sorted set.",
+    )(handler)
+
+
+_declare_count(
     "zcount",
-    arity=4,
-    flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Count the members in a sorted set with scores within the given values",
-    since="2.0.0",
-    syntax="key min max",
-    complexity="O(log(N)) with N being the number of elements in the sorted set.",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
+    _by_score,
+    "Count the members in a sorted set with scores within the given values",
+    "2.0.0",
 )
-def zcount(client: Client, argv: list[bytes]) -> Reply:
-    """ZCOUNT key min max
-
-    The number of members whose score is in the range (``(`` makes a bound exclusive).
-    """
-    spec = parse_score_range(argv[2], argv[3])
-    zset = _read(client, argv[1])
-    if zset is None:
-        return 0
-    start, stop = zset.score_span(spec)
-    return stop - start
-
-
-@command(
+_declare_count(
     "zlexcount",
-    arity=4,
-    flags=("readonly", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Count the number of members in a sorted set between a given lexicographical range",
-    since="2.8.9",
-    syntax="key min max",
-    complexity="O(log(N)) with N being the number of elements in the sorted set.",
-    acl_categories=("read", "sortedset", "fast"),
-    key_specs=_RO_ACCESS,
+    _by_lex,
+    "Count the number of members in a sorted set between a given lexicographical range",
+    "2.8.9",
 )
-def zlexcount(client: Client, argv: list[bytes]) -> Reply:
-    """ZLEXCOUNT key min max
-
-    The number of members between ``min`` and ``max`` (``[`` inclusive, ``(`` exclusive, ``-``
-    and ``+`` the ends).
-    """
-    spec = parse_lex_range(argv[2], argv[3])
-    zset = _read(client, argv[1])
-    if zset is None:
-        return 0
-    start, stop = zset.lex_span(spec)
-    return stop - start
 
 
 # -- ZRANGE and its family ----------------------------------------------------------------------
@@ -551,139 +557,100 @@ def _limited(
     return zset.items(start, stop, reverse)
 
 
-def _range_reply(client: Client, argv: list[bytes], kind: int, direction: int) -> Reply:
-    return _zrange(client, argv, 1, False, kind, direction)
+def _declare_range(
+    name: str, kind: int, direction: int, summary: str, since: str, syntax: str, complexity: str
+) -> None:
+    """Declare ZRANGE or one of its older forms, whose name fixes the kind of range (rank,
+    score, bytes) and the direction that ZRANGE reads from its arguments."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        return _zrange(client, argv, 1, False, kind, direction)
+
+    handler.__doc__ = f"{name.upper()} {syntax}"
+    _zcommand(
+        name,
+        arity=-4,
+        flags=("readonly",),
+        summary=summary,
+        since=since,
+        syntax=syntax,
+        complexity=complexity,
+    )(handler)
 
 
-@command(
+_BY_RANK_COMPLEXITY: Final = (
+    "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "
+    "elements returned."
+)
+_HIGH_TO_LOW: Final = ", with scores ordered from high to low"
+
+_declare_range(
     "zrange",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set",
-    since="1.2.0",
-    syntax="key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
-    complexity="O(log(N)+M) with N being the number of elements in the sorted set and M the "
-    "number of elements returned.",
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _AUTO,
+    _AUTO,
+    "Return a range of members in a sorted set",
+    "1.2.0",
+    "key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
+    _BY_RANK_COMPLEXITY,
 )
-def zrange(client: Client, argv: list[bytes]) -> Reply:
-    """ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
-
-    Members by rank (default), score or bytes, lowest first unless REV; with WITHSCORES,
-    member-score pairs.
-    """
-    return _range_reply(client, argv, _AUTO, _AUTO)
-
-
-@command(
+_declare_range(
     "zrevrange",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by index, with scores ordered from high "
-    "to low",
-    since="1.2.0",
-    syntax="key start stop [WITHSCORES]",
-    complexity="O(log(N)+M) with N being the number of elements in the sorted set and M the "
-    "number of elements returned.",
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _RANK,
+    _REVERSE,
+    f"Return a range of members in a sorted set, by index{_HIGH_TO_LOW}",
+    "1.2.0",
+    "key start stop [WITHSCORES]",
+    _BY_RANK_COMPLEXITY,
 )
-def zrevrange(client: Client, argv: list[bytes]) -> Reply:
-    """ZREVRANGE key start stop [WITHSCORES]"""
-    return _range_reply(client, argv, _RANK, _REVERSE)
-
-
-@command(
+_declare_range(
     "zrangebyscore",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by score",
-    since="1.0.5",
-    syntax="key min max [WITHSCORES] [LIMIT offset count]",
-    complexity=_RANGE_COMPLEXITY,
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _SCORE,
+    _FORWARD,
+    "Return a range of members in a sorted set, by score",
+    "1.0.5",
+    "key min max [WITHSCORES] [LIMIT offset count]",
+    _RANGE_COMPLEXITY,
 )
-def zrangebyscore(client: Client, argv: list[bytes]) -> Reply:
-    """ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]"""
-    return _range_reply(client, argv, _SCORE, _FORWARD)
-
-
-@command(
+_declare_range(
     "zrevrangebyscore",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by score, with scores ordered from high "
-    "to low",
-    since="2.2.0",
-    syntax="key max min [WITHSCORES] [LIMIT offset count]",
-    complexity=_RANGE_COMPLEXITY,
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _SCORE,
+    _REVERSE,
+    f"Return a range of members in a sorted set, by score{_HIGH_TO_LOW}",
+    "2.2.0",
+    "key max min [WITHSCORES] [LIMIT offset count]",
+    _RANGE_COMPLEXITY,
 )
-def zrevrangebyscore(client: Client, argv: list[bytes]) -> Reply:
-    """ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]"""
-    return _range_reply(client, argv, _SCORE, _REVERSE)
-
-
-@command(
+_declare_range(
     "zrangebylex",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by lexicographical range",
-    since="2.8.9",
-    syntax="key min max [LIMIT offset count]",
-    complexity=_RANGE_COMPLEXITY,
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _LEX,
+    _FORWARD,
+    "Return a range of members in a sorted set, by lexicographical range",
+    "2.8.9",
+    "key min max [LIMIT offset count]",
+    _RANGE_COMPLEXITY,
 )
-def zrangebylex(client: Client, argv: list[bytes]) -> Reply:
-    """ZRANGEBYLEX key min max [LIMIT offset count]"""
-    return _range_reply(client, argv, _LEX, _FORWARD)
-
-
-@command(
+_declare_range(
     "zrevrangebylex",
-    arity=-4,
-    flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Return a range of members in a sorted set, by lexicographical range, ordered from "
-    "higher to lower strings.",
-    since="2.8.9",
-    syntax="key max min [LIMIT offset count]",
-    complexity=_RANGE_COMPLEXITY,
-    acl_categories=("read", "sortedset", "slow"),
-    key_specs=_RO_ACCESS,
+    _LEX,
+    _REVERSE,
+    "Return a range of members in a sorted set, by lexicographical range, ordered from higher "
+    "to lower strings.",
+    "2.8.9",
+    "key max min [LIMIT offset count]",
+    _RANGE_COMPLEXITY,
 )
-def zrevrangebylex(client: Client, argv: list[bytes]) -> Reply:
-    """ZREVRANGEBYLEX key max min [LIMIT offset count]"""
-    return _range_reply(client, argv, _LEX, _REVERSE)
 
 
-@command(
+@_zcommand(
     "zrangestore",
     arity=-5,
     flags=("write", "denyoom"),
-    keys=(1, 2, 1),
-    group="sorted-set",
     summary="Store a range of members from sorted set into another key",
     since="6.2.0",
     syntax="dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]",
     complexity="O(log(N)+M) with N being the number of elements in the sorted set and M the "
     "number of elements stored into the destination key.",
-    acl_categories=("write", "sortedset", "slow"),
+    keys=(1, 2, 1),
     key_specs=(
         KeySpec(flags=("OW", "update"), index=1, lastkey=0, step=1),
         KeySpec(flags=("RO", "access"), index=2, lastkey=0, step=1),
@@ -708,77 +675,54 @@ def _remove_span(client: Client, key: bytes, zset: ZSet, start: int, stop: int) 
     return removed
 
 
-@command(
+def _declare_remrange(
+    name: str, by: Callable[[bytes, bytes], _Span], summary: str, since: str, syntax: str
+) -> None:
+    """Declare ZREMRANGEBYRANK (``start stop``, negative from the end), ZREMRANGEBYSCORE or
+    ZREMRANGEBYLEX (``min max``): remove the members in that range and reply how many."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        span = by(argv[2], argv[3])
+        zset = _write(client, argv[1])
+        if zset is None:
+            return 0
+        a, b = span(zset)
+        return _remove_span(client, argv[1], zset, a, b)
+
+    handler.__doc__ = f"{name.upper()} {syntax}"
+    _zcommand(
+        name,
+        arity=4,
+        flags=("write",),
+        summary=summary,
+        since=since,
+        syntax=syntax,
+        complexity=_REMRANGE_COMPLEXITY,
+        key_specs=_RW_DELETE,
+    )(handler)
+
+
+_declare_remrange(
     "zremrangebyrank",
-    arity=4,
-    flags=("write",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove all members in a sorted set within the given indexes",
-    since="2.0.0",
-    syntax="key start stop",
-    complexity=_REMRANGE_COMPLEXITY,
-    acl_categories=("write", "sortedset", "slow"),
-    key_specs=_RW_DELETE,
+    _by_rank,
+    "Remove all members in a sorted set within the given indexes",
+    "2.0.0",
+    "key start stop",
 )
-def zremrangebyrank(client: Client, argv: list[bytes]) -> Reply:
-    """ZREMRANGEBYRANK key start stop
-
-    Removes the members ranked ``start`` to ``stop`` (negative from the end); replies how many.
-    """
-    start = parse_int(argv[2])
-    end = parse_int(argv[3])
-    zset = _write(client, argv[1])
-    if zset is None:
-        return 0
-    a, b = _rank_span(len(zset), start, end)
-    return _remove_span(client, argv[1], zset, a, b)
-
-
-@command(
+_declare_remrange(
     "zremrangebyscore",
-    arity=4,
-    flags=("write",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove all members in a sorted set within the given scores",
-    since="1.2.0",
-    syntax="key min max",
-    complexity=_REMRANGE_COMPLEXITY,
-    acl_categories=("write", "sortedset", "slow"),
-    key_specs=_RW_DELETE,
+    _by_score,
+    "Remove all members in a sorted set within the given scores",
+    "1.2.0",
+    "key min max",
 )
-def zremrangebyscore(client: Client, argv: list[bytes]) -> Reply:
-    """ZREMRANGEBYSCORE key min max"""
-    spec = parse_score_range(argv[2], argv[3])
-    zset = _write(client, argv[1])
-    if zset is None:
-        return 0
-    a, b = zset.score_span(spec)
-    return _remove_span(client, argv[1], zset, a, b)
-
-
-@command(
+_declare_remrange(
     "zremrangebylex",
-    arity=4,
-    flags=("write",),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove all members in a sorted set between the given lexicographical range",
-    since="2.8.9",
-    syntax="key min max",
-    complexity=_REMRANGE_COMPLEXITY,
-    acl_categories=("write", "sortedset", "slow"),
-    key_specs=_RW_DELETE,
+    _by_lex,
+    "Remove all members in a sorted set between the given lexicographical range",
+    "2.8.9",
+    "key min max",
 )
-def zremrangebylex(client: Client, argv: list[bytes]) -> Reply:
-    """ZREMRANGEBYLEX key min max"""
-    spec = parse_lex_range(argv[2], argv[3])
-    zset = _write(client, argv[1])
-    if zset is None:
-        return 0
-    a, b = zset.lex_span(spec)
-    return _remove_span(client, argv[1], zset, a, b)
 
 
 # -- popping ------------------------------------------------------------------------------------
@@ -799,59 +743,39 @@ def _pop(
     return popped
 
 
-def _zpop(client: Client, argv: list[bytes], highest: bool) -> Reply:
-    if len(argv) > 3:
-        raise CommandError(errors.SYNTAX)
-    count = parse_count(argv[2]) if len(argv) == 3 else -1
-    key = argv[1]
-    zset = _write(client, key)
-    if zset is None or count == 0:
-        return []
-    if count == -1:
-        member, score = _pop(client, key, zset, 1, highest)[0]
-        return [member, score]
-    return ScorePairs(_pop(client, key, zset, count, highest))
+def _declare_pop(name: str, highest: bool, summary: str) -> None:
+    """Declare ZPOPMIN or ZPOPMAX (``highest``). Without count the reply is ``[member, score]``
+    (flat in RESP3 too); with a count, member-score pairs."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        if len(argv) > 3:
+            raise CommandError(errors.SYNTAX)
+        count = parse_count(argv[2]) if len(argv) == 3 else -1
+        key = argv[1]
+        zset = _write(client, key)
+        if zset is None or count == 0:
+            return []
+        if count == -1:
+            member, score = _pop(client, key, zset, 1, highest)[0]
+            return [member, score]
+        return ScorePairs(_pop(client, key, zset, count, highest))
+
+    handler.__doc__ = f"{name.upper()} key [count]"
+    _zcommand(
+        name,
+        arity=-2,
+        flags=("write", "fast"),
+        summary=summary,
+        since="5.0.0",
+        syntax="key [count]",
+        complexity="O(log(N)*M) with N being the number of elements in the sorted set, and M "
+        "being the number of elements popped.",
+        key_specs=_RW_ACCESS_DELETE,
+    )(handler)
 
 
-@command(
-    "zpopmin",
-    arity=-2,
-    flags=("write", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove and return members with the lowest scores in a sorted set",
-    since="5.0.0",
-    syntax="key [count]",
-    complexity="O(log(N)*M) with N being the number of elements in the sorted set, and M being "
-    "the number of elements popped.",
-    acl_categories=("write", "sortedset", "fast"),
-    key_specs=_RW_ACCESS_DELETE,
-)
-def zpopmin(client: Client, argv: list[bytes]) -> Reply:
-    """ZPOPMIN key [count]
-
-    Without count: ``[member, score]`` (flat in RESP3 too). With count: member-score pairs.
-    """
-    return _zpop(client, argv, False)
-
-
-@command(
-    "zpopmax",
-    arity=-2,
-    flags=("write", "fast"),
-    keys=(1, 1, 1),
-    group="sorted-set",
-    summary="Remove and return members with the highest scores in a sorted set",
-    since="5.0.0",
-    syntax="key [count]",
-    complexity="O(log(N)*M) with N being the number of elements in the sorted set, and M being "
-    "the number of elements popped.",
-    acl_categories=("write", "sortedset", "fast"),
-    key_specs=_RW_ACCESS_DELETE,
-)
-def zpopmax(client: Client, argv: list[bytes]) -> Reply:
-    """ZPOPMAX key [count]"""
-    return _zpop(client, argv, True)
+_declare_pop("zpopmin", False, "Remove and return members with the lowest scores in a sorted set")
+_declare_pop("zpopmax", True, "Remove and return members with the highest scores in a sorted set")
 
 
 def _positive_long(raw: bytes, error: str) -> int:
@@ -862,18 +786,16 @@ def _positive_long(raw: bytes, error: str) -> int:
     return value
 
 
-@command(
+@_zcommand(
     "zmpop",
     arity=-4,
     flags=("write", "movablekeys"),
-    keys=(0, 0, 0),
-    group="sorted-set",
     summary="Remove and return members with scores in a sorted set",
     since="7.0.0",
     syntax="numkeys key [key ...] <MIN | MAX> [COUNT count]",
     complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
     "of elements in the sorted set, and M being the number of elements popped.",
-    acl_categories=("write", "sortedset", "slow"),
+    keys=(0, 0, 0),
     key_specs=(
         KeySpec(flags=("RW", "access", "delete"), index=1, step=1, keynumidx=0, firstkey=1),
     ),
@@ -913,19 +835,15 @@ def zmpop(client: Client, argv: list[bytes]) -> Reply:
 
 
 # -- ZRANDMEMBER --------------------------------------------------------------------------------
-@command(
+@_zcommand(
     "zrandmember",
     arity=-2,
     flags=("readonly",),
-    keys=(1, 1, 1),
-    group="sorted-set",
     summary="Get one or multiple random elements from a sorted set",
     since="6.2.0",
     syntax="key [count [WITHSCORES]]",
     complexity="O(N) where N is the number of elements returned",
-    acl_categories=("read", "sortedset", "slow"),
     tips=("nondeterministic_output",),
-    key_specs=_RO_ACCESS,
 )
 def zrandmember(client: Client, argv: list[bytes]) -> Reply:
     """ZRANDMEMBER key [count [WITHSCORES]]
@@ -1091,30 +1009,26 @@ def _declare_combine(
         flags: tuple[str, ...] = ("write", "denyoom", "movablekeys")
         keys = (1, 1, 1)
         specs: tuple[KeySpec, ...] = _STORE_KEYNUM
-        categories: tuple[str, ...] = ("write", "sortedset", "slow")
         arity = -4
     else:
         flags = ("readonly", "movablekeys")
         keys = (0, 0, 0)
         specs = _KEYNUM_READ
-        categories = ("read", "sortedset", "slow")
         arity = -3
 
     def handler(client: Client, argv: list[bytes]) -> Reply:
         return _combine(client, argv, 2 if store else 1, op, store, False)
 
     handler.__doc__ = f"{name.upper()} {syntax}"
-    command(
+    _zcommand(
         name,
         arity=arity,
         flags=flags,
-        keys=keys,
-        group="sorted-set",
         summary=summary,
         since=since,
         syntax=syntax,
         complexity=complexity,
-        acl_categories=categories,
+        keys=keys,
         key_specs=specs,
     )(handler)
 
@@ -1189,18 +1103,16 @@ _declare_combine(
 )
 
 
-@command(
+@_zcommand(
     "zintercard",
     arity=-3,
     flags=("readonly", "movablekeys"),
-    keys=(0, 0, 0),
-    group="sorted-set",
     summary="Intersect multiple sorted sets and return the cardinality of the result",
     since="7.0.0",
     syntax="numkeys key [key ...] [LIMIT limit]",
     complexity="O(N*K) worst case with N being the smallest input sorted set, K being the number "
     "of input sorted sets.",
-    acl_categories=("read", "sortedset", "slow"),
+    keys=(0, 0, 0),
     key_specs=_KEYNUM_READ,
 )
 def zintercard(client: Client, argv: list[bytes]) -> Reply:
