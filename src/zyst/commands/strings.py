@@ -117,23 +117,39 @@ def _parse_set_options(argv: list[bytes]) -> tuple[int, bytes | None]:
     An option that conflicts with one already seen is a syntax error, but repeating the same one
     is allowed (``EX 1 EX 2`` keeps the last value).
     """
+    return _parse_expiry_options(argv, 3, _SET_FLAGS, _KEEPTTL)
+
+
+# SET's options other than the expiries: each one's bit and the bits it cannot follow.
+_SET_FLAGS: Final = {
+    b"NX": (_NX, _XX),
+    b"XX": (_XX, _NX),
+    b"GET": (_GET, 0),
+    b"KEEPTTL": (_KEEPTTL, _ANY_EXPIRE),
+}
+
+
+def _parse_expiry_options(
+    argv: list[bytes], start: int, others: dict[bytes, tuple[int, int]], no_expiry_with: int
+) -> tuple[int, bytes | None]:
+    """Options from ``argv[start]`` on: the expiries (EX PX EXAT PXAT, each followed by its
+    value) and ``others`` (word → (bit, bits it conflicts with)); an expiry conflicts with a
+    different expiry and with ``no_expiry_with``. Returns the bits and the expiry's value.
+    Shared by SET and GETEX, which differ only in their other options."""
     flags = 0
     expire_arg: bytes | None = None
     last = len(argv) - 1
-    i = 3
+    i = start
     while i <= last:
         opt = argv[i].upper()
-        if opt == b"NX" and not flags & _XX:
-            flags |= _NX
-        elif opt == b"XX" and not flags & _NX:
-            flags |= _XX
-        elif opt == b"GET":
-            flags |= _GET
-        elif opt == b"KEEPTTL" and not flags & _ANY_EXPIRE:
-            flags |= _KEEPTTL
+        other = others.get(opt)
+        if other is not None and not flags & other[1]:
+            flags |= other[0]
         else:
             bit = _EXPIRE_OPTIONS.get(opt, 0)
-            if not bit or flags & (_KEEPTTL | (_ANY_EXPIRE & ~bit)) or i == last:
+            if other is not None or not bit or flags & (no_expiry_with | (_ANY_EXPIRE & ~bit)):
+                raise CommandError(errors.SYNTAX)
+            if i == last:
                 raise CommandError(errors.SYNTAX)
             flags |= bit
             i += 1
@@ -470,23 +486,10 @@ _PERSIST: Final = 256
 def _parse_getex_options(argv: list[bytes]) -> tuple[int, bytes | None]:
     """GETEX's option bits and expiry argument; as for SET, repeating an option is fine and
     mixing two kinds is a syntax error, as is an expiry keyword with nothing after it."""
-    flags = 0
-    expire_arg: bytes | None = None
-    last = len(argv) - 1
-    i = 2
-    while i <= last:
-        opt = argv[i].upper()
-        if opt == b"PERSIST" and not flags & _ANY_EXPIRE:
-            flags |= _PERSIST
-        else:
-            bit = _EXPIRE_OPTIONS.get(opt, 0)
-            if not bit or flags & (_PERSIST | (_ANY_EXPIRE & ~bit)) or i == last:
-                raise CommandError(errors.SYNTAX)
-            flags |= bit
-            i += 1
-            expire_arg = argv[i]
-        i += 1
-    return flags, expire_arg
+    return _parse_expiry_options(argv, 2, _GETEX_FLAGS, _PERSIST)
+
+
+_GETEX_FLAGS: Final = {b"PERSIST": (_PERSIST, _ANY_EXPIRE)}
 
 
 @command(
