@@ -10,6 +10,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     introspection,
     keys,
     lists,
+    memory,
     server,
     sets,
     strings,
