@@ -29,6 +29,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from zyst import errors
+from zyst.protocol.resp import ErrorReply
+
 if TYPE_CHECKING:
     from zyst.client import Client
     from zyst.keyspace import Keyspace
@@ -183,6 +186,20 @@ class BlockingManager:
         waiter.timer = None
         self.unpark(waiter)
         waiter.on_timeout()
+
+    def unblock(self, client_id: int, error: bool) -> bool:
+        """End the wait of the parked client ``client_id`` (CLIENT UNBLOCK): as if its
+        deadline had passed, or with the ``-UNBLOCKED`` error if ``error``. False if that
+        client is not parked."""
+        for waiter in self._parked():
+            if waiter.client.id == client_id:
+                self.unpark(waiter)
+                if error:
+                    waiter.on_served(ErrorReply(errors.UNBLOCKED))
+                else:
+                    waiter.on_timeout()
+                return True
+        return False
 
     def serve(self, run: Callable[[Client, list[bytes]], Any]) -> None:
         """Serve the waiters of every ready key, first come first served, until none is ready.

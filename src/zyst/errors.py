@@ -74,6 +74,15 @@ def unknown_command(name: bytes, args: list[bytes]) -> str:
     return f"ERR unknown command '{c_string(name, 128)}', with args beginning with: {shown}"
 
 
+def subcommand_syntax(sub: bytes, command: str) -> str:
+    """A known subcommand given the wrong number of words (Redis's
+    ``addReplySubcommandSyntaxError``)."""
+    return (
+        f"ERR unknown subcommand or wrong number of arguments for '{c_string(sub, 128)}'. "
+        f"Try {command.upper()} HELP."
+    )
+
+
 def unknown_subcommand(sub: bytes, command: str) -> str:
     return f"ERR unknown subcommand '{c_string(sub, 128)}'. Try {command.upper()} HELP."
 
@@ -216,3 +225,9 @@ WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 def zset_input_keys(name: str) -> str:
     """ZUNIONSTORE, ZINTER ... given numkeys < 1 (Redis names the command in lower case)."""
     return f"ERR at least 1 input key is needed for '{name}' command"
+
+
+# -- CLIENT UNBLOCK ---------------------------------------------------------------------------
+CLIENT_UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+# What a client parked by a blocking command gets when CLIENT UNBLOCK ... ERROR ends its wait.
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"

@@ -11,6 +11,7 @@ import time
 
 from zyst import REDIS_VERSION, errors
 from zyst.client import Client
+from zyst.commands.args import parse_int
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import Reply, command, container, subcommand
 from zyst.errors import CommandError
@@ -370,6 +371,39 @@ def client_setinfo(client: Client, argv: list[bytes]) -> Reply:
     return OK
 
 
+@subcommand(
+    CLIENT,
+    "unblock",
+    arity=-3,
+    flags=("admin", *_CLIENT_FLAGS),
+    summary="Unblock a client blocked in a blocking command from a different connection",
+    since="5.0.0",
+    syntax="client-id [TIMEOUT | ERROR]",
+    complexity="O(log N) where N is the number of client connections",
+    acl_categories=("connection",),
+)
+def client_unblock(client: Client, argv: list[bytes]) -> Reply:
+    """CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
+
+    Ends the wait of the client ``client-id`` if it is parked by a blocking command: with
+    TIMEOUT (the default) it gets the reply its command gives on timeout, with ERROR the
+    ``-UNBLOCKED`` error; either way its pipeline then goes on. 1 if it was parked, else 0.
+    Redis checks the reason before the id, and more than one option is a subcommand syntax
+    error.
+    """
+    if len(argv) > 4:
+        raise CommandError(errors.subcommand_syntax(argv[1], "client"))
+    error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason == b"error":
+            error = True
+        elif reason != b"timeout":
+            raise CommandError(errors.CLIENT_UNBLOCK_REASON)
+    target = parse_int(argv[2])
+    return 1 if client.ctx.blocking.unblock(target, error) else 0
+
+
 # Redis's CLIENT HELP, its entries for the subcommands Zyst has (SETINFO in Redis 7.2's words).
 _CLIENT_HELP = [
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -385,6 +419,8 @@ _CLIENT_HELP = [
     "      Return clients of specified type.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
