@@ -1,4 +1,5 @@
-"""MEMORY USAGE and MEMORY HELP against redis-server.
+"""MEMORY USAGE against redis-server (HELP is checked with the other containers' in
+test_server_oracle).
 
 The byte counts themselves differ (Python objects against jemalloc), so for USAGE the oracle
 decides the reply's kind (an integer, a null, which error) and Zyst's figures are checked for
@@ -9,11 +10,6 @@ SAMPLES 0 measures every element.
 from __future__ import annotations
 
 from tests.conftest import Oracle, RawConnection, ServerProcess, parse_reply
-
-
-def test_help_is_redis_text(o: Oracle) -> None:
-    o.check("MEMORY", "HELP")
-    o.check("MEMORY", "help")
 
 
 def test_errors_and_missing_keys(o: Oracle) -> None:

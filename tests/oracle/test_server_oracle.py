@@ -158,7 +158,7 @@ _SETINFO_HELP = {
 }
 
 
-@pytest.mark.parametrize("container", ["CLIENT", "CONFIG", "COMMAND"])
+@pytest.mark.parametrize("container", ["CLIENT", "CONFIG", "COMMAND", "MEMORY"])
 def test_help_lists_what_exists_in_redis_words(oracle: Oracle, container: str) -> None:
     """Each HELP names exactly the subcommands Zyst has (COMMAND INFO's list, plus COMMAND
     with none), each explained in Redis's words, in Redis's order."""

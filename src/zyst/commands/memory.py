@@ -42,16 +42,9 @@ MEMORY = container(
     "memory", group="server", summary="A container for memory diagnostics commands", since="4.0.0"
 )
 
+# Redis's MEMORY HELP, its entries for the subcommands Zyst has.
 _MEMORY_HELP = [
     "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "DOCTOR",
-    "    Return memory problems reports.",
-    "MALLOC-STATS",
-    "    Return internal statistics report from the memory allocator.",
-    "PURGE",
-    "    Attempt to purge dirty pages for reclamation by the allocator.",
-    "STATS",
-    "    Return information about the memory usage of the server.",
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",
