@@ -530,6 +530,20 @@ def test_lcs_random_strings(oracle: Oracle, seed: int) -> None:
         oracle.check("LCS", "a", "b", "IDX", "MINMATCHLEN", rng.randint(0, 3), "WITHMATCHLEN")
 
 
+@pytest.mark.parametrize("alphabet", [b"ab", b"acgt", bytes(range(256))])
+def test_lcs_long_strings(oracle: Oracle, alphabet: bytes) -> None:
+    """Long inputs, where the table is millions of cells and many LCSs tie: the one chosen
+    (and its ranges) must still be Redis's."""
+    rng = random.Random(len(alphabet))
+    a = bytes(rng.choice(alphabet) for _ in range(2500))
+    b = bytes(rng.choice(alphabet) for _ in range(3100))
+    oracle.check("MSET", "a", a, "b", b)
+    oracle.check("LCS", "a", "b", "LEN")
+    oracle.check("LCS", "a", "b")
+    oracle.check("LCS", "a", "b", "IDX", "MINMATCHLEN", "3", "WITHMATCHLEN")
+    oracle.check("LCS", "b", "a", "IDX")
+
+
 def test_resp3_replies(oracle: Oracle) -> None:
     oracle.run("HELLO", "3")  # its reply carries the connection id: not compared
     commands: list[Cmd] = [

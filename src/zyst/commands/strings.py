@@ -867,11 +867,11 @@ def lcs(client: Client, argv: list[bytes]) -> Reply:
     # Redis refuses a table (4 bytes a cell) larger than proto-max-bulk-len.
     if (len(a) + 1) * (len(b) + 1) * 4 > client.ctx.config.proto_max_bulk_len:
         raise CommandError(errors.LCS_TABLE_TOO_BIG)
-    table = _lcs_table(a, b)
-    length = table[len(a)][len(b)]
+    rows = _lcs_rows(a, b)
+    length = _lcs_length(rows, len(a), len(b))
     if want_len:
         return length
-    common, matches = _lcs_walk(a, b, table, length)
+    common, matches = _lcs_walk(a, b, rows, length)
     if not want_idx:
         return common
     reply: list[list[Any]] = []
@@ -885,34 +885,56 @@ def lcs(client: Client, argv: list[bytes]) -> Reply:
     return Map([(b"matches", reply), (b"len", length)])
 
 
-def _lcs_table(a: bytes, b: bytes) -> list[list[int]]:
-    """``table[i][j]``: the length of the LCS of ``a[:i]`` and ``b[:j]``."""
-    table = [[0] * (len(b) + 1)]
-    for i in range(1, len(a) + 1):
-        above = table[i - 1]
-        row = [0] * (len(b) + 1)
-        char = a[i - 1]
-        for j in range(1, len(b) + 1):
-            if char == b[j - 1]:
-                row[j] = above[j - 1] + 1
-            else:
-                left = row[j - 1]
-                up = above[j]
-                row[j] = up if up > left else left
-        table.append(row)
-    return table
+def _lcs_rows(a: bytes, b: bytes) -> list[int]:
+    """The LCS table of ``a`` and ``b``, one integer per row, computed bit-parallel (Allison and
+    Dix's recurrence, in Hyyrö's form): bit ``j`` of ``rows[i]`` is 0 exactly where the LCS of
+    ``a[:i]`` and ``b[:j + 1]`` is one longer than that of ``a[:i]`` and ``b[:j]``, so
+    ``LCS(a[:i], b[:j]) = j - popcount(rows[i] & (2**j - 1))``.
+
+    One row costs a few operations on ``len(b)``-bit integers instead of ``len(b)`` steps of
+    Python, which keeps the largest table Redis allows (proto-max-bulk-len / 4 cells) to a
+    fraction of a second.
+    """
+    width = len(b)
+    full = (1 << width) - 1
+    # The positions of each byte value in b, as a bit mask (bit j for b[j]).
+    reversed_b = b[::-1]
+    masks: dict[int, int] = {}
+    for char in set(b):
+        marks = reversed_b.translate(_ONE_WHERE[char])
+        masks[char] = int(marks, 2)
+    row = full
+    rows = [row]
+    for char in a:
+        matches = row & masks.get(char, 0)
+        row = ((row + matches) | (row - matches)) & full
+        rows.append(row)
+    return rows
+
+
+# For each byte value c, a table mapping c to "1" and every other byte to "0".
+_ONE_WHERE: list[bytes] = [
+    bytes(b"1"[0] if value == char else b"0"[0] for value in range(256)) for char in range(256)
+]
+
+
+def _lcs_length(rows: list[int], i: int, j: int) -> int:
+    """``LCS(a[:i], b[:j])`` from :func:`_lcs_rows`."""
+    return j - (rows[i] & ((1 << j) - 1)).bit_count()
 
 
 def _lcs_walk(
-    a: bytes, b: bytes, table: list[list[int]], length: int
+    a: bytes, b: bytes, rows: list[int], length: int
 ) -> tuple[bytes, list[tuple[int, int, int, int]]]:
     """The LCS itself and its contiguous matching ranges ``(a_start, a_end, b_start, b_end)``,
     found walking back from the ends as Redis does (so the last range comes first, and ties
-    between the two directions go the same way as Redis's)."""
+    between the two directions go the same way as Redis's: up only when the cell above is
+    strictly larger than the one to the left)."""
     common = bytearray(length)
     matches: list[tuple[int, int, int, int]] = []
     i, j = len(a), len(b)
     idx = length
+    here = length  # LCS(a[:i], b[:j]), kept as the walk moves
     # a_start == len(a) means "no range open".
     a_start, a_end, b_start, b_end = len(a), 0, 0, 0
     while i > 0 and j > 0:
@@ -932,11 +954,17 @@ def _lcs_walk(
             idx -= 1
             i -= 1
             j -= 1
+            here -= 1
         else:
-            if table[i - 1][j] > table[i][j - 1]:
+            up = _lcs_length(rows, i - 1, j)
+            # Bit j-1 of row i is 0 where moving left loses one.
+            left = here - 1 + ((rows[i] >> (j - 1)) & 1)
+            if up > left:
                 i -= 1
+                here = up
             else:
                 j -= 1
+                here = left
             if a_start != len(a):
                 emit = True
         if emit:
