@@ -12,40 +12,14 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import Any
 
 import redis
 
 from tests.conftest import zyst_process
+from tests.crash.dataset import dump_dataset
 from tests.oracle.test_generic_keys_oracle import FAR, random_commands
 
 DATABASES = 16
-
-
-def dump(c: redis.Redis) -> dict[int, dict[bytes, tuple[bytes, Any, int]]]:
-    """Every live key of every database: its type, its value and its deadline (-1: none)."""
-    everything: dict[int, dict[bytes, tuple[bytes, Any, int]]] = {}
-    for db in range(DATABASES):
-        c.execute_command("SELECT", db)
-        keys: dict[bytes, tuple[bytes, Any, int]] = {}
-        for key in c.keys("*"):
-            kind = c.type(key)
-            value: Any
-            if kind == b"string":
-                value = c.get(key)
-            elif kind == b"list":
-                value = c.lrange(key, 0, -1)
-            elif kind == b"hash":
-                value = c.hgetall(key)
-            elif kind == b"set":
-                value = c.smembers(key)
-            else:
-                raise AssertionError(f"unexpected type {kind!r}")
-            keys[key] = (kind, value, c.execute_command("PEXPIRETIME", key))
-        if keys:
-            everything[db] = keys
-    c.execute_command("SELECT", 0)
-    return everything
 
 
 def wait_past(deadline: int) -> None:
@@ -85,7 +59,7 @@ def test_replay_restores_every_database(tmp_path: Path) -> None:
         wait_past(deadline)
         assert c.randomkey() is None
         c.execute_command("SELECT", 0)
-        before = dump(c)
+        before = dump_dataset(c, DATABASES)
         c.close()
         server.kill()
 
@@ -98,7 +72,7 @@ def test_replay_restores_every_database(tmp_path: Path) -> None:
 
     with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:
         c = redis.Redis(port=restarted.port, socket_timeout=10, single_connection_client=True)
-        after = dump(c)
+        after = dump_dataset(c, DATABASES)
         c.close()
     assert len(before) >= 4  # the random part left keys in several databases
     # The deadlines went where the values went (and not where they were replaced).

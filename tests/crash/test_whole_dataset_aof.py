@@ -18,6 +18,7 @@ from typing import Any
 import redis
 
 from tests.conftest import RawConnection, zyst_process
+from tests.crash.dataset import dump_dataset
 from tests.oracle import (
     test_generic_keys_oracle,
     test_hashes_oracle,
@@ -143,35 +144,6 @@ def random_mix(seed: int, count: int) -> list[Cmd]:
     return [rng.choice(FAMILIES)(rng) for _ in range(count)]
 
 
-def dump(c: redis.Redis) -> dict[int, dict[bytes, tuple[bytes, Any, int]]]:
-    """Every live key of every database: its type, its value and its absolute deadline in ms
-    (-1: none)."""
-    everything: dict[int, dict[bytes, tuple[bytes, Any, int]]] = {}
-    for db in range(DATABASES):
-        c.execute_command("SELECT", db)
-        keys: dict[bytes, tuple[bytes, Any, int]] = {}
-        for key in c.keys("*"):
-            kind = c.type(key)
-            value: Any
-            if kind == b"string":
-                value = c.get(key)
-            elif kind == b"list":
-                value = c.lrange(key, 0, -1)
-            elif kind == b"hash":
-                value = c.hgetall(key)
-            elif kind == b"set":
-                value = c.smembers(key)
-            elif kind == b"zset":
-                value = c.execute_command("ZRANGE", key, 0, -1, "WITHSCORES")
-            else:
-                raise AssertionError(f"no dump for type {kind!r}")
-            keys[key] = (kind, value, c.execute_command("PEXPIRETIME", key))
-        if keys:
-            everything[db] = keys
-    c.execute_command("SELECT", 0)
-    return everything
-
-
 def declared_writes(c: redis.Redis) -> set[str]:
     """The names of the commands the server flags ``write``."""
     return {name.upper() for name, info in c.command().items() if "write" in info["flags"]}
@@ -198,7 +170,7 @@ def test_whole_dataset_replays_from_the_aof(tmp_path: Path) -> None:
         errors = [(cmd, r) for cmd, r in zip(EVERY_WRITE, scripted, strict=True) if r[:1] == b"-"]
         assert errors == []
         with redis.Redis(port=server.port) as c:
-            before = dump(c)
+            before = dump_dataset(c, DATABASES)
         server.kill()
     assert sum(len(keys) for keys in before.values()) > 50
     assert {kind for keys in before.values() for kind, _, _ in keys.values()} == {
@@ -212,5 +184,5 @@ def test_whole_dataset_replays_from_the_aof(tmp_path: Path) -> None:
         zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted,
         redis.Redis(port=restarted.port) as c,
     ):
-        after = dump(c)
+        after = dump_dataset(c, DATABASES)
     assert after == before
