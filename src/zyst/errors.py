@@ -216,3 +216,7 @@ WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 def zset_input_keys(name: str) -> str:
     """ZUNIONSTORE, ZINTER ... given numkeys < 1 (Redis names the command in lower case)."""
     return f"ERR at least 1 input key is needed for '{name}' command"
+
+
+# -- SORT, SORT_RO ------------------------------------------------------------------------------
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
