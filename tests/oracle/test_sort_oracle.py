@@ -141,6 +141,7 @@ def test_by_patterns(o: Oracle) -> None:
         ("SORT", "l", "BY", "w_**"),  # the first star only
         ("SET", "w_1*", "-7"),
         ("SORT", "l", "BY", "w_**"),
+        ("SET", "->3", "-100"),
         ("SORT", "l", "BY", "->*"),  # an arrow before the star is part of the key
         ("SORT", "l", "BY", "h_*->f->g", "ALPHA"),  # the field is "f->g"
         ("HSET", "h_1", "f->g", "z"),

@@ -193,8 +193,8 @@ def _window(offset: int, count: int, size: int) -> tuple[int, int]:
     start = min(max(offset, 0), size)
     count = min(max(count, -1), size)
     end = size - 1 if count < 0 else start + count - 1
-    if start >= size:
-        start, end = size - 1, size - 2
+    # (Redis also moves an offset past the end back to size - 1, with end before it: empty
+    # either way.)
     return start, min(end, size - 1)
 
 
