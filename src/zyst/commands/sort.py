@@ -255,7 +255,6 @@ def _sort(client: Client, argv: list[bytes], readonly: bool) -> Reply:
             elements = _sorted(db, elements, options, alpha, by)
         chosen = elements[start : end + 1] if end >= start else []
     gets = options.gets
-
     store = options.store
     if store is None:
         if not gets:
