@@ -231,3 +231,6 @@ def zset_input_keys(name: str) -> str:
 CLIENT_UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 # What a client parked by a blocking command gets when CLIENT UNBLOCK ... ERROR ends its wait.
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+
+# -- SORT, SORT_RO ------------------------------------------------------------------------------
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"

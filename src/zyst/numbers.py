@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Final
 
 LLONG_MIN: Final = -(2**63)
@@ -334,6 +335,55 @@ def parse_range_double(raw: bytes) -> float | None:
         return 0.0
     parsed = _strtod(raw.lstrip(_C_SPACE))
     return None if parsed is None else parsed[0]
+
+
+# The smallest normal double, and the bound below which glibc's strtod calls a result tiny: x86
+# detects tininess after rounding, so a value that rounds (to 53 bits, exponent unbounded) up to
+# the smallest normal double is not tiny. Exact values as fractions.
+_MIN_NORMAL: Final = Fraction(1, 2**1022)
+_TINY_BELOW: Final = _MIN_NORMAL - Fraction(1, 2**1076)
+_MIN_NORMAL_DOUBLE: Final = 2.2250738585072014e-308
+
+
+def parse_strtod(raw: bytes) -> float | None:
+    """``raw`` read the way SORT reads a weight: C's ``strtod`` over the C string (up to a NUL
+    byte) with every check made: the number must end the string, and ``ERANGE`` and NaN are
+    refused. Leading whitespace is fine, and an empty string is 0 (strtod converts nothing and
+    stops at its end). ``None`` when refused.
+
+    ``ERANGE`` is glibc's: an overflow to infinity, and an underflow, which is a result below
+    the smallest normal double (tiny, judged after rounding) that is not exact: ``1e-310`` is
+    refused, ``0x1p-1070`` is fine."""
+    end = raw.find(b"\0")
+    if end >= 0:
+        raw = raw[:end]
+    if not raw:
+        return 0.0
+    text = raw.lstrip(_C_SPACE)
+    parsed = _strtod(text)
+    if parsed is None or parsed[1] != 0:
+        return None
+    value = parsed[0]
+    if value != 0.0 and abs(value) <= _MIN_NORMAL_DOUBLE:
+        # A subnormal result, or the smallest normal one, which a tiny value may round up to.
+        exact = _exact_value(text)
+        if abs(exact) < _TINY_BELOW and exact != Fraction(value):
+            return None
+    return value
+
+
+def _exact_value(text: bytes) -> Fraction:
+    """The exact rational value of a decimal or hexadecimal number ``_strtod`` accepted."""
+    match = _HEXADECIMAL.fullmatch(text)
+    if match is None:
+        return Fraction(text.decode("ascii"))
+    digits = match.group(2)
+    whole, _, fraction = digits.partition(b".")
+    mantissa = int((whole + fraction) or b"0", 16)
+    exponent = int(match.group(3)[1:]) if match.group(3) else 0
+    exponent -= 4 * len(fraction)
+    value = mantissa * (Fraction(2) ** exponent)
+    return -value if match.group(1) == b"-" else value
 
 
 def format_double(value: float) -> bytes:

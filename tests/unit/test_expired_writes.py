@@ -175,6 +175,11 @@ WRITES: list[Command] = [
     ("ZUNIONSTORE", "k", "1", "o"),
     ("ZINTERSTORE", "o", "2", "k", "k"),
     ("ZDIFFSTORE", "o", "1", "k"),
+    ("SORT", "k"),
+    ("SORT", "k", "BY", "nosort", "DESC", "LIMIT", "1", "1"),
+    ("SORT", "k", "ALPHA", "STORE", "o"),
+    ("SORT", "k", "BY", "nosort", "STORE", "k"),
+    ("SORT", "o", "STORE", "k"),
 ]
 READS: list[Command] = [
     ("GET", "k"),
@@ -236,6 +241,8 @@ READS: list[Command] = [
     ("ZREVRANGEBYLEX", "k", "+", "-"),
     ("ZRANDMEMBER", "k"),
     ("ZRANDMEMBER", "k", "5"),
+    ("SORT_RO", "k"),
+    ("SORT_RO", "k", "BY", "nosort", "GET", "#", "ALPHA"),
 ]
 # Commands whose keys follow a count (``movablekeys``), kept apart from WRITES and READS only
 # because the oracle of these cases runs them separately; the coverage test asks for them too.
@@ -296,6 +303,10 @@ def empty() -> Harness:
     return h
 
 
+def as_argv(command: Command) -> list[bytes]:
+    return [str(a).encode() for a in command]
+
+
 def case_id(command: Command) -> str:
     return " ".join(str(a) for a in command)
 
@@ -309,17 +320,23 @@ DELETES_UNEXPIRED: list[Command] = [
 ]
 
 
+# SORT ... STORE with an empty result deletes its destination the same way, but propagates
+# what it did (DEL) rather than itself.
+SORT_DELETES_UNEXPIRED: list[Command] = [("SORT", "o", "STORE", "k")]
+
+
 @pytest.mark.parametrize("kind", SEEDS)
 @pytest.mark.parametrize("command", WRITES + READS + MOVABLE, ids=case_id)
 def test_an_expired_key_behaves_as_missing(kind: str, command: Command) -> None:
     expired, fresh = expired_key(kind), empty()
     assert expired(*command) == fresh(*command)
     assert expired.state() == fresh.state()
-    if command in DELETED_AS_STORED or command in DELETES_UNEXPIRED:
+    if command in DELETED_AS_STORED + DELETES_UNEXPIRED + SORT_DELETES_UNEXPIRED:
         # Redis deletes this destination without looking at its deadline: a deletion that
-        # changed something, so the command itself is propagated, and no expiry.
+        # changed something, so the command itself (SORT: the DEL) is propagated, and no expiry.
+        sort = command in SORT_DELETES_UNEXPIRED
         assert fresh.propagated == []
-        assert expired.propagated == [(0, [str(a).encode() for a in command])]
+        assert expired.propagated == [(0, [b"DEL", b"k"] if sort else as_argv(command))]
         assert expired.ctx.keyspace.expired_keys == 0
         return
     # The removal reaches the AOF first, then the command as it would have been propagated
@@ -365,6 +382,34 @@ def test_an_expired_destination_behaves_as_missing(
     assert expired.state() == fresh.state()
     assert expired.propagated == [(db, [b"DEL", key.encode()]), *fresh.propagated]
     assert fresh.propagated == [(0, [str(a).encode() for a in command])]
+    assert expired.ctx.keyspace.expired_keys == 1
+
+
+# SORT reaching the expired ``k`` through a pattern (the live list ``src`` holds the element
+# "k"), or storing over it: propagated as (DEL k, then) what it did.
+SORT_REACHES: list[Command] = [
+    ("SORT", "src", "BY", "*"),
+    ("SORT", "src", "BY", "*", "ALPHA", "GET", "*"),
+    ("SORT", "src", "BY", "nosort", "GET", "*->f", "GET", "#"),
+    ("SORT_RO", "src", "BY", "*->f", "ALPHA"),
+    ("SORT", "src", "BY", "nosort", "GET", "*", "STORE", "o"),
+    ("SORT", "src", "ALPHA", "STORE", "k"),
+    ("SORT", "src", "BY", "nosort", "GET", "*", "STORE", "k"),
+]
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+@pytest.mark.parametrize("command", SORT_REACHES, ids=case_id)
+def test_sort_patterns_and_destination_see_an_expired_key_as_missing(
+    kind: str, command: Command
+) -> None:
+    expired, fresh = expired_key(kind), empty()
+    for h in (expired, fresh):
+        h("RPUSH", "src", "k")
+        h.propagated.clear()
+    assert expired(*command) == fresh(*command)
+    assert expired.state() == fresh.state()
+    assert expired.propagated == [(0, [b"DEL", b"k"]), *fresh.propagated]
     assert expired.ctx.keyspace.expired_keys == 1
 
 

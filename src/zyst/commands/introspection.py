@@ -5,12 +5,14 @@ command is written down twice. What Redis keeps in its JSON files and Zyst does 
 derived the way Redis itself derives it:
 
 - ACL categories (``COMMAND INFO``): the declared ones, the one the group implies (``string`` →
-  ``@string``, ``generic`` → ``@keyspace`` …) and the ones the flags imply (``write`` → ``@write``,
+  ``@string``, ``generic`` → ``@keyspace`` …) unless data-type categories are declared (SORT),
+  and the ones the flags imply (``write`` → ``@write``,
   ``readonly`` → ``@read``, ``admin`` → ``@admin @dangerous``, not ``fast`` → ``@slow`` …), as
   ``setImplicitACLCategories`` in Redis's ``server.c`` does; shown in Redis's category order.
 - Key specs: the declared ones (``key_specs=``: flags, notes and where the keys are); a command
   declaring none gets one ``index``/``range`` spec built from the legacy (first, last, step)
-  triple, ``RW update`` for a write and ``RO access`` otherwise.
+  triple, ``RW update`` for a write and ``RO access`` otherwise. ``COMMAND GETKEYS`` asks the
+  command's ``getkeys`` procedure first when it declares one (SORT's STORE key).
 - Arguments (``COMMAND DOCS``): parsed from the declaration's ``syntax``, written the way the
   Redis docs write it (``key value [NX | XX] [EX seconds | PX milliseconds]``); see
   :func:`parse_syntax` for the grammar.
@@ -82,6 +84,11 @@ _GROUP_CATEGORY = {
 }
 
 
+_DATA_TYPE_CATEGORIES = frozenset(
+    ("string", "list", "set", "sortedset", "hash", "bitmap", "hyperloglog", "geo", "stream")
+)
+
+
 def acl_categories(cmd: Command) -> list[str]:
     """The ACL categories of ``cmd`` (without the ``@``), in Redis's order."""
     cats = {c.lstrip("@").lower() for c in cmd.acl_categories}
@@ -90,7 +97,8 @@ def acl_categories(cmd: Command) -> list[str]:
         cats.add("slow")
         return [c for c in CATEGORY_ORDER if c in cats]
     implied = _GROUP_CATEGORY.get(cmd.group)
-    if implied is not None:
+    if implied is not None and not cats & _DATA_TYPE_CATEGORIES:
+        # (Declared data types replace the group's: SORT is generic but @list @set @sortedset.)
         cats.add(implied)
     flags = cmd.flags
     if "write" in flags:
@@ -149,7 +157,10 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
     pairs: list[tuple[bytes, Any]] = []
     if spec.notes:
         pairs.append((b"notes", spec.notes.encode()))
-    if spec.keynumidx is not None:
+    begin_search = Map([(b"type", b"index"), (b"spec", Map([(b"index", index)]))])
+    if spec.unknown:
+        begin_search = find_keys = Map([(b"type", b"unknown"), (b"spec", Map([]))])
+    elif spec.keynumidx is not None:
         find_keys = Map(
             [
                 (b"type", b"keynum"),
@@ -174,7 +185,7 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
         )
     pairs += [
         (b"flags", SetReply([Status(f.encode()) for f in flags])),
-        (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", index)]))])),
+        (b"begin_search", begin_search),
         (b"find_keys", find_keys),
     ]
     return Map(pairs)
@@ -652,6 +663,8 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError("ERR Invalid command specified")
     if not cmd.accepts(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
+    if cmd.getkeys is not None:
+        return cmd.getkeys(target)
     if any(spec.keynumidx is not None for spec in cmd.key_specs):
         return _keys_by_specs(cmd, target)
     if cmd.first_key <= 0:

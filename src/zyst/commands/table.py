@@ -40,6 +40,9 @@ log = logging.getLogger("zyst")
 
 Reply = Any
 Handler = Callable[["Client", list[bytes]], Reply]
+# A command's own way of finding its keys in a full command line (Redis's ``getkeys_proc``), for
+# keys its key specs cannot locate: the keys, in order.
+GetKeys = Callable[[list[bytes]], list[bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,10 @@ class KeySpec:
     A command whose keys are counted by an argument (``LMPOP numkeys key [key ...]``) uses
     Redis's ``keynum`` search instead: ``keynumidx`` (not ``None``) says where the count is and
     ``firstkey`` where the keys start, both relative to ``index``; ``step`` is the key step.
+
+    ``unknown`` is Redis's ``unknown`` begin_search and find_keys: keys no spec can locate
+    (SORT's ``STORE destination``, which may be anywhere); the command's ``getkeys`` procedure
+    finds them for ``COMMAND GETKEYS``.
     """
 
     flags: tuple[str, ...]
@@ -66,6 +73,7 @@ class KeySpec:
     limit: int = 0
     keynumidx: int | None = None
     firstkey: int = 1
+    unknown: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -87,6 +95,7 @@ class Command:
     acl_categories: tuple[str, ...] = ()
     tips: tuple[str, ...] = ()
     key_specs: tuple[KeySpec, ...] = ()
+    getkeys: GetKeys | None = None
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     write: bool = False
     wire_name: bytes = b""
@@ -136,6 +145,7 @@ def _declaration(
     acl_categories: tuple[str, ...],
     tips: tuple[str, ...],
     key_specs: tuple[KeySpec, ...],
+    getkeys: GetKeys | None = None,
 ) -> Command:
     """The one place a :class:`Command` is built from the decorators' arguments."""
     return Command(
@@ -154,6 +164,7 @@ def _declaration(
         acl_categories=acl_categories,
         tips=tips,
         key_specs=key_specs,
+        getkeys=getkeys,
     )
 
 
@@ -170,14 +181,16 @@ def command(
     acl_categories: tuple[str, ...] = (),
     tips: tuple[str, ...] = (),
     key_specs: tuple[KeySpec, ...] = (),
+    getkeys: GetKeys | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Declare the command ``name`` handled by the decorated function."""
+    """Declare the command ``name`` handled by the decorated function; ``getkeys`` finds the
+    keys of a command whose key specs cannot (see :class:`KeySpec`'s ``unknown``)."""
 
     def register(handler: Handler) -> Handler:
         _register(
             _declaration(
                 *(name, handler, arity, flags, keys, group, summary, since, syntax, complexity),
-                *(acl_categories, tips, key_specs),
+                *(acl_categories, tips, key_specs, getkeys),
             )
         )
         return handler
