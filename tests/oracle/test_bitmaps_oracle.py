@@ -275,6 +275,10 @@ BITPOS_VALUES: dict[str, Arg] = {
     "n": "10",
     "longones": b"\xff" * 300 + b"\xfb" + b"\xff" * 50,
     "longzeros": b"\x00" * 400 + b"\x04",
+    "hugezeros": b"\x00" * 9000 + b"\x20" + b"\x00" * 100,
+    "hugeones": b"\xff" * 8200 + b"\xf7",
+    # (a search from byte 0 skips bytes 1 to 4096 as one block: the set bit is just past it)
+    "blockedge": b"\x00" * 4097 + b"\x40" + b"\x00" * 5000,
 }
 BITPOS_RANGES: list[tuple[str, ...]] = [
     (),
@@ -299,6 +303,9 @@ BITPOS_RANGES: list[tuple[str, ...]] = [
     ("3", "100", "BIT"),
     ("2400", "2410", "bit"),
     ("20", "3210", "bit"),
+    ("8", "72007", "bit"),
+    ("4096", "9000"),
+    ("4097", "-2"),
     ("0", "-1", "BYTE"),
     ("1", "2", "byte"),
 ]

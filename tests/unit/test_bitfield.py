@@ -200,6 +200,20 @@ def test_find_skips_whole_bytes_of_the_other_value() -> None:
     assert bitmap.find(b"\x0f", 0, 3, 7) == 3
 
 
+@pytest.mark.parametrize("where", [0, 1, 4095, 4096, 4097, 8191, 8192, 12288, 12999])
+def test_find_across_blocks_of_fill(where: int) -> None:
+    # Long runs are skipped a block at a time: a lone byte must be found wherever it sits,
+    # block boundaries and the range's ends included.
+    for bit, fill in ((1, 0x00), (0, 0xFF)):
+        data = bytearray([fill] * 13000)
+        data[where] = 0x10 if bit else 0xEF
+        found = where * 8 + 3
+        assert bitmap.find(bytes(data), bit, 0, 13000 * 8 - 1) == found
+        assert bitmap.find(bytes(data), bit, 5, found) == (found if found >= 5 else -1)
+        assert bitmap.find(bytes(data), bit, found + 1, 13000 * 8 - 1) == -1
+        assert bitmap.find(bytes(data), bit, 0, found - 1) == -1
+
+
 def test_combine_pads_shorter_sources_with_zeros() -> None:
     rng = random.Random(6)
     for _ in range(500):
