@@ -788,6 +788,45 @@ def test_keyspace_hits_and_misses_match_redis(oracle: Oracle) -> None:
             ), command
 
 
+# -- changes counted (INFO's rdb_changes_since_last_save) ----------------------------------------
+# Each write adds what Redis adds: SETBIT one when it created, grew or flipped; BITOP one when it
+# stored or deleted; BITFIELD one per SET or INCRBY that changed its field (all of them when it
+# created or grew the string), none for FAIL.
+DIRTY_SCRIPT: list[tuple[Cmd, int]] = [
+    (("SETBIT", "a", "3", "1"), 1),
+    (("SETBIT", "a", "3", "1"), 0),
+    (("SETBIT", "a", "3", "0"), 1),
+    (("SETBIT", "a", "20", "0"), 1),
+    (("BITOP", "NOT", "b", "a"), 1),
+    (("BITOP", "AND", "b", "missing"), 1),
+    (("BITOP", "AND", "b", "missing"), 0),
+    (("BITFIELD", "f", "SET", "u8", "0", "0", "SET", "u8", "8", "0", "GET", "u8", "0"), 2),
+    (("BITFIELD", "f", "SET", "u8", "0", "0", "SET", "u8", "8", "1"), 1),
+    (("BITFIELD", "f", "INCRBY", "u8", "0", "1", "INCRBY", "u8", "0", "1"), 2),
+    (("BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300", "SET", "u4", "4", "0"), 1),
+    (("BITFIELD", "f", "OVERFLOW", "FAIL", "SET", "u8", "40", "300"), 0),
+    (("BITFIELD", "f", "GET", "u8", "0"), 0),
+    (("BITFIELD_RO", "f", "GET", "u8", "0"), 0),
+]
+
+
+def test_changes_counted_as_redis_counts_them(oracle: Oracle) -> None:
+    def changes() -> tuple[int, int]:
+        counts = []
+        for reply in oracle.run("INFO", "persistence"):
+            for line in reply.decode().split("\r\n"):
+                if line.startswith("rdb_changes_since_last_save:"):
+                    counts.append(int(line.split(":")[1]))
+        assert len(counts) == 2
+        return counts[0], counts[1]
+
+    for command, added in DIRTY_SCRIPT:
+        before = changes()
+        oracle.check(*command)
+        after = changes()
+        assert after[0] - before[0] == after[1] - before[1] == added, command
+
+
 # -- a random sequence over a small key space -----------------------------------------------------
 KEYS = ("k0", "k1", "k2", "k3")
 VALUES: tuple[Arg, ...] = (
