@@ -166,6 +166,23 @@ def test_results_in_range_are_exact_sums_and_out_of_range_ones_wrap_or_clamp() -
         assert (wrapped - total) % (1 << bits) == 0
 
 
+def test_set_and_incr_fields_on_a_buffer() -> None:
+    buf = bytearray(2)
+    assert bitfield.set_field(buf, 0, 8, False, 255, WRAP) == (0, 255)
+    assert bitfield.incr_field(buf, 0, 8, False, 100, WRAP) == (255, 99)
+    assert bitfield.get(buf, 0, 8, False) == 99
+    assert bitfield.set_field(buf, 4, 8, True, -1, WRAP) == (0x30, -1)
+    assert buf == bytearray([0x6F, 0xF0])
+    # Under FAIL an overflow writes nothing.
+    assert bitfield.incr_field(buf, 4, 8, True, -128, FAIL) == (-1, None)
+    assert bitfield.set_field(buf, 0, 4, False, 16, FAIL) == (6, None)
+    assert buf == bytearray([0x6F, 0xF0])
+    # An unsigned field sees a negative SET value as a huge unsigned number.
+    assert bitfield.set_field(buf, 8, 8, False, -2, SAT) == (0xF0, 255)
+    assert bitfield.set_field(buf, 8, 8, False, -2, WRAP) == (255, 254)
+    assert buf == bytearray([0x6F, 0xFE])
+
+
 # -- bitmaps --------------------------------------------------------------------------------
 def test_count_matches_the_bit_model() -> None:
     rng = random.Random(4)

@@ -38,7 +38,7 @@ _INCRBY: Final = 2
 _OVERFLOW_MODES: Final = {b"wrap": bitfield.WRAP, b"sat": bitfield.SAT, b"fail": bitfield.FAIL}
 _BITOP_OPS: Final = {b"and": bitmap.AND, b"or": bitmap.OR, b"xor": bitmap.XOR, b"not": -1}
 _U64: Final = 1 << 64
-_I64_MAX: Final = (1 << 63) - 1
+_I64_MAX: Final = (1 << 63) - 1  # (BITFIELD's ``#n`` offsets are computed in 64 bits)
 
 
 def _word(arg: bytes) -> bytes:
@@ -393,12 +393,7 @@ def _bitfield(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     if highest < 0:
         value = db.get_string(key)
         data = b"" if value is None else value
-        return [
-            bitfield.get_signed(data, offset, bits)
-            if signed
-            else bitfield.get_unsigned(data, offset, bits)
-            for _, signed, bits, offset, _, _ in ops
-        ]
+        return [bitfield.get(data, offset, bits, signed) for _, signed, bits, offset, _, _ in ops]
     if read_only:
         raise CommandError(errors.BITFIELD_RO_GET_ONLY)
     old = db.get_string_for_write(key)
@@ -412,29 +407,16 @@ def _bitfield(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     changes = 0
     for opcode, signed, bits, offset, argument, mode in ops:
         if opcode == _GET:
-            if signed:
-                replies.append(bitfield.get_signed(buf, offset, bits))
-            else:
-                replies.append(bitfield.get_unsigned(buf, offset, bits))
+            replies.append(bitfield.get(buf, offset, bits, signed))
             continue
-        if signed:
-            current = bitfield.get_signed(buf, offset, bits)
-            if opcode == _INCRBY:
-                stored = bitfield.signed_result(current, argument, bits, mode)
-            else:
-                stored = bitfield.signed_result(argument, 0, bits, mode)
+        if opcode == _SET:
+            current, stored = bitfield.set_field(buf, offset, bits, signed, argument, mode)
         else:
-            current = bitfield.get_unsigned(buf, offset, bits)
-            if opcode == _INCRBY:
-                stored = bitfield.unsigned_result(current, argument, bits, mode)
-            else:
-                # Redis reads SET's value as a uint64_t: a negative one is huge.
-                stored = bitfield.unsigned_result(argument % _U64, 0, bits, mode)
-        if stored is None:
+            current, stored = bitfield.incr_field(buf, offset, bits, signed, argument, mode)
+        if stored is None:  # OVERFLOW FAIL
             replies.append(None)
             continue
-        replies.append(stored if opcode == _INCRBY else current)
-        bitfield.put(buf, offset, bits, stored)
+        replies.append(current if opcode == _SET else stored)
         if grown or stored != current:
             changes += 1
     if grown or changes:

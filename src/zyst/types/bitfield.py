@@ -4,10 +4,10 @@ Bit 0 is the most significant bit of the first byte, as for SETBIT: a field is r
 written big-endian across byte boundaries. Bytes past the end of the string read as zero;
 :func:`put` writes into a buffer the caller has already made long enough.
 
-Fields are signed (``i1`` .. ``i64``, two's complement) or unsigned (``u1`` .. ``u63``). SET
-and INCRBY compute the value to store with :func:`unsigned_result` / :func:`signed_result`,
-which take a value and an increment as Redis's 64-bit C arithmetic sees them and apply one of
-the overflow modes:
+Fields are signed (``i1`` .. ``i64``, two's complement) or unsigned (``u1`` .. ``u63``).
+:func:`set_field` and :func:`incr_field` are BITFIELD's SET and INCRBY on a buffer; the value
+they store comes from :func:`unsigned_result` / :func:`signed_result`, which take a value and an
+increment as Redis's 64-bit C arithmetic sees them and apply one of the overflow modes:
 
 - ``WRAP``: keep the low bits (unsigned), or wrap into the signed range;
 - ``SAT``: clamp to the field's largest or smallest value;
@@ -56,6 +56,13 @@ def get_signed(data: bytes | bytearray, offset: int, bits: int) -> int:
     if value >> (bits - 1):
         value -= 1 << bits
     return value
+
+
+def get(data: bytes | bytearray, offset: int, bits: int, signed: bool) -> int:
+    """The field at bit ``offset`` of ``data``, signed or unsigned."""
+    if signed:
+        return get_signed(data, offset, bits)
+    return get_unsigned(data, offset, bits)
 
 
 def put(buf: bytearray, offset: int, bits: int, value: int) -> None:
@@ -120,3 +127,34 @@ def signed_result(value: int, increment: int, bits: int, mode: int) -> int | Non
         return limit
     wrapped = (value + increment) & ((1 << bits) - 1)
     return wrapped - (1 << bits) if wrapped >> (bits - 1) else wrapped
+
+
+def set_field(
+    buf: bytearray, offset: int, bits: int, signed: bool, value: int, mode: int
+) -> tuple[int, int | None]:
+    """BITFIELD's SET of the signed 64-bit ``value``: ``(old value, value stored)``, the latter
+    ``None`` (and nothing written) when it overflowed under FAIL. An unsigned field sees a
+    negative ``value`` as C's ``uint64_t`` conversion makes it, a huge number."""
+    old = get(buf, offset, bits, signed)
+    if signed:
+        stored = signed_result(value, 0, bits, mode)
+    else:
+        stored = unsigned_result(value & (_U64 - 1), 0, bits, mode)
+    if stored is not None:
+        put(buf, offset, bits, stored)
+    return old, stored
+
+
+def incr_field(
+    buf: bytearray, offset: int, bits: int, signed: bool, increment: int, mode: int
+) -> tuple[int, int | None]:
+    """BITFIELD's INCRBY: ``(old value, value stored)``, the latter ``None`` (and nothing
+    written) when it overflowed under FAIL."""
+    old = get(buf, offset, bits, signed)
+    if signed:
+        stored = signed_result(old, increment, bits, mode)
+    else:
+        stored = unsigned_result(old, increment, bits, mode)
+    if stored is not None:
+        put(buf, offset, bits, stored)
+    return old, stored
