@@ -180,6 +180,15 @@ WRITES: list[Command] = [
     ("SORT", "k", "ALPHA", "STORE", "o"),
     ("SORT", "k", "BY", "nosort", "STORE", "k"),
     ("SORT", "o", "STORE", "k"),
+    ("SETBIT", "k", "3", "1"),
+    ("SETBIT", "k", "3", "0"),
+    ("BITOP", "OR", "o", "k"),
+    ("BITOP", "NOT", "k", "k"),
+    ("BITOP", "AND", "k", "o"),
+    ("BITFIELD", "k", "SET", "u8", "0", "1"),
+    ("BITFIELD", "k", "INCRBY", "i5", "3", "-1", "GET", "u8", "0"),
+    ("BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"),
+    ("BITFIELD", "k", "GET", "u8", "0"),
 ]
 READS: list[Command] = [
     ("GET", "k"),
@@ -243,6 +252,12 @@ READS: list[Command] = [
     ("ZRANDMEMBER", "k", "5"),
     ("SORT_RO", "k"),
     ("SORT_RO", "k", "BY", "nosort", "GET", "#", "ALPHA"),
+    ("GETBIT", "k", "3"),
+    ("BITCOUNT", "k"),
+    ("BITCOUNT", "k", "0", "-1", "BIT"),
+    ("BITPOS", "k", "0"),
+    ("BITPOS", "k", "1", "0", "-1"),
+    ("BITFIELD_RO", "k", "GET", "i8", "0"),
 ]
 # Commands whose keys follow a count (``movablekeys``), kept apart from WRITES and READS only
 # because the oracle of these cases runs them separately; the coverage test asks for them too.
@@ -317,6 +332,7 @@ def case_id(command: Command) -> str:
 DELETES_UNEXPIRED: list[Command] = [
     ("ZRANGESTORE", "k", "o", "0", "-1"),
     ("ZUNIONSTORE", "k", "1", "o"),
+    ("BITOP", "AND", "k", "o"),
 ]
 
 
