@@ -25,9 +25,10 @@ A served command that fails (BLMOVE whose destination now holds another type) an
 and is unparked all the same, as in Redis; the next waiter is served.
 
 Timeouts answer a null array, whatever the command (BLMOVE too: Redis 7.0 answers every client
-blocked on a key alike). Where a client may not wait (inside MULTI/EXEC, a script, the AOF
-loader), :func:`reply_without_waiting` turns a :class:`Blocked` into the command's own immediate
-answer (:attr:`Blocked.at_once`).
+blocked on a key alike). Where a client may not wait (inside MULTI/EXEC or a script),
+:func:`reply_without_waiting` turns a :class:`Blocked` into the command's own immediate answer
+(:attr:`Blocked.at_once`). (The AOF loader ignores replies, and Redis never writes a blocking
+command to its AOF.)
 
 Invariants:
 
@@ -104,11 +105,11 @@ def deadline(timeout_ms: int, now_ms: int) -> int:
 
 def reply_without_waiting(reply: Any) -> Any:
     """The reply of a command run where its client may not wait (Redis's
-    ``CLIENT_DENY_BLOCKING``: inside MULTI/EXEC, a script, the AOF loader): a blocking command
-    that found nothing to do answers at once, as its timeout would (BLMOVE and BRPOPLPUSH with
-    a null bulk string there, the others with a null array); any other reply is kept. This is
-    the one place that decides it: whatever runs commands for such a client passes every reply
-    through here instead of parking the client."""
+    ``CLIENT_DENY_BLOCKING``: inside MULTI/EXEC or a script): a blocking command that found
+    nothing to do answers at once, with a null bulk string for BLMOVE and BRPOPLPUSH (unlike
+    their timeout, which is a null array) and a null array for the others; any other reply is
+    kept. This is the one place that decides it: whatever runs commands for such a client passes
+    every reply through here instead of parking the client."""
     if type(reply) is Blocked:
         return reply.at_once
     return reply
