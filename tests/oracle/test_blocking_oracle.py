@@ -124,6 +124,7 @@ def test_bzmpop_at_once(o: Oracle) -> None:
         ("EXISTS", "z"),
         ("ZADD", "z", "5", "a", "6", "b"),
         ("BZMPOP", "0", "1", "z", "MAX\0x", "COUNT\0", "1"),
+        ("ZMPOP", "1", "z", "min\0", "COUNT\0x", "1"),  # ZMPOP shares the parser
         ("BZMPOP", "abc", "0", "z", "MIN"),
         ("BZMPOP", "abc", "-1", "z", "MIN"),
         ("BZMPOP", "abc", "2", "z", "MIN"),
