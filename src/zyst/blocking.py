@@ -1,5 +1,5 @@
-"""Clients that wait for keys: BLPOP, BRPOP and the other blocking commands (Redis's
-``blocked.c``).
+"""Clients that wait for keys: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (for a list) and
+BZPOPMIN, BZPOPMAX, BZMPOP (for a sorted set), as Redis's ``blocked.c``.
 
 A blocking command that finds nothing to do returns a :class:`Blocked` value instead of a
 reply. The connection then parks its client here with a :class:`Waiter` (its command, the
@@ -12,9 +12,23 @@ so nobody pays for this while nobody waits). After each write command the dispat
 :meth:`BlockingManager.serve`, which runs the waiters of each ready key again, first come first
 served, until one of them finds nothing left: one push of several elements serves several
 waiters, in the order they blocked, before the next command of anyone runs (as Redis serves
-them). A waiter's command runs again exactly as it was sent, so it pops, replies and propagates
-as the non-blocking command it stands for (BLPOP as LPOP), and a waiter whose command blocks
-again stays where it was in the queue.
+them). A waiter's command runs again, on the one key that became ready (``serve_with``), so it
+pops, replies and propagates as the non-blocking command it stands for (BLPOP as LPOP, BLMOVE
+as LMOVE, BZMPOP as ZPOPMIN key n), and a waiter whose command blocks again stays where it was
+in the queue. A waiter waits for one type (:attr:`Blocked.kind`): a key of another type serves
+nobody, and a key that became a sorted set serves only the zset waiters in its queue.
+
+What a served command writes can make another key ready (BLMOVE pushes onto its destination,
+which may be what the next client waits for): such keys join the end of the ready list and are
+served in the same pass, before anyone's next command, as Redis's loop over its ready keys does.
+A served command that fails (BLMOVE whose destination now holds another type) answers its error
+and is unparked all the same, as in Redis; the next waiter is served.
+
+Timeouts answer a null array, whatever the command (BLMOVE too: Redis 7.0 answers every client
+blocked on a key alike). Where a client may not wait (inside MULTI/EXEC or a script),
+:func:`reply_without_waiting` turns a :class:`Blocked` into the command's own immediate answer
+(:attr:`Blocked.at_once`). (The AOF loader ignores replies, and Redis never writes a blocking
+command to its AOF.)
 
 Invariants:
 
@@ -30,7 +44,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from zyst import errors
-from zyst.protocol.resp import ErrorReply
+from zyst.protocol.resp import NULL_ARRAY, ErrorReply
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -39,15 +53,20 @@ if TYPE_CHECKING:
 
 class Blocked:
     """What a blocking command returns when it must wait: for one of ``keys`` (of the client's
-    database) to hold a value of type ``kind`` (``deque`` for the list commands), until
-    ``deadline_ms`` (Unix ms; 0 waits forever).
+    database) to hold a value of type ``kind`` (``deque`` for the list commands, ``ZSet`` for
+    the sorted-set ones), until ``deadline_ms`` (Unix ms; 0 waits forever).
 
     ``serve_with(key)`` is the command to run when ``key`` is ready: Redis serves a waiter from
     the key that became ready, whatever its other keys hold (BLPOP a b waiting, ``a`` made a
     hash and ``b`` a list: the waiter gets b's element, not a WRONGTYPE about ``a``).
+
+    ``at_once`` is the reply where the client may not wait (see :func:`reply_without_waiting`):
+    a null array, or a null bulk string for BLMOVE and BRPOPLPUSH (``None``).
+
+    Returning a ``Blocked`` must leave everything as it was: the command has changed nothing.
     """
 
-    __slots__ = ("deadline_ms", "keys", "kind", "serve_with")
+    __slots__ = ("at_once", "deadline_ms", "keys", "kind", "serve_with")
 
     def __init__(
         self,
@@ -55,11 +74,13 @@ class Blocked:
         kind: type,
         deadline_ms: int,
         serve_with: Callable[[bytes], list[bytes]],
+        at_once: Any = NULL_ARRAY,
     ) -> None:
         self.keys = keys
         self.kind = kind
         self.deadline_ms = deadline_ms
         self.serve_with = serve_with
+        self.at_once = at_once
 
     def __eq__(self, other: object) -> bool:
         """Two waits are the same when they wait for the same thing until the same time."""
@@ -75,6 +96,24 @@ class Blocked:
 
     def __repr__(self) -> str:
         return f"Blocked({self.keys!r}, {self.kind.__name__}, {self.deadline_ms})"
+
+
+def deadline(timeout_ms: int, now_ms: int) -> int:
+    """The Unix ms a wait of ``timeout_ms`` (from :func:`zyst.commands.args.parse_timeout_ms`)
+    started at ``now_ms`` ends at: 0, forever, for a timeout of 0."""
+    return now_ms + timeout_ms if timeout_ms else 0
+
+
+def reply_without_waiting(reply: Any) -> Any:
+    """The reply of a command run where its client may not wait (Redis's
+    ``CLIENT_DENY_BLOCKING``: inside MULTI/EXEC or a script): a blocking command that found
+    nothing to do answers at once, with a null bulk string for BLMOVE and BRPOPLPUSH (unlike
+    their timeout, which is a null array) and a null array for the others; any other reply is
+    kept. This is the one place that decides it: whatever runs commands for such a client passes
+    every reply through here instead of parking the client."""
+    if type(reply) is Blocked:
+        return reply.at_once
+    return reply
 
 
 class Waiter:

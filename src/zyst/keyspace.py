@@ -152,10 +152,19 @@ class Database:
             return value
         raise CommandError(errors.WRONGTYPE)
 
+    def add(self, key: bytes, value: Value) -> None:
+        """Store ``value`` at ``key``, which a lookup has just found missing (Redis's
+        ``dbAdd``): a new key, so a client waiting for a collection there becomes ready."""
+        self.data[key] = value
+        if self.keyspace.waited:
+            self.note_ready(key)
+
     def note_ready(self, key: bytes) -> None:
         """A collection now stands at ``key`` (created, or moved or renamed there): if a client
         waits for it, mark it ready for :meth:`zyst.blocking.BlockingManager.serve`. Commands
-        that put a collection at a key other than through :meth:`get_or_create` call this."""
+        that put a collection at a key other than through :meth:`get_or_create` or :meth:`add`
+        call this. As in Redis, only a key that comes into being is ready: a value written over
+        an existing key (``dbOverwrite``: ZUNIONSTORE onto a string) serves nobody."""
         keyspace = self.keyspace
         slot = (self.index, key)
         if slot in keyspace.waited and slot not in keyspace.ready:

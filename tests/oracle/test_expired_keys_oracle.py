@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import Oracle, RawConnection
 from tests.unit.test_expired_writes import LATER, MOVABLE, NOW, READS, SEEDS, WRITES, Command
+from zyst.commands import table
 
 TYPE_QUERIES = {
     b"+string\r\n": ("GET",),
@@ -49,6 +50,12 @@ def on_key(command: Command, index: int, later: int) -> Command:
     return (command[0], *out)
 
 
+def is_blocking(name: str) -> bool:
+    declaration = table.lookup(name.encode())
+    assert declaration is not None, name
+    return "blocking" in declaration.flags
+
+
 def info_field(conn: RawConnection, section: str, field: str) -> int:
     reader = hiredis.Reader()
     reader.feed(conn.command("INFO", section))
@@ -78,7 +85,7 @@ def test_commands_on_expired_keys_match_redis(slow_cron: Oracle) -> None:
     # Blocking commands would stall the pipeline for their timeouts, which Redis at hz 1 ends up
     # to a second late, long enough for the EX 5 cases to expire on the server that went first:
     # they are compared in tests/server/test_blocking.py instead.
-    commands = [c for c in WRITES + READS + MOVABLE if str(c[0]) not in ("BLPOP", "BRPOP")]
+    commands = [c for c in WRITES + READS + MOVABLE if not is_blocking(str(c[0]))]
     cases = [
         (kind, on_key(command, index, later))
         for index, (kind, command) in enumerate(

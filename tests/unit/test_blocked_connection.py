@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_reply_gate import Server, send
+from zyst.blocking import Blocked, reply_without_waiting
+from zyst.client import Client
+from zyst.commands.table import call
+from zyst.config import Config
+from zyst.context import ServerContext
 from zyst.persistence.aof import FsyncPolicy
+from zyst.protocol.resp import encode_reply
 
 
 class Timers:
@@ -80,3 +86,35 @@ def test_a_closed_connection_stops_waiting(server: Server, timers: Timers) -> No
     send(pusher, ("RPUSH", "q", "a"), ("LLEN", "q"))
     server.loop.end_turn()
     assert pushed.take() == b":1\r\n:1\r\n"
+
+
+# What redis-server 7.0.15 answers inside MULTI/EXEC, where no client may wait, for each
+# blocking command on missing keys (RESP2; RESP3 answers ``_`` for all of them).
+AT_ONCE = [
+    (("BLMOVE", "a", "b", "LEFT", "RIGHT", "0"), b"$-1\r\n"),
+    (("BRPOPLPUSH", "a", "b", "0"), b"$-1\r\n"),
+    (("BLPOP", "a", "0"), b"*-1\r\n"),
+    (("BRPOP", "a", "0"), b"*-1\r\n"),
+    (("BLMPOP", "0", "1", "a", "LEFT"), b"*-1\r\n"),
+    (("BZPOPMIN", "z", "0"), b"*-1\r\n"),
+    (("BZPOPMAX", "z", "0"), b"*-1\r\n"),
+    (("BZMPOP", "0", "1", "z", "MIN"), b"*-1\r\n"),
+]
+
+
+@pytest.mark.parametrize(("command", "expected"), AT_ONCE, ids=[c[0][0] for c in AT_ONCE])
+def test_where_a_client_may_not_wait_a_blocking_command_answers_at_once(
+    command: tuple[str, ...], expected: bytes
+) -> None:
+    ctx = ServerContext(Config())
+    client = Client(ctx, 1)
+    reply = call(client, [a.encode() for a in command])
+    assert isinstance(reply, Blocked)
+    assert ctx.dirty == 0 and len(ctx.blocking) == 0
+    for resp3, wire in ((False, expected), (True, b"_\r\n")):
+        out: list[bytes] = []
+        encode_reply(reply_without_waiting(reply), resp3, out)
+        assert b"".join(out) == wire
+    # A command that did not wait keeps its reply.
+    assert reply_without_waiting(call(client, [b"RPUSH", b"a", b"x"])) == 1
+    assert reply_without_waiting(call(client, [b"BLPOP", b"a", b"0"])) == [b"a", b"x"]

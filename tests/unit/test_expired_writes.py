@@ -83,6 +83,11 @@ WRITES: list[Command] = [
     *((pop, "k", *count) for pop in ("LPOP", "RPOP") for count in POP_COUNTS),
     # Blocking pops find nothing and wait (or pop the live key after it).
     *((pop, *keys, "0.01") for pop in ("BLPOP", "BRPOP") for keys in (("k",), ("k", "o"))),
+    *((pop, *keys, "0.01") for pop in ("BZPOPMIN", "BZPOPMAX") for keys in (("k",), ("o", "k"))),
+    # (BLMOVE and BRPOPLPUSH wait on the source alone: an expired one makes them wait.)
+    ("BLMOVE", "k", "o", "LEFT", "RIGHT", "0.01"),
+    ("BLMOVE", "k", "k", "RIGHT", "LEFT", "0"),
+    ("BRPOPLPUSH", "k", "o", "0.01"),
     ("LPUSHX", "k", "x"),
     ("LPUSHX", "k", "x", "y"),
     ("RPUSHX", "k", "x"),
@@ -264,6 +269,10 @@ READS: list[Command] = [
 MOVABLE: list[Command] = [
     ("ZMPOP", "2", "o", "k", "MIN"),
     ("ZMPOP", "1", "k", "MAX", "COUNT", "9"),
+    ("BLMPOP", "0.01", "1", "k", "LEFT"),
+    ("BLMPOP", "0", "2", "o", "k", "RIGHT", "COUNT", "2"),
+    ("BZMPOP", "0.01", "2", "o", "k", "MIN"),
+    ("BZMPOP", "0", "1", "k", "MAX", "COUNT", "9"),
     ("ZUNION", "2", "k", "o", "WITHSCORES"),
     ("ZINTER", "1", "k"),
     ("ZDIFF", "1", "k"),

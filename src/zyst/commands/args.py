@@ -13,11 +13,19 @@ from zyst.numbers import LLONG_MAX, LLONG_MIN, parse_long_double, strict_int
 __all__ = [
     "LLONG_MAX",
     "LLONG_MIN",
+    "option_word",
     "parse_count",
     "parse_int",
     "parse_timeout_ms",
     "strict_int",
 ]
+
+
+def option_word(raw: bytes) -> bytes:
+    """An option word as Redis's ``strcasecmp`` sees it: up to the first NUL, in lower case
+    (``LEFT\0x`` is LEFT)."""
+    end = raw.find(b"\0")
+    return (raw if end < 0 else raw[:end]).lower()
 
 
 def parse_int(raw: bytes, error: str = errors.NOT_INTEGER) -> int:

@@ -1,5 +1,6 @@
-"""List commands (Redis's ``t_list.c``, the non-blocking ones): LPUSH, RPUSH, LPUSHX, RPUSHX,
-LPOP, RPOP, LMPOP, LRANGE, LLEN, LINDEX, LSET, LINSERT, LREM, LTRIM, LPOS, LMOVE, RPOPLPUSH.
+"""List commands (Redis's ``t_list.c``): LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LMPOP,
+LRANGE, LLEN, LINDEX, LSET, LINSERT, LREM, LTRIM, LPOS, LMOVE, RPOPLPUSH, and the blocking
+BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (which wait through :mod:`zyst.blocking`).
 
 A list is a ``collections.deque`` of ``bytes``: O(1) pushes and pops at both ends, which is what
 most of these commands need. Indexing into the middle of a deque walks its blocks from the
@@ -26,9 +27,18 @@ Reply details that follow Redis 7 exactly:
   negative, so every match counts and COUNT never stops the search; Zyst does the same.
 
 Propagation: as received, except LMPOP, which Redis 7.0 rewrites as ``LPOP key n`` or
-``RPOP key n`` for the one key it popped from (``n`` the number of elements taken). A command
-that changed nothing (LPUSHX on a missing key, LINSERT without its pivot, LREM without a match,
-an LTRIM that keeps everything) propagates nothing.
+``RPOP key n`` for the one key it popped from (``n`` the number of elements taken), and the
+blocking commands, which leave as the plain command they did, whether at once or when served:
+BLPOP/BRPOP as ``LPOP``/``RPOP key``, BLMPOP as LMPOP does, BRPOPLPUSH as ``RPOPLPUSH``, BLMOVE
+as ``LMOVE`` (with the client's LEFT/RIGHT words at once; served, with ``left``/``right`` in
+lower case, as Redis writes them then). A command that changed nothing (LPUSHX on a missing
+key, LINSERT without its pivot, LREM without a match, an LTRIM that keeps everything)
+propagates nothing.
+
+Blocking details that follow Redis 7.0: BLMOVE checks its LEFT/RIGHT words, then its timeout,
+then the source; it waits on the source only, and looks at the destination when it moves
+something (so a served BLMOVE whose destination became another type answers WRONGTYPE).
+BLMPOP parses numkeys, the side and COUNT before its timeout.
 """
 
 from __future__ import annotations
@@ -39,8 +49,14 @@ from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
-from zyst.blocking import Blocked
-from zyst.commands.args import parse_at_least, parse_count, parse_int, parse_timeout_ms
+from zyst.blocking import Blocked, deadline
+from zyst.commands.args import (
+    option_word,
+    parse_at_least,
+    parse_count,
+    parse_int,
+    parse_timeout_ms,
+)
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MIN
@@ -268,9 +284,9 @@ def _blocking_pop(client: Client, argv: list[bytes], head: bool) -> Reply:
         client.ctx.dirty += 1
         client.propagate_as = [[b"LPOP" if head else b"RPOP", key]]
         return [key, value]
-    deadline = timeout + db.keyspace.clock() if timeout else 0
     name, timeout_arg = argv[0], argv[-1]
-    return Blocked(keys, deque, deadline, lambda key: [name, key, timeout_arg])
+    ends = deadline(timeout, db.keyspace.clock())
+    return Blocked(keys, deque, ends, lambda key: [name, key, timeout_arg])
 
 
 def _blocking_pop_command(name: str, summary: str) -> Callable[[Handler], Handler]:
@@ -314,15 +330,9 @@ def brpop(client: Client, argv: list[bytes]) -> Reply:
     return _blocking_pop(client, argv, False)
 
 
-def _word(raw: bytes) -> bytes:
-    """An option word as Redis's ``strcasecmp`` sees it: up to the first NUL, in lower case."""
-    end = raw.find(b"\0")
-    return (raw if end < 0 else raw[:end]).lower()
-
-
 def _side(raw: bytes) -> bool:
     """LEFT (True) or RIGHT (False); anything else is a syntax error."""
-    word = _word(raw)
+    word = option_word(raw)
     if word == b"left":
         return True
     if word == b"right":
@@ -461,7 +471,7 @@ def linsert(client: Client, argv: list[bytes]) -> Reply:
     Inserts next to the first occurrence of ``pivot`` from the head. Replies the new length,
     -1 when the pivot is not there, 0 when the key is missing. BEFORE/AFTER is checked first.
     """
-    where = _word(argv[2])
+    where = option_word(argv[2])
     if where == b"after":
         after = True
     elif where == b"before":
@@ -611,7 +621,7 @@ def lpos(client: Client, argv: list[bytes]) -> Reply:
     argc = len(argv)
     j = 3
     while j < argc:
-        option = _word(argv[j])
+        option = option_word(argv[j])
         more = j + 1 < argc
         if option == b"rank" and more:
             j += 1
@@ -665,11 +675,18 @@ _MOVE_KEYS: Final = (
 
 def _move(client: Client, argv: list[bytes], from_head: bool, to_head: bool) -> Reply:
     """Pop from ``argv[1]`` and push onto ``argv[2]``: LMOVE and RPOPLPUSH."""
-    db = client.db
-    source = argv[1]
-    src: deque[bytes] | None = db.get_typed_for_write(source, deque)
+    src: deque[bytes] | None = client.db.get_typed_for_write(argv[1], deque)
     if src is None:
         return None
+    return _move_from(client, src, argv, from_head, to_head)
+
+
+def _move_from(
+    client: Client, src: deque[bytes], argv: list[bytes], from_head: bool, to_head: bool
+) -> bytes:
+    """Move one element from ``src``, the list found at ``argv[1]``, onto ``argv[2]``."""
+    db = client.db
+    source = argv[1]
     # The destination is checked (and created) before anything moves; when it is the source,
     # this is the same deque, which the push below refills.
     dst: deque[bytes] = db.get_or_create(argv[2], deque)
@@ -752,8 +769,16 @@ def lmpop(client: Client, argv: list[bytes]) -> Reply:
     replies ``[key, [element ...]]``, or a null array when none does. A key of another type
     met before a list is WRONGTYPE. Everything is parsed before any key is looked up.
     """
-    numkeys = parse_at_least(argv[1], 1, errors.NUMKEYS_NOT_POSITIVE)
-    where_index = numkeys + 2
+    keys, head, count = _mpop_arguments(argv, 1)
+    reply = _mpop(client, keys, head, count)
+    return NULL_ARRAY if reply is None else reply
+
+
+def _mpop_arguments(argv: list[bytes], at: int) -> tuple[list[bytes], bool, int]:
+    """``numkeys key [key ...] <LEFT | RIGHT> [COUNT count]`` from ``argv[at]`` on (LMPOP,
+    BLMPOP): the keys, whether to pop from the head, and the count (1 when not given)."""
+    numkeys = parse_at_least(argv[at], 1, errors.NUMKEYS_NOT_POSITIVE)
+    where_index = at + numkeys + 1
     argc = len(argv)
     if where_index >= argc:
         raise CommandError(errors.SYNTAX)
@@ -761,16 +786,21 @@ def lmpop(client: Client, argv: list[bytes]) -> Reply:
     count = -1
     j = where_index + 1
     while j < argc:
-        if count == -1 and j + 1 < argc and _word(argv[j]) == b"count":
+        if count == -1 and j + 1 < argc and option_word(argv[j]) == b"count":
             j += 1
             count = parse_at_least(argv[j], 1, errors.COUNT_NOT_POSITIVE)
         else:
             raise CommandError(errors.SYNTAX)
         j += 1
-    if count == -1:
-        count = 1
+    return argv[at + 1 : where_index], head, 1 if count == -1 else count
+
+
+def _mpop(client: Client, keys: list[bytes], head: bool, count: int) -> Reply:
+    """Pop up to ``count`` elements from the first of ``keys`` that holds a list, as
+    ``[key, [element ...]]`` (propagated as ``LPOP``/``RPOP key n``); ``None`` when none does.
+    A key of another type met before a list is WRONGTYPE."""
     db = client.db
-    for key in islice(argv, 2, where_index):
+    for key in keys:
         lst: deque[bytes] | None = db.get_typed_for_write(key, deque)
         if lst is None:
             continue
@@ -786,4 +816,124 @@ def lmpop(client: Client, argv: list[bytes]) -> Reply:
         # Replayed as the pop it was, from the one key it touched.
         client.propagate_as = [[b"LPOP" if head else b"RPOP", key, b"%d" % size]]
         return [key, items]
-    return NULL_ARRAY
+    return None
+
+
+@command(
+    "blmpop",
+    arity=-5,
+    flags=("write", "blocking", "movablekeys"),
+    group="list",
+    summary="Pop elements from a list, or block until one is available",
+    since="7.0.0",
+    syntax="timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]",
+    complexity="O(N+M) where N is the number of provided keys and M is the number of elements "
+    "returned.",
+    acl_categories=("write", "list", "slow", "blocking"),
+    key_specs=(
+        KeySpec(flags=("RW", "access", "delete"), index=2, step=1, keynumidx=0, firstkey=1),
+    ),
+)
+def blmpop(client: Client, argv: list[bytes]) -> Reply:
+    """BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+
+    LMPOP, or when no key holds a list, wait for one (a null array when the timeout passes).
+    Served, it pops from the key that became ready only.
+    """
+    keys, head, count = _mpop_arguments(argv, 2)
+    timeout = parse_timeout_ms(argv[1])
+    reply = _mpop(client, keys, head, count)
+    if reply is not None:
+        return reply
+    name, timeout_arg = argv[0], argv[1]
+    side = _SIDE_WORDS[head]
+    counted = b"%d" % count
+    return Blocked(
+        keys,
+        deque,
+        deadline(timeout, client.db.keyspace.clock()),
+        lambda key: [name, timeout_arg, b"1", key, side, b"COUNT", counted],
+    )
+
+
+# LEFT and RIGHT as Redis writes them when it propagates a served BLMOVE, by "from the head".
+_SIDE_WORDS: Final = (b"right", b"left")
+
+
+def _blocking_move(
+    client: Client, argv: list[bytes], from_head: bool, to_head: bool, timeout_arg: bytes
+) -> Reply:
+    """BLMOVE and BRPOPLPUSH: LMOVE from a source that holds a list, or wait on the source
+    alone (the destination is looked at once something moves)."""
+    timeout = parse_timeout_ms(timeout_arg)
+    rpoplpush = len(argv) == 4  # BRPOPLPUSH source destination timeout
+    src: deque[bytes] | None = client.db.get_typed_for_write(argv[1], deque)
+    if src is not None:
+        value = _move_from(client, src, argv, from_head, to_head)
+        if rpoplpush:
+            client.propagate_as = [[b"RPOPLPUSH", argv[1], argv[2]]]
+        else:
+            client.propagate_as = [[b"LMOVE", *argv[1:5]]]
+        return value
+    name, destination = argv[0], argv[2]
+    sides = [] if rpoplpush else [_SIDE_WORDS[from_head], _SIDE_WORDS[to_head]]
+    ends = deadline(timeout, client.db.keyspace.clock())
+    # Where it may not wait, BLMOVE answers as LMOVE on a missing source: a null bulk string.
+    return Blocked(
+        [argv[1]],
+        deque,
+        ends,
+        lambda key: [name, key, destination, *sides, timeout_arg],
+        at_once=None,
+    )
+
+
+_BLOCKING_MOVE_SUMMARY: Final = (
+    "Pop an element from a list, push it to another list and return it; or block until one is "
+    "available"
+)
+
+
+@command(
+    "blmove",
+    arity=6,
+    flags=("write", "denyoom", "noscript", "blocking"),
+    keys=(1, 2, 1),
+    group="list",
+    summary=_BLOCKING_MOVE_SUMMARY,
+    since="6.2.0",
+    syntax="source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout",
+    complexity="O(1)",
+    acl_categories=("write", "list", "slow", "blocking"),
+    key_specs=_MOVE_KEYS,
+)
+def blmove(client: Client, argv: list[bytes]) -> Reply:
+    """BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
+
+    LMOVE, or when the source holds no list, wait until one appears there (a null array when
+    the timeout passes) and move from it then.
+    """
+    from_head = _side(argv[3])
+    to_head = _side(argv[4])
+    return _blocking_move(client, argv, from_head, to_head, argv[5])
+
+
+@command(
+    "brpoplpush",
+    arity=4,
+    flags=("write", "denyoom", "noscript", "blocking"),
+    keys=(1, 2, 1),
+    group="list",
+    summary=_BLOCKING_MOVE_SUMMARY,
+    since="2.2.0",
+    syntax="source destination timeout",
+    complexity="O(1)",
+    acl_categories=("write", "list", "slow", "blocking"),
+    key_specs=_MOVE_KEYS,
+)
+def brpoplpush(client: Client, argv: list[bytes]) -> Reply:
+    """BRPOPLPUSH source destination timeout
+
+    ``BLMOVE source destination RIGHT LEFT timeout``.
+    """
+    return _blocking_move(client, argv, False, True, argv[3])

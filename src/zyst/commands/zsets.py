@@ -1,5 +1,7 @@
 """Sorted-set commands (Redis's ``t_zset.c``): ZADD, ZRANGE and the rest, on
-:class:`zyst.types.zset.ZSet`.
+:class:`zyst.types.zset.ZSet`; the blocking BZPOPMIN, BZPOPMAX and BZMPOP wait through
+:mod:`zyst.blocking` for a sorted set to be created at one of their keys (by ZADD, a *STORE
+onto a missing key, RENAME ...).
 
 Invariant: a sorted set in the keyspace is never empty; the command that removes its last
 member deletes the key.
@@ -13,7 +15,8 @@ Propagation (what Redis 7.0 writes to the AOF):
 - ZPOPMIN / ZPOPMAX go as sent: they take the lowest or highest members, which a replay finds
   again.
 - ZMPOP becomes ``ZPOPMIN|ZPOPMAX key count`` for the key it popped from, with the count of
-  members it actually took.
+  members it actually took; so does BZMPOP, at once or when served.
+- BZPOPMIN / BZPOPMAX become ``ZPOPMIN|ZPOPMAX key`` for the key they popped from.
 - ZADD (INCR included), ZINCRBY, the ZREMRANGEBY* and the *STORE commands go as sent.
 """
 
@@ -25,7 +28,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
-from zyst.commands.args import parse_count, parse_int
+from zyst.blocking import Blocked, deadline
+from zyst.commands.args import option_word, parse_count, parse_int, parse_timeout_ms
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MAX, parse_double, parse_range_double
@@ -188,6 +192,8 @@ def _store(client: Client, key: bytes, result: ZSet) -> int:
     when ``result`` is empty, as Redis's *STORE commands do; the reply is the size."""
     db = client.db
     if result:
+        if db.keyspace.waited and db.lookup(key) is None:
+            db.note_ready(key)  # a new key, not one written over: see Database.note_ready
         db.set_value(key, result)
         client.ctx.dirty += 1
     elif key in db.data:
@@ -236,7 +242,7 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Reply:
         if xx:
             return None if incr else 0
         zset = ZSet()
-        db.set_value(key, zset)
+        db.add(key, zset)
     for pair, new in enumerate(scores):
         member = argv[index + 2 * pair + 1]
         current = zset.scores.get(member)
@@ -806,32 +812,133 @@ def zmpop(client: Client, argv: list[bytes]) -> Reply:
     Pops from the first of the keys that holds a sorted set: ``[key, [[member, score], ...]]``,
     or a null array when none does.
     """
-    numkeys = _positive_long(argv[1], errors.NUMKEYS_NOT_POSITIVE)
-    where = numkeys + 2
-    if where >= len(argv):
+    keys, highest, count = _zmpop_arguments(argv, 1)
+    reply = _zmpop(client, keys, highest, count)
+    return NULL_ARRAY if reply is None else reply
+
+
+def _zmpop_arguments(argv: list[bytes], at: int) -> tuple[list[bytes], bool, int]:
+    """``numkeys key [key ...] <MIN | MAX> [COUNT count]`` from ``argv[at]`` on (ZMPOP, BZMPOP):
+    the keys, whether to pop the highest scores, and the count (1 when not given)."""
+    numkeys = _positive_long(argv[at], errors.NUMKEYS_NOT_POSITIVE)
+    where = at + numkeys + 1
+    argc = len(argv)
+    if where >= argc:
         raise CommandError(errors.SYNTAX)
-    side = argv[where].lower()
+    side = option_word(argv[where])
     if side not in (b"min", b"max"):
         raise CommandError(errors.SYNTAX)
     count = -1
     index = where + 1
-    while index < len(argv):
-        if count == -1 and argv[index].lower() == b"count" and index + 1 < len(argv):
+    while index < argc:
+        if count == -1 and option_word(argv[index]) == b"count" and index + 1 < argc:
             count = _positive_long(argv[index + 1], errors.COUNT_NOT_POSITIVE)
             index += 2
         else:
             raise CommandError(errors.SYNTAX)
-    if count == -1:
-        count = 1
-    for key in argv[2:where]:
+    return argv[at + 1 : where], side == b"max", 1 if count == -1 else count
+
+
+def _zmpop(client: Client, keys: list[bytes], highest: bool, count: int) -> Reply:
+    """Pop up to ``count`` members from the first of ``keys`` that holds a sorted set, as
+    ``[key, [[member, score], ...]]`` (propagated as ``ZPOPMIN|ZPOPMAX key n``); ``None`` when
+    none does. A key of another type met first is WRONGTYPE."""
+    for key in keys:
         zset = _write(client, key)
         if zset is None:
             continue
-        highest = side == b"max"
         popped = _pop(client, key, zset, count, highest)
         client.propagate_as = [[b"ZPOPMAX" if highest else b"ZPOPMIN", key, b"%d" % len(popped)]]
         return [key, [[member, score] for member, score in popped]]
-    return NULL_ARRAY
+    return None
+
+
+# -- blocking pops (zyst.blocking) ---------------------------------------------------------------
+def _declare_blocking_pop(name: str, highest: bool, summary: str) -> None:
+    """Declare BZPOPMIN or BZPOPMAX (``highest``): ``[key, member, score]`` from the first key
+    that holds a sorted set, else wait for one (a null array when the timeout passes)."""
+
+    def handler(client: Client, argv: list[bytes]) -> Reply:
+        timeout = parse_timeout_ms(argv[-1])
+        keys = argv[1:-1]
+        for key in keys:
+            zset = _write(client, key)
+            if zset is None:
+                continue
+            member, score = _pop(client, key, zset, 1, highest)[0]
+            client.propagate_as = [[b"ZPOPMAX" if highest else b"ZPOPMIN", key]]
+            return [key, member, score]
+        command_name, timeout_arg = argv[0], argv[-1]
+        return Blocked(
+            keys,
+            ZSet,
+            deadline(timeout, client.db.keyspace.clock()),
+            lambda key: [command_name, key, timeout_arg],
+        )
+
+    handler.__doc__ = f"{name.upper()} key [key ...] timeout"
+    _zcommand(
+        name,
+        arity=-3,
+        flags=("write", "noscript", "blocking", "fast"),
+        summary=summary,
+        since="5.0.0",
+        syntax="key [key ...] timeout",
+        complexity="O(log(N)) with N being the number of elements in the sorted set.",
+        keys=(1, -2, 1),
+        key_specs=_RW_ACCESS_DELETE,
+    )(handler)
+
+
+_declare_blocking_pop(
+    "bzpopmin",
+    False,
+    "Remove and return the member with the lowest score from one or more sorted sets, or block "
+    "until one is available",
+)
+_declare_blocking_pop(
+    "bzpopmax",
+    True,
+    "Remove and return the member with the highest score from one or more sorted sets, or block "
+    "until one is available",
+)
+
+
+@_zcommand(
+    "bzmpop",
+    arity=-5,
+    flags=("write", "blocking", "movablekeys"),
+    summary="Remove and return members with scores in a sorted set or block until one is available",
+    since="7.0.0",
+    syntax="timeout numkeys key [key ...] <MIN | MAX> [COUNT count]",
+    complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
+    "of elements in the sorted set, and M being the number of elements popped.",
+    keys=(0, 0, 0),
+    key_specs=(
+        KeySpec(flags=("RW", "access", "delete"), index=2, step=1, keynumidx=0, firstkey=1),
+    ),
+)
+def bzmpop(client: Client, argv: list[bytes]) -> Reply:
+    """BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
+
+    ZMPOP, or when no key holds a sorted set, wait for one (a null array when the timeout
+    passes). Everything but the timeout is parsed first, as Redis does. Served, it pops from
+    the key that became ready only.
+    """
+    keys, highest, count = _zmpop_arguments(argv, 2)
+    timeout = parse_timeout_ms(argv[1])
+    reply = _zmpop(client, keys, highest, count)
+    if reply is not None:
+        return reply
+    name, timeout_arg = argv[0], argv[1]
+    side = b"MAX" if highest else b"MIN"
+    counted = b"%d" % count
+    return Blocked(
+        keys,
+        ZSet,
+        deadline(timeout, client.db.keyspace.clock()),
+        lambda key: [name, timeout_arg, b"1", key, side, b"COUNT", counted],
+    )
 
 
 # -- ZRANDMEMBER --------------------------------------------------------------------------------
