@@ -216,3 +216,15 @@ WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 def zset_input_keys(name: str) -> str:
     """ZUNIONSTORE, ZINTER ... given numkeys < 1 (Redis names the command in lower case)."""
     return f"ERR at least 1 input key is needed for '{name}' command"
+
+
+# -- OBJECT -------------------------------------------------------------------------------------
+OBJECT_LFU_SELECTED = (
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+OBJECT_LFU_NOT_SELECTED = (
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust."
+)
