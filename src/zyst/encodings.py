@@ -388,9 +388,11 @@ def moved(src: Database, key: bytes, dst: Database, newkey: bytes, value: Any) -
         dst.marks.pop(newkey, None)
 
 
-def copied(src: Database, key: bytes, value: Any, dst: Database, newkey: bytes, copy: Any) -> None:
-    """COPY: ``copy`` of ``value`` now stands at ``newkey`` in ``dst``. Redis's copy keeps the
-    encoding, and a copied integer is a private object (REFCOUNT 1)."""
+def copied(src: Database, key: bytes, value: Any, dst: Database, newkey: bytes, copy: Any) -> Any:
+    """COPY: ``copy`` of ``value`` is about to be stored at ``newkey`` in ``dst``; returns the
+    object to store. Redis's copy keeps the encoding, and a copied integer is a private object
+    (REFCOUNT 1): a one-byte string is then stored as a fresh object (see
+    :func:`raw_string`)."""
     mark = _mark(src, key, value)
     if mark is not None:
         snapshot = mark.snapshot
@@ -398,9 +400,12 @@ def copied(src: Database, key: bytes, value: Any, dst: Database, newkey: bytes, 
             snapshot = dict(snapshot)  # the copy's values are the same objects
         dst.marks[newkey] = Mark(copy, mark.kind, mark.size, snapshot)
     elif type(copy) is bytes and len(copy) <= 4 and strict_int(copy) is not None:
+        if len(copy) == 1:
+            copy = copy[0].to_bytes(1, "big")
         dst.marks[newkey] = Mark(copy, UNSHARED)
     elif dst.marks:
         dst.marks.pop(newkey, None)
+    return copy
 
 
 # -- CONFIG SET of a threshold ---------------------------------------------------------------------
@@ -428,17 +433,28 @@ def thresholds_changed(keyspace: Keyspace, kind: type, old: Thresholds, new: Thr
 
 
 def watch_thresholds(config: Config, keyspace: Keyspace) -> None:
-    """Follow ``CONFIG SET`` of the thresholds (see :func:`thresholds_changed`)."""
+    """Follow ``CONFIG SET`` of the thresholds (see :func:`thresholds_changed`). One CONFIG SET
+    may change several; the first notification walks every type whose thresholds moved, so
+    the thresholds compared are always those before the command and those after it."""
     last = [Limits(config)]
 
     def changed(name: str) -> None:
-        for setting, kind in THRESHOLD_SETTINGS:
-            if setting == name:
-                thresholds_changed(keyspace, kind, last[0], config)
-        last[0] = Limits(config)
+        old = last[0]
+        new = Limits(config)
+        for kind, names in _THRESHOLDS_OF.items():
+            if any(getattr(old, attr) != getattr(new, attr) for attr in names):
+                thresholds_changed(keyspace, kind, old, new)
+        last[0] = new
 
     for setting, _ in THRESHOLD_SETTINGS:
         config.on_change(setting, changed)
+
+
+_THRESHOLDS_OF: Final[dict[type, tuple[str, ...]]] = {
+    dict: ("hash_max_listpack_entries", "hash_max_listpack_value"),
+    set: ("set_max_intset_entries",),
+    ZSet: ("zset_max_listpack_entries", "zset_max_listpack_value"),
+}
 
 
 def _take_snapshot(mark: Mark, value: Any) -> None:

@@ -819,9 +819,8 @@ def copy_(client: Client, argv: list[bytes]) -> Reply:
         return 0
     if dst.lookup(newkey) is not None and not replace:
         return 0
-    duplicate = _duplicate(value)
+    duplicate = encodings.copied(src, key, value, dst, newkey, _duplicate(value))
     _put(dst, newkey, duplicate, src.get_expire(key))
-    encodings.copied(src, key, value, dst, newkey, duplicate)
     client.ctx.dirty += 1
     return 1
 

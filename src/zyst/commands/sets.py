@@ -155,13 +155,15 @@ def srem(client: Client, argv: list[bytes]) -> Reply:
     before = len(members)
     if len(argv) == 3:
         members.discard(argv[2])
+        gone: Collection[bytes] = argv[2:]
     else:
-        members.difference_update(islice(argv, 2, None))
+        gone = [member for member in islice(argv, 2, None) if member in members]
+        members.difference_update(gone)
     removed = before - len(members)
     if removed:
         db.delete_if_empty(key, members)
         client.ctx.dirty += removed
-        encodings.shrunk(db, key, members, before, argv[2:], client.ctx.config)
+        encodings.shrunk(db, key, members, before, gone, client.ctx.config)
     return removed
 
 
