@@ -103,6 +103,8 @@ def test_refcount(oracle: Oracle, restore: None) -> None:
         ("SET", "n", "5"),
         ("COPY", "n", "copy"),  # a copy is a private integer
         ("OBJECT", "REFCOUNT", "copy"),
+        ("SET", "copy", "5"),  # and a new SET of the same digit is shared again
+        ("OBJECT", "REFCOUNT", "copy"),
         ("OBJECT", "REFCOUNT", "n"),
         ("RENAME", "n", "renamed"),
         ("OBJECT", "REFCOUNT", "renamed"),
@@ -258,8 +260,9 @@ def test_set_conversions(oracle: Oracle, restore: None) -> None:
         ("SREM", "s", "5"),
         ("SADD", "t", "1", "-3", "007"),  # not a canonical integer
         ("SREM", "t", "007"),
-        ("SADD", "u", "1", "2", "3", "4", "5", "6"),
+        ("SADD", "u", "1", "2", "3", "4", "5"),
         ("SPOP", "u"),  # whichever goes, four integers are left in a hash table
+        ("SADD", "u", "6"),
         ("SPOP", "u", "1"),
         ("SADD", "v", "1", "2", "3", "4", "5", "6"),
         ("SPOP", "v", "5"),  # most of it: Redis rebuilds the set from the one left
@@ -277,6 +280,20 @@ def test_set_conversions(oracle: Oracle, restore: None) -> None:
         o.run(*step)  # SPOP's members differ; everything else is compared below
         for key in ("s", "t", "u", "v", "w", "x", "d", "uc", "ur"):
             o.check("OBJECT", "ENCODING", key)
+
+
+def test_spop_count_rebuilds_the_set(oracle: Oracle, restore: None) -> None:
+    """SPOP with a count that leaves at most a fifth of the set: Redis builds a new set of
+    what is left, so a set that was a hash table becomes an intset again."""
+    o = oracle
+    o.check_all(
+        ("CONFIG", "SET", "set-max-intset-entries", "10"),
+        ("SADD", "s", "1", "2", "3", "4", "5", "6", "a"),
+        ("SREM", "s", "a"),
+        ("OBJECT", "ENCODING", "s"),
+    )
+    o.run("SPOP", "s", "5")
+    encoding_is(o, "s", "intset")
 
 
 def test_hash_conversions(oracle: Oracle, restore: None) -> None:
