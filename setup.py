@@ -22,6 +22,7 @@ HOT_MODULES = [
     "src/zyst/commands/hashes.py",
     "src/zyst/commands/sets.py",
     "src/zyst/keyspace.py",
+    "src/zyst/encodings.py",
     "src/zyst/numbers.py",
     "src/zyst/glob.py",
     "src/zyst/client.py",

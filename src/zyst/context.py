@@ -136,8 +136,9 @@ class ServerContext:
         # write with one attribute load).
         self.blocking = BlockingManager(self.keyspace)
         self.ready_keys = self.keyspace.ready
-        # CONFIG SET of an encoding threshold leaves existing collections as they are.
-        encodings.watch_thresholds(config, self.keyspace)
+        # The encoding thresholds (OBJECT ENCODING), followed through CONFIG SET, which
+        # leaves existing collections as they are.
+        self.limits = encodings.watch_thresholds(config, self.keyspace)
 
     @property
     def loading(self) -> bool:

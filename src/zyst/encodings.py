@@ -79,7 +79,7 @@ Known differences (documented, not emulated)
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from zyst.numbers import strict_int
 from zyst.types.zset import ZSet
@@ -123,23 +123,10 @@ THRESHOLD_SETTINGS: Final = (
 )
 
 
-class Thresholds(Protocol):
-    """The compact-encoding thresholds, as :class:`zyst.config.Config` names them."""
-
-    @property
-    def hash_max_listpack_entries(self) -> int: ...
-    @property
-    def hash_max_listpack_value(self) -> int: ...
-    @property
-    def set_max_intset_entries(self) -> int: ...
-    @property
-    def zset_max_listpack_entries(self) -> int: ...
-    @property
-    def zset_max_listpack_value(self) -> int: ...
-
-
 class Limits:
-    """A copy of the thresholds at one moment (the ones in force before a ``CONFIG SET``)."""
+    """The compact-encoding thresholds, as :class:`zyst.config.Config` has them. The server
+    keeps one, updated by ``CONFIG SET`` (:func:`watch_thresholds`), so that the hooks read
+    them as plain fields; a copy keeps the ones in force before a change."""
 
     __slots__ = (
         "hash_max_listpack_entries",
@@ -149,12 +136,33 @@ class Limits:
         "zset_max_listpack_value",
     )
 
-    def __init__(self, source: Thresholds) -> None:
-        self.hash_max_listpack_entries = source.hash_max_listpack_entries
-        self.hash_max_listpack_value = source.hash_max_listpack_value
-        self.set_max_intset_entries = source.set_max_intset_entries
-        self.zset_max_listpack_entries = source.zset_max_listpack_entries
-        self.zset_max_listpack_value = source.zset_max_listpack_value
+    def __init__(self, config: Config) -> None:
+        self.hash_max_listpack_entries = config.hash_max_listpack_entries
+        self.hash_max_listpack_value = config.hash_max_listpack_value
+        self.set_max_intset_entries = config.set_max_intset_entries
+        self.zset_max_listpack_entries = config.zset_max_listpack_entries
+        self.zset_max_listpack_value = config.zset_max_listpack_value
+
+    def copy_from(self, other: Limits) -> None:
+        self.hash_max_listpack_entries = other.hash_max_listpack_entries
+        self.hash_max_listpack_value = other.hash_max_listpack_value
+        self.set_max_intset_entries = other.set_max_intset_entries
+        self.zset_max_listpack_entries = other.zset_max_listpack_entries
+        self.zset_max_listpack_value = other.zset_max_listpack_value
+
+    def differ(self, other: Limits, kind: type) -> bool:
+        """Whether ``other`` has other thresholds for collections of ``kind``."""
+        if kind is dict:
+            return (
+                self.hash_max_listpack_entries != other.hash_max_listpack_entries
+                or self.hash_max_listpack_value != other.hash_max_listpack_value
+            )
+        if kind is set:
+            return self.set_max_intset_entries != other.set_max_intset_entries
+        return (
+            self.zset_max_listpack_entries != other.zset_max_listpack_entries
+            or self.zset_max_listpack_value != other.zset_max_listpack_value
+        )
 
 
 class Mark:
@@ -175,7 +183,7 @@ class Mark:
 
 
 # -- reading -------------------------------------------------------------------------------------
-def encoding(db: Database, key: bytes, value: Any, limits: Thresholds) -> bytes:
+def encoding(db: Database, key: bytes, value: Any, limits: Limits) -> bytes:
     """The encoding Redis would report for ``value``, the value of ``key`` in ``db``."""
     kind = type(value)
     if kind is deque:
@@ -226,7 +234,7 @@ def string_encoding(value: bytes) -> bytes:
     return b"embstr" if size <= EMBSTR_SIZE_LIMIT else b"raw"
 
 
-def fits(value: Any, limits: Thresholds) -> bool:
+def fits(value: Any, limits: Limits) -> bool:
     """Whether the collection ``value`` fits its type's compact encoding under ``limits``.
     O(n), and only up to the entry limit (a larger collection does not fit)."""
     kind = type(value)
@@ -265,7 +273,7 @@ def _mark(db: Database, key: bytes, value: Any) -> Mark | None:
     return mark
 
 
-def _max_entries(kind: type, limits: Thresholds) -> int:
+def _max_entries(kind: type, limits: Limits) -> int:
     if kind is set:
         return min(limits.set_max_intset_entries, INTSET_CAP)
     if kind is dict:
@@ -273,7 +281,7 @@ def _max_entries(kind: type, limits: Thresholds) -> int:
     return limits.zset_max_listpack_entries
 
 
-def _too_long(kind: type, element: bytes, limits: Thresholds) -> bool:
+def _too_long(kind: type, element: bytes, limits: Limits) -> bool:
     """Whether ``element`` alone keeps a collection of ``kind`` out of its compact encoding."""
     if kind is set:
         return strict_int(element) is None
@@ -305,7 +313,7 @@ def float_string(db: Database, key: bytes, value: bytes) -> bytes:
 
 
 def shrunk(
-    db: Database, key: bytes, value: Any, size_before: int, removed: Any, limits: Thresholds
+    db: Database, key: bytes, value: Any, size_before: int, removed: Any, limits: Limits
 ) -> None:
     """Members (fields) were just removed from the collection ``value`` at ``key``, or (hashes)
     a field's value was overwritten: ``size_before`` is the length before, ``removed`` what
@@ -335,13 +343,31 @@ def shrunk(
         db.marks[key] = Mark(value, BIG)
 
 
+def set_popped(
+    db: Database, key: bytes, members: set[bytes], member: bytes, limits: Limits
+) -> None:
+    """SPOP took ``member`` from the set ``members``, which is not empty: :func:`shrunk`,
+    after the checks that rule it out cheaply (a set still above the entry limit, or one that
+    lost an integer without crossing the limit, is where its contents say it is)."""
+    size = len(members)
+    if db.marks and key in db.marks:
+        shrunk(db, key, members, size + 1, (member,), limits)
+        return
+    limit = limits.set_max_intset_entries
+    if size > limit:
+        return
+    limit = min(limit, INTSET_CAP)
+    if size <= limit and (size == limit or strict_int(member) is None):
+        shrunk(db, key, members, size + 1, (member,), limits)
+
+
 def hash_overwritten(
     db: Database,
     key: bytes,
     hash_: dict[bytes, bytes],
     field: bytes,
     old: bytes,
-    limits: Thresholds,
+    limits: Limits,
 ) -> None:
     """A hash field's value ``old`` was just replaced (HSET, HMSET, HINCRBY, HINCRBYFLOAT).
     The handlers call this only when the new value is shorter, or the very same object; an
@@ -409,7 +435,7 @@ def copied(src: Database, key: bytes, value: Any, dst: Database, newkey: bytes, 
 
 
 # -- CONFIG SET of a threshold ---------------------------------------------------------------------
-def thresholds_changed(keyspace: Keyspace, kind: type, old: Thresholds, new: Thresholds) -> None:
+def thresholds_changed(keyspace: Keyspace, kind: type, old: Limits, new: Limits) -> None:
     """The thresholds of ``kind``'s collections went from ``old`` to ``new``. Redis converts
     nothing now, and later only by the new ones; so every collection of that type whose
     encoding the new thresholds would compute differently is marked with the one it has."""
@@ -432,29 +458,24 @@ def thresholds_changed(keyspace: Keyspace, kind: type, old: Thresholds, new: Thr
                 _take_snapshot(mark, value)
 
 
-def watch_thresholds(config: Config, keyspace: Keyspace) -> None:
-    """Follow ``CONFIG SET`` of the thresholds (see :func:`thresholds_changed`). One CONFIG SET
-    may change several; the first notification walks every type whose thresholds moved, so
-    the thresholds compared are always those before the command and those after it."""
-    last = [Limits(config)]
+def watch_thresholds(config: Config, keyspace: Keyspace) -> Limits:
+    """The thresholds of ``config``, kept up to date as ``CONFIG SET`` changes them, and
+    :func:`thresholds_changed` run for each type whose thresholds moved. One CONFIG SET may
+    change several: the first notification handles them all, so the thresholds compared are
+    always those before the command and those after it."""
+    limits = Limits(config)
+    old = Limits(config)
 
     def changed(name: str) -> None:
-        old = last[0]
-        new = Limits(config)
-        for kind, names in _THRESHOLDS_OF.items():
-            if any(getattr(old, attr) != getattr(new, attr) for attr in names):
-                thresholds_changed(keyspace, kind, old, new)
-        last[0] = new
+        old.copy_from(limits)
+        limits.copy_from(Limits(config))
+        for kind in (dict, set, ZSet):
+            if old.differ(limits, kind):
+                thresholds_changed(keyspace, kind, old, limits)
 
     for setting, _ in THRESHOLD_SETTINGS:
         config.on_change(setting, changed)
-
-
-_THRESHOLDS_OF: Final[dict[type, tuple[str, ...]]] = {
-    dict: ("hash_max_listpack_entries", "hash_max_listpack_value"),
-    set: ("set_max_intset_entries",),
-    ZSet: ("zset_max_listpack_entries", "zset_max_listpack_value"),
-}
+    return limits
 
 
 def _take_snapshot(mark: Mark, value: Any) -> None:
@@ -466,16 +487,14 @@ def _take_snapshot(mark: Mark, value: Any) -> None:
         mark.snapshot = frozenset(value.scores)
 
 
-def _set_converts(field: bytes, value: bytes, size: int, limits: Thresholds) -> bool:
+def _set_converts(field: bytes, value: bytes, size: int, limits: Limits) -> bool:
     """Whether setting ``field`` to ``value`` converts a listpack hash of ``size`` fields
     (after the set): Redis's ``hashTypeSet`` rule."""
     longest = limits.hash_max_listpack_value
     return len(field) > longest or len(value) > longest or size > limits.hash_max_listpack_entries
 
 
-def _still_compact(
-    mark: Mark, value: Any, size_before: int, removed: Any, limits: Thresholds
-) -> bool:
+def _still_compact(mark: Mark, value: Any, size_before: int, removed: Any, limits: Limits) -> bool:
     """Whether a collection marked ``COMPACT`` at its last check is still compact in Redis,
     given the writes since: no removal happened since the check (each removal checks first),
     so the size only grew, and the writes are what differs from the mark's snapshot.

@@ -20,16 +20,16 @@ def test_string_encoding() -> None:
 def test_fits() -> None:
     config = Config()
     config.set_max_intset_entries = 2
-    assert encodings.fits({b"1", b"-2"}, config)
-    assert not encodings.fits({b"1", b"-2", b"3"}, config)
-    assert not encodings.fits({b"01"}, config)
+    assert encodings.fits({b"1", b"-2"}, encodings.Limits(config))
+    assert not encodings.fits({b"1", b"-2", b"3"}, encodings.Limits(config))
+    assert not encodings.fits({b"01"}, encodings.Limits(config))
     config.hash_max_listpack_value = 2
-    assert encodings.fits({b"ab": b"cd"}, config)
-    assert not encodings.fits({b"ab": b"cde"}, config)
+    assert encodings.fits({b"ab": b"cd"}, encodings.Limits(config))
+    assert not encodings.fits({b"ab": b"cde"}, encodings.Limits(config))
     zset = ZSet()
     zset.add(b"abc", 1.0)
     config.zset_max_listpack_value = 2
-    assert not encodings.fits(zset, config)
+    assert not encodings.fits(zset, encodings.Limits(config))
 
 
 def _marked(keyspace: Keyspace, key: bytes) -> bytes:
@@ -66,5 +66,5 @@ def test_prune_drops_stale_marks_and_keeps_live_ones() -> None:
     for _ in range(3):
         encodings.prune(keyspace, per_db=16)
     assert sorted(db.marks) == sorted(b"k%d" % i for i in range(1, 40, 2))
-    assert encodings.encoding(db, b"k1", db.data[b"k1"], Config()) == b"raw"
-    assert encodings.encoding(db, b"k0", db.data[b"k0"], Config()) == b"embstr"
+    assert encodings.encoding(db, b"k1", db.data[b"k1"], encodings.Limits(Config())) == b"raw"
+    assert encodings.encoding(db, b"k0", db.data[b"k0"], encodings.Limits(Config())) == b"embstr"

@@ -82,7 +82,7 @@ def hset(client: Client, argv: list[bytes]) -> Reply:
         if old is None:
             return 1
         if len(old) > len(value) or old is value:
-            encodings.hash_overwritten(db, argv[1], hash_, field, old, client.ctx.config)
+            encodings.hash_overwritten(db, argv[1], hash_, field, old, client.ctx.limits)
         return 0
     if nargs % 2:
         # Checked before the key is touched: a malformed HSET creates nothing.
@@ -105,7 +105,7 @@ def _set_fields(client: Client, hash_: dict[bytes, bytes], argv: list[bytes]) ->
         old = hash_.get(field)
         hash_[field] = value
         if old is not None and (len(old) > len(value) or old is value):
-            encodings.hash_overwritten(client.db, argv[1], hash_, field, old, client.ctx.config)
+            encodings.hash_overwritten(client.db, argv[1], hash_, field, old, client.ctx.limits)
 
 
 @command(
@@ -168,7 +168,7 @@ def hdel(client: Client, argv: list[bytes]) -> Reply:
     if removed:
         db.delete_if_empty(key, hash_)
         client.ctx.dirty += removed
-        encodings.shrunk(db, key, hash_, before, gone, client.ctx.config)
+        encodings.shrunk(db, key, hash_, before, gone, client.ctx.limits)
     return removed
 
 
@@ -411,7 +411,7 @@ def hincrby(client: Client, argv: list[bytes]) -> Reply:
     hash_[field] = new
     client.ctx.dirty += 1
     if old is not None and (len(old) > len(new) or old is new):
-        encodings.hash_overwritten(client.db, argv[1], hash_, field, old, client.ctx.config)
+        encodings.hash_overwritten(client.db, argv[1], hash_, field, old, client.ctx.limits)
     return value
 
 
@@ -457,7 +457,7 @@ def hincrbyfloat(client: Client, argv: list[bytes]) -> Reply:
     hash_[field] = value
     client.ctx.dirty += 1
     if old is not None and (len(old) > len(value) or old is value):
-        encodings.hash_overwritten(client.db, key, hash_, field, old, client.ctx.config)
+        encodings.hash_overwritten(client.db, key, hash_, field, old, client.ctx.limits)
     client.propagate_as = [[b"HSET", key, field, value]]
     return value
 

@@ -912,7 +912,7 @@ def object_encoding(client: Client, argv: list[bytes]) -> Reply:
     value = db.lookup_read(argv[2])
     if value is None:
         return None
-    return encodings.encoding(db, argv[2], value, client.ctx.config)
+    return encodings.encoding(db, argv[2], value, client.ctx.limits)
 
 
 @_object_subcommand("refcount", "Get the number of references to the value of the key", "2.2.3")

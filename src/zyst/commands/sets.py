@@ -163,7 +163,7 @@ def srem(client: Client, argv: list[bytes]) -> Reply:
     if removed:
         db.delete_if_empty(key, members)
         client.ctx.dirty += removed
-        encodings.shrunk(db, key, members, before, gone, client.ctx.config)
+        encodings.shrunk(db, key, members, before, gone, client.ctx.limits)
     return removed
 
 
@@ -224,7 +224,7 @@ def spop(client: Client, argv: list[bytes]) -> Reply:
         if not members:
             db.delete_if_empty(key, members)
         else:
-            encodings.shrunk(db, key, members, len(members) + 1, (member,), client.ctx.config)
+            encodings.set_popped(db, key, members, member, client.ctx.limits)
         client.ctx.dirty += 1
         client.propagate_as = [[b"SREM", key, member]]
         return member
@@ -247,7 +247,7 @@ def spop(client: Client, argv: list[bytes]) -> Reply:
         popped = _listed(client, popped)
         encodings.rebuilt(db, key)
     else:
-        encodings.shrunk(db, key, members, size, popped, client.ctx.config)
+        encodings.shrunk(db, key, members, size, popped, client.ctx.limits)
     client.ctx.dirty += count
     client.propagate_as = [[b"SREM", key, *popped]]
     return SetReply(popped)
@@ -444,7 +444,7 @@ def smove(client: Client, argv: list[bytes]) -> Reply:
     if not source:
         db.delete_if_empty(source_key, source)
     else:
-        encodings.shrunk(db, source_key, source, len(source) + 1, (member,), client.ctx.config)
+        encodings.shrunk(db, source_key, source, len(source) + 1, (member,), client.ctx.limits)
     ctx = client.ctx
     ctx.dirty += 1
     if destination is None:

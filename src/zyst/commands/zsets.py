@@ -336,7 +336,7 @@ def zrem(client: Client, argv: list[bytes]) -> Reply:
     if removed:
         client.db.delete_if_empty(key, zset)
         client.ctx.dirty += removed
-        encodings.shrunk(client.db, key, zset, before, gone, client.ctx.config)
+        encodings.shrunk(client.db, key, zset, before, gone, client.ctx.limits)
     return removed
 
 
@@ -677,7 +677,7 @@ def _remove_span(client: Client, key: bytes, zset: ZSet, start: int, stop: int) 
     if removed:
         client.db.delete_if_empty(key, zset)
         client.ctx.dirty += removed
-        encodings.shrunk(client.db, key, zset, before, gone, client.ctx.config)
+        encodings.shrunk(client.db, key, zset, before, gone, client.ctx.limits)
     return removed
 
 
@@ -746,7 +746,7 @@ def _pop(
         zset.delete_span(0, count)
     client.db.delete_if_empty(key, zset)
     client.ctx.dirty += count
-    encodings.shrunk(client.db, key, zset, size, [m for m, _ in popped], client.ctx.config)
+    encodings.shrunk(client.db, key, zset, size, [m for m, _ in popped], client.ctx.limits)
     return popped
 
 
