@@ -906,7 +906,8 @@ def object_encoding(client: Client, argv: list[bytes]) -> Reply:
 
     The encoding Redis 7.0 would hold the value in (see :mod:`zyst.encodings`), null when the
     key is missing. Like every OBJECT subcommand, a read lookup: it counts a keyspace hit or
-    miss, and does not count as an access of the key.
+    miss, and does not count as an access of the key. O(n) for a collection small enough for
+    its compact encoding (its members are looked at), O(1) otherwise.
     """
     db = client.db
     value = db.lookup_read(argv[2])
