@@ -25,6 +25,7 @@ HOT_MODULES = [
     "src/zyst/types/bitmap.py",
     "src/zyst/types/bitfield.py",
     "src/zyst/keyspace.py",
+    "src/zyst/encodings.py",
     "src/zyst/numbers.py",
     "src/zyst/glob.py",
     "src/zyst/client.py",

@@ -334,9 +334,9 @@ def _str_setting(
     return _setting(name, _single(parse), _format_str, hint, doc, mutable=mutable)
 
 
-# Redis tunes its compact encodings with these; Zyst has one encoding per type, so they only
-# need to be accepted (config files and test suites set them) and shown. Redis 7 keeps the
-# older "ziplist" names as aliases of the "listpack" ones.
+# Redis tunes its compact encodings with these; Zyst has one representation per type, and uses
+# them to report the encoding Redis would have (OBJECT ENCODING, zyst.encodings). Redis 7 keeps
+# the older "ziplist" names as aliases of the "listpack" ones.
 _ENCODING_SETTINGS: tuple[tuple[str, str, int, int], ...] = (
     ("list-max-listpack-size", "list_max_listpack_size", -5, 2**31 - 1),
     ("list-max-ziplist-size", "list_max_listpack_size", -5, 2**31 - 1),
@@ -351,7 +351,7 @@ _ENCODING_SETTINGS: tuple[tuple[str, str, int, int], ...] = (
     ("zset-max-listpack-value", "zset_max_listpack_value", 0, 2**63 - 1),
     ("zset-max-ziplist-value", "zset_max_listpack_value", 0, 2**63 - 1),
 )
-_NO_ENCODINGS = "Redis's compact-encoding threshold: accepted and shown, no effect in Zyst"
+_NO_ENCODINGS = "Redis's compact-encoding threshold (what OBJECT ENCODING reports follows it)"
 
 SETTINGS: tuple[Setting[Any], ...] = (
     _int_setting("port", 0, 65535, "TCP port to listen on"),

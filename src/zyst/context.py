@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from zyst import encodings
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
@@ -135,6 +136,9 @@ class ServerContext:
         # write with one attribute load).
         self.blocking = BlockingManager(self.keyspace)
         self.ready_keys = self.keyspace.ready
+        # The encoding thresholds (OBJECT ENCODING), followed through CONFIG SET, which
+        # leaves existing collections as they are.
+        self.limits = encodings.watch_thresholds(config, self.keyspace)
 
     @property
     def loading(self) -> bool:

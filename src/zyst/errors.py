@@ -246,3 +246,14 @@ BITFIELD_TYPE = (
 )
 BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
 BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand"
+
+# -- OBJECT -------------------------------------------------------------------------------------
+OBJECT_LFU_SELECTED = (
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+OBJECT_LFU_NOT_SELECTED = (
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust."
+)

@@ -65,7 +65,7 @@ def wall_clock_ms() -> int:
 class Database:
     """One numbered database (``SELECT n``)."""
 
-    __slots__ = ("avg_ttl", "data", "expires", "hits", "index", "keyspace", "misses")
+    __slots__ = ("avg_ttl", "data", "expires", "hits", "index", "keyspace", "marks", "misses")
 
     def __init__(self, index: int, keyspace: Keyspace) -> None:
         self.index = index
@@ -79,6 +79,9 @@ class Database:
         # The active expiry cycle's running estimate of the time left to the keys with a TTL
         # (ms), as Redis keeps it for INFO keyspace; 0 when there are none.
         self.avg_ttl = 0
+        # The encodings' side table (zyst.encodings): key -> Mark, for the few keys whose
+        # history Redis's OBJECT ENCODING would show. Written only off the hot paths.
+        self.marks: dict[bytes, Any] = {}
 
     # -- lookups (all of them apply lazy expiry) -------------------------------------------
     def lookup(self, key: bytes) -> Value | None:
@@ -190,6 +193,8 @@ class Database:
         del self.data[key]
         if self.expires:
             self.expires.pop(key, None)
+        if self.marks:
+            self.marks.pop(key, None)
         return True
 
     def delete_stored(self, key: bytes) -> bool:
@@ -201,6 +206,8 @@ class Database:
             return False
         if self.expires:
             self.expires.pop(key, None)
+        if self.marks:
+            self.marks.pop(key, None)
         return True
 
     def delete_if_empty(self, key: bytes, value: Value) -> None:
@@ -224,6 +231,7 @@ class Database:
     def flush(self) -> None:
         self.data = {}
         self.expires = {}
+        self.marks = {}
         self.avg_ttl = 0
 
     def is_expired(self, key: bytes, now_ms: int) -> bool:
@@ -233,6 +241,8 @@ class Database:
     def _expire_now(self, key: bytes) -> None:
         del self.data[key]
         del self.expires[key]
+        if self.marks:
+            self.marks.pop(key, None)
         self.keyspace.expired_keys += 1
         self.keyspace.on_expired(self.index, key)
 

@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from zyst import REDIS_VERSION, __version__, commands, errors
+from zyst import REDIS_VERSION, __version__, commands, encodings, errors
 from zyst.client import Client
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate
@@ -422,6 +422,7 @@ class Server:
             await asyncio.sleep(interval)
             try:
                 self.expirer.run(time_budget=interval * 0.25)
+                encodings.prune(self.ctx.keyspace)
                 now = time.monotonic()
                 self._sample_ops(now)
                 aof = self.aof

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Final
 
-from zyst import errors
+from zyst import encodings, errors
 from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int, strict_int
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
@@ -72,21 +72,40 @@ def hset(client: Client, argv: list[bytes]) -> Reply:
     """
     nargs = len(argv)
     if nargs == 4:
-        hash_: dict[bytes, bytes] = client.db.get_or_create(argv[1], dict)
+        db = client.db
+        hash_: dict[bytes, bytes] = db.get_or_create(argv[1], dict)
         field = argv[2]
-        added = field not in hash_
-        hash_[field] = argv[3]
+        value = argv[3]
+        old = hash_.get(field)
+        hash_[field] = value
         client.ctx.dirty += 1
-        return 1 if added else 0
+        if old is None:
+            return 1
+        if len(old) > len(value) or old is value:
+            encodings.hash_overwritten(db, argv[1], hash_, field, old, client.ctx.limits)
+        return 0
     if nargs % 2:
         # Checked before the key is touched: a malformed HSET creates nothing.
         raise CommandError(_HSET_ARITY)
     hash_ = client.db.get_or_create(argv[1], dict)
     before = len(hash_)
-    for i in range(2, nargs, 2):
-        hash_[argv[i]] = argv[i + 1]
+    _set_fields(client, hash_, argv)
     client.ctx.dirty += (nargs - 2) // 2
     return len(hash_) - before
+
+
+def _set_fields(client: Client, hash_: dict[bytes, bytes], argv: list[bytes]) -> None:
+    """Set the field/value pairs of ``argv`` (from index 2) in the hash at ``argv[1]``. An
+    overwrite by a shorter value (or the very same object) is told to :mod:`zyst.encodings`,
+    as it may leave a hash Redis holds as a hash table with contents that would fit a
+    listpack."""
+    for i in range(2, len(argv), 2):
+        field = argv[i]
+        value = argv[i + 1]
+        old = hash_.get(field)
+        hash_[field] = value
+        if old is not None and (len(old) > len(value) or old is value):
+            encodings.hash_overwritten(client.db, argv[1], hash_, field, old, client.ctx.limits)
 
 
 @command(
@@ -136,15 +155,20 @@ def hdel(client: Client, argv: list[bytes]) -> Reply:
     hash_: dict[bytes, bytes] | None = db.get_typed_for_write(key, dict)
     if hash_ is None:
         return 0
-    removed = 0
+    before = len(hash_)
+    gone: list[bytes] = []  # the removed fields and their values
     for i in range(2, len(argv)):
-        if hash_.pop(argv[i], None) is not None:
-            removed += 1
+        field = argv[i]
+        value = hash_.pop(field, None)
+        if value is not None:
+            gone += (field, value)
             if not hash_:
                 break  # Redis stops here too: the key is gone
+    removed = len(gone) // 2
     if removed:
         db.delete_if_empty(key, hash_)
         client.ctx.dirty += removed
+        encodings.shrunk(db, key, hash_, before, gone, client.ctx.limits)
     return removed
 
 
@@ -229,8 +253,7 @@ def hmset(client: Client, argv: list[bytes]) -> Reply:
     if nargs % 2:
         raise CommandError(_HMSET_ARITY)
     hash_: dict[bytes, bytes] = client.db.get_or_create(argv[1], dict)
-    for i in range(2, nargs, 2):
-        hash_[argv[i]] = argv[i + 1]
+    _set_fields(client, hash_, argv)
     client.ctx.dirty += (nargs - 2) // 2
     return OK
 
@@ -384,8 +407,11 @@ def hincrby(client: Client, argv: list[bytes]) -> Reply:
         value = current + increment
         if value > LLONG_MAX or value < LLONG_MIN:
             raise CommandError(errors.OVERFLOW)
-    hash_[field] = b"%d" % value
+    new = b"%d" % value
+    hash_[field] = new
     client.ctx.dirty += 1
+    if old is not None and (len(old) > len(new) or old is new):
+        encodings.hash_overwritten(client.db, argv[1], hash_, field, old, client.ctx.limits)
     return value
 
 
@@ -430,6 +456,8 @@ def hincrbyfloat(client: Client, argv: list[bytes]) -> Reply:
     value = format_long_double(total)
     hash_[field] = value
     client.ctx.dirty += 1
+    if old is not None and (len(old) > len(value) or old is value):
+        encodings.hash_overwritten(client.db, key, hash_, field, old, client.ctx.limits)
     client.propagate_as = [[b"HSET", key, field, value]]
     return value
 

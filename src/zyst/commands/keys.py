@@ -1,6 +1,7 @@
 """Generic key commands: DEL, UNLINK, EXISTS, TOUCH, the EXPIRE family, TTL, PTTL,
 EXPIRETIME, PEXPIRETIME, PERSIST, TYPE, KEYS, RANDOMKEY, DBSIZE, RENAME, RENAMENX, MOVE, COPY and
-SWAPDB (Redis's ``db.c`` and ``expire.c``).
+SWAPDB (Redis's ``db.c`` and ``expire.c``), and OBJECT (``object.c``; the encodings it reports are
+derived by :mod:`zyst.encodings`).
 
 Every read goes through :class:`zyst.keyspace.Database` lookups, so an expired key is deleted
 before anyone sees it (KEYS, which only skips them, is the exception, as in Redis).
@@ -22,13 +23,14 @@ from __future__ import annotations
 import copy
 import random
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Final
 
-from zyst import errors
+from zyst import encodings, errors
 from zyst.commands.args import LLONG_MAX, parse_int, strict_int
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.introspection import help_reply
+from zyst.commands.table import Handler, KeySpec, Reply, command, container, subcommand
 from zyst.errors import CommandError
 from zyst.glob import compile_glob
 from zyst.keyspace import TYPE_NAMES
@@ -655,6 +657,7 @@ def _rename(client: Client, argv: list[bytes], nx: bool) -> Reply:
         return 0
     _put(db, newkey, value, db.get_expire(key))
     _remove(db, key)
+    encodings.moved(db, key, db, newkey, value)
     client.ctx.dirty += 1
     return 1 if nx else OK
 
@@ -739,6 +742,7 @@ def move(client: Client, argv: list[bytes]) -> Reply:
         return 0
     _put(dst, key, value, src.get_expire(key))
     _remove(src, key)
+    encodings.moved(src, key, dst, key, value)
     client.ctx.dirty += 1
     return 1
 
@@ -815,7 +819,8 @@ def copy_(client: Client, argv: list[bytes]) -> Reply:
         return 0
     if dst.lookup(newkey) is not None and not replace:
         return 0
-    _put(dst, newkey, _duplicate(value), src.get_expire(key))
+    duplicate = encodings.copied(src, key, value, dst, newkey, _duplicate(value))
+    _put(dst, newkey, duplicate, src.get_expire(key))
     client.ctx.dirty += 1
     return 1
 
@@ -826,6 +831,7 @@ def _swap_databases(first: Database, second: Database) -> None:
     first.data, second.data = second.data, first.data
     first.expires, second.expires = second.expires, first.expires
     first.avg_ttl, second.avg_ttl = second.avg_ttl, first.avg_ttl
+    first.marks, second.marks = second.marks, first.marks
     # Clients blocked in either database may now find their keys filled, as Redis checks.
     for db in (first, second):
         for index, key in list(db.keyspace.waited):
@@ -861,3 +867,132 @@ def swapdb(client: Client, argv: list[bytes]) -> Reply:
         _swap_databases(dbs[first], dbs[second])
     client.ctx.dirty += 1
     return OK
+
+
+# -- OBJECT ---------------------------------------------------------------------------------------
+OBJECT = container(
+    "object",
+    group="generic",
+    summary="A container for object introspection commands",
+    since="2.2.3",
+)
+_OBJECT_KEY: Final = (KeySpec(flags=("RO",), index=2, lastkey=0),)
+_OBJECT_TIPS: Final = ("nondeterministic_output",)
+# Redis's LFU_INIT_VAL: the access counter a key starts with under an LFU policy.
+_LFU_INIT_VAL: Final = 5
+
+
+def _object_subcommand(name: str, summary: str, since: str) -> Callable[[Handler], Handler]:
+    """The one declaration of ``OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key``."""
+    return subcommand(
+        OBJECT,
+        name,
+        arity=3,
+        flags=("readonly",),
+        keys=(2, 2, 1),
+        summary=summary,
+        since=since,
+        syntax="key",
+        complexity="O(1)",
+        acl_categories=("keyspace",),
+        tips=_OBJECT_TIPS,
+        key_specs=_OBJECT_KEY,
+    )
+
+
+@_object_subcommand("encoding", "Inspect the internal encoding of a Redis object", "2.2.3")
+def object_encoding(client: Client, argv: list[bytes]) -> Reply:
+    """OBJECT ENCODING key
+
+    The encoding Redis 7.0 would hold the value in (see :mod:`zyst.encodings`), null when the
+    key is missing. Like every OBJECT subcommand, a read lookup: it counts a keyspace hit or
+    miss, and does not count as an access of the key. O(n) for a collection small enough for
+    its compact encoding (its members are looked at), O(1) otherwise.
+    """
+    db = client.db
+    value = db.lookup_read(argv[2])
+    if value is None:
+        return None
+    return encodings.encoding(db, argv[2], value, client.ctx.limits)
+
+
+@_object_subcommand("refcount", "Get the number of references to the value of the key", "2.2.3")
+def object_refcount(client: Client, argv: list[bytes]) -> Reply:
+    """OBJECT REFCOUNT key
+
+    1, or Redis's shared-object count (2147483647) for a small integer Redis would share;
+    null when the key is missing.
+    """
+    db = client.db
+    value = db.lookup_read(argv[2])
+    if value is None:
+        return None
+    return encodings.refcount(db, argv[2], value, client.ctx.config)
+
+
+@_object_subcommand("idletime", "Get the time since a Redis object was last accessed", "2.2.3")
+def object_idletime(client: Client, argv: list[bytes]) -> Reply:
+    """OBJECT IDLETIME key
+
+    Seconds since the key was last accessed; refused under an LFU policy, as in Redis. Zyst
+    keeps no access clock per key yet (that belongs with eviction), so every key counts as
+    just accessed: 0.
+    """
+    value = client.db.lookup_read(argv[2])
+    if value is None:
+        return None
+    if client.ctx.config.maxmemory_policy.endswith("-lfu"):
+        raise CommandError(errors.OBJECT_LFU_SELECTED)
+    return 0
+
+
+@_object_subcommand(
+    "freq", "Get the logarithmic access frequency counter of a Redis object", "4.0.0"
+)
+def object_freq(client: Client, argv: list[bytes]) -> Reply:
+    """OBJECT FREQ key
+
+    The key's logarithmic access counter, only under an LFU policy (else an error, as in
+    Redis). Zyst keeps no counter per key yet: every key answers the value a new key starts
+    with, 5.
+    """
+    value = client.db.lookup_read(argv[2])
+    if value is None:
+        return None
+    if not client.ctx.config.maxmemory_policy.endswith("-lfu"):
+        raise CommandError(errors.OBJECT_LFU_NOT_SELECTED)
+    return _LFU_INIT_VAL
+
+
+_OBJECT_HELP: Final = [
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@subcommand(
+    OBJECT,
+    "help",
+    arity=2,
+    flags=("loading", "stale"),
+    summary="Show helpful text about the different subcommands",
+    since="6.2.0",
+    complexity="O(1)",
+    acl_categories=("keyspace",),
+)
+def object_help(client: Client, argv: list[bytes]) -> Reply:
+    """OBJECT HELP"""
+    return help_reply(_OBJECT_HELP)

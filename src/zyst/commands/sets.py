@@ -50,7 +50,7 @@ from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Final
 
-from zyst import errors
+from zyst import encodings, errors
 from zyst.commands.args import LLONG_MAX, parse_at_least, parse_count, strict_int
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
@@ -155,12 +155,15 @@ def srem(client: Client, argv: list[bytes]) -> Reply:
     before = len(members)
     if len(argv) == 3:
         members.discard(argv[2])
+        gone: Collection[bytes] = argv[2:]
     else:
-        members.difference_update(islice(argv, 2, None))
+        gone = [member for member in islice(argv, 2, None) if member in members]
+        members.difference_update(gone)
     removed = before - len(members)
     if removed:
         db.delete_if_empty(key, members)
         client.ctx.dirty += removed
+        encodings.shrunk(db, key, members, before, gone, client.ctx.limits)
     return removed
 
 
@@ -220,6 +223,8 @@ def spop(client: Client, argv: list[bytes]) -> Reply:
         member = _pop_one(members)
         if not members:
             db.delete_if_empty(key, members)
+        else:
+            encodings.set_popped(db, key, members, member, client.ctx.limits)
         client.ctx.dirty += 1
         client.propagate_as = [[b"SREM", key, member]]
         return member
@@ -237,8 +242,12 @@ def spop(client: Client, argv: list[bytes]) -> Reply:
         return SetReply(_listed(client, members))
     popped = _pop_many(members, count)
     if (size - count) * 5 <= count:
-        # Redis then lists the members it popped in the set's own order (sorted for an intset).
+        # Redis then lists the members it popped in the set's own order (sorted for an intset),
+        # and builds a new set of the members left, whose encoding owes nothing to the old one.
         popped = _listed(client, popped)
+        encodings.rebuilt(db, key)
+    else:
+        encodings.shrunk(db, key, members, size, popped, client.ctx.limits)
     client.ctx.dirty += count
     client.propagate_as = [[b"SREM", key, *popped]]
     return SetReply(popped)
@@ -434,6 +443,8 @@ def smove(client: Client, argv: list[bytes]) -> Reply:
     source.remove(member)
     if not source:
         db.delete_if_empty(source_key, source)
+    else:
+        encodings.shrunk(db, source_key, source, len(source) + 1, (member,), client.ctx.limits)
     ctx = client.ctx
     ctx.dirty += 1
     if destination is None:

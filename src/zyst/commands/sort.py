@@ -60,7 +60,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
-from zyst import errors
+from zyst import encodings, errors
 from zyst.commands.args import parse_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
@@ -239,6 +239,9 @@ def _sort(client: Client, argv: list[bytes], readonly: bool) -> Reply:
         value = deque()
     elif type(value) is not deque and type(value) is not set and type(value) is not ZSet:
         raise CommandError(errors.WRONGTYPE)
+    if type(value) is ZSet:
+        # Redis converts a compact sorted set to a skiplist for good before sorting it.
+        encodings.converted(db, argv[1], value)
     dontsort, alpha, by = options.dontsort, options.alpha, options.by
     if dontsort and type(value) is set and options.store is not None:
         # A stored result must not depend on the set's order: sort it after all.

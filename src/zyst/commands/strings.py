@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from zyst import errors
+from zyst import encodings, errors
 from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
@@ -396,7 +396,8 @@ def append(client: Client, argv: list[bytes]) -> Reply:
         value = tail
     else:
         _check_string_length(client, len(old), len(tail))
-        value = old + tail
+        # Appending to a string leaves it "raw" in Redis (OBJECT ENCODING), whatever its size.
+        value = encodings.raw_string(db, key, old + tail)
     db.set_value(key, value, keep_ttl=True)
     client.ctx.dirty += 1
     return len(value)
@@ -651,7 +652,7 @@ def setrange(client: Client, argv: list[bytes]) -> Reply:
         old = b""
     if len(old) < offset:
         old += bytes(offset - len(old))
-    value = old[:offset] + patch + old[offset + len(patch) :]
+    value = encodings.raw_string(db, key, old[:offset] + patch + old[offset + len(patch) :])
     db.set_value(key, value, keep_ttl=True)
     client.ctx.dirty += 1
     return len(value)
@@ -805,7 +806,7 @@ def incrbyfloat(client: Client, argv: list[bytes]) -> Reply:
     total = add_long_double(current, increment)
     if total is None:
         raise CommandError(errors.FLOAT_NAN_OR_INFINITY)
-    value = format_long_double(total)
+    value = encodings.float_string(db, key, format_long_double(total))
     db.set_value(key, value, keep_ttl=True)
     client.ctx.dirty += 1
     client.propagate_as = [[b"SET", key, value, b"KEEPTTL"]]

@@ -27,7 +27,7 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from zyst import errors
+from zyst import encodings, errors
 from zyst.blocking import Blocked, deadline
 from zyst.commands.args import option_word, parse_count, parse_int, parse_timeout_ms
 from zyst.commands.table import Handler, KeySpec, Reply, command
@@ -331,15 +331,18 @@ def zrem(client: Client, argv: list[bytes]) -> Reply:
     zset = _write(client, key)
     if zset is None:
         return 0
-    removed = 0
+    before = len(zset)
+    gone: list[bytes] = []
     for index in range(2, len(argv)):
         if zset.remove(argv[index]):
-            removed += 1
+            gone.append(argv[index])
             if not zset:
                 break
+    removed = len(gone)
     if removed:
         client.db.delete_if_empty(key, zset)
         client.ctx.dirty += removed
+        encodings.shrunk(client.db, key, zset, before, gone, client.ctx.limits)
     return removed
 
 
@@ -674,10 +677,13 @@ def zrangestore(client: Client, argv: list[bytes]) -> Reply:
 
 # -- removing ranges ----------------------------------------------------------------------------
 def _remove_span(client: Client, key: bytes, zset: ZSet, start: int, stop: int) -> int:
+    before = len(zset)
+    gone = [member for member, _ in zset.items(start, stop)]  # for zyst.encodings
     removed = zset.delete_span(start, stop)
     if removed:
         client.db.delete_if_empty(key, zset)
         client.ctx.dirty += removed
+        encodings.shrunk(client.db, key, zset, before, gone, client.ctx.limits)
     return removed
 
 
@@ -746,6 +752,7 @@ def _pop(
         zset.delete_span(0, count)
     client.db.delete_if_empty(key, zset)
     client.ctx.dirty += count
+    encodings.shrunk(client.db, key, zset, size, [m for m, _ in popped], client.ctx.limits)
     return popped
 
 
