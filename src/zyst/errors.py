@@ -246,3 +246,6 @@ BITFIELD_TYPE = (
 )
 BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
 BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand"
+
+# -- SCAN, HSCAN, SSCAN, ZSCAN ------------------------------------------------------------------
+INVALID_CURSOR = "ERR invalid cursor"
