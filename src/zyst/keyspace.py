@@ -49,7 +49,7 @@ from typing import Any
 
 from zyst import errors
 from zyst.errors import CommandError
-from zyst.scanning import KeyLog, Snapshots
+from zyst.scanning import CollectionScans, KeyLog
 from zyst.types.zset import ZSet
 
 Value = Any  # bytes | deque[bytes] | dict[bytes, bytes] | set[bytes] | ZSet
@@ -269,6 +269,7 @@ class Keyspace:
 
     __slots__ = (
         "clock",
+        "collection_scans",
         "dbs",
         "expired_keys",
         "expired_stale_perc",
@@ -276,7 +277,6 @@ class Keyspace:
         "loading",
         "on_expired",
         "ready",
-        "scan_snapshots",
         "waited",
     )
 
@@ -295,8 +295,8 @@ class Keyspace:
         # received a collection since the waiters were last served (see Database.note_ready).
         self.waited: set[tuple[int, bytes]] = set()
         self.ready: list[tuple[int, bytes]] = []
-        # The snapshots HSCAN, SSCAN and ZSCAN iterate large collections by (zyst.scanning).
-        self.scan_snapshots = Snapshots()
+        # What HSCAN, SSCAN and ZSCAN iterate large collections by (zyst.scanning).
+        self.collection_scans = CollectionScans()
 
     def flushall(self) -> None:
         for db in self.dbs:

@@ -32,11 +32,16 @@ The keyspace: :class:`KeyLog`
     small (about 2 x log2(numbers given) + 4 bits: under 2**53, which clients that hold numbers
     as doubles need, until some 20 million keys were added), and a cursor that goes on is never
     0. When the numbers given reach the log's limit (``max(2**24, 4 x keys)``, at most
-    2**30), the log is compacted and numbered afresh from 1 under another generation: cursors
-    of the old generation start over (duplicates, nothing skipped; O(1) per added key
-    amortised). Any number is accepted as a cursor, as Redis accepts any: one of another
-    generation (another database's, one from before FLUSHDB, one never issued) starts the
-    iteration over, one of this generation reads what its numbers name.
+    2**30), the log is compacted and numbered afresh from 1 under another generation (O(1)
+    per added key amortised). A cursor of one of the last two generations is carried over:
+    the log keeps, for each, the old numbers of the entries it kept, in order, and an old
+    number's new one is 1 + how many of them are smaller (a bisection), which keeps the
+    order, so nothing is skipped. A cursor of an older generation starts over (duplicates,
+    nothing skipped): that takes two renumberings, at least twice as many added keys as the
+    database holds, between two calls of one iteration. Any number is accepted as a cursor,
+    as Redis accepts any: one of an unknown generation (another database's, one from before
+    FLUSHDB, one never issued) starts the iteration over, one of a known generation reads
+    what its numbers name.
 
     Duplicates: a key deleted and added again before an iteration began is read twice by it
     (both its entries find it in ``data``), which the guarantee allows but Redis, without a
@@ -51,23 +56,36 @@ The keyspace: :class:`KeyLog`
     Redis bounds its bucket walk, so a sparse stretch may give fewer keys than asked (even
     none) with a cursor that goes on. The log costs two machine words per key.
 
-The collections: :class:`Snapshots`
+The collections: :class:`CollectionScans`
     A hash, set or sorted set that Redis keeps compact (a listpack or intset: the commands
     decide which from the ``*-max-listpack-*`` and ``set-max-intset-entries`` settings) is
-    answered whole by one call, cursor 0, as Redis does; no state. A larger one gets, on its
-    first call, a snapshot of its elements (``list(collection)``, O(n) once) kept in a bounded
-    registry under an id that the cursor carries with the position reached; the next calls go
-    on from there, skipping elements no longer present. Collection commands know nothing of
-    this. A snapshot is tied to the collection object it was taken of: a cursor whose id is
-    unknown (evicted, finished, never issued) or whose key now holds another object starts over
-    with a new snapshot. The registry keeps at most ``max_snapshots`` snapshots and
-    ``max_elements`` elements in all (the least recently used go first, the newest always
-    stays), and drops a snapshot when its iteration ends.
+    answered whole by one call, cursor 0, as Redis does; no state. A larger one is read in the
+    order of its elements' hashes (Python's ``hash``, fixed for the life of the process), as
+    Redis reads its table: the hash space is cut into 2**bits equal buckets, about one per
+    element, and a cursor names the bucket to read next, so it stands for a point of the hash
+    space, whatever the collection's size. Each call reads whole buckets from there (so it may
+    give a few more elements than COUNT, as Redis does) and moves the point on.
 
-    Cursor: the position reached, then the snapshot id, then the id's width in bits (6 bits),
-    packed as ``((position << width) | id) << 6 | width``. Ids count up and are never reused,
-    so a cursor kept for however long never names another snapshot; the width keeps cursors
-    small while ids are.
+    Why nothing is skipped: an element's hash never changes, and the point only moves forward,
+    past buckets that were read whole. When the number of buckets differs from one call to the
+    next (the collection grew or shrank), the point falls on or inside a bucket of the new
+    cut; reading that bucket whole may give again elements already given, never skip one. The
+    point moves at least one bucket per call, so an iteration ends once it has crossed the
+    space, whatever is written meanwhile.
+
+    To read a bucket without looking at the whole collection, each collection being iterated
+    has an *index*: its elements sorted by bucket (a counting sort, O(n)). Collection commands
+    know nothing of it, so it can miss elements added after it was built; which is why every
+    iteration's first call (cursor 0) builds it anew, and later calls use it only while it is
+    the one built at or after their iteration began: an element present throughout is in it.
+    An index is tied to its collection object and kept in a small registry (the least
+    recently used go first past ``max_indexes`` or ``max_elements`` elements in all). Losing
+    one costs a rebuild at the next call, never the iteration's progress: the cursor carries
+    all of it, so any number is a valid cursor, as in Redis (one never issued starts at the
+    point it names).
+
+    Cursor: ``(bucket << 6) | bits``; 0 once the last bucket was read. Cursors stay small (the
+    number of buckets times 64).
 """
 
 from __future__ import annotations
@@ -79,7 +97,7 @@ from itertools import count as counter
 from math import isqrt
 from typing import Final
 
-__all__ = ["KeyLog", "Snapshots"]
+__all__ = ["CollectionScans", "KeyLog"]
 
 _GENERATION_BITS: Final = 4
 _GENERATION_MASK: Final = (1 << _GENERATION_BITS) - 1
@@ -87,13 +105,13 @@ _GENERATION_MASK: Final = (1 << _GENERATION_BITS) - 1
 # _MAX_LIMIT (which keeps a cursor within 64 bits).
 _MIN_LIMIT: Final = 1 << 24
 _MAX_LIMIT: Final = 1 << 30
+# Renumberings whose cursors are carried over.
+_TRANSLATED: Final = 2
 # A log may hold this many redundant entries beyond a quarter of the live keys before it is
 # compacted: small databases are not compacted on every other deletion.
 _SLACK: Final = 64
 # Redis reads at most ten buckets per element asked for.
 _READ_FACTOR: Final = 10
-_WIDTH_BITS: Final = 6
-_WIDTH_MASK: Final = (1 << _WIDTH_BITS) - 1
 
 # Generations are drawn from one counter for every log, so a cursor carried from one database's
 # log to another's (SELECT, SWAPDB) or to a log made anew (FLUSHDB) most likely starts over.
@@ -140,7 +158,7 @@ class KeyLog:
     ``next_seq``, which is below ``limit``.
     """
 
-    __slots__ = ("generation", "keys", "limit", "min_limit", "next_seq", "seqs")
+    __slots__ = ("generation", "keys", "limit", "min_limit", "next_seq", "previous", "seqs")
 
     def __init__(self, data: Mapping[bytes, object], min_limit: int = _MIN_LIMIT) -> None:
         self.min_limit = min_limit
@@ -149,18 +167,42 @@ class KeyLog:
         self.next_seq = 1
         self.limit = min_limit
         self.generation = -1
+        # (generation, the old numbers of the entries kept) of the last renumberings, the
+        # latest first (see _renumber).
+        self.previous: list[tuple[int, array[int]]] = []
         self._renumber()
 
     def _renumber(self) -> None:
-        """Number the entries 1, 2, ... under another generation: older cursors start over."""
+        """Number the entries 1, 2, ... under another generation. A cursor of the last
+        ``_TRANSLATED`` generations is carried over: the old numbers of the entries kept, in
+        order, say where each old number falls among the new ones."""
+        if self.generation >= 0:
+            self.previous = [(self.generation, self.seqs), *self.previous[: _TRANSLATED - 1]]
         size = len(self.keys)
         self.seqs = array("q", range(1, size + 1))
         self.next_seq = size + 1
         self.limit = min(max(self.min_limit, 4 * size), _MAX_LIMIT)
+        taken = {self.generation, *(generation for generation, _ in self.previous)}
         generation = self.generation
-        while generation == self.generation:
+        while generation in taken:
             generation = next(_generation_counter) & _GENERATION_MASK
         self.generation = generation
+
+    def _translate(self, generation: int, end: int, following: int) -> tuple[int, int]:
+        """``(end, following)`` of a cursor of ``generation`` in the current numbering; from
+        the start if that generation is not remembered."""
+        found = -1
+        for age, (old, _) in enumerate(self.previous):
+            if old == generation:
+                found = age
+        if found < 0:
+            return self.next_seq, 0
+        for age in range(found, -1, -1):
+            kept = self.previous[age][1]
+            # An old number's new one: 1 + the entries kept under smaller old numbers.
+            end = bisect_left(kept, end) + 1
+            following = bisect_left(kept, following) + 1
+        return end, following
 
     def add(self, key: bytes, data: Mapping[bytes, object]) -> None:
         """Note that ``key``, which was not in ``data``, now is (call after storing it)."""
@@ -204,8 +246,11 @@ class KeyLog:
             self.compact(data)  # before reading, so that a call reads live entries
         following = 0
         end = self.next_seq
-        if (cursor & _GENERATION_MASK) == self.generation and cursor > _GENERATION_MASK:
+        if cursor > _GENERATION_MASK:
             end, following = _unpair(cursor >> _GENERATION_BITS)
+            generation = cursor & _GENERATION_MASK
+            if generation != self.generation:
+                end, following = self._translate(generation, end, following)
             end = min(end, self.next_seq)
         seqs = self.seqs
         start = bisect_left(seqs, following)
@@ -216,66 +261,110 @@ class KeyLog:
         return _pair(end, seqs[index]) << _GENERATION_BITS | self.generation, found
 
 
-class _Snapshot:
-    __slots__ = ("collection", "elements")
+_HASH_BITS: Final = 64
+_HASH_MASK: Final = (1 << _HASH_BITS) - 1
+_BITS_FIELD: Final = 6
+_BITS_MASK: Final = (1 << _BITS_FIELD) - 1
 
-    def __init__(self, collection: Collection[bytes], elements: list[bytes]) -> None:
+
+class _Index:
+    """The elements of a collection sorted by bucket: bucket ``b`` holds
+    ``elements[starts[b]:starts[b + 1]]``; ``collection`` is the object indexed."""
+
+    __slots__ = ("bits", "collection", "elements", "starts")
+
+    def __init__(self, collection: Collection[bytes]) -> None:
         self.collection = collection
+        bits = max(len(collection).bit_length() - 1, 0)
+        self.bits = bits
+        shift = _HASH_BITS - bits
+        size = 1 << bits
+        buckets: list[int] = []
+        starts = [0] * (size + 1)
+        for element in collection:
+            bucket = (hash(element) & _HASH_MASK) >> shift
+            buckets.append(bucket)
+            starts[bucket + 1] += 1
+        for bucket in range(size):
+            starts[bucket + 1] += starts[bucket]
+        elements: list[bytes] = [b""] * len(buckets)
+        free = starts[:size]
+        for element, bucket in zip(collection, buckets, strict=True):
+            elements[free[bucket]] = element
+            free[bucket] += 1
         self.elements = elements
+        self.starts: array[int] = array("q", starts)
 
 
-class Snapshots:
-    """The snapshots of the large collections being iterated (see the module docstring)."""
+class CollectionScans:
+    """The indexes of the large collections being iterated (see the module docstring)."""
 
-    __slots__ = ("held", "max_elements", "max_snapshots", "next_id", "taken")
+    __slots__ = ("held", "indexes", "max_elements", "max_indexes")
 
-    def __init__(self, max_snapshots: int = 256, max_elements: int = 1 << 24) -> None:
-        self.max_snapshots = max_snapshots
+    def __init__(self, max_indexes: int = 64, max_elements: int = 1 << 22) -> None:
+        self.max_indexes = max_indexes
         self.max_elements = max_elements
-        # Least recently used first: a snapshot read is moved to the end.
-        self.taken: dict[int, _Snapshot] = {}
-        self.held = 0  # elements in all the snapshots
-        self.next_id = 1
+        # By id() of the collection, least recently used first (a read moves one to the end);
+        # each index holds its collection, so the id is not reused meanwhile.
+        self.indexes: dict[int, _Index] = {}
+        self.held = 0  # elements in all the indexes
 
     def read(
         self, collection: Collection[bytes], cursor: int, count: int
     ) -> tuple[int, list[bytes]]:
-        """From ``cursor`` on (0: from the start), up to ``count`` elements of ``collection``
-        (a set, or a dict's keys) that it still holds; and the cursor to go on with, 0 once the
-        iteration is over."""
-        taken = self.taken
-        width = cursor & _WIDTH_MASK
-        rest = cursor >> _WIDTH_BITS
-        snapshot_id = rest & ((1 << width) - 1)
-        snapshot = taken.pop(snapshot_id, None) if snapshot_id else None
-        if snapshot is not None and snapshot.collection is collection:
-            taken[snapshot_id] = snapshot  # now the most recently used
-            position = rest >> width
-        else:
-            if snapshot is not None:  # another object stands at the key now: start over
-                self.held -= len(snapshot.elements)
+        """From ``cursor`` on (0: from the start), at least ``count`` elements of
+        ``collection`` (a set, or a dict's keys) when it has them, whole buckets at a time;
+        and the cursor to go on with, 0 once the iteration is over."""
+        if cursor == 0:
             if count >= len(collection):
                 return 0, list(collection)
-            snapshot = _Snapshot(collection, list(collection))
-            snapshot_id = self._keep(snapshot)
-            position = 0
-        elements = snapshot.elements
-        position, found = _walk(elements, position, len(elements), count, collection)
-        if position >= len(elements):
-            del taken[snapshot_id]
-            self.held -= len(elements)
+            index = self._build(collection)
+            first = 0
+        else:
+            index = self._index(collection)
+            bits = cursor & _BITS_MASK
+            point = cursor >> _BITS_FIELD
+            if point >> bits:
+                return 0, []  # a cursor past the end (never issued)
+            # The bucket of this cut that holds the point (its start, when the cuts agree).
+            shift = index.bits - bits
+            first = point << shift if shift >= 0 else point >> -shift
+        starts = index.starts
+        elements = index.elements
+        size = 1 << index.bits
+        bucket = first
+        last = min(size, first + count * _READ_FACTOR)
+        found: list[bytes] = []
+        while bucket < last and len(found) < count:
+            for position in range(starts[bucket], starts[bucket + 1]):
+                element = elements[position]
+                if element in collection:
+                    found.append(element)
+            bucket += 1
+        if bucket >= size:
             return 0, found
-        width = snapshot_id.bit_length()
-        return ((position << width) | snapshot_id) << _WIDTH_BITS | width, found
+        return bucket << _BITS_FIELD | index.bits, found
 
-    def _keep(self, snapshot: _Snapshot) -> int:
-        """Register ``snapshot`` under a new id, evicting the least recently used ones beyond
-        the bounds (never the new one)."""
-        taken = self.taken
-        snapshot_id = self.next_id
-        self.next_id += 1
-        taken[snapshot_id] = snapshot
-        self.held += len(snapshot.elements)
-        while len(taken) > 1 and (len(taken) > self.max_snapshots or self.held > self.max_elements):
-            self.held -= len(taken.pop(next(iter(taken))).elements)
-        return snapshot_id
+    def _index(self, collection: Collection[bytes]) -> _Index:
+        """The index of ``collection``: the one kept if any, else a new one."""
+        index = self.indexes.pop(id(collection), None)
+        if index is None:
+            return self._build(collection)
+        self.indexes[id(collection)] = index  # now the most recently used
+        return index
+
+    def _build(self, collection: Collection[bytes]) -> _Index:
+        """A new index of ``collection``, kept in place of any older one; the least recently
+        used ones go past the bounds (never the new one)."""
+        indexes = self.indexes
+        old = indexes.pop(id(collection), None)
+        if old is not None:
+            self.held -= len(old.elements)
+        index = _Index(collection)
+        indexes[id(collection)] = index
+        self.held += len(index.elements)
+        while len(indexes) > 1 and (
+            len(indexes) > self.max_indexes or self.held > self.max_elements
+        ):
+            self.held -= len(indexes.pop(next(iter(indexes))).elements)
+        return index

@@ -397,8 +397,9 @@ def test_count_is_a_number_of_elements_read(o: Oracle) -> None:
         ours, theirs = (parse_reply(raw) for raw in o.run(*args))
         assert ours[0] == theirs[0] == b"0", args
         assert sorted(ours[1]) == sorted(theirs[1])
-    # Fewer asked for: a cursor that goes on, and (here) exactly that many elements; Redis
-    # reads whole buckets, so it may give a few more.
+    # Fewer asked for: a cursor that goes on, and at least that many elements. Redis reads
+    # whole buckets and may give a few more; so does Zyst for a collection, while SCAN gives
+    # exactly that many.
     for args, per_element in (
         (("SCAN", "0", "COUNT", "10"), 1),
         (("SCAN", "0"), 1),
@@ -407,10 +408,13 @@ def test_count_is_a_number_of_elements_read(o: Oracle) -> None:
         (("ZSCAN", "bigz", "0"), 2),
     ):
         ours, theirs = (parse_reply(raw) for raw in o.run(*args))
-        wanted = int(args[-1]) if "COUNT" in args else 10
+        wanted = (int(args[-1]) if "COUNT" in args else 10) * per_element
         assert ours[0] != b"0" and theirs[0] != b"0", args
-        assert len(ours[1]) == wanted * per_element
-        assert len(theirs[1]) >= wanted * per_element
+        assert len(theirs[1]) >= wanted
+        if args[0] == "SCAN":
+            assert len(ours[1]) == wanted
+        else:
+            assert wanted <= len(ours[1]) < wanted + 10 * per_element
     # A MATCH nothing passes still reads COUNT elements: an empty page, a cursor going on.
     ours, theirs = (parse_reply(raw) for raw in o.run("SCAN", "0", "MATCH", "nothing*"))
     assert ours[1] == theirs[1] == [] and ours[0] != b"0" and theirs[0] != b"0"

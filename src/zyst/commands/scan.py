@@ -230,8 +230,8 @@ def hscan(client: Client, argv: list[bytes]) -> Reply:
             pairs.append(field)
             pairs.append(value)
     else:
-        snapshots = client.ctx.keyspace.scan_snapshots
-        cursor, fields = snapshots.read(hash_, cursor, options.count)
+        scans = client.ctx.keyspace.collection_scans
+        cursor, fields = scans.read(hash_, cursor, options.count)
         for field in fields:
             pairs.append(field)
             pairs.append(hash_[field])
@@ -264,8 +264,8 @@ def sscan(client: Client, argv: list[bytes]) -> Reply:
     options = _Options(argv, 3, False)
     found = _intset(members, client.ctx.config)
     if found is None:
-        snapshots = client.ctx.keyspace.scan_snapshots
-        cursor, found = snapshots.read(members, cursor, options.count)
+        scans = client.ctx.keyspace.collection_scans
+        cursor, found = scans.read(members, cursor, options.count)
     else:
         cursor = 0
     glob = options.glob
@@ -306,8 +306,8 @@ def zscan(client: Client, argv: list[bytes]) -> Reply:
             pairs.append(format_double(score))
     else:
         scores = zset.scores
-        snapshots = client.ctx.keyspace.scan_snapshots
-        cursor, members = snapshots.read(scores, cursor, options.count)
+        scans = client.ctx.keyspace.collection_scans
+        cursor, members = scans.read(scores, cursor, options.count)
         for member in members:
             pairs.append(member)
             pairs.append(format_double(scores[member]))

@@ -1,0 +1,236 @@
+"""SCAN's guarantee over a real socket: while other writes add, delete, rename, move and
+replace keys and elements between the calls of an iteration (seeded, enough churn for the key
+log to be compacted many times and collections to grow and shrink several times over), every
+key or element present from the first call to the last is returned, and the iteration ends
+within a bound. The writes go through the same connection between calls, so "present
+throughout" is exactly known.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+import redis
+
+
+def iterate(
+    call: Callable[[int, int], tuple[int, list[bytes]]],
+    between: Callable[[int], None],
+    rng: random.Random,
+    max_calls: int,
+) -> list[bytes]:
+    """A full iteration: ``call(cursor, count)`` until the cursor is 0, ``between(step)`` after
+    each call; everything returned, in order."""
+    seen: list[bytes] = []
+    cursor = 0
+    for step in range(max_calls):
+        cursor, found = call(cursor, rng.randint(1, 20))
+        seen += found
+        if cursor == 0:
+            return seen
+        between(step)
+    raise AssertionError(f"the iteration did not end within {max_calls} calls")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_scan_returns_every_key_present_throughout(r: redis.Redis, seed: int) -> None:
+    rng = random.Random(seed)
+    stable = [b"stable:%d" % n for n in range(1500)]
+    churn = {b"churn:%d" % n for n in range(1500)}
+    serial = [len(churn)]
+    pipe = r.pipeline(transaction=False)
+    for key in stable:
+        pipe.set(key, b"s")
+    for key in churn:
+        pipe.set(key, b"c")
+    pipe.execute()
+
+    def new_name() -> bytes:
+        serial[0] += 1
+        # Some names come back: deleted keys added again, logged twice.
+        number = serial[0] if rng.random() < 0.8 else rng.randrange(serial[0])
+        return b"churn:%d" % number
+
+    # Keys present since the iteration began: every one must be returned.
+    throughout: set[bytes] = set()
+
+    def between(step: int) -> None:
+        pipe = r.pipeline(transaction=False)
+        heavy = step % 15 == 14
+        size = len(churn) * 9 // 10 if heavy else min(len(churn), rng.randint(0, 60))
+        victims = rng.sample(sorted(churn), size)
+        for key in victims:
+            pipe.delete(key)
+            churn.discard(key)
+        throughout.difference_update(victims)
+        for _ in range(rng.randint(0, 80)):
+            key = new_name()
+            if rng.random() < 0.5:
+                pipe.set(key, b"c")
+            else:  # a collection created by its first element
+                pipe.delete(key)
+                pipe.sadd(key, b"m")
+                throughout.discard(key)
+            churn.add(key)
+        for key in rng.sample(sorted(churn), min(len(churn), 10)):
+            target = new_name()
+            kind = rng.randrange(3)
+            if kind == 0:
+                pipe.rename(key, target)
+                churn.discard(key)
+                throughout.discard(key)
+            elif kind == 1:
+                pipe.copy(key, target, replace=True)
+            else:  # to database 1 and back under the same name
+                pipe.move(key, 1)
+                pipe.execute_command("SELECT", 1)
+                pipe.move(key, 0)
+                pipe.execute_command("SELECT", 0)
+                throughout.discard(key)
+                continue
+            churn.add(target)
+        # Writes to keys present throughout: overwritten, given a TTL and made persistent.
+        for key in rng.sample(stable, 20):
+            pipe.set(key, b"again")
+            pipe.expire(key, 1000)
+            pipe.persist(key)
+        pipe.execute()
+
+    def call(cursor: int, count: int) -> tuple[int, list[bytes]]:
+        cursor, keys = r.scan(cursor, count=count)
+        return int(cursor), keys
+
+    for _ in range(3):  # more iterations over the log the first one made
+        throughout.update(stable, churn)
+        seen = iterate(call, between, rng, max_calls=len(stable) + len(churn) + 100)
+        assert set(stable) <= throughout
+        missing = throughout - set(seen)
+        assert not missing, f"{len(missing)} keys present throughout were not returned"
+        assert set(r.keys("*")) == set(stable) | churn  # the mirror is right
+
+
+def test_scan_ends_while_keys_are_added_faster_than_it_reads(r: redis.Redis) -> None:
+    stable = [b"stable:%d" % n for n in range(300)]
+    r.mset(dict.fromkeys(stable, b"s"))
+    serial = [0]
+
+    def flood(step: int) -> None:
+        pipe = r.pipeline(transaction=False)
+        for _ in range(60):
+            serial[0] += 1
+            pipe.set(b"new:%d" % serial[0], b"n")
+        pipe.execute()
+
+    def call(cursor: int, count: int) -> tuple[int, list[bytes]]:
+        cursor, keys = r.scan(cursor, count=count)
+        return int(cursor), keys
+
+    seen = iterate(call, flood, random.Random(7), max_calls=len(stable) + 10)
+    assert set(stable) <= set(seen)
+
+
+# -- HSCAN, SSCAN, ZSCAN ------------------------------------------------------------------------
+class Collection:
+    """One large collection at ``key`` of a kind, and the writes that churn it."""
+
+    def __init__(self, r: redis.Redis, kind: str, key: bytes) -> None:
+        self.r = r
+        self.kind = kind
+        self.key = key
+
+    def add(self, pipe: redis.client.Pipeline, members: list[bytes]) -> None:
+        if not members:
+            return
+        if self.kind == "hash":
+            pipe.hset(self.key, mapping={m: b"v:" + m for m in members})
+        elif self.kind == "set":
+            pipe.sadd(self.key, *members)
+        else:
+            pipe.zadd(self.key, {m: len(m) for m in members})
+
+    def remove(self, pipe: redis.client.Pipeline, members: list[bytes]) -> None:
+        if not members:
+            return
+        if self.kind == "hash":
+            pipe.hdel(self.key, *members)
+        elif self.kind == "set":
+            pipe.srem(self.key, *members)
+        else:
+            pipe.zrem(self.key, *members)
+
+    def touch(self, pipe: redis.client.Pipeline, members: list[bytes]) -> None:
+        """Writes to members present throughout that leave them present."""
+        for member in members:
+            if self.kind == "hash":
+                pipe.hset(self.key, member, b"v:" + member)
+            elif self.kind == "set":
+                pipe.sadd(self.key, member)
+            else:
+                pipe.zincrby(self.key, 0.5, member)
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        if self.kind == "hash":
+            next_cursor, mapping = self.r.hscan(self.key, cursor, count=count)
+            return int(next_cursor), [part for pair in mapping.items() for part in pair]
+        if self.kind == "set":
+            next_cursor, members = self.r.sscan(self.key, cursor, count=count)
+            return int(next_cursor), members
+        next_cursor, pairs = self.r.zscan(self.key, cursor, count=count)
+        return int(next_cursor), [part for m, s in pairs for part in (m, repr(s).encode())]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("kind", ["hash", "set", "zset"])
+def test_collection_scans_return_every_element_present_throughout(
+    r: redis.Redis, kind: str, seed: int
+) -> None:
+    rng = random.Random(seed)
+    collection = Collection(r, kind, b"big")
+    stable = [b"stable:%d" % n for n in range(1000)]
+    churn = {b"churn:%d" % n for n in range(2000)}
+    serial = [len(churn)]
+    pipe = r.pipeline(transaction=False)
+    collection.add(pipe, stable + sorted(churn))
+    # A second large collection iterated alongside, and its cursors mixed in.
+    other = Collection(r, kind, b"other")
+    other.add(pipe, [b"o:%d" % n for n in range(1500)])
+    pipe.execute()
+    other_cursor = [0]
+    throughout: set[bytes] = set()
+
+    def between(step: int) -> None:
+        pipe = r.pipeline(transaction=False)
+        phase = step % 20
+        if phase == 5:  # shrink to a tenth of the churn: far fewer buckets
+            victims = rng.sample(sorted(churn), len(churn) * 9 // 10)
+        else:
+            victims = rng.sample(sorted(churn), min(len(churn), rng.randint(0, 40)))
+        collection.remove(pipe, victims)
+        churn.difference_update(victims)
+        throughout.difference_update(victims)
+        growth = 3000 if phase == 12 else rng.randint(0, 50)  # and grow several times over
+        added = []
+        for _ in range(growth):
+            serial[0] += 1
+            added.append(b"churn:%d" % (serial[0] if rng.random() < 0.9 else rng.randrange(5000)))
+        collection.add(pipe, added)
+        churn.update(added)
+        collection.touch(pipe, rng.sample(stable, 10))
+        if phase == 9:  # another object at the key, holding the same elements
+            pipe.copy(b"big", b"twin", replace=True)
+            pipe.rename(b"twin", b"big")
+        pipe.execute()
+        other_cursor[0] = other.scan(other_cursor[0], 7)[0]
+
+    for _ in range(3):  # iterations one after the other, on the collection churned so far
+        throughout.update(stable, churn)
+        seen = iterate(collection.scan, between, rng, max_calls=20_000)
+        names = seen if kind == "set" else seen[::2]
+        assert set(stable) <= throughout
+        missing = throughout - set(names)
+        assert not missing, f"{len(missing)} elements present throughout were not returned"
+        if kind == "hash":
+            values = dict(zip(seen[::2], seen[1::2], strict=True))
+            assert all(values[member] == b"v:" + member for member in throughout)
