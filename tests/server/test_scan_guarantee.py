@@ -37,14 +37,16 @@ def iterate(
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_scan_returns_every_key_present_throughout(r: redis.Redis, seed: int) -> None:
     rng = random.Random(seed)
+    # Keys never deleted: "stable" ones from the start, "durable" ones added between calls
+    # (present throughout the iterations after); "churn" ones come and go.
     stable = [b"stable:%d" % n for n in range(1500)]
     churn = {b"churn:%d" % n for n in range(1500)}
+    durable: set[bytes] = set()
     serial = [len(churn)]
     pipe = r.pipeline(transaction=False)
-    for key in stable:
-        pipe.set(key, b"s")
-    for key in churn:
-        pipe.set(key, b"c")
+    # Stable and churn keys mixed, so that compactions move the places of stable ones.
+    for key in rng.sample(stable + sorted(churn), len(stable) + len(churn)):
+        pipe.set(key, key[:1])
     pipe.execute()
 
     def new_name() -> bytes:
@@ -53,44 +55,53 @@ def test_scan_returns_every_key_present_throughout(r: redis.Redis, seed: int) ->
         number = serial[0] if rng.random() < 0.8 else rng.randrange(serial[0])
         return b"churn:%d" % number
 
+    def durable_name() -> bytes:
+        serial[0] += 1
+        return b"durable:%d" % serial[0]
+
     # Keys present since the iteration began: every one must be returned.
     throughout: set[bytes] = set()
 
     def between(step: int) -> None:
         pipe = r.pipeline(transaction=False)
         heavy = step % 15 == 14
-        size = len(churn) * 9 // 10 if heavy else min(len(churn), rng.randint(0, 60))
+        size = len(churn) * 3 // 4 if heavy else min(len(churn), rng.randint(0, 60))
         victims = rng.sample(sorted(churn), size)
         for key in victims:
             pipe.delete(key)
             churn.discard(key)
         throughout.difference_update(victims)
         for _ in range(rng.randint(0, 80)):
-            key = new_name()
+            if rng.random() < 0.2:
+                key = durable_name()
+                durable.add(key)
+            else:
+                key = new_name()
+                churn.add(key)
             if rng.random() < 0.5:
                 pipe.set(key, b"c")
             else:  # a collection created by its first element
                 pipe.delete(key)
                 pipe.sadd(key, b"m")
                 throughout.discard(key)
-            churn.add(key)
+        # Keys that come to be at a name by RENAME, COPY or MOVE.
         for key in rng.sample(sorted(churn), min(len(churn), 10)):
-            target = new_name()
             kind = rng.randrange(3)
-            if kind == 0:
-                pipe.rename(key, target)
-                churn.discard(key)
-                throughout.discard(key)
-            elif kind == 1:
-                pipe.copy(key, target, replace=True)
-            else:  # to database 1 and back under the same name
+            if kind == 2:  # to database 1 and back under the same name
                 pipe.move(key, 1)
                 pipe.execute_command("SELECT", 1)
                 pipe.move(key, 0)
                 pipe.execute_command("SELECT", 0)
                 throughout.discard(key)
                 continue
-            churn.add(target)
+            target = durable_name()
+            if kind == 0:
+                pipe.rename(key, target)
+                churn.discard(key)
+                throughout.discard(key)
+            else:
+                pipe.copy(key, target)
+            durable.add(target)
         # Writes to keys present throughout: overwritten, given a TTL and made persistent.
         for key in rng.sample(stable, 20):
             pipe.set(key, b"again")
@@ -102,13 +113,15 @@ def test_scan_returns_every_key_present_throughout(r: redis.Redis, seed: int) ->
         cursor, keys = r.scan(cursor, count=count)
         return int(cursor), keys
 
-    for _ in range(3):  # more iterations over the log the first one made
-        throughout.update(stable, churn)
-        seen = iterate(call, between, rng, max_calls=len(stable) + len(churn) + 100)
-        assert set(stable) <= throughout
+    for iteration in range(3):  # over the same log, which the writes keep up to date
+        throughout.clear()
+        throughout.update(stable, churn, durable)
+        seen = iterate(call, between, rng, max_calls=len(throughout) + 100)
         missing = throughout - set(seen)
         assert not missing, f"{len(missing)} keys present throughout were not returned"
-        assert set(r.keys("*")) == set(stable) | churn  # the mirror is right
+        assert set(r.keys("*")) == set(stable) | churn | durable  # the mirror is right
+        if iteration > 0:
+            assert len(throughout - set(stable)) > 100  # keys added since the log was made
 
 
 def test_scan_ends_while_keys_are_added_faster_than_it_reads(r: redis.Redis) -> None:
@@ -188,8 +201,11 @@ def test_collection_scans_return_every_element_present_throughout(
 ) -> None:
     rng = random.Random(seed)
     collection = Collection(r, kind, b"big")
+    # Elements never removed: "stable" ones from the start, "durable" ones added between calls
+    # (present throughout the iterations after); "churn" ones come and go.
     stable = [b"stable:%d" % n for n in range(1000)]
     churn = {b"churn:%d" % n for n in range(2000)}
+    durable: set[bytes] = set()
     serial = [len(churn)]
     pipe = r.pipeline(transaction=False)
     collection.add(pipe, stable + sorted(churn))
@@ -214,23 +230,64 @@ def test_collection_scans_return_every_element_present_throughout(
         added = []
         for _ in range(growth):
             serial[0] += 1
-            added.append(b"churn:%d" % (serial[0] if rng.random() < 0.9 else rng.randrange(5000)))
+            if rng.random() < 0.1:
+                durable.add(b"durable:%d" % serial[0])
+                added.append(b"durable:%d" % serial[0])
+            else:
+                added.append(
+                    b"churn:%d" % (serial[0] if rng.random() < 0.9 else rng.randrange(5000))
+                )
+                churn.add(added[-1])
         collection.add(pipe, added)
-        churn.update(added)
         collection.touch(pipe, rng.sample(stable, 10))
-        if phase == 9:  # another object at the key, holding the same elements
+        if phase == 9 and step < 40:  # another object at the key, holding the same elements
             pipe.copy(b"big", b"twin", replace=True)
             pipe.rename(b"twin", b"big")
         pipe.execute()
         other_cursor[0] = other.scan(other_cursor[0], 7)[0]
 
-    for _ in range(3):  # iterations one after the other, on the collection churned so far
-        throughout.update(stable, churn)
+    for iteration in range(3):  # one after the other, on the collection churned so far
+        throughout.clear()
+        throughout.update(stable, churn, durable)
         seen = iterate(collection.scan, between, rng, max_calls=20_000)
         names = seen if kind == "set" else seen[::2]
-        assert set(stable) <= throughout
         missing = throughout - set(names)
         assert not missing, f"{len(missing)} elements present throughout were not returned"
         if kind == "hash":
             values = dict(zip(seen[::2], seen[1::2], strict=True))
             assert all(values[member] == b"v:" + member for member in throughout)
+        if iteration > 0:
+            assert len(durable & throughout) > 100  # added before, present throughout
+
+
+# -- databases ----------------------------------------------------------------------------------
+def all_keys(r: redis.Redis, count: int = 7) -> set[bytes]:
+    return set(r.scan_iter(count=count))
+
+
+def test_scan_follows_swapdb_flushdb_and_select(r: redis.Redis) -> None:
+    r.mset({b"zero:%d" % n: b"0" for n in range(100)})
+    r.execute_command("SELECT", 1)  # redis-py's own connection pool has one connection here
+    r.mset({b"one:%d" % n: b"1" for n in range(150)})
+    assert all_keys(r) == {b"one:%d" % n for n in range(150)}
+    r.execute_command("SELECT", 0)
+    assert all_keys(r) == {b"zero:%d" % n for n in range(100)}
+    # A cursor carried into another database (or one from before FLUSHDB) means nothing
+    # there, but it is no error and its iteration ends.
+    cursor, _ = r.scan(0, count=5)
+    r.execute_command("SELECT", 1)
+    assert int(r.scan(cursor, count=5)[0]) >= 0
+    # The logs move with the keys: new keys in either database are still found after.
+    r.swapdb(0, 1)
+    r.set(b"new-in-1", b"x")
+    r.execute_command("SELECT", 0)
+    r.set(b"new-in-0", b"x")
+    assert all_keys(r) == {b"one:%d" % n for n in range(150)} | {b"new-in-0"}
+    r.execute_command("SELECT", 1)
+    assert all_keys(r) == {b"zero:%d" % n for n in range(100)} | {b"new-in-1"}
+    r.flushdb()
+    assert all_keys(r) == set()
+    assert r.scan(cursor) == (0, [])
+    r.set(b"after-flush", b"x")
+    assert all_keys(r) == {b"after-flush"}
+    r.execute_command("SELECT", 0)

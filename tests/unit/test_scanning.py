@@ -11,6 +11,8 @@ from collections.abc import Callable, Collection
 
 import pytest
 
+from zyst.commands.scan import parse_cursor
+from zyst.errors import CommandError
 from zyst.scanning import CollectionScans, KeyLog
 
 
@@ -236,3 +238,30 @@ def test_indexes_are_bounded() -> None:
     big = {b"b%d" % n for n in range(4000)}
     scans.read(big, 0, 1)  # over the bound alone: kept, the others go
     assert list(scans.indexes) == [id(big)] and scans.held == 4000
+
+
+@pytest.mark.parametrize(
+    ("raw", "cursor"),
+    [
+        (b"", 0),
+        (b"0", 0),
+        (b"-0", 0),
+        (b"+7", 7),
+        (b"007", 7),
+        (b"-1", (1 << 64) - 1),
+        (b"-18446744073709551615", 1),
+        (b"18446744073709551615", (1 << 64) - 1),
+        (b"5\x00junk", 5),
+        (b"\x00", 0),
+    ],
+)
+def test_cursors_read_as_strtoul(raw: bytes, cursor: int) -> None:
+    assert parse_cursor(raw) == cursor
+
+
+@pytest.mark.parametrize(
+    "raw", [b" 1", b"\t1", b"+", b"-", b"--1", b"1 ", b"0x1", b"18446744073709551616", b"-1e3"]
+)
+def test_invalid_cursors(raw: bytes) -> None:
+    with pytest.raises(CommandError, match=r"^ERR invalid cursor$"):
+        parse_cursor(raw)
