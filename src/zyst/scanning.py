@@ -73,16 +73,19 @@ The collections: :class:`CollectionScans`
     point moves at least one bucket per call, so an iteration ends once it has crossed the
     space, whatever is written meanwhile.
 
-    To read a bucket without looking at the whole collection, each collection being iterated
-    has an *index*: its elements sorted by bucket (a counting sort, O(n)). Collection commands
-    know nothing of it, so it can miss elements added after it was built; which is why every
-    iteration's first call (cursor 0) builds it anew, and later calls use it only while it is
-    the one built at or after their iteration began: an element present throughout is in it.
-    An index is tied to its collection object and kept in a small registry (the least
-    recently used go first past ``max_indexes`` or ``max_elements`` elements in all). Losing
-    one costs a rebuild at the next call, never the iteration's progress: the cursor carries
-    all of it, so any number is a valid cursor, as in Redis (one never issued starts at the
-    point it names).
+    To read a bucket without looking at the whole collection, each key being iterated has an
+    *index* of its collection: the elements sorted by bucket (a counting sort, O(n)).
+    Collection commands know nothing of it, so it can miss elements added after it was built;
+    which is why every iteration's first call (cursor 0) builds the key's index anew: so the
+    index a later call finds for its key was built at or after its iteration began, and holds
+    every element present throughout. (Indexes go by key, not by collection object: an object
+    indexed under another key and changed since, then renamed onto this one, must not serve.
+    When the key holds another object than its index's, a call builds a fresh index, which is
+    later still.) Indexes are kept in a small registry by database and key (the least recently
+    used go first past ``max_indexes`` or ``max_elements`` elements in all). Losing one costs
+    a rebuild at the next call, never the iteration's progress: the cursor carries all of it,
+    so any number is a valid cursor, as in Redis (one never issued starts at the point it
+    names).
 
     Cursor: ``(bucket << 6) | bits``; 0 once the last bucket was read. Cursors stay small (the
     number of buckets times 64).
@@ -304,24 +307,24 @@ class CollectionScans:
     def __init__(self, max_indexes: int = 64, max_elements: int = 1 << 22) -> None:
         self.max_indexes = max_indexes
         self.max_elements = max_elements
-        # By id() of the collection, least recently used first (a read moves one to the end);
-        # each index holds its collection, so the id is not reused meanwhile.
-        self.indexes: dict[int, _Index] = {}
+        # By (database, key), least recently used first (a read moves one to the end).
+        self.indexes: dict[tuple[int, bytes], _Index] = {}
         self.held = 0  # elements in all the indexes
 
     def read(
-        self, collection: Collection[bytes], cursor: int, count: int
+        self, slot: tuple[int, bytes], collection: Collection[bytes], cursor: int, count: int
     ) -> tuple[int, list[bytes]]:
         """From ``cursor`` on (0: from the start), at least ``count`` elements of
-        ``collection`` (a set, or a dict's keys) when it has them, whole buckets at a time;
-        and the cursor to go on with, 0 once the iteration is over."""
+        ``collection`` (a set, or a dict's keys: the value at ``slot``, database and key) when
+        it has them, whole buckets at a time; and the cursor to go on with, 0 once the
+        iteration is over."""
         if cursor == 0:
             if count >= len(collection):
                 return 0, list(collection)
-            index = self._build(collection)
+            index = self._build(slot, collection)
             first = 0
         else:
-            index = self._index(collection)
+            index = self._index(slot, collection)
             bits = cursor & _BITS_MASK
             point = cursor >> _BITS_FIELD
             if point >> bits:
@@ -345,23 +348,25 @@ class CollectionScans:
             return 0, found
         return bucket << _BITS_FIELD | index.bits, found
 
-    def _index(self, collection: Collection[bytes]) -> _Index:
-        """The index of ``collection``: the one kept if any, else a new one."""
-        index = self.indexes.pop(id(collection), None)
-        if index is None:
-            return self._build(collection)
-        self.indexes[id(collection)] = index  # now the most recently used
+    def _index(self, slot: tuple[int, bytes], collection: Collection[bytes]) -> _Index:
+        """The index kept for ``slot`` if it is of ``collection``, else a new one."""
+        index = self.indexes.pop(slot, None)
+        if index is None or index.collection is not collection:
+            if index is not None:
+                self.held -= len(index.elements)
+            return self._build(slot, collection)
+        self.indexes[slot] = index  # now the most recently used
         return index
 
-    def _build(self, collection: Collection[bytes]) -> _Index:
-        """A new index of ``collection``, kept in place of any older one; the least recently
-        used ones go past the bounds (never the new one)."""
+    def _build(self, slot: tuple[int, bytes], collection: Collection[bytes]) -> _Index:
+        """A new index of ``collection`` for ``slot``, kept in place of any older one; the least
+        recently used ones go past the bounds (never the new one)."""
         indexes = self.indexes
-        old = indexes.pop(id(collection), None)
+        old = indexes.pop(slot, None)
         if old is not None:
             self.held -= len(old.elements)
         index = _Index(collection)
-        indexes[id(collection)] = index
+        indexes[slot] = index
         self.held += len(index.elements)
         while len(indexes) > 1 and (
             len(indexes) > self.max_indexes or self.held > self.max_elements

@@ -136,6 +136,9 @@ def test_keylog_takes_any_cursor(cursor: int) -> None:
 
 
 # -- collections --------------------------------------------------------------------------------
+SLOT = (0, b"key")
+
+
 def iterate_collection(
     scans: CollectionScans,
     current: Callable[[], Collection[bytes]],
@@ -147,7 +150,7 @@ def iterate_collection(
     cursor = 0
     for call in range(max_calls):
         collection = current()
-        cursor, found = scans.read(collection, cursor, rng.randint(1, 25))
+        cursor, found = scans.read(SLOT, collection, cursor, rng.randint(1, 25))
         assert all(element in collection for element in found)
         seen += found
         if cursor == 0:
@@ -189,8 +192,8 @@ def test_collections_return_every_element_present_throughout(seed: int, kind: ty
         if call % 9 == 4:  # another object at the key, with the same members
             holder[0] = set(collection) if isinstance(collection, set) else dict(collection)
         if call % 3 == 0:
-            other = rng.choice(others)
-            scans.read(other, 0, 5)
+            which = rng.randrange(len(others))
+            scans.read((0, b"other:%d" % which), others[which], 0, 5)
 
     seen = iterate_collection(scans, lambda: holder[0], rng, between, max_calls=100_000)
     assert set(stable) <= set(seen)
@@ -222,7 +225,7 @@ def test_collections_take_any_cursor(cursor: int) -> None:
     members = {b"m%d" % n for n in range(1000)}
     scans = CollectionScans()
     for _ in range(2000):
-        cursor, found = scans.read(members, cursor, 10)
+        cursor, found = scans.read(SLOT, members, cursor, 10)
         assert set(found) <= members
         if cursor == 0:
             return
@@ -232,12 +235,29 @@ def test_collections_take_any_cursor(cursor: int) -> None:
 def test_indexes_are_bounded() -> None:
     scans = CollectionScans(max_indexes=3, max_elements=2500)
     collections = [{b"%d:%d" % (c, n) for n in range(1000)} for c in range(5)]
-    for collection in collections:
-        scans.read(collection, 0, 1)
-    assert len(scans.indexes) == 2 and scans.held == 2000
+    for number, collection in enumerate(collections):
+        scans.read((0, b"%d" % number), collection, 0, 1)
+    assert list(scans.indexes) == [(0, b"3"), (0, b"4")] and scans.held == 2000
     big = {b"b%d" % n for n in range(4000)}
-    scans.read(big, 0, 1)  # over the bound alone: kept, the others go
-    assert list(scans.indexes) == [id(big)] and scans.held == 4000
+    scans.read((1, b"big"), big, 0, 1)  # over the bound alone: kept, the others go
+    assert list(scans.indexes) == [(1, b"big")] and scans.held == 4000
+
+
+def test_an_index_built_under_another_key_is_not_used() -> None:
+    # Y is iterated at one key, then changed, then put at the key another iteration reads (as
+    # RENAME would): its old index misses what was added to it since, so it must not serve.
+    scans = CollectionScans()
+    common = {b"m%d" % n for n in range(2000)}
+    x, y = set(common), set(common)
+    scans.read((0, b"elsewhere"), y, 0, 1)
+    late = {b"late%d" % n for n in range(500)}
+    x |= late
+    y |= late
+    cursor, seen = scans.read(SLOT, x, 0, 10)
+    while cursor:
+        cursor, found = scans.read(SLOT, y, cursor, 10)
+        seen += found
+    assert late <= set(seen)
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,9 @@ As Redis 7.0:
   iteration before any option is looked at; a key of another type is WRONGTYPE), then the
   options. COUNT must be an integer (else "value is not an integer or out of range") of at
   least 1 (else a syntax error); TYPE is SCAN's only; an option without its value, or an
-  unknown one, is a syntax error. COUNT is a hint: the number of elements read before the
-  filters, at most.
+  unknown one, is a syntax error. COUNT is a hint, counted before the filters: SCAN reads at
+  most that many keys; HSCAN, SSCAN and ZSCAN read whole buckets until they have at least that
+  many elements, as Redis does (see :mod:`zyst.scanning`).
 - MATCH ``*`` is no filter at all (so it lists an empty key or field, which the matcher would
   not). The filters run in Redis's order: MATCH, then TYPE (which looks each key up as a read,
   counting a keyspace hit or miss and removing an expired key), then expiry: an expired key
@@ -31,8 +32,10 @@ As Redis 7.0:
   ascending (an intset's); a sorted set of at most ``zset-max-listpack-entries`` members, none
   longer than ``zset-max-listpack-value``, by score (a listpack's). Redis 7.0 keeps every other
   set in a hash table, whatever its size, so a small set of strings is iterated like a large
-  one. (A Redis collection that grew past the limits and shrank again stays a hash table; here
-  it is compact again: answered whole, which keeps the guarantee.)
+  one. Redis decides when a collection is written and never goes back, so two cases differ
+  from Redis's: a collection that grew past the limits and shrank again (a hash table in
+  Redis; here answered whole, which keeps the guarantee), and one kept compact in Redis after
+  a limit was lowered below its size (iterated here).
 """
 
 from __future__ import annotations
@@ -231,7 +234,7 @@ def hscan(client: Client, argv: list[bytes]) -> Reply:
             pairs.append(value)
     else:
         scans = client.ctx.keyspace.collection_scans
-        cursor, fields = scans.read(hash_, cursor, options.count)
+        cursor, fields = scans.read((client.db.index, argv[1]), hash_, cursor, options.count)
         for field in fields:
             pairs.append(field)
             pairs.append(hash_[field])
@@ -265,7 +268,7 @@ def sscan(client: Client, argv: list[bytes]) -> Reply:
     found = _intset(members, client.ctx.config)
     if found is None:
         scans = client.ctx.keyspace.collection_scans
-        cursor, found = scans.read(members, cursor, options.count)
+        cursor, found = scans.read((client.db.index, argv[1]), members, cursor, options.count)
     else:
         cursor = 0
     glob = options.glob
@@ -307,7 +310,7 @@ def zscan(client: Client, argv: list[bytes]) -> Reply:
     else:
         scores = zset.scores
         scans = client.ctx.keyspace.collection_scans
-        cursor, members = scans.read(scores, cursor, options.count)
+        cursor, members = scans.read((client.db.index, argv[1]), scores, cursor, options.count)
         for member in members:
             pairs.append(member)
             pairs.append(format_double(scores[member]))
