@@ -410,7 +410,7 @@ def test_count_is_a_number_of_elements_read(o: Oracle) -> None:
         (("SCAN", "0", "COUNT", "10"), 1),
         (("SCAN", "0"), 1),
         (("HSCAN", "big", "0", "COUNT", "7"), 2),
-        (("SSCAN", "bigset", "0", "COUNT", "1"), 1),
+        (("SSCAN", "bigset", "0", "COUNT", "3"), 1),  # (Redis reads at most 30 buckets)
         (("ZSCAN", "bigz", "0"), 2),
     ):
         ours, theirs = (parse_reply(raw) for raw in o.run(*args))
