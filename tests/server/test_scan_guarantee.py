@@ -78,11 +78,15 @@ def test_scan_returns_every_key_present_throughout(r: redis.Redis, seed: int) ->
             else:
                 key = new_name()
                 churn.add(key)
-            if rng.random() < 0.5:
+            how = rng.randrange(3)
+            if how == 0:
                 pipe.set(key, b"c")
-            else:  # a collection created by its first element
+            else:  # a collection created by its first element (two ways in the keyspace)
                 pipe.delete(key)
-                pipe.sadd(key, b"m")
+                if how == 1:
+                    pipe.sadd(key, b"m")
+                else:
+                    pipe.zadd(key, {b"m": 1})
                 throughout.discard(key)
         # Keys that come to be at a name by RENAME, COPY or MOVE.
         for key in rng.sample(sorted(churn), min(len(churn), 10)):
