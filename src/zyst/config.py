@@ -483,7 +483,7 @@ class Config:
     maxmemory_policy: str = "noeviction"
     list_max_listpack_size: int = -2
     list_compress_depth: int = 0
-    hash_max_listpack_entries: int = 128
+    hash_max_listpack_entries: int = 512  # Redis 7.0's built-in default (its redis.conf says 128)
     hash_max_listpack_value: int = 64
     set_max_intset_entries: int = 512
     zset_max_listpack_entries: int = 128

@@ -257,3 +257,6 @@ OBJECT_LFU_NOT_SELECTED = (
     "that when switching between policies at runtime LRU and LFU data will take some time to "
     "adjust."
 )
+
+# -- SCAN, HSCAN, SSCAN, ZSCAN ------------------------------------------------------------------
+INVALID_CURSOR = "ERR invalid cursor"

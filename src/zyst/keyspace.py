@@ -33,6 +33,11 @@ Invariants:
   expired one a miss, whatever its type. The lookups of write commands
   (:meth:`Database.lookup`, the ``*_for_write`` ones, :meth:`Database.get_or_create`) count
   nothing, as Redis's ``lookupKeyWrite``.
+- Once SCAN has made a database's :attr:`Database.scan_log`, every key that enters ``data``
+  where there was none is added to it (:meth:`zyst.scanning.KeyLog.add`), or SCAN could miss
+  it: :meth:`Database.set_value`, :meth:`Database.get_or_create` and :meth:`Database.add` do
+  so, and so must any code that stores into ``data`` directly. Deletions need not tell it
+  anything.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from typing import Any
 
 from zyst import errors
 from zyst.errors import CommandError
+from zyst.scanning import CollectionScans, KeyLog
 from zyst.types.zset import ZSet
 
 Value = Any  # bytes | deque[bytes] | dict[bytes, bytes] | set[bytes] | ZSet
@@ -65,7 +71,17 @@ def wall_clock_ms() -> int:
 class Database:
     """One numbered database (``SELECT n``)."""
 
-    __slots__ = ("avg_ttl", "data", "expires", "hits", "index", "keyspace", "marks", "misses")
+    __slots__ = (
+        "avg_ttl",
+        "data",
+        "expires",
+        "hits",
+        "index",
+        "keyspace",
+        "marks",
+        "misses",
+        "scan_log",
+    )
 
     def __init__(self, index: int, keyspace: Keyspace) -> None:
         self.index = index
@@ -82,6 +98,9 @@ class Database:
         # The encodings' side table (zyst.encodings): key -> Mark, for the few keys whose
         # history Redis's OBJECT ENCODING would show. Written only off the hot paths.
         self.marks: dict[bytes, Any] = {}
+        # SCAN's list of the keys, made by the first SCAN of this database (zyst.scanning).
+        # While it exists, every key that enters ``data`` anew must be added to it.
+        self.scan_log: KeyLog | None = None
 
     # -- lookups (all of them apply lazy expiry) -------------------------------------------
     def lookup(self, key: bytes) -> Value | None:
@@ -148,6 +167,9 @@ class Database:
         if value is None:
             value = kind()
             self.data[key] = value
+            log = self.scan_log
+            if log is not None:
+                log.add(key, self.data)
             if self.keyspace.waited:
                 self.note_ready(key)
             return value
@@ -159,6 +181,9 @@ class Database:
         """Store ``value`` at ``key``, which a lookup has just found missing (Redis's
         ``dbAdd``): a new key, so a client waiting for a collection there becomes ready."""
         self.data[key] = value
+        log = self.scan_log
+        if log is not None:
+            log.add(key, self.data)
         if self.keyspace.waited:
             self.note_ready(key)
 
@@ -184,6 +209,11 @@ class Database:
                 self._expire_now(key)
             elif not keep_ttl:
                 del expires[key]
+        log = self.scan_log
+        if log is not None and key not in self.data:
+            self.data[key] = value
+            log.add(key, self.data)
+            return
         self.data[key] = value
 
     def delete(self, key: bytes) -> bool:
@@ -233,6 +263,7 @@ class Database:
         self.expires = {}
         self.marks = {}
         self.avg_ttl = 0
+        self.scan_log = None
 
     def is_expired(self, key: bytes, now_ms: int) -> bool:
         when = self.expires.get(key)
@@ -258,6 +289,7 @@ class Keyspace:
 
     __slots__ = (
         "clock",
+        "collection_scans",
         "dbs",
         "expired_keys",
         "expired_stale_perc",
@@ -283,6 +315,8 @@ class Keyspace:
         # received a collection since the waiters were last served (see Database.note_ready).
         self.waited: set[tuple[int, bytes]] = set()
         self.ready: list[tuple[int, bytes]] = []
+        # What HSCAN, SSCAN and ZSCAN iterate large collections by (zyst.scanning).
+        self.collection_scans = CollectionScans()
 
     def flushall(self) -> None:
         for db in self.dbs:

@@ -552,8 +552,8 @@ def test_settings_redis_lets_change_at_run_time() -> None:
 def test_encoding_settings_are_accepted_with_their_aliases() -> None:
     config = Config()
     assert dict(config.get_many([b"hash-max-*"])) == {
-        b"hash-max-listpack-entries": b"128",
-        b"hash-max-ziplist-entries": b"128",
+        b"hash-max-listpack-entries": b"512",
+        b"hash-max-ziplist-entries": b"512",
         b"hash-max-listpack-value": b"64",
         b"hash-max-ziplist-value": b"64",
     }

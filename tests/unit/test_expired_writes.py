@@ -263,6 +263,11 @@ READS: list[Command] = [
     ("BITPOS", "k", "0"),
     ("BITPOS", "k", "1", "0", "-1"),
     ("BITFIELD_RO", "k", "GET", "i8", "0"),
+    # A missing key answers an empty iteration before its options are read (so TYPE, SCAN's
+    # only, is no error here).
+    *((scan, "k", "0") for scan in ("HSCAN", "SSCAN", "ZSCAN")),
+    *((scan, "k", "7", "MATCH", "*", "COUNT", "1") for scan in ("HSCAN", "SSCAN", "ZSCAN")),
+    *((scan, "k", "0", "TYPE", "hash") for scan in ("HSCAN", "SSCAN", "ZSCAN")),
 ]
 # Commands whose keys follow a count (``movablekeys``), kept apart from WRITES and READS only
 # because the oracle of these cases runs them separately; the coverage test asks for them too.
@@ -452,6 +457,42 @@ def test_keys_skips_an_expired_key_without_removing_it(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", SEEDS)
+@pytest.mark.parametrize("options", [(), ("MATCH", "k"), ("COUNT", "1"), ("TYPE", "string")])
+def test_scan_removes_an_expired_key_it_meets(kind: str, options: tuple[str, ...]) -> None:
+    # Unlike KEYS, SCAN expires the keys it meets (once they pass MATCH), as Redis does: the
+    # key is never listed, and its DEL is propagated.
+    h = expired_key(kind)
+    assert h("SCAN", "0", *options) == (b"*2\r\n$1\r\n0\r\n*0\r\n",) * 2
+    assert b"k" not in h.ctx.keyspace.dbs[0].data
+    assert h.propagated == [(0, [b"DEL", b"k"])]
+    assert h.ctx.keyspace.expired_keys == 1
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+def test_scan_leaves_an_expired_key_that_fails_match(kind: str) -> None:
+    # MATCH filters first: a key it rejects is not looked at, so not expired either.
+    h = expired_key(kind)
+    assert h("SCAN", "0", "MATCH", "x*") == (b"*2\r\n$1\r\n0\r\n*0\r\n",) * 2
+    assert b"k" in h.ctx.keyspace.dbs[0].data
+    assert h.propagated == []
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+def test_scan_type_none_lists_the_expired_keys_it_removes(kind: str) -> None:
+    # Redis's quirk: TYPE's lookup removes the expired key and calls it "none", after which the
+    # expiry test finds nothing left to expire and lets it through. The lookup counts a miss.
+    h = expired_key(kind)
+    h("SET", "live", "1")
+    h.propagated.clear()
+    db = h.ctx.keyspace.dbs[0]
+    assert h("SCAN", "0", "TYPE", "none")[0] == b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nk\r\n"
+    assert (db.hits, db.misses) == (1, 1)  # "live" found, "k" not
+    assert b"k" not in db.data
+    assert h.propagated == [(0, [b"DEL", b"k"])]
+    assert h("SCAN", "0", "TYPE", "NONE")[0] == b"*2\r\n$1\r\n0\r\n*0\r\n"
+
+
+@pytest.mark.parametrize("kind", SEEDS)
 def test_a_key_lives_through_its_deadline_millisecond(kind: str) -> None:
     # Redis expires a key once the time is *past* its deadline (now > when), not at it.
     h = Harness()
@@ -462,6 +503,7 @@ def test_a_key_lives_through_its_deadline_millisecond(kind: str) -> None:
     assert h("TYPE", "k")[0] == b"+" + type_name + b"\r\n"
     assert h("PTTL", "k")[0] == b":0\r\n"
     assert h("KEYS", "*")[0] == b"*1\r\n$1\r\nk\r\n"
+    assert h("SCAN", "0")[0] == b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\nk\r\n"
     h.now = DEADLINE + 1
     assert h("TYPE", "k")[0] == b"+none\r\n"
 

@@ -624,7 +624,13 @@ def _put(db: Database, key: bytes, value: Any, when: int | None) -> None:
     """Store ``value`` at ``key`` with the deadline ``when`` (``None``: no TTL), replacing
     whatever ``key`` held and its TTL. The caller has looked ``key`` up, so it is not a key
     whose time has come (that one would have been removed)."""
-    db.data[key] = value
+    data = db.data
+    log = db.scan_log
+    if log is not None and key not in data:
+        data[key] = value
+        log.add(key, data)
+    else:
+        data[key] = value
     expires = db.expires
     if when is not None:
         expires[key] = when
@@ -832,6 +838,8 @@ def _swap_databases(first: Database, second: Database) -> None:
     first.expires, second.expires = second.expires, first.expires
     first.avg_ttl, second.avg_ttl = second.avg_ttl, first.avg_ttl
     first.marks, second.marks = second.marks, first.marks
+    # SCAN's key logs go with the keys they list.
+    first.scan_log, second.scan_log = second.scan_log, first.scan_log
     # Clients blocked in either database may now find their keys filled, as Redis checks.
     for db in (first, second):
         for index, key in list(db.keyspace.waited):
