@@ -355,6 +355,30 @@ def test_store_wakes_a_blocked_pop(
             waiter.close()
 
 
+def test_store_over_a_value_serves_no_blocked_pop(
+    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+) -> None:
+    """A list stored over a value set at the key while a client waited there (Redis's
+    dbOverwrite) serves nobody: the client is served by the next push onto a new list."""
+    oracle.check("RPUSH", "source", "3", "1", "2")
+    waiters = [RawConnection(zyst_server.port), RawConnection(redis_server.port)]
+    try:
+        for waiter in waiters:
+            waiter.send_raw(encode_command([b"BLPOP", b"target", b"0"]))
+        for connection in (oracle.zyst, oracle.redis):
+            wait_blocked(connection)
+        oracle.check("SET", "target", "a string")
+        oracle.check("SORT", "source", "STORE", "target")
+        oracle.check("LRANGE", "target", 0, -1)
+        oracle.check("DEL", "target")
+        oracle.check("RPUSH", "target", "pushed")
+        ours, theirs = (waiter.read_reply() for waiter in waiters)
+        assert ours == theirs == b"*2\r\n$6\r\ntarget\r\n$6\r\npushed\r\n"
+    finally:
+        for waiter in waiters:
+            waiter.close()
+
+
 def wait_blocked(connection: RawConnection) -> None:
     """Poll INFO clients until a client is blocked (a generous deadline)."""
     deadline = time.monotonic() + 30

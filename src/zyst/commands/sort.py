@@ -42,7 +42,9 @@ LIMIT offset count
 
 STORE destination
     The result (each GET's value per element, or the elements) becomes a list at destination,
-    whatever it held, its TTL dropped; the reply is its length. An empty result deletes
+    whatever it held, its TTL dropped; the reply is its length. A client blocked on destination
+    (BLPOP) is served when the key is new, not when the list replaced a value that stood there
+    (a string set while it waited), as in Redis. An empty result deletes
     destination instead, without looking at its deadline, as Redis's ``dbDelete``.
 
 Propagation: a stored result goes to the AOF as what it did, so that a replay (which might
@@ -300,10 +302,12 @@ def _store(client: Client, destination: bytes, items: list[bytes]) -> int:
             client.propagate_as = [[b"DEL", destination]]
         return 0
     # A write lookup first: a destination whose time has come is expired (and that propagated)
-    # before the new list takes its place, as Redis's setKey does.
+    # before the new list takes its place, as Redis's setKey does. Only a new key serves a
+    # client waiting there; a list written over another value does not (Redis's dbOverwrite).
     existed = db.lookup(destination) is not None
     db.set_value(destination, deque(items))
-    db.note_ready(destination)
+    if not existed:
+        db.note_ready(destination)
     ctx.dirty += len(items)
     rpush = [b"RPUSH", destination, *items]
     if existed:
