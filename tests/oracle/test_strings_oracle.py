@@ -514,6 +514,9 @@ def test_lcs(oracle: Oracle) -> None:
         ("LCS", "a", "l"),
         ("LCS", "l", "missing"),
         ("LCS", "l", "a", "FOO"),
+        # Option words are compared as C strings, up to a NUL.
+        ("LCS", "a", "b", "len\0x"),
+        ("LCS", "a", "b", "IDX\0", "MinMatchLen\0x", "4", "withmatchlen\0"),
         ("LCS", "a"),
     ]
     check_sequence(oracle, commands, {3: b"$6\r\nmytext\r\n", 4: b":6\r\n"})

@@ -59,6 +59,9 @@ def test_unblock_errors(oracle: Oracle) -> None:
         ("CLIENT", "UNBLOCK", "1", "foo"),
         ("CLIENT", "UNBLOCK", "x", "foo"),
         ("CLIENT", "UNBLOCK", "1", "timeout", "extra"),
+        # The reason is compared as a C string, up to a NUL.
+        ("CLIENT", "UNBLOCK", "99999999", "timeout\0x"),
+        ("CLIENT", "UNBLOCK", "x", "ERROR\0"),
         ("CLIENT", "UNBLOCK", "-1"),
         ("CLIENT", "UNBLOCK", "99999999999999999999"),
         ("CLIENT", "HELP"),

@@ -63,7 +63,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
-from zyst.commands.args import parse_int
+from zyst.commands.args import c_string, option_word, parse_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import parse_strtod
@@ -95,12 +95,6 @@ _STORE_SPEC: Final = KeySpec(
 )
 
 
-def _c_string(raw: bytes) -> bytes:
-    """``raw`` as C reads it: up to its first NUL byte."""
-    end = raw.find(b"\0")
-    return raw if end < 0 else raw[:end]
-
-
 class Pattern:
     """A BY or GET pattern, taken apart once: ``#``, a key (``prefix*suffix``), a hash field
     (``prefix*suffix->field``), or nothing (no ``*``)."""
@@ -108,7 +102,7 @@ class Pattern:
     __slots__ = ("field", "itself", "prefix", "suffix")
 
     def __init__(self, pattern: bytes) -> None:
-        head = _c_string(pattern)
+        head = c_string(pattern)
         self.itself = head == b"#"
         self.prefix: bytes | None = None
         self.suffix = b""
@@ -160,7 +154,7 @@ def _parse(argv: list[bytes], readonly: bool) -> _Options:
     argc = len(argv)
     j = 2
     while j < argc:
-        word = _c_string(argv[j]).lower()
+        word = option_word(argv[j])
         left = argc - j - 1
         if word == b"asc":
             options.desc = False
@@ -177,7 +171,7 @@ def _parse(argv: list[bytes], readonly: bool) -> _Options:
             j += 1
         elif word == b"by" and left >= 1:
             options.by = Pattern(argv[j + 1])
-            if b"*" not in _c_string(argv[j + 1]):
+            if b"*" not in c_string(argv[j + 1]):
                 options.dontsort = True
             j += 1
         elif word == b"get" and left >= 1:
@@ -211,10 +205,10 @@ def _sorted(
     if alpha:
         whole = options.store is not None
         if by is None:
-            keyed = [(element if whole else _c_string(element), element) for element in elements]
+            keyed = [(element if whole else c_string(element), element) for element in elements]
         else:
             keyed = [
-                ((0, b"") if weight is None else (1, weight if whole else _c_string(weight)), e)
+                ((0, b"") if weight is None else (1, weight if whole else c_string(weight)), e)
                 for weight, e in zip(weights, elements, strict=True)
             ]
     else:
@@ -325,7 +319,7 @@ def sort_keys(argv: list[bytes]) -> list[bytes]:
     argc = len(argv)
     i = 2
     while i < argc:
-        word = _c_string(argv[i]).lower()
+        word = option_word(argv[i])
         if word == b"limit":
             i += 2
         elif word == b"by" or word == b"get":

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
-from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int
+from zyst.commands.args import LLONG_MAX, LLONG_MIN, option_word, parse_int
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import add_long_double, format_long_double, parse_long_double
@@ -847,14 +847,14 @@ def lcs(client: Client, argv: list[bytes]) -> Reply:
     min_match_len = 0
     i = 3
     while i < len(argv):
-        opt = argv[i].upper()
-        if opt == b"IDX":
+        opt = option_word(argv[i])
+        if opt == b"idx":
             want_idx = True
-        elif opt == b"LEN":
+        elif opt == b"len":
             want_len = True
-        elif opt == b"WITHMATCHLEN":
+        elif opt == b"withmatchlen":
             with_match_len = True
-        elif opt == b"MINMATCHLEN" and i + 1 < len(argv):
+        elif opt == b"minmatchlen" and i + 1 < len(argv):
             min_match_len = max(parse_int(argv[i + 1]), 0)
             i += 1
         else:
