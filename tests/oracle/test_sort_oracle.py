@@ -421,6 +421,9 @@ def test_errors(o: Oracle) -> None:
 
 
 # Weights as strtod reads them, each with whether Redis takes it.
+# The bound below which glibc calls a result tiny, 2**-1022 - 2**-1076, written out exactly.
+TINY_BOUND = "0." + str((2**54 - 1) * 5**1076).zfill(1076)
+assert TINY_BOUND.endswith("5")
 WEIGHTS = [
     "",
     " 1",
@@ -455,9 +458,15 @@ WEIGHTS = [
     "9223372036854775807",
     "1,5",
     "\u0661",  # an Arabic-Indic digit one
+    # Inexact but not tiny (it rounds to the smallest normal double): accepted, however long.
+    pytest.param(TINY_BOUND + "0" * 900 + "1", id="just-above-the-tiny-bound"),
 ]
 # Out of the double range: refused, and they leave Redis's errno set (see the module docstring).
+# Long ones among them: more digits than Python reads as an integer (4300), or than any double has.
 RANGE_ERRORS = [
+    pytest.param("1." + "1" * 5000 + "e-310", id="5000-digits-subnormal"),
+    pytest.param("2." + "0" * 5000 + "1e-308", id="5000-digits-below-the-smallest-normal"),
+    pytest.param(TINY_BOUND[:-1] + "4" + "9" * 900, id="just-below-the-tiny-bound"),
     "1e-310",
     "4.9406564584124654e-324",
     "2.2250738585072011e-308",
