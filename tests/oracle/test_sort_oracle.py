@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -335,48 +335,45 @@ def test_store(o: Oracle) -> None:
     )
 
 
-def test_store_wakes_a_blocked_pop(
+@pytest.fixture
+def blocked_pops(
     oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
-) -> None:
-    """A list stored where a client waits with BLPOP serves it, as a push would."""
-    oracle.check("RPUSH", "src", "3", "1", "2")
+) -> Iterator[list[RawConnection]]:
+    """A client on each server (Zyst's first) blocked in ``BLPOP dst 0``."""
     waiters = [RawConnection(zyst_server.port), RawConnection(redis_server.port)]
     try:
         for waiter in waiters:
             waiter.send_raw(encode_command([b"BLPOP", b"dst", b"0"]))
         for connection in (oracle.zyst, oracle.redis):
             wait_blocked(connection)
-        oracle.check("SORT", "src", "STORE", "dst")
-        ours, theirs = (waiter.read_reply() for waiter in waiters)
-        assert ours == theirs == b"*2\r\n$3\r\ndst\r\n$1\r\n1\r\n"
-        oracle.check("LRANGE", "dst", 0, -1)
+        yield waiters
     finally:
         for waiter in waiters:
             waiter.close()
+
+
+def test_store_wakes_a_blocked_pop(oracle: Oracle, blocked_pops: list[RawConnection]) -> None:
+    """A list stored where a client waits with BLPOP serves it, as a push would."""
+    oracle.check("RPUSH", "src", "3", "1", "2")
+    oracle.check("SORT", "src", "STORE", "dst")
+    ours, theirs = (waiter.read_reply() for waiter in blocked_pops)
+    assert ours == theirs == b"*2\r\n$3\r\ndst\r\n$1\r\n1\r\n"
+    oracle.check("LRANGE", "dst", 0, -1)
 
 
 def test_store_over_a_value_serves_no_blocked_pop(
-    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+    oracle: Oracle, blocked_pops: list[RawConnection]
 ) -> None:
     """A list stored over a value set at the key while a client waited there (Redis's
     dbOverwrite) serves nobody: the client is served by the next push onto a new list."""
-    oracle.check("RPUSH", "source", "3", "1", "2")
-    waiters = [RawConnection(zyst_server.port), RawConnection(redis_server.port)]
-    try:
-        for waiter in waiters:
-            waiter.send_raw(encode_command([b"BLPOP", b"target", b"0"]))
-        for connection in (oracle.zyst, oracle.redis):
-            wait_blocked(connection)
-        oracle.check("SET", "target", "a string")
-        oracle.check("SORT", "source", "STORE", "target")
-        oracle.check("LRANGE", "target", 0, -1)
-        oracle.check("DEL", "target")
-        oracle.check("RPUSH", "target", "pushed")
-        ours, theirs = (waiter.read_reply() for waiter in waiters)
-        assert ours == theirs == b"*2\r\n$6\r\ntarget\r\n$6\r\npushed\r\n"
-    finally:
-        for waiter in waiters:
-            waiter.close()
+    oracle.check("RPUSH", "src", "3", "1", "2")
+    oracle.check("SET", "dst", "a string")
+    oracle.check("SORT", "src", "STORE", "dst")
+    oracle.check("LRANGE", "dst", 0, -1)
+    oracle.check("DEL", "dst")
+    oracle.check("RPUSH", "dst", "pushed")
+    ours, theirs = (waiter.read_reply() for waiter in blocked_pops)
+    assert ours == theirs == b"*2\r\n$3\r\ndst\r\n$6\r\npushed\r\n"
 
 
 def wait_blocked(connection: RawConnection) -> None:
