@@ -343,6 +343,9 @@ def parse_range_double(raw: bytes) -> float | None:
 _MIN_NORMAL: Final = Fraction(1, 2**1022)
 _TINY_BELOW: Final = _MIN_NORMAL - Fraction(1, 2**1076)
 _MIN_NORMAL_DOUBLE: Final = 2.2250738585072014e-308
+# A subnormal double M * 2**-1074 (M < 2**53) written exactly in decimal has at least 715
+# significant digits (5**1022 of them, at the least): a shorter decimal is never one.
+_SUBNORMAL_DECIMALS: Final = 715
 
 
 def parse_strtod(raw: bytes) -> float | None:
@@ -366,6 +369,14 @@ def parse_strtod(raw: bytes) -> float | None:
     value = parsed[0]
     if value != 0.0 and abs(value) <= _MIN_NORMAL_DOUBLE:
         # A subnormal result, or the smallest normal one, which a tiny value may round up to.
+        if (
+            abs(value) < _MIN_NORMAL_DOUBLE
+            and len(text) < _SUBNORMAL_DECIMALS
+            and _DECIMAL.fullmatch(text) is not None
+        ):
+            # Tiny (it did not round up to a normal double) and, that short, inexact: no
+            # need for the exact value, which costs twenty times the parse.
+            return None
         exact = _exact_value(text)
         if abs(exact) < _TINY_BELOW and exact != Fraction(value):
             return None

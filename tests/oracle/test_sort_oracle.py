@@ -457,6 +457,8 @@ WEIGHTS = [
     "\u0661",  # an Arabic-Indic digit one
     # Inexact but not tiny (it rounds to the smallest normal double): accepted, however long.
     pytest.param(TINY_BOUND + "0" * 900 + "1", id="just-above-the-tiny-bound"),
+    # Subnormal but exact (3 * 2**-1074, all 752 digits): accepted.
+    pytest.param("0." + str(3 * 5**1074).zfill(1074), id="exact-subnormal"),
 ]
 # Out of the double range: refused, and they leave Redis's errno set (see the module docstring).
 # Long ones among them: more digits than Python reads as an integer (4300), or than any double has.
