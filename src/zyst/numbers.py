@@ -343,6 +343,9 @@ def parse_range_double(raw: bytes) -> float | None:
 _MIN_NORMAL: Final = Fraction(1, 2**1022)
 _TINY_BELOW: Final = _MIN_NORMAL - Fraction(1, 2**1076)
 _MIN_NORMAL_DOUBLE: Final = 2.2250738585072014e-308
+# A subnormal double M * 2**-1074 (M < 2**53) written exactly in decimal has at least 715
+# significant digits (5**1022 of them, at the least): a shorter decimal is never one.
+_SUBNORMAL_DECIMALS: Final = 715
 
 
 def parse_strtod(raw: bytes) -> float | None:
@@ -366,24 +369,66 @@ def parse_strtod(raw: bytes) -> float | None:
     value = parsed[0]
     if value != 0.0 and abs(value) <= _MIN_NORMAL_DOUBLE:
         # A subnormal result, or the smallest normal one, which a tiny value may round up to.
+        if (
+            abs(value) < _MIN_NORMAL_DOUBLE
+            and len(text) < _SUBNORMAL_DECIMALS
+            and _DECIMAL.fullmatch(text) is not None
+        ):
+            # Tiny (it did not round up to a normal double) and, that short, inexact: no
+            # need for the exact value, which costs twenty times the parse.
+            return None
         exact = _exact_value(text)
         if abs(exact) < _TINY_BELOW and exact != Fraction(value):
             return None
     return value
 
 
+# No double has more significant digits than these in its exact form (a subnormal has at most
+# 767 decimal ones, 1074 bits make 269 hexadecimal ones): a number written with more cannot be
+# one, and only its first ones matter to how it compares with the bound of tininess.
+_EXACT_DECIMALS: Final = 800
+_EXACT_HEX_DIGITS: Final = 300
+
+
 def _exact_value(text: bytes) -> Fraction:
-    """The exact rational value of a decimal or hexadecimal number ``_strtod`` accepted."""
-    match = _HEXADECIMAL.fullmatch(text)
-    if match is None:
-        return Fraction(text.decode("ascii"))
-    digits = match.group(2)
-    whole, _, fraction = digits.partition(b".")
-    mantissa = int((whole + fraction) or b"0", 16)
-    exponent = int(match.group(3)[1:]) if match.group(3) else 0
-    exponent -= 4 * len(fraction)
-    value = mantissa * (Fraction(2) ** exponent)
+    """The value of a decimal or hexadecimal number ``_strtod`` accepted, exact when it has no
+    more significant digits than a double can have; otherwise a stand-in between its digits
+    cut there and the next value so cut (so on the same side of the tininess bound, and no
+    double either), which keeps the work small whatever the length of ``text``."""
+    match = _DECIMAL.fullmatch(text)
+    if match is not None:
+        base, limit, half, power = 10, _EXACT_DECIMALS, b"5", 1
+        exponent = _exponent(match.group(3))
+    else:
+        match = _HEXADECIMAL.fullmatch(text)
+        assert match is not None
+        base, limit, half, power = 16, _EXACT_HEX_DIGITS, b"8", 4
+        exponent = _exponent(match.group(3))
+    whole, _, fraction = match.group(2).partition(b".")
+    digits = (whole + fraction).lstrip(b"0")
+    places = len(fraction)  # digits after the point
+    trimmed = digits.rstrip(b"0")
+    places -= len(digits) - len(trimmed)
+    if len(trimmed) > limit:
+        places -= len(trimmed) - limit - 1
+        trimmed = trimmed[:limit] + half
+    mantissa = Fraction(int(trimmed or b"0", base))
+    if base == 10:
+        value = mantissa * Fraction(10) ** (exponent - places)
+    else:
+        value = mantissa * Fraction(2) ** (exponent - power * places)
     return -value if match.group(1) == b"-" else value
+
+
+def _exponent(raw: bytes | None) -> int:
+    """The exponent part (``e-12``, ``p+3``) of a number, 0 when there is none. (Its leading
+    zeros are dropped first: Python refuses to read very long digit strings as integers.)"""
+    if not raw:
+        return 0
+    negative = raw[1:2] == b"-"
+    digits = raw[1:].lstrip(b"+-").lstrip(b"0")
+    value = int(digits or b"0")
+    return -value if negative else value
 
 
 def format_double(value: float) -> bytes:

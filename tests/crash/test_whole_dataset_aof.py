@@ -20,10 +20,12 @@ import redis
 from tests.conftest import RawConnection, zyst_process
 from tests.crash.dataset import dump_dataset
 from tests.oracle import (
+    test_bitmaps_oracle,
     test_generic_keys_oracle,
     test_hashes_oracle,
     test_lists_oracle,
     test_sets_oracle,
+    test_sort_oracle,
     test_strings_oracle,
     test_zsets_oracle,
 )
@@ -142,8 +144,19 @@ EVERY_WRITE: list[Cmd] = [
 # FLUSHALL empties everything, so it runs first, against what an earlier burst left.
 BEFORE_ALL: list[Cmd] = [("SET", "gone", "1"), ("FLUSHALL",)]
 
+
+def random_sort_family(rng: random.Random) -> Cmd:
+    """SORT's random sequence: a SORT (STORE often among its options) or a write that fills its
+    sources and weights (the model those writes keep is not needed here)."""
+    if rng.random() < 0.5:
+        return test_sort_oracle.random_sort(rng)
+    return test_sort_oracle.random_mutation(rng, test_sort_oracle.Model())
+
+
 FAMILIES: list[Callable[[random.Random], Any]] = [
     test_strings_oracle.random_command,
+    test_bitmaps_oracle.random_command,
+    random_sort_family,
     test_lists_oracle.random_command,
     test_hashes_oracle.random_command,
     test_sets_oracle.random_command,

@@ -23,6 +23,9 @@ def test_errors_and_missing_keys(o: Oracle) -> None:
         ("MEMORY", "USAGE", "nokey", "SAMPLES", "-1"),
         ("MEMORY", "USAGE", "s", "SAMPLES", "1", "extra"),
         ("MEMORY", "USAGE", "s", "bogus"),
+        # The option word is compared as a C string, up to a NUL.
+        ("MEMORY", "USAGE", "nokey", "samples\0x", "3"),
+        ("MEMORY", "USAGE", "s", "SAMPLES\0", "-1"),
         ("MEMORY", "USAGE"),
         ("MEMORY", "NOSUCH"),
         ("MEMORY",),

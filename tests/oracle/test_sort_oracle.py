@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -335,24 +335,45 @@ def test_store(o: Oracle) -> None:
     )
 
 
-def test_store_wakes_a_blocked_pop(
+@pytest.fixture
+def blocked_pops(
     oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
-) -> None:
-    """A list stored where a client waits with BLPOP serves it, as a push would."""
-    oracle.check("RPUSH", "src", "3", "1", "2")
+) -> Iterator[list[RawConnection]]:
+    """A client on each server (Zyst's first) blocked in ``BLPOP dst 0``."""
     waiters = [RawConnection(zyst_server.port), RawConnection(redis_server.port)]
     try:
         for waiter in waiters:
             waiter.send_raw(encode_command([b"BLPOP", b"dst", b"0"]))
         for connection in (oracle.zyst, oracle.redis):
             wait_blocked(connection)
-        oracle.check("SORT", "src", "STORE", "dst")
-        ours, theirs = (waiter.read_reply() for waiter in waiters)
-        assert ours == theirs == b"*2\r\n$3\r\ndst\r\n$1\r\n1\r\n"
-        oracle.check("LRANGE", "dst", 0, -1)
+        yield waiters
     finally:
         for waiter in waiters:
             waiter.close()
+
+
+def test_store_wakes_a_blocked_pop(oracle: Oracle, blocked_pops: list[RawConnection]) -> None:
+    """A list stored where a client waits with BLPOP serves it, as a push would."""
+    oracle.check("RPUSH", "src", "3", "1", "2")
+    oracle.check("SORT", "src", "STORE", "dst")
+    ours, theirs = (waiter.read_reply() for waiter in blocked_pops)
+    assert ours == theirs == b"*2\r\n$3\r\ndst\r\n$1\r\n1\r\n"
+    oracle.check("LRANGE", "dst", 0, -1)
+
+
+def test_store_over_a_value_serves_no_blocked_pop(
+    oracle: Oracle, blocked_pops: list[RawConnection]
+) -> None:
+    """A list stored over a value set at the key while a client waited there (Redis's
+    dbOverwrite) serves nobody: the client is served by the next push onto a new list."""
+    oracle.check("RPUSH", "src", "3", "1", "2")
+    oracle.check("SET", "dst", "a string")
+    oracle.check("SORT", "src", "STORE", "dst")
+    oracle.check("LRANGE", "dst", 0, -1)
+    oracle.check("DEL", "dst")
+    oracle.check("RPUSH", "dst", "pushed")
+    ours, theirs = (waiter.read_reply() for waiter in blocked_pops)
+    assert ours == theirs == b"*2\r\n$3\r\ndst\r\n$6\r\npushed\r\n"
 
 
 def wait_blocked(connection: RawConnection) -> None:
@@ -397,6 +418,9 @@ def test_errors(o: Oracle) -> None:
 
 
 # Weights as strtod reads them, each with whether Redis takes it.
+# The bound below which glibc calls a result tiny, 2**-1022 - 2**-1076, written out exactly.
+TINY_BOUND = "0." + str((2**54 - 1) * 5**1076).zfill(1076)
+assert TINY_BOUND.endswith("5")
 WEIGHTS = [
     "",
     " 1",
@@ -431,9 +455,17 @@ WEIGHTS = [
     "9223372036854775807",
     "1,5",
     "\u0661",  # an Arabic-Indic digit one
+    # Inexact but not tiny (it rounds to the smallest normal double): accepted, however long.
+    pytest.param(TINY_BOUND + "0" * 900 + "1", id="just-above-the-tiny-bound"),
+    # Subnormal but exact (3 * 2**-1074, all 752 digits): accepted.
+    pytest.param("0." + str(3 * 5**1074).zfill(1074), id="exact-subnormal"),
 ]
 # Out of the double range: refused, and they leave Redis's errno set (see the module docstring).
+# Long ones among them: more digits than Python reads as an integer (4300), or than any double has.
 RANGE_ERRORS = [
+    pytest.param("1." + "1" * 5000 + "e-310", id="5000-digits-subnormal"),
+    pytest.param("2." + "0" * 5000 + "1e-308", id="5000-digits-below-the-smallest-normal"),
+    pytest.param(TINY_BOUND[:-1] + "4" + "9" * 900, id="just-below-the-tiny-bound"),
     "1e-310",
     "4.9406564584124654e-324",
     "2.2250738585072011e-308",

@@ -514,6 +514,9 @@ def test_lcs(oracle: Oracle) -> None:
         ("LCS", "a", "l"),
         ("LCS", "l", "missing"),
         ("LCS", "l", "a", "FOO"),
+        # Option words are compared as C strings, up to a NUL.
+        ("LCS", "a", "b", "len\0x"),
+        ("LCS", "a", "b", "IDX\0", "MinMatchLen\0x", "4", "withmatchlen\0"),
         ("LCS", "a"),
     ]
     check_sequence(oracle, commands, {3: b"$6\r\nmytext\r\n", 4: b":6\r\n"})
@@ -542,6 +545,21 @@ def test_lcs_long_strings(oracle: Oracle, alphabet: bytes) -> None:
     oracle.check("LCS", "a", "b")
     oracle.check("LCS", "a", "b", "IDX", "MINMATCHLEN", "3", "WITHMATCHLEN")
     oracle.check("LCS", "b", "a", "IDX")
+
+
+@pytest.mark.parametrize("first", ["short", "long"])
+def test_lcs_one_byte_against_megabytes(oracle: Oracle, first: str) -> None:
+    """One byte against a megabyte and more (a table well within Redis's limit): the walk back
+    crosses the whole long string, one cell at a time, and a step must cost what it costs in
+    Redis, not a pass over the long string (that made this LCS take hours)."""
+    rest = bytes(value for value in range(256) if value != ord("x")) * 5_000
+    # "x" matches only the long string's first byte, or nothing.
+    for long in (b"x" + rest, rest):
+        a, b = (b"x", long) if first == "short" else (long, b"x")
+        oracle.check("MSET", "a", a, "b", b)
+        oracle.check("LCS", "a", "b")
+        oracle.check("LCS", "a", "b", "IDX", "WITHMATCHLEN")
+        oracle.check("LCS", "a", "b", "LEN")
 
 
 def test_resp3_replies(oracle: Oracle) -> None:

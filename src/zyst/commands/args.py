@@ -13,6 +13,7 @@ from zyst.numbers import LLONG_MAX, LLONG_MIN, parse_long_double, strict_int
 __all__ = [
     "LLONG_MAX",
     "LLONG_MIN",
+    "c_string",
     "option_word",
     "parse_count",
     "parse_int",
@@ -21,11 +22,16 @@ __all__ = [
 ]
 
 
+def c_string(raw: bytes) -> bytes:
+    """``raw`` as C reads it: up to its first NUL byte."""
+    end = raw.find(b"\0")
+    return raw if end < 0 else raw[:end]
+
+
 def option_word(raw: bytes) -> bytes:
     """An option word as Redis's ``strcasecmp`` sees it: up to the first NUL, in lower case
     (``LEFT\0x`` is LEFT)."""
-    end = raw.find(b"\0")
-    return (raw if end < 0 else raw[:end]).lower()
+    return c_string(raw).lower()
 
 
 def parse_int(raw: bytes, error: str = errors.NOT_INTEGER) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
-from zyst.commands.args import parse_int, strict_int
+from zyst.commands.args import c_string, option_word, parse_int, strict_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.types import bitfield, bitmap
@@ -39,12 +39,6 @@ _OVERFLOW_MODES: Final = {b"wrap": bitfield.WRAP, b"sat": bitfield.SAT, b"fail":
 _BITOP_OPS: Final = {b"and": bitmap.AND, b"or": bitmap.OR, b"xor": bitmap.XOR, b"not": -1}
 _U64: Final = 1 << 64
 _I64_MAX: Final = (1 << 63) - 1  # (BITFIELD's ``#n`` offsets are computed in 64 bits)
-
-
-def _word(arg: bytes) -> bytes:
-    """An option word as Redis's ``strcasecmp`` compares it: lower case, up to a NUL byte."""
-    nul = arg.find(b"\0")
-    return (arg if nul < 0 else arg[:nul]).lower()
 
 
 def _bit_offset(client: Client, raw: bytes) -> int:
@@ -71,7 +65,7 @@ def _clamp(start: int, end: int, total: int) -> tuple[int, int]:
 
 def _is_bit_unit(raw: bytes) -> bool:
     """BITCOUNT's and BITPOS's unit word: BIT (True) or BYTE (False)."""
-    word = _word(raw)
+    word = option_word(raw)
     if word == b"bit":
         return True
     if word != b"byte":
@@ -278,7 +272,7 @@ def bitop(client: Client, argv: list[bytes]) -> Reply:
     longest source; shorter sources and missing keys read as zeros. An empty result deletes
     ``destkey``, of whatever type, without looking at its deadline (Redis's ``dbDelete``).
     """
-    op = _BITOP_OPS.get(_word(argv[1]))
+    op = _BITOP_OPS.get(option_word(argv[1]))
     if op is None:
         raise CommandError(errors.SYNTAX)
     if op < 0 and len(argv) != 4:
@@ -320,9 +314,7 @@ def _field_type(raw: bytes) -> tuple[bool, int]:
     if not raw or raw[0] not in b"iu":
         raise CommandError(errors.BITFIELD_TYPE)
     signed = raw[0] == 0x69  # "i"
-    digits = raw[1:]
-    nul = digits.find(b"\0")  # Redis reads the width as a C string
-    bits = strict_int(digits if nul < 0 else digits[:nul])
+    bits = strict_int(c_string(raw[1:]))  # Redis reads the width as a C string
     if bits is None or bits < 1 or bits > (64 if signed else 63):
         raise CommandError(errors.BITFIELD_TYPE)
     return signed, bits
@@ -354,7 +346,7 @@ def _parse_bitfield(client: Client, argv: list[bytes]) -> list[_Op]:
     j = 2
     while j < argc:
         left = argc - j - 1
-        name = _word(argv[j])
+        name = option_word(argv[j])
         if name == b"get" and left >= 2:
             opcode = _GET
         elif name == b"set" and left >= 3:
@@ -362,7 +354,7 @@ def _parse_bitfield(client: Client, argv: list[bytes]) -> list[_Op]:
         elif name == b"incrby" and left >= 3:
             opcode = _INCRBY
         elif name == b"overflow" and left >= 1:
-            found = _OVERFLOW_MODES.get(_word(argv[j + 1]))
+            found = _OVERFLOW_MODES.get(option_word(argv[j + 1]))
             if found is None:
                 raise CommandError(errors.BITFIELD_OVERFLOW)
             mode = found

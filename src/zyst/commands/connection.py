@@ -11,7 +11,7 @@ import time
 
 from zyst import REDIS_VERSION, errors
 from zyst.client import Client
-from zyst.commands.args import parse_int
+from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import Reply, command, container, subcommand
 from zyst.errors import CommandError
@@ -395,7 +395,7 @@ def client_unblock(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.subcommand_syntax(argv[1], "client"))
     error = False
     if len(argv) == 4:
-        reason = argv[3].lower()
+        reason = option_word(argv[3])
         if reason == b"error":
             error = True
         elif reason != b"timeout":

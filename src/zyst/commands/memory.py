@@ -21,7 +21,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from zyst import errors
-from zyst.commands.args import parse_int
+from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import KeySpec, Reply, container, subcommand
 from zyst.errors import CommandError
@@ -103,7 +103,7 @@ def memory_usage(client: Client, argv: list[bytes]) -> Reply:
     samples = DEFAULT_SAMPLES
     i = 3
     while i < len(argv):
-        if argv[i].lower() == b"samples" and i + 1 < len(argv):
+        if option_word(argv[i]) == b"samples" and i + 1 < len(argv):
             samples = parse_int(argv[i + 1])
             if samples < 0:
                 raise CommandError(errors.SYNTAX)

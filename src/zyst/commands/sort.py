@@ -42,7 +42,9 @@ LIMIT offset count
 
 STORE destination
     The result (each GET's value per element, or the elements) becomes a list at destination,
-    whatever it held, its TTL dropped; the reply is its length. An empty result deletes
+    whatever it held, its TTL dropped; the reply is its length. A client blocked on destination
+    (BLPOP) is served when the key is new, not when the list replaced a value that stood there
+    (a string set while it waited), as in Redis. An empty result deletes
     destination instead, without looking at its deadline, as Redis's ``dbDelete``.
 
 Propagation: a stored result goes to the AOF as what it did, so that a replay (which might
@@ -61,7 +63,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from zyst import encodings, errors
-from zyst.commands.args import parse_int
+from zyst.commands.args import c_string, option_word, parse_int
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import parse_strtod
@@ -93,12 +95,6 @@ _STORE_SPEC: Final = KeySpec(
 )
 
 
-def _c_string(raw: bytes) -> bytes:
-    """``raw`` as C reads it: up to its first NUL byte."""
-    end = raw.find(b"\0")
-    return raw if end < 0 else raw[:end]
-
-
 class Pattern:
     """A BY or GET pattern, taken apart once: ``#``, a key (``prefix*suffix``), a hash field
     (``prefix*suffix->field``), or nothing (no ``*``)."""
@@ -106,7 +102,7 @@ class Pattern:
     __slots__ = ("field", "itself", "prefix", "suffix")
 
     def __init__(self, pattern: bytes) -> None:
-        head = _c_string(pattern)
+        head = c_string(pattern)
         self.itself = head == b"#"
         self.prefix: bytes | None = None
         self.suffix = b""
@@ -158,7 +154,7 @@ def _parse(argv: list[bytes], readonly: bool) -> _Options:
     argc = len(argv)
     j = 2
     while j < argc:
-        word = _c_string(argv[j]).lower()
+        word = option_word(argv[j])
         left = argc - j - 1
         if word == b"asc":
             options.desc = False
@@ -175,7 +171,7 @@ def _parse(argv: list[bytes], readonly: bool) -> _Options:
             j += 1
         elif word == b"by" and left >= 1:
             options.by = Pattern(argv[j + 1])
-            if b"*" not in _c_string(argv[j + 1]):
+            if b"*" not in c_string(argv[j + 1]):
                 options.dontsort = True
             j += 1
         elif word == b"get" and left >= 1:
@@ -209,10 +205,10 @@ def _sorted(
     if alpha:
         whole = options.store is not None
         if by is None:
-            keyed = [(element if whole else _c_string(element), element) for element in elements]
+            keyed = [(element if whole else c_string(element), element) for element in elements]
         else:
             keyed = [
-                ((0, b"") if weight is None else (1, weight if whole else _c_string(weight)), e)
+                ((0, b"") if weight is None else (1, weight if whole else c_string(weight)), e)
                 for weight, e in zip(weights, elements, strict=True)
             ]
     else:
@@ -303,10 +299,12 @@ def _store(client: Client, destination: bytes, items: list[bytes]) -> int:
             client.propagate_as = [[b"DEL", destination]]
         return 0
     # A write lookup first: a destination whose time has come is expired (and that propagated)
-    # before the new list takes its place, as Redis's setKey does.
+    # before the new list takes its place, as Redis's setKey does. Only a new key serves a
+    # client waiting there; a list written over another value does not (Redis's dbOverwrite).
     existed = db.lookup(destination) is not None
     db.set_value(destination, deque(items))
-    db.note_ready(destination)
+    if not existed:
+        db.note_ready(destination)
     ctx.dirty += len(items)
     rpush = [b"RPUSH", destination, *items]
     if existed:
@@ -324,7 +322,7 @@ def sort_keys(argv: list[bytes]) -> list[bytes]:
     argc = len(argv)
     i = 2
     while i < argc:
-        word = _c_string(argv[i]).lower()
+        word = option_word(argv[i])
         if word == b"limit":
             i += 2
         elif word == b"by" or word == b"get":

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from zyst import encodings, errors
-from zyst.commands.args import LLONG_MAX, LLONG_MIN, parse_int
+from zyst.commands.args import LLONG_MAX, LLONG_MIN, option_word, parse_int
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import add_long_double, format_long_double, parse_long_double
@@ -848,14 +848,14 @@ def lcs(client: Client, argv: list[bytes]) -> Reply:
     min_match_len = 0
     i = 3
     while i < len(argv):
-        opt = argv[i].upper()
-        if opt == b"IDX":
+        opt = option_word(argv[i])
+        if opt == b"idx":
             want_idx = True
-        elif opt == b"LEN":
+        elif opt == b"len":
             want_len = True
-        elif opt == b"WITHMATCHLEN":
+        elif opt == b"withmatchlen":
             with_match_len = True
-        elif opt == b"MINMATCHLEN" and i + 1 < len(argv):
+        elif opt == b"minmatchlen" and i + 1 < len(argv):
             min_match_len = max(parse_int(argv[i + 1]), 0)
             i += 1
         else:
@@ -868,11 +868,14 @@ def lcs(client: Client, argv: list[bytes]) -> Reply:
     # Redis refuses a table (4 bytes a cell) larger than proto-max-bulk-len.
     if (len(a) + 1) * (len(b) + 1) * 4 > client.ctx.config.proto_max_bulk_len:
         raise CommandError(errors.LCS_TABLE_TOO_BIG)
-    rows = _lcs_rows(a, b)
-    length = _lcs_length(rows, len(a), len(b))
+    # The table is built along the shorter string (one step of Python per byte of it), each
+    # line a bit mask over the longer one; "transposed" when that is a.
+    transposed = len(b) < len(a)
+    lines = _lcs_lines(b, a) if transposed else _lcs_lines(a, b)
+    length = _lcs_length(lines, len(lines) - 1, max(len(a), len(b)))
     if want_len:
         return length
-    common, matches = _lcs_walk(a, b, rows, length)
+    common, matches = _lcs_walk(a, b, lines, transposed, length)
     if not want_idx:
         return common
     reply: list[list[Any]] = []
@@ -886,31 +889,31 @@ def lcs(client: Client, argv: list[bytes]) -> Reply:
     return Map([(b"matches", reply), (b"len", length)])
 
 
-def _lcs_rows(a: bytes, b: bytes) -> list[int]:
-    """The LCS table of ``a`` and ``b``, one integer per row, computed bit-parallel (Allison and
-    Dix's recurrence, in Hyyrö's form): bit ``j`` of ``rows[i]`` is 0 exactly where the LCS of
-    ``a[:i]`` and ``b[:j + 1]`` is one longer than that of ``a[:i]`` and ``b[:j]``, so
-    ``LCS(a[:i], b[:j]) = j - popcount(rows[i] & (2**j - 1))``.
+def _lcs_lines(outer: bytes, inner: bytes) -> list[int]:
+    """The LCS table of ``outer`` and ``inner``, one integer per line, computed bit-parallel
+    (Allison and Dix's recurrence, in Hyyrö's form): bit ``q`` of ``lines[p]`` is 0 exactly
+    where the LCS of ``outer[:p]`` and ``inner[:q + 1]`` is one longer than that of
+    ``outer[:p]`` and ``inner[:q]``, so ``LCS(outer[:p], inner[:q]) = q - popcount(lines[p] &
+    (2**q - 1))``.
 
-    One row costs a few operations on ``len(b)``-bit integers instead of ``len(b)`` steps of
-    Python, which keeps the largest table Redis allows (proto-max-bulk-len / 4 cells) to a
-    fraction of a second.
+    A line costs a few operations on ``len(inner)``-bit integers instead of ``len(inner)``
+    steps of Python. Only the byte values of ``outer`` get a mask of their places in
+    ``inner``: the work and memory stay within the table's size (``len(outer) * len(inner)``
+    bits), whatever the shapes of the two strings.
     """
-    width = len(b)
+    width = len(inner)
     full = (1 << width) - 1
-    # The positions of each byte value in b, as a bit mask (bit j for b[j]).
-    reversed_b = b[::-1]
+    reversed_inner = inner[::-1]
     masks: dict[int, int] = {}
-    for char in set(b):
-        marks = reversed_b.translate(_ONE_WHERE[char])
-        masks[char] = int(marks, 2)
-    row = full
-    rows = [row]
-    for char in a:
-        matches = row & masks.get(char, 0)
-        row = ((row + matches) | (row - matches)) & full
-        rows.append(row)
-    return rows
+    for char in set(outer):
+        masks[char] = int(reversed_inner.translate(_ONE_WHERE[char]) or b"0", 2)
+    line = full
+    lines = [line]
+    for char in outer:
+        matches = line & masks[char]
+        line = ((line + matches) | (line - matches)) & full
+        lines.append(line)
+    return lines
 
 
 # For each byte value c, a table mapping c to "1" and every other byte to "0".
@@ -919,23 +922,36 @@ _ONE_WHERE: list[bytes] = [
 ]
 
 
-def _lcs_length(rows: list[int], i: int, j: int) -> int:
-    """``LCS(a[:i], b[:j])`` from :func:`_lcs_rows`."""
-    return j - (rows[i] & ((1 << j) - 1)).bit_count()
+def _lcs_length(lines: list[int], p: int, q: int) -> int:
+    """``LCS(outer[:p], inner[:q])`` from :func:`_lcs_lines`."""
+    return q - (lines[p] & ((1 << q) - 1)).bit_count()
 
 
 def _lcs_walk(
-    a: bytes, b: bytes, rows: list[int], length: int
+    a: bytes, b: bytes, lines: list[int], transposed: bool, length: int
 ) -> tuple[bytes, list[tuple[int, int, int, int]]]:
     """The LCS itself and its contiguous matching ranges ``(a_start, a_end, b_start, b_end)``,
     found walking back from the ends as Redis does (so the last range comes first, and ties
-    between the two directions go the same way as Redis's: up only when the cell above is
-    strictly larger than the one to the left)."""
+    between the two directions go the same way as Redis's: up, to a shorter ``a``, only when
+    the cell above is strictly larger than the one to the left).
+
+    ``lines`` is :func:`_lcs_lines` along ``a`` (along ``b`` when ``transposed``). The walk
+    keeps the values of its cell and of the cell one line back, and the bytes of those two
+    lines: a step along a line reads one bit of each, and only a step to another line (at most
+    one per byte of the shorter string) reads a whole line. So the walk costs no more than the
+    table did, where recomputing each cell from its line would be quadratic.
+    """
     common = bytearray(length)
     matches: list[tuple[int, int, int, int]] = []
     i, j = len(a), len(b)
+    # (p, q): the walk's cell in the lines' terms: line p, bit q.
+    p, q = (j, i) if transposed else (i, j)
+    size = (len(a) if transposed else len(b)) // 8 + 1
+    here = length  # LCS at (p, q)
+    line = lines[p].to_bytes(size, "little")
+    back = lines[p - 1].to_bytes(size, "little") if p else b""  # line p - 1
+    back_value = _lcs_length(lines, p - 1, q) if p else 0  # LCS at (p - 1, q)
     idx = length
-    here = length  # LCS(a[:i], b[:j]), kept as the walk moves
     # a_start == len(a) means "no range open".
     a_start, a_end, b_start, b_end = len(a), 0, 0, 0
     while i > 0 and j > 0:
@@ -953,21 +969,30 @@ def _lcs_walk(
             if a_start == 0 or b_start == 0:
                 emit = True
             idx -= 1
-            i -= 1
-            j -= 1
             here -= 1
+            next_line = True
+            q -= 1
         else:
-            up = _lcs_length(rows, i - 1, j)
-            # Bit j-1 of row i is 0 where moving left loses one.
-            left = here - 1 + ((rows[i] >> (j - 1)) & 1)
-            if up > left:
-                i -= 1
-                here = up
+            # The cell one bit back: bit q-1 of line p is 0 where that step loses one.
+            bit_value = here - 1 + ((line[(q - 1) >> 3] >> ((q - 1) & 7)) & 1)
+            # Redis goes up (one byte less of a) only when up is strictly larger; up is a step
+            # back along the lines, or along the bits when transposed.
+            next_line = bit_value <= back_value if transposed else back_value > bit_value
+            if next_line:
+                here = back_value
             else:
-                j -= 1
-                here = left
+                q -= 1
+                here = bit_value
+                back_value += ((back[q >> 3] >> (q & 7)) & 1) - 1
             if a_start != len(a):
                 emit = True
+        if next_line:
+            p -= 1
+            line = back
+            if p:
+                back = lines[p - 1].to_bytes(size, "little")
+                back_value = _lcs_length(lines, p - 1, q)
+        i, j = (q, p) if transposed else (p, q)
         if emit:
             matches.append((a_start, a_end, b_start, b_end))
             a_start = len(a)
