@@ -21,15 +21,21 @@ Who sees which:
 
 - :meth:`Database.get_string` and :meth:`Database.get_string_for_write` always answer
   ``bytes``: a ``bytearray`` is copied on the way out (the reply costs that copy anyway) and
-  stays stored, so the next in-place change costs no copy back. Their hot path, a ``bytes``
-  value, pays nothing for this: the ``bytearray`` test sits behind the failed ``bytes`` test.
+  stays stored. Not storing the copy back keeps the next in-place change free of a copy back,
+  and keeps the stored type what Redis's encoding would be (GET does not turn a raw string
+  into an embstr). Their hot path, a ``bytes`` value, pays nothing for this: the
+  ``bytearray`` test sits behind the failed ``bytes`` test, in a helper of its own.
 - :meth:`Database.get_buffer` and :meth:`Database.get_buffer_for_write` answer either, without
   copying, for commands that only read lengths, bytes or slices (STRLEN, GETRANGE, GETBIT,
   BITCOUNT, BITPOS, BITFIELD) or that go on to modify it through :meth:`Database.unshare`.
-- :meth:`Database.lookup` and :meth:`Database.lookup_read` answer the stored object as it is:
-  their callers that read a string's content (MGET, LCS, BITOP, SORT's patterns, COPY, MEMORY
-  USAGE, the AOF rewrite) take either type. A ``bytearray`` never leaves in a reply: replies
-  may be kept and encoded later (EXEC), when a later command may have changed it.
+- :meth:`Database.lookup` and :meth:`Database.lookup_read` answer the stored object as it is,
+  with no test added to the path of every lookup (converting there would also copy a big
+  bitmap for each EXPIRE, TYPE or EXISTS). Their callers that read a string's content (MGET,
+  LCS, BITOP, SORT's patterns, COPY, MEMORY USAGE, the AOF rewrite) take either type, and so
+  must code that reads ``data`` itself (:data:`TYPE_NAMES` names both ``string``).
+
+A ``bytearray`` never leaves in a reply nor in a propagated command: a reply may be kept and
+encoded later (EXEC), when a later command may have changed the buffer.
 
 Invariants:
 
