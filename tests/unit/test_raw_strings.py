@@ -4,7 +4,8 @@ that those commands change where it stands (see :mod:`zyst.keyspace`).
 Nothing here is timed. That the change costs the size of the change, not the string's, is
 checked two ways that a copying implementation fails: the stored object stays the very same
 buffer from one write to the next, and the memory traced by ``tracemalloc`` never grows by
-anything near the string's size while a 1 MB string is written to. Every command that names a
+anything near the string's size while a 1 MB string is written to, nor while a few of its
+bytes are read (STRLEN, GETRANGE, GETBIT, BITCOUNT, BITPOS, BITFIELD). Every command that names a
 key is then run on a string stored as ``bytes`` and on the same string stored as a
 ``bytearray``: the replies, the data and what is propagated must be the same, and no reply nor
 propagated argument may hold a ``bytearray`` (a reply can be encoded later, when the buffer has
@@ -187,3 +188,34 @@ def test_every_command_sees_a_buffer_as_the_string_it_holds(command: Command) ->
         outcomes.append(run(h, ("GET", "k")))
         outcomes.append(run(h, ("GET", "o")))
     assert outcomes[:3] == outcomes[3:]
+
+
+# Reads of a few bytes of the big string, once it is a buffer: none may copy it.
+SMALL_READS: list[Command] = [
+    ("STRLEN", "k"),
+    ("GETRANGE", "k", "1000", "1010"),
+    ("SUBSTR", "k", "-5", "-1"),
+    ("GETBIT", "k", "8001"),
+    ("BITCOUNT", "k", "10", "20"),
+    ("BITCOUNT", "k", "80", "200", "BIT"),
+    ("BITPOS", "k", "0", "3", "9"),
+    ("BITFIELD", "k", "GET", "u8", "#300"),
+    ("BITFIELD_RO", "k", "GET", "i16", "4000"),
+]
+
+
+@pytest.mark.parametrize("command", SMALL_READS, ids=case_id)
+def test_small_reads_of_a_big_buffer_copy_nothing(command: Command) -> None:
+    h = Harness()
+    tracemalloc.start()
+    try:
+        h("SET", "k", "x" * SIZE)
+        h("APPEND", "k", "")  # now a bytearray
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(20):
+            h(*command)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - before < SIZE // 4
