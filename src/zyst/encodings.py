@@ -41,8 +41,9 @@ How it is derived here
       contents that would fit the compact one (HDEL, SREM, SPOP, SMOVE, ZREM, ZPOP*, ZMPOP,
       ZREMRANGEBY*; HSET, HMSET, HINCRBY, HINCRBYFLOAT overwriting a value longer than the
       limit with a shorter one): :func:`shrunk`.
-    - ``RAW``: a string modified in place (APPEND, SETRANGE; Redis makes those ``raw`` whatever
-      their length): :func:`raw_string`.
+    - (none for a string modified in place: APPEND, SETRANGE, SETBIT and BITFIELD leave a
+      ``bytearray`` in the keyspace, which is ``raw`` by its type, as Redis makes those strings
+      ``raw`` whatever their length.)
     - ``EMBSTR``: INCRBYFLOAT's result, which Redis stores as a plain string even when it
       spells an integer: :func:`float_string`.
     - ``UNSHARED``: a COPY of a small integer, which is a private object in Redis (REFCOUNT 1)
@@ -92,7 +93,6 @@ if TYPE_CHECKING:
     from zyst.keyspace import Database, Keyspace
 
 # Mark kinds (see the module docstring).
-RAW: Final = 1
 EMBSTR: Final = 2
 UNSHARED: Final = 3
 BIG: Final = 4
@@ -191,10 +191,10 @@ def encoding(db: Database, key: bytes, value: Any, limits: Limits) -> bytes:
     kind = type(value)
     if kind is deque:
         return b"quicklist"
+    if kind is bytearray:
+        return b"raw"  # modified in place
     mark = _mark(db, key, value)
     if kind is bytes:
-        if mark is not None and mark.kind == RAW:
-            return b"raw"
         if mark is not None and mark.kind == EMBSTR:
             return b"embstr" if len(value) <= EMBSTR_SIZE_LIMIT else b"raw"
         return string_encoding(value)
@@ -294,17 +294,6 @@ def _too_long(kind: type, element: bytes, limits: Limits) -> bool:
 
 
 # -- the moments history matters -------------------------------------------------------------------
-def raw_string(db: Database, key: bytes, value: bytes) -> bytes:
-    """``value`` is about to replace the string at ``key`` after an in-place change (APPEND,
-    SETRANGE, SETBIT ...), which Redis leaves ``raw``. Returns the object to store: a fresh one
-    for a one-byte string (CPython shares those, so the mark could not tell a later ``SET`` of
-    the same byte apart)."""
-    if len(value) == 1:
-        value = value[0].to_bytes(1, "big")
-    db.marks[key] = Mark(value, RAW)
-    return value
-
-
 def float_string(db: Database, key: bytes, value: bytes) -> bytes:
     """``value`` (INCRBYFLOAT's result) is about to be stored at ``key``: Redis stores it as it
     is, ``embstr`` even when it spells an integer. Returns the object to store."""
@@ -431,8 +420,8 @@ def moved(src: Database, key: bytes, dst: Database, newkey: bytes, value: Any) -
 def copied(src: Database, key: bytes, value: Any, dst: Database, newkey: bytes, copy: Any) -> Any:
     """COPY: ``copy`` of ``value`` is about to be stored at ``newkey`` in ``dst``; returns the
     object to store. Redis's copy keeps the encoding, and a copied integer is a private object
-    (REFCOUNT 1): a one-byte string is then stored as a fresh object (see
-    :func:`raw_string`)."""
+    (REFCOUNT 1): a one-byte string is then stored as a fresh object (CPython shares those,
+    so a mark could not tell a later ``SET`` of the same byte apart)."""
     mark = _mark(src, key, value)
     if mark is not None:
         snapshot = mark.snapshot

@@ -5,12 +5,37 @@ Value types (the Python type *is* the Redis type, so a type check is one ``type(
 =========== ========================== ==========
 Redis type  Python value               ``TYPE``
 =========== ========================== ==========
-string      ``bytes``                  string
+string      ``bytes`` or ``bytearray`` string
 list        ``collections.deque``      list
 hash        ``dict[bytes, bytes]``     hash
 set         ``set[bytes]``             set
 zset        :class:`~zyst.types.zset.ZSet` zset
 =========== ========================== ==========
+
+A string is ``bytes`` until a command modifies it in place (APPEND, SETRANGE, SETBIT, BITFIELD's
+SET and INCRBY): :meth:`Database.unshare` then copies it once into a ``bytearray`` stored in its
+place, which those commands grow and patch from then on (amortized O(size of the change), like
+Redis's "raw" strings; a ``bytearray`` *is* what Redis's ``OBJECT ENCODING`` calls ``raw`` after
+such a change). A command that stores a new string (SET, INCR, ...) stores ``bytes`` again.
+Who sees which:
+
+- :meth:`Database.get_string` and :meth:`Database.get_string_for_write` always answer
+  ``bytes``: a ``bytearray`` is copied on the way out (the reply costs that copy anyway) and
+  stays stored. Not storing the copy back keeps the next in-place change free of a copy back,
+  and keeps the stored type what Redis's encoding would be (GET does not turn a raw string
+  into an embstr). Their hot path, a ``bytes`` value, pays nothing for this: the
+  ``bytearray`` test sits behind the failed ``bytes`` test, in a helper of its own.
+- :meth:`Database.get_buffer` and :meth:`Database.get_buffer_for_write` answer either, without
+  copying, for commands that only read lengths, bytes or slices (STRLEN, GETRANGE, GETBIT,
+  BITCOUNT, BITPOS, BITFIELD) or that go on to modify it through :meth:`Database.unshare`.
+- :meth:`Database.lookup` and :meth:`Database.lookup_read` answer the stored object as it is,
+  with no test added to the path of every lookup (converting there would also copy a big
+  bitmap for each EXPIRE, TYPE or EXISTS). Their callers that read a string's content (MGET,
+  LCS, BITOP, SORT's patterns, COPY, MEMORY USAGE, the AOF rewrite) take either type, and so
+  must code that reads ``data`` itself (:data:`TYPE_NAMES` names both ``string``).
+
+A ``bytearray`` never leaves in a reply nor in a propagated command: a reply may be kept and
+encoded later (EXEC), when a later command may have changed the buffer.
 
 Invariants:
 
@@ -52,15 +77,25 @@ from zyst.errors import CommandError
 from zyst.scanning import CollectionScans, KeyLog
 from zyst.types.zset import ZSet
 
-Value = Any  # bytes | deque[bytes] | dict[bytes, bytes] | set[bytes] | ZSet
+Value = Any  # bytes | bytearray | deque[bytes] | dict[bytes, bytes] | set[bytes] | ZSet
 
 TYPE_NAMES: dict[type, bytes] = {
     bytes: b"string",
+    bytearray: b"string",  # a string modified in place (see the module docstring)
     deque: b"list",
     dict: b"hash",
     set: b"set",
     ZSet: b"zset",
 }
+
+
+def _as_bytes(value: Value) -> bytes:
+    """A stored value that is not ``bytes`` as a string: a copy of a ``bytearray``, WRONGTYPE
+    for anything else. Kept out of the string lookups so their ``bytes`` path stays as short as
+    it was (compiled, the extra branch cost instructions on every GET)."""
+    if type(value) is bytearray:
+        return bytes(value)
+    raise CommandError(errors.WRONGTYPE)
 
 
 def wall_clock_ms() -> int:
@@ -132,18 +167,45 @@ class Database:
         return self.lookup(key) is not None
 
     def get_string(self, key: bytes) -> bytes | None:
-        """The string at ``key`` for a read command (counted), ``None`` if missing."""
+        """The string at ``key`` for a read command (counted), ``None`` if missing; always
+        ``bytes`` (a copy of a string modified in place)."""
         value = self.lookup_read(key)
         if value is None or type(value) is bytes:
             return value
-        raise CommandError(errors.WRONGTYPE)
+        return _as_bytes(value)
 
     def get_string_for_write(self, key: bytes) -> bytes | None:
         """:meth:`get_string` for a write command (not counted)."""
         value = self.lookup(key)
         if value is None or type(value) is bytes:
             return value
+        return _as_bytes(value)
+
+    def get_buffer(self, key: bytes) -> bytes | bytearray | None:
+        """The string at ``key`` as stored, ``bytes`` or ``bytearray``, not copied; for a read
+        command (counted). The caller reads it and lets no ``bytearray`` out in a reply."""
+        value = self.lookup_read(key)
+        if value is None or type(value) is bytes or type(value) is bytearray:
+            return value
         raise CommandError(errors.WRONGTYPE)
+
+    def get_buffer_for_write(self, key: bytes) -> bytes | bytearray | None:
+        """:meth:`get_buffer` for a write command (not counted)."""
+        value = self.lookup(key)
+        if value is None or type(value) is bytes or type(value) is bytearray:
+            return value
+        raise CommandError(errors.WRONGTYPE)
+
+    def unshare(self, key: bytes, value: bytes | bytearray) -> bytearray:
+        """The string at ``key``, which :meth:`get_buffer_for_write` has just returned as
+        ``value``, as a ``bytearray`` the caller may change in place (Redis's
+        ``dbUnshareStringValue``): ``bytes`` are copied once into one stored in their place,
+        the TTL kept; a ``bytearray`` is already the stored one."""
+        if type(value) is bytearray:
+            return value
+        buf = bytearray(value)
+        self.data[key] = buf
+        return buf
 
     def get_typed(self, key: bytes, kind: type) -> Any:
         """The value at ``key`` if it is of ``kind`` (deque, dict, set), ``None`` if missing;

@@ -207,6 +207,25 @@ def test_string_encodings(oracle: Oracle) -> None:
         ("OBJECT", "ENCODING", "f"),
         ("INCRBY", "big", "12345678901234"),
         ("OBJECT", "ENCODING", "big"),
+        # The bitmap writes change strings in place too; BITOP stores a raw result.
+        ("SET", "bm", "12"),
+        ("SETBIT", "bm", "0", "0"),
+        ("OBJECT", "ENCODING", "bm"),
+        ("SETBIT", "nb", "3", "1"),
+        ("OBJECT", "ENCODING", "nb"),
+        ("SET", "bf", "7"),
+        ("BITFIELD", "bf", "GET", "u8", "0"),
+        ("OBJECT", "ENCODING", "bf"),
+        ("BITFIELD", "bf", "SET", "u8", "0", "1"),
+        ("OBJECT", "ENCODING", "bf"),
+        ("BITOP", "OR", "bo", "bm"),
+        ("OBJECT", "ENCODING", "bo"),
+        ("BITOP", "NOT", "bo", "nb"),
+        ("OBJECT", "ENCODING", "bo"),
+        ("GET", "bo"),
+        ("OBJECT", "ENCODING", "bo"),
+        ("COPY", "bo", "bocopy"),
+        ("OBJECT", "ENCODING", "bocopy"),
     )
 
 

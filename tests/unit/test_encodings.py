@@ -34,7 +34,7 @@ def test_fits() -> None:
 
 def _marked(keyspace: Keyspace, key: bytes) -> bytes:
     db = keyspace.dbs[0]
-    value = encodings.raw_string(db, key, b"some value")
+    value = encodings.float_string(db, key, b"12")
     db.set_value(key, value)
     return value
 

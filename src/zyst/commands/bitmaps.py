@@ -8,8 +8,10 @@ the highest bit they touch exists, and keep its TTL. Bit offsets are refused pas
 must obey). The bit arithmetic itself lives in :mod:`zyst.types.bitmap` and
 :mod:`zyst.types.bitfield`.
 
-Strings are immutable ``bytes`` in the keyspace, so a write copies its string once: SETBIT is
-O(N) in the string's length where Redis's is O(1).
+Writes change the string in place: the first one turns a ``bytes`` value into the
+``bytearray`` stored from then on (:meth:`zyst.keyspace.Database.unshare`, one copy, as Redis
+unshares even when nothing changes), later ones cost what they touch, so SETBIT is O(1) and
+BITFIELD's writes O(1) each, growth amortized. Reads take either type without copying.
 
 Propagation, as Redis decides it: SETBIT only when it created the key, grew the string or
 flipped the bit; BITOP when it stored a result or deleted its destination; BITFIELD only when a
@@ -98,23 +100,24 @@ def setbit(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.BIT_VALUE)
     db = client.db
     key = argv[1]
-    value = db.get_string_for_write(key)
+    value = db.get_buffer_for_write(key)
     byte = offset >> 3
     mask = 0x80 >> (offset & 7)
     if value is None:
-        value = b""
-    if byte < len(value):
-        current = value[byte]
-        was = 1 if current & mask else 0
-        if was == on:
-            return was
-        buf = bytearray(value)
-        buf[byte] = current ^ mask
-        value = bytes(buf)
+        buf = bytearray(byte + 1)
+        db.set_value(key, buf, keep_ttl=True)
+        grown = True
     else:
-        was = 0
-        value = value + bytes(byte - len(value)) + bytes((mask if on else 0,))
-    db.set_value(key, value, keep_ttl=True)
+        buf = db.unshare(key, value)
+        grown = byte >= len(buf)
+        if grown:
+            buf += bytes(byte + 1 - len(buf))
+    current = buf[byte]
+    was = 1 if current & mask else 0
+    if was == on and not grown:
+        return was
+    if was != on:
+        buf[byte] = current ^ mask
     client.ctx.dirty += 1
     return was
 
@@ -138,7 +141,7 @@ def getbit(client: Client, argv: list[bytes]) -> Reply:
     The bit at ``offset``: 0 past the end of the string and for a missing key.
     """
     offset = _bit_offset(client, argv[2])
-    value = client.db.get_string(argv[1])
+    value = client.db.get_buffer(argv[1])
     if value is None:
         return 0
     byte = offset >> 3
@@ -167,7 +170,7 @@ def bitcount(client: Client, argv: list[bytes]) -> Reply:
     or bits with BIT; negative counts from the end). A missing key answers 0 before any
     argument is looked at.
     """
-    value = client.db.get_string(argv[1])
+    value = client.db.get_buffer(argv[1])
     if value is None:
         return 0
     argc = len(argv)
@@ -216,7 +219,7 @@ def bitpos(client: Client, argv: list[bytes]) -> Reply:
     bit = parse_int(argv[2])
     if bit != 0 and bit != 1:
         raise CommandError(errors.BIT_ARGUMENT)
-    value = client.db.get_string(argv[1])
+    value = client.db.get_buffer(argv[1])
     if value is None:
         return -1 if bit else 0
     argc = len(argv)
@@ -278,13 +281,13 @@ def bitop(client: Client, argv: list[bytes]) -> Reply:
     if op < 0 and len(argv) != 4:
         raise CommandError(errors.BITOP_NOT_ONE_KEY)
     db = client.db
-    sources: list[bytes] = []
+    sources: list[bytes | bytearray] = []
     size = 0
     for key in argv[3:]:
         value = db.lookup_read(key)
         if value is None:
             value = b""
-        elif type(value) is not bytes:
+        elif type(value) is not bytes and type(value) is not bytearray:
             raise CommandError(errors.WRONGTYPE)
         sources.append(value)
         if len(value) > size:
@@ -292,7 +295,8 @@ def bitop(client: Client, argv: list[bytes]) -> Reply:
     destination = argv[2]
     if size:
         result = bitmap.invert(sources[0]) if op < 0 else bitmap.combine(op, sources)
-        db.set_value(destination, result)
+        # Redis stores the result as a raw string (OBJECT ENCODING), as modified in place.
+        db.set_value(destination, bytearray(result))
         client.ctx.dirty += 1
     elif db.delete_stored(destination):
         client.ctx.dirty += 1
@@ -383,18 +387,22 @@ def _bitfield(client: Client, argv: list[bytes], read_only: bool) -> Reply:
         if opcode != _GET and offset + bits - 1 > highest:
             highest = offset + bits - 1
     if highest < 0:
-        value = db.get_string(key)
+        value = db.get_buffer(key)
         data = b"" if value is None else value
         return [bitfield.get(data, offset, bits, signed) for _, signed, bits, offset, _, _ in ops]
     if read_only:
         raise CommandError(errors.BITFIELD_RO_GET_ONLY)
-    old = db.get_string_for_write(key)
+    old = db.get_buffer_for_write(key)
     size = (highest >> 3) + 1
     # Creating or growing the key counts as a change for each operation that writes.
     grown = old is None or len(old) < size
-    buf = bytearray(b"" if old is None else old)
-    if len(buf) < size:
-        buf.extend(bytes(size - len(buf)))
+    if old is None:
+        buf = bytearray(size)
+        db.set_value(key, buf, keep_ttl=True)
+    else:
+        buf = db.unshare(key, old)
+        if len(buf) < size:
+            buf += bytes(size - len(buf))
     replies: list[int | None] = []
     changes = 0
     for opcode, signed, bits, offset, argument, mode in ops:
@@ -411,8 +419,6 @@ def _bitfield(client: Client, argv: list[bytes], read_only: bool) -> Reply:
         replies.append(current if opcode == _SET else stored)
         if grown or stored != current:
             changes += 1
-    if grown or changes:
-        db.set_value(key, bytes(buf), keep_ttl=True)
     client.ctx.dirty += changes
     return replies
 

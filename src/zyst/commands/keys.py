@@ -766,6 +766,8 @@ def _duplicate(value: Any) -> Any:
     kind = type(value)
     if kind is bytes:
         return value
+    if kind is bytearray:  # a string modified in place: the copy must not share its buffer
+        return bytearray(value)
     if kind is deque:
         return deque(value)
     if kind is dict:

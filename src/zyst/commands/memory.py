@@ -66,7 +66,7 @@ def value_size(value: Any, samples: int) -> int:
     """The estimated bytes of one stored value (see the module docstring)."""
     size = sys.getsizeof
     kind = type(value)
-    if kind is bytes:
+    if kind is bytes or kind is bytearray:  # (a bytearray counts its spare room, as an sds)
         return size(value)
     if kind is deque:
         return size(value) + sampled_size(len(value), map(size, value), samples)

@@ -126,6 +126,8 @@ class Pattern:
             return None
         value = db.lookup_read(self.prefix + element + self.suffix)
         if self.field is None:
+            if type(value) is bytearray:  # a string modified in place: compared as bytes
+                return bytes(value)
             return value if type(value) is bytes else None
         if type(value) is dict:
             found: bytes | None = value.get(self.field)

@@ -2,10 +2,15 @@
 INCRBYFLOAT, APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, GETDEL, GETEX, GETSET, SETNX, MSETNX,
 SETEX, PSETEX and LCS.
 
-A string value is stored as ``bytes``; integers are stored as their decimal spelling, as Redis
-does, and read back with the strict rules of :func:`zyst.commands.args.strict_int`. Floats
-(INCRBYFLOAT) are Redis's long doubles, computed and spelled by :mod:`zyst.numbers`. APPEND and
-SETRANGE refuse to grow a string past ``proto-max-bulk-len``.
+A string value is stored as ``bytes``, or as a ``bytearray`` once APPEND or SETRANGE (or a bit
+command) has modified it in place (see :mod:`zyst.keyspace`): the first such change copies the
+string once, later ones cost the size of the change, so building a string with APPEND is linear
+as in Redis. APPEND to a missing key stores the argument itself (``bytes``), as Redis stores a
+shared, encoded object there; SETRANGE creates a ``bytearray``. Integers are stored as their
+decimal spelling, as Redis does, and read back with the strict rules of
+:func:`zyst.commands.args.strict_int`. Floats (INCRBYFLOAT) are Redis's long doubles,
+computed and spelled by :mod:`zyst.numbers`. APPEND and SETRANGE refuse to grow a string
+past ``proto-max-bulk-len``.
 
 These handlers are the hot path of ``redis-benchmark`` (SET, GET, INCR, MSET), so the common
 forms take short branches: ``SET key value`` parses no options, ``GET`` is one lookup.
@@ -221,8 +226,14 @@ def mget(client: Client, argv: list[bytes]) -> Reply:
     values = []
     for key in argv[1:]:
         value = lookup(key)
-        values.append(value if type(value) is bytes else None)
+        values.append(value if type(value) is bytes else _mget_other(value))
     return values
+
+
+def _mget_other(value: Any) -> bytes | None:
+    """MGET's answer for a value that is not ``bytes``: a copy of a string modified in place,
+    null for any other type (kept apart so the loop's ``bytes`` path stays short)."""
+    return bytes(value) if type(value) is bytearray else None
 
 
 @command(
@@ -391,16 +402,16 @@ def append(client: Client, argv: list[bytes]) -> Reply:
     db = client.db
     key = argv[1]
     tail = argv[2]
-    old = db.get_string_for_write(key)
+    old = db.get_buffer_for_write(key)
     if old is None:
-        value = tail
-    else:
-        _check_string_length(client, len(old), len(tail))
-        # Appending to a string leaves it "raw" in Redis (OBJECT ENCODING), whatever its size.
-        value = encodings.raw_string(db, key, old + tail)
-    db.set_value(key, value, keep_ttl=True)
+        db.set_value(key, tail, keep_ttl=True)
+        client.ctx.dirty += 1
+        return len(tail)
+    _check_string_length(client, len(old), len(tail))
+    buf = db.unshare(key, old)
+    buf += tail  # in place, amortized O(len(tail))
     client.ctx.dirty += 1
-    return len(value)
+    return len(buf)
 
 
 @command(
@@ -421,7 +432,7 @@ def strlen(client: Client, argv: list[bytes]) -> Reply:
 
     The value's length in bytes; 0 for a missing key.
     """
-    value = client.db.get_string(argv[1])
+    value = client.db.get_buffer(argv[1])
     return 0 if value is None else len(value)
 
 
@@ -544,7 +555,7 @@ def getex(client: Client, argv: list[bytes]) -> Reply:
     return value
 
 
-def _range_of(value: bytes, start: int, end: int) -> bytes:
+def _range_of(value: bytes | bytearray, start: int, end: int) -> bytes:
     """GETRANGE's slice: inclusive indexes, negative ones from the end, clamped to the string."""
     size = len(value)
     if start < 0 and end < 0 and start > end:
@@ -556,14 +567,16 @@ def _range_of(value: bytes, start: int, end: int) -> bytes:
     end = min(end, size - 1)
     if start > end or size == 0:
         return b""
-    return value[start : end + 1]
+    if type(value) is bytes:
+        return value[start : end + 1]
+    return bytes(memoryview(value)[start : end + 1])  # one copy, as bytes
 
 
 def _getrange(client: Client, argv: list[bytes]) -> Reply:
     # The indexes are parsed before the key is looked up: a bad index wins over WRONGTYPE.
     start = parse_int(argv[2])
     end = parse_int(argv[3])
-    value = client.db.get_string(argv[1])
+    value = client.db.get_buffer(argv[1])
     return b"" if value is None else _range_of(value, start, end)
 
 
@@ -644,18 +657,21 @@ def setrange(client: Client, argv: list[bytes]) -> Reply:
     db = client.db
     key = argv[1]
     patch = argv[3]
-    old = db.get_string_for_write(key)
+    old = db.get_buffer_for_write(key)
     if not patch:
         return 0 if old is None else len(old)
     _check_string_length(client, offset, len(patch))
     if old is None:
-        old = b""
-    if len(old) < offset:
-        old += bytes(offset - len(old))
-    value = encodings.raw_string(db, key, old[:offset] + patch + old[offset + len(patch) :])
-    db.set_value(key, value, keep_ttl=True)
+        buf = bytearray(offset)
+        db.set_value(key, buf, keep_ttl=True)
+    else:
+        buf = db.unshare(key, old)
+        if len(buf) < offset:
+            buf += bytes(offset - len(buf))
+    # In place: as long as the patch, or growing at the end (amortized by bytearray).
+    buf[offset : offset + len(patch)] = patch
     client.ctx.dirty += 1
-    return len(value)
+    return len(buf)
 
 
 @command(
@@ -838,12 +854,12 @@ def lcs(client: Client, argv: list[bytes]) -> Reply:
     # Both keys are looked up (and counted) before either's type is judged.
     first = db.lookup_read(argv[1])
     second = db.lookup_read(argv[2])
-    if (first is not None and type(first) is not bytes) or (
-        second is not None and type(second) is not bytes
+    if (first is not None and type(first) is not bytes and type(first) is not bytearray) or (
+        second is not None and type(second) is not bytes and type(second) is not bytearray
     ):
         raise CommandError(errors.LCS_NOT_STRINGS)
-    a: bytes = b"" if first is None else first
-    b: bytes = b"" if second is None else second
+    a: bytes = b"" if first is None else bytes(first)
+    b: bytes = b"" if second is None else bytes(second)
     want_len = want_idx = with_match_len = False
     min_match_len = 0
     i = 3

@@ -38,6 +38,9 @@ def _value_commands(key: bytes, value: object) -> Iterator[list[bytes]]:
     if type(value) is bytes:
         yield [b"SET", key, value]
         return
+    if type(value) is bytearray:  # a string modified in place, frozen as it is now
+        yield [b"SET", key, bytes(value)]
+        return
     if type(value) is deque:
         name, items = b"RPUSH", list(value)
     elif type(value) is dict:

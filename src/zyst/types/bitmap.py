@@ -6,6 +6,9 @@ commands clamp their arguments before calling. The work is done by C-speed primi
 (``int.from_bytes``, ``int.bit_count``, ``bytes.startswith`` and ``lstrip``,
 ``bytes.translate``), never a Python loop over bits or bytes, so a long string costs about what
 copying it costs.
+
+Every function reads ``bytes`` or a ``bytearray`` alike (a string modified in place is stored as
+the latter, see :mod:`zyst.keyspace`) and returns ``bytes``.
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ _ZEROS: Final = bytes(_BLOCK)
 _ONES: Final = b"\xff" * _BLOCK
 
 
-def count_all(data: bytes) -> int:
+def count_all(data: bytes | bytearray) -> int:
     """How many bits of ``data`` are set."""
     # (The byte order does not change the count; little-endian converts a little faster.)
     return int.from_bytes(data, "little").bit_count()
 
 
-def count(data: bytes, first: int, last: int) -> int:
+def count(data: bytes | bytearray, first: int, last: int) -> int:
     """How many of the bits ``first`` .. ``last`` of ``data`` are set."""
     first_byte = first >> 3
     counted = int.from_bytes(data[first_byte : (last >> 3) + 1], "big") >> (7 - (last & 7))
@@ -48,7 +51,7 @@ def _first_in_byte(byte: int, bit: int) -> int:
     return 8 - byte.bit_length()
 
 
-def _first_byte_not(data: bytes, fill: bytes, start: int, end: int) -> int:
+def _first_byte_not(data: bytes | bytearray, fill: bytes, start: int, end: int) -> int:
     """The index of the first byte of ``data[start:end]`` other than ``fill`` (one byte), or
     -1."""
     block = _ZEROS if fill == b"\0" else _ONES
@@ -59,7 +62,7 @@ def _first_byte_not(data: bytes, fill: bytes, start: int, end: int) -> int:
     return start + len(chunk) - len(rest) if rest else -1
 
 
-def find(data: bytes, bit: int, first: int, last: int) -> int:
+def find(data: bytes | bytearray, bit: int, first: int, last: int) -> int:
     """The position of the first bit equal to ``bit`` among bits ``first`` .. ``last`` of
     ``data``, or -1 when there is none."""
     first_byte = first >> 3
@@ -84,17 +87,17 @@ def find(data: bytes, bit: int, first: int, last: int) -> int:
     return last_byte * 8 + where if where < 8 else -1
 
 
-def invert(data: bytes) -> bytes:
+def invert(data: bytes | bytearray) -> bytes:
     """Every bit of ``data`` flipped (BITOP NOT)."""
-    return data.translate(_INVERT)
+    return bytes(data.translate(_INVERT))  # (no copy of bytes; a bytearray's, as bytes)
 
 
-def combine(op: int, sources: list[bytes]) -> bytes:
+def combine(op: int, sources: list[bytes | bytearray]) -> bytes:
     """``sources`` combined bit by bit with ``op`` (AND, OR, XOR), each read as if padded with
     zero bytes to the longest one's length, which is the result's length."""
     size = max(len(source) for source in sources)
     if len(sources) == 1:
-        return sources[0]
+        return bytes(sources[0])
     acc = -1
     for index, source in enumerate(sources):
         value = int.from_bytes(source, "big")
