@@ -33,7 +33,7 @@ from zyst.commands.args import option_word, parse_count, parse_int, parse_timeou
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MAX, parse_double, parse_range_double
-from zyst.protocol.resp import NULL_ARRAY, ScorePairs
+from zyst.protocol.resp import NULL_ARRAY, ScoreLists, ScorePairs
 from zyst.types.zset import LexBound, LexRange, ScoreRange, ZSet
 
 if TYPE_CHECKING:
@@ -554,7 +554,7 @@ def _zrange(
             result.add(member, score)
         return result
     if withscores:
-        return ScorePairs(zset.items(a, b, reverse))
+        return ScoreLists(zset.members(a, b, reverse), zset.score_list(a, b, reverse))
     return zset.members(a, b, reverse)
 
 
