@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tracemalloc
 
 import pytest
@@ -369,3 +370,16 @@ def test_long_maps_sets_and_score_pairs_encode_like_short_ones() -> None:
     for value in (ScoreLists(members, scores), ScorePairs(list(zip(members, scores, strict=True)))):
         assert encode(value) == b"".join(expected2)
         assert encode(value, resp3=True) == b"".join(expected3)
+
+
+@given(
+    st.one_of(
+        st.floats(allow_nan=False),
+        st.integers(-(10**19), 10**19).map(float),
+        st.sampled_from([0.0, -0.0, 1e15, -1e15, 1e15 - 1, 2.0**53, 1e17, 5e-324]),
+    )
+)
+def test_doubles_print_as_redis_prints_them(value: float) -> None:
+    text = (b"inf" if value > 0 else b"-inf") if math.isinf(value) else b"%.17g" % value
+    assert encode(value) == b"$%d\r\n%s\r\n" % (len(text), text)
+    assert encode(value, resp3=True) == b",%s\r\n" % text

@@ -147,6 +147,9 @@ NULL_ARRAY: Final = _NullArray()
 NO_REPLY: Final = _NoReply()
 
 
+# Whole doubles below this in magnitude print the same with %d as with %.17g.
+_EXACT: Final = 1e15
+
 # Integer replies from 0 to 9999, encoded once (Redis keeps the same range of shared integers):
 # counts, lengths and 0/1 answers are most of the integer replies a server sends.
 _INTEGER_REPLIES: Final = [b":%d\r\n" % n for n in range(10_000)]
@@ -161,7 +164,13 @@ def encode_integer(number: int) -> bytes:
 
 def format_double(value: float) -> bytes:
     """A double as Redis writes it in a RESP2 bulk string (``%.17g`` with inf spelled out)."""
-    if math.isinf(value):
+    if -_EXACT < value < _EXACT:
+        whole = int(value)
+        # A whole number below 10**15 prints the same with %d, several times faster; -0 is the
+        # one whole value %d would print differently ("0").
+        if whole == value and (whole or math.copysign(1.0, value) > 0):
+            return b"%d" % whole
+    elif math.isinf(value):
         return b"inf" if value > 0 else b"-inf"
     return b"%.17g" % value
 
@@ -171,7 +180,7 @@ def _resp3_double(value: float) -> bytes:
         return b",inf\r\n" if value > 0 else b",-inf\r\n"
     if math.isnan(value):
         return b",nan\r\n"
-    return b",%.17g\r\n" % value
+    return b"," + format_double(value) + b"\r\n"
 
 
 def _error_bytes(message: str) -> bytes:
