@@ -25,6 +25,8 @@ HOT_MODULES = [
     "src/zyst/types/bitmap.py",
     "src/zyst/types/bitfield.py",
     "src/zyst/commands/scan.py",
+    "src/zyst/commands/zsets.py",
+    "src/zyst/types/zset.py",
     "src/zyst/keyspace.py",
     "src/zyst/encodings.py",
     "src/zyst/scanning.py",

@@ -320,6 +320,18 @@ def parse_double(raw: bytes) -> float | None:
     """The double ``raw`` spells under Redis's ``getDoubleFromObject`` rules, or ``None``."""
     # Redis refuses an empty argument and a leading space before calling strtod; ``_strtod``
     # reads the whole text as one number, so neither gets through it.
+    size = len(raw)
+    if 0 < size <= 15:
+        # The common case, plain digits (scores, increments): at most 15 of them are exact in
+        # a double, so the integer they spell converts without rounding.
+        value = 0
+        for index in range(size):
+            digit = raw[index] - 48
+            if digit < 0 or digit > 9:
+                break
+            value = value * 10 + digit
+        else:
+            return float(value)
     parsed = _strtod(raw)
     if parsed is None or parsed[1] != 0:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tracemalloc
 
 import pytest
@@ -17,6 +18,8 @@ from zyst.protocol.resp import (
     Map,
     Pairs,
     RequestParser,
+    ScoreLists,
+    ScorePairs,
     SetReply,
     Verbatim,
     encode_command,
@@ -328,6 +331,14 @@ def plain_array(items: list[bytes | int | None]) -> bytes:
         [b"short", b"c" * 10_000],
         [b"xx", 7, b"xx"],
         [b"xx", None, b"yy"],
+        # Long arrays are encoded in chunks: every length at and around a chunk's end, one
+        # length throughout, and an element only the general path takes after whole chunks.
+        [b"e:%d" % n for n in range(2047)],
+        [b"e:%d" % n for n in range(2048)],
+        [b"e:%d" % n for n in range(6000)],
+        [b"abcd"] * 4097,
+        [*([b"ab"] * 5000), 7, b"cd"],
+        [*([b"ab"] * 5000), b"c" * 5000],
     ],
 )
 def test_array_encodings(items: list[bytes | int | None]) -> None:
@@ -337,3 +348,38 @@ def test_array_encodings(items: list[bytes | int | None]) -> None:
 @given(st.lists(st.one_of(st.binary(max_size=5000), st.none(), st.integers(-5, 5)), max_size=20))
 def test_any_array_encodes_like_one_element_at_a_time(items: list[bytes | int | None]) -> None:
     assert encode(items) == plain_array(items)
+
+
+def test_long_maps_sets_and_score_pairs_encode_like_short_ones() -> None:
+    fields = {b"f%d" % n: b"v" * (n % 7) for n in range(5000)}
+    flat = [part for pair in fields.items() for part in pair]
+    assert encode(Map(fields)) == plain_array(flat)
+    assert encode(Map(list(fields.items())), resp3=True) == b"%5000\r\n" + plain_array(flat)[8:]
+    members = list(fields)
+    assert encode(SetReply(members)) == plain_array(members)
+    assert encode(SetReply(members), resp3=True) == b"~5000\r\n" + plain_array(members)[7:]
+    scores = [n / 3 for n in range(5000)]
+    scores[7] = float("inf")
+    scores[9] = float("-inf")
+    expected2 = [b"*10000\r\n"]
+    expected3 = [b"*5000\r\n"]
+    for member, score in zip(members, scores, strict=True):
+        bulk = b"$%d\r\n%s\r\n" % (len(member), member)
+        expected2.append(bulk + encode(score))
+        expected3.append(b"*2\r\n" + bulk + encode(score, resp3=True))
+    for value in (ScoreLists(members, scores), ScorePairs(list(zip(members, scores, strict=True)))):
+        assert encode(value) == b"".join(expected2)
+        assert encode(value, resp3=True) == b"".join(expected3)
+
+
+@given(
+    st.one_of(
+        st.floats(allow_nan=False),
+        st.integers(-(10**19), 10**19).map(float),
+        st.sampled_from([0.0, -0.0, 1e15, -1e15, 1e15 - 1, 2.0**53, 1e17, 5e-324]),
+    )
+)
+def test_doubles_print_as_redis_prints_them(value: float) -> None:
+    text = (b"inf" if value > 0 else b"-inf") if math.isinf(value) else b"%.17g" % value
+    assert encode(value) == b"$%d\r\n%s\r\n" % (len(text), text)
+    assert encode(value, resp3=True) == b",%s\r\n" % text

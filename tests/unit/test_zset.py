@@ -33,7 +33,7 @@ def test_add_update_remove() -> None:
     assert z.add(b"m", 5.0) is False
     assert z.score(b"m") == 5.0 and list(z) == [(b"m", 5.0)]
     assert z.remove(b"m") is True and z.remove(b"m") is False
-    assert not z and len(z) == 0 and list(z.order) == []
+    assert not z and len(z) == 0 and list(z) == []
 
 
 def test_negative_zero_is_stored_as_zero() -> None:
@@ -199,3 +199,56 @@ def test_format_double(value: float, text: bytes) -> None:
     assert format_double(value) == text
     if not math.isinf(value):
         assert parse_double(text) == value
+
+
+@pytest.mark.parametrize("load", [1, 2, 5, 512])
+def test_blocks_match_the_model(load: int) -> None:
+    """The same random operations on sets whose order spans many small blocks (splits, emptied
+    blocks, spans across blocks) and on one block, against the naive model."""
+    rng = random.Random(load)
+    z = ZSet(load)
+    model: dict[bytes, float] = {}
+    for step in range(4000):
+        member = b"m%d" % rng.randrange(60)
+        op = rng.randrange(10)
+        if op < 4:
+            score = float(rng.randrange(-3, 3))  # few scores: ties span blocks
+            assert z.add(member, score) == (member not in model)
+            model[member] = score
+        elif op == 4:
+            assert z.remove(member) == (member in model)
+            model.pop(member, None)
+        elif op == 5 and model:
+            order = model_order(model)
+            start = rng.randrange(len(order))
+            stop = rng.randrange(start, min(len(order), start + 8) + 1)
+            assert z.delete_span(start, stop) == stop - start
+            for gone, _ in order[start:stop]:
+                del model[gone]
+        order = model_order(model)
+        size = len(order)
+        assert len(z) == size and list(z) == order
+        if not size:
+            continue
+        start = rng.randrange(size)
+        stop = rng.randrange(start, size + 1)
+        assert z.items(start, stop) == order[start:stop]
+        assert z.members(start, stop, True) == [m for m, _ in reversed(order[start:stop])]
+        assert z.at(start) == order[start]
+        if member in model:
+            rank = order.index((member, model[member]))
+            assert z.rank(member) == rank and z.rank(member, True) == size - 1 - rank
+        lo, hi = float(rng.randrange(-4, 4)), float(rng.randrange(-4, 4))
+        spec = ScoreRange(lo, rng.random() < 0.5, hi, rng.random() < 0.5)
+        a, b = z.score_span(spec)
+        assert z.items(a, b) == [
+            (m, s) for m, s in order if not spec.empty() and spec.above_min(s) and spec.below_max(s)
+        ]
+        if step % 7 == 0:
+            one = ZSet(load)
+            for m in model:
+                one.add(m, 1.0)
+            lex = LexRange(BOUNDS[rng.randrange(len(BOUNDS))], (b"[", b"m%d" % rng.randrange(60)))
+            a, b = one.lex_span(lex)
+            names = sorted(model)
+            assert one.members(a, b) == ([] if lex.empty() else lex_model(names, lex.min, lex.max))

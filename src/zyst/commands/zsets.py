@@ -33,7 +33,7 @@ from zyst.commands.args import option_word, parse_count, parse_int, parse_timeou
 from zyst.commands.table import Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MAX, parse_double, parse_range_double
-from zyst.protocol.resp import NULL_ARRAY, ScorePairs
+from zyst.protocol.resp import NULL_ARRAY, ScoreLists, ScorePairs
 from zyst.types.zset import LexBound, LexRange, ScoreRange, ZSet
 
 if TYPE_CHECKING:
@@ -207,23 +207,34 @@ def _store(client: Client, key: bytes, result: ZSet) -> int:
 
 
 # -- ZADD / ZINCRBY ---------------------------------------------------------------------------
-_ZADD_FLAGS: Final = {b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"}
+# ZADD's options, as bits.
+_NX: Final = 1
+_XX: Final = 2
+_CH: Final = 4
+_INCR: Final = 8
+_GT: Final = 16
+_LT: Final = 32
+_ZADD_FLAGS: Final = {b"nx": _NX, b"xx": _XX, b"ch": _CH, b"incr": _INCR, b"gt": _GT, b"lt": _LT}
 
 
 def _zadd(client: Client, argv: list[bytes], incr: bool) -> Reply:
     """Redis's ``zaddGenericCommand``: options, then score-member pairs."""
-    options: set[bytes] = set()
+    options = 0
     index = 2
-    while index < len(argv):
-        word = argv[index].lower()
-        if word not in _ZADD_FLAGS:
+    size = len(argv)
+    while index < size:
+        word = argv[index]
+        if len(word) > 4:  # no option is longer: a score (the usual case) ends them
             break
-        options.add(word)
+        bit = _ZADD_FLAGS.get(word.lower(), 0)
+        if not bit:
+            break
+        options |= bit
         index += 1
-    incr = incr or b"incr" in options
-    nx, xx = b"nx" in options, b"xx" in options
-    gt, lt = b"gt" in options, b"lt" in options
-    count = len(argv) - index
+    incr = incr or options & _INCR != 0
+    nx, xx = options & _NX != 0, options & _XX != 0
+    gt, lt = options & _GT != 0, options & _LT != 0
+    count = size - index
     if count % 2 or not count:
         raise CommandError(errors.SYNTAX)
     if nx and xx:
@@ -232,7 +243,7 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Reply:
         raise CommandError(errors.ZADD_GT_LT_NX)
     if incr and count > 2:
         raise CommandError(errors.ZADD_INCR_PAIRS)
-    scores = [parse_score(argv[i]) for i in range(index, len(argv), 2)]
+    scores = [parse_score(argv[i]) for i in range(index, size, 2)]
     key = argv[1]
     db = client.db
     zset = _write(client, key)
@@ -243,13 +254,14 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Reply:
             return None if incr else 0
         zset = ZSet()
         db.add(key, zset)
+    members = zset.scores
     for pair, new in enumerate(scores):
         member = argv[index + 2 * pair + 1]
-        current = zset.scores.get(member)
+        current = members.get(member)
         if current is None:
             if xx:
                 continue
-            zset.add(member, new)
+            zset.insert(member, new)
             added += 1
         else:
             if nx:
@@ -261,14 +273,14 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Reply:
             if (lt and new >= current) or (gt and new <= current):
                 continue
             if new != current:
-                zset.add(member, new)
+                zset.change(member, current, new)
                 updated += 1
         processed += 1
         score = new
     client.ctx.dirty += added + updated
     if incr:
         return score if processed else None
-    return added + updated if b"ch" in options else added
+    return added + updated if options & _CH else added
 
 
 @_zcommand(
@@ -530,30 +542,29 @@ def _zrange(
         a, b = _rank_span(len(zset), start, end)
         if reverse:
             a, b = len(zset) - b, len(zset) - a
-        items = zset.items(a, b, reverse)
     else:
         if score_spec is not None:
             a, b = zset.score_span(score_spec)
         elif lex_spec is not None:
             a, b = zset.lex_span_reverse(lex_spec) if reverse else zset.lex_span(lex_spec)
-        items = _limited(zset, a, b, offset, limit, reverse)
+        a, b = _limited(zset, a, b, offset, limit, reverse)
     if store:
         result = ZSet()
-        for member, score in items:
+        for member, score in zset.items(a, b, reverse):
             result.add(member, score)
         return result
     if withscores:
-        return ScorePairs(items)
-    return [member for member, _ in items]
+        return ScoreLists(zset.members(a, b, reverse), zset.score_list(a, b, reverse))
+    return zset.members(a, b, reverse)
 
 
 def _limited(
     zset: ZSet, start: int, stop: int, offset: int, limit: int, reverse: bool
-) -> list[tuple[bytes, float]]:
-    """The members of ``[start, stop)`` after LIMIT ``offset count``: Redis skips ``offset``
+) -> tuple[int, int]:
+    """The span left of ``[start, stop)`` after LIMIT ``offset count``: Redis skips ``offset``
     members (a negative offset skips them all) and then takes ``count`` (negative: no limit)."""
     if offset < 0 or limit == 0 or (offset > 0 and offset >= len(zset)):
-        return []
+        return 0, 0
     if reverse:
         stop -= offset
     else:
@@ -563,7 +574,7 @@ def _limited(
             start = stop - limit
         else:
             stop = start + limit
-    return zset.items(start, stop, reverse)
+    return start, stop
 
 
 def _declare_range(
