@@ -192,7 +192,7 @@ def bitcount(client: Client, argv: list[bytes]) -> Reply:
         return bitmap.count(value, start, end)
     if start == 0 and end == len(value) - 1:
         return bitmap.count_all(value)
-    return bitmap.count_all(value[start : end + 1])
+    return bitmap.count(value, start * 8, end * 8 + 7)
 
 
 @command(

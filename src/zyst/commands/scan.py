@@ -66,6 +66,8 @@ _COMPLEXITY: Final = (
 
 def parse_cursor(raw: bytes) -> int:
     """A SCAN cursor, read as Redis reads it with ``strtoul`` (see the module docstring)."""
+    if raw == b"0":
+        return 0  # the start of every iteration
     if raw[:1] and raw[0] in _SPACES:
         raise CommandError(errors.INVALID_CURSOR)
     end = raw.find(b"\0")

@@ -278,32 +278,51 @@ def _encode_elements(items: list[Any], resp3: bool, out: list[bytes]) -> None:
     mark = len(out)
     try:
         if len(items) <= _CHUNK:
-            out.append(_bulk_strings(items))
+            encoded = _bulk_strings(items)
+            if encoded is not None:
+                out.append(encoded)
+                return
         else:
             for start in range(0, len(items), _CHUNK):
-                out.append(_bulk_strings(items[start : start + _CHUNK]))
-    except (TypeError, IndexError):  # not all short bytes: one element at a time
-        del out[mark:]
-        for item in items:
-            if type(item) is bytes:
-                out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+                encoded = _bulk_strings(items[start : start + _CHUNK])
+                if encoded is None:
+                    break
+                out.append(encoded)
             else:
-                encode_reply(item, resp3, out)
+                return
+    except IndexError:  # an element of 4096 bytes or more
+        pass
+    # Not all short bytes (a nested array, an integer, a long string): one element at a time.
+    del out[mark:]
+    for item in items:
+        if type(item) is bytes:
+            out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+        else:
+            encode_reply(item, resp3, out)
 
 
-def _bulk_strings(items: list[bytes]) -> bytes:
-    """The bulk-string encodings of ``items``, concatenated.
+def _bulk_strings(items: list[Any]) -> bytes | None:
+    """The bulk-string encodings of ``items``, concatenated; ``None`` if one of them is not
+    ``bytes`` (found without raising: an exception costs more than encoding a short array).
 
-    Raises TypeError (an element that is not ``bytes``) or IndexError (an element of 4096 bytes
-    or more) for the caller's general path. Elements all of one length (the usual list of
-    fixed-size values) are joined around one shared header, with no per-element work at all.
+    Raises IndexError (an element of 4096 bytes or more) for the caller's general path.
+    Elements all of one length (the usual list of fixed-size values) are joined around one
+    shared header, with no per-element work at all.
     """
     if not items:
         return b""
-    size = len(items[0])
+    first = items[0]
+    if type(first) is not bytes:
+        return None
+    size = len(first)
+    uniform = True
     for item in items:
+        if type(item) is not bytes:
+            return None
         if len(item) != size:
-            return _mixed_bulk_strings(items)
+            uniform = False
+    if not uniform:
+        return _mixed_bulk_strings(items)
     header = _BULK_HEADERS[size] + b"\r\n"
     return header + (b"\r\n" + header).join(items) + b"\r\n"
 

@@ -3,9 +3,9 @@
 Bit 0 is the most significant bit of the first byte (Redis's SETBIT order). Ranges are given
 in bits, both ends inclusive and inside the string (``0 <= first <= last < 8 * len``): the
 commands clamp their arguments before calling. The work is done by C-speed primitives
-(``int.from_bytes``, ``int.bit_count``, ``bytes.startswith`` and ``lstrip``,
-``bytes.translate``), never a Python loop over bits or bytes, so a long string costs about what
-copying it costs.
+(bitarray's popcount over a view of the string, ``int.from_bytes``, ``bytes.startswith`` and
+``lstrip``, ``bytes.translate``), never a Python loop over bits or bytes, so a long string
+costs about what copying it costs.
 
 Every function reads ``bytes`` or a ``bytearray`` alike (a string modified in place is stored as
 the latter, see :mod:`zyst.keyspace`) and returns ``bytes``.
@@ -14,6 +14,8 @@ the latter, see :mod:`zyst.keyspace`) and returns ``bytes``.
 from __future__ import annotations
 
 from typing import Final
+
+from bitarray import bitarray
 
 AND: Final = 0
 OR: Final = 1
@@ -29,19 +31,14 @@ _ONES: Final = b"\xff" * _BLOCK
 
 def count_all(data: bytes | bytearray) -> int:
     """How many bits of ``data`` are set."""
-    # (The byte order does not change the count; little-endian converts a little faster.)
-    return int.from_bytes(data, "little").bit_count()
+    # bitarray views the buffer without copying it and counts with the CPU's popcount; the
+    # view is gone when this returns, so a bytearray can grow again.
+    return int(bitarray(buffer=data).count())
 
 
 def count(data: bytes | bytearray, first: int, last: int) -> int:
     """How many of the bits ``first`` .. ``last`` of ``data`` are set."""
-    first_byte = first >> 3
-    counted = int.from_bytes(data[first_byte : (last >> 3) + 1], "big") >> (7 - (last & 7))
-    # The bits of the first byte before ``first`` were counted too: take them off.
-    before = first & 7
-    if before:
-        return counted.bit_count() - (data[first_byte] >> (8 - before)).bit_count()
-    return counted.bit_count()
+    return int(bitarray(buffer=data).count(1, first, last + 1))
 
 
 def _first_in_byte(byte: int, bit: int) -> int:
