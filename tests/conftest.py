@@ -358,6 +358,28 @@ class Oracle:
         self.redis.close()
 
 
+def check_keyspace_traffic(
+    oracle: Oracle, traffic: Sequence[tuple[Sequence[bytes | str | int], tuple[int, int]]]
+) -> None:
+    """Run each command of ``traffic`` on both servers (replies compared) and check, after
+    each, that INFO's keyspace_hits and keyspace_misses moved by the (hits, misses) given,
+    on both."""
+    oracle.check("CONFIG", "RESETSTAT")
+    hits = misses = 0
+    for command, (add_hits, add_misses) in traffic:
+        oracle.check(*command)
+        hits += add_hits
+        misses += add_misses
+        for reply in oracle.run("INFO", "stats"):
+            fields = dict(
+                line.split(":", 1) for line in reply.decode().split("\r\n") if ":" in line
+            )
+            assert (fields["keyspace_hits"], fields["keyspace_misses"]) == (
+                str(hits),
+                str(misses),
+            ), command
+
+
 @pytest.fixture
 def oracle(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
     """Both servers flushed, one connection to each, RESP2 (send HELLO 3 through it for RESP3)."""

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Oracle
+from tests.conftest import Oracle, check_keyspace_traffic
 
 Arg = bytes | str | int
 Cmd = tuple[Arg, ...]
@@ -772,20 +772,7 @@ KEYSPACE_TRAFFIC: list[tuple[Cmd, tuple[int, int]]] = [
 
 
 def test_keyspace_hits_and_misses_match_redis(oracle: Oracle) -> None:
-    oracle.check("CONFIG", "RESETSTAT")
-    hits = misses = 0
-    for command, (add_hits, add_misses) in KEYSPACE_TRAFFIC:
-        oracle.check(*command)
-        hits += add_hits
-        misses += add_misses
-        for reply in oracle.run("INFO", "stats"):
-            fields = dict(
-                line.split(":", 1) for line in reply.decode().split("\r\n") if ":" in line
-            )
-            assert (fields["keyspace_hits"], fields["keyspace_misses"]) == (
-                str(hits),
-                str(misses),
-            ), command
+    check_keyspace_traffic(oracle, KEYSPACE_TRAFFIC)
 
 
 # -- changes counted (INFO's rdb_changes_since_last_save) ----------------------------------------

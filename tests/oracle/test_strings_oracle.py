@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Oracle, ServerProcess
+from tests.conftest import Oracle, ServerProcess, check_keyspace_traffic
 
 Arg = bytes | str | int
 Cmd = tuple[Arg, ...]
@@ -692,17 +692,4 @@ KEYSPACE_TRAFFIC: list[tuple[Cmd, tuple[int, int]]] = [
 
 
 def test_keyspace_hits_and_misses_match_redis(oracle: Oracle) -> None:
-    oracle.check("CONFIG", "RESETSTAT")
-    hits = misses = 0
-    for command, (add_hits, add_misses) in KEYSPACE_TRAFFIC:
-        oracle.check(*command)
-        hits += add_hits
-        misses += add_misses
-        for reply in oracle.run("INFO", "stats"):
-            fields = dict(
-                line.split(":", 1) for line in reply.decode().split("\r\n") if ":" in line
-            )
-            assert (fields["keyspace_hits"], fields["keyspace_misses"]) == (
-                str(hits),
-                str(misses),
-            ), command
+    check_keyspace_traffic(oracle, KEYSPACE_TRAFFIC)
