@@ -228,12 +228,7 @@ class Database:
         value = self.lookup(key)
         if value is None:
             value = kind()
-            self.data[key] = value
-            log = self.scan_log
-            if log is not None:
-                log.add(key, self.data)
-            if self.keyspace.waited:
-                self.note_ready(key)
+            self.add(key, value)
             return value
         if type(value) is kind:
             return value
