@@ -358,6 +358,26 @@ class Oracle:
         self.redis.close()
 
 
+def check_sequence(
+    oracle: Oracle, commands: Sequence[Sequence[bytes | str | int]], expected: dict[int, bytes]
+) -> None:
+    """Every reply the same bytes on both servers; ``expected`` pins some of them (by
+    position), so a test cannot pass by both servers failing the same way."""
+    replies = [oracle.check(*command) for command in commands]
+    for position, reply in expected.items():
+        assert replies[position] == reply, (commands[position], replies[position])
+
+
+@pytest.fixture
+def small_bulk_limit(oracle: Oracle) -> Iterator[Oracle]:
+    """Both servers with proto-max-bulk-len at its floor, 1 MiB, restored afterwards."""
+    oracle.check("CONFIG", "SET", "proto-max-bulk-len", "1048576")
+    try:
+        yield oracle
+    finally:
+        oracle.check("CONFIG", "SET", "proto-max-bulk-len", "536870912")
+
+
 def check_keyspace_traffic(
     oracle: Oracle, traffic: Sequence[tuple[Sequence[bytes | str | int], tuple[int, int]]]
 ) -> None:

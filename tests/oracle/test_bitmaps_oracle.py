@@ -7,11 +7,10 @@ some replies are pinned too, so that both servers failing alike cannot pass.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Oracle, check_keyspace_traffic
+from tests.conftest import Oracle, check_keyspace_traffic, check_sequence
 
 Arg = bytes | str | int
 Cmd = tuple[Arg, ...]
@@ -31,13 +30,6 @@ RO_GET_ONLY = b"-ERR BITFIELD_RO only supports the GET subcommand\r\n"
 NOT_ONE_KEY = b"-ERR BITOP NOT must be called with a single source key.\r\n"
 I64_MAX = "9223372036854775807"
 I64_MIN = "-9223372036854775808"
-
-
-def check_sequence(oracle: Oracle, commands: list[Cmd], expected: dict[int, bytes]) -> None:
-    """Every reply the same bytes on both servers; ``expected`` pins some (by position)."""
-    replies = [oracle.check(*command) for command in commands]
-    for position, reply in expected.items():
-        assert replies[position] == reply, (commands[position], replies[position])
 
 
 # -- SETBIT and GETBIT ----------------------------------------------------------------------------
@@ -119,16 +111,6 @@ def test_setbit_getbit_wrong_type_and_arity(o: Oracle) -> None:
         ("GETBIT", "k", "0", "1"),
     ]
     check_sequence(o, commands, {0: WRONGTYPE, 1: WRONGTYPE})
-
-
-@pytest.fixture
-def small_bulk_limit(oracle: Oracle) -> Iterator[Oracle]:
-    """Both servers with proto-max-bulk-len at its floor, 1 MiB, restored afterwards."""
-    oracle.check("CONFIG", "SET", "proto-max-bulk-len", "1048576")
-    try:
-        yield oracle
-    finally:
-        oracle.check("CONFIG", "SET", "proto-max-bulk-len", "536870912")
 
 
 def test_bit_offsets_stop_at_proto_max_bulk_len(small_bulk_limit: Oracle) -> None:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Oracle, ServerProcess, check_keyspace_traffic
+from tests.conftest import Oracle, ServerProcess, check_keyspace_traffic, check_sequence
 
 Arg = bytes | str | int
 Cmd = tuple[Arg, ...]
@@ -28,14 +28,6 @@ NAN_OR_INF = b"-ERR increment would produce NaN or Infinity\r\n"
 TOO_BIG = b"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
 FAR_FUTURE_S = 32_000_000_000  # year 2984: an EXAT that stays in the future
 PAST_MS = 1_000_000  # 1970: a PXAT already past
-
-
-def check_sequence(oracle: Oracle, commands: list[Cmd], expected: dict[int, bytes]) -> None:
-    """Every reply the same bytes on both servers; ``expected`` pins some of them (by
-    position), so a test cannot pass by both servers failing the same way."""
-    replies = [oracle.check(*command) for command in commands]
-    for position, reply in expected.items():
-        assert replies[position] == reply, (commands[position], replies[position])
 
 
 def test_append_strlen(oracle: Oracle) -> None:
@@ -246,16 +238,6 @@ def test_setrange(oracle: Oracle) -> None:
             25: WRONGTYPE,
         },
     )
-
-
-@pytest.fixture
-def small_bulk_limit(oracle: Oracle) -> Iterator[Oracle]:
-    """Both servers with proto-max-bulk-len at its floor, 1 MiB, restored afterwards."""
-    oracle.check("CONFIG", "SET", "proto-max-bulk-len", "1048576")
-    try:
-        yield oracle
-    finally:
-        oracle.check("CONFIG", "SET", "proto-max-bulk-len", "536870912")
 
 
 def test_strings_stop_at_proto_max_bulk_len(small_bulk_limit: Oracle) -> None:
