@@ -28,6 +28,7 @@ HOT_MODULES = [
     "src/zyst/commands/zsets.py",
     "src/zyst/types/zset.py",
     "src/zyst/keyspace.py",
+    "src/zyst/access.py",
     "src/zyst/encodings.py",
     "src/zyst/scanning.py",
     "src/zyst/numbers.py",

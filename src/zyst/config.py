@@ -424,7 +424,14 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "maxmemory", 0, ULLONG_MAX, "accepted and shown (no memory limit is enforced yet)"
     ),
     _enum_setting(
-        "maxmemory-policy", _POLICIES, "POLICY", "accepted and shown (nothing is evicted yet)"
+        "maxmemory-policy",
+        _POLICIES,
+        "POLICY",
+        "nothing is evicted yet; an *-lfu policy makes the access clocks count (OBJECT FREQ)",
+    ),
+    _int_setting("lfu-log-factor", 0, INT_MAX, "how slowly LFU access counters grow"),
+    _int_setting(
+        "lfu-decay-time", 0, INT_MAX, "minutes per decrement of an LFU counter", hint="MINUTES"
     ),
     *(
         _setting(name, _integer(low, high), _format_int, "N", _NO_ENCODINGS, attr=attr)
@@ -481,6 +488,8 @@ class Config:
     save: str = ""
     maxmemory: int = 0
     maxmemory_policy: str = "noeviction"
+    lfu_log_factor: int = 10
+    lfu_decay_time: int = 1
     list_max_listpack_size: int = -2
     list_compress_depth: int = 0
     hash_max_listpack_entries: int = 512  # Redis 7.0's built-in default (its redis.conf says 128)

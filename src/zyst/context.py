@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zyst import encodings
+from zyst import access, encodings
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
@@ -139,6 +139,8 @@ class ServerContext:
         # The encoding thresholds (OBJECT ENCODING), followed through CONFIG SET, which
         # leaves existing collections as they are.
         self.limits = encodings.watch_thresholds(config, self.keyspace)
+        # The access clocks (OBJECT IDLETIME, OBJECT FREQ) follow the policy and LFU settings.
+        access.follow_settings(config, self.keyspace)
 
     @property
     def loading(self) -> bool:

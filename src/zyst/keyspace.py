@@ -72,7 +72,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from zyst import errors
+from zyst import access, errors
 from zyst.errors import CommandError
 from zyst.scanning import CollectionScans, KeyLog
 from zyst.types.zset import ZSet
@@ -107,6 +107,7 @@ class Database:
     """One numbered database (``SELECT n``)."""
 
     __slots__ = (
+        "access",
         "avg_ttl",
         "data",
         "expires",
@@ -123,6 +124,9 @@ class Database:
         self.keyspace = keyspace
         self.data: dict[bytes, Value] = {}
         self.expires: dict[bytes, int] = {}
+        # Each key's access clock (zyst.access): the LRU clock of its last access, or its LFU
+        # value under an LFU policy. Holds exactly the keys of ``data``.
+        self.access: dict[bytes, int] = {}
         # Read lookups of this database that found their key, and that did not. Kept here
         # rather than on the Keyspace so counting is one field of ``self``: INFO sums them.
         self.hits = 0
@@ -140,19 +144,61 @@ class Database:
     # -- lookups (all of them apply lazy expiry) -------------------------------------------
     def lookup(self, key: bytes) -> Value | None:
         """The value at ``key``, or ``None`` if it is missing or expired; not counted in the
-        statistics (the lookup of a write command, or the server's own)."""
+        statistics (the lookup of a write command, or the server's own). Counts as an access
+        of the key (its access clock moves)."""
         value = self.data.get(key)
+        if value is None:
+            return None
+        keyspace = self.keyspace
         expires = self.expires
-        if (
-            value is not None
-            and expires
-            and key in expires
-            and expires[key] < self.keyspace.clock()
-            and not self.keyspace.loading
-        ):
+        if expires and key in expires and expires[key] < keyspace.clock() and not keyspace.loading:
+            self._expire_now(key)
+            return None
+        if keyspace.lfu:
+            self._accessed_lfu(key)
+        else:
+            self.access[key] = keyspace.lru_stamp
+        return value
+
+    def peek(self, key: bytes) -> Value | None:
+        """:meth:`lookup` that is not an access of the key (Redis's ``LOOKUP_NOTOUCH``: EXISTS,
+        TYPE, TTL and the like, OBJECT, SCAN's TYPE filter), not counted either."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        keyspace = self.keyspace
+        expires = self.expires
+        if expires and key in expires and expires[key] < keyspace.clock() and not keyspace.loading:
             self._expire_now(key)
             return None
         return value
+
+    def peek_read(self, key: bytes) -> Value | None:
+        """:meth:`peek` for a read command: counts a hit or a miss."""
+        value = self.peek(key)
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    def _accessed_lfu(self, key: bytes) -> None:
+        keyspace = self.keyspace
+        clock = keyspace.lru_clock
+        value = self.access.get(key)
+        self.access[key] = (
+            access.lfu_new(clock)
+            if value is None
+            else access.lfu_accessed(value, clock, keyspace.lfu_log_factor, keyspace.lfu_decay_time)
+        )
+
+    def note_created(self, key: bytes) -> None:
+        """Start the access clock of ``key``, just given a new value object (stored where there
+        was none, or a copy): code that stores into ``data`` itself calls this."""
+        keyspace = self.keyspace
+        self.access[key] = (
+            access.lfu_new(keyspace.lru_clock) if keyspace.lfu else keyspace.lru_stamp
+        )
 
     def lookup_read(self, key: bytes) -> Value | None:
         """:meth:`lookup` for a read command: counts a hit or a miss."""
@@ -238,6 +284,7 @@ class Database:
         """Store ``value`` at ``key``, which a lookup has just found missing (Redis's
         ``dbAdd``): a new key, so a client waiting for a collection there becomes ready."""
         self.data[key] = value
+        self.note_created(key)
         log = self.scan_log
         if log is not None:
             log.add(key, self.data)
@@ -256,16 +303,30 @@ class Database:
             keyspace.ready.append(slot)
 
     # -- changes -----------------------------------------------------------------------------
-    def set_value(self, key: bytes, value: Value, keep_ttl: bool = False) -> None:
+    def set_value(
+        self, key: bytes, value: Value, keep_ttl: bool = False, looked_up: bool = False
+    ) -> None:
         """Store ``value`` at ``key``; an existing TTL is dropped unless ``keep_ttl``. A key
-        whose time had come is expired first, so the new value never inherits its deadline."""
+        whose time had come is expired first, so the new value never inherits its deadline.
+
+        The key's access clock: under LRU it moves to now. Under LFU a new key starts afresh
+        and an existing one keeps its counter (Redis's ``dbOverwrite``), counting one access
+        as Redis's ``setKey`` does with its lookup, unless the caller has looked the key up
+        itself (``looked_up``, implied by ``keep_ttl``): that lookup was the access."""
+        keyspace = self.keyspace
         expires = self.expires
         if expires and key in expires:
-            keyspace = self.keyspace
             if expires[key] < keyspace.clock() and not keyspace.loading:
                 self._expire_now(key)
             elif not keep_ttl:
                 del expires[key]
+        if keyspace.lfu:
+            if key not in self.access:
+                self.access[key] = access.lfu_new(keyspace.lru_clock)
+            elif not (keep_ttl or looked_up):
+                self._accessed_lfu(key)
+        else:
+            self.access[key] = keyspace.lru_stamp
         log = self.scan_log
         if log is not None and key not in self.data:
             self.data[key] = value
@@ -278,6 +339,7 @@ class Database:
         if self.lookup(key) is None:
             return False
         del self.data[key]
+        del self.access[key]
         if self.expires:
             self.expires.pop(key, None)
         if self.marks:
@@ -291,6 +353,7 @@ class Database:
         :attr:`Keyspace.on_expired`. True if something was removed."""
         if self.data.pop(key, None) is None:
             return False
+        del self.access[key]
         if self.expires:
             self.expires.pop(key, None)
         if self.marks:
@@ -301,6 +364,7 @@ class Database:
         """Remove ``key`` if its collection ``value`` became empty."""
         if not value:
             del self.data[key]
+            del self.access[key]
             if self.expires:
                 self.expires.pop(key, None)
 
@@ -318,6 +382,7 @@ class Database:
     def flush(self) -> None:
         self.data = {}
         self.expires = {}
+        self.access = {}
         self.marks = {}
         self.avg_ttl = 0
         self.scan_log = None
@@ -328,6 +393,7 @@ class Database:
 
     def _expire_now(self, key: bytes) -> None:
         del self.data[key]
+        del self.access[key]
         del self.expires[key]
         if self.marks:
             self.marks.pop(key, None)
@@ -351,7 +417,12 @@ class Keyspace:
         "expired_keys",
         "expired_stale_perc",
         "expired_time_cap_reached_count",
+        "lfu",
+        "lfu_decay_time",
+        "lfu_log_factor",
         "loading",
+        "lru_clock",
+        "lru_stamp",
         "on_expired",
         "ready",
         "waited",
@@ -359,6 +430,16 @@ class Keyspace:
 
     def __init__(self, databases: int = 16, clock: Callable[[], int] = wall_clock_ms) -> None:
         self.clock = clock
+        # The access clocks' cached time in whole seconds (zyst.access), refreshed by
+        # refresh_lru_clock; whether an LFU policy is in force, and its two settings.
+        # lru_stamp is the same number as one shared object, typed Any so that compiled code
+        # stores it as it is: storing the native int would box a new object per key (a
+        # measured 100 instructions and 32 bytes each).
+        self.lru_clock = clock() // 1000
+        self.lru_stamp: Any = self.lru_clock
+        self.lfu = False
+        self.lfu_log_factor = 10
+        self.lfu_decay_time = 1
         self.dbs = [Database(index, self) for index in range(databases)]
         self.expired_keys = 0
         # Kept up to date by the active expiry cycle (zyst.expiry), shown by INFO stats: the
@@ -378,6 +459,26 @@ class Keyspace:
     def flushall(self) -> None:
         for db in self.dbs:
             db.flush()
+
+    def refresh_lru_clock(self) -> None:
+        """Read the clock into :attr:`lru_clock` (the server's cron does, ``hz`` times a
+        second)."""
+        clock = self.clock() // 1000
+        if clock != self.lru_clock:
+            self.lru_clock = clock
+            self.lru_stamp = clock
+
+    def set_lfu(self, lfu: bool) -> None:
+        """Switch the access clocks between LRU and LFU (``maxmemory-policy``). Every key's
+        clock starts afresh under the new kind: the old numbers mean nothing under it (Redis
+        reads them as they are, giving meaningless idle times and counters)."""
+        if lfu == self.lfu:
+            return
+        self.lfu = lfu
+        self.refresh_lru_clock()
+        fresh = access.lfu_new(self.lru_clock) if lfu else self.lru_stamp
+        for db in self.dbs:
+            db.access = dict.fromkeys(db.data, fresh)
 
     @property
     def hits(self) -> int:

@@ -421,6 +421,7 @@ class Server:
             interval = 1.0 / max(1, min(self.config.hz, 500))
             await asyncio.sleep(interval)
             try:
+                self.ctx.keyspace.refresh_lru_clock()
                 self.expirer.run(time_budget=interval * 0.25)
                 encodings.prune(self.ctx.keyspace)
                 now = time.monotonic()

@@ -83,8 +83,8 @@ def test_freq_and_idletime_by_policy(oracle: Oracle, restore: None) -> None:
     oracle.check("SET", "k", "v")
     oracle.check("OBJECT", "FREQ", "k")  # refused: no LFU policy
     ours, theirs = oracle.run("OBJECT", "IDLETIME", "k")
-    # Idle seconds of a key just written: Redis's clock may have ticked once since.
-    assert ours == b":0\r\n" and theirs in (b":0\r\n", b":1\r\n"), (ours, theirs)
+    # Idle seconds of a key just written: either clock may have ticked once since.
+    assert ours in (b":0\r\n", b":1\r\n") and theirs in (b":0\r\n", b":1\r\n"), (ours, theirs)
     for policy in ("allkeys-lfu", "volatile-lfu"):
         oracle.check("CONFIG", "SET", "maxmemory-policy", policy)
         oracle.check("OBJECT", "IDLETIME", "k")  # refused under LFU

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Final
 
-from zyst import encodings, errors
+from zyst import access, encodings, errors
 from zyst.commands.args import LLONG_MAX, parse_int, strict_int
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import Handler, KeySpec, Reply, command, container, subcommand
@@ -122,7 +122,7 @@ def exists(client: Client, argv: list[bytes]) -> Reply:
 
     How many of the keys exist; a key named twice is counted twice.
     """
-    lookup = client.db.lookup_read
+    lookup = client.db.peek_read
     found = 0
     for key in argv[1:]:
         if lookup(key) is not None:
@@ -148,10 +148,16 @@ def exists(client: Client, argv: list[bytes]) -> Reply:
 def touch(client: Client, argv: list[bytes]) -> Reply:
     """TOUCH key [key ...]
 
-    How many of the keys exist (a key named twice counts twice). Zyst keeps no access times, so
-    this is EXISTS, counted in the hit and miss statistics as Redis's read lookups are.
+    How many of the keys exist (a key named twice counts twice), each one found counting as an
+    access (its clock moves); counted in the hit and miss statistics as Redis's read lookups
+    are.
     """
-    return exists(client, argv)
+    lookup = client.db.lookup_read
+    found = 0
+    for key in argv[1:]:
+        if lookup(key) is not None:
+            found += 1
+    return found
 
 
 # -- EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT -------------------------------------------------------
@@ -300,7 +306,7 @@ def pexpireat(client: Client, argv: list[bytes]) -> Reply:
 def _ttl_ms(client: Client, key: bytes) -> int | None:
     """Milliseconds left (never negative), -1 without a TTL, ``None`` if the key is missing."""
     db = client.db
-    if db.lookup_read(key) is None:
+    if db.peek_read(key) is None:
         return None
     when = db.get_expire(key)
     if when is None:
@@ -360,7 +366,7 @@ def _expire_time_ms(client: Client, key: bytes) -> int:
     """The deadline of ``key`` in Unix ms (0 for one before 1970); -1 without a TTL, -2 if the
     key is missing."""
     db = client.db
-    if db.lookup_read(key) is None:
+    if db.peek_read(key) is None:
         return -2
     when = db.get_expire(key)
     if when is None:
@@ -461,7 +467,7 @@ def type_(client: Client, argv: list[bytes]) -> Reply:
 
     A status reply: string, list, set, zset, hash, stream, or none.
     """
-    value = client.db.lookup_read(argv[1])
+    value = client.db.peek_read(argv[1])
     if value is None:
         return _NONE
     return _TYPE_REPLIES[type(value)]
@@ -620,10 +626,16 @@ def _database(client: Client, raw: bytes) -> Database:
     return dbs[index]
 
 
-def _put(db: Database, key: bytes, value: Any, when: int | None) -> None:
+def _put(db: Database, key: bytes, value: Any, when: int | None, clock: int | None) -> None:
     """Store ``value`` at ``key`` with the deadline ``when`` (``None``: no TTL), replacing
     whatever ``key`` held and its TTL. The caller has looked ``key`` up, so it is not a key
-    whose time has come (that one would have been removed)."""
+    whose time has come (that one would have been removed). ``clock`` is the access clock the
+    value brings along (RENAME, MOVE: the same object in Redis), ``None`` for a new object
+    (COPY), whose clock starts now."""
+    if clock is None:
+        db.note_created(key)
+    else:
+        db.access[key] = clock
     data = db.data
     log = db.scan_log
     if log is not None and key not in data:
@@ -645,6 +657,7 @@ def _remove(db: Database, key: bytes) -> None:
     :meth:`Database.delete`, whose lookup would read the clock again: a key found alive must not
     expire halfway through the command that found it."""
     del db.data[key]
+    del db.access[key]
     if db.expires:
         db.expires.pop(key, None)
 
@@ -661,7 +674,7 @@ def _rename(client: Client, argv: list[bytes], nx: bool) -> Reply:
         return 0 if nx else OK
     if db.lookup(newkey) is not None and nx:
         return 0
-    _put(db, newkey, value, db.get_expire(key))
+    _put(db, newkey, value, db.get_expire(key), db.access[key])
     _remove(db, key)
     encodings.moved(db, key, db, newkey, value)
     client.ctx.dirty += 1
@@ -746,7 +759,7 @@ def move(client: Client, argv: list[bytes]) -> Reply:
     value = src.lookup(key)
     if value is None or dst.lookup(key) is not None:
         return 0
-    _put(dst, key, value, src.get_expire(key))
+    _put(dst, key, value, src.get_expire(key), src.access[key])
     _remove(src, key)
     encodings.moved(src, key, dst, key, value)
     client.ctx.dirty += 1
@@ -828,7 +841,7 @@ def copy_(client: Client, argv: list[bytes]) -> Reply:
     if dst.lookup(newkey) is not None and not replace:
         return 0
     duplicate = encodings.copied(src, key, value, dst, newkey, _duplicate(value))
-    _put(dst, newkey, duplicate, src.get_expire(key))
+    _put(dst, newkey, duplicate, src.get_expire(key), None)
     client.ctx.dirty += 1
     return 1
 
@@ -838,6 +851,7 @@ def _swap_databases(first: Database, second: Database) -> None:
     are, so every client that selected one sees the other's keys at once, as in Redis."""
     first.data, second.data = second.data, first.data
     first.expires, second.expires = second.expires, first.expires
+    first.access, second.access = second.access, first.access
     first.avg_ttl, second.avg_ttl = second.avg_ttl, first.avg_ttl
     first.marks, second.marks = second.marks, first.marks
     # SCAN's key logs go with the keys they list.
@@ -888,8 +902,6 @@ OBJECT = container(
 )
 _OBJECT_KEY: Final = (KeySpec(flags=("RO",), index=2, lastkey=0),)
 _OBJECT_TIPS: Final = ("nondeterministic_output",)
-# Redis's LFU_INIT_VAL: the access counter a key starts with under an LFU policy.
-_LFU_INIT_VAL: Final = 5
 
 
 def _object_subcommand(name: str, summary: str, since: str) -> Callable[[Handler], Handler]:
@@ -920,7 +932,7 @@ def object_encoding(client: Client, argv: list[bytes]) -> Reply:
     its compact encoding (its members are looked at), O(1) otherwise.
     """
     db = client.db
-    value = db.lookup_read(argv[2])
+    value = db.peek_read(argv[2])
     if value is None:
         return None
     return encodings.encoding(db, argv[2], value, client.ctx.limits)
@@ -934,7 +946,7 @@ def object_refcount(client: Client, argv: list[bytes]) -> Reply:
     null when the key is missing.
     """
     db = client.db
-    value = db.lookup_read(argv[2])
+    value = db.peek_read(argv[2])
     if value is None:
         return None
     return encodings.refcount(db, argv[2], value, client.ctx.config)
@@ -944,16 +956,18 @@ def object_refcount(client: Client, argv: list[bytes]) -> Reply:
 def object_idletime(client: Client, argv: list[bytes]) -> Reply:
     """OBJECT IDLETIME key
 
-    Seconds since the key was last accessed; refused under an LFU policy, as in Redis. Zyst
-    keeps no access clock per key yet (that belongs with eviction), so every key counts as
-    just accessed: 0.
+    Whole seconds since the key was last accessed (see :mod:`zyst.access`); refused under an
+    LFU policy, as in Redis, whose clocks then count accesses instead. Null when the key is
+    missing. Not itself an access.
     """
-    value = client.db.lookup_read(argv[2])
-    if value is None:
+    db = client.db
+    key = argv[2]
+    if db.peek_read(key) is None:
         return None
-    if client.ctx.config.maxmemory_policy.endswith("-lfu"):
+    keyspace = db.keyspace
+    if keyspace.lfu:
         raise CommandError(errors.OBJECT_LFU_SELECTED)
-    return 0
+    return access.idle_seconds(db.access[key], keyspace.lru_clock)
 
 
 @_object_subcommand(
@@ -962,16 +976,18 @@ def object_idletime(client: Client, argv: list[bytes]) -> Reply:
 def object_freq(client: Client, argv: list[bytes]) -> Reply:
     """OBJECT FREQ key
 
-    The key's logarithmic access counter, only under an LFU policy (else an error, as in
-    Redis). Zyst keeps no counter per key yet: every key answers the value a new key starts
-    with, 5.
+    The key's logarithmic access counter, decayed to now (see :mod:`zyst.access`), only under
+    an LFU policy (else an error, as in Redis). Null when the key is missing. Not itself an
+    access.
     """
-    value = client.db.lookup_read(argv[2])
-    if value is None:
+    db = client.db
+    key = argv[2]
+    if db.peek_read(key) is None:
         return None
-    if not client.ctx.config.maxmemory_policy.endswith("-lfu"):
+    keyspace = db.keyspace
+    if not keyspace.lfu:
         raise CommandError(errors.OBJECT_LFU_NOT_SELECTED)
-    return _LFU_INIT_VAL
+    return access.lfu_counter(db.access[key], keyspace.lru_clock, keyspace.lfu_decay_time)
 
 
 _OBJECT_HELP: Final = [

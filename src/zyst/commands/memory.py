@@ -120,8 +120,9 @@ def memory_usage(client: Client, argv: list[bytes]) -> Reply:
 
 
 def size_of_key(key: bytes, value: Any, samples: int) -> int:
-    """The bytes of ``key`` itself, its keyspace entry and its value."""
-    return sys.getsizeof(key) + DICT_ENTRY + value_size(value, samples)
+    """The bytes of ``key`` itself, its keyspace entry, its access clock's entry (the clock
+    itself is shared under LRU; see zyst.access) and its value."""
+    return sys.getsizeof(key) + 2 * DICT_ENTRY + value_size(value, samples)
 
 
 @subcommand(

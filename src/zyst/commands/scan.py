@@ -151,7 +151,7 @@ def scan(client: Client, argv: list[bytes]) -> Reply:
     if wanted is not None:
         typed: list[bytes] = []
         for key in keys:
-            value = db.lookup_read(key)
+            value = db.peek_read(key)
             if (b"none" if value is None else TYPE_NAMES[type(value)]) == wanted:
                 typed.append(key)
         keys = typed

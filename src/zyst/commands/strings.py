@@ -106,7 +106,9 @@ def _set_with_options(client: Client, argv: list[bytes]) -> Reply:
         found = (old is not None) if flags & _GET else (db.lookup(key) is not None)
         if (flags & _NX and found) or (flags & _XX and not found):
             return old  # null, or with GET the old value
-    db.set_value(key, value, keep_ttl=bool(flags & _KEEPTTL))
+    # With GET, Redis looks the key up twice (a read for GET, a write for the rest): two
+    # accesses under LFU, the second one set_value's.
+    db.set_value(key, value, keep_ttl=bool(flags & _KEEPTTL), looked_up=not flags & _GET)
     client.ctx.dirty += 1
     if expire_arg is not None:
         db.set_expire(key, when_ms)

@@ -200,8 +200,7 @@ def _store(client: Client, key: bytes, result: ZSet) -> int:
         # Redis deletes the destination without looking at its deadline (``dbDelete``): a key
         # whose time had come goes as a plain deletion, not counted as expired, and the command
         # itself is propagated (replayed, it deletes the key all the same).
-        del db.data[key]
-        db.expires.pop(key, None)
+        db.delete_stored(key)
         client.ctx.dirty += 1
     return len(result)
 
