@@ -31,6 +31,7 @@ class Client:
         "last_interaction",
         "lib_name",
         "lib_ver",
+        "mode",
         "name",
         "propagate_as",
         "resp3",
@@ -59,6 +60,9 @@ class Client:
         # with close_after_reply, which stops the commands that follow).
         self.close_asap = False
         self.transport_info: Any = None
+        # The bits of zyst.commands.modes (MULTI, SUBSCRIBED): while any is set, the
+        # connection routes this client's commands through modes.call_in_mode.
+        self.mode = 0
 
     @property
     def db_index(self) -> int:

@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from zyst.blocking import Blocked, Waiter
 from zyst.client import Client
+from zyst.commands.modes import call_in_mode
 from zyst.commands.table import call
 from zyst.context import ServerContext
 from zyst.protocol.resp import (
@@ -174,7 +175,7 @@ class Connection(asyncio.Protocol):
         # The hot path: the three commonest reply types are encoded inline, the rest by
         # encode_reply (which also knows RESP3).
         for index, argv in enumerate(commands):
-            reply = call(client, argv)
+            reply = call(client, argv) if not client.mode else call_in_mode(client, argv)
             kind = type(reply)
             if kind is bytes:
                 value = cast(bytes, reply)

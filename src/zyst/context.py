@@ -125,6 +125,11 @@ class ServerContext:
         # Whether anything takes changes (see set_propagation): when not, the dispatcher skips
         # sending them.
         self.propagating = False
+        # The atomic block in progress (begin_atomic): its depth, the propagation target it
+        # wraps, and the database of its last change (-1: none yet).
+        self.atomic_depth = 0
+        self._outer_propagate: Callable[[int, list[bytes]], None] | None = None
+        self._atomic_db = -1
         self.request_shutdown: Callable[[bool | None], None] = _no_shutdown
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
@@ -156,6 +161,41 @@ class ServerContext:
         """Send every change to ``target`` from now on; ``None`` when nothing takes them."""
         self.propagate = target if target is not None else _no_propagation
         self.propagating = target is not None
+
+    # -- atomic blocks: EXEC, scripts, SORT ... STORE -----------------------------------------
+    def begin_atomic(self) -> None:
+        """Open a block of changes that must be replayed all or nothing (EXEC's commands, a
+        script's writes, a command that propagates several): until the matching
+        :meth:`end_atomic`, the first change propagated is preceded by ``MULTI`` and the block
+        ends with ``EXEC``; a block that changed nothing propagates nothing. Blocks nest (a
+        SORT ... STORE inside EXEC): only the outermost one writes ``MULTI`` and ``EXEC``, and
+        a ``MULTI`` or ``EXEC`` a command propagates inside a block is dropped."""
+        self.atomic_depth += 1
+        if self.atomic_depth == 1 and self.propagating:
+            self._outer_propagate = self.propagate
+            self._atomic_db = -1
+            self.propagate = self._propagate_atomic
+
+    def end_atomic(self) -> None:
+        """Close the block :meth:`begin_atomic` opened."""
+        self.atomic_depth -= 1
+        if self.atomic_depth == 0 and self._outer_propagate is not None:
+            outer = self._outer_propagate
+            self._outer_propagate = None
+            self.propagate = outer
+            if self._atomic_db >= 0:
+                outer(self._atomic_db, [b"EXEC"])
+
+    def _propagate_atomic(self, db_index: int, argv: list[bytes]) -> None:
+        outer = self._outer_propagate
+        assert outer is not None
+        name = argv[0].upper()
+        if name == b"MULTI" or name == b"EXEC":
+            return
+        if self._atomic_db < 0:
+            outer(db_index, [b"MULTI"])
+        self._atomic_db = db_index
+        outer(db_index, argv)
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id

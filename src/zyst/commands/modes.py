@@ -1,0 +1,46 @@
+"""Clients in a mode that changes what their commands do, and where their commands go instead
+of straight to :func:`zyst.commands.table.call`.
+
+A mode is a bit of :attr:`zyst.client.Client.mode`: inside ``MULTI`` commands are queued, a RESP2
+client with subscriptions may only run the subscription commands, ``PING``, ``QUIT`` and
+``RESET``. The connection routes a command here only when ``mode`` is not 0, so clients in no
+mode (the hot path) pay one test of a field and nothing else.
+
+A feature claims its bit with :func:`route`, giving the function that decides what becomes of
+each command while the bit is set (run it through :func:`zyst.commands.table.call`, queue it,
+refuse it). When several bits are set, the lower priority number decides first, as Redis's
+``processCommand`` checks the subscribed context before queueing for ``MULTI``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from zyst.commands.table import Reply, call
+
+if TYPE_CHECKING:
+    from zyst.client import Client
+
+Route = Callable[["Client", list[bytes]], Reply]
+
+# The modes, as bits of Client.mode.
+SUBSCRIBED: Final = 1  # RESP2 with channels or patterns subscribed
+MULTI: Final = 2  # between MULTI and EXEC/DISCARD
+
+_ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
+
+
+def route(bit: int, priority: int, handler: Route) -> None:
+    """Send the commands of clients with ``bit`` set to ``handler``."""
+    _ROUTES.append((priority, bit, handler))
+    _ROUTES.sort(key=lambda entry: entry[0])
+
+
+def call_in_mode(client: Client, argv: list[bytes]) -> Reply:
+    """Run or handle ``argv`` for a client whose :attr:`~zyst.client.Client.mode` is set."""
+    mode = client.mode
+    for _, bit, handler in _ROUTES:
+        if mode & bit:
+            return handler(client, argv)
+    return call(client, argv)
