@@ -29,6 +29,7 @@ HOT_MODULES = [
     "src/zyst/types/zset.py",
     "src/zyst/keyspace.py",
     "src/zyst/access.py",
+    "src/zyst/notify.py",
     "src/zyst/encodings.py",
     "src/zyst/scanning.py",
     "src/zyst/numbers.py",

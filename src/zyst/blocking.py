@@ -240,6 +240,21 @@ class BlockingManager:
                 return True
         return False
 
+    def hold_serving(self) -> bool:
+        """Serve nobody until :meth:`release_serving` (EXEC and scripts: their commands run as
+        one, so a client blocked on a key they fill is served after all of them, as in Redis).
+        Returns what ``release_serving`` needs."""
+        was = self._serving
+        self._serving = True
+        return was
+
+    def release_serving(self, was: bool, run: Callable[[Client, list[bytes]], Any]) -> None:
+        """End :meth:`hold_serving` (``was`` is what it returned) and serve what became ready
+        meanwhile."""
+        self._serving = was
+        if not was and self.keyspace.ready:
+            self.serve(run)
+
     def serve(self, run: Callable[[Client, list[bytes]], Any]) -> None:
         """Serve the waiters of every ready key, first come first served, until none is ready.
 

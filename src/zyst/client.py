@@ -32,10 +32,15 @@ class Client:
         "lib_name",
         "lib_ver",
         "mode",
+        "multi_error",
+        "multi_queue",
         "name",
         "propagate_as",
         "resp3",
+        "touched",
         "transport_info",
+        "watch_dirty",
+        "watching",
     )
 
     def __init__(self, ctx: ServerContext, client_id: int, addr: str = "", laddr: str = "") -> None:
@@ -63,6 +68,17 @@ class Client:
         # The bits of zyst.commands.modes (MULTI, SUBSCRIBED): while any is set, the
         # connection routes this client's commands through modes.call_in_mode.
         self.mode = 0
+        # MULTI (zyst.commands.transactions): the queued commands, and whether one was refused
+        # while queueing (EXEC then aborts).
+        self.multi_queue: list[list[bytes]] = []
+        self.multi_error = False
+        # WATCH (zyst.notify): this client's watched keys, and whether one changed since.
+        self.watching: list[Any] = []
+        self.watch_dirty = False
+        # Set by a write handler that knows which keys it changed better than its declaration
+        # does, for the key-modified signal: (database index, key) pairs. Read only while the
+        # signal has listeners.
+        self.touched: list[tuple[int, bytes]] | None = None
 
     @property
     def db_index(self) -> int:

@@ -292,6 +292,8 @@ class Connection(asyncio.Protocol):
         client = self.client
         if client is not None:
             self.ctx.clients.pop(client.id, None)
+            if client.watching:
+                self.ctx.signal.unwatch_all(client)
         if self._on_close is not None:
             self._on_close(self)
         self.transport = None

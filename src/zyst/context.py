@@ -140,6 +140,9 @@ class ServerContext:
         # keys that got a value (the same list object: the dispatcher checks it after each
         # write with one attribute load).
         self.blocking = BlockingManager(self.keyspace)
+        # The key-modified signal (zyst.notify), tested by the dispatcher after every write
+        # that changed something (hence a field of its own).
+        self.signal = self.keyspace.signal
         self.ready_keys = self.keyspace.ready
         # The encoding thresholds (OBJECT ENCODING), followed through CONFIG SET, which
         # leaves existing collections as they are.

@@ -260,3 +260,11 @@ OBJECT_LFU_NOT_SELECTED = (
 
 # -- SCAN, HSCAN, SSCAN, ZSCAN ------------------------------------------------------------------
 INVALID_CURSOR = "ERR invalid cursor"
+
+# -- transactions (MULTI, EXEC, DISCARD, WATCH) --------------------------------------------------
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
+WATCH_INSIDE_MULTI = "ERR WATCH inside MULTI is not allowed"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+NOT_IN_TRANSACTION = "ERR Command not allowed inside a transaction"

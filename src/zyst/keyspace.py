@@ -74,6 +74,7 @@ from typing import Any
 
 from zyst import access, errors
 from zyst.errors import CommandError
+from zyst.notify import KeySignal
 from zyst.scanning import CollectionScans, KeyLog
 from zyst.types.zset import ZSet
 
@@ -397,8 +398,11 @@ class Database:
         del self.expires[key]
         if self.marks:
             self.marks.pop(key, None)
-        self.keyspace.expired_keys += 1
-        self.keyspace.on_expired(self.index, key)
+        keyspace = self.keyspace
+        keyspace.expired_keys += 1
+        keyspace.on_expired(self.index, key)
+        if keyspace.signal.listening:
+            keyspace.signal.modified(self.index, key)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -425,6 +429,7 @@ class Keyspace:
         "lru_stamp",
         "on_expired",
         "ready",
+        "signal",
         "waited",
     )
 
@@ -455,6 +460,8 @@ class Keyspace:
         self.ready: list[tuple[int, bytes]] = []
         # What HSCAN, SSCAN and ZSCAN iterate large collections by (zyst.scanning).
         self.collection_scans = CollectionScans()
+        # The "key modified" signal (zyst.notify), raised here when a key expires.
+        self.signal = KeySignal(self)
 
     def flushall(self) -> None:
         for db in self.dbs:

@@ -508,10 +508,25 @@ def test_a_key_lives_through_its_deadline_millisecond(kind: str) -> None:
     assert h("TYPE", "k")[0] == b"+none\r\n"
 
 
+@pytest.mark.parametrize("kind", SEEDS)
+def test_watch_leaves_an_expired_key_where_it_is(kind: str) -> None:
+    # WATCH notes whether the key had expired, without looking it up (Redis's keyIsExpired):
+    # nothing is removed, nothing propagated.
+    h = expired_key(kind)
+    assert h("WATCH", "k")[0] == b"+OK\r\n"
+    assert h.propagated == []
+    assert h.ctx.keyspace.expired_keys == 0
+    assert b"k" in h.ctx.keyspace.dbs[0].data
+
+
+# Commands that name keys without looking them up (covered above, on their own).
+NOT_LOOKED_UP = {"watch"}
+
+
 def test_every_command_that_names_a_key_is_covered() -> None:
     # Commands whose keys move (LMPOP numkeys key ...) declare no first key, only key specs.
     keyed = {
         name.decode() for name, cmd in table.COMMANDS.items() if cmd.first_key > 0 or cmd.key_specs
     }
-    covered = {str(command[0]).lower() for command in WRITES + READS + MOVABLE}
+    covered = {str(command[0]).lower() for command in WRITES + READS + MOVABLE} | NOT_LOOKED_UP
     assert keyed == covered, f"commands without an expired-key case: {sorted(keyed - covered)}"

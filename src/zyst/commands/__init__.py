@@ -17,6 +17,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     sets,
     sort,
     strings,
+    transactions,
     zsets,
 )
 from zyst.commands.table import COMMANDS, call, lookup

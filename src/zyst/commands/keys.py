@@ -68,11 +68,19 @@ def del_(client: Client, argv: list[bytes]) -> Reply:
 
     The number of keys removed (a key named twice counts once).
     """
-    delete = client.db.delete
+    db = client.db
+    delete = db.delete
     removed = 0
-    for key in argv[1:]:
-        if delete(key):
-            removed += 1
+    if client.ctx.signal.listening:
+        # Only the keys that existed were modified (a watched missing key stays unchanged).
+        gone = [(db.index, key) for key in argv[1:] if delete(key)]
+        if gone:  # (read only when something changed)
+            client.touched = gone
+        removed = len(gone)
+    else:
+        for key in argv[1:]:
+            if delete(key):
+                removed += 1
     client.ctx.dirty += removed
     return removed
 
@@ -761,6 +769,8 @@ def move(client: Client, argv: list[bytes]) -> Reply:
         return 0
     _put(dst, key, value, src.get_expire(key), src.access[key])
     _remove(src, key)
+    if client.ctx.signal.listening:
+        client.touched = [(src.index, key), (dst.index, key)]
     encodings.moved(src, key, dst, key, value)
     client.ctx.dirty += 1
     return 1
@@ -888,6 +898,10 @@ def swapdb(client: Client, argv: list[bytes]) -> Reply:
     if first < 0 or first >= count or second < 0 or second >= count:
         raise CommandError(errors.INVALID_DB)
     if first != second:
+        signal = client.ctx.signal
+        if signal.listening:
+            signal.database_replaced(dbs[first], dbs[second])
+            signal.database_replaced(dbs[second], dbs[first])
         _swap_databases(dbs[first], dbs[second])
     client.ctx.dirty += 1
     return OK

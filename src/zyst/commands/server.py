@@ -84,6 +84,8 @@ def flushdb(client: Client, argv: list[bytes]) -> Reply:
     """FLUSHDB [ASYNC | SYNC]"""
     _flush_mode(argv)
     removed = len(client.db)
+    if client.ctx.signal.listening:
+        client.ctx.signal.database_replaced(client.db, None)
     client.db.flush()
     # Redis propagates FLUSHDB even when the database was empty; a moved ``dirty`` is what
     # makes the dispatcher propagate.
@@ -110,6 +112,10 @@ def flushall(client: Client, argv: list[bytes]) -> Reply:
     _flush_mode(argv)
     keyspace = client.ctx.keyspace
     removed = sum(len(db) for db in keyspace.dbs)
+    signal = client.ctx.signal
+    if signal.listening:
+        for db in keyspace.dbs:
+            signal.database_replaced(db, None)
     keyspace.flushall()
     client.ctx.dirty += removed + 1
     return OK

@@ -307,6 +307,8 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     except Exception as exc:
         reply = _internal_error(cmd, exc)
     if ctx.dirty != dirty:
+        if ctx.signal.listening or client.touched is not None:
+            _signal_written(client, cmd, argv)
         _propagate(client, argv)
         if ctx.ready_keys:
             ctx.blocking.serve(call)
@@ -326,10 +328,73 @@ def _run(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
     except Exception as exc:  # a handler bug must not take the connection or server down
         reply = _internal_error(cmd, exc)
     if cmd.write and ctx.dirty != dirty:
+        if ctx.signal.listening or client.touched is not None:
+            _signal_written(client, cmd, argv)
         _propagate(client, argv)
         if ctx.ready_keys:
             ctx.blocking.serve(call)
     return reply
+
+
+def _signal_written(client: Client, cmd: Command, argv: list[bytes]) -> None:
+    """Raise the key-modified signal (zyst.notify) for what a write command that changed
+    something wrote (before it is propagated): the keys its handler named in
+    ``client.touched``; else, when the handler rewrote the command for propagation
+    (LMPOP as LPOP of the key it popped, SORT ... STORE as DEL and RPUSH of the destination),
+    the keys the rewritten commands write; else the keys its own declaration says it writes."""
+    signal = client.ctx.signal
+    touched = client.touched
+    if touched is not None:
+        client.touched = None
+        if signal.listening:
+            for db_index, key in touched:
+                signal.modified(db_index, key)
+        return
+    index = client.db.index
+    rewritten = client.propagate_as
+    if rewritten is None:
+        keys = written_keys(cmd, argv)
+    else:
+        keys = []
+        for replacement in rewritten:
+            found = lookup(replacement[0])
+            if found is not None:
+                keys += written_keys(found, replacement)
+    for key in keys:
+        signal.modified(index, key)
+
+
+def written_keys(cmd: Command, argv: list[bytes]) -> list[bytes]:
+    """The keys of ``argv`` that ``cmd``'s key specs mark as written (every spec but the
+    ``RO`` ones). Specs whose keys only the command can find (SORT's STORE) give none: such a
+    handler names what it wrote in ``client.touched``. A count that is not a valid one gives
+    no keys (the command has failed then)."""
+    keys: list[bytes] = []
+    size = len(argv)
+    for spec in cmd.key_specs:
+        if "RO" in spec.flags or spec.unknown:
+            continue
+        index = cmd.first_key if spec.index is None else spec.index
+        if spec.keynumidx is not None:
+            count_at = index + spec.keynumidx
+            try:
+                count = int(argv[count_at])
+            except (IndexError, ValueError):
+                continue
+            first = index + spec.firstkey
+            step = spec.step or 1
+            keys.extend(argv[first : min(first + count * step, size) : step])
+            continue
+        if spec.lastkey is None:
+            last = cmd.last_key if cmd.last_key >= 0 else size + cmd.last_key
+        else:
+            last = index + spec.lastkey if spec.lastkey >= 0 else size + spec.lastkey
+        step = spec.step or cmd.key_step or 1
+        keys.extend(argv[index : min(last, size - 1) + 1 : step])
+    if not cmd.key_specs and cmd.first_key > 0:
+        last = cmd.last_key if cmd.last_key >= 0 else size + cmd.last_key
+        keys.extend(argv[cmd.first_key : min(last, size - 1) + 1 : cmd.key_step or 1])
+    return keys
 
 
 def _refuse_write(ctx: ServerContext) -> ErrorReply:
