@@ -148,13 +148,9 @@ class Database:
         statistics (the lookup of a write command, or the server's own). Counts as an access
         of the key (its access clock moves)."""
         value = self.data.get(key)
-        if value is None:
+        if value is None or (self.expires and self._expired_now(key)):
             return None
         keyspace = self.keyspace
-        expires = self.expires
-        if expires and key in expires and expires[key] < keyspace.clock() and not keyspace.loading:
-            self._expire_now(key)
-            return None
         if keyspace.lfu:
             self._accessed_lfu(key)
         else:
@@ -165,14 +161,19 @@ class Database:
         """:meth:`lookup` that is not an access of the key (Redis's ``LOOKUP_NOTOUCH``: EXISTS,
         TYPE, TTL and the like, OBJECT, SCAN's TYPE filter), not counted either."""
         value = self.data.get(key)
-        if value is None:
-            return None
-        keyspace = self.keyspace
-        expires = self.expires
-        if expires and key in expires and expires[key] < keyspace.clock() and not keyspace.loading:
-            self._expire_now(key)
+        if value is None or (self.expires and self._expired_now(key)):
             return None
         return value
+
+    def _expired_now(self, key: bytes) -> bool:
+        """Expire the stored ``key`` if its time has come (not while loading); whether it did.
+        Called only when some key has a TTL."""
+        expires = self.expires
+        keyspace = self.keyspace
+        if key in expires and expires[key] < keyspace.clock() and not keyspace.loading:
+            self._expire_now(key)
+            return True
+        return False
 
     def peek_read(self, key: bytes) -> Value | None:
         """:meth:`peek` for a read command: counts a hit or a miss."""

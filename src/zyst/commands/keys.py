@@ -130,9 +130,13 @@ def exists(client: Client, argv: list[bytes]) -> Reply:
 
     How many of the keys exist; a key named twice is counted twice.
     """
-    lookup = client.db.peek_read
+    return _count_found(client.db.peek_read, argv[1:])
+
+
+def _count_found(lookup: Callable[[bytes], Any], keys: list[bytes]) -> int:
+    """How many of ``keys`` ``lookup`` finds (a key named twice counts twice)."""
     found = 0
-    for key in argv[1:]:
+    for key in keys:
         if lookup(key) is not None:
             found += 1
     return found
@@ -160,12 +164,7 @@ def touch(client: Client, argv: list[bytes]) -> Reply:
     access (its clock moves); counted in the hit and miss statistics as Redis's read lookups
     are.
     """
-    lookup = client.db.lookup_read
-    found = 0
-    for key in argv[1:]:
-        if lookup(key) is not None:
-            found += 1
-    return found
+    return _count_found(client.db.lookup_read, argv[1:])
 
 
 # -- EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT -------------------------------------------------------
