@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from zyst import __version__
+from zyst import __version__, keyevents
 from zyst.errors import CommandError, c_string
 from zyst.glob import stringmatch
 from zyst.numbers import LLONG_MAX, strict_int
@@ -190,6 +190,11 @@ _parse_hz_value = _in_range(parse_strict_int, 0, INT_MAX)
 def _parse_hz(text: str) -> int:
     # Redis accepts 0..INT_MAX but clamps what it keeps (and shows) to 1..500.
     return max(1, min(_parse_hz_value(text), 500))
+
+
+def _parse_notify_flags(text: str) -> str:
+    # Kept in the form CONFIG GET shows (Redis keeps the bits and prints them back).
+    return keyevents.format_flags(keyevents.parse_flags(text))
 
 
 def _parse_filename(text: str) -> str:
@@ -429,6 +434,13 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "POLICY",
         "nothing is evicted yet; an *-lfu policy makes the access clocks count (OBJECT FREQ)",
     ),
+    _setting(
+        "notify-keyspace-events",
+        _single(_parse_notify_flags),
+        _format_str,
+        "CLASSES",
+        "keyspace events to publish (K E g $ l s h z x e t m d n A), '' for none",
+    ),
     _int_setting("lfu-log-factor", 0, INT_MAX, "how slowly LFU access counters grow"),
     _int_setting(
         "lfu-decay-time", 0, INT_MAX, "minutes per decrement of an LFU counter", hint="MINUTES"
@@ -488,6 +500,7 @@ class Config:
     save: str = ""
     maxmemory: int = 0
     maxmemory_policy: str = "noeviction"
+    notify_keyspace_events: str = ""
     lfu_log_factor: int = 10
     lfu_decay_time: int = 1
     list_max_listpack_size: int = -2

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zyst import access, encodings
+from zyst import access, encodings, keyevents
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
@@ -149,6 +149,9 @@ class ServerContext:
         self.limits = encodings.watch_thresholds(config, self.keyspace)
         # The access clocks (OBJECT IDLETIME, OBJECT FREQ) follow the policy and LFU settings.
         access.follow_settings(config, self.keyspace)
+        # Keyspace notifications follow notify-keyspace-events.
+        self._follow_notify_setting()
+        config.on_change("notify-keyspace-events", lambda name: self._follow_notify_setting())
 
     @property
     def loading(self) -> bool:
@@ -159,6 +162,9 @@ class ServerContext:
     @loading.setter
     def loading(self, value: bool) -> None:
         self.keyspace.loading = value
+
+    def _follow_notify_setting(self) -> None:
+        self.signal.set_event_flags(keyevents.parse_flags(self.config.notify_keyspace_events))
 
     def set_propagation(self, target: Callable[[int, list[bytes]], None] | None) -> None:
         """Send every change to ``target`` from now on; ``None`` when nothing takes them."""

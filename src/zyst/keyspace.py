@@ -403,7 +403,7 @@ class Database:
         keyspace.expired_keys += 1
         keyspace.on_expired(self.index, key)
         if keyspace.signal.listening:
-            keyspace.signal.modified(self.index, key)
+            keyspace.signal.expired(self.index, key)
 
     def __len__(self) -> int:
         return len(self.data)

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from zyst.keyevents import KeyEvents
+
 if TYPE_CHECKING:
     from zyst.client import Client
     from zyst.keyspace import Database, Keyspace
@@ -44,14 +46,49 @@ class Watch:
 class KeySignal:
     """The signal and its listeners (one per server, on the keyspace)."""
 
-    __slots__ = ("keyspace", "listening", "watched")
+    __slots__ = ("events", "keyspace", "listening", "watched")
 
     def __init__(self, keyspace: Keyspace) -> None:
         self.keyspace = keyspace
         self.watched: dict[tuple[int, bytes], list[Watch]] = {}
+        # Keyspace notifications (notify-keyspace-events), published from here.
+        self.events = KeyEvents()
         self.listening = False
 
+    def update_listening(self) -> None:
+        """Recompute :attr:`listening` after a listener came or went."""
+        self.listening = bool(self.watched) or self.events.enabled
+
+    def set_event_flags(self, flags: int) -> None:
+        """Publish the keyspace events of the classes in ``flags`` from now on."""
+        self.events.flags = flags
+        self.update_listening()
+
     # -- raising it ----------------------------------------------------------------------------
+    def written(
+        self,
+        name: bytes,
+        argv: list[bytes],
+        keys: list[tuple[int, bytes]],
+        rewritten: list[list[bytes]] | None,
+    ) -> None:
+        """Command ``name`` (lower case, ``argv`` as sent, propagated as ``rewritten`` if not
+        itself) changed ``keys`` ((database index, key) pairs, in its key specs' order)."""
+        if self.watched:
+            for db_index, key in keys:
+                self.modified(db_index, key)
+        events = self.events
+        if events.enabled:
+            events.written(name, argv, keys, self._exists, rewritten)
+
+    def expired(self, db_index: int, key: bytes) -> None:
+        """``key`` expired (lazily or by the active cycle) and is gone."""
+        self.events.expired(db_index, key)
+        self.modified(db_index, key)
+
+    def _exists(self, db_index: int, key: bytes) -> bool:
+        return key in self.keyspace.dbs[db_index].data
+
     def modified(self, db_index: int, key: bytes) -> None:
         """``key`` of database ``db_index`` was changed, created, deleted or expired."""
         entries = self.watched.get((db_index, key))
@@ -123,7 +160,7 @@ class KeySignal:
                 if not entries:
                     del watched[slot]
         client.watching = []
-        self.listening = bool(watched)
+        self.update_listening()
 
     def any_expired(self, client: Client) -> bool:
         """Whether a key ``client`` watches has expired since it was watched (EXEC then fails,

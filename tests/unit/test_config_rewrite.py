@@ -136,6 +136,7 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         save="900 1 300 10",
         maxmemory=3 * 1024**2,
         maxmemory_policy="volatile-ttl",
+        notify_keyspace_events="AKE",
         lfu_log_factor=0,
         lfu_decay_time=7,
         list_max_listpack_size=-5,

@@ -851,6 +851,8 @@ def copy_(client: Client, argv: list[bytes]) -> Reply:
         return 0
     duplicate = encodings.copied(src, key, value, dst, newkey, _duplicate(value))
     _put(dst, newkey, duplicate, src.get_expire(key), None)
+    if dst is not src and client.ctx.signal.listening:
+        client.touched = [(dst.index, newkey)]  # written in another database
     client.ctx.dirty += 1
     return 1
 

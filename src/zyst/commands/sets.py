@@ -453,6 +453,8 @@ def smove(client: Client, argv: list[bytes]) -> Reply:
     elif member not in destination:
         destination.add(member)
         ctx.dirty += 1
+    elif ctx.signal.listening:
+        client.touched = [(db.index, source_key)]  # the destination had it: unchanged
     return 1
 
 

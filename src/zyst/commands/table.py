@@ -344,24 +344,24 @@ def _signal_written(client: Client, cmd: Command, argv: list[bytes]) -> None:
     the keys the rewritten commands write; else the keys its own declaration says it writes."""
     signal = client.ctx.signal
     touched = client.touched
+    rewritten = client.propagate_as
     if touched is not None:
         client.touched = None
-        if signal.listening:
-            for db_index, key in touched:
-                signal.modified(db_index, key)
-        return
-    index = client.db.index
-    rewritten = client.propagate_as
-    if rewritten is None:
-        keys = written_keys(cmd, argv)
+        if not signal.listening:
+            return
+        pairs = touched
     else:
-        keys = []
-        for replacement in rewritten:
-            found = lookup(replacement[0])
-            if found is not None:
-                keys += written_keys(found, replacement)
-    for key in keys:
-        signal.modified(index, key)
+        index = client.db.index
+        if rewritten is None:
+            keys = written_keys(cmd, argv)
+        else:
+            keys = []
+            for replacement in rewritten:
+                found = lookup(replacement[0])
+                if found is not None:
+                    keys += written_keys(found, replacement)
+        pairs = [(index, key) for key in keys]
+    signal.written(cmd.name.encode(), argv, pairs, rewritten)
 
 
 def written_keys(cmd: Command, argv: list[bytes]) -> list[bytes]:

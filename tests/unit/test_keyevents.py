@@ -1,0 +1,235 @@
+"""Keyspace notifications against real Redis 7.0: the same scripted commands run on
+redis-server, whose events a real subscriber collects, and on an in-process Zyst whose publish
+function records them; the two lists of (channel, message) must be equal, in order.
+
+(Zyst's side is read in-process until the pub/sub layer can deliver it over a socket.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import redis
+
+import zyst.commands  # noqa: F401  (declares the commands)
+from tests.conftest import ServerProcess
+from zyst import keyevents
+from zyst.config import Config
+from zyst.connection import Connection
+from zyst.context import ServerContext
+from zyst.keyspace import Keyspace
+from zyst.protocol.resp import encode_command
+
+Cmd = Sequence[str]
+
+SCRIPT: list[Cmd] = [
+    ("SET", "s", "1"),
+    ("SET", "s", "2", "EX", "100"),
+    ("SET", "s", "3", "KEEPTTL"),
+    ("SETEX", "s", "100", "4"),
+    ("PSETEX", "s", "100000", "5"),
+    ("SETNX", "s", "6"),  # nothing happens: no event
+    ("MSET", "m1", "a", "m2", "b"),
+    ("MSETNX", "m3", "a", "m4", "b"),
+    ("GETSET", "s", "7"),
+    ("INCR", "s"),
+    ("DECRBY", "s", "2"),
+    ("INCRBYFLOAT", "s", "1.5"),
+    ("APPEND", "s", "x"),
+    ("SETRANGE", "s", "0", "z"),
+    ("SETBIT", "b", "7", "1"),
+    ("BITFIELD", "b", "SET", "u8", "0", "255"),
+    ("BITOP", "NOT", "bn", "b"),
+    ("BITOP", "AND", "bn", "nokey"),  # empty result: del
+    ("GETEX", "s", "EX", "100"),
+    ("GETEX", "s", "PERSIST"),
+    ("GETDEL", "s"),
+    ("RPUSH", "l", "a", "b", "c", "d"),
+    ("LPUSH", "l", "z"),
+    ("LPUSHX", "l", "y"),
+    ("RPUSHX", "nolist", "y"),
+    ("LINSERT", "l", "BEFORE", "a", "q"),
+    ("LSET", "l", "0", "w"),
+    ("LPOP", "l"),
+    ("RPOP", "l", "2"),
+    ("LREM", "l", "0", "q"),
+    ("LTRIM", "l", "0", "0"),
+    ("LMOVE", "l", "l2", "LEFT", "RIGHT"),  # l goes empty
+    ("RPOPLPUSH", "l2", "l3"),
+    ("RPUSH", "l", "1", "2"),
+    ("LMPOP", "2", "nokey", "l", "RIGHT", "COUNT", "5"),
+    ("BLPOP", "l3", "0"),
+    ("RPUSH", "srt", "3", "1", "2"),
+    ("SORT", "srt", "STORE", "sorted"),
+    ("SORT", "nokey", "STORE", "sorted"),  # empty: del
+    ("HSET", "h", "f", "1", "g", "2"),
+    ("HSETNX", "h", "k", "3"),
+    ("HMSET", "h", "f", "9"),
+    ("HINCRBY", "h", "f", "1"),
+    ("HINCRBYFLOAT", "h", "f", "0.5"),
+    ("HDEL", "h", "f", "g"),
+    ("HDEL", "h", "k"),
+    ("SADD", "a", "1", "2", "3"),
+    ("SADD", "c", "3", "4"),
+    ("SREM", "a", "1"),
+    ("SMOVE", "a", "c", "2"),
+    ("SMOVE", "a", "c", "3"),  # a goes empty
+    ("SPOP", "c"),
+    ("SINTERSTORE", "d", "c", "c"),
+    ("SUNIONSTORE", "d", "c", "nokey"),
+    ("SDIFFSTORE", "d", "c", "c"),  # empty: del
+    ("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"),
+    ("ZADD", "z", "INCR", "5", "a"),
+    ("ZINCRBY", "z", "1", "b"),
+    ("ZREM", "z", "c"),
+    ("ZREMRANGEBYRANK", "z", "0", "0"),
+    ("ZADD", "z", "1", "e", "1", "f"),
+    ("ZREMRANGEBYSCORE", "z", "1", "1"),
+    ("ZADD", "z", "0", "x", "0", "y"),
+    ("ZREMRANGEBYLEX", "z", "[x", "[y"),
+    ("ZUNIONSTORE", "zu", "1", "z"),
+    ("ZINTERSTORE", "zu", "2", "z", "nokey"),  # empty: del
+    ("ZDIFFSTORE", "zd", "1", "z"),
+    ("ZRANGESTORE", "zr", "z", "0", "-1"),
+    ("ZPOPMIN", "z"),
+    ("ZPOPMAX", "z"),  # z goes empty
+    ("ZADD", "z2", "1", "a"),
+    ("ZMPOP", "1", "z2", "MIN"),
+    ("ZADD", "z2", "1", "a"),
+    ("BZPOPMAX", "z2", "0"),
+    ("SET", "k", "v"),
+    ("EXPIRE", "k", "100"),
+    ("PEXPIREAT", "k", "9999999999999"),
+    ("PERSIST", "k"),
+    ("RENAME", "k", "k2"),
+    ("COPY", "k2", "k3"),
+    ("COPY", "k2", "k3", "DB", "2"),
+    ("MOVE", "k3", "1"),
+    ("DEL", "k2", "nokey", "m1"),
+    ("UNLINK", "m2"),
+    ("EXPIRE", "m3", "-1"),  # in the past: del
+    ("FLUSHDB",),
+]
+
+
+def redis_events(port: int, commands: list[Cmd], flags: str) -> list[tuple[bytes, bytes]]:
+    with redis.Redis(port=port) as r:
+        r.flushall()
+        r.config_set("notify-keyspace-events", flags)
+        sub = r.pubsub()
+        sub.psubscribe("__key*__:*")
+        sub.subscribe("zz-done")
+        sub.get_message(timeout=10)
+        sub.get_message(timeout=10)
+        try:
+            for command in commands:
+                r.execute_command(*command)
+            r.publish("zz-done", "x")
+            events: list[tuple[bytes, bytes]] = []
+            while True:
+                message = sub.get_message(timeout=10)
+                assert message is not None, "redis-server stopped publishing"
+                if message["channel"] == b"zz-done":
+                    return events
+                events.append((message["channel"], message["data"]))
+        finally:
+            sub.close()
+            r.config_set("notify-keyspace-events", "")
+            r.flushall()
+
+
+class _Transport:
+    def write(self, data: bytes) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str) -> Any:
+        return None
+
+
+def zyst_events(tmp_path: Path, commands: list[Cmd], flags: str) -> list[tuple[bytes, bytes]]:
+    ctx = ServerContext(Config(dir=str(tmp_path), appendonly=False, notify_keyspace_events=flags))
+    events: list[tuple[bytes, bytes]] = []
+    ctx.signal.events.publish = lambda channel, message: events.append((channel, message))
+    conn = Connection(ctx, lambda wrote: 0, None)
+    conn.connection_made(cast(Any, _Transport()))
+    for command in commands:
+        conn.data_received(encode_command([arg.encode() for arg in command]))
+    return events
+
+
+def test_every_command_publishes_what_redis_publishes(
+    redis_server: ServerProcess, tmp_path: Path
+) -> None:
+    theirs = redis_events(redis_server.port, SCRIPT, "AKE")
+    ours = zyst_events(tmp_path, SCRIPT, "AKE")
+    assert len(theirs) > 150
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("flags", ["", "A", "K", "Kg", "E$l", "KEhz", "Ksx", "KElg"])
+def test_classes_and_channels_filter_as_in_redis(
+    flags: str, redis_server: ServerProcess, tmp_path: Path
+) -> None:
+    assert zyst_events(tmp_path, SCRIPT, flags) == redis_events(redis_server.port, SCRIPT, flags)
+
+
+def test_config_get_shows_the_flags_as_redis_does(redis_server: ServerProcess) -> None:
+    with redis.Redis(port=redis_server.port) as r:
+        try:
+            for given in ("", "KEA", "gKE", "Ex$", "AKEm", "lshzxetdgn$", "Kn", "EmK"):
+                r.config_set("notify-keyspace-events", given)
+                shown = r.config_get("notify-keyspace-events")["notify-keyspace-events"]
+                assert keyevents.format_flags(keyevents.parse_flags(given)) == shown, given
+        finally:
+            r.config_set("notify-keyspace-events", "")
+
+
+def test_a_key_that_expires_publishes_expired(redis_server: ServerProcess, tmp_path: Path) -> None:
+    script: list[Cmd] = [("SET", "e", "v", "PX", "1"), ("SET", "f", "v")]
+    with redis.Redis(port=redis_server.port) as r:
+        r.flushall()
+        r.config_set("notify-keyspace-events", "KEA")
+        sub = r.pubsub()
+        sub.psubscribe("__key*__:*")
+        sub.subscribe("zz-done")
+        sub.get_message(timeout=10)
+        sub.get_message(timeout=10)
+        try:
+            for command in script:
+                r.execute_command(*command)
+            # A read finds it past its deadline and deletes it (polled: not a timed assertion).
+            while r.get("e") is not None:
+                pass
+            r.publish("zz-done", "x")
+            theirs = []
+            while (message := sub.get_message(timeout=10)) is not None:
+                if message["channel"] == b"zz-done":
+                    break
+                theirs.append((message["channel"], message["data"]))
+        finally:
+            sub.close()
+            r.config_set("notify-keyspace-events", "")
+    now = [1_700_000_000_000]
+    ctx = ServerContext(
+        Config(dir=str(tmp_path), appendonly=False, notify_keyspace_events="KEA"),
+        Keyspace(16, clock=lambda: now[0]),
+    )
+    ours: list[tuple[bytes, bytes]] = []
+    ctx.signal.events.publish = lambda channel, message: ours.append((channel, message))
+    conn = Connection(ctx, lambda wrote: 0, None)
+    conn.connection_made(cast(Any, _Transport()))
+    for command in script:
+        conn.data_received(encode_command([arg.encode() for arg in command]))
+    now[0] += 5
+    conn.data_received(encode_command([b"GET", b"e"]))
+    assert (b"__keyevent@0__:expired", b"e") in theirs
+    assert ours == theirs
