@@ -245,6 +245,23 @@ def test_bitcount_errors(o: Oracle) -> None:
     )
 
 
+@pytest.mark.parametrize("size", [1000, 65_536, 65_537])
+def test_bitcount_on_both_sides_of_the_copy_limit(oracle: Oracle, size: int) -> None:
+    """Strings up to 64 KB are counted in a scratch copy, longer ones through a view: both as
+    stored by SET (bytes) and once changed in place by SETBIT and APPEND (a bytearray), each
+    count followed by one of a short string, which must not see the long one's bits."""
+    rng = random.Random(size)
+    oracle.check("SET", "short", b"\x81\x01")
+    oracle.check("SET", "k", rng.randbytes(size))
+    ranges = [("0", "-1"), ("1", "-2"), ("3", str(size - 5)), ("9", str(8 * size - 3), "BIT")]
+    for change in [("GET", "k"), ("SETBIT", "k", "5", "1"), ("APPEND", "k", b"\xff\x7f")]:
+        oracle.check(*change)
+        for args in [(), *ranges]:
+            oracle.check("BITCOUNT", "k", *args)
+            assert oracle.check("BITCOUNT", "short") == b":3\r\n"
+            assert oracle.check("BITCOUNT", "short", "1", "1") == b":1\r\n"
+
+
 # -- BITPOS ---------------------------------------------------------------------------------------
 BITPOS_VALUES: dict[str, Arg] = {
     "ones": b"\xff\xff\xff",

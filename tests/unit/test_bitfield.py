@@ -250,18 +250,22 @@ def test_combine_pads_shorter_sources_with_zeros() -> None:
     assert bitmap.invert(b"\x00\xff\x0f") == b"\xff\x00\xf0"
 
 
-@pytest.mark.parametrize("size", [65_535, 65_536, 65_537, 200_000])
-def test_counts_of_long_strings_viewed_not_copied(size: int) -> None:
-    """Above 64 KB the count reads a view of the buffer: same answers, bytes or bytearray,
-    and a bytearray can grow again afterwards."""
+@pytest.mark.parametrize("size", [1, 2, 1000, 65_535, 65_536, 65_537, 200_000])
+def test_counts_copied_or_viewed(size: int) -> None:
+    """Up to 64 KB the count reads a copy in a scratch bitarray, above it a view of the buffer:
+    the same answers, bytes or bytearray; the scratch is left empty (a shorter string counted
+    next is not added to), and a bytearray can grow again afterwards."""
     rng = random.Random(size)
     data = bytearray(rng.randbytes(size))
     expected = int.from_bytes(data, "big").bit_count()
     assert bitmap.count_all(bytes(data)) == bitmap.count_all(data) == expected
-    first, last = 13, 8 * size - 7
+    assert bitmap.count_all(b"\x81") == 2
+    first, last = 3, 8 * size - 2
     window = (int.from_bytes(data, "big") >> (8 * size - 1 - last)) & (
         (1 << (last - first + 1)) - 1
     )
+    assert bitmap.count(data, first, last) == bitmap.count(bytes(data), first, last)
     assert bitmap.count(data, first, last) == window.bit_count()
+    assert bitmap.count(b"\x81\x01", 7, 15) == 2
     data += b"\xff"  # no view left holding the buffer
     assert bitmap.count_all(data) == expected + 8
