@@ -172,31 +172,50 @@ class ZSet:
         return _pair_left(scores, self._bmembers[b], score, member, 0, len(scores))
 
     def _start_of(self, b: int) -> int:
-        """The position of block ``b``'s first pair."""
+        """The position of block ``b``'s first pair (``scores`` and the blocks holding the
+        same members, as for :meth:`_find`)."""
         tree = self._tree
         total = 0
         if not tree:
+            # Summed from the nearer end.
             blocks = self._bscores
-            for k in range(b):
+            count = len(blocks)
+            if 2 * b <= count:
+                for k in range(b):
+                    total += len(blocks[k])
+                return total
+            for k in range(b, count):
                 total += len(blocks[k])
-            return total
+            return len(self.scores) - total
         while b > 0:
             total += tree[b]
             b -= b & -b
         return total
 
     def _find(self, index: int) -> tuple[int, int]:
-        """The block and the offset in it of position ``index`` (0 <= index < len)."""
+        """The block and the offset in it of position ``index`` (0 <= index < len), while
+        ``scores`` and the blocks hold the same members (without a tree, their count is how far
+        the last block ends)."""
         tree = self._tree
         if not tree:
+            # Walked from the nearer end.
             blocks = self._bscores
-            b = 0
-            size = len(blocks[0])
-            while index >= size:
-                index -= size
-                b += 1
+            rest = len(self.scores) - index  # pairs from ``index`` on
+            if index < rest:
+                b = 0
+                size = len(blocks[0])
+                while index >= size:
+                    index -= size
+                    b += 1
+                    size = len(blocks[b])
+                return b, index
+            b = len(blocks) - 1
+            size = len(blocks[b])
+            while rest > size:
+                rest -= size
+                b -= 1
                 size = len(blocks[b])
-            return b, index
+            return b, size - rest
         size = len(tree) - 1
         b = 0
         step = 1 << (size.bit_length() - 1)
@@ -451,10 +470,10 @@ class ZSet:
         """Remove the members at positions ``start <= i < stop``; how many went."""
         if start >= stop:
             return 0
+        b, i = self._find(start)  # while the members are still counted in ``scores``
         scores = self.scores
         for member in self.members(start, stop):
             del scores[member]
-        b, i = self._find(start)
         left = stop - start
         block_scores = self._bscores[b]
         if i + left < len(block_scores):
