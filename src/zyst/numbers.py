@@ -323,15 +323,16 @@ def parse_double(raw: bytes) -> float | None:
     size = len(raw)
     if 0 < size <= 15:
         # The common case, plain digits (scores, increments): at most 15 of them are exact in
-        # a double, so the integer they spell converts without rounding.
-        value = 0
+        # a double, and so is every step of reading them in one (each below 10**15 < 2**53),
+        # which compiled costs less than an integer.
+        value = 0.0
         for index in range(size):
             digit = raw[index] - 48
             if digit < 0 or digit > 9:
                 break
-            value = value * 10 + digit
+            value = value * 10.0 + digit
         else:
-            return float(value)
+            return value
     parsed = _strtod(raw)
     if parsed is None or parsed[1] != 0:
         return None

@@ -101,10 +101,10 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Collection, Container, Mapping
+from collections.abc import Collection
 from itertools import count as counter
 from math import isqrt
-from typing import Final
+from typing import Any, Final
 
 __all__ = ["CollectionScans", "KeyLog"]
 
@@ -128,13 +128,20 @@ _generation_counter = counter(1)
 
 
 def _walk(
-    elements: list[bytes], start: int, stop: int, count: int, present: Container[bytes]
+    elements: list[bytes], start: int, stop: int, count: int, present: dict[bytes, Any]
 ) -> tuple[int, list[bytes]]:
     """Up to ``count`` of ``elements[start:stop]`` that are ``present``, reading at most
     ``_READ_FACTOR`` x ``count`` of them; and the position after the last one read."""
     limit = stop if stop - start <= count * _READ_FACTOR else start + count * _READ_FACTOR
-    found: list[bytes] = []
+    # The run of present elements from ``start`` (all of them, without deletions) is taken as
+    # one slice rather than appended one by one.
     index = start
+    run_end = min(start + count, limit)
+    while index < run_end and elements[index] in present:
+        index += 1
+    found = elements[start:index]
+    if len(found) >= count:
+        return index, found
     while index < limit:
         element = elements[index]
         index += 1
@@ -169,7 +176,7 @@ class KeyLog:
 
     __slots__ = ("generation", "keys", "limit", "min_limit", "next_seq", "previous", "seqs")
 
-    def __init__(self, data: Mapping[bytes, object], min_limit: int = _MIN_LIMIT) -> None:
+    def __init__(self, data: dict[bytes, Any], min_limit: int = _MIN_LIMIT) -> None:
         self.min_limit = min_limit
         self.keys: list[bytes] = list(data)
         self.seqs: array[int] = array("q")
@@ -213,7 +220,7 @@ class KeyLog:
             following = bisect_left(kept, following) + 1
         return end, following
 
-    def add(self, key: bytes, data: Mapping[bytes, object]) -> None:
+    def add(self, key: bytes, data: dict[bytes, Any]) -> None:
         """Note that ``key``, which was not in ``data``, now is (call after storing it)."""
         self.keys.append(key)
         self.seqs.append(self.next_seq)
@@ -221,13 +228,13 @@ class KeyLog:
         if self._crowded(data) or self.next_seq >= self.limit:
             self.compact(data)
 
-    def _crowded(self, data: Mapping[bytes, object]) -> bool:
+    def _crowded(self, data: dict[bytes, Any]) -> bool:
         """Whether the redundant entries (``len(keys) - len(data)``: every live key has one entry
         that is not) are too many."""
         live = len(data)
         return len(self.keys) - live > live // 4 + _SLACK
 
-    def compact(self, data: Mapping[bytes, object]) -> None:
+    def compact(self, data: dict[bytes, Any]) -> None:
         """Drop the entries of deleted keys and the later entries of a key listed twice; the
         entries kept keep their order and their numbers (so cursors stay valid), unless the
         numbers are running out, when everything is numbered afresh."""
@@ -245,9 +252,7 @@ class KeyLog:
         if self.next_seq >= self.limit // 2:
             self._renumber()
 
-    def read(
-        self, data: Mapping[bytes, object], cursor: int, count: int
-    ) -> tuple[int, list[bytes]]:
+    def read(self, data: dict[bytes, Any], cursor: int, count: int) -> tuple[int, list[bytes]]:
         """From ``cursor`` on (0: from the start), up to ``count`` keys of ``data`` (at least 1
         asked for); and the cursor to go on with, 0 once the iteration is over. Keys are as
         stored: expired ones included, the caller filters them."""
@@ -262,7 +267,8 @@ class KeyLog:
                 end, following = self._translate(generation, end, following)
             end = min(end, self.next_seq)
         seqs = self.seqs
-        start = bisect_left(seqs, following)
+        # Every number is at least 1: from the start (every first call) needs no search.
+        start = 0 if following <= 1 else bisect_left(seqs, following)
         stop = len(seqs) if end == self.next_seq else bisect_left(seqs, end)
         index, found = _walk(self.keys, start, stop, count, data)
         if index >= stop:

@@ -201,19 +201,31 @@ def test_format_double(value: float, text: bytes) -> None:
         assert parse_double(text) == value
 
 
+@pytest.mark.parametrize("tree_blocks", [2, 16, 10_000])
 @pytest.mark.parametrize("load", [1, 2, 5, 512])
-def test_blocks_match_the_model(load: int) -> None:
+def test_blocks_match_the_model(load: int, tree_blocks: int) -> None:
     """The same random operations on sets whose order spans many small blocks (splits, emptied
-    blocks, spans across blocks) and on one block, against the naive model."""
+    blocks, spans across blocks) and on one block, against the naive model; positions from the
+    Fenwick tree (from 2 blocks on), from the blocks' lengths (never a tree), or either as the
+    number of blocks changes."""
     rng = random.Random(load)
-    z = ZSet(load)
+    z = ZSet(load, tree_blocks)
     model: dict[bytes, float] = {}
     for step in range(4000):
         member = b"m%d" % rng.randrange(60)
         op = rng.randrange(10)
-        if op < 4:
+        if op < 3:
             score = float(rng.randrange(-3, 3))  # few scores: ties span blocks
             assert z.add(member, score) == (member not in model)
+            model[member] = score
+        elif op == 3:
+            # ZINCRBY's way: a small step, which often keeps the pair in its block.
+            old = model.get(member)
+            score = (old or 0.0) + rng.choice((-1.0, -0.5, 0.5, 1.0))
+            if old is None:
+                z.insert(member, score)
+            else:
+                z.change(member, old, score)
             model[member] = score
         elif op == 4:
             assert z.remove(member) == (member in model)

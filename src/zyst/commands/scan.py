@@ -97,7 +97,7 @@ class _Options:
         index = start
         argc = len(argv)
         while index < argc:
-            option = argv[index].lower()
+            option = _lowered(argv[index])
             if index + 1 >= argc:
                 raise CommandError(errors.SYNTAX)
             value = argv[index + 1]
@@ -112,6 +112,16 @@ class _Options:
             else:
                 raise CommandError(errors.SYNTAX)
             index += 2
+
+
+def _lowered(word: bytes) -> bytes:
+    """``word`` in lower case. COUNT and MATCH as clients spell them are compared first: a
+    comparison costs a fraction of making the lowered copy."""
+    if word == b"COUNT" or word == b"count":
+        return b"count"
+    if word == b"MATCH" or word == b"match":
+        return b"match"
+    return word.lower()
 
 
 def _reply(cursor: int, elements: list[bytes]) -> Reply:

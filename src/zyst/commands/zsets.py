@@ -218,6 +218,40 @@ _ZADD_FLAGS: Final = {b"nx": _NX, b"xx": _XX, b"ch": _CH, b"incr": _INCR, b"gt":
 
 def _zadd(client: Client, argv: list[bytes], incr: bool) -> Reply:
     """Redis's ``zaddGenericCommand``: options, then score-member pairs."""
+    if len(argv) == 4:
+        # One pair and no option (the usual call): no option word is a number, so a score
+        # that parses means there is none, and what follows is :func:`_zadd_pairs`'s path
+        # for that case, minus its bookkeeping.
+        score = parse_double(argv[2])
+        if score is not None:
+            return _zadd_one(client, argv[1], score, argv[3], incr)
+    return _zadd_pairs(client, argv, incr)
+
+
+def _zadd_one(client: Client, key: bytes, score: float, member: bytes, incr: bool) -> Reply:
+    """ZADD key score member, or ZINCRBY (``incr``): the reply as :func:`_zadd_pairs` gives
+    it."""
+    zset = _write(client, key)
+    if zset is None:
+        zset = ZSet()
+        client.db.add(key, zset)
+    current = zset.scores.get(member)
+    if current is None:
+        zset.insert(member, score)
+        client.ctx.dirty += 1
+        return score if incr else 1
+    if incr:
+        score += current
+        if math.isnan(score):
+            raise CommandError(errors.SCORE_NAN)
+    if score != current:
+        zset.change(member, current, score)
+        client.ctx.dirty += 1
+    return score if incr else 0
+
+
+def _zadd_pairs(client: Client, argv: list[bytes], incr: bool) -> Reply:
+    """:func:`_zadd` in general."""
     options = 0
     index = 2
     size = len(argv)
