@@ -208,7 +208,8 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
     elif value is None:
         out.append(b"_\r\n" if resp3 else b"$-1\r\n")
     elif kind is list:
-        out.append(b"*%d\r\n" % len(value))
+        n = len(value)
+        out.append(_ARRAY_HEADERS[n] if n < 1024 else b"*%d\r\n" % n)
         _encode_elements(value, resp3, out)
     elif kind is ErrorReply:
         out.append(b"-" + _error_bytes(value.message) + b"\r\n")
@@ -267,6 +268,9 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
 # "$<n>" for every length a short bulk string can have, so that encoding a long array of them
 # (LRANGE, SMEMBERS, HGETALL) needs no per-element formatting in Python.
 _BULK_HEADERS: Final = [b"$%d" % n for n in range(4096)]
+_BULK_HEADERS_CRLF: Final = [b"$%d\r\n" % n for n in range(4096)]
+_BULK_SEPARATORS: Final = [b"\r\n$%d\r\n" % n for n in range(4096)]
+_ARRAY_HEADERS: Final = [b"*%d\r\n" % n for n in range(1024)]
 # Long arrays are encoded this many elements at a time: one join over a whole array of a million
 # elements is several times slower than a thousand joins (its buffer table, 80 bytes an
 # element, falls out of the caches), and small replies stay one join.
@@ -323,8 +327,7 @@ def _bulk_strings(items: list[Any]) -> bytes | None:
             uniform = False
     if not uniform:
         return _mixed_bulk_strings(items)
-    header = _BULK_HEADERS[size] + b"\r\n"
-    return header + (b"\r\n" + header).join(items) + b"\r\n"
+    return _BULK_HEADERS_CRLF[size] + _BULK_SEPARATORS[size].join(items) + b"\r\n"
 
 
 def _mixed_bulk_strings(items: list[bytes]) -> bytes:
