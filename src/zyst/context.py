@@ -14,6 +14,7 @@ from zyst import access, encodings
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
+from zyst.pubsub import PubSub
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -141,6 +142,8 @@ class ServerContext:
         # write with one attribute load).
         self.blocking = BlockingManager(self.keyspace)
         self.ready_keys = self.keyspace.ready
+        # Channels and patterns with their subscribers (PUBLISH, keyspace notifications).
+        self.pubsub = PubSub()
         # The encoding thresholds (OBJECT ENCODING), followed through CONFIG SET, which
         # leaves existing collections as they are.
         self.limits = encodings.watch_thresholds(config, self.keyspace)
