@@ -260,3 +260,13 @@ OBJECT_LFU_NOT_SELECTED = (
 
 # -- SCAN, HSCAN, SSCAN, ZSCAN ------------------------------------------------------------------
 INVALID_CURSOR = "ERR invalid cursor"
+
+
+# -- Pub/Sub ------------------------------------------------------------------------------------
+def pubsub_context(name: str) -> str:
+    """A command a RESP2 client with subscriptions may not run (``name``: the command's full
+    name, ``client|list`` for a subcommand)."""
+    return (
+        f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+        "RESET are allowed in this context"
+    )
