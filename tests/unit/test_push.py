@@ -106,3 +106,15 @@ def test_the_normal_class_is_unlimited_by_default(server: Server) -> None:
     assert not out.aborted
     conn.pause_writing()
     assert out.aborted
+
+
+def test_client_list_shows_the_unsent_output_as_omem(server: Server) -> None:
+    sub, sub_out = connect(server)
+    other, other_out = connect(server)
+    send(sub, ("CLIENT", "SETNAME", "slow"), ("SUBSCRIBE", "ch"))
+    sub_out.unsent = 12345
+    send(other, ("CLIENT", "LIST"))
+    server.loop.end_turn()
+    listing = other_out.take().decode()
+    line = next(line for line in listing.splitlines() if "name=slow " in line)
+    assert " omem=12345 " in line and " flags=P " in line and " sub=1 " in line

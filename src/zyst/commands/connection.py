@@ -202,11 +202,15 @@ def client_line(client: Client, current: Client | None = None, current_cmd: byte
     """
     now = time.monotonic()
     fd = -1
+    # omem: the output the socket has not taken yet (what client-output-buffer-limit counts,
+    # less the replies waiting for the AOF, which the client line does not see).
+    omem = 0
     transport = client.transport_info
     if transport is not None:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             fd = sock.fileno()
+        omem = transport.get_write_buffer_size()
     cmd = current_cmd if client is current else client.last_command
     name = client.name or b""
     subscriptions = client.subscriptions
@@ -240,7 +244,7 @@ def client_line(client: Client, current: Client | None = None, current_cmd: byte
             b"rbp=0",
             b"obl=0",
             b"oll=0",
-            b"omem=0",
+            b"omem=%d" % omem,
             b"tot-mem=%d" % (16384 + 2048 + len(name)),
             b"events=r",
             b"cmd=" + cmd.lower(),
