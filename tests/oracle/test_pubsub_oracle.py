@@ -351,6 +351,19 @@ def _fill_until_dropped(pub: Pair, channel: bytes, size: int, rounds: int) -> No
     raise AssertionError(f"subscriber still connected after {rounds * 100} messages: {done}")
 
 
+def _fill_past(conn: RawConnection, channel: bytes, size: int) -> None:
+    """Publish 1 KB messages until the subscriber's (t10sub) unsent output, CLIENT LIST's omem,
+    is at least ``size`` bytes, or it is gone already; at most 20000 messages."""
+    batch = [("PUBLISH", channel, b"x" * 1024)] * 100
+    for _ in range(200):
+        conn.pipeline(batch)
+        listing = parse_reply(conn.command("CLIENT", "LIST", "TYPE", "pubsub")).decode()
+        line = next((line for line in listing.splitlines() if " name=t10sub " in line), None)
+        if line is None or int(line.split(" omem=", 1)[1].split(" ", 1)[0]) >= size:
+            return
+    raise AssertionError(f"the subscriber's output never reached {size} bytes")
+
+
 def _small_receiver(port: int) -> socket.socket:
     """A connection with a small receive buffer: the kernel holds little of what it is sent,
     so the server's own pending output grows soon."""
@@ -385,6 +398,8 @@ def test_a_subscriber_that_never_reads_is_disconnected(
             oracle.check("CONFIG", "SET", "client-output-buffer-limit", limit)
             subscribers = [_small_receiver(zyst.port), _small_receiver(redis_server.port)]
             for sock in subscribers:
+                sock.sendall(encode_command([b"CLIENT", b"SETNAME", b"t10sub"]))
+                assert sock.recv(100) == b"+OK\r\n"
                 sock.sendall(encode_command([b"SUBSCRIBE", b"t10:flood"]))
                 assert sock.recv(100) == push(b"subscribe", b"t10:flood", 1, resp=2)
             pub = Pair(oracle)
@@ -393,9 +408,8 @@ def test_a_subscriber_that_never_reads_is_disconnected(
             else:
                 # Past the soft limit, then nothing more: the server drops the subscriber once
                 # the seconds are over, without more output to notice it.
-                message = b"x" * 1024
                 for conn in (pub.zyst, pub.redis):
-                    conn.pipeline([("PUBLISH", "t10:flood", message)] * 3000)
+                    _fill_past(conn, b"t10:flood", 262144)
                 deadline = time.monotonic() + 15
                 gone = b"*2\r\n$9\r\nt10:flood\r\n:0\r\n"
                 while oracle.run("PUBSUB", "NUMSUB", "t10:flood") != (gone, gone):
