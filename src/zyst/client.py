@@ -8,7 +8,10 @@ client its addresses. Handlers read and change the state here (``SELECT``, ``HEL
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from zyst.pubsub import Subscriptions
 
 if TYPE_CHECKING:
     from zyst.context import ServerContext
@@ -36,7 +39,9 @@ class Client:
         "multi_queue",
         "name",
         "propagate_as",
+        "push",
         "resp3",
+        "subscriptions",
         "touched",
         "transport_info",
         "watch_dirty",
@@ -79,6 +84,14 @@ class Client:
         # does, for the key-modified signal: (database index, key) pairs. Read only while the
         # signal has listeners.
         self.touched: list[tuple[int, bytes]] | None = None
+        # Sends bytes to this client outside the reply to its own command (pub/sub messages;
+        # later MONITOR lines, invalidations): its connection sets it to Connection.push, which
+        # keeps the order of replies and pushes and enforces client-output-buffer-limit. A
+        # client with no connection drops them.
+        self.push: Callable[[bytes], None] = _drop
+        # Its channels and patterns (zyst.pubsub); None while it has none, which also makes it
+        # a "normal" client for the output limits rather than a "pubsub" one.
+        self.subscriptions: Subscriptions | None = None
 
     @property
     def db_index(self) -> int:
@@ -86,3 +99,7 @@ class Client:
 
     def select(self, index: int) -> None:
         self.db = self.ctx.keyspace.dbs[index]
+
+
+def _drop(data: bytes) -> None:
+    """Where pushes to a client without a connection go."""

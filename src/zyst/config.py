@@ -50,6 +50,8 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigLoader",
+    "OutputLimit",
+    "OutputLimits",
     "Setting",
     "apply_option",
     "default_dir",
@@ -80,6 +82,9 @@ TOO_MANY_BIND = "Too many bind addresses specified."
 IMMUTABLE = "can't set immutable config"
 DUPLICATE = "duplicate parameter"
 EMPTY_DIR = "dir can't be empty"
+OBUF_ARG_COUNT = "Wrong number of arguments in buffer limit configuration."
+OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
+OBUF_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
 
 
 def not_in_range(low: int, high: int) -> str:
@@ -242,6 +247,78 @@ def _parse_save(args: list[str]) -> str:
     return " ".join(numbers)
 
 
+# -- client-output-buffer-limit ----------------------------------------------------------------
+# The client classes of the setting, in the order CONFIG GET shows them; a client's class is
+# an index into the setting's value (OUTPUT_NORMAL for everyone but subscribers, for now).
+OUTPUT_CLASSES = ("normal", "slave", "pubsub")
+OUTPUT_NORMAL = 0
+OUTPUT_PUBSUB = 2
+_OUTPUT_CLASS_NAMES = {"normal": 0, "slave": 1, "replica": 1, "pubsub": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLimit:
+    """One class's ``client-output-buffer-limit``: a client whose pending output reaches
+    ``hard`` bytes is disconnected at once; one that stays at ``soft`` bytes or more for longer
+    than ``seconds`` too. 0 turns a limit off."""
+
+    hard: int
+    soft: int
+    seconds: int
+
+
+OutputLimits = tuple[OutputLimit, OutputLimit, OutputLimit]
+DEFAULT_OUTPUT_LIMITS: OutputLimits = (
+    OutputLimit(0, 0, 0),
+    OutputLimit(256 * 1024 * 1024, 64 * 1024 * 1024, 60),
+    OutputLimit(32 * 1024 * 1024, 8 * 1024 * 1024, 60),
+)
+_SECONDS = re.compile(r"\s*[-+]?[0-9]*")
+
+
+def _parse_output_limits(args: list[str]) -> dict[int, OutputLimit]:
+    """``<class> <hard> <soft> <seconds>`` repeated: the classes named, each with its new
+    limits (the others keep theirs: see :func:`_merge_output_limits`). All or nothing, as
+    Redis checks every group before taking any."""
+    if len(args) % 4:
+        raise ValueError(OBUF_ARG_COUNT)
+    changes: dict[int, OutputLimit] = {}
+    for start in range(0, len(args), 4):
+        name, hard, soft, seconds = args[start : start + 4]
+        index = _OUTPUT_CLASS_NAMES.get(name.lower())
+        if index is None:
+            raise ValueError(OBUF_CLASS)
+        try:
+            hard_bytes = parse_memory(hard)
+            soft_bytes = parse_memory(soft)
+        except ValueError:
+            raise ValueError(OBUF_VALUE) from None
+        # Redis reads the seconds with strtoll: blanks and a sign before the digits, and no
+        # digits at all is 0; nothing may follow them.
+        if not _SECONDS.fullmatch(seconds):
+            raise ValueError(OBUF_VALUE)
+        digits = seconds.strip()
+        period = int(digits) if digits.lstrip("+-") else 0
+        if period < 0:
+            raise ValueError(OBUF_VALUE)
+        changes[index] = OutputLimit(hard_bytes, soft_bytes, period)
+    return changes
+
+
+def _merge_output_limits(current: OutputLimits, changes: dict[int, OutputLimit]) -> OutputLimits:
+    merged = list(current)
+    for index, limit in changes.items():
+        merged[index] = limit
+    return (merged[0], merged[1], merged[2])
+
+
+def _format_output_limits(value: OutputLimits) -> bytes:
+    return b" ".join(
+        b"%s %d %d %d" % (name.encode(), limit.hard, limit.soft, limit.seconds)
+        for name, limit in zip(OUTPUT_CLASSES, value, strict=True)
+    )
+
+
 # -- formatters: value → the bytes CONFIG GET shows ------------------------------------------
 def _format_bool(value: bool) -> bytes:
     return b"yes" if value else b"no"
@@ -279,6 +356,9 @@ class Setting(Generic[T]):
     """Takes several arguments on a redis.conf line; CONFIG SET splits its value on spaces."""
     accumulates: bool = False
     """Several lines of one load add up (``save``) instead of the last one winning."""
+    merge: Callable[[Any, Any], Any] | None = None
+    """The parsed value changes only part of the current one (``client-output-buffer-limit``
+    names the classes it sets): ``merge(current, parsed)`` is the new value."""
 
 
 _BOOL = "yes|no"
@@ -306,10 +386,11 @@ def _setting(
     attr: str = "",
     multi_arg: bool = False,
     accumulates: bool = False,
+    merge: Callable[[Any, Any], Any] | None = None,
 ) -> Setting[T]:
     """A row of the table; its attribute is its name with underscores unless ``attr`` says."""
     attr = attr or name.replace("-", "_")
-    return Setting(name, attr, parse, format, mutable, hint, doc, multi_arg, accumulates)
+    return Setting(name, attr, parse, format, mutable, hint, doc, multi_arg, accumulates, merge)
 
 
 def _int_setting(
@@ -414,6 +495,16 @@ SETTINGS: tuple[Setting[Any], ...] = (
     _memory_setting(
         "client-query-buffer-limit", 1024 * 1024, LLONG_MAX, "largest pending input of one client"
     ),
+    _setting(
+        "client-output-buffer-limit",
+        _parse_output_limits,
+        _format_output_limits,
+        "CLASS HARD SOFT SECONDS ...",
+        "disconnect a client (class normal, replica or pubsub) whose pending output reaches HARD "
+        "bytes, or stays at SOFT bytes or more for longer than SECONDS",
+        multi_arg=True,
+        merge=_merge_output_limits,
+    ),
     _int_setting("timeout", 0, INT_MAX, "close clients idle this long (0: never)", hint="SECONDS"),
     _setting(
         "save",
@@ -496,6 +587,7 @@ class Config:
     maxclients: int = 10000
     proto_max_bulk_len: int = 512 * 1024 * 1024
     client_query_buffer_limit: int = 1024 * 1024 * 1024
+    client_output_buffer_limit: OutputLimits = DEFAULT_OUTPUT_LIMITS
     timeout: int = 0
     save: str = ""
     maxmemory: int = 0
@@ -582,9 +674,12 @@ class Config:
         for setting, text in chosen:
             args = text.split() if setting.multi_arg else [text]
             try:
-                new_values.append((setting, setting.parse(args)))
+                value = setting.parse(args)
             except ValueError as exc:
                 raise CommandError(config_set_failed(setting.name, str(exc))) from None
+            if setting.merge is not None:
+                value = setting.merge(getattr(self, setting.attr), value)
+            new_values.append((setting, value))
 
         old_values = [(setting, getattr(self, setting.attr)) for setting, _ in new_values]
         changed = [setting for setting, value in new_values if value != getattr(self, setting.attr)]
@@ -618,7 +713,10 @@ def apply_option(config: Config, name: str, args: list[str]) -> None:
     setting = find_setting(name)
     if setting is None:
         raise ValueError(BAD_DIRECTIVE)
-    setattr(config, setting.attr, setting.parse(args))
+    value = setting.parse(args)
+    if setting.merge is not None:
+        value = setting.merge(getattr(config, setting.attr), value)
+    setattr(config, setting.attr, value)
 
 
 def _quote(arg: str) -> str:

@@ -27,7 +27,7 @@ import os
 import tempfile
 from typing import Any
 
-from zyst.config import SETTINGS, Config, Setting, find_setting
+from zyst.config import OUTPUT_CLASSES, SETTINGS, Config, Setting, find_setting
 from zyst.protocol.inline import split_args
 
 __all__ = ["SIGNATURE", "rewrite_config", "rewritten_text"]
@@ -124,6 +124,17 @@ def _setting_lines(setting: Setting[Any], value: Any, default: Any) -> tuple[lis
         return [b"save %s %s" % (_encode(s), _encode(c)) for s, c in pairs], True
     if setting.name == "dir":
         return [name + b" " + quote(_encode(value))], True
+    if setting.name == "client-output-buffer-limit":
+        # One line per class, as Redis writes it; forced when that class differs from its
+        # default (the lines of default classes are kept only where the file has them).
+        lines = []
+        force = False
+        for class_name, limit, default_limit in zip(OUTPUT_CLASSES, value, default, strict=True):
+            shown = b"replica" if class_name == "slave" else _encode(class_name)
+            hard, soft = format_memory(limit.hard), format_memory(limit.soft)
+            lines.append(b"%s %s %s %s %d" % (name, shown, hard, soft, limit.seconds))
+            force = force or limit != default_limit
+        return lines, force
     if setting.name == "bind":
         if value == default:
             return [], False

@@ -11,6 +11,17 @@ Invariants:
   per event loop turn after one write (+ fsync) for every client (group commit).
 - A protocol error is answered with Redis's message and the connection is closed after it; the
   commands before the bad bytes still run.
+- Output for a client that is not the reply to its own command (pub/sub messages) goes through
+  :meth:`Connection.push` (``Client.push``): after every reply the client was already given,
+  held ones included, and before the later ones; while the client's own batch runs, into that
+  batch's output at that point.
+- ``client-output-buffer-limit``: when output is added for a client whose class has limits
+  (a subscriber: "pubsub"; anyone else: "normal", unlimited by default), its pending output
+  (what the transport has not sent yet plus what the gate holds) is measured; past the hard
+  limit, or past the soft one for longer than its seconds, the connection is dropped at once,
+  its pending output discarded, as Redis does. Replies are measured only while the transport
+  holds unsent bytes (it tells the protocol: ``pause_writing``, with a high-water mark of 0),
+  so a client that reads its replies costs nothing; pushes are measured always.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from zyst.blocking import Blocked, Waiter
 from zyst.client import Client
 from zyst.commands.modes import call_in_mode
 from zyst.commands.table import call
+from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OutputLimit
 from zyst.context import ServerContext
 from zyst.protocol.resp import (
     NULL_ARRAY,
@@ -76,6 +88,7 @@ class ReplyGate:
 
     def hold(self, conn: Connection, data: bytes, need: int, wrote: bool, close: bool) -> None:
         conn.held_replies += 1
+        conn.held_bytes += len(data)
         self._held.append((conn, data, need, wrote, close))
         if not self._scheduled:
             self._scheduled = True
@@ -94,6 +107,7 @@ class ReplyGate:
             conn = entry[0]
             if (entry[2] <= durable or (reads_go_on and not entry[3])) and conn not in waiting:
                 conn.held_replies -= 1
+                conn.held_bytes -= len(entry[1])
                 conn.write_now(entry[1], entry[4])
             else:
                 waiting.add(conn)
@@ -128,6 +142,15 @@ class Connection(asyncio.Protocol):
         self._closing = False
         # Replies of this connection waiting at the gate: later ones must queue behind them.
         self.held_replies = 0
+        self.held_bytes = 0
+        # The output of the batch being run, while it runs: where pushes to this client go.
+        self._out: list[bytes] | None = None
+        # When the pending output last rose to the soft output limit (0: it is below), and the
+        # timer that checks it again once the limit's seconds have passed.
+        self._soft_since = 0.0
+        self._soft_timer: asyncio.TimerHandle | None = None
+        # Whether the transport holds bytes the socket did not take (pause_writing).
+        self._backlogged = False
         # While a blocking command waits: its registration, and the commands behind it.
         self._waiter: Waiter | None = None
         self._pending: list[list[bytes]] = []
@@ -148,7 +171,13 @@ class Connection(asyncio.Protocol):
         local = _format_addr(transport.get_extra_info("sockname"))
         client = Client(ctx, ctx.new_client_id(), peer, local)
         client.transport_info = transport
+        client.push = self.push
         self.client = client
+        # Told of the first byte the socket does not take at once (pause_writing): only then
+        # can the output limits be reached. (Test doubles of transports may lack the method.)
+        set_limits = getattr(transport, "set_write_buffer_limits", None)
+        if set_limits is not None:
+            set_limits(0, 0)
         ctx.clients[client.id] = client
 
     def data_received(self, data: bytes) -> None:
@@ -169,6 +198,7 @@ class Connection(asyncio.Protocol):
         that blocks, keeping the rest for :meth:`_resume`."""
         parser = self.parser
         out: list[bytes] = []
+        self._out = out
         stats = self.ctx.stats
         dirty = self.ctx.dirty
         ran = len(commands)
@@ -204,6 +234,7 @@ class Connection(asyncio.Protocol):
                 out.append(encode_error(parser.error))
                 log.debug("protocol error from client %s: %s", client.addr, parser.error)
             client.close_after_reply = True
+        self._out = None
         if commands:
             client.last_interaction = monotonic()
             stats.total_commands_processed += ran
@@ -223,6 +254,102 @@ class Connection(asyncio.Protocol):
                 gate.hold(self, payload, need, wrote, close)
                 return
         self.write_now(payload, close)
+
+    # -- output that is not a reply, and output limits -------------------------------------------
+    def push(self, data: bytes) -> None:
+        """Send ``data`` (whole RESP values) to this client outside the replies to its commands:
+        into the output of its own batch if that is running (the client published to itself),
+        else after its replies still held at the gate, else at once."""
+        out = self._out
+        if out is not None:
+            out.append(data)  # checked against the limits when the batch is sent
+            return
+        transport = self.transport
+        if self._closing or transport is None or transport.is_closing():
+            return
+        gate = self._gate
+        if gate is not None:
+            # Like a read: after the AOF holds every change made so far (a notification of a
+            # write must not get ahead of it), and after this client's held replies.
+            need = self._hold_offset(False)
+            if need or self.held_replies:
+                gate.hold(self, data, need, False, False)
+                self._output_added()
+                return
+        transport.write(data)
+        self.ctx.stats.total_net_output_bytes += len(data)
+        self._output_added()
+
+    def pause_writing(self) -> None:
+        """The transport holds bytes the socket did not take: the output limits may be near."""
+        self._backlogged = True
+        self._output_added()
+
+    def resume_writing(self) -> None:
+        self._backlogged = False
+        self._soft_since = 0.0  # all sent: below any soft limit
+
+    def _output_added(self) -> None:
+        """Enforce the output limits of this client's class, if it has any."""
+        client = self.client
+        if client is None:
+            return
+        limits = self.ctx.config.client_output_buffer_limit
+        limit = limits[OUTPUT_NORMAL if client.subscriptions is None else OUTPUT_PUBSUB]
+        if limit.hard or limit.soft:
+            self._check_output(limit)
+
+    def pending_output(self) -> int:
+        """Bytes given to this client and not yet sent: in the transport and held at the gate."""
+        transport = self.transport
+        if transport is None:
+            return self.held_bytes
+        return transport.get_write_buffer_size() + self.held_bytes
+
+    def _check_output(self, limit: OutputLimit) -> None:
+        transport = self.transport
+        if self._closing or transport is None or transport.is_closing():
+            return
+        used = self.pending_output()
+        if limit.hard and used >= limit.hard:
+            self._drop_for_output()
+        elif limit.soft and used >= limit.soft:
+            now = monotonic()
+            if not self._soft_since:
+                self._soft_since = now
+            elif now - self._soft_since > limit.seconds:
+                self._drop_for_output()
+                return
+            # Checked again once the time is up, should no more output come to check it.
+            if self._soft_timer is None:
+                delay = self._soft_since + limit.seconds + 0.05 - now
+                try:
+                    loop = asyncio.get_running_loop()
+                except RuntimeError:  # driven without an event loop (tests, benchmarks)
+                    return
+                self._soft_timer = loop.call_later(max(delay, 0.0), self._soft_expired)
+        else:
+            self._soft_since = 0.0
+
+    def _soft_expired(self) -> None:
+        self._soft_timer = None
+        self._output_added()
+
+    def _drop_for_output(self) -> None:
+        """Close at once, discarding what was not sent (Redis's freeClient): the client is past
+        its output limit."""
+        client = self.client
+        transport = self.transport
+        assert client is not None and transport is not None
+        log.warning(
+            "Client id=%d addr=%s laddr=%s name=%s closed for overcoming of output buffer limits.",
+            client.id,
+            client.addr,
+            client.laddr,
+            client.name.decode("utf-8", "replace"),
+        )
+        self._closing = True
+        transport.abort()
 
     # -- blocking commands (zyst.blocking) -----------------------------------------------------
     def _park(
@@ -281,6 +408,8 @@ class Connection(asyncio.Protocol):
         if data:
             transport.write(data)
             self.ctx.stats.total_net_output_bytes += len(data)
+            if self._backlogged:
+                self._output_added()
         if close:
             transport.close()
 
@@ -289,11 +418,16 @@ class Connection(asyncio.Protocol):
             # A blocked client that goes away is forgotten: nothing will be served to it.
             self.ctx.blocking.unpark(self._waiter)
             self._waiter = None
+        if self._soft_timer is not None:
+            self._soft_timer.cancel()
+            self._soft_timer = None
         client = self.client
         if client is not None:
             self.ctx.clients.pop(client.id, None)
             if client.watching:
                 self.ctx.signal.unwatch_all(client)
+            if client.subscriptions is not None:
+                self.ctx.pubsub.forget(client)
         if self._on_close is not None:
             self._on_close(self)
         self.transport = None

@@ -14,6 +14,7 @@ from zyst import access, encodings, keyevents
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
+from zyst.pubsub import PubSub
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -144,6 +145,10 @@ class ServerContext:
         # that changed something (hence a field of its own).
         self.signal = self.keyspace.signal
         self.ready_keys = self.keyspace.ready
+        # Channels and patterns with their subscribers (PUBLISH, keyspace notifications).
+        self.pubsub = PubSub()
+        # Keyspace notifications are published through it.
+        self.signal.events.publish = self.pubsub.publish
         # The encoding thresholds (OBJECT ENCODING), followed through CONFIG SET, which
         # leaves existing collections as they are.
         self.limits = encodings.watch_thresholds(config, self.keyspace)

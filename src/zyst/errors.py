@@ -268,3 +268,13 @@ DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
 WATCH_INSIDE_MULTI = "ERR WATCH inside MULTI is not allowed"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 NOT_IN_TRANSACTION = "ERR Command not allowed inside a transaction"
+
+
+# -- Pub/Sub ------------------------------------------------------------------------------------
+def pubsub_context(name: str) -> str:
+    """A command a RESP2 client with subscriptions may not run (``name``: the command's full
+    name, ``client|list`` for a subcommand)."""
+    return (
+        f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+        "RESET are allowed in this context"
+    )

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Oracle, RawConnection, ServerProcess, zyst_process
+from tests.conftest import Oracle, RawConnection, ServerProcess, as_argv, zyst_process
+from zyst.protocol.resp import encode_command
 
 Cmd = Sequence[bytes | str | int]
 
@@ -258,3 +259,38 @@ def test_exec_reaches_the_aof_as_one_block(tmp_path: Path) -> None:
     assert names == [b"MULTI", b"SET", b"INCR", b"DEL", b"EXEC", b"MULTI", b"SET", b"EXEC"]
     with zyst_process(tmp_path, "--appendonly", "yes") as server, RawConnection(server.port) as c:
         assert c.pipeline([("EXISTS", "a"), ("GET", "b")]) == [b":0\r\n", b"$1\r\n2\r\n"]
+
+
+def _exchange(conn: RawConnection, commands: list[Cmd], end: bytes) -> bytes:
+    """Send ``commands`` in one write; every byte that comes back until the stream ends with
+    ``end``."""
+    conn.send_raw(b"".join(encode_command(as_argv(c)) for c in commands))
+    raw = b""
+    while not raw.endswith(end):
+        chunk = conn.sock.recv(65536)
+        assert chunk, raw
+        raw += chunk
+    return raw
+
+
+@pytest.mark.parametrize("protocol", ["2", "3"])
+def test_what_a_transaction_pushes_to_its_own_client_sits_inside_exec(
+    protocol: str, zyst_server: ServerProcess, redis_server: ServerProcess
+) -> None:
+    commands: list[Cmd] = [
+        ("HELLO", protocol),
+        ("MULTI",),
+        ("SET", "x", "1"),
+        ("SUBSCRIBE", "tx-chan"),
+        ("PUBLISH", "tx-chan", "to myself"),
+        ("EXEC",),
+        ("PING", "zz-end"),
+    ]
+    streams = []
+    for port in (zyst_server.port, redis_server.port):
+        with RawConnection(port) as conn:
+            raw = _exchange(conn, commands, b"zz-end\r\n")
+            # HELLO's reply names each server: compare from MULTI's +OK on.
+            streams.append(raw[raw.index(b"+OK\r\n+QUEUED") :])
+    assert streams[0] == streams[1]
+    assert b"to myself" in streams[0]

@@ -10,7 +10,7 @@ import dataclasses
 
 import pytest
 
-from zyst.config import SETTINGS, Config, ConfigLoader
+from zyst.config import SETTINGS, Config, ConfigLoader, OutputLimit
 from zyst.config_rewrite import format_memory, quote, rewritten_text
 
 
@@ -146,6 +146,11 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         set_max_intset_entries=3,
         zset_max_listpack_entries=4,
         zset_max_listpack_value=5,
+        client_output_buffer_limit=(
+            OutputLimit(1024**2, 3 * 1024, 0),
+            OutputLimit(1000, 0, 5),
+            OutputLimit(0, 8 * 1024**2, 61),
+        ),
     )
     changed_attrs = {
         s.attr for s in SETTINGS if getattr(changed, s.attr) != getattr(Config(), s.attr)

@@ -13,6 +13,7 @@ from zyst import REDIS_VERSION, errors
 from zyst.client import Client
 from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import help_reply
+from zyst.commands.pubsub import follow_protocol
 from zyst.commands.table import Reply, command, container, subcommand
 from zyst.errors import CommandError
 from zyst.numbers import strict_int
@@ -169,6 +170,7 @@ def hello(client: Client, argv: list[bytes]) -> Reply:
         client.name = name
     if version:
         client.resp3 = version == 3
+        follow_protocol(client)  # a RESP3 subscriber turning to RESP2 enters the subscribed mode
     return Map(
         [
             (b"server", b"redis"),
@@ -200,13 +202,25 @@ def client_line(client: Client, current: Client | None = None, current_cmd: byte
     """
     now = time.monotonic()
     fd = -1
+    # omem: the output the socket has not taken yet (what client-output-buffer-limit counts,
+    # less the replies waiting for the AOF, which the client line does not see).
+    omem = 0
     transport = client.transport_info
     if transport is not None:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             fd = sock.fileno()
+        omem = transport.get_write_buffer_size()
     cmd = current_cmd if client is current else client.last_command
     name = client.name or b""
+    subscriptions = client.subscriptions
+    if subscriptions is None:
+        flags, sub, psub, ssub = b"N", 0, 0, 0
+    else:
+        flags = b"P"
+        sub = len(subscriptions.channels)
+        psub = len(subscriptions.patterns)
+        ssub = len(subscriptions.shard_channels)
     return b" ".join(
         [
             b"id=%d" % client.id,
@@ -216,11 +230,11 @@ def client_line(client: Client, current: Client | None = None, current_cmd: byte
             b"name=" + name,
             b"age=%d" % int(now - client.created),
             b"idle=%d" % int(now - client.last_interaction),
-            b"flags=N",
+            b"flags=" + flags,
             b"db=%d" % client.db.index,
-            b"sub=0",
-            b"psub=0",
-            b"ssub=0",
+            b"sub=%d" % sub,
+            b"psub=%d" % psub,
+            b"ssub=%d" % ssub,
             b"multi=-1",
             b"qbuf=0",
             b"qbuf-free=0",
@@ -230,7 +244,7 @@ def client_line(client: Client, current: Client | None = None, current_cmd: byte
             b"rbp=0",
             b"obl=0",
             b"oll=0",
-            b"omem=0",
+            b"omem=%d" % omem,
             b"tot-mem=%d" % (16384 + 2048 + len(name)),
             b"events=r",
             b"cmd=" + cmd.lower(),
@@ -263,8 +277,12 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
         kind = argv[3].lower()
         if kind not in _CLIENT_TYPES:
             raise CommandError(errors.unknown_client_type(argv[3]))
-        # Every client is a normal one: no replicas, masters or subscribers yet.
-        if kind != b"normal":
+        # Normal clients and subscribers (Redis's "pubsub" type): no replicas or masters yet.
+        if kind == b"normal":
+            clients = [c for c in clients if c.subscriptions is None]
+        elif kind == b"pubsub":
+            clients = [c for c in clients if c.subscriptions is not None]
+        else:
             clients = []
     elif len(argv) > 3 and argv[2].lower() == b"id":
         wanted: list[int] = []

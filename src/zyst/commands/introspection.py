@@ -65,6 +65,8 @@ CATEGORY_ORDER = (
     "scripting",
 )
 
+# (No "pubsub" group here: Redis takes @pubsub from the pubsub flag alone, so PUBSUB HELP, which
+# lacks it, is only @slow.)
 _GROUP_CATEGORY = {
     "generic": "keyspace",
     "string": "string",
@@ -77,7 +79,6 @@ _GROUP_CATEGORY = {
     "hyperloglog": "hyperloglog",
     "geo": "geo",
     "stream": "stream",
-    "pubsub": "pubsub",
     "transactions": "transaction",
     "scripting": "scripting",
     "connection": "connection",

@@ -26,7 +26,7 @@ from zyst.blocking import reply_without_waiting
 from zyst.commands import modes
 from zyst.commands.table import Command, KeySpec, Reply, call, command, resolve
 from zyst.errors import CommandError
-from zyst.protocol.resp import NULL_ARRAY, OK, QUEUED, ErrorReply
+from zyst.protocol.resp import NULL_ARRAY, OK, QUEUED, ErrorReply, Raw, encode_reply
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -132,15 +132,26 @@ def exec_(client: Client, argv: list[bytes]) -> Reply:
     stats = ctx.stats
     blocking = ctx.blocking
     held = blocking.hold_serving()
+    # What a queued command pushes to this very client (SUBSCRIBE's confirmations, a message it
+    # publishes to itself) goes in that command's place in EXEC's reply, as in Redis, where
+    # both land in the one reply buffer in the order they were made.
+    pushed: list[bytes] = []
+    own_push = client.push
+    client.push = pushed.append
     ctx.begin_atomic()
     try:
         for queued in queue:
             reply = reply_without_waiting(call(client, queued))
             if type(reply) is ErrorReply:
                 stats.count_error(reply.message)
+            if pushed:
+                encode_reply(reply, client.resp3, pushed)
+                reply = Raw(b"".join(pushed))
+                pushed.clear()
             replies.append(reply)
     finally:
         ctx.end_atomic()
+        client.push = own_push
         blocking.release_serving(held, call)
     stats.total_commands_processed += len(queue)
     return replies

@@ -131,6 +131,16 @@ class ScoreLists:
         self.scores = scores
 
 
+class Raw:
+    """Bytes already encoded, sent as they are (what EXEC puts in the slot of a queued command
+    that pushed messages to its own client, as Redis's reply buffer has them there)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -242,6 +252,8 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
         out.append(b"_\r\n" if resp3 else b"*-1\r\n")
     elif kind is _NoReply:
         pass
+    elif kind is Raw:
+        out.append(value.data)
     elif kind is Pairs:
         items = value.items
         if not resp3:

@@ -1,15 +1,11 @@
-"""Keyspace notifications against real Redis 7.0: the same scripted commands run on
-redis-server, whose events a real subscriber collects, and on an in-process Zyst whose publish
-function records them; the two lists of (channel, message) must be equal, in order.
-
-(Zyst's side is read in-process until the pub/sub layer can deliver it over a socket.)
+"""Keyspace notifications against real Redis 7.0: the same scripted commands run on both
+servers while a real subscriber on each collects the events; the two lists of (channel,
+message) must be equal, in order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, cast
 
 import pytest
 import redis
@@ -17,11 +13,6 @@ import redis
 import zyst.commands  # noqa: F401  (declares the commands)
 from tests.conftest import ServerProcess
 from zyst import keyevents
-from zyst.config import Config
-from zyst.connection import Connection
-from zyst.context import ServerContext
-from zyst.keyspace import Keyspace
-from zyst.protocol.resp import encode_command
 
 Cmd = Sequence[str]
 
@@ -141,45 +132,21 @@ def redis_events(port: int, commands: list[Cmd], flags: str) -> list[tuple[bytes
             r.flushall()
 
 
-class _Transport:
-    def write(self, data: bytes) -> None:
-        pass
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str) -> Any:
-        return None
-
-
-def zyst_events(tmp_path: Path, commands: list[Cmd], flags: str) -> list[tuple[bytes, bytes]]:
-    ctx = ServerContext(Config(dir=str(tmp_path), appendonly=False, notify_keyspace_events=flags))
-    events: list[tuple[bytes, bytes]] = []
-    ctx.signal.events.publish = lambda channel, message: events.append((channel, message))
-    conn = Connection(ctx, lambda wrote: 0, None)
-    conn.connection_made(cast(Any, _Transport()))
-    for command in commands:
-        conn.data_received(encode_command([arg.encode() for arg in command]))
-    return events
-
-
 def test_every_command_publishes_what_redis_publishes(
-    redis_server: ServerProcess, tmp_path: Path
+    zyst_server: ServerProcess, redis_server: ServerProcess
 ) -> None:
     theirs = redis_events(redis_server.port, SCRIPT, "AKE")
-    ours = zyst_events(tmp_path, SCRIPT, "AKE")
+    ours = redis_events(zyst_server.port, SCRIPT, "AKE")
     assert len(theirs) > 150
     assert ours == theirs
 
 
 @pytest.mark.parametrize("flags", ["", "A", "K", "Kg", "E$l", "KEhz", "Ksx", "KElg"])
 def test_classes_and_channels_filter_as_in_redis(
-    flags: str, redis_server: ServerProcess, tmp_path: Path
+    flags: str, zyst_server: ServerProcess, redis_server: ServerProcess
 ) -> None:
-    assert zyst_events(tmp_path, SCRIPT, flags) == redis_events(redis_server.port, SCRIPT, flags)
+    ours = redis_events(zyst_server.port, SCRIPT, flags)
+    assert ours == redis_events(redis_server.port, SCRIPT, flags)
 
 
 def test_config_get_shows_the_flags_as_redis_does(redis_server: ServerProcess) -> None:
@@ -193,9 +160,8 @@ def test_config_get_shows_the_flags_as_redis_does(redis_server: ServerProcess) -
             r.config_set("notify-keyspace-events", "")
 
 
-def test_a_key_that_expires_publishes_expired(redis_server: ServerProcess, tmp_path: Path) -> None:
-    script: list[Cmd] = [("SET", "e", "v", "PX", "1"), ("SET", "f", "v")]
-    with redis.Redis(port=redis_server.port) as r:
+def expiry_events(port: int) -> list[tuple[bytes, bytes]]:
+    with redis.Redis(port=port) as r:
         r.flushall()
         r.config_set("notify-keyspace-events", "KEA")
         sub = r.pubsub()
@@ -204,32 +170,26 @@ def test_a_key_that_expires_publishes_expired(redis_server: ServerProcess, tmp_p
         sub.get_message(timeout=10)
         sub.get_message(timeout=10)
         try:
-            for command in script:
-                r.execute_command(*command)
+            r.set("e", "v", px=1)
+            r.set("f", "v")
             # A read finds it past its deadline and deletes it (polled: not a timed assertion).
             while r.get("e") is not None:
                 pass
             r.publish("zz-done", "x")
-            theirs = []
+            events = []
             while (message := sub.get_message(timeout=10)) is not None:
                 if message["channel"] == b"zz-done":
                     break
-                theirs.append((message["channel"], message["data"]))
+                events.append((message["channel"], message["data"]))
+            return events
         finally:
             sub.close()
             r.config_set("notify-keyspace-events", "")
-    now = [1_700_000_000_000]
-    ctx = ServerContext(
-        Config(dir=str(tmp_path), appendonly=False, notify_keyspace_events="KEA"),
-        Keyspace(16, clock=lambda: now[0]),
-    )
-    ours: list[tuple[bytes, bytes]] = []
-    ctx.signal.events.publish = lambda channel, message: ours.append((channel, message))
-    conn = Connection(ctx, lambda wrote: 0, None)
-    conn.connection_made(cast(Any, _Transport()))
-    for command in script:
-        conn.data_received(encode_command([arg.encode() for arg in command]))
-    now[0] += 5
-    conn.data_received(encode_command([b"GET", b"e"]))
+
+
+def test_a_key_that_expires_publishes_expired(
+    zyst_server: ServerProcess, redis_server: ServerProcess
+) -> None:
+    theirs = expiry_events(redis_server.port)
     assert (b"__keyevent@0__:expired", b"e") in theirs
-    assert ours == theirs
+    assert expiry_events(zyst_server.port) == theirs
