@@ -35,7 +35,9 @@ class Client:
         "multi_error",
         "multi_queue",
         "name",
+        "no_evict",
         "propagate_as",
+        "reply_flags",
         "resp3",
         "touched",
         "transport_info",
@@ -79,6 +81,10 @@ class Client:
         # does, for the key-modified signal: (database index, key) pairs. Read only while the
         # signal has listeners.
         self.touched: list[tuple[int, bytes]] | None = None
+        # CLIENT REPLY's state (zyst.commands.connection; the modes.REPLY bit is set with it)
+        # and CLIENT NO-EVICT's.
+        self.reply_flags = 0
+        self.no_evict = False
 
     @property
     def db_index(self) -> int:

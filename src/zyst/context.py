@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zyst import access, encodings
+from zyst import access, encodings, timing
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
@@ -130,6 +130,8 @@ class ServerContext:
         self.atomic_depth = 0
         self._outer_propagate: Callable[[int, list[bytes]], None] | None = None
         self._atomic_db = -1
+        # DEBUG SET-ACTIVE-EXPIRE: whether the cron runs the active expiry cycle.
+        self.active_expire = True
         self.request_shutdown: Callable[[bool | None], None] = _no_shutdown
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
@@ -149,6 +151,8 @@ class ServerContext:
         self.limits = encodings.watch_thresholds(config, self.keyspace)
         # The access clocks (OBJECT IDLETIME, OBJECT FREQ) follow the policy and LFU settings.
         access.follow_settings(config, self.keyspace)
+        # What a batch's time feeds (INFO latencystats, SLOWLOG, LATENCY) follows its settings.
+        timing.follow_settings(config)
 
     @property
     def loading(self) -> bool:

@@ -145,6 +145,12 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         set_max_intset_entries=3,
         zset_max_listpack_entries=4,
         zset_max_listpack_value=5,
+        slowlog_log_slower_than=-1,
+        slowlog_max_len=7,
+        latency_monitor_threshold=100,
+        latency_tracking=False,
+        latency_tracking_info_percentiles=[0.5, 99.99],
+        enable_debug_command="local",
     )
     changed_attrs = {
         s.attr for s in SETTINGS if getattr(changed, s.attr) != getattr(Config(), s.attr)

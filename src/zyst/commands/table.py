@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
 from zyst.errors import CommandError
@@ -99,10 +99,27 @@ class Command:
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     write: bool = False
     wire_name: bytes = b""
+    # Statistics (INFO commandstats, latencystats), kept on the declaration itself so that the
+    # dispatcher and zyst.timing reach them as native fields. A process serves one server, so
+    # these are that server's. ``calls`` and ``duration`` are filled in by zyst.timing once per
+    # batch of commands; ``histogram`` is created by the first sample while latency-tracking
+    # is on (buckets: zyst.timing.bucket). ``duration`` is in nanoseconds.
+    calls: int = 0
+    duration: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+    histogram: list[int] | None = None
+    fast: bool = False
+    skip_slowlog: bool = False
+    # Timed one by one (zyst.timing): a command that can be slow, neither ``fast`` nor O(1).
+    timed: bool = False
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
         self.wire_name = self.name.encode()
+        self.fast = "fast" in self.flags
+        self.skip_slowlog = "skip_slowlog" in self.flags
+        self.timed = not self.fast and not self.complexity.startswith("O(1)")
 
     def accepts(self, argc: int) -> bool:
         """Whether ``argc`` words (the name included) fit the arity: exactly ``arity`` when it
@@ -118,6 +135,57 @@ _LOOKUP: dict[bytes, Command] = {}
 # The dispatcher's shortcut for commands without subcommands, under both spellings:
 # (handler, arity, write, declaration).
 _FAST: dict[bytes, tuple[Handler, int, bool, Command]] = {}
+_NO_ARGS: Final[list[bytes]] = []
+
+
+class RunLog:
+    """The commands run since zyst.timing last accounted for them, and their arguments: the
+    one thing the dispatcher does per command for the statistics (zyst.timing reads and
+    empties it once per batch of commands, and times the batch as a whole).
+
+    ``cmds[:count]`` and ``argvs[:count]`` are this batch's; the lists keep their length from
+    batch to batch (no allocation per command), ``forget`` drops the arguments they hold. The
+    commands that can be slow (``Command.timed``) are also timed one by one: ``timed`` holds
+    (position, seconds, how many timed commands were running around it: 0 for one the client
+    sent)."""
+
+    def __init__(self) -> None:
+        self.cmds: list[Command] = []
+        self.argvs: list[list[bytes]] = []
+        self.count = 0
+        self.timed: list[tuple[int, float, int]] = []
+        self.nesting = 0
+
+    def add(self, cmd: Command, argv: list[bytes]) -> None:
+        count = self.count
+        if count < len(self.cmds):
+            self.cmds[count] = cmd
+            self.argvs[count] = argv
+        else:
+            self.cmds.append(cmd)
+            self.argvs.append(argv)
+        self.count = count + 1
+
+    def drop_last(self) -> None:
+        """Take back the last command added (refused before it ran, or blocked)."""
+        if self.count:
+            self.count -= 1
+            self.argvs[self.count] = _NO_ARGS
+
+    def forget(self) -> None:
+        """Empty the log, releasing the arguments it held."""
+        argvs = self.argvs
+        for i in range(self.count):
+            argvs[i] = _NO_ARGS
+        self.count = 0
+        self.timed.clear()
+
+    def last_argv(self) -> list[bytes]:
+        """The arguments of the command running (the last one added)."""
+        return self.argvs[self.count - 1] if self.count else _NO_ARGS
+
+
+LOG: Final = RunLog()
 
 
 def _register(cmd: Command) -> None:
@@ -286,23 +354,32 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     size = len(argv)
     if size != arity and (arity > 0 or size < -arity):
         client.ctx.stats.rejected_calls += 1
+        cmd.rejected_calls += 1
         return ErrorReply(errors.wrong_arity(cmd.name))
     client.last_command = cmd.wire_name
+    LOG.add(cmd, argv)
+    if cmd.timed:
+        return _timed(client, cmd, argv)
     if not write:
         try:
             return handler(client, argv)
         except CommandError as exc:
+            cmd.failed_calls += 1
             return ErrorReply(exc.message)
         except Exception as exc:  # a handler bug must not take the connection or server down
             return _internal_error(cmd, exc)
     # A write: _run() inlined, this being the hot path of every write benchmark.
     ctx = client.ctx
     if ctx.write_refusal is not None:
+        # Refused before it ran: not a call (Redis counts it as rejected only).
+        LOG.drop_last()
+        cmd.rejected_calls += 1
         return _refuse_write(ctx)
     dirty = ctx.dirty
     try:
         reply = handler(client, argv)
     except CommandError as exc:
+        cmd.failed_calls += 1
         reply = ErrorReply(exc.message)
     except Exception as exc:
         reply = _internal_error(cmd, exc)
@@ -317,13 +394,39 @@ def call(client: Client, argv: list[bytes]) -> Reply:
 
 def _run(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
     client.last_command = cmd.wire_name
+    LOG.add(cmd, argv)
+    if cmd.timed:
+        return _timed(client, cmd, argv)
+    return _execute(client, cmd, argv)
+
+
+def _timed(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
+    """Run a command that can be slow between two clock reads (see :class:`RunLog`)."""
+    log = LOG
+    position = log.count - 1
+    began = time.monotonic()
+    log.nesting += 1
+    try:
+        reply = _execute(client, cmd, argv)
+    finally:
+        log.nesting -= 1
+    if position < log.count and log.cmds[position] is cmd:
+        log.timed.append((position, time.monotonic() - began, log.nesting))
+    return reply
+
+
+def _execute(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
+    """Run ``cmd``'s handler, then propagate and signal what it wrote."""
     ctx = client.ctx
     if cmd.write and ctx.write_refusal is not None:
+        LOG.drop_last()
+        cmd.rejected_calls += 1
         return _refuse_write(ctx)
     dirty = ctx.dirty
     try:
         reply = cmd.handler(client, argv)  # type: ignore[misc]
     except CommandError as exc:
+        cmd.failed_calls += 1
         reply = ErrorReply(exc.message)
     except Exception as exc:  # a handler bug must not take the connection or server down
         reply = _internal_error(cmd, exc)
@@ -421,6 +524,7 @@ def _propagate(client: Client, argv: list[bytes]) -> None:
 
 
 def _internal_error(cmd: Command, exc: Exception) -> ErrorReply:
+    cmd.failed_calls += 1
     log.exception("command %r failed", cmd.name, exc_info=exc)
     return ErrorReply(f"ERR internal error in '{cmd.name}': {type(exc).__name__}")
 
