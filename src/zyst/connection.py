@@ -211,7 +211,8 @@ class Connection(asyncio.Protocol):
         if commands:
             client.last_interaction = end
             stats.total_commands_processed += ran
-        account(client, end - start, self._waiter is not None)
+        waiter = self._waiter
+        account(client, end - start, waiter.argv if waiter is not None else None)
         payload = out[0] if len(out) == 1 else b"".join(out)
         self._send(payload, self.ctx.dirty != dirty, client.close_after_reply)
 

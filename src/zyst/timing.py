@@ -1,20 +1,21 @@
 """How long commands take: the per-command calls and durations of INFO commandstats and
 latencystats, and the slow commands SLOWLOG and LATENCY keep.
 
-How durations are measured, cheaply: for most commands the dispatcher
-(:func:`zyst.commands.table.call`) does one thing, it notes the declaration and the arguments in
-its :class:`~zyst.commands.table.RunLog`. The
-connection reads the clock once before and once after a batch of commands (the commands of one
-read, run back to back) and hands the batch's time to :func:`account`, which counts the calls and
-shares the time out:
+How durations are measured, cheaply: the connection reads the clock once before and once
+after a batch of commands (the commands of one read, run back to back) and hands the batch's
+time to :func:`account`. Meanwhile the dispatcher (:func:`zyst.commands.table.call`) keeps a
+:class:`~zyst.commands.table.RunLog`:
 
-- a batch of one command (a client that waits for each reply) gives that command its exact time;
-- in a pipelined batch each command gets an equal share of the batch's time: ``usec`` and the
-  latency histograms are then **estimates**, exact in total per batch but not per command;
-- the commands that can be slow (neither flagged ``fast`` nor O(1): KEYS, LRANGE, SINTER, EXEC,
-  DEBUG …, ``Command.timed``) are timed one by one by the dispatcher, so theirs are exact, and
-  the other commands of their batch share what remains (:func:`durations`): the slow command
-  of a pipeline, or inside EXEC, is the one SLOWLOG and LATENCY see.
+- a command that cannot be slow (flagged ``fast``, or O(1): GET, SET, INCR …) is only counted;
+  at the end of the batch such commands share the batch's time equally: their ``usec`` and
+  latency histograms are **estimates** (exact for a command alone in its read, as when a
+  client waits for each reply);
+- a command that can be slow (KEYS, LRANGE, SINTER, EXEC, DEBUG …: ``Command.can_be_slow``)
+  is timed one by one, between two clock reads, so its time is exact and the others share
+  only what remains (:func:`untimed_share`): the slow command of a pipeline, or inside EXEC,
+  is the one SLOWLOG and LATENCY see;
+- while SLOWLOG's threshold is below a millisecond every command is timed one by one, since
+  then any command may have to be logged with its arguments.
 
 The time is the wall time of the batch on the server, reply encoding included, as Redis's
 durations include its reply building. A process serves one server, so the counters live on the
@@ -27,18 +28,18 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from zyst.commands.table import LOG, Command
+from zyst.commands.table import COMMANDS, LOG, Command, lookup
 
 if TYPE_CHECKING:
     from zyst.client import Client
     from zyst.config import Config
 
 # What is told of each command of a slow batch: client, declaration, arguments, microseconds.
-SlowSink = Callable[["Client", Command, list[bytes], int], None]
+# (None: the arguments of a command not timed one by one, which are not kept.)
+SlowSink = Callable[["Client", Command, "list[bytes] | None", int], None]
 
 # Histogram buckets over nanoseconds: values below 64 have one bucket each, larger ones 32
 # buckets per power of two (a precision of 1/32, about 3%), up to about 10^12 ns (17 minutes).
-_NO_ARGS: Final[list[bytes]] = []
 _SUB_BITS: Final = 5
 _DIRECT: Final = 1 << (_SUB_BITS + 1)
 BUCKETS: Final = 1216
@@ -80,7 +81,14 @@ class Timing:
         self.log_slow: list[SlowSink] = []
 
     def update(self, config: Config) -> None:
+        """Follow ``config``. While SLOWLOG's threshold is below a millisecond, every command
+        is timed one by one: then even one that cannot be slow may be logged, with its
+        arguments (at the cost of two clock reads per command)."""
         self.slower_than = config.slowlog_log_slower_than
+        every = 0 <= self.slower_than < 1000
+        for cmd in COMMANDS.values():
+            for one in (cmd, *cmd.subcommands.values()):
+                one.timed = every or one.can_be_slow
         self.latency_threshold = config.latency_monitor_threshold
         self.tracking = config.latency_tracking
         bar = float("inf")
@@ -105,41 +113,46 @@ def follow_settings(config: Config) -> None:
         config.on_change(name, lambda _name: TIMING.update(config))
 
 
-def account(client: Client, elapsed: float, parked: bool) -> None:
-    """Count the commands run since the last call as calls taking ``elapsed`` seconds in all.
+def account(client: Client, elapsed: float, parked: list[bytes] | None) -> None:
+    """Count what ran since the last call (see :class:`~zyst.commands.table.RunLog`) as a
+    batch taking ``elapsed`` seconds in all.
 
-    ``parked``: the last of them blocked (BLPOP with nothing to pop); it is counted when it is
-    served or gives up, as Redis counts a blocked command once, when it unblocks."""
+    ``parked``: the arguments of a command of the batch that blocked (BLPOP with nothing to
+    pop); it is counted when it is served or gives up, as Redis counts a blocked command once,
+    when it unblocks."""
     log = LOG
-    if parked:
-        log.drop_last()
-    count = log.count
-    if count == 0:
-        log.timed.clear()
+    if parked is not None:
+        _unpark(parked)
+    timed = log.timed
+    if not timed:
+        touched = log.touched
+        if not touched or elapsed >= TIMING.bar:
+            if touched:
+                _batch_by_command(client, elapsed)
+            return
+        # The common case: commands that cannot be slow, an equal share each.
+        count = 0
+        for cmd in touched:
+            count += cmd.batch_calls
+        share = int(elapsed * 1e9) // count if count else 0
+        index = bucket(share) if TIMING.tracking else -1
+        for cmd in touched:
+            _add(cmd, cmd.batch_calls, share, index)
+            cmd.batch_calls = 0
+        touched.clear()
         return
-    if log.timed or elapsed >= TIMING.bar:
-        _batch_by_command(client, elapsed)
+    _batch_by_command(client, elapsed)
+
+
+def _unpark(argv: list[bytes]) -> None:
+    cmd = lookup(argv[0])
+    if cmd is None:
         return
-    # Every command of the batch gets the same share, so a run of the same command (a
-    # pipeline of GETs) is counted in one go: per command this loop does one comparison and
-    # lets the arguments go.
-    share = int(elapsed * 1e9) // count
-    index = bucket(share) if TIMING.tracking else -1
-    cmds = log.cmds
-    argvs = log.argvs
-    previous = cmds[0]
-    run = 0
-    for i in range(count):
-        cmd = cmds[i]
-        argvs[i] = _NO_ARGS
-        if cmd is previous:
-            run += 1
-        else:
-            _add(previous, run, share, index)
-            previous = cmd
-            run = 1
-    _add(previous, run, share, index)
-    log.count = 0
+    timed = LOG.timed
+    if timed and timed[-1][0] is cmd:
+        timed.pop()
+    elif cmd.batch_calls > 0:
+        cmd.batch_calls -= 1
 
 
 def _add(cmd: Command, calls: int, each: int, index: int) -> None:
@@ -165,40 +178,48 @@ def count_unblocked(cmd: Command | None, failed: bool) -> None:
 
 def forget() -> None:
     """Drop what ran without being counted (the AOF replay, which Redis does not count)."""
-    LOG.forget()
+    for cmd in LOG.touched:
+        cmd.batch_calls = 0
+    LOG.touched.clear()
+    LOG.timed.clear()
 
 
-def durations(count: int, timed: list[tuple[int, float, int]], elapsed: float) -> list[float]:
-    """Each command's time (seconds) in a batch of ``count`` commands taking ``elapsed``: the
-    measured time of the timed ones (position, seconds, nesting), and an equal share of what
-    the commands the client sent did not measure for the others."""
-    measured = [-1.0] * count
-    outside = 0.0
-    for position, seconds, nesting in timed:
-        if position < count:
-            measured[position] = seconds
-            if nesting == 0:
-                outside += seconds
-    rest = count - sum(1 for seconds in measured if seconds >= 0)
-    share = max(elapsed - outside, 0.0) / rest if rest else 0.0
-    return [seconds if seconds >= 0 else share for seconds in measured]
+def untimed_share(elapsed: float, timed: list[tuple[float, int]], untimed: int) -> float:
+    """The time (seconds) each of ``untimed`` commands not timed one by one gets of a batch of
+    ``elapsed`` seconds: an equal share of what the commands the client sent and that were
+    timed (``timed``: seconds, nesting) did not take. A command run inside another one (EXEC's)
+    is part of that one's time, so it is not taken off twice."""
+    outside = sum(seconds for seconds, nesting in timed if nesting == 0)
+    return max(elapsed - outside, 0.0) / untimed if untimed else 0.0
 
 
 def _batch_by_command(client: Client, elapsed: float) -> None:
-    """A batch with timed commands, or one slow enough for SLOWLOG or LATENCY: each command
-    counted with its own time, and told to them when the batch is that slow."""
+    """A batch with timed commands, or one slow enough for SLOWLOG or LATENCY: each timed
+    command counted with its own time, the others with their share, and told to SLOWLOG and
+    LATENCY when the batch is that slow (the others without their arguments, which are not
+    kept: below SLOWLOG's millisecond every command is timed, see :meth:`Timing.update`)."""
     log = LOG
-    ran = log.cmds[: log.count]
-    argvs = log.argvs[: log.count]
-    times = durations(len(ran), log.timed, elapsed)
-    log.forget()
+    touched = list(log.touched)
+    timed = list(log.timed)
+    forget()
+    count = 0
+    for cmd in touched:
+        count += cmd.batch_calls
+    share = untimed_share(elapsed, [(t[1], t[2]) for t in timed], count)
     tracking = TIMING.tracking
     sinks = TIMING.log_slow if elapsed >= TIMING.bar else []
-    for i, cmd in enumerate(ran):
-        ns = int(times[i] * 1e9)
+    ns = int(share * 1e9)
+    for cmd in touched:
+        calls = cmd.batch_calls
+        cmd.batch_calls = 0
+        _add(cmd, calls, ns, bucket(ns) if tracking else -1)
+        for sink in sinks:
+            sink(client, cmd, None, ns // 1000)
+    for cmd, seconds, _, argv in timed:
+        ns = int(seconds * 1e9)
         _add(cmd, 1, ns, bucket(ns) if tracking else -1)
         for sink in sinks:
-            sink(client, cmd, argvs[i], ns // 1000)
+            sink(client, cmd, argv, ns // 1000)
 
 
 def reset_stats(commands: list[Command]) -> None:

@@ -8,7 +8,7 @@ import pytest
 import zyst.commands  # noqa: F401  (the declarations, before zyst.timing)
 from zyst import timing
 from zyst.commands.table import Command, lookup
-from zyst.timing import durations
+from zyst.timing import untimed_share
 
 
 def test_every_duration_falls_in_a_bucket_whose_top_holds_it() -> None:
@@ -59,14 +59,15 @@ def test_commands_that_can_be_slow_are_timed_one_by_one() -> None:
 
 def test_untimed_commands_share_what_the_timed_ones_did_not_take() -> None:
     # GET, DEBUG (0.2 s, measured), GET: the GETs share the 0.01 s left.
-    assert durations(3, [(1, 0.2, 0)], 0.21) == pytest.approx([0.005, 0.2, 0.005])
+    assert untimed_share(0.21, [(0.2, 0)], 2) == pytest.approx(0.005)
 
 
 def test_a_command_inside_exec_does_not_count_twice_against_the_batch() -> None:
     # MULTI, EXEC (0.3 s) holding DEBUG (0.3 s, nesting 1): MULTI gets what is left.
-    assert durations(3, [(2, 0.3, 1), (1, 0.3, 0)], 0.301) == pytest.approx([0.001, 0.3, 0.3])
+    assert untimed_share(0.301, [(0.3, 1), (0.3, 0)], 1) == pytest.approx(0.001)
 
 
 def test_a_batch_without_timed_commands_is_shared_equally() -> None:
-    assert durations(4, [], 0.4) == pytest.approx([0.1] * 4)
-    assert durations(1, [], 0.5) == [0.5]
+    assert untimed_share(0.4, [], 4) == pytest.approx(0.1)
+    assert untimed_share(0.5, [], 1) == 0.5
+    assert untimed_share(0.5, [(0.5, 0)], 0) == 0.0

@@ -17,7 +17,7 @@ from zyst.client import Client
 from zyst.commands import modes
 from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import NO_COMPLEXITY, help_reply
-from zyst.commands.table import LOG, Reply, call, command, container, subcommand
+from zyst.commands.table import Reply, call, command, container, subcommand
 from zyst.errors import CommandError
 from zyst.lolwut import lolwut_text
 from zyst.numbers import strict_int
@@ -231,11 +231,13 @@ def _flags(client: Client, subscribed: bool) -> bytes:
     return flags or b"N"
 
 
-def client_line(client: Client, current: Client | None = None) -> bytes:
+def client_line(
+    client: Client, current: Client | None = None, argv: list[bytes] | None = None
+) -> bytes:
     """One line of CLIENT LIST / CLIENT INFO, fields in Redis 7.0's order.
 
-    ``current`` is the client running the command: its ``cmd=`` is that command and its
-    ``argv-mem`` that command's arguments. ``qbuf`` is what the parser holds of a command not
+    ``current`` is the client running the command ``argv``: its ``cmd=`` is that command and
+    its ``argv-mem`` that command's arguments. ``qbuf`` is what the parser holds of a command not
     yet complete, ``omem`` what the transport has not sent yet; ``tot-mem`` adds Redis's fixed
     buffers to them (an estimate: Python does not account memory per client).
     """
@@ -252,8 +254,12 @@ def client_line(client: Client, current: Client | None = None) -> bytes:
     if transport is not None and not transport.is_closing():
         omem = transport.get_write_buffer_size()
     argv_mem = 0
-    if client is current:
-        argv_mem = sum(len(arg) for arg in LOG.last_argv())
+    if client is current and argv is not None:
+        argv_mem = sum(len(arg) for arg in argv)
+        # Redis's query buffer still holds the command being run: its bytes as sent (RESP).
+        qbuf += len(b"*%d\r\n" % len(argv)) + sum(
+            len(b"$%d\r\n" % len(a)) + len(a) + 2 for a in argv
+        )
     in_multi = bool(client.mode & modes.MULTI)
     multi_mem = sum(len(a) for argv in client.multi_queue for a in argv) if in_multi else 0
     sub, psub, ssub = subscription_counts(client)
@@ -339,7 +345,7 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
         clients = [by_id[i] for i in wanted if i in by_id]
     elif len(argv) != 2:
         raise CommandError(errors.SYNTAX)
-    lines = [client_line(c, client) + b"\n" for c in clients]
+    lines = [client_line(c, client, argv) + b"\n" for c in clients]
     return Verbatim(b"".join(lines))
 
 
@@ -356,7 +362,7 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
 )
 def client_info(client: Client, argv: list[bytes]) -> Reply:
     """CLIENT INFO"""
-    return Verbatim(client_line(client, client) + b"\n")
+    return Verbatim(client_line(client, client, argv) + b"\n")
 
 
 @subcommand(

@@ -14,7 +14,7 @@ from typing import Any
 from zyst import access, encodings, errors
 from zyst.client import Client
 from zyst.commands.introspection import help_reply
-from zyst.commands.table import LOG, Reply, command, lookup
+from zyst.commands.table import Reply, command, lookup
 from zyst.errors import CommandError
 from zyst.numbers import strict_int
 from zyst.protocol.resp import OK, ErrorReply, Status
@@ -97,9 +97,8 @@ def debug(client: Client, argv: list[bytes]) -> Reply:
     Refused unless ``enable-debug-command`` allows it (``local``: from a loopback address),
     counted as a rejected call as Redis counts it."""
     if not _allowed(client):
-        # Refused before it runs: a rejected call, not a call (it is the last one recorded).
-        if LOG.count and LOG.cmds[LOG.count - 1] is _DEBUG:
-            LOG.drop_last()
+        # Refused before it runs: a rejected call, not a call (the dispatcher then does not
+        # count it).
         _DEBUG.rejected_calls += 1
         return ErrorReply(errors.DEBUG_NOT_ALLOWED)
     sub = argv[1].lower()

@@ -54,7 +54,7 @@ class LatencyMonitor:
             series = self.events[event] = Series()
         series.add(int(time.time()), ms)
 
-    def record(self, client: Client, cmd: Command, argv: list[bytes], usec: int) -> None:
+    def record(self, client: Client, cmd: Command, argv: list[bytes] | None, usec: int) -> None:
         threshold = TIMING.latency_threshold
         ms = usec // 1000
         if threshold and ms >= threshold:

@@ -74,9 +74,11 @@ class SlowLog:
         self.entries: deque[list[object]] = deque()
         self.next_id = 0
 
-    def record(self, client: Client, cmd: Command, argv: list[bytes], usec: int) -> None:
+    def record(self, client: Client, cmd: Command, argv: list[bytes] | None, usec: int) -> None:
         threshold = TIMING.slower_than
-        if threshold < 0 or usec < threshold or cmd.skip_slowlog:
+        # (No arguments: a command that cannot be slow, not timed one by one while the
+        # threshold is a millisecond or more; its share of its batch is an estimate.)
+        if threshold < 0 or usec < threshold or cmd.skip_slowlog or argv is None:
             return
         entry: list[object] = [
             self.next_id,

@@ -111,15 +111,20 @@ class Command:
     histogram: list[int] | None = None
     fast: bool = False
     skip_slowlog: bool = False
-    # Timed one by one (zyst.timing): a command that can be slow, neither ``fast`` nor O(1).
+    # Timed one by one (zyst.timing): a command that can be slow, neither ``fast`` nor O(1)
+    # (``can_be_slow``), or any command while SLOWLOG's threshold is below a millisecond.
     timed: bool = False
+    can_be_slow: bool = False
+    # Calls in the batch of commands being run (zyst.timing counts them at its end).
+    batch_calls: int = 0
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
         self.wire_name = self.name.encode()
         self.fast = "fast" in self.flags
         self.skip_slowlog = "skip_slowlog" in self.flags
-        self.timed = not self.fast and not self.complexity.startswith("O(1)")
+        self.can_be_slow = not self.fast and not self.complexity.startswith("O(1)")
+        self.timed = self.can_be_slow
 
     def accepts(self, argc: int) -> bool:
         """Whether ``argc`` words (the name included) fit the arity: exactly ``arity`` when it
@@ -135,54 +140,23 @@ _LOOKUP: dict[bytes, Command] = {}
 # The dispatcher's shortcut for commands without subcommands, under both spellings:
 # (handler, arity, write, declaration).
 _FAST: dict[bytes, tuple[Handler, int, bool, Command]] = {}
-_NO_ARGS: Final[list[bytes]] = []
 
 
 class RunLog:
-    """The commands run since zyst.timing last accounted for them, and their arguments: the
-    one thing the dispatcher does per command for the statistics (zyst.timing reads and
-    empties it once per batch of commands, and times the batch as a whole).
+    """What ran since zyst.timing last accounted for it: the dispatcher's only bookkeeping
+    for the statistics.
 
-    ``cmds[:count]`` and ``argvs[:count]`` are this batch's; the lists keep their length from
-    batch to batch (no allocation per command), ``forget`` drops the arguments they hold. The
-    commands that can be slow (``Command.timed``) are also timed one by one: ``timed`` holds
-    (position, seconds, how many timed commands were running around it: 0 for one the client
-    sent)."""
+    A command that cannot be slow (``fast`` or O(1): ``Command.timed`` false) is only counted,
+    in its own ``batch_calls``, and listed in ``touched`` on its first call of the batch: a
+    pipeline of GETs costs one counter increment per command. A command that can be slow is
+    timed one by one: ``timed`` holds (declaration, seconds, how many timed commands were
+    running around it: 0 for one the client sent, its arguments). zyst.timing empties both once
+    per batch of commands, and times the batch as a whole."""
 
     def __init__(self) -> None:
-        self.cmds: list[Command] = []
-        self.argvs: list[list[bytes]] = []
-        self.count = 0
-        self.timed: list[tuple[int, float, int]] = []
+        self.touched: list[Command] = []
+        self.timed: list[tuple[Command, float, int, list[bytes]]] = []
         self.nesting = 0
-
-    def add(self, cmd: Command, argv: list[bytes]) -> None:
-        count = self.count
-        if count < len(self.cmds):
-            self.cmds[count] = cmd
-            self.argvs[count] = argv
-        else:
-            self.cmds.append(cmd)
-            self.argvs.append(argv)
-        self.count = count + 1
-
-    def drop_last(self) -> None:
-        """Take back the last command added (refused before it ran, or blocked)."""
-        if self.count:
-            self.count -= 1
-            self.argvs[self.count] = _NO_ARGS
-
-    def forget(self) -> None:
-        """Empty the log, releasing the arguments it held."""
-        argvs = self.argvs
-        for i in range(self.count):
-            argvs[i] = _NO_ARGS
-        self.count = 0
-        self.timed.clear()
-
-    def last_argv(self) -> list[bytes]:
-        """The arguments of the command running (the last one added)."""
-        return self.argvs[self.count - 1] if self.count else _NO_ARGS
 
 
 LOG: Final = RunLog()
@@ -357,9 +331,11 @@ def call(client: Client, argv: list[bytes]) -> Reply:
         cmd.rejected_calls += 1
         return ErrorReply(errors.wrong_arity(cmd.name))
     client.last_command = cmd.wire_name
-    LOG.add(cmd, argv)
     if cmd.timed:
         return _timed(client, cmd, argv)
+    cmd.batch_calls += 1
+    if cmd.batch_calls == 1:
+        LOG.touched.append(cmd)
     if not write:
         try:
             return handler(client, argv)
@@ -372,7 +348,7 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     ctx = client.ctx
     if ctx.write_refusal is not None:
         # Refused before it ran: not a call (Redis counts it as rejected only).
-        LOG.drop_last()
+        cmd.batch_calls -= 1
         cmd.rejected_calls += 1
         return _refuse_write(ctx)
     dirty = ctx.dirty
@@ -394,24 +370,26 @@ def call(client: Client, argv: list[bytes]) -> Reply:
 
 def _run(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
     client.last_command = cmd.wire_name
-    LOG.add(cmd, argv)
     if cmd.timed:
         return _timed(client, cmd, argv)
+    cmd.batch_calls += 1
+    if cmd.batch_calls == 1:
+        LOG.touched.append(cmd)
     return _execute(client, cmd, argv)
 
 
 def _timed(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
     """Run a command that can be slow between two clock reads (see :class:`RunLog`)."""
     log = LOG
-    position = log.count - 1
+    rejected = cmd.rejected_calls
     began = time.monotonic()
     log.nesting += 1
     try:
         reply = _execute(client, cmd, argv)
     finally:
         log.nesting -= 1
-    if position < log.count and log.cmds[position] is cmd:
-        log.timed.append((position, time.monotonic() - began, log.nesting))
+    if cmd.rejected_calls == rejected:  # (a refused command is no call)
+        log.timed.append((cmd, time.monotonic() - began, log.nesting, argv))
     return reply
 
 
@@ -419,7 +397,8 @@ def _execute(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
     """Run ``cmd``'s handler, then propagate and signal what it wrote."""
     ctx = client.ctx
     if cmd.write and ctx.write_refusal is not None:
-        LOG.drop_last()
+        if not cmd.timed:
+            cmd.batch_calls -= 1
         cmd.rejected_calls += 1
         return _refuse_write(ctx)
     dirty = ctx.dirty
