@@ -199,19 +199,15 @@ def _batch_by_command(client: Client, elapsed: float) -> None:
     LATENCY when the batch is that slow (the others without their arguments, which are not
     kept: below SLOWLOG's millisecond every command is timed, see :meth:`Timing.update`)."""
     log = LOG
-    touched = list(log.touched)
+    touched = [(cmd, cmd.batch_calls) for cmd in log.touched]
     timed = list(log.timed)
     forget()
-    count = 0
-    for cmd in touched:
-        count += cmd.batch_calls
+    count = sum(calls for _, calls in touched)
     share = untimed_share(elapsed, [(t[1], t[2]) for t in timed], count)
     tracking = TIMING.tracking
     sinks = TIMING.log_slow if elapsed >= TIMING.bar else []
     ns = int(share * 1e9)
-    for cmd in touched:
-        calls = cmd.batch_calls
-        cmd.batch_calls = 0
+    for cmd, calls in touched:
         _add(cmd, calls, ns, bucket(ns) if tracking else -1)
         for sink in sinks:
             sink(client, cmd, None, ns // 1000)

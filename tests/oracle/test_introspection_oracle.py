@@ -91,6 +91,51 @@ def test_commandstats_count_calls_rejections_and_failures_as_redis(oracle: Oracl
     assert ours["errorstat_WRONGTYPE"] == "count=1"
 
 
+def test_commandstats_count_the_commands_exec_runs(oracle: Oracle) -> None:
+    oracle.check("CONFIG", "RESETSTAT")
+    oracle.check("MULTI")
+    oracle.check("SET", "a", "b")
+    oracle.check("AUTH", "a")
+    oracle.check("GET", "a")
+    oracle.check("EXEC")
+    oracle.check("EXEC")
+    ours, theirs = info_both(oracle, "commandstats")
+    for name in ("multi", "set", "auth", "get", "exec"):
+        key = f"cmdstat_{name}"
+        assert counts(ours[key]) == counts(theirs[key]), name
+    assert counts(ours["cmdstat_set"])["calls"] == "1"
+
+
+def test_a_blocked_command_is_counted_once_when_it_ends(
+    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+) -> None:
+    """Served, timed out or unblocked with an error: one call each (none while waiting)."""
+    oracle.check("CONFIG", "RESETSTAT")
+    for port, main in ((zyst_server.port, oracle.zyst), (redis_server.port, oracle.redis)):
+        with RawConnection(port) as waiting:
+            waiting_id = parse_reply(waiting.command("CLIENT", "ID"))
+            for ending in (("LPUSH", "list", "a"), ("CLIENT", "UNBLOCK", str(waiting_id))):
+                waiting.send_raw(encode_command([b"BLPOP", b"list", b"0"]))
+                deadline = time.monotonic() + 10
+                while b"blocked_clients:1" not in main.command("INFO", "clients"):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+                main.command(*ending)
+                waiting.read_reply()
+            waiting.send_raw(encode_command([b"BLPOP", b"list", b"0"]))
+            deadline = time.monotonic() + 10
+            while b"blocked_clients:1" not in main.command("INFO", "clients"):
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            main.command("CLIENT", "UNBLOCK", str(waiting_id), "ERROR")
+            assert waiting.read_reply().startswith(b"-UNBLOCKED")
+    ours, theirs = info_both(oracle, "commandstats")
+    assert counts(ours["cmdstat_blpop"]) == counts(theirs["cmdstat_blpop"])
+    assert counts(ours["cmdstat_blpop"])["calls"] == "3"
+    ours, theirs = info_both(oracle, "errorstats")
+    assert ours == theirs
+
+
 def test_resetstat_forgets_commandstats_errorstats_and_latencystats(oracle: Oracle) -> None:
     oracle.check("SET", "k", "v")
     oracle.check("GET")

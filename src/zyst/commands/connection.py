@@ -17,7 +17,7 @@ from zyst.client import Client
 from zyst.commands import modes
 from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import NO_COMPLEXITY, help_reply
-from zyst.commands.table import Reply, call, command, container, subcommand
+from zyst.commands.table import Reply, call, command, container, lookup, subcommand
 from zyst.errors import CommandError
 from zyst.lolwut import lolwut_text
 from zyst.numbers import strict_int
@@ -469,7 +469,16 @@ def client_unblock(client: Client, argv: list[bytes]) -> Reply:
         elif reason != b"timeout":
             raise CommandError(errors.CLIENT_UNBLOCK_REASON)
     target = parse_int(argv[2])
-    return 1 if client.ctx.blocking.unblock(target, error) else 0
+    if not client.ctx.blocking.unblock(target, error):
+        return 0
+    if not error:
+        # Redis 7.0 counts a command ended by CLIENT UNBLOCK as failed even when it answers
+        # as on timeout (the ERROR form is counted as it replies).
+        unblocked = client.ctx.clients.get(target)
+        cmd = lookup(unblocked.last_command) if unblocked is not None else None
+        if cmd is not None:
+            cmd.failed_calls += 1
+    return 1
 
 
 def _kill(client: Client, victim: Client) -> None:
