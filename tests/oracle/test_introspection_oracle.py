@@ -91,6 +91,17 @@ def test_commandstats_count_calls_rejections_and_failures_as_redis(oracle: Oracl
     assert ours["errorstat_WRONGTYPE"] == "count=1"
 
 
+def test_commandstats_count_every_command_of_a_pipeline(oracle: Oracle) -> None:
+    oracle.check("CONFIG", "RESETSTAT")
+    pipeline = [("GET", "a")] * 5 + [("INCR", "n")] * 3 + [("GET", "a"), ("LRANGE", "l", "0", "-1")]
+    oracle.check_many(pipeline)
+    ours, theirs = info_both(oracle, "commandstats")
+    for name, calls in (("get", "6"), ("incr", "3"), ("lrange", "1")):
+        key = f"cmdstat_{name}"
+        assert counts(ours[key]) == counts(theirs[key]), name
+        assert counts(ours[key])["calls"] == calls
+
+
 def test_commandstats_count_the_commands_exec_runs(oracle: Oracle) -> None:
     oracle.check("CONFIG", "RESETSTAT")
     oracle.check("MULTI")
