@@ -610,3 +610,20 @@ def test_debug_is_refused_unless_enabled(tmp_path: Path) -> None:
         ours, theirs = info_both(oracle, "commandstats")
         assert counts(ours["cmdstat_debug"]) == counts(theirs["cmdstat_debug"])
         oracle.close()
+
+
+@pytest.mark.parametrize("args", [(), ("40", "4", "6"), ("1",), ("100", "0", "1")])
+def test_lolwut_version_5_draws_schotter(oracle: Oracle, args: tuple[str, ...]) -> None:
+    """The squares of the first two rows are straight (the same on both servers), the rest
+    are turned at random: the drawing's size and its first and last lines are compared."""
+    ours, theirs = (
+        parse_reply(raw).split(b"\n") for raw in oracle.run("LOLWUT", "VERSION", "5", *args)
+    )
+    assert len(ours) == len(theirs)
+    assert ours[0] == theirs[0] and ours[-3:] == theirs[-3:]
+    assert ours[-2].startswith(b"Georg Nees - schotter, plotter on paper, 1968. Redis ver. ")
+
+
+def test_lolwut_version_5_arguments_must_be_integers(oracle: Oracle) -> None:
+    oracle.check("LOLWUT", "VERSION", "5", "x")
+    oracle.check("LOLWUT", "VERSION", "5", "10", "y")
