@@ -38,6 +38,7 @@ HOT_MODULES = [
     "src/zyst/context.py",
     "src/zyst/connection.py",
     "src/zyst/propagation.py",
+    "src/zyst/timing.py",
     "src/zyst/persistence/aof.py",
 ]
 

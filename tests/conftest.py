@@ -171,6 +171,8 @@ def redis_process(workdir: Path, *extra: str) -> ServerProcess:
 
 
 APPEND_ALWAYS = ("--appendonly", "yes", "--appendfsync", "always")
+# The session's servers accept DEBUG (SLEEP, OBJECT) from the tests' loopback connections.
+DEBUG_LOCAL = ("--enable-debug-command", "local")
 
 
 @contextlib.contextmanager
@@ -187,13 +189,15 @@ def aof_pair(workdir: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
 
 @pytest.fixture(scope="session")
 def zyst_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with zyst_process(tmp_path_factory.mktemp("zyst"), "--appendonly", "no") as server:
+    with zyst_process(
+        tmp_path_factory.mktemp("zyst"), "--appendonly", "no", *DEBUG_LOCAL
+    ) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with redis_process(tmp_path_factory.mktemp("redis")) as server:
+    with redis_process(tmp_path_factory.mktemp("redis"), *DEBUG_LOCAL) as server:
         yield server
 
 

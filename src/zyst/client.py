@@ -38,8 +38,10 @@ class Client:
         "multi_error",
         "multi_queue",
         "name",
+        "no_evict",
         "propagate_as",
         "push",
+        "reply_flags",
         "resp3",
         "subscriptions",
         "touched",
@@ -92,6 +94,10 @@ class Client:
         # Its channels and patterns (zyst.pubsub); None while it has none, which also makes it
         # a "normal" client for the output limits rather than a "pubsub" one.
         self.subscriptions: Subscriptions | None = None
+        # CLIENT REPLY's state (zyst.commands.connection; the modes.REPLY bit is set with it)
+        # and CLIENT NO-EVICT's.
+        self.reply_flags = 0
+        self.no_evict = False
 
     @property
     def db_index(self) -> int:

@@ -80,6 +80,8 @@ INVALID_SAVE = "Invalid save parameters"
 FILENAME_IS_PATH = "appendfilename can't be a path, just a filename"
 TOO_MANY_BIND = "Too many bind addresses specified."
 IMMUTABLE = "can't set immutable config"
+BAD_PERCENTILES = "Invalid latency-tracking-info-percentiles parameters"
+PERCENTILES_RANGE = "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
 DUPLICATE = "duplicate parameter"
 EMPTY_DIR = "dir can't be empty"
 OBUF_ARG_COUNT = "Wrong number of arguments in buffer limit configuration."
@@ -320,6 +322,36 @@ def _format_output_limits(value: OutputLimits) -> bytes:
 
 
 # -- formatters: value → the bytes CONFIG GET shows ------------------------------------------
+def _parse_percentiles(args: list[str]) -> list[float]:
+    """``latency-tracking-info-percentiles``: numbers within 0..100 (one empty argument: none)."""
+    if not args or (len(args) == 1 and not args[0]):
+        return []
+    values: list[float] = []
+    for arg in args:
+        try:
+            value = float(arg)
+        except ValueError:
+            value = float("nan")
+        if value != value or arg.strip() != arg or value in (float("inf"), -float("inf")):
+            raise ValueError(BAD_PERCENTILES)
+        if not 0.0 <= value <= 100.0:
+            raise ValueError(PERCENTILES_RANGE)
+        values.append(value)
+    return values
+
+
+def format_percentile(value: float) -> str:
+    """A percentile as Redis prints it: ``%f`` without trailing zeros (50, 99.9)."""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _format_percentiles(value: list[float]) -> bytes:
+    return " ".join(format_percentile(v) for v in value).encode()
+
+
 def _format_bool(value: bool) -> bytes:
     return b"yes" if value else b"no"
 
@@ -540,6 +572,38 @@ SETTINGS: tuple[Setting[Any], ...] = (
         _setting(name, _integer(low, high), _format_int, "N", _NO_ENCODINGS, attr=attr)
         for name, attr, low, high in _ENCODING_SETTINGS
     ),
+    _int_setting(
+        "slowlog-log-slower-than",
+        -1,
+        LLONG_MAX,
+        "log commands slower than this to SLOWLOG (-1: never)",
+        hint="MICROSECONDS",
+    ),
+    _int_setting("slowlog-max-len", 0, LLONG_MAX, "most entries SLOWLOG keeps"),
+    _int_setting(
+        "latency-monitor-threshold",
+        0,
+        LLONG_MAX,
+        "record LATENCY events this slow (0: off)",
+        hint="MILLISECONDS",
+    ),
+    _setting(
+        "enable-debug-command",
+        _enum("no", "yes", "local"),
+        _format_str,
+        "no|yes|local",
+        "whether DEBUG may run (local: from loopback connections only)",
+        mutable=False,
+    ),
+    _bool_setting("latency-tracking", "per-command latency histograms (INFO latencystats)"),
+    _setting(
+        "latency-tracking-info-percentiles",
+        _parse_percentiles,
+        _format_percentiles,
+        "P ...",
+        "the percentiles INFO latencystats shows",
+        multi_arg=True,
+    ),
 )
 
 _BY_NAME: dict[str, Setting[Any]] = {setting.name: setting for setting in SETTINGS}
@@ -602,6 +666,14 @@ class Config:
     set_max_intset_entries: int = 512
     zset_max_listpack_entries: int = 128
     zset_max_listpack_value: int = 64
+    slowlog_log_slower_than: int = 10000
+    slowlog_max_len: int = 128
+    latency_monitor_threshold: int = 0
+    latency_tracking: bool = True
+    enable_debug_command: str = "no"
+    latency_tracking_info_percentiles: list[float] = field(
+        default_factory=lambda: [50.0, 99.0, 99.9]
+    )
     # Not a setting: the file the settings came from (INFO config_file), "" if none.
     config_file: str = ""
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)

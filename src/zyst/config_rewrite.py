@@ -140,6 +140,10 @@ def _setting_lines(setting: Setting[Any], value: Any, default: Any) -> tuple[lis
             return [], False
         addresses = b" ".join(_encode(address) for address in value) if value else b'""'
         return [name + b" " + addresses], True
+    if setting.name == "latency-tracking-info-percentiles":
+        # Redis writes each as "%f", and "" for none so its defaults do not come back.
+        shown = b" ".join(b"%f" % p for p in value) if value else b'""'
+        return [name + b" " + shown], value != default
     if setting.name in _UNSET_WHEN_EMPTY and not value:
         return [], False
     force = value != default

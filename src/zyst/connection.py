@@ -35,7 +35,7 @@ from typing import Any, cast
 from zyst.blocking import Blocked, Waiter
 from zyst.client import Client
 from zyst.commands.modes import call_in_mode
-from zyst.commands.table import call
+from zyst.commands.table import call, lookup
 from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OutputLimit
 from zyst.context import ServerContext
 from zyst.protocol.resp import (
@@ -48,6 +48,7 @@ from zyst.protocol.resp import (
     encode_integer,
     encode_reply,
 )
+from zyst.timing import account, count_unblocked
 
 log = logging.getLogger("zyst")
 
@@ -202,6 +203,8 @@ class Connection(asyncio.Protocol):
         stats = self.ctx.stats
         dirty = self.ctx.dirty
         ran = len(commands)
+        # One clock read before the batch and one after it time all its commands (zyst.timing).
+        start = monotonic()
         # The hot path: the three commonest reply types are encoded inline, the rest by
         # encode_reply (which also knows RESP3).
         for index, argv in enumerate(commands):
@@ -235,9 +238,12 @@ class Connection(asyncio.Protocol):
                 log.debug("protocol error from client %s: %s", client.addr, parser.error)
             client.close_after_reply = True
         self._out = None
+        end = monotonic()
         if commands:
-            client.last_interaction = monotonic()
+            client.last_interaction = end
             stats.total_commands_processed += ran
+        waiter = self._waiter
+        account(client, end - start, waiter.argv if waiter is not None else None)
         payload = out[0] if len(out) == 1 else b"".join(out)
         self._send(payload, self.ctx.dirty != dirty, client.close_after_reply)
 
@@ -352,6 +358,11 @@ class Connection(asyncio.Protocol):
         transport.abort()
 
     # -- blocking commands (zyst.blocking) -----------------------------------------------------
+    @property
+    def blocked(self) -> bool:
+        """Whether a blocking command of this client is waiting (CLIENT LIST's ``b`` flag)."""
+        return self._waiter is not None
+
     def _park(
         self, client: Client, blocked: Blocked, argv: list[bytes], rest: list[list[bytes]]
     ) -> None:
@@ -362,6 +373,7 @@ class Connection(asyncio.Protocol):
 
     def _served(self, reply: object) -> None:
         """The blocked command ran again and did its work: reply, then run what waited."""
+        waiter = self._waiter
         self._waiter = None
         client = self.client
         if client is None:
@@ -369,15 +381,21 @@ class Connection(asyncio.Protocol):
         out: list[bytes] = []
         if isinstance(reply, ErrorReply):
             self.ctx.stats.count_error(reply.message)
+            if waiter is not None and reply.message.startswith("UNBLOCKED"):
+                # CLIENT UNBLOCK ... ERROR: the command ends without running again.
+                count_unblocked(lookup(waiter.argv[0]), True)
         encode_reply(reply, client.resp3, out)
         self._send(b"".join(out), True, False)
         self._resume_soon()
 
     def _timed_out(self) -> None:
+        waiter = self._waiter
         self._waiter = None
         client = self.client
         if client is None:
             return
+        if waiter is not None:
+            count_unblocked(lookup(waiter.argv[0]), False)
         out: list[bytes] = []
         encode_reply(NULL_ARRAY, client.resp3, out)
         self._send(out[0], False, False)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zyst import access, encodings, keyevents
+from zyst import access, encodings, keyevents, timing
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
@@ -131,6 +131,8 @@ class ServerContext:
         self.atomic_depth = 0
         self._outer_propagate: Callable[[int, list[bytes]], None] | None = None
         self._atomic_db = -1
+        # DEBUG SET-ACTIVE-EXPIRE: whether the cron runs the active expiry cycle.
+        self.active_expire = True
         self.request_shutdown: Callable[[bool | None], None] = _no_shutdown
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
@@ -157,6 +159,8 @@ class ServerContext:
         # Keyspace notifications follow notify-keyspace-events.
         self._follow_notify_setting()
         config.on_change("notify-keyspace-events", lambda name: self._follow_notify_setting())
+        # What a batch's time feeds (INFO latencystats, SLOWLOG, LATENCY) follows its settings.
+        timing.follow_settings(config)
 
     @property
     def loading(self) -> bool:

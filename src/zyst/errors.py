@@ -278,3 +278,26 @@ def pubsub_context(name: str) -> str:
         f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
         "RESET are allowed in this context"
     )
+
+
+# -- introspection (SLOWLOG, LATENCY, CLIENT, DEBUG, RESET, LOLWUT) ----------------------------
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+
+
+def latency_no_samples(event: bytes) -> str:
+    return f"ERR No samples available for event '{c_string(event, 128)}'"
+
+
+CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
+NO_SUCH_CLIENT = "ERR No such client"
+
+
+def no_such_user(name: bytes) -> str:
+    return f"ERR No such user '{c_string(name, 128)}'"
+
+
+DEBUG_NOT_ALLOWED = (
+    'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you '
+    "can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server."
+)

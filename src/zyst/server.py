@@ -25,8 +25,9 @@ import sys
 import time
 from typing import Any, TextIO
 
-from zyst import REDIS_VERSION, __version__, commands, encodings, errors
+from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
 from zyst.client import Client
+from zyst.commands import latency
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate
 from zyst.context import ServerContext
@@ -183,6 +184,7 @@ class Server:
             if loader.db.index != db_index and db_index < databases:
                 loader.select(db_index)
             reply = call(loader, argv)
+            timing.forget()  # a replayed command is no call of a client's (as in Redis)
             if loader.close_asap:
                 # POST or Host: (a cross-protocol request) is no command Redis could have written.
                 raise CommandError(f"Unknown command '{argv[0].decode('utf-8', 'replace')}'")
@@ -422,7 +424,10 @@ class Server:
             await asyncio.sleep(interval)
             try:
                 self.ctx.keyspace.refresh_lru_clock()
-                self.expirer.run(time_budget=interval * 0.25)
+                if self.ctx.active_expire:
+                    began = time.monotonic()
+                    self.expirer.run(time_budget=interval * 0.25)
+                    latency.sample_if_needed("expire-cycle", time.monotonic() - began)
                 encodings.prune(self.ctx.keyspace)
                 now = time.monotonic()
                 self._sample_ops(now)

@@ -151,6 +151,12 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
             OutputLimit(1000, 0, 5),
             OutputLimit(0, 8 * 1024**2, 61),
         ),
+        slowlog_log_slower_than=-1,
+        slowlog_max_len=7,
+        latency_monitor_threshold=100,
+        latency_tracking=False,
+        latency_tracking_info_percentiles=[0.5, 99.99],
+        enable_debug_command="local",
     )
     changed_attrs = {
         s.attr for s in SETTINGS if getattr(changed, s.attr) != getattr(Config(), s.attr)

@@ -8,16 +8,21 @@ HELLO AUTH answer as a Redis 7 server with no ``requirepass`` does.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from zyst import REDIS_VERSION, errors
+from zyst.blocking import Blocked
 from zyst.client import Client
+from zyst.commands import modes
 from zyst.commands.args import option_word, parse_int
-from zyst.commands.introspection import help_reply
-from zyst.commands.pubsub import follow_protocol
-from zyst.commands.table import Reply, command, container, subcommand
+from zyst.commands.introspection import NO_COMPLEXITY, help_reply
+from zyst.commands.pubsub import follow_protocol, reset_client
+from zyst.commands.table import Reply, call, command, container, lookup, subcommand
 from zyst.errors import CommandError
+from zyst.lolwut import lolwut_text
 from zyst.numbers import strict_int
-from zyst.protocol.resp import OK, PONG, Map, Verbatim
+from zyst.protocol.resp import NO_REPLY, OK, PONG, ErrorReply, Map, Status, Verbatim
 
 _CONN_FLAGS = ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy")
 
@@ -194,11 +199,51 @@ CLIENT = container(
 _CLIENT_FLAGS = ("noscript", "loading", "stale")
 
 
-def client_line(client: Client, current: Client | None = None, current_cmd: bytes = b"") -> bytes:
+def subscription_counts(client: Client) -> tuple[int, int, int]:
+    """A client's subscriptions (zyst.pubsub): channels, patterns, shard channels."""
+    mine = client.subscriptions
+    if mine is None:
+        return (0, 0, 0)
+    return (len(mine.channels), len(mine.patterns), len(mine.shard_channels))
+
+
+def _connection(client: Client) -> Any:
+    """The client's connection (the transport's protocol), or ``None``."""
+    get_protocol = getattr(client.transport_info, "get_protocol", None)
+    return get_protocol() if get_protocol is not None else None
+
+
+def _flags(client: Client, subscribed: bool) -> bytes:
+    """Redis's flag letters for what Zyst's clients can be: P subscribed, x in MULTI, b blocked,
+    d a watched key changed, c closing after the reply, A closing at once, e no-evict."""
+    flags = b""
+    if subscribed:
+        flags += b"P"
+    if client.mode & modes.MULTI:
+        flags += b"x"
+    conn = _connection(client)
+    if conn is not None and conn.blocked:
+        flags += b"b"
+    if client.watch_dirty:
+        flags += b"d"
+    if client.close_after_reply:
+        flags += b"c"
+    if client.close_asap:
+        flags += b"A"
+    if client.no_evict:
+        flags += b"e"
+    return flags or b"N"
+
+
+def client_line(
+    client: Client, current: Client | None = None, argv: list[bytes] | None = None
+) -> bytes:
     """One line of CLIENT LIST / CLIENT INFO, fields in Redis 7.0's order.
 
-    ``current`` is the client running the command: its ``cmd=`` is the command in progress.
-    Memory figures are estimates; clients read them only as numbers.
+    ``current`` is the client running the command ``argv``: its ``cmd=`` is that command and
+    its ``argv-mem`` that command's arguments. ``qbuf`` is what the parser holds of a command not
+    yet complete, ``omem`` what the transport has not sent yet; ``tot-mem`` adds Redis's fixed
+    buffers to them (an estimate: Python does not account memory per client).
     """
     now = time.monotonic()
     fd = -1
@@ -210,17 +255,23 @@ def client_line(client: Client, current: Client | None = None, current_cmd: byte
         sock = transport.get_extra_info("socket")
         if sock is not None:
             fd = sock.fileno()
+    conn = _connection(client)
+    qbuf = int(getattr(getattr(conn, "parser", None), "_pending_size", 0) or 0)
+    omem = 0
+    if transport is not None and not transport.is_closing():
         omem = transport.get_write_buffer_size()
-    cmd = current_cmd if client is current else client.last_command
+    argv_mem = 0
+    if client is current and argv is not None:
+        argv_mem = sum(len(arg) for arg in argv)
+        # Redis's query buffer still holds the command being run: its bytes as sent (RESP).
+        qbuf += len(b"*%d\r\n" % len(argv)) + sum(
+            len(b"$%d\r\n" % len(a)) + len(a) + 2 for a in argv
+        )
+    in_multi = bool(client.mode & modes.MULTI)
+    multi_mem = sum(len(a) for argv in client.multi_queue for a in argv) if in_multi else 0
+    sub, psub, ssub = subscription_counts(client)
     name = client.name or b""
-    subscriptions = client.subscriptions
-    if subscriptions is None:
-        flags, sub, psub, ssub = b"N", 0, 0, 0
-    else:
-        flags = b"P"
-        sub = len(subscriptions.channels)
-        psub = len(subscriptions.patterns)
-        ssub = len(subscriptions.shard_channels)
+    tot_mem = 16384 + qbuf + argv_mem + multi_mem + omem + 2048 + len(name)
     return b" ".join(
         [
             b"id=%d" % client.id,
@@ -230,24 +281,24 @@ def client_line(client: Client, current: Client | None = None, current_cmd: byte
             b"name=" + name,
             b"age=%d" % int(now - client.created),
             b"idle=%d" % int(now - client.last_interaction),
-            b"flags=" + flags,
+            b"flags=" + _flags(client, bool(sub or psub or ssub)),
             b"db=%d" % client.db.index,
             b"sub=%d" % sub,
             b"psub=%d" % psub,
             b"ssub=%d" % ssub,
-            b"multi=-1",
-            b"qbuf=0",
-            b"qbuf-free=0",
-            b"argv-mem=0",
-            b"multi-mem=0",
+            b"multi=%d" % (len(client.multi_queue) if in_multi else -1),
+            b"qbuf=%d" % qbuf,
+            b"qbuf-free=%d" % (max(0, 32768 - qbuf) if qbuf else 0),
+            b"argv-mem=%d" % argv_mem,
+            b"multi-mem=%d" % multi_mem,
             b"rbs=16384",
             b"rbp=0",
             b"obl=0",
             b"oll=0",
             b"omem=%d" % omem,
-            b"tot-mem=%d" % (16384 + 2048 + len(name)),
-            b"events=r",
-            b"cmd=" + cmd.lower(),
+            b"tot-mem=%d" % tot_mem,
+            b"events=r" + (b"w" if omem else b""),
+            b"cmd=" + client.last_command.lower(),
             b"user=default",
             b"redir=-1",
             b"resp=%d" % (3 if client.resp3 else 2),
@@ -255,7 +306,21 @@ def client_line(client: Client, current: Client | None = None, current_cmd: byte
     )
 
 
+def client_kind(client: Client) -> bytes:
+    """Redis's client type: ``pubsub`` for a client with subscriptions, else ``normal``
+    (Zyst has no replicas or masters)."""
+    return b"pubsub" if any(subscription_counts(client)) else b"normal"
+
+
 _CLIENT_TYPES = {b"normal", b"slave", b"replica", b"pubsub", b"master"}
+
+
+def _client_type(raw: bytes) -> bytes:
+    """A TYPE option's value, ``slave`` read as ``replica``; unknown ones are an error."""
+    kind = raw.lower()
+    if kind not in _CLIENT_TYPES:
+        raise CommandError(errors.unknown_client_type(raw))
+    return b"replica" if kind == b"slave" else kind
 
 
 @subcommand(
@@ -274,16 +339,8 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
     """CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]"""
     clients = list(client.ctx.clients.values())
     if len(argv) == 4 and argv[2].lower() == b"type":
-        kind = argv[3].lower()
-        if kind not in _CLIENT_TYPES:
-            raise CommandError(errors.unknown_client_type(argv[3]))
-        # Normal clients and subscribers (Redis's "pubsub" type): no replicas or masters yet.
-        if kind == b"normal":
-            clients = [c for c in clients if c.subscriptions is None]
-        elif kind == b"pubsub":
-            clients = [c for c in clients if c.subscriptions is not None]
-        else:
-            clients = []
+        kind = _client_type(argv[3])
+        clients = [c for c in clients if client_kind(c) == kind]
     elif len(argv) > 3 and argv[2].lower() == b"id":
         wanted: list[int] = []
         for raw in argv[3:]:
@@ -295,7 +352,7 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
         clients = [by_id[i] for i in wanted if i in by_id]
     elif len(argv) != 2:
         raise CommandError(errors.SYNTAX)
-    lines = [client_line(c, client, b"client|list") + b"\n" for c in clients]
+    lines = [client_line(c, client, argv) + b"\n" for c in clients]
     return Verbatim(b"".join(lines))
 
 
@@ -312,7 +369,7 @@ def client_list(client: Client, argv: list[bytes]) -> Reply:
 )
 def client_info(client: Client, argv: list[bytes]) -> Reply:
     """CLIENT INFO"""
-    return Verbatim(client_line(client, client, b"client|info") + b"\n")
+    return Verbatim(client_line(client, client, argv) + b"\n")
 
 
 @subcommand(
@@ -419,22 +476,243 @@ def client_unblock(client: Client, argv: list[bytes]) -> Reply:
         elif reason != b"timeout":
             raise CommandError(errors.CLIENT_UNBLOCK_REASON)
     target = parse_int(argv[2])
-    return 1 if client.ctx.blocking.unblock(target, error) else 0
+    if not client.ctx.blocking.unblock(target, error):
+        return 0
+    if not error:
+        # Redis 7.0 counts a command ended by CLIENT UNBLOCK as failed even when it answers
+        # as on timeout (the ERROR form is counted as it replies).
+        unblocked = client.ctx.clients.get(target)
+        cmd = lookup(unblocked.last_command) if unblocked is not None else None
+        if cmd is not None:
+            cmd.failed_calls += 1
+    return 1
+
+
+def _kill(client: Client, victim: Client) -> None:
+    """Close ``victim``'s connection now, dropping what it has not been sent (as Redis frees
+    it); the calling client itself is closed after its reply instead."""
+    if victim is client:
+        client.close_after_reply = True
+        return
+    client.ctx.clients.pop(victim.id, None)
+    transport = victim.transport_info
+    if transport is not None:
+        transport.abort()
+
+
+@subcommand(
+    CLIENT,
+    "kill",
+    arity=-3,
+    flags=("admin", "noscript", "loading", "stale"),
+    summary="Kill the connection of a client",
+    since="2.4.0",
+    syntax=(
+        "<ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | "
+        "[USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>]> "
+        "[[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | "
+        "[USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] ...]>"
+    ),
+    complexity="O(N) where N is the number of client connections",
+    acl_categories=("connection",),
+)
+def client_kill(client: Client, argv: list[bytes]) -> Reply:
+    """CLIENT KILL ip:port | CLIENT KILL <filter value> ...
+
+    The old form kills the client connected from ``ip:port`` (itself included): OK, or an
+    error when there is none. The filters (ID, TYPE, USER, ADDR, LADDR, SKIPME, all of which
+    must match) answer how many clients were killed; SKIPME YES, the default, spares the
+    caller. Redis 7.0 has no MAXAGE filter.
+    """
+    addr = laddr = None
+    kind: bytes | None = None
+    wanted_id = 0
+    skipme = True
+    if len(argv) == 3:
+        addr = argv[2]
+        skipme = False
+    else:
+        i = 2
+        while i < len(argv):
+            option = argv[i].lower()
+            if i + 1 >= len(argv):
+                raise CommandError(errors.SYNTAX)
+            value = argv[i + 1]
+            if option == b"id":
+                number = strict_int(value)
+                if number is None or not 1 <= number < 2**63:
+                    raise CommandError(errors.CLIENT_ID_POSITIVE)
+                wanted_id = number
+            elif option == b"type":
+                kind = _client_type(value)
+            elif option == b"addr":
+                addr = value
+            elif option == b"laddr":
+                laddr = value
+            elif option == b"user":
+                if value != b"default":
+                    raise CommandError(errors.no_such_user(value))
+            elif option == b"skipme":
+                answer = value.lower()
+                if answer not in (b"yes", b"no"):
+                    raise CommandError(errors.SYNTAX)
+                skipme = answer == b"yes"
+            else:
+                raise CommandError(errors.SYNTAX)
+            i += 2
+    killed = 0
+    for victim in list(client.ctx.clients.values()):
+        if addr is not None and victim.addr.encode() != addr:
+            continue
+        if laddr is not None and victim.laddr.encode() != laddr:
+            continue
+        if kind is not None and client_kind(victim) != kind:
+            continue
+        if wanted_id and victim.id != wanted_id:
+            continue
+        if victim is client and skipme:
+            continue
+        _kill(client, victim)
+        killed += 1
+    if len(argv) == 3:
+        if not killed:
+            raise CommandError(errors.NO_SUCH_CLIENT)
+        return OK
+    return killed
+
+
+# CLIENT REPLY: the reply of the command running is dropped while OFF or SKIP is set; SKIP_NEXT
+# (set by CLIENT REPLY SKIP) becomes SKIP for the next command.
+REPLY_OFF = 1
+REPLY_SKIP = 2
+REPLY_SKIP_NEXT = 4
+
+
+def _quiet(client: Client, argv: list[bytes]) -> Reply:
+    """Run a command of a client whose replies are turned off or skipped (modes.REPLY)."""
+    flags = client.reply_flags
+    if flags & REPLY_SKIP_NEXT:
+        flags = (flags & ~REPLY_SKIP_NEXT) | REPLY_SKIP
+    client.reply_flags = flags
+    others = client.mode & ~modes.REPLY
+    client.mode = others
+    try:
+        reply = modes.call_in_mode(client, argv) if others else call(client, argv)
+    finally:
+        flags = client.reply_flags
+        silent = flags & (REPLY_OFF | REPLY_SKIP)
+        flags &= ~REPLY_SKIP
+        client.reply_flags = flags
+        if flags:
+            client.mode |= modes.REPLY
+    if silent and type(reply) is not Blocked:
+        if type(reply) is ErrorReply:
+            client.ctx.stats.count_error(reply.message)
+        return NO_REPLY
+    return reply
+
+
+modes.route(modes.REPLY, 0, _quiet)
+
+
+@subcommand(
+    CLIENT,
+    "reply",
+    arity=3,
+    flags=("noscript", "loading", "stale"),
+    summary="Instruct the server whether to reply to commands",
+    since="3.2.0",
+    syntax="<ON | OFF | SKIP>",
+    complexity="O(1)",
+    acl_categories=("connection",),
+)
+def client_reply(client: Client, argv: list[bytes]) -> Reply:
+    """CLIENT REPLY <ON | OFF | SKIP>
+
+    OFF: no replies from now on (not even to this command); SKIP: none to the next command
+    (nor to this one); ON: replies again, starting with this command's OK."""
+    option = argv[2].lower()
+    if option == b"on":
+        client.reply_flags = 0
+        client.mode &= ~modes.REPLY
+        return OK
+    if option == b"off":
+        client.reply_flags |= REPLY_OFF
+    elif option == b"skip":
+        if not client.reply_flags & REPLY_OFF:
+            client.reply_flags |= REPLY_SKIP_NEXT
+    else:
+        raise CommandError(errors.SYNTAX)
+    client.mode |= modes.REPLY
+    return NO_REPLY
+
+
+@subcommand(
+    CLIENT,
+    "no-evict",
+    arity=3,
+    flags=("admin", "noscript", "loading", "stale"),
+    summary="Set client eviction mode for the current connection",
+    since="7.0.0",
+    syntax="<ON | OFF>",
+    complexity="O(1)",
+    acl_categories=("connection",),
+)
+def client_no_evict(client: Client, argv: list[bytes]) -> Reply:
+    """CLIENT NO-EVICT <ON | OFF>  (shown as the ``e`` flag; Zyst evicts no clients)"""
+    option = argv[2].lower()
+    if option not in (b"on", b"off"):
+        raise CommandError(errors.SYNTAX)
+    client.no_evict = option == b"on"
+    return OK
+
+
+@subcommand(
+    CLIENT,
+    "getredir",
+    arity=2,
+    flags=("noscript", "loading", "stale"),
+    summary="Get tracking notifications redirection client ID if any",
+    since="6.0.0",
+    complexity="O(1)",
+    acl_categories=("connection",),
+)
+def client_getredir(client: Client, argv: list[bytes]) -> Reply:
+    """CLIENT GETREDIR: -1, no client tracking being on"""
+    return -1
 
 
 # Redis's CLIENT HELP, its entries for the subcommands Zyst has (SETINFO in Redis 7.2's words).
 _CLIENT_HELP = [
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
     "    Return the ID of the current connection.",
     "INFO",
     "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
     "LIST [options ...]",
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
     "SETINFO <option> <value>",
@@ -443,6 +721,8 @@ _CLIENT_HELP = [
     "    * LIB-VER: the client lib version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
     "HELP",
     "    Prints this help.",
 ]
@@ -461,3 +741,75 @@ _CLIENT_HELP = [
 def client_help(client: Client, argv: list[bytes]) -> Reply:
     """CLIENT HELP (Redis's text for the subcommands that exist here)"""
     return help_reply(_CLIENT_HELP)
+
+
+# -- RESET ------------------------------------------------------------------------------------
+# What else RESET must undo, registered by the features that own it (pub/sub unsubscribes the
+# client from everything, tracking turns itself off): each is called with the client.
+RESET_HOOKS: list[Callable[[Client], None]] = []
+RESET_HOOKS.append(reset_client)  # RESET drops every subscription
+
+
+def _leave_multi(client: Client) -> None:
+    """Leave MULTI as DISCARD does: forget the queue, the refusal mark and the watched keys."""
+    client.mode &= ~modes.MULTI
+    client.multi_queue = []
+    client.multi_error = False
+    client.watch_dirty = False
+    client.ctx.signal.unwatch_all(client)
+
+
+@command(
+    "reset",
+    arity=1,
+    flags=("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"),
+    group="connection",
+    summary="Reset the connection",
+    since="6.2.0",
+    complexity="O(1)",
+)
+def reset(client: Client, argv: list[bytes]) -> Reply:
+    """RESET
+
+    Back to a new connection's state: out of MULTI, nothing watched, database 0, RESP2, no
+    name, replies on, and whatever :data:`RESET_HOOKS` undo (subscriptions). CLIENT NO-EVICT
+    stays as it was, as in Redis 7.0."""
+    _leave_multi(client)
+    client.select(0)
+    client.resp3 = False
+    client.name = b""
+    client.reply_flags = 0
+    client.mode &= ~modes.REPLY
+    for hook in RESET_HOOKS:
+        hook(client)
+    return RESET_STATUS
+
+
+RESET_STATUS = Status(b"RESET")
+
+
+# -- LOLWUT -----------------------------------------------------------------------------------
+@command(
+    "lolwut",
+    arity=-1,
+    flags=("readonly", "fast"),
+    group="server",
+    summary="Display some computer art and the Redis version",
+    since="5.0.0",
+    syntax="[VERSION version]",
+    complexity=NO_COMPLEXITY,
+)
+def lolwut(client: Client, argv: list[bytes]) -> Reply:
+    """LOLWUT [VERSION version] [argument ...]
+
+    Redis 7.0 draws nothing of its own: it answers its version line, the art of older
+    versions being chosen with VERSION (5: Schotter, 6: skyscrapers, see zyst.lolwut)."""
+    version = REDIS_VERSION
+    args = argv[1:]
+    if len(argv) >= 3 and argv[1].lower() == b"version":
+        number = strict_int(argv[2])
+        if number is None:
+            raise CommandError(errors.NOT_INTEGER)
+        version = f"{number & 0xFFFFFFFF}.0.0"
+        args = argv[3:]
+    return Verbatim(lolwut_text(version, args))

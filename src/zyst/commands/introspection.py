@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from zyst import errors
 from zyst.client import Client
@@ -290,6 +290,7 @@ _INTEGER_NAMES = {
     "port",
     "numreplicas",
     "limit",
+    "version",
 }
 _DOUBLE_NAMES = {"score", "timeout", "min", "max", "float-increment"}
 
@@ -478,16 +479,19 @@ def command_docs(cmd: Command) -> Map:
     return entry
 
 
+# The complexity of a command Redis documents without one (LOLWUT): COMMAND DOCS leaves it out.
+NO_COMPLEXITY: Final = "-"
+
+
 def _build_docs(cmd: Command) -> Map:
     pairs: list[tuple[bytes, Any]] = [
         (b"summary", cmd.summary.encode()),
         (b"since", cmd.since.encode()),
         (b"group", cmd.group.encode()),
-        (
-            b"complexity",
-            (cmd.complexity or ("Depends on subcommand." if cmd.subcommands else "O(1)")).encode(),
-        ),
     ]
+    if cmd.complexity != NO_COMPLEXITY:
+        complexity = cmd.complexity or ("Depends on subcommand." if cmd.subcommands else "O(1)")
+        pairs.append((b"complexity", complexity.encode()))
     if cmd.syntax:
         args = parse_syntax(cmd.syntax)
         if args:
@@ -657,6 +661,11 @@ def command_list(client: Client, argv: list[bytes]) -> Reply:
 def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND GETKEYS command [arg [arg ...]]"""
     target = argv[2:]
+    return _keys_of(_target_command(target), target)
+
+
+def _target_command(target: list[bytes]) -> Command:
+    """The (sub)command a GETKEYS or GETKEYSANDFLAGS command line names, checked for arity."""
     cmd = lookup(target[0])
     if cmd is not None and cmd.subcommands and len(target) > 1:
         cmd = cmd.subcommands.get(target[1].lower())
@@ -664,6 +673,11 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError("ERR Invalid command specified")
     if not cmd.accepts(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
+    return cmd
+
+
+def _keys_of(cmd: Command, target: list[bytes]) -> list[bytes]:
+    """The keys of the command line ``target`` (the command ``cmd``), as COMMAND GETKEYS."""
     if cmd.getkeys is not None:
         return cmd.getkeys(target)
     if any(spec.keynumidx is not None for spec in cmd.key_specs):
@@ -674,6 +688,84 @@ def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
     return [
         target[i] for i in range(cmd.first_key, min(last, len(target) - 1) + 1, cmd.key_step or 1)
     ]
+
+
+@subcommand(
+    _COMMAND,
+    "getkeysandflags",
+    arity=-4,
+    flags=("loading", "stale"),
+    summary="Extract keys and access flags given a full Redis command",
+    since="7.0.0",
+    complexity="O(N) where N is the number of arguments to the command",
+    acl_categories=("connection",),
+)
+def command_getkeysandflags(client: Client, argv: list[bytes]) -> Reply:
+    """COMMAND GETKEYSANDFLAGS command [arg [arg ...]]
+
+    Each key of the command line with the flags of the key spec that finds it (in Redis's
+    order: RO RW OW RM, then access update insert delete ...)."""
+    target = argv[2:]
+    cmd = _target_command(target)
+    keys = _keys_of(cmd, target)
+    flags = _key_flags(cmd, target, len(keys))
+    return [
+        [key, [Status(flag.encode()) for flag in sorted(f, key=KEY_SPEC_FLAG_ORDER.index)]]
+        for key, f in zip(keys, flags, strict=True)
+    ]
+
+
+def _key_flags(cmd: Command, target: list[bytes], count: int) -> list[tuple[str, ...]]:
+    """The flags of each of the ``count`` keys of ``target``, spec by spec in order: a spec
+    finds its keys as GETKEYS does, and the keys only a command's own procedure finds (SORT's
+    STORE) take the flags of its ``unknown`` spec."""
+    specs = cmd.key_specs
+    if not specs:
+        flags = ("RW", "update") if "write" in cmd.flags else ("RO", "access")
+        return [flags] * count
+    if "variable_flags" in specs[0].flags:
+        return [_variable_flags(cmd, target)] * count
+    found: list[tuple[str, ...]] = []
+    unknown: tuple[str, ...] = specs[-1].flags
+    for spec in specs:
+        if spec.unknown:
+            unknown = spec.flags
+            continue
+        if spec.keynumidx is not None:
+            found += [spec.flags] * len(_counted_keys(spec, target))
+            continue
+        index = cmd.first_key if spec.index is None else spec.index
+        if index >= len(target):
+            continue
+        if spec.lastkey is None:
+            last = cmd.last_key if cmd.last_key >= 0 else len(target) + cmd.last_key
+        else:
+            last = index + spec.lastkey if spec.lastkey >= 0 else len(target) + spec.lastkey
+        step = spec.step or cmd.key_step or 1
+        found += [spec.flags] * len(range(index, min(last, len(target) - 1) + 1, step))
+    found = found[:count]
+    return found + [unknown] * (count - len(found))
+
+
+def _variable_flags(cmd: Command, target: list[bytes]) -> tuple[str, ...]:
+    """What SET and BITFIELD do to their key, which depends on their arguments (Redis's
+    ``setGetKeys`` and ``bitfieldGetKeys``): SET ... GET reads it, BITFIELD with only GETs
+    only reads it."""
+    if cmd.name == "set":
+        if any(arg.lower() == b"get" for arg in target[3:]):
+            return ("RW", "access", "update")
+        return ("OW", "update")
+    i = 2
+    while i < len(target):
+        option = target[i].lower()
+        remaining = len(target) - i - 1
+        if option == b"get" and remaining >= 2:
+            i += 3
+        elif option == b"overflow" and remaining >= 1:
+            i += 2
+        else:
+            return ("RW", "access", "update")
+    return ("RO", "access")
 
 
 def _keys_by_specs(cmd: Command, target: list[bytes]) -> list[bytes]:
@@ -737,6 +829,8 @@ _COMMAND_HELP = [
     "    commands are returned.",
     "GETKEYS <full-command>",
     "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
     "HELP",
     "    Prints this help.",
 ]

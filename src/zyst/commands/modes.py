@@ -27,6 +27,7 @@ Route = Callable[["Client", list[bytes]], Reply]
 # The modes, as bits of Client.mode.
 SUBSCRIBED: Final = 1  # RESP2 with channels or patterns subscribed
 MULTI: Final = 2  # between MULTI and EXEC/DISCARD
+REPLY: Final = 4  # CLIENT REPLY OFF or SKIP (zyst.commands.connection)
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 

@@ -21,10 +21,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from zyst import REDIS_VERSION, __version__, errors, keyspace
+from zyst import REDIS_VERSION, __version__, errors, keyspace, timing
 from zyst.client import Client
 from zyst.commands.introspection import help_reply
-from zyst.commands.table import Reply, command, container, subcommand
+from zyst.commands.table import COMMANDS, Command, Reply, command, container, subcommand
+from zyst.config import format_percentile
 from zyst.config_rewrite import rewrite_config
 from zyst.context import ServerContext
 from zyst.errors import CommandError
@@ -393,6 +394,44 @@ def _errorstats(ctx: ServerContext) -> Fields:
     ]
 
 
+def _all_commands() -> list[Command]:
+    """Every command and subcommand, by name."""
+    found: list[Command] = []
+    for cmd in COMMANDS.values():
+        found.append(cmd)
+        found.extend(cmd.subcommands.values())
+    return sorted(found, key=lambda cmd: cmd.name)
+
+
+def _commandstats(ctx: ServerContext) -> Fields:
+    # Durations are zyst.timing's: exact for a command alone in its read, shares of the
+    # batch's time in a pipeline.
+    return [
+        (
+            f"cmdstat_{cmd.name}",
+            f"calls={cmd.calls},usec={cmd.duration // 1000},"
+            f"usec_per_call={cmd.duration / 1000 / cmd.calls if cmd.calls else 0.0:.2f},"
+            f"rejected_calls={cmd.rejected_calls},failed_calls={cmd.failed_calls}",
+        )
+        for cmd in _all_commands()
+        if cmd.calls or cmd.rejected_calls or cmd.failed_calls
+    ]
+
+
+def _latencystats(ctx: ServerContext) -> Fields:
+    percentiles = ctx.config.latency_tracking_info_percentiles
+    fields: Fields = []
+    for cmd in _all_commands():
+        histogram = cmd.histogram
+        if histogram is None:
+            continue
+        values = ",".join(
+            f"p{format_percentile(p)}={timing.percentile(histogram, p):.3f}" for p in percentiles
+        )
+        fields.append((f"latency_percentiles_usec_{cmd.name}", values))
+    return fields
+
+
 def _cluster(ctx: ServerContext) -> Fields:
     return [("cluster_enabled", 0)]
 
@@ -416,9 +455,9 @@ _SECTIONS: dict[str, tuple[str, Callable[[ServerContext], Fields], bool]] = {
     "replication": ("Replication", _replication, True),
     "cpu": ("CPU", _cpu, True),
     "modules": ("Modules", _nothing, True),
-    "commandstats": ("Commandstats", _nothing, False),
+    "commandstats": ("Commandstats", _commandstats, False),
     "errorstats": ("Errorstats", _errorstats, True),
-    "latencystats": ("Latencystats", _nothing, False),
+    "latencystats": ("Latencystats", _latencystats, False),
     "cluster": ("Cluster", _cluster, True),
     "keyspace": ("Keyspace", _keyspace, True),
 }
@@ -524,6 +563,7 @@ def config_resetstat(client: Client, argv: list[bytes]) -> Reply:
     ctx = client.ctx
     ctx.stats.reset()
     ctx.keyspace.reset_stats()
+    timing.reset_stats(_all_commands())
     return OK
 
 

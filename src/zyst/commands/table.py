@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
 from zyst.errors import CommandError
@@ -99,10 +99,32 @@ class Command:
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     write: bool = False
     wire_name: bytes = b""
+    # Statistics (INFO commandstats, latencystats), kept on the declaration itself so that the
+    # dispatcher and zyst.timing reach them as native fields. A process serves one server, so
+    # these are that server's. ``calls`` and ``duration`` are filled in by zyst.timing once per
+    # batch of commands; ``histogram`` is created by the first sample while latency-tracking
+    # is on (buckets: zyst.timing.bucket). ``duration`` is in nanoseconds.
+    calls: int = 0
+    duration: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+    histogram: list[int] | None = None
+    fast: bool = False
+    skip_slowlog: bool = False
+    # Timed one by one (zyst.timing): a command that can be slow, neither ``fast`` nor O(1)
+    # (``can_be_slow``), or any command while SLOWLOG's threshold is below a millisecond.
+    timed: bool = False
+    can_be_slow: bool = False
+    # Calls in the batch of commands being run (zyst.timing counts them at its end).
+    batch_calls: int = 0
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
         self.wire_name = self.name.encode()
+        self.fast = "fast" in self.flags
+        self.skip_slowlog = "skip_slowlog" in self.flags
+        self.can_be_slow = not self.fast and not self.complexity.startswith("O(1)")
+        self.timed = self.can_be_slow
 
     def accepts(self, argc: int) -> bool:
         """Whether ``argc`` words (the name included) fit the arity: exactly ``arity`` when it
@@ -118,6 +140,26 @@ _LOOKUP: dict[bytes, Command] = {}
 # The dispatcher's shortcut for commands without subcommands, under both spellings:
 # (handler, arity, write, declaration).
 _FAST: dict[bytes, tuple[Handler, int, bool, Command]] = {}
+
+
+class RunLog:
+    """What ran since zyst.timing last accounted for it: the dispatcher's only bookkeeping
+    for the statistics.
+
+    A command that cannot be slow (``fast`` or O(1): ``Command.timed`` false) is only counted,
+    in its own ``batch_calls``, and listed in ``touched`` on its first call of the batch: a
+    pipeline of GETs costs one counter increment per command. A command that can be slow is
+    timed one by one: ``timed`` holds (declaration, seconds, how many timed commands were
+    running around it: 0 for one the client sent, its arguments). zyst.timing empties both once
+    per batch of commands, and times the batch as a whole."""
+
+    def __init__(self) -> None:
+        self.touched: list[Command] = []
+        self.timed: list[tuple[Command, float, int, list[bytes]]] = []
+        self.nesting = 0
+
+
+LOG: Final = RunLog()
 
 
 def _register(cmd: Command) -> None:
@@ -286,23 +328,34 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     size = len(argv)
     if size != arity and (arity > 0 or size < -arity):
         client.ctx.stats.rejected_calls += 1
+        cmd.rejected_calls += 1
         return ErrorReply(errors.wrong_arity(cmd.name))
     client.last_command = cmd.wire_name
+    if cmd.timed:
+        return _timed(client, cmd, argv)
+    cmd.batch_calls += 1
+    if cmd.batch_calls == 1:
+        LOG.touched.append(cmd)
     if not write:
         try:
             return handler(client, argv)
         except CommandError as exc:
+            cmd.failed_calls += 1
             return ErrorReply(exc.message)
         except Exception as exc:  # a handler bug must not take the connection or server down
             return _internal_error(cmd, exc)
     # A write: _run() inlined, this being the hot path of every write benchmark.
     ctx = client.ctx
     if ctx.write_refusal is not None:
+        # Refused before it ran: not a call (Redis counts it as rejected only).
+        cmd.batch_calls -= 1
+        cmd.rejected_calls += 1
         return _refuse_write(ctx)
     dirty = ctx.dirty
     try:
         reply = handler(client, argv)
     except CommandError as exc:
+        cmd.failed_calls += 1
         reply = ErrorReply(exc.message)
     except Exception as exc:
         reply = _internal_error(cmd, exc)
@@ -317,13 +370,42 @@ def call(client: Client, argv: list[bytes]) -> Reply:
 
 def _run(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
     client.last_command = cmd.wire_name
+    if cmd.timed:
+        return _timed(client, cmd, argv)
+    cmd.batch_calls += 1
+    if cmd.batch_calls == 1:
+        LOG.touched.append(cmd)
+    return _execute(client, cmd, argv)
+
+
+def _timed(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
+    """Run a command that can be slow between two clock reads (see :class:`RunLog`)."""
+    log = LOG
+    rejected = cmd.rejected_calls
+    began = time.monotonic()
+    log.nesting += 1
+    try:
+        reply = _execute(client, cmd, argv)
+    finally:
+        log.nesting -= 1
+    if cmd.rejected_calls == rejected:  # (a refused command is no call)
+        log.timed.append((cmd, time.monotonic() - began, log.nesting, argv))
+    return reply
+
+
+def _execute(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
+    """Run ``cmd``'s handler, then propagate and signal what it wrote."""
     ctx = client.ctx
     if cmd.write and ctx.write_refusal is not None:
+        if not cmd.timed:
+            cmd.batch_calls -= 1
+        cmd.rejected_calls += 1
         return _refuse_write(ctx)
     dirty = ctx.dirty
     try:
         reply = cmd.handler(client, argv)  # type: ignore[misc]
     except CommandError as exc:
+        cmd.failed_calls += 1
         reply = ErrorReply(exc.message)
     except Exception as exc:  # a handler bug must not take the connection or server down
         reply = _internal_error(cmd, exc)
@@ -421,6 +503,7 @@ def _propagate(client: Client, argv: list[bytes]) -> None:
 
 
 def _internal_error(cmd: Command, exc: Exception) -> ErrorReply:
+    cmd.failed_calls += 1
     log.exception("command %r failed", cmd.name, exc_info=exc)
     return ErrorReply(f"ERR internal error in '{cmd.name}': {type(exc).__name__}")
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 from zyst import errors
 from zyst.blocking import reply_without_waiting
 from zyst.commands import modes
-from zyst.commands.table import Command, KeySpec, Reply, call, command, resolve
+from zyst.commands.table import Command, KeySpec, Reply, call, command, lookup, resolve
 from zyst.errors import CommandError
 from zyst.protocol.resp import NULL_ARRAY, OK, QUEUED, ErrorReply, Raw, encode_reply
 
@@ -44,21 +44,25 @@ def _queue(client: Client, argv: list[bytes]) -> Reply:
         return call(client, argv)
     ctx = client.ctx
     if type(found) is str:
-        return _refuse(client, found)
+        return _refuse(client, found, lookup(argv[0]))
     assert isinstance(found, Command)
     if "no_multi" in found.flags:
-        return _refuse(client, errors.NOT_IN_TRANSACTION)
+        return _refuse(client, errors.NOT_IN_TRANSACTION, found)
     if found.write and ctx.write_refusal is not None:
-        return _refuse(client, ctx.write_refusal)
+        return _refuse(client, ctx.write_refusal, found)
     client.multi_queue.append(argv)
     # Counted when EXEC runs it, as Redis counts a command each time it runs.
     ctx.stats.total_commands_processed -= 1
     return QUEUED
 
 
-def _refuse(client: Client, message: str) -> ErrorReply:
+def _refuse(client: Client, message: str, cmd: Command | None) -> ErrorReply:
+    """Refuse a command sent inside MULTI (EXEC will abort), counted as Redis counts a command
+    rejected before it runs (INFO's rejected_calls, and the command's own when it exists)."""
     client.multi_error = True
     client.ctx.stats.rejected_calls += 1
+    if cmd is not None:
+        cmd.rejected_calls += 1
     return ErrorReply(message)
 
 
