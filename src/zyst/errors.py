@@ -260,3 +260,51 @@ OBJECT_LFU_NOT_SELECTED = (
 
 # -- SCAN, HSCAN, SSCAN, ZSCAN ------------------------------------------------------------------
 INVALID_CURSOR = "ERR invalid cursor"
+
+# -- scripting (EVAL, EVALSHA, SCRIPT, redis.call) -----------------------------------------------
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+SCRIPT_NUMKEYS_TOO_BIG = "ERR Number of keys can't be greater than number of args"
+SCRIPT_NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+SCRIPT_FLUSH_OPTION = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+SCRIPT_SHEBANG = "ERR Invalid script shebang"
+SCRIPT_SHEBANG_ENGINE = "ERR Invalid engine in script shebang"
+SCRIPT_WRITE_FLAG_RO = "ERR Can not execute a script with write flag using *_ro command."
+SCRIPT_KILL_NOT_BUSY = "NOTBUSY No scripts in execution right now."
+# Errors a script's redis.call gets (Redis adds the "ERR " code when it builds the error table).
+SCRIPT_NO_ARGUMENTS = "Please specify at least one argument for this redis lib call"
+SCRIPT_BAD_ARGUMENTS = "Lua redis lib command arguments must be strings or integers"
+SCRIPT_CALL_OUTSIDE = "redis.call/pcall can only be called inside a script invocation"
+SCRIPT_UNKNOWN_COMMAND = "Unknown Redis command called from script"
+SCRIPT_WRONG_ARITY = "Wrong number of args calling Redis command from script"
+SCRIPT_NOSCRIPT_COMMAND = "This Redis command is not allowed from script"
+SCRIPT_WRITE_IN_READ_ONLY = "Write commands are not allowed from read-only scripts."
+
+
+def script_unexpected_engine(engine: bytes) -> str:
+    return "ERR Unexpected engine in script shebang: " + engine.decode("latin-1")
+
+
+def script_unknown_option(option: bytes) -> str:
+    return "ERR Unknown lua shebang option: " + option.decode("latin-1")
+
+
+def script_unexpected_flag(flag: bytes) -> str:
+    return "ERR Unexpected flag in script shebang: " + flag.decode("latin-1")
+
+
+def script_compile(message: bytes) -> str:
+    """A script that does not compile; ``message`` is Lua's."""
+    return "ERR Error compiling script (new function): " + message.decode("latin-1")
+
+
+def script_run_failed(funcname: str, message: str) -> str:
+    return f"ERR Error running script {funcname}, {message}\n"
+
+
+def script_misconf(refusal: str) -> str:
+    """A script that may write, refused while the AOF cannot be written."""
+    return (
+        "MISCONF Redis is configured to persist data to AOF, but it's currently unable to "
+        "persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only "
+        "scripts. AOF error: " + refusal.rsplit(": ", 1)[-1]
+    )

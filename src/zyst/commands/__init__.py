@@ -13,6 +13,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     lists,
     memory,
     scan,
+    scripting,
     server,
     sets,
     sort,
