@@ -80,3 +80,37 @@ def test_a_restart_after_scripts_gives_the_same_dataset(tmp_path: Path) -> None:
         after = dump_dataset(c, 3)
         c.close()
     assert after == before
+
+
+LIBRARY = (
+    "#!lua name=counters\n"
+    "redis.register_function('bump', function(keys, args) "
+    "return redis.call('incrby', keys[1], args[1]) end)"
+)
+
+
+def test_libraries_come_back_after_a_restart(tmp_path: Path) -> None:
+    with zyst_process(tmp_path, "--appendonly", "yes") as server:
+        c = redis.Redis(port=server.port, socket_timeout=10)
+        c.function_load(LIBRARY)
+        c.function_load("#!lua name=gone\nredis.register_function('g', function() return 1 end)")
+        c.function_delete("gone")
+        assert c.fcall("bump", 1, "n", 5) == 5
+        c.function_load(LIBRARY.replace("incrby", "decrby"), replace=True)
+        assert c.fcall("bump", 1, "n", 2) == 3
+        before = (c.function_list(withcode=True), dump_dataset(c, 1))
+        c.close()
+        server.kill()
+    written = aof_commands(tmp_path / "appendonly.aof")
+    assert [argv[:2] for argv in written if argv[0].upper() == b"FUNCTION"] == [
+        [b"FUNCTION", b"LOAD"],
+        [b"FUNCTION", b"LOAD"],
+        [b"FUNCTION", b"DELETE"],
+        [b"FUNCTION", b"LOAD"],
+    ]
+
+    with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:
+        c = redis.Redis(port=restarted.port, socket_timeout=10)
+        assert (c.function_list(withcode=True), dump_dataset(c, 1)) == before
+        assert c.fcall("bump", 1, "n", 1) == 2
+        c.close()

@@ -272,10 +272,17 @@ READS: list[Command] = [
 # Commands whose keys follow a count (``movablekeys``), kept apart from WRITES and READS only
 # because the oracle of these cases runs them separately; the coverage test asks for them too.
 # Scripts reaching the key through KEYS. EVALSHA runs the EVAL_RO case's script, which that case
-# put in the cache (in the unit test, SCRIPT LOAD does).
+# put in the cache (in the unit test, SCRIPT LOAD does); FCALL's library is loaded by the unit
+# test (the oracle test, which loads none, compares "Function not found" on both servers).
 EXISTS_SCRIPT = "return redis.call('exists', KEYS[1])"
 EXISTS_SHA = "ad95c310b0dfb7adea2c984de4adc78ec8fbeef6"
+EXISTS_LIBRARY = (
+    "#!lua name=expiry\nredis.register_function{function_name='exists_f', flags={'no-writes'}, "
+    "callback=function(keys) return redis.call('exists', keys[1]) end}"
+)
 SCRIPTED: list[Command] = [
+    ("FCALL", "exists_f", "1", "k"),
+    ("FCALL_RO", "exists_f", "1", "k"),
     ("EVAL", "return redis.call('type', KEYS[1])", "1", "k"),
     ("EVAL", "return redis.call('set', KEYS[1], 'v', 'KEEPTTL')", "1", "k"),
     ("EVAL_RO", EXISTS_SCRIPT, "1", "k"),
@@ -379,6 +386,8 @@ def test_an_expired_key_behaves_as_missing(kind: str, command: Command) -> None:
     if command in SCRIPTED:
         for h in (expired, fresh):
             h("SCRIPT", "LOAD", EXISTS_SCRIPT)
+            h("FUNCTION", "LOAD", "REPLACE", EXISTS_LIBRARY)
+            h.propagated.clear()
     assert expired(*command) == fresh(*command)
     assert expired.state() == fresh.state()
     if command in DELETED_AS_STORED + DELETES_UNEXPIRED + SORT_DELETES_UNEXPIRED:

@@ -27,6 +27,9 @@ Route = Callable[["Client", list[bytes]], Reply]
 # The modes, as bits of Client.mode.
 SUBSCRIBED: Final = 1  # RESP2 with channels or patterns subscribed
 MULTI: Final = 2  # between MULTI and EXEC/DISCARD
+# The client scripts run their commands as. Never routed (scripts call table.call directly);
+# commands that act otherwise for scripts (SORT of a set BY a constant) test it.
+SCRIPT: Final = 4
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 

@@ -14,8 +14,11 @@ from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import KeySpec, Reply, command, container, subcommand
 from zyst.errors import CommandError
-from zyst.protocol.resp import OK, ErrorReply
+from zyst.glob import stringmatch
+from zyst.numbers import strict_int
+from zyst.protocol.resp import OK, ErrorReply, Map, SetReply, Status
 from zyst.scripting.engine import Script, engine_of
+from zyst.scripting.flags import FLAG_NAMES
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -266,3 +269,305 @@ _SCRIPT_HELP = [
 def script_help(client: Client, argv: list[bytes]) -> Reply:
     """SCRIPT HELP"""
     return help_reply(_SCRIPT_HELP)
+
+
+# -- FCALL, FCALL_RO, FUNCTION ---------------------------------------------------------------------
+def _fcall(client: Client, argv: list[bytes], read_only: bool) -> Reply:
+    engine = engine_of(client.ctx)
+    name = argv[1]
+    library = engine.functions.functions.get(name)
+    if library is None:
+        return ErrorReply(errors.FUNCTION_NOT_FOUND)
+    numkeys = strict_int(argv[2])
+    if numkeys is None:
+        return ErrorReply(errors.FUNCTION_BAD_NUMKEYS)
+    if numkeys > len(argv) - 3:
+        return ErrorReply(errors.SCRIPT_NUMKEYS_TOO_BIG)
+    if numkeys < 0:
+        return ErrorReply(errors.SCRIPT_NUMKEYS_NEGATIVE)
+    keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
+    return engine.fcall(client, library, name, keys, args, read_only)
+
+
+@command(
+    "fcall",
+    arity=-3,
+    flags=_EVAL_FLAGS,
+    group="scripting",
+    summary="Invoke a function",
+    since="7.0.0",
+    syntax="function numkeys [key [key ...]] [arg [arg ...]]",
+    complexity="Depends on the function that is executed.",
+    acl_categories=("slow", "scripting"),
+    key_specs=(_RW_SPEC,),
+)
+def fcall(client: Client, argv: list[bytes]) -> Reply:
+    """FCALL function numkeys [key [key ...]] [arg [arg ...]]"""
+    return _fcall(client, argv, False)
+
+
+@command(
+    "fcall_ro",
+    arity=-3,
+    flags=_EVAL_RO_FLAGS,
+    group="scripting",
+    summary="Invoke a read-only function",
+    since="7.0.0",
+    syntax="function numkeys [key [key ...]] [arg [arg ...]]",
+    complexity="Depends on the function that is executed.",
+    acl_categories=("slow", "scripting"),
+    key_specs=(_RO_SPEC,),
+)
+def fcall_ro(client: Client, argv: list[bytes]) -> Reply:
+    """FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]"""
+    return _fcall(client, argv, True)
+
+
+_FUNCTION = container(
+    "function",
+    group="scripting",
+    summary="A container for function commands",
+    since="7.0.0",
+)
+
+
+@subcommand(
+    _FUNCTION,
+    "load",
+    arity=-3,
+    flags=("write", "denyoom", "noscript"),
+    summary="Create a function with the given arguments (name, code, description)",
+    since="7.0.0",
+    syntax="[REPLACE] function-code",
+    complexity="O(1) (considering compilation time is redundant)",
+    acl_categories=("write", "slow", "scripting"),
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
+def function_load(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION LOAD [REPLACE] function-code
+
+    A change: propagated as is, so that an AOF replay loads the library again."""
+    replace = False
+    position = 2
+    while position < len(argv) - 1:
+        word = argv[position]
+        position += 1
+        if option_word(word) == b"replace":
+            replace = True
+            continue
+        raise CommandError(errors.function_unknown_option(word))
+    if position >= len(argv):
+        raise CommandError(errors.FUNCTION_CODE_MISSING)
+    name = engine_of(client.ctx).functions.load(argv[position], replace)
+    client.ctx.dirty += 1
+    return name
+
+
+@subcommand(
+    _FUNCTION,
+    "list",
+    arity=-2,
+    flags=("noscript",),
+    summary="List information about all the functions",
+    since="7.0.0",
+    syntax="[LIBRARYNAME library-name-pattern] [WITHCODE]",
+    complexity="O(N) where N is the number of functions",
+    acl_categories=("slow", "scripting"),
+    tips=("nondeterministic_output_order",),
+)
+def function_list(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]"""
+    with_code = False
+    pattern: bytes | None = None
+    position = 2
+    while position < len(argv):
+        word = argv[position]
+        lowered = option_word(word)
+        if not with_code and lowered == b"withcode":
+            with_code = True
+        elif pattern is None and lowered == b"libraryname":
+            if position >= len(argv) - 1:
+                raise CommandError(errors.FUNCTION_LIBRARY_NAME_MISSING)
+            position += 1
+            pattern = argv[position]
+        else:
+            raise CommandError(errors.function_list_unknown_argument(word))
+        position += 1
+    reply = []
+    for library in engine_of(client.ctx).functions.libraries.values():
+        if pattern is not None and not stringmatch(pattern, library.name, nocase=True):
+            continue
+        functions = [
+            Map(
+                [
+                    (b"name", function.name),
+                    (b"description", function.description),
+                    (
+                        b"flags",
+                        SetReply(
+                            [
+                                Status(flag)
+                                for flag, bit in FLAG_NAMES.items()
+                                if function.flags & bit
+                            ]
+                        ),
+                    ),
+                ]
+            )
+            for function in library.functions.values()
+        ]
+        fields: list[tuple[bytes, Reply]] = [
+            (b"library_name", library.name),
+            (b"engine", b"LUA"),
+            (b"functions", functions),
+        ]
+        if with_code:
+            fields.append((b"library_code", library.code))
+        reply.append(Map(fields))
+    return reply
+
+
+@subcommand(
+    _FUNCTION,
+    "delete",
+    arity=3,
+    flags=("write", "noscript"),
+    summary="Delete a function by name",
+    since="7.0.0",
+    syntax="library-name",
+    complexity="O(1)",
+    acl_categories=("write", "slow", "scripting"),
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
+def function_delete(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION DELETE library-name"""
+    engine_of(client.ctx).functions.delete(argv[2])
+    client.ctx.dirty += 1
+    return OK
+
+
+@subcommand(
+    _FUNCTION,
+    "flush",
+    arity=-2,
+    flags=("write", "noscript"),
+    summary="Deleting all functions",
+    since="7.0.0",
+    syntax="[ASYNC | SYNC]",
+    complexity="O(N) where N is the number of functions deleted",
+    acl_categories=("write", "slow", "scripting"),
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
+def function_flush(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION FLUSH [ASYNC | SYNC]"""
+    if len(argv) > 3:
+        raise CommandError(errors.subcommand_syntax(argv[1], "function"))
+    if len(argv) == 3 and option_word(argv[2]) not in (b"async", b"sync"):
+        raise CommandError(errors.FUNCTION_FLUSH_OPTION)
+    engine_of(client.ctx).functions.flush()
+    client.ctx.dirty += 1
+    return OK
+
+
+@subcommand(
+    _FUNCTION,
+    "stats",
+    arity=2,
+    flags=("noscript", "allow_busy"),
+    summary="Return information about the function currently running (name, description, duration)",
+    since="7.0.0",
+    complexity="O(1)",
+    acl_categories=("slow", "scripting"),
+    tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
+)
+def function_stats(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION STATS
+
+    No script is ever running when a command is read (scripts run to completion)."""
+    loader = engine_of(client.ctx).functions
+    counts = Map(
+        [
+            (b"libraries_count", len(loader.libraries)),
+            (b"functions_count", len(loader.functions)),
+        ]
+    )
+    return Map([(b"running_script", None), (b"engines", Map([(b"LUA", counts)]))])
+
+
+@subcommand(
+    _FUNCTION,
+    "kill",
+    arity=2,
+    flags=("noscript", "allow_busy"),
+    summary="Kill the function currently in execution.",
+    since="7.0.0",
+    complexity="O(1)",
+    acl_categories=("slow", "scripting"),
+    tips=("request_policy:all_shards", "response_policy:one_succeeded"),
+)
+def function_kill(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION KILL"""
+    return ErrorReply(errors.SCRIPT_KILL_NOT_BUSY)
+
+
+_FUNCTION_HELP = [
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using "
+    "FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a "
+    "restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, "
+    "replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance "
+    "of failure",
+    "      in case of functions name collision with another library).",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@subcommand(
+    _FUNCTION,
+    "help",
+    arity=2,
+    flags=("loading", "stale"),
+    summary="Show helpful text about the different subcommands",
+    since="7.0.0",
+    complexity="O(1)",
+    acl_categories=("slow", "scripting"),
+)
+def function_help(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION HELP"""
+    return help_reply(_FUNCTION_HELP)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from lupa import lua51
 
@@ -141,9 +141,18 @@ def _integer(number: float) -> int:
     return int(number)
 
 
-def lua_to_reply(value: Any, resp3: bool, rawget: Callable[[Any, Any], Any]) -> Any:
+# How deep Redis's conversion of nested tables goes before its Lua stack is full (a table
+# holding itself, a chain of arrays): the nested value there is this error instead.
+STACK_LIMIT: Final = 7995
+STACK_LIMIT_ERROR: Final = "ERR reached lua stack limit"
+
+
+def lua_to_reply(value: Any, resp3: bool, rawget: Callable[[Any, Any], Any], depth: int = 0) -> Any:
     """The reply for the Lua value a script returned; ``resp3`` is the script's protocol (set
     by ``redis.setresp``), ``rawget`` Lua's own ``rawget`` (fields are read raw, as Redis)."""
+    if depth >= STACK_LIMIT:
+        return ErrorReply(STACK_LIMIT_ERROR)
+    depth += 1
     kind = type(value)
     if kind is bytes:
         return value
@@ -178,19 +187,22 @@ def lua_to_reply(value: Any, resp3: bool, rawget: Callable[[Any, Any], Any]) -> 
     if field is not None and _lua_type(field) == "table":
         return Map(
             [
-                (lua_to_reply(key, resp3, rawget), lua_to_reply(item, resp3, rawget))
+                (
+                    lua_to_reply(key, resp3, rawget, depth),
+                    lua_to_reply(item, resp3, rawget, depth),
+                )
                 for key, item in field.items()
             ]
         )
     field = rawget(value, b"set")
     if field is not None and _lua_type(field) == "table":
-        return SetReply([lua_to_reply(key, resp3, rawget) for key in field])
+        return SetReply([lua_to_reply(key, resp3, rawget, depth) for key in field])
     items = []
     index = 1
     while True:
         item = rawget(value, index)
         if item is None:
             break
-        items.append(lua_to_reply(item, resp3, rawget))
+        items.append(lua_to_reply(item, resp3, rawget, depth))
         index += 1
     return items

@@ -21,9 +21,10 @@ from typing import Final
 CHUNK: Final = "=zyst"
 
 SOURCE: Final = r"""
-local bridge_call, bridge_pcall, bridge_log, bridge_setresp, bridge_set_repl,
+local mode, bridge_call, bridge_pcall, bridge_log, bridge_setresp, bridge_set_repl,
       bridge_sha1hex, bridge_random, bridge_randomseed, bridge_known_command, bridge_unwrap,
-      libs = ...
+      bridge_register, libs = ...
+local EVAL = mode == "eval"
 
 local G = getfenv(0)
 local setfenv = setfenv
@@ -44,6 +45,7 @@ for _, name in ipairs({"io", "os", "package", "require", "module", "print", "dof
 end
 
 -- -- read-only tables -----------------------------------------------------------------------
+local string_meta  -- what getmetatable("") answers: the strings' metatable, read-only
 local real_of = raw_setmetatable({}, {__mode = "k"})   -- proxy -> the table it stands for
 local fake_meta = raw_setmetatable({}, {__mode = "k"}) -- proxy -> what getmetatable answers
 
@@ -76,8 +78,10 @@ local function protect_all(t, done)
   end
 end
 
+-- While a FUNCTION library loads, its globals are the load-time API (load_api), not G.
+local loading, load_api = false, nil
 local function missing_global(t, name)
-  local value = raw_rawget(G, name)
+  local value = raw_rawget(loading and load_api or G, name)
   if value == nil then
     -- (A lookup from C is lupa's own, looking for debug.traceback: it gets nil.)
     local caller = dbg.getinfo(2, "S")
@@ -97,6 +101,9 @@ G.setmetatable = function(t, mt)
 end
 G.getmetatable = function(t)
   if real_of[t] then return fake_meta[t] end
+  -- (A Python function's metatable is lupa's: scripts must not reach it.)
+  if type(t) == "userdata" then return nil end
+  if type(t) == "string" then return string_meta end
   return raw_getmetatable(t)
 end
 G.rawget = function(t, k)
@@ -191,9 +198,11 @@ redis.setresp = bridge_setresp
 redis.set_repl = bridge_set_repl
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL =
   0, 1, 2, 2, 3
-redis.replicate_commands = function() return true end
-redis.breakpoint = function() return false end
-redis.debug = function() end
+if EVAL then
+  redis.replicate_commands = function() return true end
+  redis.breakpoint = function() return false end
+  redis.debug = function() end
+end
 redis.acl_check_cmd = function(...)
   local n = select("#", ...)
   if n == 0 then
@@ -223,6 +232,24 @@ math.randomseed = bridge_randomseed
 
 for name, lib in raw_next, libs do G[name] = lib end
 
+-- -- type: the Python functions scripts call are functions to them, as Redis's C ones are --
+local python_functions = raw_setmetatable({}, {__mode = "k"})
+local function mark(t)
+  for k, v in raw_next, t do
+    if type(v) == "userdata" and k ~= "null" then python_functions[v] = true end
+  end
+end
+mark(redis)
+mark(math)
+for _, lib in raw_next, libs do mark(lib) end
+local raw_type = type
+G.type = function(...)
+  if select("#", ...) == 0 then error("bad argument #1 to 'type' (value expected)", 2) end
+  local t = raw_type((...))
+  if t == "userdata" and python_functions[(...)] then return "function" end
+  return t
+end
+
 -- -- the error handler -------------------------------------------------------------------------
 local function ours(info) return info and info.source == OURS end
 local function err_handler(err)
@@ -250,7 +277,24 @@ local function err_handler(err)
   end
   return err
 end
-G.__redis__err__handler = err_handler
+if EVAL then G.__redis__err__handler = err_handler end
+
+-- -- the API a FUNCTION library sees while it loads ---------------------------------------
+local function strict_index(real)
+  return function(t, name)
+    local value = raw_rawget(real, name)
+    if value == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return value
+  end
+end
+local load_redis = {register_function = bridge_register, log = bridge_log,
+                    LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+                    REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+                    REDIS_VERSION = redis.REDIS_VERSION}
+mark(load_redis)
+load_api = {redis = protect(load_redis, strict_index(load_redis))}
 
 -- -- lock everything -----------------------------------------------------------------------
 local done = {}
@@ -263,20 +307,39 @@ raw_setmetatable(proxy_G, {__index = missing_global, __newindex = readonly_newin
                            __metatable = false})
 G._G = proxy_G
 raw_getmetatable("").__index = done[string] or string
+string_meta = protect(raw_getmetatable(""))
 setfenv(0, proxy_G)
 
-local function set_global(name, value) raw_rawset(G, name, value) end
-
-local function run(f, handler)
-  return xpcall(f, handler)
-end
+local exported = {}
+exported.handler = err_handler
+exported.set_global = function(name, value) raw_rawset(G, name, value) end
 
 -- luaL_where(L, 1) as seen from a Python function Lua called: "user_script:1: ".
-local function where()
+exported.where = function()
   local i = dbg.getinfo(3, "Sl")
   if i and i.currentline > 0 then return i.short_src .. ":" .. i.currentline .. ": " end
   return ""
 end
 
-return err_handler, set_global, where
+-- A script (no arguments) or a function (its KEYS and ARGV tables) run under the handler.
+exported.run = function(f, handler, keys, args)
+  local ok, value
+  if keys then
+    ok, value = xpcall(function() return f(keys, args) end, handler)
+  else
+    ok, value = xpcall(f, handler)
+  end
+  return {ok, value}
+end
+
+-- A library's code run with the load-time API as its globals.
+exported.load = function(f)
+  loading = true
+  local ok, err = raw_pcall(f)
+  loading = false
+  if not ok and type(err) == "userdata" then err = bridge_unwrap(err) end
+  return {ok, err}
+end
+
+return exported
 """
