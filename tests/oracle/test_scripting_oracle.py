@@ -612,3 +612,35 @@ def test_fcall_replies(o: Oracle, body: str) -> None:
     o.check("FCALL", "f", 1, "k1", "a1")
     o.check("FCALL_RO", "f", 1, "k1", "a1")
     o.check("FUNCTION", "FLUSH")
+
+
+def test_function_names_and_load_timeout(oracle: Oracle) -> None:
+    check_sequence(
+        oracle,
+        [
+            ("FUNCTION", "FLUSH"),
+            # Code that never ends is stopped after Redis's load timeout (half a second).
+            ("FUNCTION", "LOAD", "#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end"),
+            (
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=lib\nredis.register_function('test', function() return 'hello1' end)",
+            ),
+            # FCALL finds a function in any case; another library may not take the name in
+            # another case; a library name is exact.
+            ("FCALL", "TEST", 0),
+            ("FCALL", "Test", 0),
+            (
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=lib2\nredis.register_function('TEST', function() return 2 end)",
+            ),
+            ("FUNCTION", "DELETE", "LIB"),
+            ("FUNCTION", "LIST", "LIBRARYNAME", "lib2"),
+            ("FUNCTION", "FLUSH"),
+        ],
+        {
+            1: b"-ERR Error registering functions: ERR FUNCTION LOAD timeout\r\n",
+            3: b"$6\r\nhello1\r\n",
+        },
+    )

@@ -275,8 +275,8 @@ def script_help(client: Client, argv: list[bytes]) -> Reply:
 def _fcall(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     engine = engine_of(client.ctx)
     name = argv[1]
-    library = engine.functions.functions.get(name)
-    if library is None:
+    found = engine.functions.functions.get(name.lower())
+    if found is None:
         return ErrorReply(errors.FUNCTION_NOT_FOUND)
     numkeys = strict_int(argv[2])
     if numkeys is None:
@@ -286,7 +286,7 @@ def _fcall(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     if numkeys < 0:
         return ErrorReply(errors.SCRIPT_NUMKEYS_NEGATIVE)
     keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
-    return engine.fcall(client, library, name, keys, args, read_only)
+    return engine.fcall(client, found[1], keys, args, read_only)
 
 
 @command(

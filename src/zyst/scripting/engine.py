@@ -31,7 +31,7 @@ from zyst.protocol.inline import split_args
 from zyst.protocol.resp import ErrorReply
 from zyst.scripting.convert import lua_to_reply
 from zyst.scripting.flags import COMPAT, FLAG_NAMES, NO_WRITES
-from zyst.scripting.functions import Library, LibraryLoader
+from zyst.scripting.functions import Function, LibraryLoader
 from zyst.scripting.interpreter import EVAL, Interpreter, lua_text, sha1hex
 
 if TYPE_CHECKING:
@@ -153,18 +153,18 @@ class Engine:
     def fcall(
         self,
         caller: Client,
-        library: Library,
-        name: bytes,
+        function: Function,
         keys: list[bytes],
         args: list[bytes],
         read_only: bool,
     ) -> Any:
-        """Run the function ``name`` of ``library`` for ``caller`` (Redis's ``fcallCommand``)."""
-        function = library.functions[name]
+        """Run ``function`` for ``caller`` with its keys and arguments (Redis's
+        ``fcallCommand``)."""
         refusal = self.refusal(function.flags, read_only)
         if refusal is not None:
             return ErrorReply(refusal)
-        run = Run(caller, name.decode("latin-1"), read_only or bool(function.flags & NO_WRITES))
+        read_only = read_only or bool(function.flags & NO_WRITES)
+        run = Run(caller, function.name.decode("latin-1"), read_only)
         interpreter = self.functions.interpreter
         lua = interpreter.lua
         return self._run(

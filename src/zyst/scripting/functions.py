@@ -7,14 +7,16 @@ the functions interpreter with only the load-time API (``redis.register_function
 a function. A load that fails, or registers nothing, or collides with another library's
 function, changes nothing (a replaced library stays as it was).
 
-Invariants: :attr:`LibraryLoader.functions` maps every function name of every library to its
-library, and a function name belongs to one library only.
+Invariants: :attr:`LibraryLoader.functions` maps every function name of every library (in lower
+case) to its library and function, and a function name belongs to one library only, whatever
+its case.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from lupa import lua51
 
@@ -27,6 +29,10 @@ from zyst.scripting.interpreter import FUNCTIONS, Interpreter, lua_text
 
 if TYPE_CHECKING:
     from zyst.scripting.engine import Engine
+
+
+# How long a library's code may run while it loads, in seconds (Redis's LOAD_TIMEOUT_MS).
+LOAD_TIMEOUT: Final = 0.5
 
 
 @dataclass(slots=True)
@@ -86,23 +92,33 @@ class LibraryLoader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.libraries: dict[bytes, Library] = {}
-        self.functions: dict[bytes, Library] = {}
-        self.interpreter = Interpreter(engine, FUNCTIONS, self._register)
-        # The library being loaded (register_function adds to it), or None.
+        # Every function by its name in lower case (FCALL finds functions in any case, as
+        # Redis's dict of functions compares names without case).
+        self.functions: dict[bytes, tuple[Library, Function]] = {}
+        self.interpreter = self._interpreter()
+        # The library being loaded (register_function adds to it), or None; when its load
+        # runs out of time (time.monotonic(); None: never, as when the AOF is replayed).
         self._loading: Library | None = None
+        self._deadline: float | None = None
+
+    def _interpreter(self) -> Interpreter:
+        return Interpreter(self.engine, FUNCTIONS, self._register, self._load_expired)
+
+    def _load_expired(self) -> bool:
+        return self._deadline is not None and time.monotonic() > self._deadline
 
     def flush(self) -> None:
         """FUNCTION FLUSH: no library left, and a fresh interpreter."""
         self.libraries.clear()
         self.functions.clear()
-        self.interpreter = Interpreter(self.engine, FUNCTIONS, self._register)
+        self.interpreter = self._interpreter()
 
     def delete(self, name: bytes) -> None:
         library = self.libraries.pop(name, None)
         if library is None:
             raise CommandError(errors.FUNCTION_LIBRARY_NOT_FOUND)
         for function in library.functions:
-            del self.functions[function]
+            del self.functions[function.lower()]
 
     def load(self, code: bytes, replace: bool) -> bytes:
         """FUNCTION LOAD: load ``code`` as a library (in place of the one of the same name with
@@ -122,10 +138,13 @@ class LibraryLoader:
             message = compiled[1] if len(compiled) > 1 else b""
             raise CommandError(errors.function_compile(message))
         self._loading = library
+        if not self.engine.ctx.loading:
+            self._deadline = time.monotonic() + LOAD_TIMEOUT
         try:
             outcome = interpreter.load(compiled)
         finally:
             self._loading = None
+            self._deadline = None
         rawget = interpreter.rawget
         if not rawget(outcome, 1):
             raise CommandError(
@@ -133,16 +152,16 @@ class LibraryLoader:
             )
         if not library.functions:
             raise CommandError(errors.FUNCTION_NONE_REGISTERED)
-        for function in library.functions:
-            owner = self.functions.get(function)
-            if owner is not None and owner is not old:
-                raise CommandError(errors.function_exists(function))
+        for new_name in library.functions:
+            owner = self.functions.get(new_name.lower())
+            if owner is not None and owner[0] is not old:
+                raise CommandError(errors.function_exists(new_name))
         if old is not None:
-            for function in old.functions:
-                del self.functions[function]
+            for old_name in old.functions:
+                del self.functions[old_name.lower()]
         self.libraries[name] = library
-        for function in library.functions:
-            self.functions[function] = library
+        for function_name, function in library.functions.items():
+            self.functions[function_name.lower()] = (library, function)
         return name
 
     # -- redis.register_function -----------------------------------------------------------

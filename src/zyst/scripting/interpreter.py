@@ -57,10 +57,15 @@ def sha1hex(body: bytes) -> str:
 class Interpreter:
     """One Lua state with Redis's sandbox, in ``mode`` (:data:`EVAL` or :data:`FUNCTIONS`).
 
-    ``register`` receives ``redis.register_function``'s arguments while a library loads."""
+    ``register`` receives ``redis.register_function``'s arguments while a library loads;
+    ``load_expired`` says whether the load ran out of time."""
 
     def __init__(
-        self, engine: Engine, mode: bytes, register: Callable[..., None] | None = None
+        self,
+        engine: Engine,
+        mode: bytes,
+        register: Callable[..., None] | None = None,
+        load_expired: Callable[[], bool] | None = None,
     ) -> None:
         self.engine = engine
         lua = lua51.LuaRuntime(
@@ -89,6 +94,7 @@ class Interpreter:
             self._known_command,
             unwrap_error,
             register if register is not None else self._no_register,
+            load_expired if load_expired is not None else bool,
             self.libraries.table(),
         )
         self.handler = exported[b"handler"]

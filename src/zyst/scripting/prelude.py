@@ -23,7 +23,7 @@ CHUNK: Final = "=zyst"
 SOURCE: Final = r"""
 local mode, bridge_call, bridge_pcall, bridge_log, bridge_setresp, bridge_set_repl,
       bridge_sha1hex, bridge_random, bridge_randomseed, bridge_known_command, bridge_unwrap,
-      bridge_register, libs = ...
+      bridge_register, bridge_load_expired, libs = ...
 local EVAL = mode == "eval"
 
 local G = getfenv(0)
@@ -333,9 +333,22 @@ exported.run = function(f, handler, keys, args)
 end
 
 -- A library's code run with the load-time API as its globals.
+-- Code that runs too long is stopped (Redis's FUNCTION LOAD timeout): a count hook asks
+-- Python whether the deadline passed, then raises on every line so that no pcall outlives it.
+local function load_timeout()
+  -- (Never in our own code: the line hook is still on when pcall returns to exported.load.)
+  local running = dbg.getinfo(2, "S")
+  if running and running.source == OURS then return end
+  if bridge_load_expired() then
+    dbg.sethook(load_timeout, "l")
+    error({err = "ERR FUNCTION LOAD timeout"})
+  end
+end
 exported.load = function(f)
   loading = true
+  dbg.sethook(load_timeout, "", 100000)
   local ok, err = raw_pcall(f)
+  dbg.sethook()
   loading = false
   if not ok and type(err) == "userdata" then err = bridge_unwrap(err) end
   return {ok, err}
