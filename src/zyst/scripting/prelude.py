@@ -233,16 +233,23 @@ math.randomseed = bridge_randomseed
 for name, lib in raw_next, libs do G[name] = lib end
 
 -- -- type: the Python functions scripts call are functions to them, as Redis's C ones are --
+-- (Each stands for itself in tostring by a Lua function of its own: "function: 0x...".)
 local python_functions = raw_setmetatable({}, {__mode = "k"})
 local function mark(t)
   for k, v in raw_next, t do
-    if type(v) == "userdata" and k ~= "null" then python_functions[v] = true end
+    if type(v) == "userdata" and k ~= "null" then
+      python_functions[v] = tostring(function() end)
+    end
   end
 end
 mark(redis)
 mark(math)
 for _, lib in raw_next, libs do mark(lib) end
-local raw_type = type
+local raw_type, raw_tostring = type, tostring
+G.tostring = function(...)
+  if select("#", ...) == 0 then error("bad argument #1 to 'tostring' (value expected)", 2) end
+  return python_functions[(...)] or raw_tostring((...))
+end
 G.type = function(...)
   if select("#", ...) == 0 then error("bad argument #1 to 'type' (value expected)", 2) end
   local t = raw_type((...))
