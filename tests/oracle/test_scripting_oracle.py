@@ -428,17 +428,33 @@ def test_select_inside_a_script_stays_inside(oracle: Oracle) -> None:
     )
 
 
-def test_errors_are_counted(oracle: Oracle) -> None:
-    oracle.check("CONFIG", "RESETSTAT")
-    oracle.check("EVAL", "return redis.pcall('incr', KEYS[1])", 1, "list")
+@pytest.mark.parametrize(
+    "script",
+    [
+        "return redis.pcall('incr', KEYS[1])",
+        "return redis.call('incr', KEYS[1])",
+        "return {1, redis.pcall('incr', KEYS[1]), {err='NESTED error'}}",
+        "local ok = pcall(redis.call, 'incr', KEYS[1]) return 1",
+        "return {err='MY error'}",
+        "error({err='RAISED error'})",
+        "error('plain')",
+        "return redis.call('nosuch')",
+        "return redis.pcall('nosuch')",
+    ],
+)
+def test_errors_are_counted(oracle: Oracle, script: str) -> None:
+    # Every error reply counts once, whether a command made it inside the script or the
+    # script returned or raised it, nested ones included.
     oracle.check("RPUSH", "list", "x")
-    oracle.check("EVAL", "return redis.pcall('incr', KEYS[1])", 1, "list")
+    oracle.check("CONFIG", "RESETSTAT")
+    oracle.run("EVAL", script, 1, "list")
     ours, theirs = oracle.run("INFO", "stats")
     field = b"total_error_replies:"
     assert (
         ours[ours.index(field) :].split(b"\r\n")[0]
         == theirs[theirs.index(field) :].split(b"\r\n")[0]
     )
+    oracle.check("INFO", "errorstats")
 
 
 def test_sort_of_a_set_by_a_constant_is_sorted_in_scripts(oracle: Oracle) -> None:

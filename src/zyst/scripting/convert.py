@@ -147,9 +147,19 @@ STACK_LIMIT: Final = 7995
 STACK_LIMIT_ERROR: Final = "ERR reached lua stack limit"
 
 
-def lua_to_reply(value: Any, resp3: bool, rawget: Callable[[Any, Any], Any], depth: int = 0) -> Any:
+def lua_to_reply(
+    value: Any,
+    resp3: bool,
+    rawget: Callable[[Any, Any], Any],
+    depth: int = 0,
+    on_error: Callable[[str, bool, bool], None] | None = None,
+) -> Any:
     """The reply for the Lua value a script returned; ``resp3`` is the script's protocol (set
-    by ``redis.setresp``), ``rawget`` Lua's own ``rawget`` (fields are read raw, as Redis)."""
+    by ``redis.setresp``), ``rawget`` Lua's own ``rawget`` (fields are read raw, as Redis).
+
+    ``on_error(message, counted, nested)`` hears of each error reply made (for the error
+    statistics): ``counted`` when it is a command's error, counted already when it failed;
+    ``nested`` when it is inside an array, map or set."""
     if depth >= STACK_LIMIT:
         return ErrorReply(STACK_LIMIT_ERROR)
     depth += 1
@@ -166,7 +176,10 @@ def lua_to_reply(value: Any, resp3: bool, rawget: Callable[[Any, Any], Any], dep
         return None
     field = rawget(value, b"err")
     if type(field) is bytes:
-        return ErrorReply(field.decode("latin-1"))
+        message = field.decode("latin-1")
+        if on_error is not None:
+            on_error(message, rawget(value, b"ignore_error_stats_update") is True, depth > 1)
+        return ErrorReply(message)
     field = rawget(value, b"ok")
     if type(field) is bytes:
         return Status(field.replace(b"\r", b" ").replace(b"\n", b" "))
@@ -188,21 +201,21 @@ def lua_to_reply(value: Any, resp3: bool, rawget: Callable[[Any, Any], Any], dep
         return Map(
             [
                 (
-                    lua_to_reply(key, resp3, rawget, depth),
-                    lua_to_reply(item, resp3, rawget, depth),
+                    lua_to_reply(key, resp3, rawget, depth, on_error),
+                    lua_to_reply(item, resp3, rawget, depth, on_error),
                 )
                 for key, item in field.items()
             ]
         )
     field = rawget(value, b"set")
     if field is not None and _lua_type(field) == "table":
-        return SetReply([lua_to_reply(key, resp3, rawget, depth) for key in field])
+        return SetReply([lua_to_reply(key, resp3, rawget, depth, on_error) for key in field])
     items = []
     index = 1
     while True:
         item = rawget(value, index)
         if item is None:
             break
-        items.append(lua_to_reply(item, resp3, rawget, depth))
+        items.append(lua_to_reply(item, resp3, rawget, depth, on_error))
         index += 1
     return items

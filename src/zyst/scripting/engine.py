@@ -201,7 +201,7 @@ class Engine:
             self.run = None
         rawget = interpreter.rawget
         if rawget(outcome, 1):
-            return lua_to_reply(rawget(outcome, 2), client.resp3, rawget)
+            return lua_to_reply(rawget(outcome, 2), client.resp3, rawget, 0, self._error_made)
         return self._error_reply(run, interpreter, rawget(outcome, 2))
 
     def _error_reply(self, run: Run, interpreter: Interpreter, value: Any) -> ErrorReply:
@@ -214,6 +214,10 @@ class Engine:
         source = rawget(value, b"source")
         line = rawget(value, b"line")
         text = lua_text(message) or b""
+        if rawget(value, b"ignore_error_stats_update") is True:
+            # The command's error was counted when it failed: the caller, which counts every
+            # error reply it sends, must not count it twice (ERR_REPLY_FLAG_NO_STATS_UPDATE).
+            self._uncount(text.decode("latin-1"))
         if source is not None and line is not None:
             text += b" script: %s, on %s:%s." % (
                 run.funcname.encode("latin-1"),
@@ -221,6 +225,22 @@ class Engine:
                 lua_text(line) or b"",
             )
         return ErrorReply(text.decode("latin-1"))
+
+    def _error_made(self, message: str, counted: bool, nested: bool) -> None:
+        """Keep the error statistics as Redis does for a script's reply: every error reply
+        counts once. The caller counts the reply itself when it is an error, not what is
+        inside an array; a command's error was counted when it failed."""
+        if nested and not counted:
+            self.ctx.stats.count_error(message)
+        elif counted and not nested:
+            self._uncount(message)
+
+    def _uncount(self, message: str) -> None:
+        """Take back in advance the count of an error reply the caller will count."""
+        stats = self.ctx.stats
+        code = message.split(" ", 1)[0]
+        stats.total_error_replies -= 1
+        stats.error_codes[code] = stats.error_codes.get(code, 0) - 1
 
 
 _ENGINES: dict[int, tuple[ServerContext, Engine]] = {}
