@@ -1,6 +1,7 @@
 """The libraries Redis gives scripts besides Lua's own: ``bit`` (LuaBitOp 1.0), ``cjson``
-(lua-cjson 2.1) and ``cmsgpack`` (lua-cmsgpack), written in Python after Redis's bundled C
-sources and handed to the sandbox as tables of Python functions.
+(lua-cjson 2.1), ``cmsgpack`` (lua-cmsgpack 0.4) and ``struct`` (Roberto Ierusalimschy's, as
+x86-64 builds it: little-endian, short 2 bytes, long 8), written in Python after Redis's bundled
+C sources and handed to the sandbox as tables of Python functions.
 
 Lua calls a Python function as it calls a C function, so, as in Redis, a script's frame stays
 on the stack (``return cjson.encode(x)`` is no tail call that would lose the line number). An
@@ -61,6 +62,7 @@ class Libraries:
         libs[b"bit"] = self._bit()
         libs[b"cjson"] = self._cjson()
         libs[b"cmsgpack"] = self._cmsgpack()
+        libs[b"struct"] = self._struct()
         return libs
 
     # -- bit ------------------------------------------------------------------------------
@@ -272,6 +274,198 @@ class Libraries:
             self.fail("JSON parser does not support UTF-16 or UTF-32")
         with _DeepRecursion():
             return _JsonReader(self, text).document()
+
+    # -- struct (Roberto Ierusalimschy's struct library as Redis bundles it) --------------------
+    def _struct(self) -> Any:
+        lib = self.lua.table()
+        lib[b"pack"] = self._struct_pack
+        lib[b"unpack"] = self._struct_unpack
+        lib[b"size"] = self._struct_size
+        return lib
+
+    def _check_string(self, args: tuple[Any, ...], index: int, function: str) -> bytes:
+        """luaL_checklstring: a string, or a number as Lua prints it."""
+        value = args[index - 1] if index <= len(args) else _NO_VALUE
+        if type(value) is int or type(value) is float:
+            return b"%.14g" % value
+        if type(value) is not bytes:
+            got = "no value" if value is _NO_VALUE else _type_name(value)
+            self.bad_argument(index, function, f"string expected, got {got}")
+        return value
+
+    def _struct_option(self, fmt: bytes, pos: int, function: str) -> tuple[int, int, int]:
+        """The option at ``pos``: (option byte, its size, the position after it)."""
+        opt = fmt[pos]
+        pos += 1
+        size = _STRUCT_SIZES.get(opt)
+        if size is not None:
+            return opt, size, pos
+        if opt in b"ciI":
+            default = 1 if opt == ord("c") else 4
+            number, pos = self._struct_number(fmt, pos, default)
+            if opt != ord("c") and number > 32:
+                self.fail(f"integral size {number} is larger than limit of 32")
+            return opt, number, pos
+        return opt, 0, pos
+
+    def _struct_number(self, fmt: bytes, pos: int, default: int) -> tuple[int, int]:
+        if pos >= len(fmt) or not 48 <= fmt[pos] <= 57:
+            return default, pos
+        number = 0
+        while pos < len(fmt) and 48 <= fmt[pos] <= 57:
+            number = number * 10 + fmt[pos] - 48
+            if number > 2**31 - 1:
+                self.fail("integral size overflow")
+            pos += 1
+        return number, pos
+
+    def _struct_control(
+        self, opt: int, fmt: bytes, pos: int, state: list[int], function: str
+    ) -> int:
+        """Options that change the endianness or alignment (state: [little, align])."""
+        if opt == ord(" "):
+            return pos
+        if opt == ord(">"):
+            state[0] = 0
+            return pos
+        if opt == ord("<"):
+            state[0] = 1
+            return pos
+        if opt == ord("!"):
+            align, pos = self._struct_number(fmt, pos, 8)
+            if align <= 0 or align & (align - 1):
+                self.fail(f"alignment {align} is not a power of 2")
+            state[1] = align
+            return pos
+        self.bad_argument(1, function, f"invalid format option '{chr(opt)}'")
+
+    @staticmethod
+    def _struct_align(length: int, opt: int, size: int, align: int) -> int:
+        if size == 0 or opt == ord("c"):
+            return 0
+        size = min(size, align)
+        return (size - (length & (size - 1))) & (size - 1)
+
+    def _struct_pack(self, *args: Any) -> bytes:
+        """struct.pack(format, value, ...)"""
+        fmt = self._check_string(args, 1, "pack")
+        # (Redis's pack pushes a nil after its arguments: the first one missing is "nil".)
+        args = (*args, None)
+        nul = fmt.find(b"\0")
+        fmt = fmt if nul < 0 else fmt[:nul]
+        state = [1, 1]
+        out = bytearray()
+        arg = 2
+        pos = 0
+        while pos < len(fmt):
+            opt, size, pos = self._struct_option(fmt, pos, "pack")
+            pad = self._struct_align(len(out), opt, size, state[1])
+            out += bytes(pad)
+            if opt in b"bBhHlLTiI":
+                number = self.check_number(args, arg, "pack")
+                arg += 1
+                value = _truncate_int64(number) & ((1 << 64) - 1)
+                raw = value.to_bytes(8, "little") + bytes(max(0, size - 8))
+                raw = raw[:size]
+                out += raw if state[0] else raw[::-1]
+            elif opt == ord("x"):
+                out.append(0)
+            elif opt in b"fd":
+                number = self.check_number(args, arg, "pack")
+                arg += 1
+                code = "f" if opt == ord("f") else "d"
+                try:
+                    packed = struct.pack(("<" if state[0] else ">") + code, number)
+                except OverflowError:
+                    packed = struct.pack(
+                        ("<" if state[0] else ">") + code, math.copysign(math.inf, number)
+                    )
+                out += packed
+            elif opt in b"cs":
+                text = self._check_string(args, arg, "pack")
+                arg += 1
+                length = size if size else len(text)
+                if len(text) < length:
+                    self.bad_argument(arg, "pack", "string too short")
+                out += text[:length]
+                if opt == ord("s"):
+                    out.append(0)
+            else:
+                pos = self._struct_control(opt, fmt, pos, state, "pack")
+        return bytes(out)
+
+    def _struct_unpack(self, *args: Any) -> Any:
+        """struct.unpack(format, data [, position]): the values, then the next position."""
+        fmt = self._check_string(args, 1, "unpack")
+        nul = fmt.find(b"\0")
+        fmt = fmt if nul < 0 else fmt[:nul]
+        data = self._check_string(args, 2, "unpack")
+        start = 1
+        if len(args) >= 3 and args[2] is not None:
+            start = int(self.check_number(args, 3, "unpack"))
+        if start <= 0:
+            self.bad_argument(3, "unpack", "offset must be 1 or greater")
+        position = start - 1
+        state = [1, 1]
+        values: list[Any] = []
+        pos = 0
+        size_of_data = len(data)
+        while pos < len(fmt):
+            opt, size, pos = self._struct_option(fmt, pos, "unpack")
+            position += self._struct_align(position, opt, size, state[1])
+            if not (size <= size_of_data and position <= size_of_data - size):
+                self.bad_argument(2, "unpack", "data string too short")
+            if opt in b"bBhHlLTiI":
+                raw = data[position : position + size]
+                value = int.from_bytes(raw, "little" if state[0] else "big")
+                value &= (1 << 64) - 1
+                bits = min(size, 8) * 8
+                if opt in b"bhli" and size and value >> (bits - 1) & 1:
+                    value -= 1 << bits
+                values.append(float(value))
+            elif opt in b"fd":
+                code = "f" if opt == ord("f") else "d"
+                raw = data[position : position + size]
+                values.append(struct.unpack(("<" if state[0] else ">") + code, raw)[0])
+            elif opt == ord("c"):
+                if size == 0:
+                    if not values or not isinstance(values[-1], float | int):
+                        self.fail("format 'c0' needs a previous size")
+                    size = int(values.pop())
+                    if not (size <= size_of_data and position <= size_of_data - size):
+                        self.bad_argument(2, "unpack", "data string too short")
+                values.append(data[position : position + size])
+            elif opt == ord("s"):
+                end = data.find(b"\0", position)
+                if end < 0:
+                    self.fail("unfinished string in data")
+                size = end - position + 1
+                values.append(data[position:end])
+            elif opt != ord("x"):
+                pos = self._struct_control(opt, fmt, pos, state, "unpack")
+            position += size
+        values.append(position + 1)
+        return tuple(_whole(value) for value in values)
+
+    def _struct_size(self, *args: Any) -> int:
+        """struct.size(format): the bytes the format packs into."""
+        fmt = self._check_string(args, 1, "size")
+        nul = fmt.find(b"\0")
+        fmt = fmt if nul < 0 else fmt[:nul]
+        state = [1, 1]
+        position = 0
+        pos = 0
+        while pos < len(fmt):
+            opt, size, pos = self._struct_option(fmt, pos, "size")
+            position += self._struct_align(position, opt, size, state[1])
+            if opt == ord("s"):
+                self.bad_argument(1, "size", "option 's' has no fixed size")
+            if opt == ord("c") and size == 0:
+                self.bad_argument(1, "size", "option 'c0' has no fixed size")
+            if not chr(opt).isalnum():
+                pos = self._struct_control(opt, fmt, pos, state, "size")
+            position += size
+        return position
 
     # -- cmsgpack -------------------------------------------------------------------------
     def _cmsgpack(self) -> Any:
@@ -655,7 +849,7 @@ class _JsonReader:
             number = math.nan
         else:
             number = float(raw)
-        return _Token("number", start, int(number) if number.is_integer() else number)
+        return _Token("number", start, _whole(number))
 
     def string(self, start: int) -> _Token:
         text = self.text
@@ -707,6 +901,38 @@ class _JsonReader:
         return chr(code).encode("utf-8", "surrogatepass"), length
 
 
+# struct's fixed sizes (x86-64: short 2, long and size_t 8).
+_STRUCT_SIZES: Final = {
+    ord("b"): 1,
+    ord("B"): 1,
+    ord("h"): 2,
+    ord("H"): 2,
+    ord("l"): 8,
+    ord("L"): 8,
+    ord("T"): 8,
+    ord("f"): 4,
+    ord("d"): 8,
+    ord("x"): 1,
+}
+
+
+def _truncate_int64(number: float) -> int:
+    """C's cast of a double to a 64-bit integer (toward zero; what does not fit wraps)."""
+    if math.isnan(number) or math.isinf(number):
+        return -(2**63)
+    return int(number)
+
+
+def _whole(value: Any) -> Any:
+    """A number for Lua: a whole float below 2**53 as an int (lupa hands it to Lua as the same
+    number), an int beyond that as a float (lupa refuses ints past a C long; Lua has doubles)."""
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if type(value) is int and abs(value) >= 2**53:
+        return float(value)
+    return value
+
+
 def _mp_int(number: int, out: bytearray) -> None:
     if number >= 0:
         if number <= 127:
@@ -753,7 +979,7 @@ _MP_NUMBERS: Final = {
     0xCC: (">B", 1),
     0xCD: (">H", 2),
     0xCE: (">I", 4),
-    0xCF: (">Q", 8),
+    0xCF: (">q", 8),  # (pushed as a signed 64-bit integer on 64-bit builds)
     0xD0: (">b", 1),
     0xD1: (">h", 2),
     0xD2: (">i", 4),
@@ -782,10 +1008,7 @@ class _MsgpackReader:
         first = self.take(1)[0]
         number = _MP_NUMBERS.get(first)
         if number is not None:
-            result = struct.unpack(number[0], self.take(number[1]))[0]
-            if isinstance(result, float) and result.is_integer():
-                return int(result)
-            return result
+            return _whole(struct.unpack(number[0], self.take(number[1]))[0])
         if first == 0xC0:
             return None
         if first == 0xC3:
