@@ -301,3 +301,101 @@ DEBUG_NOT_ALLOWED = (
     "can run it from a local connection, otherwise you need to set this option in the "
     "configuration file, and then restart the server."
 )
+# -- scripting (EVAL, EVALSHA, SCRIPT, redis.call) -----------------------------------------------
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+SCRIPT_NUMKEYS_TOO_BIG = "ERR Number of keys can't be greater than number of args"
+SCRIPT_NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+SCRIPT_FLUSH_OPTION = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+SCRIPT_SHEBANG = "ERR Invalid script shebang"
+SCRIPT_SHEBANG_ENGINE = "ERR Invalid engine in script shebang"
+SCRIPT_WRITE_FLAG_RO = "ERR Can not execute a script with write flag using *_ro command."
+SCRIPT_KILL_NOT_BUSY = "NOTBUSY No scripts in execution right now."
+# Errors a script's redis.call gets (Redis adds the "ERR " code when it builds the error table).
+SCRIPT_NO_ARGUMENTS = "Please specify at least one argument for this redis lib call"
+SCRIPT_BAD_ARGUMENTS = "Lua redis lib command arguments must be strings or integers"
+SCRIPT_REGISTER_OUTSIDE = "redis.register_function can only be called on FUNCTION LOAD command"
+SCRIPT_CALL_OUTSIDE = "redis.call/pcall can only be called inside a script invocation"
+SCRIPT_UNKNOWN_COMMAND = "Unknown Redis command called from script"
+SCRIPT_WRONG_ARITY = "Wrong number of args calling Redis command from script"
+SCRIPT_NOSCRIPT_COMMAND = "This Redis command is not allowed from script"
+SCRIPT_WRITE_IN_READ_ONLY = "Write commands are not allowed from read-only scripts."
+
+
+def script_unexpected_engine(engine: bytes) -> str:
+    return "ERR Unexpected engine in script shebang: " + engine.decode("latin-1")
+
+
+def script_unknown_option(option: bytes) -> str:
+    return "ERR Unknown lua shebang option: " + option.decode("latin-1")
+
+
+def script_unexpected_flag(flag: bytes) -> str:
+    return "ERR Unexpected flag in script shebang: " + flag.decode("latin-1")
+
+
+def script_compile(message: bytes) -> str:
+    """A script that does not compile; ``message`` is Lua's."""
+    return "ERR Error compiling script (new function): " + message.decode("latin-1")
+
+
+def script_run_failed(funcname: str, message: str) -> str:
+    return f"ERR Error running script {funcname}, {message}\n"
+
+
+def script_misconf(refusal: str) -> str:
+    """A script that may write, refused while the AOF cannot be written."""
+    return (
+        "MISCONF Redis is configured to persist data to AOF, but it's currently unable to "
+        "persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only "
+        "scripts. AOF error: " + refusal.rsplit(": ", 1)[-1]
+    )
+
+
+# -- FUNCTION, FCALL -------------------------------------------------------------------------------
+FUNCTION_MISSING_METADATA = "ERR Missing library metadata"
+FUNCTION_INVALID_METADATA = "ERR Invalid library metadata"
+FUNCTION_NAME_TWICE = "ERR Invalid metadata value, name argument was given multiple times"
+FUNCTION_NO_NAME = "ERR Library name was not given"
+FUNCTION_BAD_NAME = (
+    "ERR Library names can only contain letters, numbers, or underscores(_) and must be at "
+    "least one character long"
+)
+FUNCTION_NONE_REGISTERED = "ERR No functions registered"
+FUNCTION_LIBRARY_NOT_FOUND = "ERR Library not found"
+FUNCTION_NOT_FOUND = "ERR Function not found"
+FUNCTION_BAD_NUMKEYS = "ERR Bad number of keys provided"
+FUNCTION_CODE_MISSING = "ERR Function code is missing"
+FUNCTION_LIBRARY_NAME_MISSING = "ERR library name argument was not given"
+FUNCTION_FLUSH_OPTION = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
+
+
+def function_bad_metadata(part: bytes) -> str:
+    return "ERR Invalid metadata value given: " + part.decode("latin-1")
+
+
+def function_no_engine(engine: bytes) -> str:
+    return f"ERR Engine '{engine.decode('latin-1')}' not found"
+
+
+def function_library_exists(name: bytes) -> str:
+    return f"ERR Library '{name.decode('latin-1')}' already exists"
+
+
+def function_exists(name: bytes) -> str:
+    return f"ERR Function {name.decode('latin-1')} already exists"
+
+
+def function_compile(message: bytes) -> str:
+    return "ERR Error compiling function: " + message.decode("latin-1")
+
+
+def function_register_failed(message: str) -> str:
+    return "ERR Error registering functions: " + message
+
+
+def function_unknown_option(option: bytes) -> str:
+    return "ERR Unknown option given: " + option.decode("latin-1")
+
+
+def function_list_unknown_argument(argument: bytes) -> str:
+    return "ERR Unknown argument " + argument.decode("latin-1")

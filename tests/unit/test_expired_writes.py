@@ -271,6 +271,24 @@ READS: list[Command] = [
 ]
 # Commands whose keys follow a count (``movablekeys``), kept apart from WRITES and READS only
 # because the oracle of these cases runs them separately; the coverage test asks for them too.
+# Scripts reaching the key through KEYS. EVALSHA runs the EVAL_RO case's script, which that case
+# put in the cache (in the unit test, SCRIPT LOAD does); FCALL's library is loaded by the unit
+# test (the oracle test, which loads none, compares "Function not found" on both servers).
+EXISTS_SCRIPT = "return redis.call('exists', KEYS[1])"
+EXISTS_SHA = "ad95c310b0dfb7adea2c984de4adc78ec8fbeef6"
+EXISTS_LIBRARY = (
+    "#!lua name=expiry\nredis.register_function{function_name='exists_f', flags={'no-writes'}, "
+    "callback=function(keys) return redis.call('exists', keys[1]) end}"
+)
+SCRIPTED: list[Command] = [
+    ("FCALL", "exists_f", "1", "k"),
+    ("FCALL_RO", "exists_f", "1", "k"),
+    ("EVAL", "return redis.call('type', KEYS[1])", "1", "k"),
+    ("EVAL", "return redis.call('set', KEYS[1], 'v', 'KEEPTTL')", "1", "k"),
+    ("EVAL_RO", EXISTS_SCRIPT, "1", "k"),
+    ("EVALSHA", EXISTS_SHA, "1", "k"),
+    ("EVALSHA_RO", EXISTS_SHA, "1", "k"),
+]
 MOVABLE: list[Command] = [
     ("ZMPOP", "2", "o", "k", "MIN"),
     ("ZMPOP", "1", "k", "MAX", "COUNT", "9"),
@@ -282,6 +300,7 @@ MOVABLE: list[Command] = [
     ("ZINTER", "1", "k"),
     ("ZDIFF", "1", "k"),
     ("ZINTERCARD", "1", "k"),
+    *SCRIPTED,
 ]
 
 
@@ -355,10 +374,20 @@ DELETES_UNEXPIRED: list[Command] = [
 SORT_DELETES_UNEXPIRED: list[Command] = [("SORT", "o", "STORE", "k")]
 
 
+def unwrap(propagated: list[tuple[int, list[bytes]]]) -> None:
+    """Drop the MULTI and EXEC around a block of propagated changes."""
+    propagated[:] = [entry for entry in propagated if entry[1] not in ([b"MULTI"], [b"EXEC"])]
+
+
 @pytest.mark.parametrize("kind", SEEDS)
 @pytest.mark.parametrize("command", WRITES + READS + MOVABLE, ids=case_id)
 def test_an_expired_key_behaves_as_missing(kind: str, command: Command) -> None:
     expired, fresh = expired_key(kind), empty()
+    if command in SCRIPTED:
+        for h in (expired, fresh):
+            h("SCRIPT", "LOAD", EXISTS_SCRIPT)
+            h("FUNCTION", "LOAD", "REPLACE", EXISTS_LIBRARY)
+            h.propagated.clear()
     assert expired(*command) == fresh(*command)
     assert expired.state() == fresh.state()
     if command in DELETED_AS_STORED + DELETES_UNEXPIRED + SORT_DELETES_UNEXPIRED:
@@ -369,6 +398,11 @@ def test_an_expired_key_behaves_as_missing(kind: str, command: Command) -> None:
         assert expired.propagated == [(0, [b"DEL", b"k"] if sort else as_argv(command))]
         assert expired.ctx.keyspace.expired_keys == 0
         return
+    if command in SCRIPTED:
+        # A script's changes, the expiry included, are one MULTI ... EXEC block: compared
+        # without the block's bounds.
+        unwrap(expired.propagated)
+        unwrap(fresh.propagated)
     # The removal reaches the AOF first, then the command as it would have been propagated
     # had the key never existed.
     assert expired.propagated == [(0, [b"DEL", b"k"]), *fresh.propagated]

@@ -16,6 +16,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     memory,
     pubsub,
     scan,
+    scripting,
     server,
     sets,
     slowlog,

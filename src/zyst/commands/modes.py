@@ -28,6 +28,9 @@ Route = Callable[["Client", list[bytes]], Reply]
 SUBSCRIBED: Final = 1  # RESP2 with channels or patterns subscribed
 MULTI: Final = 2  # between MULTI and EXEC/DISCARD
 REPLY: Final = 4  # CLIENT REPLY OFF or SKIP (zyst.commands.connection)
+# The client scripts run their commands as. Never routed (scripts call table.call directly);
+# commands that act otherwise for scripts (SORT of a set BY a constant) test it.
+SCRIPT: Final = 8
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 

@@ -33,8 +33,8 @@ Order
     ``BY`` a pattern without ``*`` (``BY nosort``) does not sort: a list comes in its order and
     a sorted set in rank order (DESC reverses both, LIMIT counts in that order), a set in its own
     order. Except that a set is sorted ALPHA when the result is stored, so that the stored list
-    is the same wherever the command is replayed (Redis does the same inside scripts, which
-    Zyst does not have yet). Once seen, ``nosort`` stays, whatever BY comes after.
+    is the same wherever the command is replayed (and inside scripts, as Redis does). Once
+    seen, ``nosort`` stays, whatever BY comes after.
 
 LIMIT offset count
     As Redis clamps them: a negative offset is 0, a negative count is "all the rest", and the
@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from zyst import encodings, errors
 from zyst.commands.args import c_string, option_word, parse_int
+from zyst.commands.modes import SCRIPT
 from zyst.commands.table import KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import parse_strtod
@@ -241,8 +242,9 @@ def _sort(client: Client, argv: list[bytes], readonly: bool) -> Reply:
         # Redis converts a compact sorted set to a skiplist for good before sorting it.
         encodings.converted(db, argv[1], value)
     dontsort, alpha, by = options.dontsort, options.alpha, options.by
-    if dontsort and type(value) is set and options.store is not None:
-        # A stored result must not depend on the set's order: sort it after all.
+    if dontsort and type(value) is set and (options.store is not None or client.mode & SCRIPT):
+        # A stored result (or a script's, which its effects may depend on) must not depend on
+        # the set's order: sort it after all.
         dontsort, alpha, by = False, True, None
     start, end = _window(options.offset, options.count, len(value))
     chosen: list[bytes]

@@ -1,0 +1,116 @@
+"""Scripts in the AOF: a script's writes are written as the commands it ran (never the EVAL),
+wrapped in one MULTI ... EXEC, in the script's own database; writes after
+``redis.set_repl(redis.REPL_NONE)`` are left out; a restart on the file gives the same dataset."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import redis
+
+from tests.conftest import zyst_process
+from tests.crash.dataset import dump_dataset
+from tests.crash.test_sets_aof import aof_commands
+
+SCRIPTS: list[tuple[tuple[str | int, ...], list[list[bytes]]]] = [
+    (
+        ("EVAL", "redis.call('set', KEYS[1], ARGV[1]) return redis.call('incr', 'n')", 1, "k", "v"),
+        [[b"MULTI"], [b"set", b"k", b"v"], [b"incr", b"n"], [b"EXEC"]],
+    ),
+    (("EVAL", "return redis.call('get', 'k')", 0), []),
+    (
+        ("EVAL", "redis.call('set', 'x', 'y') error('after a write')", 0),
+        [[b"MULTI"], [b"set", b"x", b"y"], [b"EXEC"]],
+    ),
+    (
+        ("EVAL", "redis.call('select', 3) redis.call('rpush', 'l', 'a', 'b') return 1", 0),
+        [[b"SELECT", b"3"], [b"MULTI"], [b"rpush", b"l", b"a", b"b"], [b"EXEC"]],
+    ),
+    (
+        (
+            "EVAL",
+            "redis.call('set', 'kept', 1) redis.set_repl(redis.REPL_NONE) "
+            "redis.call('set', 'local', 1) redis.set_repl(redis.REPL_ALL) "
+            "return redis.call('del', 'kept')",
+            0,
+        ),
+        [[b"SELECT", b"0"], [b"MULTI"], [b"set", b"kept", b"1"], [b"del", b"kept"], [b"EXEC"]],
+    ),
+    (("EVAL", "return redis.pcall('incr', 'x')", 0), []),
+]
+
+
+def test_scripts_are_written_as_their_effects(tmp_path: Path) -> None:
+    with zyst_process(tmp_path, "--appendonly", "yes") as server:
+        c = redis.Redis(port=server.port, socket_timeout=10)
+        c.set("seed", "1")
+        for command, _ in SCRIPTS:
+            with contextlib.suppress(redis.ResponseError):
+                c.execute_command(*command)
+        c.close()
+    written = aof_commands(tmp_path / "appendonly.aof")
+    expected = [argv for _, argvs in SCRIPTS for argv in argvs]
+    assert written[-len(expected) :] == expected
+    assert written[: -len(expected)] == [[b"SELECT", b"0"], [b"SET", b"seed", b"1"]]
+
+
+def test_a_restart_after_scripts_gives_the_same_dataset(tmp_path: Path) -> None:
+    with zyst_process(tmp_path, "--appendonly", "yes") as server:
+        c = redis.Redis(port=server.port, socket_timeout=10)
+        for n in range(60):
+            c.eval(
+                "for i = 1, 3 do redis.call('hincrby', KEYS[1], 'f' .. i, ARGV[1]) end "
+                "redis.call('zadd', 'z', ARGV[1], KEYS[1]) "
+                "redis.call('expire', KEYS[1], 1000 + ARGV[1]) "
+                "if ARGV[1] % 7 == 0 then redis.call('del', KEYS[1]) end "
+                "redis.call('select', ARGV[1] % 3) "
+                "return redis.call('rpush', 'log', KEYS[1])",
+                1,
+                f"h{n % 9}",
+                n,
+            )
+        before = dump_dataset(c, 3)
+        c.close()
+        server.kill()
+    assert len(before) == 3 and len(before[0]) > 5
+
+    with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:
+        c = redis.Redis(port=restarted.port, socket_timeout=10)
+        after = dump_dataset(c, 3)
+        c.close()
+    assert after == before
+
+
+LIBRARY = (
+    "#!lua name=counters\n"
+    "redis.register_function('bump', function(keys, args) "
+    "return redis.call('incrby', keys[1], args[1]) end)"
+)
+
+
+def test_libraries_come_back_after_a_restart(tmp_path: Path) -> None:
+    with zyst_process(tmp_path, "--appendonly", "yes") as server:
+        c = redis.Redis(port=server.port, socket_timeout=10)
+        c.function_load(LIBRARY)
+        c.function_load("#!lua name=gone\nredis.register_function('g', function() return 1 end)")
+        c.function_delete("gone")
+        assert c.fcall("bump", 1, "n", 5) == 5
+        c.function_load(LIBRARY.replace("incrby", "decrby"), replace=True)
+        assert c.fcall("bump", 1, "n", 2) == 3
+        before = (c.function_list(withcode=True), dump_dataset(c, 1))
+        c.close()
+        server.kill()
+    written = aof_commands(tmp_path / "appendonly.aof")
+    assert [argv[:2] for argv in written if argv[0].upper() == b"FUNCTION"] == [
+        [b"FUNCTION", b"LOAD"],
+        [b"FUNCTION", b"LOAD"],
+        [b"FUNCTION", b"DELETE"],
+        [b"FUNCTION", b"LOAD"],
+    ]
+
+    with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:
+        c = redis.Redis(port=restarted.port, socket_timeout=10)
+        assert (c.function_list(withcode=True), dump_dataset(c, 1)) == before
+        assert c.fcall("bump", 1, "n", 1) == 2
+        c.close()
