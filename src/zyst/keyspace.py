@@ -90,6 +90,22 @@ TYPE_NAMES: dict[type, bytes] = {
 }
 
 
+# Slots of each database's table of recently stamped keys (Database.lookup), less one.
+_STAMPED_MASK = 2047
+
+
+def _stamp_slot(key: bytes) -> int:
+    """The slot of ``key`` in a database's table of recently stamped keys: a mix of its length
+    and of a few of its bytes (the last ones, where ids usually differ, and the middle one).
+    Not ``hash(key)``: compiled, a full-width hash is a boxed integer, which costs more than the
+    store the table saves; a poor spread only costs hits, never correctness."""
+    size = len(key)
+    if size < 3:
+        return (size * 131 + (key[0] if size else 0)) & _STAMPED_MASK
+    mixed = ((key[size - 1] * 31 + key[size - 2]) * 31 + key[size - 3]) * 31 + key[size >> 1]
+    return (mixed + size * 7) & _STAMPED_MASK
+
+
 def _as_bytes(value: Value) -> bytes:
     """A stored value that is not ``bytes`` as a string: a copy of a ``bytearray``, WRONGTYPE
     for anything else. Kept out of the string lookups so their ``bytes`` path stays as short as
@@ -118,6 +134,8 @@ class Database:
         "marks",
         "misses",
         "scan_log",
+        "stamped",
+        "stamped_keys",
     )
 
     def __init__(self, index: int, keyspace: Keyspace) -> None:
@@ -128,6 +146,10 @@ class Database:
         # Each key's access clock (zyst.access): the LRU clock of its last access, or its LFU
         # value under an LFU policy. Holds exactly the keys of ``data``.
         self.access: dict[bytes, int] = {}
+        # Which key each slot last stamped, and with which clock (see lookup). Invariant: when
+        # stamped[i] is the keyspace's current stamp, access[stamped_keys[i]] holds it too.
+        self.stamped: list[Any] = [None] * (_STAMPED_MASK + 1)
+        self.stamped_keys: list[bytes] = [b""] * (_STAMPED_MASK + 1)
         # Read lookups of this database that found their key, and that did not. Kept here
         # rather than on the Keyspace so counting is one field of ``self``: INFO sums them.
         self.hits = 0
@@ -153,8 +175,20 @@ class Database:
         keyspace = self.keyspace
         if keyspace.lfu:
             self._accessed_lfu(key)
-        else:
-            self.access[key] = keyspace.lru_stamp
+            return value
+        # The clock has a resolution of a second: a key already stamped with this second's
+        # clock needs no store. The small table below remembers, per slot of the key's hash,
+        # the last key stamped there and with which clock, so a hot key costs one compare
+        # rather than a dict store (a tenth of the cost). It only ever skips a store that would
+        # write what the access dict already holds.
+        stamp = keyspace.lru_stamp
+        slot = _stamp_slot(key)
+        stamped = self.stamped
+        if stamped[slot] is stamp and self.stamped_keys[slot] == key:
+            return value
+        self.access[key] = stamp
+        stamped[slot] = stamp
+        self.stamped_keys[slot] = key
         return value
 
     def peek(self, key: bytes) -> Value | None:
@@ -385,6 +419,8 @@ class Database:
         self.data = {}
         self.expires = {}
         self.access = {}
+        self.stamped = [None] * (_STAMPED_MASK + 1)
+        self.stamped_keys = [b""] * (_STAMPED_MASK + 1)
         self.marks = {}
         self.avg_ttl = 0
         self.scan_log = None

@@ -128,3 +128,37 @@ def test_switching_between_lru_and_lfu_restarts_every_clock() -> None:
     assert db.access == {b"k": access.lfu_new(1_700_000_090)}
     keyspace.set_lfu(False)
     assert db.access == {b"k": 1_700_000_090}
+
+
+def test_an_access_after_swapdb_moves_the_clock_of_the_swapped_in_key(tmp_path: Path) -> None:
+    # The table of recently stamped keys skips a store only when the access dict already holds
+    # this second's clock: keys swapped in by SWAPDB bring their own, older, clocks.
+    now_ms = [1_700_000_000_000]
+    keyspace = Keyspace(16, clock=lambda: now_ms[0])
+    ctx = ServerContext(Config(dir=str(tmp_path), appendonly=False), keyspace)
+    conn = Connection(ctx, lambda wrote: 0, None)
+    replies: list[bytes] = []
+    transport = _Transport()
+    transport.write = replies.append  # type: ignore[method-assign]
+    conn.connection_made(cast(Any, transport))
+
+    def run(*command: str) -> bytes:
+        replies.clear()
+        conn.data_received(encode_command([arg.encode() for arg in command]))
+        return b"".join(replies)
+
+    run("SELECT", "1")
+    run("SET", "k", "old")  # stamped at T
+    now_ms[0] += 100_000
+    keyspace.refresh_lru_clock()  # T + 100
+    run("SELECT", "0")
+    run("SET", "k", "new")
+    run("GET", "k")  # db 0's k stamped T + 100 (and remembered)
+    run("SWAPDB", "0", "1")
+    assert run("OBJECT", "IDLETIME", "k") == b":100\r\n"  # db 1's old k, now in db 0
+    run("GET", "k")  # an access: its clock moves to T + 100
+    assert run("OBJECT", "IDLETIME", "k") == b":0\r\n"
+    for _ in range(3):  # and the table keeps telling keys apart
+        run("SET", "other", "v")
+        run("GET", "other")
+    assert run("OBJECT", "IDLETIME", "k") == b":0\r\n"

@@ -863,6 +863,8 @@ def _swap_databases(first: Database, second: Database) -> None:
     first.data, second.data = second.data, first.data
     first.expires, second.expires = second.expires, first.expires
     first.access, second.access = second.access, first.access
+    first.stamped, second.stamped = second.stamped, first.stamped
+    first.stamped_keys, second.stamped_keys = second.stamped_keys, first.stamped_keys
     first.avg_ttl, second.avg_ttl = second.avg_ttl, first.avg_ttl
     first.marks, second.marks = second.marks, first.marks
     # SCAN's key logs go with the keys they list.
