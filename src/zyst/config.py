@@ -200,8 +200,14 @@ def _parse_hz(text: str) -> int:
 
 
 def _parse_notify_flags(text: str) -> str:
-    # Kept in the form CONFIG GET shows (Redis keeps the bits and prints them back).
-    return keyevents.format_flags(keyevents.parse_flags(text))
+    # Kept as given once valid: CONFIG GET prints the bits back in Redis's form, which drops
+    # classes outside "A" (n) when A is set, while the server still publishes them.
+    keyevents.parse_flags(text)
+    return text
+
+
+def _format_notify_flags(value: str) -> bytes:
+    return keyevents.format_flags(keyevents.parse_flags(value)).encode()
 
 
 def _parse_filename(text: str) -> str:
@@ -560,7 +566,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     _setting(
         "notify-keyspace-events",
         _single(_parse_notify_flags),
-        _format_str,
+        _format_notify_flags,
         "CLASSES",
         "keyspace events to publish (K E g $ l s h z x e t m d n A), '' for none",
     ),

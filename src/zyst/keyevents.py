@@ -19,8 +19,9 @@ on those:
 - RENAME publishes ``rename_from`` then ``rename_to``, MOVE ``move_from`` then ``move_to``
   (in the two databases), COPY ``copy_to``.
 
-Expired keys publish ``expired`` from the keyspace; ``new`` (``n``) and ``keymiss`` (``m``) are
-not published yet.
+Expired keys publish ``expired`` from the keyspace, and a key stored where there was none
+publishes ``new`` (``n``) from there too, before its command's event; ``keymiss`` (``m``) is not
+published yet.
 
 A message goes to ``__keyspace@<db>__:<key>`` (with ``K``) carrying the event, and to
 ``__keyevent@<db>__:<event>`` (with ``E``) carrying the key, through the server's publish
@@ -196,11 +197,13 @@ def _no_publish(channel: bytes, message: bytes) -> object:
 class KeyEvents:
     """The setting in force and the publish function (the pub/sub layer's)."""
 
-    __slots__ = ("flags", "publish")
+    __slots__ = ("flags", "pending_new", "publish")
 
     def __init__(self) -> None:
         self.flags = 0
         self.publish: Publish = _no_publish
+        # Keys the running command created, not yet announced (see new_key).
+        self.pending_new: list[tuple[int, bytes]] = []
 
     @property
     def enabled(self) -> bool:
@@ -229,18 +232,43 @@ class KeyEvents:
         """Publish what command ``name`` (lower case; ``argv`` as sent) did to its written
         ``keys`` ((db, key) pairs, in the order of its key specs); ``exists`` tells whether a
         key is there now; ``rewritten`` is what it was propagated as, if not itself."""
+        self._written(name, argv, keys, exists, rewritten)
+        pending = self.pending_new
+        while pending:  # created keys the command did not name as written
+            db_index, key = pending.pop(0)
+            self.emit(NEW, b"new", db_index, key)
+
+    def _announce_new(self, db_index: int, key: bytes) -> None:
+        pending = self.pending_new
+        if pending and (db_index, key) in pending:
+            pending.remove((db_index, key))
+            self.emit(NEW, b"new", db_index, key)
+
+    def _written(
+        self,
+        name: bytes,
+        argv: list[bytes],
+        keys: list[tuple[int, bytes]],
+        exists: Callable[[int, bytes], bool],
+        rewritten: list[list[bytes]] | None,
+    ) -> None:
         if name in _REWRITTEN and rewritten:
             at = 0
             for command in rewritten:
                 inner = command[0].lower()
                 take = 2 if inner in (b"lmove", b"rpoplpush") else 1
-                self.written(inner, command, keys[at : at + take], exists, None)
+                self._written(inner, command, keys[at : at + take], exists, None)
                 at += take
             return
+        if name in (b"rename", b"renamenx", b"move"):
+            # These add the destination before publishing anything.
+            for db_index, key in keys:
+                self._announce_new(db_index, key)
         events = list(zip(keys, _events(name, argv, len(keys)), strict=False))
         if name in (b"lmove", b"rpoplpush"):
             events.reverse()  # Redis pushes onto the destination before it notifies the pop
         for (db_index, key), (kind, event, gone) in events:
+            self._announce_new(db_index, key)
             present = exists(db_index, key)
             if gone == _ONLY_DEL and not present:
                 self.emit(GENERIC, b"del", db_index, key)
@@ -250,6 +278,13 @@ class KeyEvents:
                 self.emit(GENERIC, b"del", db_index, key)
             if event == b"set" and name in (b"set", b"setex", b"psetex") and _sets_ttl(name, argv):
                 self.emit(GENERIC, b"expire", db_index, key)
+
+    def new_key(self, db_index: int, key: bytes) -> None:
+        """A key came into being where there was none (Redis's ``dbAdd``). Published with the
+        events of the command that made it (:meth:`written`), just before that key's own, as
+        Redis publishes it from inside the command (MSET: new, set, new, set)."""
+        if self.flags & NEW:
+            self.pending_new.append((db_index, key))
 
     def expired(self, db_index: int, key: bytes) -> None:
         """A key expired (lazily or by the active cycle)."""

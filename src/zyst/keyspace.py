@@ -324,8 +324,11 @@ class Database:
         log = self.scan_log
         if log is not None:
             log.add(key, self.data)
-        if self.keyspace.waited:
+        keyspace = self.keyspace
+        if keyspace.waited:
             self.note_ready(key)
+        if keyspace.signal.listening:
+            keyspace.signal.events.new_key(self.index, key)
 
     def note_ready(self, key: bytes) -> None:
         """A collection now stands at ``key`` (created, or moved or renamed there): if a client
@@ -363,6 +366,8 @@ class Database:
                 self._accessed_lfu(key)
         else:
             self.access[key] = keyspace.lru_stamp
+        if keyspace.signal.listening and key not in self.data:
+            keyspace.signal.events.new_key(self.index, key)
         log = self.scan_log
         if log is not None and key not in self.data:
             self.data[key] = value

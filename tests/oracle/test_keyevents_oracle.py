@@ -141,7 +141,7 @@ def test_every_command_publishes_what_redis_publishes(
     assert ours == theirs
 
 
-@pytest.mark.parametrize("flags", ["", "A", "K", "Kg", "E$l", "KEhz", "Ksx", "KElg"])
+@pytest.mark.parametrize("flags", ["", "A", "K", "Kg", "E$l", "KEhz", "Ksx", "KElg", "En", "AKEn"])
 def test_classes_and_channels_filter_as_in_redis(
     flags: str, zyst_server: ServerProcess, redis_server: ServerProcess
 ) -> None:

@@ -644,6 +644,10 @@ def _put(db: Database, key: bytes, value: Any, when: int | None, clock: int | No
     else:
         db.access[key] = clock
     data = db.data
+    signal = db.keyspace.signal
+    if signal.listening:
+        # Redis deletes what stood at the destination, then adds the key: always a new one.
+        signal.events.new_key(db.index, key)
     log = db.scan_log
     if log is not None and key not in data:
         data[key] = value
