@@ -18,6 +18,8 @@ client may run anything while subscribed: its messages arrive as pushes between 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from zyst import errors
 from zyst.client import Client
 from zyst.commands.introspection import help_reply
@@ -34,7 +36,7 @@ from zyst.commands.table import (
 from zyst.errors import CommandError
 from zyst.glob import compile_glob
 from zyst.protocol.resp import NO_REPLY, PONG, ErrorReply
-from zyst.pubsub import encode_push
+from zyst.pubsub import Subscriptions, encode_push
 
 _SUBSCRIBE_FLAGS = ("pubsub", "noscript", "loading", "stale")
 _PUBLISH_FLAGS = ("pubsub", "loading", "stale", "fast")
@@ -120,6 +122,43 @@ def _shard_count(client: Client) -> int:
     return len(mine.shard_channels) if mine is not None else 0
 
 
+def _subscribe_each(
+    client: Client,
+    kind: bytes,
+    names: list[bytes],
+    add: Callable[[bytes], object],
+    count: Callable[[Client], int],
+) -> Reply:
+    """(P|S)SUBSCRIBE: ``add`` each name, confirming each with the client's count after it."""
+    for name in names:
+        add(name)
+        _confirm(client, kind, name, count(client))
+    follow_protocol(client)
+    return NO_REPLY
+
+
+def _unsubscribe_each(
+    client: Client,
+    kind: bytes,
+    names: list[bytes],
+    held: Callable[[Subscriptions], Iterable[bytes]],
+    remove: Callable[[bytes], object],
+    count: Callable[[Client], int],
+) -> Reply:
+    """(P|S)UNSUBSCRIBE: ``remove`` each name, or every name the client ``held`` when none is
+    given (one confirmation with no name when it held none), confirming each as it goes."""
+    if not names:
+        mine = client.subscriptions
+        names = list(held(mine)) if mine is not None else []
+        if not names:
+            _confirm(client, kind, None, count(client))
+    for name in names:
+        remove(name)
+        _confirm(client, kind, name, count(client))
+    follow_protocol(client)
+    return NO_REPLY
+
+
 @command(
     "subscribe",
     arity=-2,
@@ -133,11 +172,9 @@ def _shard_count(client: Client) -> int:
 def subscribe(client: Client, argv: list[bytes]) -> Reply:
     """SUBSCRIBE channel [channel ...]"""
     registry = client.ctx.pubsub
-    for channel in argv[1:]:
-        registry.subscribe(client, channel)
-        _confirm(client, b"subscribe", channel, _count(client))
-    follow_protocol(client)
-    return NO_REPLY
+    return _subscribe_each(
+        client, b"subscribe", argv[1:], lambda name: registry.subscribe(client, name), _count
+    )
 
 
 @command(
@@ -153,17 +190,14 @@ def subscribe(client: Client, argv: list[bytes]) -> Reply:
 def unsubscribe(client: Client, argv: list[bytes]) -> Reply:
     """UNSUBSCRIBE [channel [channel ...]]  (none: every channel, or a null if there is none)"""
     registry = client.ctx.pubsub
-    channels = argv[1:]
-    if not channels:
-        mine = client.subscriptions
-        channels = list(mine.channels) if mine is not None else []
-        if not channels:
-            _confirm(client, b"unsubscribe", None, _count(client))
-    for channel in channels:
-        registry.unsubscribe(client, channel)
-        _confirm(client, b"unsubscribe", channel, _count(client))
-    follow_protocol(client)
-    return NO_REPLY
+    return _unsubscribe_each(
+        client,
+        b"unsubscribe",
+        argv[1:],
+        lambda mine: mine.channels,
+        lambda name: registry.unsubscribe(client, name),
+        _count,
+    )
 
 
 @command(
@@ -179,11 +213,9 @@ def unsubscribe(client: Client, argv: list[bytes]) -> Reply:
 def psubscribe(client: Client, argv: list[bytes]) -> Reply:
     """PSUBSCRIBE pattern [pattern ...]"""
     registry = client.ctx.pubsub
-    for pattern in argv[1:]:
-        registry.psubscribe(client, pattern)
-        _confirm(client, b"psubscribe", pattern, _count(client))
-    follow_protocol(client)
-    return NO_REPLY
+    return _subscribe_each(
+        client, b"psubscribe", argv[1:], lambda name: registry.psubscribe(client, name), _count
+    )
 
 
 @command(
@@ -202,17 +234,14 @@ def psubscribe(client: Client, argv: list[bytes]) -> Reply:
 def punsubscribe(client: Client, argv: list[bytes]) -> Reply:
     """PUNSUBSCRIBE [pattern [pattern ...]]  (none: every pattern, or a null if there is none)"""
     registry = client.ctx.pubsub
-    patterns = argv[1:]
-    if not patterns:
-        mine = client.subscriptions
-        patterns = list(mine.patterns) if mine is not None else []
-        if not patterns:
-            _confirm(client, b"punsubscribe", None, _count(client))
-    for pattern in patterns:
-        registry.punsubscribe(client, pattern)
-        _confirm(client, b"punsubscribe", pattern, _count(client))
-    follow_protocol(client)
-    return NO_REPLY
+    return _unsubscribe_each(
+        client,
+        b"punsubscribe",
+        argv[1:],
+        lambda mine: mine.patterns,
+        lambda name: registry.punsubscribe(client, name),
+        _count,
+    )
 
 
 @command(
@@ -230,11 +259,13 @@ def punsubscribe(client: Client, argv: list[bytes]) -> Reply:
 def ssubscribe(client: Client, argv: list[bytes]) -> Reply:
     """SSUBSCRIBE shardchannel [shardchannel ...]"""
     registry = client.ctx.pubsub
-    for channel in argv[1:]:
-        registry.subscribe(client, channel, shard=True)
-        _confirm(client, b"ssubscribe", channel, _shard_count(client))
-    follow_protocol(client)
-    return NO_REPLY
+    return _subscribe_each(
+        client,
+        b"ssubscribe",
+        argv[1:],
+        lambda name: registry.subscribe(client, name, shard=True),
+        _shard_count,
+    )
 
 
 @command(
@@ -252,17 +283,14 @@ def ssubscribe(client: Client, argv: list[bytes]) -> Reply:
 def sunsubscribe(client: Client, argv: list[bytes]) -> Reply:
     """SUNSUBSCRIBE [shardchannel [shardchannel ...]]"""
     registry = client.ctx.pubsub
-    channels = argv[1:]
-    if not channels:
-        mine = client.subscriptions
-        channels = list(mine.shard_channels) if mine is not None else []
-        if not channels:
-            _confirm(client, b"sunsubscribe", None, _shard_count(client))
-    for channel in channels:
-        registry.unsubscribe(client, channel, shard=True)
-        _confirm(client, b"sunsubscribe", channel, _shard_count(client))
-    follow_protocol(client)
-    return NO_REPLY
+    return _unsubscribe_each(
+        client,
+        b"sunsubscribe",
+        argv[1:],
+        lambda mine: mine.shard_channels,
+        lambda name: registry.unsubscribe(client, name, shard=True),
+        _shard_count,
+    )
 
 
 # -- publishing -------------------------------------------------------------------------------
