@@ -29,13 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def stale_compiled_modules() -> list[str]:
-    """Modules whose in-place mypyc build (``*.so`` beside the ``.py``, from an editable
-    install) is older than the source: Python would import the old compiled code."""
+    """Modules whose in-place build (``*.so`` beside the ``.py`` mypyc compiled, or the ``.c``
+    of a C extension, from an editable install) is older than the source: Python would import
+    the old compiled code."""
     stale = []
     for compiled in (ROOT / "src" / "zyst").rglob("*.so"):
-        source = compiled.with_name(compiled.name.split(".", 1)[0] + ".py")
-        if source.exists() and source.stat().st_mtime > compiled.stat().st_mtime:
-            stale.append(str(source.relative_to(ROOT)))
+        stem = compiled.name.split(".", 1)[0]
+        for source in (compiled.with_name(stem + ".py"), compiled.with_name(stem + ".c")):
+            if source.exists() and source.stat().st_mtime > compiled.stat().st_mtime:
+                stale.append(str(source.relative_to(ROOT)))
     return stale
 
 
