@@ -586,6 +586,19 @@ SETTINGS: tuple[Setting[Any], ...] = (
         hint="MICROSECONDS",
     ),
     _int_setting("slowlog-max-len", 0, LLONG_MAX, "most entries SLOWLOG keeps"),
+    *(
+        _setting(
+            name,
+            _integer(0, LLONG_MAX),
+            _format_int,
+            "MILLISECONDS",
+            "how long a script runs before other clients get BUSY and SCRIPT KILL or FUNCTION "
+            "KILL may stop it (0: at once)",
+            attr="busy_reply_threshold",
+        )
+        # (lua-time-limit is its older name, an alias in Redis 7.)
+        for name in ("busy-reply-threshold", "lua-time-limit")
+    ),
     _int_setting(
         "latency-monitor-threshold",
         0,
@@ -675,6 +688,7 @@ class Config:
     slowlog_log_slower_than: int = 10000
     slowlog_max_len: int = 128
     latency_monitor_threshold: int = 0
+    busy_reply_threshold: int = 5000  # milliseconds
     latency_tracking: bool = True
     enable_debug_command: str = "no"
     latency_tracking_info_percentiles: list[float] = field(

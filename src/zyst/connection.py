@@ -34,7 +34,7 @@ from typing import Any, cast
 
 from zyst.blocking import Blocked, Waiter
 from zyst.client import Client
-from zyst.commands.modes import call_in_mode
+from zyst.commands.modes import BUSY, call_in_mode
 from zyst.commands.table import call, lookup
 from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OutputLimit
 from zyst.context import ServerContext
@@ -159,8 +159,18 @@ class Connection(asyncio.Protocol):
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        previous = self.transport
         self.transport = transport = cast(asyncio.Transport, transport)
         ctx = self.ctx
+        if self.client is not None:
+            # Accepted while a script was busy (zyst.busy), now handed to the loop: the same
+            # client goes on, and what the socket did not take yet is sent first.
+            self.client.transport_info = transport
+            self._watch_output(transport)
+            unsent = getattr(previous, "unsent", b"")
+            if unsent:
+                transport.write(bytes(unsent))
+            return
         ctx.stats.total_connections_received += 1
         if len(ctx.clients) >= ctx.config.maxclients:
             ctx.stats.rejected_connections += 1
@@ -174,12 +184,17 @@ class Connection(asyncio.Protocol):
         client.transport_info = transport
         client.push = self.push
         self.client = client
+        self._watch_output(transport)
+        if ctx.busy is not None:
+            client.mode |= BUSY
+        ctx.clients[client.id] = client
+
+    def _watch_output(self, transport: asyncio.Transport) -> None:
         # Told of the first byte the socket does not take at once (pause_writing): only then
         # can the output limits be reached. (Test doubles of transports may lack the method.)
         set_limits = getattr(transport, "set_write_buffer_limits", None)
         if set_limits is not None:
             set_limits(0, 0)
-        ctx.clients[client.id] = client
 
     def data_received(self, data: bytes) -> None:
         client = self.client

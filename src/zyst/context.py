@@ -127,13 +127,17 @@ class ServerContext:
         # sending them.
         self.propagating = False
         # The atomic block in progress (begin_atomic): its depth, the propagation target it
-        # wraps, and the database of its last change (-1: none yet).
+        # wraps, and the changes it holds until it ends.
         self.atomic_depth = 0
         self._outer_propagate: Callable[[int, list[bytes]], None] | None = None
-        self._atomic_db = -1
+        self._atomic_changes: list[tuple[int, list[bytes]]] = []
         # DEBUG SET-ACTIVE-EXPIRE: whether the cron runs the active expiry cycle.
         self.active_expire = True
         self.request_shutdown: Callable[[bool | None], None] = _no_shutdown
+        # The script running past busy-reply-threshold (a zyst.scripting.engine.Run), and the
+        # server's way of serving the other clients meanwhile (zyst.busy): None when none.
+        self.busy: Any = None
+        self.busy_pump: Any = None
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
         # Set while the AOF cannot be written (``MISCONF ...``): write commands and PING are
@@ -183,15 +187,16 @@ class ServerContext:
     # -- atomic blocks: EXEC, scripts, SORT ... STORE -----------------------------------------
     def begin_atomic(self) -> None:
         """Open a block of changes that must be replayed all or nothing (EXEC's commands, a
-        script's writes, a command that propagates several): until the matching
-        :meth:`end_atomic`, the first change propagated is preceded by ``MULTI`` and the block
-        ends with ``EXEC``; a block that changed nothing propagates nothing. Blocks nest (a
-        SORT ... STORE inside EXEC): only the outermost one writes ``MULTI`` and ``EXEC``, and
-        a ``MULTI`` or ``EXEC`` a command propagates inside a block is dropped."""
+        script's writes, a command that propagates several): the changes propagated until the
+        matching :meth:`end_atomic` are held, then leave together between ``MULTI`` and
+        ``EXEC``; a block that changed nothing propagates nothing, and one ended by
+        :meth:`discard_atomic` nothing either. Blocks nest (a SORT ... STORE inside EXEC):
+        only the outermost one writes ``MULTI`` and ``EXEC``, and a ``MULTI`` or ``EXEC`` a
+        command propagates inside a block is dropped."""
         self.atomic_depth += 1
         if self.atomic_depth == 1 and self.propagating:
             self._outer_propagate = self.propagate
-            self._atomic_db = -1
+            self._atomic_changes = []
             self.propagate = self._propagate_atomic
 
     def end_atomic(self) -> None:
@@ -201,19 +206,24 @@ class ServerContext:
             outer = self._outer_propagate
             self._outer_propagate = None
             self.propagate = outer
-            if self._atomic_db >= 0:
-                outer(self._atomic_db, [b"EXEC"])
+            changes, self._atomic_changes = self._atomic_changes, []
+            if changes:
+                outer(changes[0][0], [b"MULTI"])
+                for db_index, argv in changes:
+                    outer(db_index, argv)
+                outer(changes[-1][0], [b"EXEC"])
+
+    def discard_atomic(self) -> None:
+        """Close the outermost block :meth:`begin_atomic` opened without propagating anything
+        it holds (a script stopped by SHUTDOWN NOSAVE: Redis exits before it replies)."""
+        self._atomic_changes = []
+        self.end_atomic()
 
     def _propagate_atomic(self, db_index: int, argv: list[bytes]) -> None:
-        outer = self._outer_propagate
-        assert outer is not None
         name = argv[0].upper()
         if name == b"MULTI" or name == b"EXEC":
             return
-        if self._atomic_db < 0:
-            outer(db_index, [b"MULTI"])
-        self._atomic_db = db_index
-        outer(db_index, argv)
+        self._atomic_changes.append((db_index, argv))
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id

@@ -310,6 +310,25 @@ SCRIPT_SHEBANG = "ERR Invalid script shebang"
 SCRIPT_SHEBANG_ENGINE = "ERR Invalid engine in script shebang"
 SCRIPT_WRITE_FLAG_RO = "ERR Can not execute a script with write flag using *_ro command."
 SCRIPT_KILL_NOT_BUSY = "NOTBUSY No scripts in execution right now."
+# While a script runs past busy-reply-threshold (zyst.busy): every other command, by the kind
+# of script running (an EVAL script, a function).
+BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_FUNCTION = (
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+)
+SCRIPT_KILLED = "ERR Script killed by user with SCRIPT KILL..."
+SCRIPT_UNKILLABLE = (
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+    "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+    "NOSAVE command."
+)
+
+
+def exec_abort_because(message: str) -> str:
+    """EXEC refused outright (the transaction is discarded) for the reason ``message``."""
+    return f"EXECABORT Transaction discarded because of: {message}"
+
+
 # Errors a script's redis.call gets (Redis adds the "ERR " code when it builds the error table).
 SCRIPT_NO_ARGUMENTS = "Please specify at least one argument for this redis lib call"
 SCRIPT_BAD_ARGUMENTS = "Lua redis lib command arguments must be strings or integers"

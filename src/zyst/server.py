@@ -26,6 +26,7 @@ import time
 from typing import Any, TextIO
 
 from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
+from zyst.busy import EventPump
 from zyst.client import Client
 from zyst.commands import latency
 from zyst.config import Config
@@ -327,6 +328,8 @@ class Server:
             return conn
 
         self._factory = factory
+        # A script that runs past busy-reply-threshold serves the clients through this.
+        self.ctx.busy_pump = EventPump(loop, self.connections, lambda: self.listeners, factory)
         # run() opened the listening sockets before loading the data; accept on them now.
         for listener in self.listeners:
             listener.start(loop, factory)

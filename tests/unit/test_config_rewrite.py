@@ -153,6 +153,7 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         ),
         slowlog_log_slower_than=-1,
         slowlog_max_len=7,
+        busy_reply_threshold=250,
         latency_monitor_threshold=100,
         latency_tracking=False,
         latency_tracking_info_percentiles=[0.5, 99.99],

@@ -65,7 +65,7 @@ def _eval(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     keys, args = _keys_and_args(argv)
     engine = engine_of(client.ctx)
     sha = engine.create(argv[1])
-    return engine.eval(client, engine.scripts[sha], sha, keys, args, read_only)
+    return engine.eval(client, argv, engine.scripts[sha], sha, keys, args, read_only)
 
 
 def _evalsha(client: Client, argv: list[bytes], read_only: bool) -> Reply:
@@ -77,7 +77,7 @@ def _evalsha(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     script: Script | None = engine.scripts.get(sha)
     if script is None:
         return ErrorReply(errors.NOSCRIPT)
-    return engine.eval(client, script, sha, keys, args, read_only)
+    return engine.eval(client, argv, script, sha, keys, args, read_only)
 
 
 @command(
@@ -230,9 +230,9 @@ def script_flush(client: Client, argv: list[bytes]) -> Reply:
 def script_kill(client: Client, argv: list[bytes]) -> Reply:
     """SCRIPT KILL
 
-    Scripts run to completion without giving the event loop a turn, so none is ever running
-    when this command is read."""
-    return ErrorReply(errors.SCRIPT_KILL_NOT_BUSY)
+    Stops the EVAL script running past busy-reply-threshold, unless it has written (see
+    :mod:`zyst.busy`)."""
+    return engine_of(client.ctx).kill(is_eval=True)
 
 
 _SCRIPT_HELP = [
@@ -286,7 +286,7 @@ def _fcall(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     if numkeys < 0:
         return ErrorReply(errors.SCRIPT_NUMKEYS_NEGATIVE)
     keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
-    return engine.fcall(client, found[1], keys, args, read_only)
+    return engine.fcall(client, argv, found[1], keys, args, read_only)
 
 
 @command(
@@ -483,15 +483,22 @@ def function_flush(client: Client, argv: list[bytes]) -> Reply:
 def function_stats(client: Client, argv: list[bytes]) -> Reply:
     """FUNCTION STATS
 
-    No script is ever running when a command is read (scripts run to completion)."""
-    loader = engine_of(client.ctx).functions
+    ``running_script`` names the function running past busy-reply-threshold; an EVAL script
+    there gets the BUSY error instead, as in Redis."""
+    engine = engine_of(client.ctx)
+    run = engine.run
+    if run is not None and run.is_eval:
+        return ErrorReply(errors.BUSY_EVAL)
+    loader = engine.functions
     counts = Map(
         [
             (b"libraries_count", len(loader.libraries)),
             (b"functions_count", len(loader.functions)),
         ]
     )
-    return Map([(b"running_script", None), (b"engines", Map([(b"LUA", counts)]))])
+    return Map(
+        [(b"running_script", engine.running_script()), (b"engines", Map([(b"LUA", counts)]))]
+    )
 
 
 @subcommand(
@@ -506,8 +513,10 @@ def function_stats(client: Client, argv: list[bytes]) -> Reply:
     tips=("request_policy:all_shards", "response_policy:one_succeeded"),
 )
 def function_kill(client: Client, argv: list[bytes]) -> Reply:
-    """FUNCTION KILL"""
-    return ErrorReply(errors.SCRIPT_KILL_NOT_BUSY)
+    """FUNCTION KILL
+
+    Stops the function running past busy-reply-threshold, unless it has written."""
+    return engine_of(client.ctx).kill(is_eval=False)
 
 
 _FUNCTION_HELP = [

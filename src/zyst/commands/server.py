@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from zyst import REDIS_VERSION, __version__, errors, keyspace, timing
+from zyst.busy import busy_error
 from zyst.client import Client
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import COMMANDS, Command, Reply, command, container, subcommand
@@ -30,7 +31,7 @@ from zyst.config_rewrite import rewrite_config
 from zyst.context import ServerContext
 from zyst.errors import CommandError
 from zyst.protocol import resp
-from zyst.protocol.resp import OK, Map, Verbatim
+from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
 
 log = logging.getLogger("zyst")
 
@@ -172,6 +173,14 @@ def shutdown(client: Client, argv: list[bytes]) -> Reply:
     if abort:
         # A shutdown here is never in progress for long enough to be aborted.
         raise CommandError(errors.NO_SHUTDOWN_IN_PROGRESS)
+    running = client.ctx.busy
+    if running is not None:
+        # A script is busy (zyst.busy): only SHUTDOWN NOSAVE may end it, and with it the server.
+        if not nosave:
+            return ErrorReply(busy_error(running))
+        from zyst.scripting.engine import engine_of
+
+        engine_of(client.ctx).stop_for_shutdown()
     client.ctx.request_shutdown(True if save else False if nosave else None)
     client.close_after_reply = True
     return resp.NO_REPLY

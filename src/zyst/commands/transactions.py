@@ -69,7 +69,7 @@ def _refuse(client: Client, message: str, cmd: Command | None) -> ErrorReply:
 modes.route(modes.MULTI, 20, _queue)
 
 
-def _discard(client: Client) -> None:
+def discard_transaction(client: Client) -> None:
     """Leave MULTI: forget the queue, the refusal mark and every watched key."""
     client.mode &= ~modes.MULTI
     client.multi_queue = []
@@ -127,7 +127,7 @@ def exec_(client: Client, argv: list[bytes]) -> Reply:
     queue = client.multi_queue
     refused = client.multi_error
     dirty = client.watch_dirty
-    _discard(client)
+    discard_transaction(client)
     if refused:
         raise CommandError(errors.EXECABORT)
     if dirty:
@@ -178,7 +178,7 @@ def discard(client: Client, argv: list[bytes]) -> Reply:
     """
     if not client.mode & modes.MULTI:
         raise CommandError(errors.DISCARD_WITHOUT_MULTI)
-    _discard(client)
+    discard_transaction(client)
     return OK
 
 

@@ -17,18 +17,21 @@ replays a script all or nothing; a script never waits (a blocking command answer
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from lupa import lua51
 
-from zyst import errors
+from zyst import busy, errors
 from zyst.client import Client
 from zyst.commands import modes
+from zyst.commands.table import Reply
 from zyst.errors import CommandError
 from zyst.protocol.inline import split_args
-from zyst.protocol.resp import ErrorReply
+from zyst.protocol.resp import OK, ErrorReply, Map
 from zyst.scripting.convert import lua_to_reply
 from zyst.scripting.flags import COMPAT, FLAG_NAMES, NO_WRITES
 from zyst.scripting.functions import Function, LibraryLoader
@@ -36,6 +39,8 @@ from zyst.scripting.interpreter import EVAL, Interpreter, lua_text, sha1hex
 
 if TYPE_CHECKING:
     from zyst.context import ServerContext
+
+log = logging.getLogger("zyst")
 
 _RECURSION_LIMIT: Final = 20_000
 
@@ -79,16 +84,41 @@ class Script:
 
 
 class Run:
-    """One script or function running: who called it, what it may do."""
+    """One script or function running: who called it (with which command), what it may do,
+    and what has become of it (:mod:`zyst.busy`)."""
 
-    __slots__ = ("caller", "funcname", "propagate", "read_only")
+    __slots__ = (
+        "argv",
+        "caller",
+        "funcname",
+        "is_eval",
+        "killed",
+        "propagate",
+        "read_only",
+        "shutdown",
+        "started",
+        "timed_out",
+        "wrote",
+    )
 
-    def __init__(self, caller: Client, funcname: str, read_only: bool) -> None:
+    def __init__(
+        self, caller: Client, argv: list[bytes], funcname: str, read_only: bool, is_eval: bool
+    ) -> None:
         self.caller = caller
+        self.argv = argv
         self.funcname = funcname
         self.read_only = read_only
+        self.is_eval = is_eval
         # redis.set_repl: whether the script's writes still reach the AOF.
         self.propagate = True
+        self.started = time.monotonic()
+        # Past busy-reply-threshold; asked to stop (SCRIPT KILL, FUNCTION KILL, SHUTDOWN
+        # NOSAVE: the latter also sets ``shutdown``); ran a write command (then it can't be
+        # killed, but by SHUTDOWN NOSAVE).
+        self.timed_out = False
+        self.killed = False
+        self.shutdown = False
+        self.wrote = False
 
 
 class Engine:
@@ -132,6 +162,7 @@ class Engine:
     def eval(
         self,
         caller: Client,
+        argv: list[bytes],
         script: Script,
         sha: str,
         keys: list[bytes],
@@ -144,7 +175,7 @@ class Engine:
         if refusal is not None:
             return ErrorReply(refusal)
         declared_read_only = not script.flags & COMPAT and script.flags & NO_WRITES
-        run = Run(caller, sha, read_only or bool(declared_read_only))
+        run = Run(caller, argv, sha, read_only or bool(declared_read_only), True)
         interpreter = self.interpreter
         interpreter.set_global(b"KEYS", interpreter.lua.table_from(keys))
         interpreter.set_global(b"ARGV", interpreter.lua.table_from(args))
@@ -153,6 +184,7 @@ class Engine:
     def fcall(
         self,
         caller: Client,
+        argv: list[bytes],
         function: Function,
         keys: list[bytes],
         args: list[bytes],
@@ -164,7 +196,7 @@ class Engine:
         if refusal is not None:
             return ErrorReply(refusal)
         read_only = read_only or bool(function.flags & NO_WRITES)
-        run = Run(caller, function.name.decode("latin-1"), read_only)
+        run = Run(caller, argv, function.name.decode("latin-1"), read_only, False)
         interpreter = self.functions.interpreter
         lua = interpreter.lua
         return self._run(
@@ -197,12 +229,76 @@ class Engine:
             else:
                 outcome = interpreter.run(function, interpreter.handler, *arguments)
         finally:
-            ctx.end_atomic()
+            if run.shutdown:
+                ctx.discard_atomic()
+            else:
+                ctx.end_atomic()
             self.run = None
+            if run.timed_out:
+                busy.leave(ctx)
         rawget = interpreter.rawget
         if rawget(outcome, 1):
             return lua_to_reply(rawget(outcome, 2), client.resp3, rawget, 0, self._error_made)
         return self._error_reply(run, interpreter, rawget(outcome, 2))
+
+    # -- a script that runs long (zyst.busy) -----------------------------------------------
+    def interrupt(self) -> bool:
+        """The count hook's question, every 100,000 Lua instructions: whether the running
+        script must stop. Past busy-reply-threshold it first serves the other clients (Redis's
+        ``scriptInterrupt``)."""
+        run = self.run
+        if run is None:
+            return False
+        ctx = self.ctx
+        if not run.timed_out:
+            elapsed_ms = (time.monotonic() - run.started) * 1000
+            if elapsed_ms < ctx.config.busy_reply_threshold:
+                return False
+            log.warning(
+                "Slow script detected: still in execution after %d milliseconds. You can try "
+                "killing the script using the %s command. Script name is: %s.",
+                elapsed_ms,
+                "SCRIPT KILL" if run.is_eval else "FUNCTION KILL",
+                run.funcname,
+            )
+            run.timed_out = True
+            busy.enter(ctx, run)
+        pump = ctx.busy_pump
+        if pump is not None:
+            pump.step(run.caller)
+        return run.killed
+
+    def kill(self, is_eval: bool) -> Reply:
+        """SCRIPT KILL (``is_eval``) or FUNCTION KILL, from another client while a script is
+        busy (Redis's ``scriptKill``)."""
+        run = self.run
+        if run is None:
+            return ErrorReply(errors.SCRIPT_KILL_NOT_BUSY)
+        if run.wrote:
+            return ErrorReply(errors.SCRIPT_UNKILLABLE)
+        if run.is_eval != is_eval:
+            return ErrorReply(busy.busy_error(run))
+        run.killed = True
+        return OK
+
+    def stop_for_shutdown(self) -> None:
+        """SHUTDOWN NOSAVE while a script is busy: it stops, and nothing it wrote stays."""
+        run = self.run
+        if run is not None:
+            run.killed = run.shutdown = True
+
+    def running_script(self) -> Reply:
+        """FUNCTION STATS's ``running_script``: the function running, or None."""
+        run = self.run
+        if run is None:
+            return None
+        return Map(
+            [
+                (b"name", run.funcname.encode("latin-1")),
+                (b"command", list(run.argv)),
+                (b"duration_ms", int((time.monotonic() - run.started) * 1000)),
+            ]
+        )
 
     def _error_reply(self, run: Run, interpreter: Interpreter, value: Any) -> ErrorReply:
         """The reply to a script that raised ``value`` (Redis's ``luaCallFunction``)."""

@@ -95,6 +95,7 @@ class Interpreter:
             unwrap_error,
             register if register is not None else self._no_register,
             load_expired if load_expired is not None else bool,
+            engine.interrupt,
             self.libraries.table(),
         )
         self.handler = exported[b"handler"]
@@ -164,6 +165,8 @@ class Interpreter:
             return True, self._rejected(errors.SCRIPT_NOSCRIPT_COMMAND)
         if run.read_only and (found.write or "may_replicate" in flags):
             return True, self._rejected(errors.SCRIPT_WRITE_IN_READ_ONLY)
+        if found.write:
+            run.wrote = True  # from now on SCRIPT KILL can't stop it (SCRIPT_WRITE_DIRTY)
         ctx = self.engine.ctx
         client = self.engine.client
         if run.propagate:

@@ -23,7 +23,7 @@ CHUNK: Final = "=zyst"
 SOURCE: Final = r"""
 local mode, bridge_call, bridge_pcall, bridge_log, bridge_setresp, bridge_set_repl,
       bridge_sha1hex, bridge_random, bridge_randomseed, bridge_known_command, bridge_unwrap,
-      bridge_register, bridge_load_expired, libs = ...
+      bridge_register, bridge_load_expired, bridge_interrupt, libs = ...
 local EVAL = mode == "eval"
 
 local G = getfenv(0)
@@ -328,14 +328,30 @@ exported.where = function()
   return ""
 end
 
+-- A script or function that runs long is watched by a count hook (Redis's luaMaskCountHook):
+-- every 100,000 instructions Python is asked (bridge_interrupt) whether the script has been
+-- killed, and, once it has run past busy-reply-threshold, serves the other clients meanwhile
+-- (zyst.busy). A killed script gets an error, raised again on every line from then on, so
+-- that no pcall can catch it for good.
+local function run_interrupt()
+  local running = dbg.getinfo(2, "S")
+  if running and running.source == OURS then return end
+  if bridge_interrupt() then
+    dbg.sethook(run_interrupt, "l")
+    error({err = "ERR Script killed by user with SCRIPT KILL..."})
+  end
+end
+
 -- A script (no arguments) or a function (its KEYS and ARGV tables) run under the handler.
 exported.run = function(f, handler, keys, args)
   local ok, value
+  dbg.sethook(run_interrupt, "", 100000)
   if keys then
     ok, value = xpcall(function() return f(keys, args) end, handler)
   else
     ok, value = xpcall(f, handler)
   end
+  dbg.sethook()
   return {ok, value}
 end
 
