@@ -28,15 +28,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from zyst.commands.table import COMMANDS, LOG, Command, lookup
-
 if TYPE_CHECKING:
     from zyst.client import Client
     from zyst.config import Config
 
 # What is told of each command of a slow batch: client, declaration, arguments, microseconds.
 # (None: the arguments of a command not timed one by one, which are not kept.)
-SlowSink = Callable[["Client", Command, "list[bytes] | None", int], None]
+SlowSink = Callable[["Client", "Command", "list[bytes] | None", int], None]
 
 # Histogram buckets over nanoseconds: values below 64 have one bucket each, larger ones 32
 # buckets per power of two (a precision of 1/32, about 3%), up to about 10^12 ns (17 minutes).
@@ -270,3 +268,9 @@ def cumulative_usec(histogram: list[int]) -> list[tuple[int, int]]:
 def now() -> float:
     """The clock the batches are timed with (monotonic seconds)."""
     return time.monotonic()
+
+
+# Imported last: the command table's package imports SLOWLOG and LATENCY, which import this
+# module and need TIMING and the functions above to exist already (a module that imports
+# zyst.context, and through it this one, before zyst.commands must still load).
+from zyst.commands.table import COMMANDS, LOG, Command, lookup  # noqa: E402

@@ -20,6 +20,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from zyst import REDIS_VERSION, __version__, errors, keyspace, timing
 from zyst.busy import busy_error
@@ -28,10 +29,12 @@ from zyst.commands.introspection import help_reply
 from zyst.commands.table import COMMANDS, Command, Reply, command, container, subcommand
 from zyst.config import format_percentile
 from zyst.config_rewrite import rewrite_config
-from zyst.context import ServerContext
 from zyst.errors import CommandError
 from zyst.protocol import resp
 from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
+
+if TYPE_CHECKING:
+    from zyst.context import ServerContext
 
 log = logging.getLogger("zyst")
 
