@@ -703,3 +703,43 @@ def test_function_names_and_load_timeout(oracle: Oracle) -> None:
             3: b"$6\r\nhello1\r\n",
         },
     )
+
+
+def _memory_info(raw: bytes) -> dict[str, str]:
+    lines = raw.split(b"\r\n")[1:]
+    return dict(
+        line.decode().split(":", 1) for line in lines if b":" in line and not line.startswith(b"#")
+    )
+
+
+def test_info_memory_counts_scripts_and_libraries_as_redis_does(oracle: Oracle) -> None:
+    """INFO memory's script figures: the counts exactly, the Lua and source sizes present and
+    moving the way Redis's do (its own figures depend on its allocator)."""
+    oracle.check("SCRIPT", "FLUSH")
+    oracle.check("FUNCTION", "FLUSH")
+    library = "#!lua name=memlib\nredis.register_function('f1', function() return 1 end)"
+    try:
+        for index in range(5):
+            oracle.check("SCRIPT", "LOAD", f"return {index}")
+        oracle.check("FUNCTION", "LOAD", library)
+        ours, theirs = (_memory_info(raw) for raw in oracle.run("INFO", "memory"))
+        counts = ("number_of_cached_scripts", "number_of_functions", "number_of_libraries")
+        assert (
+            [ours[name] for name in counts]
+            == [theirs[name] for name in counts]
+            == [
+                "5",
+                "1",
+                "1",
+            ]
+        )
+        scripted = [name for name in theirs if "lua" in name or "script" in name or "vm_" in name]
+        assert [name for name in ours if name in scripted] == scripted
+        assert int(ours["used_memory_scripts_eval"]) > 0
+        assert int(ours["used_memory_functions"]) >= len(library)
+        oracle.check("SCRIPT", "FLUSH")
+        ours, theirs = (_memory_info(raw) for raw in oracle.run("INFO", "memory"))
+        assert ours["number_of_cached_scripts"] == theirs["number_of_cached_scripts"] == "0"
+        assert ours["used_memory_scripts_eval"] == "0"
+    finally:
+        oracle.check("FUNCTION", "FLUSH")

@@ -276,11 +276,40 @@ def _memory(ctx: ServerContext) -> Fields:
         ("used_memory_peak_perc", f"{100 * rss / peak:.2f}%"),
         ("total_system_memory", system),
         ("total_system_memory_human", _human_bytes(system)),
+        *_scripts_memory(ctx),
         ("maxmemory", maxmemory),
         ("maxmemory_human", _human_bytes(maxmemory)),
         ("maxmemory_policy", ctx.config.maxmemory_policy),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", 0),
+    ]
+
+
+def _scripts_memory(ctx: ServerContext) -> Fields:
+    """INFO memory's figures of the Lua interpreters (what Lua's collector counts) and of the
+    script and library sources they keep (their lengths: Python's own overhead is not told)."""
+    from zyst.scripting.engine import engine_of
+
+    engine = engine_of(ctx)
+    vm_eval = engine.interpreter.memory()
+    loader = engine.functions
+    vm_functions = loader.interpreter.memory()
+    scripts_eval = sum(len(script.body) for script in engine.scripts.values())
+    functions = sum(len(library.code) for library in loader.libraries.values())
+    return [
+        ("used_memory_lua", vm_eval),
+        ("used_memory_vm_eval", vm_eval),
+        ("used_memory_lua_human", _human_bytes(vm_eval)),
+        ("used_memory_scripts_eval", scripts_eval),
+        ("number_of_cached_scripts", len(engine.scripts)),
+        ("number_of_functions", len(loader.functions)),
+        ("number_of_libraries", len(loader.libraries)),
+        ("used_memory_vm_functions", vm_functions),
+        ("used_memory_vm_total", vm_eval + vm_functions),
+        ("used_memory_vm_total_human", _human_bytes(vm_eval + vm_functions)),
+        ("used_memory_functions", functions),
+        ("used_memory_scripts", scripts_eval + functions),
+        ("used_memory_scripts_human", _human_bytes(scripts_eval + functions)),
     ]
 
 

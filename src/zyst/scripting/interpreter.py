@@ -107,6 +107,13 @@ class Interpreter:
         self.load: Callable[[Any], Any] = exported[b"load"]
         # The wrapped loadstring scripts see (it refuses binary chunks).
         self.compile: Callable[[bytes, bytes], Any] = lua.eval("loadstring")
+        self._gc_count: Callable[[], float] = lua.eval(
+            "function() return collectgarbage('count') end"
+        )
+
+    def memory(self) -> int:
+        """The bytes Lua's collector counts in this interpreter."""
+        return int(self._gc_count() * 1024)
 
     def _no_register(self, *args: Any) -> None:
         self._fail(errors.SCRIPT_REGISTER_OUTSIDE)
