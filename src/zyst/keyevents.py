@@ -20,8 +20,9 @@ on those:
   (in the two databases), COPY ``copy_to``.
 
 Expired keys publish ``expired`` from the keyspace, and a key stored where there was none
-publishes ``new`` (``n``) from there too, before its command's event; ``keymiss`` (``m``) is not
-published yet.
+publishes ``new`` (``n``) from there too, before its command's event; ``keymiss`` (``m``) is
+published by the keyspace when a read command's lookup finds nothing (as Redis's ``lookupKey``
+does, before the command's own events).
 
 A message goes to ``__keyspace@<db>__:<key>`` (with ``K``) carrying the event, and to
 ``__keyevent@<db>__:<event>`` (with ``E``) carrying the key, through the server's publish

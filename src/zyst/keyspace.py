@@ -209,11 +209,14 @@ class Database:
             return True
         return False
 
-    def peek_read(self, key: bytes) -> Value | None:
-        """:meth:`peek` for a read command: counts a hit or a miss."""
+    def peek_read(self, key: bytes, notify: bool = True) -> Value | None:
+        """:meth:`peek` for a read command: counts a hit or a miss, and a miss is a ``keymiss``
+        event unless not ``notify`` (OBJECT: Redis's ``LOOKUP_NONOTIFY``)."""
         value = self.peek(key)
         if value is None:
             self.misses += 1
+            if notify and self.keyspace.signal.listening:
+                self.keyspace.signal.missed(self.index, key)
         else:
             self.hits += 1
         return value
@@ -241,6 +244,8 @@ class Database:
         value = self.lookup(key)
         if value is None:
             self.misses += 1
+            if self.keyspace.signal.listening:
+                self.keyspace.signal.missed(self.index, key)
         else:
             self.hits += 1
         return value

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zyst.keyevents import KeyEvents
+from zyst.keyevents import KEY_MISS, KeyEvents
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -85,6 +85,10 @@ class KeySignal:
         """``key`` expired (lazily or by the active cycle) and is gone."""
         self.events.expired(db_index, key)
         self.modified(db_index, key)
+
+    def missed(self, db_index: int, key: bytes) -> None:
+        """A read command looked ``key`` up and found nothing (the ``keymiss`` event)."""
+        self.events.emit(KEY_MISS, b"keymiss", db_index, key)
 
     def _exists(self, db_index: int, key: bytes) -> bool:
         return key in self.keyspace.dbs[db_index].data

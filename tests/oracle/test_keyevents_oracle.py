@@ -106,6 +106,96 @@ SCRIPT: list[Cmd] = [
 ]
 
 
+# Reads of keys that are missing (or of another type, or present): keymiss (m) comes from the
+# lookups Redis counts as a read, not from writes' lookups.
+MISSES: list[Cmd] = [
+    ("SET", "s", "v"),
+    ("RPUSH", "l", "a"),
+    ("HSET", "h", "f", "v"),
+    ("SADD", "st", "m"),
+    ("ZADD", "z", "1", "m"),
+    ("GET", "nokey"),
+    ("GET", "s"),
+    ("MGET", "s", "no1", "no2"),
+    ("STRLEN", "no"),
+    ("GETRANGE", "no", "0", "1"),
+    ("SUBSTR", "no", "0", "1"),
+    ("GETBIT", "no", "1"),
+    ("BITCOUNT", "no"),
+    ("BITPOS", "no", "1"),
+    ("BITFIELD_RO", "no", "GET", "u8", "0"),
+    ("BITFIELD", "no", "GET", "u8", "0"),
+    ("LCS", "no", "s"),
+    ("EXISTS", "no", "s"),
+    ("TYPE", "no"),
+    ("TTL", "no"),
+    ("PTTL", "no"),
+    ("EXPIRETIME", "no"),
+    ("PEXPIRETIME", "no"),
+    ("OBJECT", "ENCODING", "no"),
+    ("TOUCH", "no", "s"),
+    ("LRANGE", "no", "0", "-1"),
+    ("LLEN", "no"),
+    ("LINDEX", "no", "0"),
+    ("LPOS", "no", "a"),
+    ("HGET", "no", "f"),
+    ("HGETALL", "no"),
+    ("HMGET", "no", "f"),
+    ("HLEN", "no"),
+    ("HEXISTS", "no", "f"),
+    ("HSTRLEN", "no", "f"),
+    ("HKEYS", "no"),
+    ("HVALS", "no"),
+    ("HRANDFIELD", "no"),
+    ("HSCAN", "no", "0"),
+    ("SMEMBERS", "no"),
+    ("SISMEMBER", "no", "m"),
+    ("SMISMEMBER", "no", "m"),
+    ("SCARD", "no"),
+    ("SRANDMEMBER", "no"),
+    ("SINTER", "no", "st"),
+    ("SUNION", "st", "no"),
+    ("SDIFF", "st", "no"),
+    ("SINTERCARD", "2", "no", "st"),
+    ("SSCAN", "no", "0"),
+    ("ZRANGE", "no", "0", "-1"),
+    ("ZSCORE", "no", "m"),
+    ("ZMSCORE", "no", "m"),
+    ("ZCARD", "no"),
+    ("ZRANK", "no", "m"),
+    ("ZCOUNT", "no", "0", "1"),
+    ("ZRANGEBYSCORE", "no", "0", "1"),
+    ("ZRANDMEMBER", "no"),
+    ("ZUNION", "2", "no", "z"),
+    ("ZINTER", "2", "z", "no"),
+    ("ZDIFF", "2", "z", "no"),
+    ("ZINTERCARD", "2", "z", "no"),
+    ("ZSCAN", "no", "0"),
+    ("SORT", "no"),
+    ("SORT_RO", "no"),
+    ("SORT", "l", "BY", "nosort", "GET", "nothere*"),
+    ("SUNIONSTORE", "dst", "no", "st"),
+    ("ZUNIONSTORE", "dst2", "2", "no", "z"),
+    ("BITOP", "OR", "dst3", "no", "s"),
+    ("SORT", "no", "STORE", "dst4"),
+    ("COPY", "no", "dst5"),
+    ("INCR", "no1"),
+    ("APPEND", "no2", "x"),
+    ("GETDEL", "no3"),
+    ("GETEX", "no3"),
+    ("LPOP", "no4"),
+    ("SPOP", "no4"),
+    ("HINCRBY", "no5", "f", "1"),
+    ("LMOVE", "no6", "l", "LEFT", "LEFT"),
+    ("SMOVE", "no6", "st", "m"),
+    ("RENAMENX", "s", "no7"),
+    ("DEL", "no8"),
+    ("EXPIRE", "no8", "10"),
+    ("EVAL", "return redis.call('get', KEYS[1])", "1", "no9"),
+    ("FLUSHALL",),
+]
+
+
 def redis_events(port: int, commands: list[Cmd], flags: str) -> list[tuple[bytes, bytes]]:
     with redis.Redis(port=port) as r:
         r.flushall()
@@ -147,6 +237,16 @@ def test_classes_and_channels_filter_as_in_redis(
 ) -> None:
     ours = redis_events(zyst_server.port, SCRIPT, flags)
     assert ours == redis_events(redis_server.port, SCRIPT, flags)
+
+
+@pytest.mark.parametrize("flags", ["KEm", "Em", "AKEm", "KEA"])
+def test_reads_that_miss_publish_keymiss_as_in_redis(
+    flags: str, zyst_server: ServerProcess, redis_server: ServerProcess
+) -> None:
+    theirs = redis_events(redis_server.port, MISSES, flags)
+    if "m" in flags:
+        assert (b"__keyevent@0__:keymiss", b"nokey") in theirs
+    assert redis_events(zyst_server.port, MISSES, flags) == theirs
 
 
 def test_config_get_shows_the_flags_as_redis_does(redis_server: ServerProcess) -> None:

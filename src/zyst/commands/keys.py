@@ -953,7 +953,7 @@ def object_encoding(client: Client, argv: list[bytes]) -> Reply:
     its compact encoding (its members are looked at), O(1) otherwise.
     """
     db = client.db
-    value = db.peek_read(argv[2])
+    value = db.peek_read(argv[2], notify=False)
     if value is None:
         return None
     return encodings.encoding(db, argv[2], value, client.ctx.limits)
@@ -967,7 +967,7 @@ def object_refcount(client: Client, argv: list[bytes]) -> Reply:
     null when the key is missing.
     """
     db = client.db
-    value = db.peek_read(argv[2])
+    value = db.peek_read(argv[2], notify=False)
     if value is None:
         return None
     return encodings.refcount(db, argv[2], value, client.ctx.config)
@@ -983,7 +983,7 @@ def object_idletime(client: Client, argv: list[bytes]) -> Reply:
     """
     db = client.db
     key = argv[2]
-    if db.peek_read(key) is None:
+    if db.peek_read(key, notify=False) is None:
         return None
     keyspace = db.keyspace
     if keyspace.lfu:
@@ -1003,7 +1003,7 @@ def object_freq(client: Client, argv: list[bytes]) -> Reply:
     """
     db = client.db
     key = argv[2]
-    if db.peek_read(key) is None:
+    if db.peek_read(key, notify=False) is None:
         return None
     keyspace = db.keyspace
     if not keyspace.lfu:
