@@ -189,7 +189,8 @@ class ServerContext:
         """Open a block of changes that must be replayed all or nothing (EXEC's commands, a
         script's writes, a command that propagates several): the changes propagated until the
         matching :meth:`end_atomic` are held, then leave together between ``MULTI`` and
-        ``EXEC``; a block that changed nothing propagates nothing, and one ended by
+        ``EXEC`` (a single change alone, as Redis 7.0 does); a block that changed nothing
+        propagates nothing, and one ended by
         :meth:`discard_atomic` nothing either. Blocks nest (a SORT ... STORE inside EXEC):
         only the outermost one writes ``MULTI`` and ``EXEC``, and a ``MULTI`` or ``EXEC`` a
         command propagates inside a block is dropped."""
@@ -207,7 +208,10 @@ class ServerContext:
             self._outer_propagate = None
             self.propagate = outer
             changes, self._atomic_changes = self._atomic_changes, []
-            if changes:
+            if len(changes) == 1:
+                # One change is atomic by itself: Redis 7.0 wraps only two or more.
+                outer(*changes[0])
+            elif changes:
                 outer(changes[0][0], [b"MULTI"])
                 for db_index, argv in changes:
                     outer(db_index, argv)

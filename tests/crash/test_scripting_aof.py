@@ -1,5 +1,6 @@
 """Scripts in the AOF: a script's writes are written as the commands it ran (never the EVAL),
-wrapped in one MULTI ... EXEC, in the script's own database; writes after
+wrapped in one MULTI ... EXEC when there are two or more (one alone is atomic: Redis 7.0 writes
+it bare), in the script's own database; writes after
 ``redis.set_repl(redis.REPL_NONE)`` are left out; a restart on the file gives the same dataset."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from tests.conftest import zyst_process
+from tests.conftest import redis_process, zyst_process
 from tests.crash.dataset import dump_dataset
 from tests.crash.test_sets_aof import aof_commands
 
@@ -21,11 +22,11 @@ SCRIPTS: list[tuple[tuple[str | int, ...], list[list[bytes]]]] = [
     (("EVAL", "return redis.call('get', 'k')", 0), []),
     (
         ("EVAL", "redis.call('set', 'x', 'y') error('after a write')", 0),
-        [[b"MULTI"], [b"set", b"x", b"y"], [b"EXEC"]],
+        [[b"set", b"x", b"y"]],
     ),
     (
         ("EVAL", "redis.call('select', 3) redis.call('rpush', 'l', 'a', 'b') return 1", 0),
-        [[b"SELECT", b"3"], [b"MULTI"], [b"rpush", b"l", b"a", b"b"], [b"EXEC"]],
+        [[b"SELECT", b"3"], [b"rpush", b"l", b"a", b"b"]],
     ),
     (
         (
@@ -114,3 +115,50 @@ def test_libraries_come_back_after_a_restart(tmp_path: Path) -> None:
         assert (c.function_list(withcode=True), dump_dataset(c, 1)) == before
         assert c.fcall("bump", 1, "n", 1) == 2
         c.close()
+
+
+# Blocks of writes, each reaching the AOF wrapped in MULTI ... EXEC only when it holds two or
+# more changes (Redis 7.0's propagatePendingCommands), compared with redis-server's own AOF.
+BLOCKS: list[list[tuple[str | int, ...]]] = [
+    [("MULTI",), ("SET", "a", "1"), ("EXEC",)],
+    [("MULTI",), ("SET", "c", "1"), ("SET", "d", "2"), ("EXEC",)],
+    [("MULTI",), ("GET", "a"), ("EXEC",)],
+    [("EVAL", "redis.call('set', 'b', '2')", 0)],
+    [("EVAL", "redis.call('set', 'e', '2') redis.call('set', 'f', '2')", 0)],
+    [("EVAL", "redis.call('set', 'g', '1') redis.call('get', 'g')", 0)],
+    [("MULTI",), ("EVAL", "redis.call('incr', 'n')", 0), ("INCR", "n"), ("EXEC",)],
+    [("MULTI",), ("EVAL", "redis.call('incr', 'n')", 0), ("GET", "n"), ("EXEC",)],
+    [
+        (
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=l\n"
+            "redis.register_function('w', function() return redis.call('incr', 'n') end)",
+        )
+    ],
+    [("FCALL", "w", 0)],
+]
+
+
+def run_blocks(port: int) -> None:
+    c = redis.Redis(port=port, socket_timeout=10)
+    for block in BLOCKS:
+        pipe = c.pipeline(transaction=False)
+        for command in block:
+            pipe.execute_command(*command)
+        pipe.execute()
+    c.close()
+
+
+def test_only_blocks_of_two_or_more_changes_are_wrapped_as_in_redis(tmp_path: Path) -> None:
+    with zyst_process(tmp_path / "zyst", "--appendonly", "yes") as server:
+        run_blocks(server.port)
+    with redis_process(
+        tmp_path / "redis", "--appendonly", "yes", "--aof-use-rdb-preamble", "no"
+    ) as real:
+        run_blocks(real.port)
+    ours = aof_commands(tmp_path / "zyst" / "appendonly.aof")
+    (incr,) = (tmp_path / "redis" / "appendonlydir").glob("*.incr.aof")
+    theirs = aof_commands(incr)
+    assert [argv[0].upper() for argv in ours].count(b"MULTI") == 3
+    assert ours == theirs
