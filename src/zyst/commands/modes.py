@@ -31,6 +31,8 @@ REPLY: Final = 4  # CLIENT REPLY OFF or SKIP (zyst.commands.connection)
 # The client scripts run their commands as. Never routed (scripts call table.call directly);
 # commands that act otherwise for scripts (SORT of a set BY a constant) test it.
 SCRIPT: Final = 8
+MONITORING: Final = 16  # after MONITOR (zyst.commands.monitor)
+PAUSED: Final = 32  # every client but the monitoring ones, while CLIENT PAUSE is in force
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 
