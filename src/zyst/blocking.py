@@ -24,6 +24,12 @@ served in the same pass, before anyone's next command, as Redis's loop over its 
 A served command that fails (BLMOVE whose destination now holds another type) answers its error
 and is unparked all the same, as in Redis; the next waiter is served.
 
+A command held back by CLIENT PAUSE is parked too, waiting for no key (:data:`POSTPONED`, of
+kind :class:`Postponed`): :meth:`BlockingManager.release_postponed` hands each such client back,
+in the order they were held, to run that command again from the start (it may be held again),
+as Redis re-processes its postponed clients. They count as blocked (INFO's ``blocked_clients``,
+CLIENT LIST's ``b``) but have no timeout, and CLIENT UNBLOCK leaves them alone.
+
 Timeouts answer a null array, whatever the command (BLMOVE too: Redis 7.0 answers every client
 blocked on a key alike). Where a client may not wait (inside MULTI/EXEC or a script),
 :func:`reply_without_waiting` turns a :class:`Blocked` into the command's own immediate answer
@@ -96,6 +102,18 @@ class Blocked:
 
     def __repr__(self) -> str:
         return f"Blocked({self.keys!r}, {self.kind.__name__}, {self.deadline_ms})"
+
+
+class Postponed:
+    """The :attr:`Blocked.kind` of a command held back by CLIENT PAUSE (it waits for no key)."""
+
+
+def _serve_nothing(key: bytes) -> list[bytes]:
+    raise AssertionError("a postponed command is run again, never served from a key")
+
+
+# What a command held back by CLIENT PAUSE returns: it changed nothing, and runs again later.
+POSTPONED = Blocked([], Postponed, 0, _serve_nothing)
 
 
 def deadline(timeout_ms: int, now_ms: int) -> int:
@@ -171,10 +189,12 @@ class BlockingManager:
         self.call_later: Callable[[float, Callable[[], None]], Any] | None = None
         self.call_soon: Callable[[Callable[[], None]], Any] | None = None
         self._serving = False
+        # Clients held back by CLIENT PAUSE, in the order they were held.
+        self.postponed: list[Waiter] = []
 
     def __len__(self) -> int:
         """Clients parked now (INFO's ``blocked_clients``)."""
-        return len(self._parked())
+        return len(self._parked()) + len(self.postponed)
 
     def with_timeout(self) -> int:
         """Parked clients whose wait has a deadline (INFO's ``clients_in_timeout_table``)."""
@@ -189,6 +209,9 @@ class BlockingManager:
 
     def park(self, waiter: Waiter, deadline_ms: int) -> None:
         waiter.parked = True
+        if waiter.kind is Postponed:
+            self.postponed.append(waiter)
+            return
         waited = self.keyspace.waited
         for key in waiter.keys:
             slot = (waiter.db_index, key)
@@ -205,6 +228,10 @@ class BlockingManager:
     def unpark(self, waiter: Waiter) -> None:
         """Forget ``waiter`` (served, timed out, or its client gone). Idempotent."""
         waiter.parked = False
+        if waiter.kind is Postponed:
+            if waiter in self.postponed:
+                self.postponed.remove(waiter)
+            return
         if waiter.timer is not None:
             waiter.timer.cancel()
             waiter.timer = None
@@ -239,6 +266,14 @@ class BlockingManager:
                     waiter.on_timeout()
                 return True
         return False
+
+    def release_postponed(self) -> None:
+        """Hand every client held back by CLIENT PAUSE back to its connection, first held
+        first, to run its command again (``on_served(None)``)."""
+        released, self.postponed = self.postponed, []
+        for waiter in released:
+            waiter.parked = False
+            waiter.on_served(None)
 
     def hold_serving(self) -> bool:
         """Serve nobody until :meth:`release_serving` (EXEC and scripts: their commands run as

@@ -103,7 +103,8 @@ def _while_busy(client: Client, argv: list[bytes]) -> Reply:
             client.mode |= modes.BUSY
 
 
-modes.route(modes.BUSY, 10, _while_busy)
+# (After the subscribed mode and before MONITOR and PAUSE, as in Redis's processCommand.)
+modes.route(modes.BUSY, 3, _while_busy)
 
 
 class SocketTransport:

@@ -74,7 +74,7 @@ class Client:
         self.transport_info: Any = None
         # The bits of zyst.commands.modes (MULTI, SUBSCRIBED): while any is set, the
         # connection routes this client's commands through modes.call_in_mode.
-        self.mode = 0
+        self.mode = ctx.client_mode
         # MULTI (zyst.commands.transactions): the queued commands, and whether one was refused
         # while queueing (EXEC then aborts).
         self.multi_queue: list[list[bytes]] = []

@@ -32,9 +32,10 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Any, cast
 
-from zyst.blocking import Blocked, Waiter
+from zyst.blocking import Blocked, Postponed, Waiter
 from zyst.client import Client
-from zyst.commands.modes import BUSY, call_in_mode
+from zyst.commands import monitor
+from zyst.commands.modes import BUSY, MONITORING, call_in_mode
 from zyst.commands.table import call, lookup
 from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OutputLimit
 from zyst.context import ServerContext
@@ -258,7 +259,9 @@ class Connection(asyncio.Protocol):
             client.last_interaction = end
             stats.total_commands_processed += ran
         waiter = self._waiter
-        account(client, end - start, waiter.argv if waiter is not None else None)
+        # (A command held back by CLIENT PAUSE did not run: there is nothing to take back.)
+        parked = waiter.argv if waiter is not None and waiter.kind is not Postponed else None
+        account(client, end - start, parked)
         payload = out[0] if len(out) == 1 else b"".join(out)
         self._send(payload, self.ctx.dirty != dirty, client.close_after_reply)
 
@@ -381,7 +384,8 @@ class Connection(asyncio.Protocol):
     def _park(
         self, client: Client, blocked: Blocked, argv: list[bytes], rest: list[list[bytes]]
     ) -> None:
-        waiter = Waiter(client, argv, blocked, self._served, self._timed_out)
+        served = self._retry if blocked.kind is Postponed else self._served
+        waiter = Waiter(client, argv, blocked, served, self._timed_out)
         self._waiter = waiter
         self._pending = rest
         self.ctx.blocking.park(waiter, blocked.deadline_ms)
@@ -401,6 +405,15 @@ class Connection(asyncio.Protocol):
                 count_unblocked(lookup(waiter.argv[0]), True)
         encode_reply(reply, client.resp3, out)
         self._send(b"".join(out), True, False)
+        self._resume_soon()
+
+    def _retry(self, reply: object) -> None:
+        """The command held back by CLIENT PAUSE runs again, from the start, then what waited
+        behind it."""
+        waiter = self._waiter
+        self._waiter = None
+        if waiter is not None:
+            self._pending.insert(0, waiter.argv)
         self._resume_soon()
 
     def _timed_out(self) -> None:
@@ -461,6 +474,8 @@ class Connection(asyncio.Protocol):
                 self.ctx.signal.unwatch_all(client)
             if client.subscriptions is not None:
                 self.ctx.pubsub.forget(client)
+            if client.mode & MONITORING:
+                monitor.stop(client)
         if self._on_close is not None:
             self._on_close(self)
         self.transport = None

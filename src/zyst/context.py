@@ -151,6 +151,11 @@ class ServerContext:
         # that changed something (hence a field of its own).
         self.signal = self.keyspace.signal
         self.ready_keys = self.keyspace.ready
+        # The mode bits a new client starts with (zyst.commands.modes): PAUSED while CLIENT
+        # PAUSE is in force.
+        self.client_mode = 0
+        # The clients in MONITOR mode, in the order they asked (zyst.commands.monitor).
+        self.monitors: list[Client] = []
         # Channels and patterns with their subscribers (PUBLISH, keyspace notifications).
         self.pubsub = PubSub()
         # Keyspace notifications are published through it.

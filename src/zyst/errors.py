@@ -418,3 +418,12 @@ def function_unknown_option(option: bytes) -> str:
 
 def function_list_unknown_argument(argument: bytes) -> str:
     return "ERR Unknown argument " + argument.decode("latin-1")
+
+
+# -- MONITOR, CLIENT PAUSE ------------------------------------------------------------------------
+MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
+# What a monitoring client (a replica, to Redis) gets for a command that reads, writes or may
+# replicate.
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"

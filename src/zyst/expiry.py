@@ -35,7 +35,10 @@ class ActiveExpirer:
         self._sampled = 0
 
     def run(self, time_budget: float = 0.025) -> int:
-        """One cycle over every database within ``time_budget`` seconds; returns keys removed."""
+        """One cycle over every database within ``time_budget`` seconds; returns keys removed.
+        Nothing happens while CLIENT PAUSE is in force (the data must stay as it is)."""
+        if self.keyspace.paused:
+            return 0
         self._sampled = 0
         removed = self._cycle(time.perf_counter() + time_budget)
         # Redis's running estimate: this cycle's share of expired keys weighs 5%.

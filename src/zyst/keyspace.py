@@ -49,6 +49,9 @@ Invariants:
   and :meth:`Database.set_value` delete it first (lazy expiry) and report it through
   :attr:`Keyspace.on_expired`, so the deletion can be propagated as ``DEL`` before the command
   that touched it. The active cycle in :mod:`zyst.expiry` removes the ones nobody reads.
+- While :attr:`Keyspace.paused` (CLIENT PAUSE) a key whose time has come looks missing to
+  lookups but is not deleted (nor counted, nor reported), and the active cycle does not run: the
+  data stays as it was until the pause ends, as in Redis.
 - While :attr:`Keyspace.loading` (the AOF being replayed) nothing expires, as in Redis: the file
   says what was done to a key before its deadline passed, so a replayed ``INCR`` must find the
   key its original found. Keys past their deadline go once loading is over.
@@ -205,7 +208,8 @@ class Database:
         expires = self.expires
         keyspace = self.keyspace
         if key in expires and expires[key] < keyspace.clock() and not keyspace.loading:
-            self._expire_now(key)
+            if not keyspace.paused:
+                self._expire_now(key)
             return True
         return False
 
@@ -475,6 +479,7 @@ class Keyspace:
         "lru_clock",
         "lru_stamp",
         "on_expired",
+        "paused",
         "ready",
         "signal",
         "waited",
@@ -500,6 +505,8 @@ class Keyspace:
         self.expired_stale_perc = 0.0
         self.expired_time_cap_reached_count = 0
         self.loading = False
+        # CLIENT PAUSE is in force (zyst.commands.pause): expired keys stay where they are.
+        self.paused = False
         self.on_expired: Callable[[int, bytes], None] = _ignore_expired
         # Keys (db, key) some client blocks on, kept by zyst.blocking; and those of them that
         # received a collection since the waiters were last served (see Database.note_ready).
@@ -554,9 +561,11 @@ class Keyspace:
             db.misses = 0
 
     def expire_if_due(self, db: Database, key: bytes) -> bool:
-        """Delete ``key`` if its time has come; used by the active cycle."""
+        """Delete ``key`` if its time has come (only say so while :attr:`paused`); used by the
+        active cycle, SCAN and RANDOMKEY."""
         if db.is_expired(key, self.clock()):
-            db._expire_now(key)
+            if not self.paused:
+                db._expire_now(key)
             return True
         return False
 

@@ -14,6 +14,8 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     latency,
     lists,
     memory,
+    monitor,
+    pause,
     pubsub,
     scan,
     scripting,

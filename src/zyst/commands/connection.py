@@ -214,9 +214,13 @@ def _connection(client: Client) -> Any:
 
 
 def _flags(client: Client, subscribed: bool) -> bytes:
-    """Redis's flag letters for what Zyst's clients can be: P subscribed, x in MULTI, b blocked,
-    d a watched key changed, c closing after the reply, A closing at once, e no-evict."""
+    """Redis's flag letters for what Zyst's clients can be: O monitoring, P subscribed, x in
+    MULTI, b blocked (or held by CLIENT PAUSE), d a watched key changed, c closing after the
+    reply, A closing at once, e no-evict."""
     flags = b""
+    monitors = client.ctx.monitors
+    if monitors and client in monitors:
+        flags += b"O"
     if subscribed:
         flags += b"P"
     if client.mode & modes.MULTI:
@@ -711,6 +715,10 @@ _CLIENT_HELP = [
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",

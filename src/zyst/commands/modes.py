@@ -33,6 +33,8 @@ REPLY: Final = 4  # CLIENT REPLY OFF or SKIP (zyst.commands.connection)
 SCRIPT: Final = 8
 # Every client but the caller while a script runs past busy-reply-threshold (zyst.busy).
 BUSY: Final = 16
+MONITORING: Final = 32  # after MONITOR (zyst.commands.monitor)
+PAUSED: Final = 64  # every client but the monitoring ones, while CLIENT PAUSE is in force
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 

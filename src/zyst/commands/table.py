@@ -277,6 +277,17 @@ def subcommand(
     return register
 
 
+def set_handler(cmd: Command, handler: Handler) -> None:
+    """Run ``handler`` for ``cmd`` from now on, through every path of :func:`call` (MONITOR
+    puts a wrapper around the handlers while anyone monitors, and the declared ones back
+    after)."""
+    cmd.handler = handler
+    key = cmd.wire_name
+    entry = _FAST.get(key)
+    if entry is not None and entry[3] is cmd:
+        _FAST[key] = _FAST[key.upper()] = (handler, cmd.arity, cmd.write, cmd)
+
+
 def lookup(name: bytes) -> Command | None:
     """The declaration for a command name in any case, or ``None``."""
     cmd = _LOOKUP.get(name)
