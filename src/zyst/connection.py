@@ -461,6 +461,8 @@ class Connection(asyncio.Protocol):
                 self.ctx.signal.unwatch_all(client)
             if client.subscriptions is not None:
                 self.ctx.pubsub.forget(client)
+            if client.tracking is not None:
+                self.ctx.signal.tracking.disable(client)
         if self._on_close is not None:
             self._on_close(self)
         self.transport = None

@@ -33,6 +33,9 @@ REPLY: Final = 4  # CLIENT REPLY OFF or SKIP (zyst.commands.connection)
 SCRIPT: Final = 8
 # Every client but the caller while a script runs past busy-reply-threshold (zyst.busy).
 BUSY: Final = 16
+# CLIENT TRACKING ON (zyst.commands.caching): what its commands read is remembered, and what
+# they invalidate for the client itself is sent after their replies.
+TRACKING: Final = 32
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 
