@@ -24,6 +24,7 @@ from tests.conftest import (
     parse_reply,
     split_replies,
 )
+from tests.oracle.test_busy_script_oracle import wait_until_busy
 from zyst.protocol.resp import encode_command
 
 Args = tuple[bytes | str | int, ...]
@@ -560,3 +561,22 @@ def test_keys_are_names_whatever_the_database_and_swapdb_tells_nobody(new_pair: 
     tracker.nothing_more()
     writer.check(("SWAPDB", "0", "1"), ("SELECT", "9"), ("FLUSHDB",))
     assert tracker.check(("PING",), replies=2) == [b">2\r\n$10\r\ninvalidate\r\n_\r\n", PONG]
+
+
+def test_a_read_refused_while_a_script_is_busy_is_not_remembered(new_pair: Any) -> None:
+    tracker, runner, killer, writer = new_pair(3), new_pair(), new_pair(), new_pair()
+    probes = [RawConnection(conn.sock.getpeername()[1]) for conn in (writer.zyst, writer.redis)]
+    killer.check(("CONFIG", "SET", "lua-time-limit", "10"))
+    try:
+        tracker.check(("CLIENT", "TRACKING", "ON"))
+        runner.send(("EVAL", "while true do end", "0"))
+        for probe in probes:
+            wait_until_busy(probe)
+        [refused] = tracker.check(("GET", "bz:a"))
+        assert refused.startswith(b"-BUSY")
+        killer.check(("SCRIPT", "KILL"))
+        runner.read(1)
+        writer.check(("SET", "bz:a", "1"))
+        tracker.nothing_more()
+    finally:
+        killer.check(("CONFIG", "SET", "lua-time-limit", "5000"))
