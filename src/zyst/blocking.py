@@ -301,6 +301,7 @@ class BlockingManager:
         self._serving = True
         keyspace = self.keyspace
         ready = keyspace.ready
+        tracking = keyspace.signal.tracking
         try:
             while ready:
                 slot = ready.pop(0)
@@ -316,10 +317,20 @@ class BlockingManager:
                         break
                     if not waiter.parked or type(value) is not waiter.kind:
                         continue
-                    reply = run(waiter.client, waiter.serve_with(slot[1]))
+                    client = waiter.client
+                    # The served client's command is the one running now: what it invalidates
+                    # for itself follows its reply (zyst.tracking).
+                    saved = tracking.enter(client)
+                    try:
+                        reply = run(client, waiter.serve_with(slot[1]))
+                        if type(reply) is not Blocked:
+                            self.unpark(waiter)
+                            waiter.on_served(reply)
+                    finally:
+                        own = tracking.leave(saved)
+                    for message in own:
+                        client.push(message)
                     if type(reply) is Blocked:
                         break  # nothing left for the first in line: the key is spent
-                    self.unpark(waiter)
-                    waiter.on_served(reply)
         finally:
             self._serving = False

@@ -16,6 +16,7 @@ from zyst.pubsub import Subscriptions
 if TYPE_CHECKING:
     from zyst.context import ServerContext
     from zyst.keyspace import Database
+    from zyst.tracking import TrackingState
 
 
 class Client:
@@ -45,6 +46,7 @@ class Client:
         "resp3",
         "subscriptions",
         "touched",
+        "tracking",
         "transport_info",
         "watch_dirty",
         "watching",
@@ -98,6 +100,9 @@ class Client:
         # and CLIENT NO-EVICT's.
         self.reply_flags = 0
         self.no_evict = False
+        # CLIENT TRACKING's options while it is on (zyst.tracking; the modes.TRACKING bit is
+        # set with it), else None.
+        self.tracking: TrackingState | None = None
 
     @property
     def db_index(self) -> int:

@@ -579,6 +579,12 @@ SETTINGS: tuple[Setting[Any], ...] = (
         for name, attr, low, high in _ENCODING_SETTINGS
     ),
     _int_setting(
+        "tracking-table-max-keys",
+        0,
+        LLONG_MAX,
+        "most keys client-side caching remembers readers of (0: no limit)",
+    ),
+    _int_setting(
         "slowlog-log-slower-than",
         -1,
         LLONG_MAX,
@@ -685,6 +691,7 @@ class Config:
     set_max_intset_entries: int = 512
     zset_max_listpack_entries: int = 128
     zset_max_listpack_value: int = 64
+    tracking_table_max_keys: int = 1000000
     slowlog_log_slower_than: int = 10000
     slowlog_max_len: int = 128
     latency_monitor_threshold: int = 0

@@ -476,6 +476,8 @@ class Connection(asyncio.Protocol):
                 self.ctx.pubsub.forget(client)
             if client.mode & MONITORING:
                 monitor.stop(client)
+            if client.tracking is not None:
+                self.ctx.signal.tracking.disable(client)
         if self._on_close is not None:
             self._on_close(self)
         self.transport = None

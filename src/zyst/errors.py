@@ -427,3 +427,48 @@ MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
 REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
 PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+
+
+# -- client-side caching (CLIENT TRACKING, CLIENT CACHING) --------------------------------------
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_SUCH_REDIRECT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_BCAST_SWITCH = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and "
+    "then re-enabling it with a different mode."
+)
+TRACKING_OPTIN_OPTOUT_BCAST = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_AND_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_OPT_SWITCH = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
+    "then re-enabling it with a different mode."
+)
+CACHING_NOT_TRACKING = (
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+    "OPTOUT mode enabled"
+)
+CACHING_YES_NOT_OPTIN = (
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+)
+CACHING_NO_NOT_OPTOUT = (
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+)
+
+
+def _c_string(raw: bytes) -> str:
+    """A prefix as Redis prints it with ``%s``: up to its first NUL byte."""
+    return raw.split(b"\0", 1)[0].decode("latin-1")
+
+
+def prefix_overlaps_existing(prefix: bytes, existing: bytes) -> str:
+    return (
+        f"ERR Prefix '{_c_string(prefix)}' overlaps with an existing prefix "
+        f"'{_c_string(existing)}'. Prefixes for a single client must not overlap."
+    )
+
+
+def prefix_overlaps_given(prefix: bytes, other: bytes) -> str:
+    return (
+        f"ERR Prefix '{_c_string(prefix)}' overlaps with another provided prefix "
+        f"'{_c_string(other)}'. Prefixes for a single client must not overlap."
+    )

@@ -1,6 +1,6 @@
 """The one "key modified" signal (Redis's ``signalModifiedKey`` and ``touchWatchedKey``): every
 change to a key is reported here, once, and this module tells whoever listens. Today that is
-WATCH; client tracking and keyspace events will listen here too.
+WATCH, client-side caching (:mod:`zyst.tracking`: invalidations) and keyspace events.
 
 Who raises it:
 
@@ -12,7 +12,8 @@ Who raises it:
 - FLUSHDB, FLUSHALL and SWAPDB, for whole databases (:meth:`KeySignal.database_replaced`).
 
 It costs nothing when nobody listens: :attr:`KeySignal.listening` is a plain field the raisers
-test first, true only while some client watches a key.
+test first, true only while some client watches a key, keyspace events are on, or client
+tracking is active (:attr:`zyst.tracking.Tracking.active`).
 
 Invariant: ``watched`` maps ``(db index, key)`` to the WATCH entries of the clients watching it,
 and a client's ``watching`` list holds exactly its entries there; both are emptied together
@@ -24,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from zyst.keyevents import KEY_MISS, KeyEvents
+from zyst.tracking import Tracking
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -46,18 +48,20 @@ class Watch:
 class KeySignal:
     """The signal and its listeners (one per server, on the keyspace)."""
 
-    __slots__ = ("events", "keyspace", "listening", "watched")
+    __slots__ = ("events", "keyspace", "listening", "tracking", "watched")
 
     def __init__(self, keyspace: Keyspace) -> None:
         self.keyspace = keyspace
         self.watched: dict[tuple[int, bytes], list[Watch]] = {}
         # Keyspace notifications (notify-keyspace-events), published from here.
         self.events = KeyEvents()
+        # Client-side caching: the clients told when keys they may cache change.
+        self.tracking = Tracking(self.update_listening)
         self.listening = False
 
     def update_listening(self) -> None:
         """Recompute :attr:`listening` after a listener came or went."""
-        self.listening = bool(self.watched) or self.events.enabled
+        self.listening = bool(self.watched) or self.events.enabled or self.tracking.active
 
     def set_event_flags(self, flags: int) -> None:
         """Publish the keyspace events of the classes in ``flags`` from now on."""
@@ -77,6 +81,11 @@ class KeySignal:
         if self.watched:
             for db_index, key in keys:
                 self.modified(db_index, key)
+        tracking = self.tracking
+        if tracking.active:
+            by = tracking.current
+            for _, key in keys:
+                tracking.invalidate(key, by)
         events = self.events
         if events.enabled:
             events.written(name, argv, keys, self._exists, rewritten)
@@ -85,6 +94,14 @@ class KeySignal:
         """``key`` expired (lazily or by the active cycle) and is gone."""
         self.events.expired(db_index, key)
         self.modified(db_index, key)
+        if self.tracking.active:
+            self.tracking.invalidate(key, None)
+
+    def flushed(self) -> None:
+        """FLUSHDB or FLUSHALL ran (once per command, after :meth:`database_replaced` for each
+        database it empties): tracking clients learn that every key is invalid."""
+        if self.tracking.active:
+            self.tracking.flushed()
 
     def missed(self, db_index: int, key: bytes) -> None:
         """A read command looked ``key`` up and found nothing (the ``keymiss`` event)."""

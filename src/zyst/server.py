@@ -432,6 +432,11 @@ class Server:
                     self.expirer.run(time_budget=interval * 0.25)
                     latency.sample_if_needed("expire-cycle", time.monotonic() - began)
                 encodings.prune(self.ctx.keyspace)
+                tracking = self.ctx.signal.tracking
+                if tracking.clients:
+                    # (Also done before each command of a tracking client: this is for a
+                    # server left idle after CONFIG SET tracking-table-max-keys.)
+                    tracking.limit(self.config.tracking_table_max_keys)
                 now = time.monotonic()
                 self._sample_ops(now)
                 aof = self.aof

@@ -151,6 +151,7 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
             OutputLimit(1000, 0, 5),
             OutputLimit(0, 8 * 1024**2, 61),
         ),
+        tracking_table_max_keys=5,
         slowlog_log_slower_than=-1,
         slowlog_max_len=7,
         busy_reply_threshold=250,

@@ -6,6 +6,7 @@ its ``@command`` declaration in the group's module, nothing else.
 
 from zyst.commands import (  # noqa: F401  (imported for their declarations)
     bitmaps,
+    caching,
     connection,
     debug,
     hashes,

@@ -22,7 +22,19 @@ from zyst.commands.table import Reply, call, command, container, lookup, subcomm
 from zyst.errors import CommandError
 from zyst.lolwut import lolwut_text
 from zyst.numbers import strict_int
-from zyst.protocol.resp import NO_REPLY, OK, PONG, ErrorReply, Map, Status, Verbatim
+from zyst.protocol.resp import (
+    NO_REPLY,
+    OK,
+    PONG,
+    ErrorReply,
+    Map,
+    Raw,
+    SetReply,
+    Status,
+    Verbatim,
+    encode_error,
+)
+from zyst.tracking import prefix_collision
 
 _CONN_FLAGS = ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy")
 
@@ -215,8 +227,9 @@ def _connection(client: Client) -> Any:
 
 def _flags(client: Client, subscribed: bool) -> bytes:
     """Redis's flag letters for what Zyst's clients can be: O monitoring, P subscribed, x in
-    MULTI, b blocked (or held by CLIENT PAUSE), d a watched key changed, c closing after the
-    reply, A closing at once, e no-evict."""
+    MULTI, b blocked (or held by CLIENT PAUSE), t tracking, R its redirection broken, B tracking
+    in BCAST mode, d a watched key changed, c closing after the reply, A closing at once, e
+    no-evict."""
     flags = b""
     monitors = client.ctx.monitors
     if monitors and client in monitors:
@@ -228,6 +241,13 @@ def _flags(client: Client, subscribed: bool) -> bytes:
     conn = _connection(client)
     if conn is not None and conn.blocked:
         flags += b"b"
+    tracking = client.tracking
+    if tracking is not None:
+        flags += b"t"
+        if tracking.broken:
+            flags += b"R"
+        if tracking.bcast:
+            flags += b"B"
     if client.watch_dirty:
         flags += b"d"
     if client.close_after_reply:
@@ -304,10 +324,15 @@ def client_line(
             b"events=r" + (b"w" if omem else b""),
             b"cmd=" + client.last_command.lower(),
             b"user=default",
-            b"redir=-1",
+            b"redir=%d" % _redirection(client),
             b"resp=%d" % (3 if client.resp3 else 2),
         ]
     )
+
+
+def _redirection(client: Client) -> int:
+    """The client id tracking messages go to: 0 for the client itself, -1 when not tracking."""
+    return client.tracking.redirect if client.tracking is not None else -1
 
 
 def client_kind(client: Client) -> bytes:
@@ -682,13 +707,175 @@ def client_no_evict(client: Client, argv: list[bytes]) -> Reply:
     acl_categories=("connection",),
 )
 def client_getredir(client: Client, argv: list[bytes]) -> Reply:
-    """CLIENT GETREDIR: -1, no client tracking being on"""
-    return -1
+    """CLIENT GETREDIR: the client tracking messages are redirected to, 0 for none, -1 when
+    tracking is off."""
+    return _redirection(client)
+
+
+@subcommand(
+    CLIENT,
+    "tracking",
+    arity=-3,
+    flags=("noscript", "loading", "stale"),
+    summary="Enable or disable server assisted client side caching support",
+    since="6.0.0",
+    syntax=(
+        "<ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] "
+        "[OPTOUT] [NOLOOP]"
+    ),
+    complexity="O(1). Some options may introduce additional complexity.",
+    acl_categories=("connection",),
+)
+def client_tracking(client: Client, argv: list[bytes]) -> Reply:
+    """CLIENT TRACKING <ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]]
+    [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
+
+    Turns client-side caching on (see :mod:`zyst.tracking`) or off. The options are read (and
+    refused) before ON or OFF is; OFF ignores them. Turning it on again replaces the options
+    but may not switch BCAST or OPTIN/OPTOUT, and adds BCAST prefixes to those it has.
+    """
+    redirect = 0
+    bcast = optin = optout = noloop = False
+    prefixes: list[bytes] = []
+    directory = client.ctx.clients
+    i = 3
+    while i < len(argv):
+        option = argv[i].lower()
+        more = i + 1 < len(argv)
+        if option == b"redirect" and more:
+            i += 1
+            if redirect != 0:
+                raise CommandError(errors.TRACKING_ONE_REDIRECT)
+            value = strict_int(argv[i])
+            if value is None:
+                raise CommandError(errors.NOT_INTEGER)
+            if value not in directory:
+                raise CommandError(errors.TRACKING_NO_SUCH_REDIRECT)
+            redirect = value
+        elif option == b"bcast":
+            bcast = True
+        elif option == b"optin":
+            optin = True
+        elif option == b"optout":
+            optout = True
+        elif option == b"noloop":
+            noloop = True
+        elif option == b"prefix" and more:
+            i += 1
+            prefixes.append(argv[i])
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    status = argv[2].lower()
+    tracking = client.ctx.signal.tracking
+    if status == b"off":
+        _stop_tracking(client)
+        return OK
+    if status != b"on":
+        raise CommandError(errors.SYNTAX)
+    state = client.tracking
+    if prefixes and not bcast:
+        raise CommandError(errors.TRACKING_PREFIX_NEEDS_BCAST)
+    if state is not None and state.bcast != bcast:
+        raise CommandError(errors.TRACKING_BCAST_SWITCH)
+    if bcast and (optin or optout):
+        raise CommandError(errors.TRACKING_OPTIN_OPTOUT_BCAST)
+    if optin and optout:
+        raise CommandError(errors.TRACKING_OPTIN_AND_OPTOUT)
+    if state is not None and ((optin and state.optout) or (optout and state.optin)):
+        raise CommandError(errors.TRACKING_OPT_SWITCH)
+    overlap = None
+    if bcast:
+        collision = prefix_collision(state.prefixes if state is not None else set(), prefixes)
+        if collision is not None:
+            goes_on, message = collision
+            if not goes_on:
+                raise CommandError(message)
+            overlap = message
+    tracking.directory = directory
+    tracking.enable(client, redirect, bcast, optin, optout, noloop, prefixes)
+    client.mode |= modes.TRACKING
+    if overlap is not None:
+        # Redis 7.0 answers this overlap with its error and, having gone on to turn tracking
+        # on, with OK too: two replies to one command.
+        client.ctx.stats.count_error(overlap)
+        CLIENT.subcommands[b"tracking"].failed_calls += 1
+        return Raw(encode_error(overlap) + b"+OK\r\n")
+    return OK
+
+
+def _stop_tracking(client: Client) -> None:
+    """Turn tracking off (CLIENT TRACKING OFF, RESET)."""
+    if client.tracking is not None:
+        client.ctx.signal.tracking.disable(client)
+    client.mode &= ~modes.TRACKING
+
+
+@subcommand(
+    CLIENT,
+    "caching",
+    arity=3,
+    flags=("noscript", "loading", "stale"),
+    summary="Instruct the server about tracking or not keys in the next request",
+    since="6.0.0",
+    syntax="<YES | NO>",
+    complexity="O(1)",
+    acl_categories=("connection",),
+)
+def client_caching(client: Client, argv: list[bytes]) -> Reply:
+    """CLIENT CACHING <YES | NO>
+
+    For a client tracking in OPTIN mode (YES) or OPTOUT mode (NO): the keys the next command
+    reads (or the next transaction, when sent before MULTI) are remembered (YES) or not (NO),
+    against the mode's default."""
+    state = client.tracking
+    if state is None:
+        raise CommandError(errors.CACHING_NOT_TRACKING)
+    option = argv[2].lower()
+    if option == b"yes":
+        if not state.optin:
+            raise CommandError(errors.CACHING_YES_NOT_OPTIN)
+    elif option == b"no":
+        if not state.optout:
+            raise CommandError(errors.CACHING_NO_NOT_OPTOUT)
+    else:
+        raise CommandError(errors.SYNTAX)
+    state.caching = True
+    return OK
+
+
+@subcommand(
+    CLIENT,
+    "trackinginfo",
+    arity=2,
+    flags=("noscript", "loading", "stale"),
+    summary=(
+        "Return information about server assisted client side caching for the current connection"
+    ),
+    since="6.2.0",
+    complexity="O(1)",
+    acl_categories=("connection",),
+)
+def client_trackinginfo(client: Client, argv: list[bytes]) -> Reply:
+    """CLIENT TRACKINGINFO: the tracking flags (a set), the redirection (-1 when off) and the
+    BCAST prefixes."""
+    state = client.tracking
+    if state is None:
+        return Map([(b"flags", SetReply([b"off"])), (b"redirect", -1), (b"prefixes", [])])
+    return Map(
+        [
+            (b"flags", SetReply([b"on", *state.flag_names()])),
+            (b"redirect", state.redirect),
+            (b"prefixes", sorted(state.prefixes)),
+        ]
+    )
 
 
 # Redis's CLIENT HELP, its entries for the subcommands Zyst has (SETINFO in Redis 7.2's words).
 _CLIENT_HELP = [
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
     "GETREDIR",
     "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
@@ -729,6 +916,11 @@ _CLIENT_HELP = [
     "    * LIB-VER: the client lib version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "HELP",
@@ -756,6 +948,7 @@ def client_help(client: Client, argv: list[bytes]) -> Reply:
 # client from everything, tracking turns itself off): each is called with the client.
 RESET_HOOKS: list[Callable[[Client], None]] = []
 RESET_HOOKS.append(reset_client)  # RESET drops every subscription
+RESET_HOOKS.append(_stop_tracking)
 
 
 def _leave_multi(client: Client) -> None:
@@ -780,8 +973,8 @@ def reset(client: Client, argv: list[bytes]) -> Reply:
     """RESET
 
     Back to a new connection's state: out of MULTI, nothing watched, database 0, RESP2, no
-    name, replies on, and whatever :data:`RESET_HOOKS` undo (subscriptions). CLIENT NO-EVICT
-    stays as it was, as in Redis 7.0."""
+    name, replies on, and whatever :data:`RESET_HOOKS` undo (subscriptions, tracking). CLIENT
+    NO-EVICT stays as it was, as in Redis 7.0."""
     _leave_multi(client)
     client.select(0)
     client.resp3 = False

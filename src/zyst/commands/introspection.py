@@ -676,6 +676,15 @@ def _target_command(target: list[bytes]) -> Command:
     return cmd
 
 
+def keys_of(cmd: Command, argv: list[bytes]) -> list[bytes]:
+    """The keys of the command line ``argv`` (the command ``cmd``), as Redis's
+    ``getKeysFromCommand`` finds them: none when it has none or its key count is not valid."""
+    try:
+        return _keys_of(cmd, argv)
+    except CommandError:
+        return []
+
+
 def _keys_of(cmd: Command, target: list[bytes]) -> list[bytes]:
     """The keys of the command line ``target`` (the command ``cmd``), as COMMAND GETKEYS."""
     if cmd.getkeys is not None:

@@ -35,6 +35,9 @@ SCRIPT: Final = 8
 BUSY: Final = 16
 MONITORING: Final = 32  # after MONITOR (zyst.commands.monitor)
 PAUSED: Final = 64  # every client but the monitoring ones, while CLIENT PAUSE is in force
+# CLIENT TRACKING ON (zyst.commands.caching): what its commands read is remembered, and what
+# they invalidate for the client itself is sent after their replies.
+TRACKING: Final = 128
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 

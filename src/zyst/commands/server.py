@@ -89,8 +89,10 @@ def flushdb(client: Client, argv: list[bytes]) -> Reply:
     """FLUSHDB [ASYNC | SYNC]"""
     _flush_mode(argv)
     removed = len(client.db)
-    if client.ctx.signal.listening:
-        client.ctx.signal.database_replaced(client.db, None)
+    signal = client.ctx.signal
+    if signal.listening:
+        signal.database_replaced(client.db, None)
+        signal.flushed()
     client.db.flush()
     # Redis propagates FLUSHDB even when the database was empty; a moved ``dirty`` is what
     # makes the dispatcher propagate.
@@ -121,6 +123,7 @@ def flushall(client: Client, argv: list[bytes]) -> Reply:
     if signal.listening:
         for db in keyspace.dbs:
             signal.database_replaced(db, None)
+        signal.flushed()
     keyspace.flushall()
     client.ctx.dirty += removed + 1
     return OK
@@ -255,7 +258,7 @@ def _clients(ctx: ServerContext) -> Fields:
         ("cluster_connections", 0),
         ("maxclients", ctx.config.maxclients),
         ("blocked_clients", len(ctx.blocking)),
-        ("tracking_clients", 0),
+        ("tracking_clients", ctx.signal.tracking.clients),
         ("clients_in_timeout_table", ctx.blocking.with_timeout()),
     ]
 
@@ -366,6 +369,7 @@ def _persistence(ctx: ServerContext) -> Fields:
 def _stats(ctx: ServerContext) -> Fields:
     stats = ctx.stats
     keys = ctx.keyspace
+    tracking = ctx.signal.tracking
     return [
         ("total_connections_received", stats.total_connections_received),
         ("total_commands_processed", stats.commands_run),
@@ -391,6 +395,9 @@ def _stats(ctx: ServerContext) -> Fields:
         ("latest_fork_usec", 0),
         ("total_forks", 0),
         ("migrate_cached_sockets", 0),
+        ("tracking_total_keys", len(tracking.keys)),
+        ("tracking_total_items", tracking.items),
+        ("tracking_total_prefixes", len(tracking.prefixes)),
         ("total_error_replies", stats.total_error_replies),
     ]
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 from zyst import errors
 from zyst.blocking import reply_without_waiting
 from zyst.commands import modes
+from zyst.commands.caching import call_tracked
 from zyst.commands.table import Command, KeySpec, Reply, call, command, lookup, resolve
 from zyst.errors import CommandError
 from zyst.protocol.resp import NULL_ARRAY, OK, QUEUED, ErrorReply, Raw, encode_reply
@@ -145,7 +146,9 @@ def exec_(client: Client, argv: list[bytes]) -> Reply:
     ctx.begin_atomic()
     try:
         for queued in queue:
-            reply = reply_without_waiting(call(client, queued))
+            # A tracking client's reads are remembered as they run (zyst.commands.caching).
+            run = call if client.tracking is None else call_tracked
+            reply = reply_without_waiting(run(client, queued))
             if type(reply) is ErrorReply:
                 stats.count_error(reply.message)
             if pushed:

@@ -25,6 +25,7 @@ from lupa import lua51
 from zyst import errors
 from zyst.blocking import reply_without_waiting
 from zyst.commands import table
+from zyst.commands.caching import script_read
 from zyst.protocol.resp import ErrorReply, encode_reply
 from zyst.scripting import libraries, prelude
 from zyst.scripting.convert import ReplyReader, error_table
@@ -186,6 +187,9 @@ class Interpreter:
             finally:
                 ctx.propagating = propagating
         reply = reply_without_waiting(reply)
+        if run.caller.tracking is not None and "readonly" in flags:
+            # A tracking caller caches what the script was called with (zyst.commands.caching).
+            script_read(run.caller)
         if type(reply) is ErrorReply:
             ctx.stats.count_error(reply.message)
         out: list[bytes] = []
