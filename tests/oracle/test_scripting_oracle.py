@@ -38,6 +38,9 @@ SCRIPTS = [
     "return {foo='bar'}",
     "return {1, {err='inner'}, {ok='x'}}",
     "return function() end",
+    # may_replicate commands are writes to a read-only script
+    "#!lua flags=no-writes\nreturn redis.call('publish', 'c', 'm')",
+    "#!lua flags=no-writes\nreturn redis.pcall('publish', 'c', 'm')",
     "return KEYS",
     "return ARGV",
     "return {#KEYS, #ARGV}",

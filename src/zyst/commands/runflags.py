@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from zyst.commands import modes
+from zyst.commands import modes, table
 from zyst.commands.table import Command, resolve
 from zyst.errors import CommandError
 from zyst.scripting.engine import engine_of, script_flags
@@ -25,11 +25,9 @@ if TYPE_CHECKING:
 
 READONLY: Final = 1
 WRITE: Final = 2
-# Redis's may_replicate: commands that may reach replicas without being writes (PUBLISH). Redis
-# hides it from COMMAND INFO, so the declarations do not carry it: these are the commands whose
-# Redis 7.0 declaration has it.
+# Redis's may_replicate: commands that may reach replicas without being writes (PUBLISH; the
+# list is table.MAY_REPLICATE).
 MAY_REPLICATE: Final = 4
-_MAY_REPLICATE: Final = frozenset(("eval", "evalsha", "fcall", "pfcount", "publish", "spublish"))
 
 _EVALS: Final = frozenset(("eval", "eval_ro"))
 _EVALSHAS: Final = frozenset(("evalsha", "evalsha_ro"))
@@ -38,7 +36,7 @@ _FCALLS: Final = frozenset(("fcall", "fcall_ro"))
 
 def declared(cmd: Command) -> int:
     """The flags of ``cmd``'s declaration."""
-    bits = MAY_REPLICATE if cmd.name in _MAY_REPLICATE else 0
+    bits = MAY_REPLICATE if cmd.name in table.MAY_REPLICATE else 0
     if cmd.write:
         bits |= WRITE
     if "readonly" in cmd.flags:

@@ -136,6 +136,11 @@ class Command:
 # Every command by lower-case name; ``_LOOKUP`` adds the upper-case spelling so the common case
 # needs no ``lower()``.
 COMMANDS: dict[bytes, Command] = {}
+
+# Commands Redis 7.0 declares ``may_replicate`` (they may reach replicas without being writes:
+# refused in read-only scripts, held by CLIENT PAUSE WRITE). Redis hides the flag from COMMAND
+# INFO, so the declarations do not carry it.
+MAY_REPLICATE: Final = frozenset(("eval", "evalsha", "fcall", "pfcount", "publish", "spublish"))
 _LOOKUP: dict[bytes, Command] = {}
 # The dispatcher's shortcut for commands without subcommands, under both spellings:
 # (handler, arity, write, declaration).

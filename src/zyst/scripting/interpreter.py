@@ -171,7 +171,7 @@ class Interpreter:
         flags = found.flags
         if "noscript" in flags:
             return True, self._rejected(errors.SCRIPT_NOSCRIPT_COMMAND)
-        if run.read_only and (found.write or "may_replicate" in flags):
+        if run.read_only and (found.write or found.name in table.MAY_REPLICATE):
             return True, self._rejected(errors.SCRIPT_WRITE_IN_READ_ONLY)
         if found.write:
             run.wrote = True  # from now on SCRIPT KILL can't stop it (SCRIPT_WRITE_DIRTY)
