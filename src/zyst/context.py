@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zyst import access, encodings, keyevents, timing
+from zyst import access, encodings, errors, keyevents, timing
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
@@ -91,9 +91,9 @@ class Stats:
         self._sampled_output = net_out
 
     def count_error(self, message: str) -> None:
-        """Count an error reply under its code (the first word: ``ERR``, ``WRONGTYPE``…)."""
+        """Count an error reply under its code (:func:`zyst.errors.error_code`)."""
         self.total_error_replies += 1
-        code = message.split(" ", 1)[0]
+        code = errors.error_code(message)
         self.error_codes[code] = self.error_codes.get(code, 0) + 1
 
     @property

@@ -472,3 +472,11 @@ def prefix_overlaps_given(prefix: bytes, other: bytes) -> str:
         f"ERR Prefix '{_c_string(prefix)}' overlaps with another provided prefix "
         f"'{_c_string(other)}'. Prefixes for a single client must not overlap."
     )
+
+
+def error_code(message: str) -> str:
+    """The code INFO errorstats counts an error reply under, as Redis finds it: the first word
+    (``ERR``, ``WRONGTYPE`` ...) when a space ends it within the first 32 characters, else
+    ``ERR``."""
+    space = message.find(" ", 0, 32)
+    return message[:space] if space >= 0 else "ERR"

@@ -91,6 +91,47 @@ def test_commandstats_count_calls_rejections_and_failures_as_redis(oracle: Oracl
     assert ours["errorstat_WRONGTYPE"] == "count=1"
 
 
+def test_commandstats_of_scripts_and_functions_as_redis(oracle: Oracle) -> None:
+    """A script or function that ends in an error, a missing script or function, bad key
+    counts: failed calls of EVAL/EVALSHA/FCALL; an error a script catches is not its own."""
+    oracle.check(
+        "FUNCTION",
+        "LOAD",
+        "REPLACE",
+        "#!lua name=stats\n"
+        "redis.register_function('boom', function() return redis.call('incr', 's') end)",
+    )
+    try:
+        oracle.check("CONFIG", "RESETSTAT")
+        oracle.check("SET", "s", "x")
+        for command in (
+            ("EVAL", "return 1", "0"),
+            ("EVAL", "error('no')", "0"),
+            ("EVAL", "return redis.call('incr', 's')", "0"),
+            ("EVAL", "return redis.pcall('incr', 's')", "0"),
+            ("EVAL", "redis.pcall('incr', 's') return 1", "0"),
+            ("EVAL", "return {err='mine'}", "0"),
+            ("EVAL", "return 1", "5"),
+            ("EVAL", "return 1"),
+            ("EVALSHA", "0" * 40, "0"),
+            ("EVALSHA", "short", "0"),
+            ("FCALL", "boom", "0"),
+            ("FCALL", "nosuch", "0"),
+            ("FCALL", "boom", "x"),
+            ("EVAL_RO", "return redis.call('set', 'a', 'b')", "0"),
+        ):
+            oracle.check(*command)
+        ours, theirs = info_both(oracle, "commandstats")
+        for name in ("eval", "evalsha", "fcall", "eval_ro", "incr", "set"):
+            key = f"cmdstat_{name}"
+            assert counts(ours[key]) == counts(theirs[key]), name
+        assert counts(ours["cmdstat_eval"])["failed_calls"] == "5"
+        ours, theirs = info_both(oracle, "errorstats")
+        assert ours == theirs
+    finally:
+        oracle.check("FUNCTION", "DELETE", "stats")
+
+
 def test_commandstats_count_every_command_of_a_pipeline(oracle: Oracle) -> None:
     oracle.check("CONFIG", "RESETSTAT")
     pipeline = [("GET", "a")] * 5 + [("INCR", "n")] * 3 + [("GET", "a"), ("LRANGE", "l", "0", "-1")]

@@ -659,9 +659,18 @@ def command_list(client: Client, argv: list[bytes]) -> Reply:
     acl_categories=("connection",),
 )
 def command_getkeys(client: Client, argv: list[bytes]) -> Reply:
-    """COMMAND GETKEYS command [arg [arg ...]]"""
+    """COMMAND GETKEYS command [arg [arg ...]]
+
+    A command whose keys are all optional (``no_mandatory_keys``: EVAL, FCALL ...) and given
+    none, or an invalid count of them, has an empty list of keys rather than the error."""
     target = argv[2:]
-    return _keys_of(_target_command(target), target)
+    cmd = _target_command(target)
+    try:
+        return _keys_of(cmd, target)
+    except CommandError as exc:
+        if exc.message == errors.GETKEYS_INVALID_ARGUMENTS and "no_mandatory_keys" in cmd.flags:
+            return []
+        raise
 
 
 def _target_command(target: list[bytes]) -> Command:

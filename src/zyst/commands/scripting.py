@@ -65,19 +65,29 @@ def _eval(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     keys, args = _keys_and_args(argv)
     engine = engine_of(client.ctx)
     sha = engine.create(argv[1])
-    return engine.eval(client, argv, engine.scripts[sha], sha, keys, args, read_only)
+    return _failed_if_error(
+        engine.eval(client, argv, engine.scripts[sha], sha, keys, args, read_only)
+    )
+
+
+def _failed_if_error(reply: Reply) -> Reply:
+    """A script's or function's reply, an error one raised so that the dispatcher counts the
+    call as failed (INFO commandstats), as Redis counts a command that replied an error."""
+    if type(reply) is ErrorReply:
+        raise CommandError(reply.message)
+    return reply
 
 
 def _evalsha(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     if len(argv[1]) != 40:
-        return ErrorReply(errors.NOSCRIPT)
+        raise CommandError(errors.NOSCRIPT)
     keys, args = _keys_and_args(argv)
     engine = engine_of(client.ctx)
     sha = argv[1].decode("latin-1").lower()
     script: Script | None = engine.scripts.get(sha)
     if script is None:
-        return ErrorReply(errors.NOSCRIPT)
-    return engine.eval(client, argv, script, sha, keys, args, read_only)
+        raise CommandError(errors.NOSCRIPT)
+    return _failed_if_error(engine.eval(client, argv, script, sha, keys, args, read_only))
 
 
 @command(
@@ -277,16 +287,16 @@ def _fcall(client: Client, argv: list[bytes], read_only: bool) -> Reply:
     name = argv[1]
     found = engine.functions.functions.get(name.lower())
     if found is None:
-        return ErrorReply(errors.FUNCTION_NOT_FOUND)
+        raise CommandError(errors.FUNCTION_NOT_FOUND)
     numkeys = strict_int(argv[2])
     if numkeys is None:
-        return ErrorReply(errors.FUNCTION_BAD_NUMKEYS)
+        raise CommandError(errors.FUNCTION_BAD_NUMKEYS)
     if numkeys > len(argv) - 3:
-        return ErrorReply(errors.SCRIPT_NUMKEYS_TOO_BIG)
+        raise CommandError(errors.SCRIPT_NUMKEYS_TOO_BIG)
     if numkeys < 0:
-        return ErrorReply(errors.SCRIPT_NUMKEYS_NEGATIVE)
+        raise CommandError(errors.SCRIPT_NUMKEYS_NEGATIVE)
     keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
-    return engine.fcall(client, argv, found[1], keys, args, read_only)
+    return _failed_if_error(engine.fcall(client, argv, found[1], keys, args, read_only))
 
 
 @command(

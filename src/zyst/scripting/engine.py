@@ -334,7 +334,7 @@ class Engine:
     def _uncount(self, message: str) -> None:
         """Take back in advance the count of an error reply the caller will count."""
         stats = self.ctx.stats
-        code = message.split(" ", 1)[0]
+        code = errors.error_code(message)
         stats.total_error_replies -= 1
         stats.error_codes[code] = stats.error_codes.get(code, 0) - 1
 

@@ -162,17 +162,14 @@ class Interpreter:
         found = table.resolve(argv)
         if not isinstance(found, table.Command):
             known = table.lookup(argv[0])
-            message = (
-                errors.SCRIPT_WRONG_ARITY
-                if known is not None and not known.accepts(len(argv))
-                else errors.SCRIPT_UNKNOWN_COMMAND
-            )
-            return True, self._rejected(message)
+            if known is not None and not known.accepts(len(argv)):
+                return True, self._rejected(errors.SCRIPT_WRONG_ARITY, known)
+            return True, self._rejected(errors.SCRIPT_UNKNOWN_COMMAND, None)
         flags = found.flags
         if "noscript" in flags:
-            return True, self._rejected(errors.SCRIPT_NOSCRIPT_COMMAND)
+            return True, self._rejected(errors.SCRIPT_NOSCRIPT_COMMAND, found)
         if run.read_only and (found.write or found.name in table.MAY_REPLICATE):
-            return True, self._rejected(errors.SCRIPT_WRITE_IN_READ_ONLY)
+            return True, self._rejected(errors.SCRIPT_WRITE_IN_READ_ONLY, found)
         if found.write:
             run.wrote = True  # from now on SCRIPT KILL can't stop it (SCRIPT_WRITE_DIRTY)
         ctx = self.engine.ctx
@@ -196,8 +193,12 @@ class Interpreter:
         encode_reply(reply, client.resp3, out)
         return self.reader.read(b"".join(out))
 
-    def _rejected(self, message: str) -> Any:
+    def _rejected(self, message: str, cmd: table.Command | None) -> Any:
+        """A command the script may not run: an error for the script, a rejected call of the
+        command (INFO commandstats) when there is one."""
         self.engine.ctx.stats.count_error("ERR " + message)
+        if cmd is not None:
+            cmd.rejected_calls += 1
         return error_table(self.lua, message.encode(), from_command=True)
 
     def _redis_log(self, *args: Any) -> None:
