@@ -48,6 +48,7 @@ SUITE_TIMEOUT = 600
 # The name under which tests/apps/test_app_suites.py records each comparison's counts.
 SUMMARY_PROPERTY = "app_suite_counts"
 SERVERS = ("redis", "zyst")
+SERVER_NAMES = {"redis": "redis-server", "zyst": "zyst"}
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,11 @@ def python() -> Path:
     return environment_dir() / "bin" / "python"
 
 
+def site_packages() -> Path:
+    (found,) = (environment_dir() / "lib").glob("python*/site-packages")
+    return found
+
+
 def source_dir(suite: AppSuite) -> Path | None:
     """The unpacked sdist of ``suite`` (its tests' working directory), if it has one."""
     if suite.sdist is None:
@@ -159,7 +165,7 @@ class Run:
         counts = ", ".join(
             f"{self.count(outcome)} {outcome}" for outcome in ("passed", "failed", "skipped")
         )
-        return f"{self.server}: {counts}"
+        return f"{SERVER_NAMES[self.server]}: {counts}"
 
 
 def read_junit(path: Path) -> dict[str, str]:
@@ -210,7 +216,7 @@ def suite_environment() -> dict[str, str]:
     return {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("PYTEST_") and name not in ("PYTHONPATH", "COV_CORE_SOURCE")
+        if not name.startswith("PYTEST_") and name != "PYTHONPATH"
     }
 
 
@@ -231,6 +237,10 @@ def start(suite: AppSuite, server: str, workdir: Path) -> tuple[subprocess.Popen
         "no:cacheprovider",
         "-q",
     ]
+    if suite.sdist is None:
+        # Test ids relative to site-packages (huey/tests/test_storage.py::...), not to the
+        # working directory, which does not hold the tests.
+        pytest_argv.append(f"--rootdir={site_packages()}")
     for node_id, _why in suite.deselect:
         pytest_argv.append(f"--deselect={node_id}")
     command = [
