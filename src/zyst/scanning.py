@@ -47,7 +47,9 @@ The keyspace: :class:`KeyLog`
     (both its entries find it in ``data``), which the guarantee allows but Redis, without a
     rehash under way, does not do. Compacting once the redundant entries pass a quarter of the
     live ones keeps that to a quarter at most (a cache whose keys expire and are set again makes
-    such entries all the time).
+    such entries all the time); and an iteration whose first call may read the whole log
+    compacts it first, so a database small enough to be answered in one call is answered
+    without duplicates, as by Redis.
 
     Cost: appending is O(1); a compaction costs the log's length (live plus redundant entries)
     and happens once the deletions since the last one pass a quarter of the live keys, so it is
@@ -258,6 +260,16 @@ class KeyLog:
         stored: expired ones included, the caller filters them."""
         if self._crowded(data):
             self.compact(data)  # before reading, so that a call reads live entries
+        elif (
+            cursor <= _GENERATION_MASK
+            and len(self.keys) != len(data)
+            and len(self.keys) <= count * _READ_FACTOR
+        ):
+            # A first call that may read the whole log drops its redundant entries first: a
+            # database small enough to be answered in one call is answered without a key twice,
+            # as Redis answers it (applications count keys with one SCAN). This costs no more
+            # than the read itself.
+            self.compact(data)
         following = 0
         end = self.next_seq
         if cursor > _GENERATION_MASK:

@@ -121,6 +121,25 @@ def test_keylog_lists_each_key_once_without_writes() -> None:
     assert sorted(seen) == sorted(space.data)
 
 
+def test_keylog_read_whole_by_one_call_lists_each_key_once() -> None:
+    space = Keyspace([b"k%d" % n for n in range(6)])
+    space.log = KeyLog(space.data)
+    for n in (1, 3, 3, 5):
+        space.delete(b"k%d" % n)
+        space.add(b"k%d" % n)
+    # A first call that may read the whole log compacts it first: each key once.
+    cursor, keys = space.log.read(space.data, 0, 10)
+    assert cursor == 0 and sorted(keys) == sorted(space.data)
+    # A log longer than a first call may read is left as it is (that call stays O(COUNT)).
+    space = Keyspace([b"k%d" % n for n in range(200)])
+    space.log = KeyLog(space.data)
+    for n in range(0, 40):
+        space.delete(b"k%d" % n)
+        space.add(b"k%d" % n)
+    space.log.read(space.data, 0, 10)
+    assert len(space.log.keys) == 240
+
+
 @pytest.mark.parametrize(
     "cursor", [1, 2, 15, 16, 17, 1 << 40, (1 << 64) - 1, 0xFFFF_FFFF_FFFF_FFF0, 12345678901]
 )
