@@ -250,9 +250,14 @@ class RawConnection:
     def pipeline(self, commands: Sequence[Sequence[bytes | str | int]]) -> list[bytes]:
         """Send every command in one write, then return the raw bytes of each reply, in order."""
         self.send_raw(b"".join(encode_command(as_argv(args)) for args in commands))
+        return self.read_replies(len(commands))
+
+    def read_replies(self, count: int) -> list[bytes]:
+        """Exactly the next ``count`` whole replies (or pushes), however the bytes arrive;
+        fails on any byte beyond them."""
         raw = b""
         while True:
-            replies = split_replies(raw, len(commands))
+            replies = split_replies(raw, count)
             if replies is not None:
                 return replies
             chunk = self.sock.recv(1 << 20)

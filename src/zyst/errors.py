@@ -404,6 +404,21 @@ def function_exists(name: bytes) -> str:
     return f"ERR Function {name.decode('latin-1')} already exists"
 
 
+# FUNCTION RESTORE
+FUNCTION_RESTORE_POLICY = (
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE."
+)
+DUMP_PAYLOAD_INVALID = "ERR DUMP payload version or checksum are wrong"
+FUNCTION_RESTORE_NO_TYPE = "ERR can not read data type"
+FUNCTION_RESTORE_NOT_A_FUNCTION = "ERR given type is not a function"
+FUNCTION_RESTORE_BAD_LIBRARY = "ERR Failed loading library payload"
+
+
+def function_restore_library_exists(name: bytes) -> str:
+    """A library of the payload is loaded already (APPEND): unlike FUNCTION LOAD's, unquoted."""
+    return f"ERR Library {name.decode('latin-1')} already exists"
+
+
 def function_compile(message: bytes) -> str:
     return "ERR Error compiling function: " + message.decode("latin-1")
 

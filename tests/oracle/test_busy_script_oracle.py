@@ -17,10 +17,11 @@ from tests.conftest import (
     Oracle,
     RawConnection,
     ServerProcess,
+    as_argv,
     redis_process,
-    split_replies,
     zyst_process,
 )
+from zyst.protocol.resp import encode_command
 
 ENDLESS = "while true do end"
 LIBRARY = (
@@ -70,30 +71,9 @@ def start_script(port: int, *commands: tuple[str, ...]) -> RawConnection:
     """Send ``commands`` (a script first) on a new connection; return once the script is busy."""
     probe = RawConnection(port)
     runner = RawConnection(port)
-    runner.send_raw(b"".join(_encode(args) for args in commands))
+    runner.send_raw(b"".join(encode_command(as_argv(args)) for args in commands))
     wait_until_busy(probe)
     return runner
-
-
-def _encode(args: tuple[str, ...]) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-def read_replies(conn: RawConnection, count: int) -> list[bytes]:
-    """The next ``count`` replies on ``conn`` (however the bytes arrive)."""
-    raw = b""
-    while True:
-        replies = split_replies(raw, count)
-        if replies is not None:
-            return replies
-        chunk = conn.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"connection closed; got so far: {raw!r}")
-        raw += chunk
 
 
 def mask_ids(raw: bytes) -> bytes:
@@ -138,7 +118,7 @@ def test_other_clients_get_busy_and_script_kill_stops_the_script(
         got.append(mask_ids(late.command("HELLO", "3", "SETNAME", "late")))
         with RawConnection(port) as killer:
             got.append(killer.command("SCRIPT", "KILL"))
-        got += read_replies(runner, 2)
+        got += runner.read_replies(2)
         wait_until_free(port)
         got.append(late.command("CLIENT", "GETNAME"))
         got.append(late.command("GET", "k"))
@@ -177,7 +157,7 @@ def test_functions_are_killed_by_function_kill_only(short_threshold: Oracle) -> 
                 stats = other.command("FUNCTION", "STATS")
                 got.append(re.sub(rb"duration_ms\r\n:\d+", b"duration_ms\r\n:N", stats))
                 got.append(other.command("FUNCTION", "KILL"))
-            got += read_replies(runner, 2)
+            got += runner.read_replies(2)
             runner.close()
             wait_until_free(port)
             replies[name] = got
@@ -216,7 +196,7 @@ def busy_writer(server: ServerProcess) -> tuple[RawConnection, list[bytes]]:
             other.command("SHUTDOWN"),
             other.command("PING"),
         ]
-        other.send_raw(_encode(("SHUTDOWN", "NOSAVE")))
+        other.send_raw(encode_command([b"SHUTDOWN", b"NOSAVE"]))
         got.append(other.read_until_closed())
     return runner, got
 

@@ -24,25 +24,11 @@ from tests.conftest import (
     as_argv,
     hello3,
     parse_reply,
-    split_replies,
     zyst_process,
 )
 from zyst.protocol.resp import encode_command
 
 Args = tuple[bytes | str | int, ...]
-
-
-def read_replies(conn: RawConnection, count: int) -> list[bytes]:
-    """Exactly ``count`` whole replies (or pushes) from ``conn``: fails on any byte beyond."""
-    raw = b""
-    while True:
-        replies = split_replies(raw, count)
-        if replies is not None:
-            return replies
-        chunk = conn.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError(f"connection closed; got so far: {raw!r}")
-        raw += chunk
 
 
 class Pair:
@@ -59,8 +45,8 @@ class Pair:
 
     def read(self, count: int) -> list[bytes]:
         """``count`` replies from each side, which must be the same bytes."""
-        ours = read_replies(self.zyst, count)
-        theirs = read_replies(self.redis, count)
+        ours = self.zyst.read_replies(count)
+        theirs = self.redis.read_replies(count)
         assert ours == theirs, f"zyst {ours!r} != redis {theirs!r}"
         return ours
 
@@ -72,8 +58,8 @@ class Pair:
 
     def read_unordered(self, count: int) -> list[bytes]:
         """``count`` replies from each side, equal once sorted (a hash table's order)."""
-        ours = read_replies(self.zyst, count)
-        theirs = read_replies(self.redis, count)
+        ours = self.zyst.read_replies(count)
+        theirs = self.redis.read_replies(count)
         assert sorted(ours) == sorted(theirs), f"zyst {ours!r} != redis {theirs!r}"
         return ours
 
@@ -115,7 +101,7 @@ def wait_until_gone(publisher: Pair, *channels: bytes) -> None:
     args: Args = ("PUBSUB", "NUMSUB", *channels)
     while True:
         publisher.send(args)
-        ours, theirs = read_replies(publisher.zyst, 1), read_replies(publisher.redis, 1)
+        ours, theirs = publisher.zyst.read_replies(1), publisher.redis.read_replies(1)
         counts = [parse_reply(reply[0])[1::2] for reply in (ours, theirs)]
         if all(count == 0 for side in counts for count in side):
             return
@@ -167,8 +153,8 @@ def test_unsubscribe_all_names_every_channel(new_pair: Any, resp: int) -> None:
     sub.check(("SUBSCRIBE", *channels), replies=5)
     sub.check(("PSUBSCRIBE", "t3:*", "t3:?"), replies=2)
     sub.send(("UNSUBSCRIBE",))
-    ours = read_replies(sub.zyst, 5)
-    theirs = read_replies(sub.redis, 5)
+    ours = sub.zyst.read_replies(5)
+    theirs = sub.redis.read_replies(5)
     # Which channel comes when is the order of Redis's hash table; the count goes down by one
     # each time, patterns still counted.
     for replies in (ours, theirs):
@@ -238,7 +224,7 @@ def test_resp3_subscribers_run_any_command_between_messages(new_pair: Any) -> No
     # A RESP3 subscriber that turns to RESP2 is in the subscribed mode from then on.
     sub.send(("HELLO", "2"))  # (the client ids in the replies differ)
     for conn in (sub.zyst, sub.redis):
-        assert b"proto\r\n:2\r\n" in read_replies(conn, 1)[0]
+        assert b"proto\r\n:2\r\n" in conn.read_replies(1)[0]
     sub.check(("GET", "t6:k"), ("PING",), ("HELLO", "3"))
 
 
@@ -267,7 +253,7 @@ def test_introspection_counts_live_channels_and_patterns(new_pair: Any) -> None:
         ("PUBSUB", "SHARDCHANNELS", "t7:*"),
     ):
         pub.send(listing)
-        ours, theirs = read_replies(pub.zyst, 1)[0], read_replies(pub.redis, 1)[0]
+        ours, theirs = pub.zyst.read_replies(1)[0], pub.redis.read_replies(1)[0]
         assert sorted(parse_reply(ours)) == sorted(parse_reply(theirs)), listing
     # SPUBLISH reaches the shard subscriber, not the pattern; PUBLISH the pattern only.
     assert pub.check(("SPUBLISH", "t7:s1", "m"), ("PUBLISH", "t7:s1", "n")) == [

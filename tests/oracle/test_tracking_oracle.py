@@ -4,7 +4,8 @@ connection receives (replies, RESP3 pushes, ``__redis__:invalidate`` messages) i
 
 Client ids differ between the two servers, so a REDIRECT names each side's own id
 (:meth:`Pair.send_each`). That nothing else arrived is shown by the next reply: a PING's answer
-must be the very next bytes (:func:`read_replies` fails on anything beyond what is expected).
+must be the very next bytes (``RawConnection.read_replies`` fails on anything beyond what is
+expected).
 """
 
 from __future__ import annotations
@@ -22,26 +23,12 @@ from tests.conftest import (
     as_argv,
     hello3,
     parse_reply,
-    split_replies,
 )
 from tests.oracle.test_busy_script_oracle import wait_until_busy
 from zyst.protocol.resp import encode_command
 
 Args = tuple[bytes | str | int, ...]
 PONG = b"+PONG\r\n"
-
-
-def read_replies(conn: RawConnection, count: int) -> list[bytes]:
-    """Exactly ``count`` whole replies (or pushes) from ``conn``: fails on any byte beyond."""
-    raw = b""
-    while True:
-        replies = split_replies(raw, count)
-        if replies is not None:
-            return replies
-        chunk = conn.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError(f"connection closed; got so far: {raw!r}")
-        raw += chunk
 
 
 class Pair:
@@ -67,8 +54,8 @@ class Pair:
 
     def read(self, count: int) -> list[bytes]:
         """``count`` replies from each side, which must be the same bytes."""
-        ours = read_replies(self.zyst, count)
-        theirs = read_replies(self.redis, count)
+        ours = self.zyst.read_replies(count)
+        theirs = self.redis.read_replies(count)
         assert ours == theirs, f"zyst {ours!r} != redis {theirs!r}"
         return ours
 
@@ -226,7 +213,7 @@ def test_lazy_expiry_is_told_after_the_reply(new_pair: Any) -> None:
 def _server_ms(pair: Pair) -> int:
     """The later of the two servers' clocks, in Unix milliseconds."""
     pair.send(("TIME",))
-    times = [parse_reply(read_replies(conn, 1)[0]) for conn in (pair.zyst, pair.redis)]
+    times = [parse_reply(conn.read_replies(1)[0]) for conn in (pair.zyst, pair.redis)]
     return max(int(seconds) * 1000 + int(micros) // 1000 for seconds, micros in times)
 
 
@@ -323,8 +310,8 @@ def test_broken_redirection(new_pair: Any) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.01)
     writer.check(("SET", "b:a", "1"))
-    ours = read_replies(tracker.zyst, 1)[0]
-    theirs = read_replies(tracker.redis, 1)[0]
+    ours = tracker.zyst.read_replies(1)[0]
+    theirs = tracker.redis.read_replies(1)[0]
     assert ours == b">2\r\n$21\r\ntracking-redir-broken\r\n:%d\r\n" % ids[0]
     assert theirs == b">2\r\n$21\r\ntracking-redir-broken\r\n:%d\r\n" % ids[1]
     zyst_info, redis_info = (
@@ -491,8 +478,8 @@ def test_table_limit_evicts_keys_and_tells_their_readers(new_pair: Any) -> None:
     admin.check(("CONFIG", "SET", "tracking-table-max-keys", "1"))
     try:
         tracker.check(("PING",))  # the limit is applied before a tracking client's command
-        ours = read_replies(redirection.zyst, 2)
-        theirs = read_replies(redirection.redis, 2)
+        ours = redirection.zyst.read_replies(2)
+        theirs = redirection.redis.read_replies(2)
         # Which keys go is Redis's random pick; two of the three, one message each.
         assert len({*ours}) == len({*theirs}) == 2
         assert all(m in [invalidate(k, resp=2) for k in (b"m:1", b"m:2", b"m:3")] for m in ours)

@@ -39,6 +39,7 @@ from zyst.commands.runflags import MAY_REPLICATE, WRITE, effective
 from zyst.commands.table import Command, Reply, resolve, subcommand
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MAX, strict_int
+from zyst.perserver import state_of
 from zyst.protocol.resp import OK
 
 if TYPE_CHECKING:
@@ -133,16 +134,9 @@ class Pause:
         ctx.blocking.release_postponed()
 
 
-_PAUSES: dict[int, tuple[ServerContext, Pause]] = {}
-
-
 def pause_of(ctx: ServerContext) -> Pause:
     """The pause state of the server ``ctx``."""
-    entry = _PAUSES.get(id(ctx))
-    if entry is None or entry[0] is not ctx:
-        entry = (ctx, Pause(ctx))
-        _PAUSES[id(ctx)] = entry
-    return entry[1]
+    return state_of(ctx, Pause, Pause)
 
 
 def _call_paused(client: Client, argv: list[bytes]) -> Reply:

@@ -16,6 +16,7 @@ from zyst.commands.table import KeySpec, Reply, command, container, subcommand
 from zyst.errors import CommandError
 from zyst.glob import stringmatch
 from zyst.numbers import strict_int
+from zyst.persistence import rdb
 from zyst.protocol.resp import OK, ErrorReply, Map, SetReply, Status
 from zyst.scripting.engine import Script, engine_of
 from zyst.scripting.flags import FLAG_NAMES
@@ -477,6 +478,87 @@ def function_flush(client: Client, argv: list[bytes]) -> Reply:
     engine_of(client.ctx).functions.flush()
     client.ctx.dirty += 1
     return OK
+
+
+@subcommand(
+    _FUNCTION,
+    "dump",
+    arity=2,
+    flags=("noscript",),
+    summary="Dump all functions into a serialized binary payload",
+    since="7.0.0",
+    complexity="O(N) where N is the number of functions",
+    acl_categories=("slow", "scripting"),
+)
+def function_dump(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION DUMP
+
+    Every library's code as an RDB function entry, with the RDB version and checksum after
+    them (what FUNCTION RESTORE, here or on Redis, takes back)."""
+    body = bytearray()
+    for code in engine_of(client.ctx).functions.codes():
+        body.append(rdb.OPCODE_FUNCTION2)
+        rdb.write_string(body, code)
+    return rdb.payload(body)
+
+
+@subcommand(
+    _FUNCTION,
+    "restore",
+    arity=-3,
+    flags=("write", "denyoom", "noscript"),
+    summary="Restore all the functions on the given payload",
+    since="7.0.0",
+    syntax="serialized-value [FLUSH | APPEND | REPLACE]",
+    complexity="O(N) where N is the number of functions on the payload",
+    acl_categories=("write", "slow", "scripting"),
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
+def function_restore(client: Client, argv: list[bytes]) -> Reply:
+    """FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
+
+    Loads the libraries of a FUNCTION DUMP payload (APPEND by default), all or none. A change:
+    propagated as is."""
+    if len(argv) > 4:
+        raise CommandError(errors.subcommand_syntax(argv[1], "function"))
+    policy = b"append"
+    if len(argv) == 4:
+        policy = option_word(argv[3])
+        if policy not in (b"flush", b"append", b"replace"):
+            raise CommandError(errors.FUNCTION_RESTORE_POLICY)
+    body = rdb.payload_body(argv[2])
+    if body is None:
+        raise CommandError(errors.DUMP_PAYLOAD_INVALID)
+    engine_of(client.ctx).functions.restore(_payload_libraries(body), policy)
+    client.ctx.dirty += 1
+    return OK
+
+
+def _payload_libraries(body: bytes) -> list[bytes]:
+    """The library codes of a FUNCTION DUMP payload's body (Redis's ``rdbFunctionLoad``, the
+    format of 7.0's release candidates included)."""
+    reader = rdb.Reader(body)
+    codes = []
+    while reader.remaining > 0:
+        try:
+            kind = reader.read_type()
+        except rdb.RdbError:
+            raise CommandError(errors.FUNCTION_RESTORE_NO_TYPE) from None
+        try:
+            if kind == rdb.OPCODE_FUNCTION2:
+                codes.append(reader.read_string())
+            elif kind == rdb.OPCODE_FUNCTION_PRE_GA:
+                name = reader.read_string()
+                engine = reader.read_string()
+                if reader.read_length():
+                    reader.read_string()  # the description, gone from 7.0's format
+                blob = reader.read_string()
+                codes.append(b"#!%s name=%s\n%s" % (engine, name, blob))
+            else:
+                raise CommandError(errors.FUNCTION_RESTORE_NOT_A_FUNCTION)
+        except rdb.RdbError:
+            raise CommandError(errors.FUNCTION_RESTORE_BAD_LIBRARY) from None
+    return codes
 
 
 @subcommand(

@@ -30,6 +30,7 @@ from zyst.client import Client
 from zyst.commands import modes
 from zyst.commands.table import Reply
 from zyst.errors import CommandError
+from zyst.perserver import state_of
 from zyst.protocol.inline import split_args
 from zyst.protocol.resp import OK, ErrorReply, Map
 from zyst.scripting.convert import lua_to_reply
@@ -339,13 +340,6 @@ class Engine:
         stats.error_codes[code] = stats.error_codes.get(code, 0) - 1
 
 
-_ENGINES: dict[int, tuple[ServerContext, Engine]] = {}
-
-
 def engine_of(ctx: ServerContext) -> Engine:
     """The scripting engine of the server ``ctx``, made on first use."""
-    entry = _ENGINES.get(id(ctx))
-    if entry is None or entry[0] is not ctx:
-        entry = (ctx, Engine(ctx))
-        _ENGINES[id(ctx)] = entry
-    return entry[1]
+    return state_of(ctx, Engine, Engine)

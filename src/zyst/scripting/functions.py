@@ -164,6 +164,37 @@ class LibraryLoader:
             self.functions[function_name.lower()] = (library, function)
         return name
 
+    # -- FUNCTION DUMP and RESTORE -------------------------------------------------------------
+    def codes(self) -> list[bytes]:
+        """The code of every library, in the order they were loaded (FUNCTION DUMP)."""
+        return [library.code for library in self.libraries.values()]
+
+    def restore(self, codes: list[bytes], policy: bytes) -> None:
+        """FUNCTION RESTORE: add the libraries of ``codes`` with ``policy`` (``flush``: in place
+        of every library; ``append``: none may exist already; ``replace``: in place of those of
+        the same names). All or nothing: each library is first loaded apart (FUNCTION LOAD's
+        errors), then the names are checked against the loaded ones (Redis's
+        ``libraryJoin``), and only then is anything changed. Raises :class:`CommandError`."""
+        staged = LibraryLoader(self.engine)
+        for code in codes:
+            staged.load(code, False)
+        if policy == b"flush":
+            self.flush()
+            for code in codes:
+                self.load(code, False)
+            return
+        replace = policy == b"replace"
+        for name in staged.libraries:
+            if name in self.libraries and not replace:
+                raise CommandError(errors.function_restore_library_exists(name))
+        replaced = set(staged.libraries) if replace else set()
+        for key, (_, function) in staged.functions.items():
+            owner = self.functions.get(key)
+            if owner is not None and owner[0].name not in replaced:
+                raise CommandError(errors.function_exists(function.name))
+        for code in codes:
+            self.load(code, replace)
+
     # -- redis.register_function -----------------------------------------------------------
     def _register(self, *args: Any) -> None:
         """redis.register_function(name, callback) or redis.register_function{function_name=,
