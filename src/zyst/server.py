@@ -46,6 +46,7 @@ from zyst.persistence.aof import (
 from zyst.persistence.snapshot import write_dataset_file
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
+from zyst.scripting.engine import engine_of
 
 log = logging.getLogger("zyst")
 
@@ -289,7 +290,9 @@ class Server:
         """
         path = self.aof_path()
         try:
-            size = write_dataset_file(path, self.ctx.keyspace)
+            size = write_dataset_file(
+                path, self.ctx.keyspace, engine_of(self.ctx).functions.codes()
+            )
         except OSError as exc:
             log.warning("Can't turn on the AOF: writing %s failed: %s", path, exc)
             raise ValueError(errors.AOF_TURN_ON_FAILED) from exc

@@ -40,6 +40,9 @@ def test_config_set_appendonly_writes_the_dataset_first(tmp_path: Path) -> None:
         client.set("before", "1")
         client.rpush("list", "a", "b")
         client.set("ttl", "x", ex=1000)
+        client.function_load(
+            "#!lua name=kept\nredis.register_function('k', function() return 7 end)"
+        )
         assert client.config_set("appendonly", "yes")
         client.set("after", "2")
         assert client.config_set("appendfsync", "always")
@@ -51,3 +54,5 @@ def test_config_set_appendonly_writes_the_dataset_first(tmp_path: Path) -> None:
         assert client.mget("before", "after", "durable") == [b"1", b"2", b"3"]
         assert client.lrange("list", 0, -1) == [b"a", b"b"]
         assert 0 < client.ttl("ttl") <= 1000
+        # The functions were written with the dataset, as Redis's rewrite writes them.
+        assert client.fcall("k", 0) == 7

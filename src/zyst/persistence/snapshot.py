@@ -1,7 +1,8 @@
 """The dataset as commands: what rebuilds a keyspace from nothing.
 
 Used when the AOF is switched on at run time (``CONFIG SET appendonly yes``): the file must
-start from the current data, as after a Redis AOF rewrite (:func:`write_dataset_file`).
+start from the current data and function libraries, as after a Redis AOF rewrite
+(:func:`write_dataset_file`).
 Collections are written in batches of at most :data:`BATCH` elements per command, so no single
 command grows without bound.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from zyst.keyspace import Keyspace
 from zyst.numbers import format_double
@@ -59,8 +60,10 @@ def _value_commands(key: bytes, value: object) -> Iterator[list[bytes]]:
         yield [name, key, *items[start : start + step]]
 
 
-def write_dataset_file(path: str, keyspace: Keyspace) -> int:
-    """Replace the file at ``path`` by one holding the dataset as commands; returns its size.
+def write_dataset_file(path: str, keyspace: Keyspace, libraries: Sequence[bytes] = ()) -> int:
+    """Replace the file at ``path`` by one holding the function ``libraries`` (their code, as
+    FUNCTION LOAD commands, first: Redis's rewrite writes them so) and the dataset as commands;
+    returns its size.
 
     The new file is written beside the old one under a temporary name, fsynced, renamed over
     ``path`` and the directory fsynced, so ``path`` holds either the old file or the whole new
@@ -72,6 +75,8 @@ def write_dataset_file(path: str, keyspace: Keyspace) -> int:
     size = 0
     try:
         with open(temp, "wb") as out:
+            for code in libraries:
+                size += out.write(encode_command([b"FUNCTION", b"LOAD", code]))
             db = -1
             for db_index, argv in dataset_commands(keyspace):
                 if db_index != db:

@@ -237,6 +237,7 @@ class Engine:
             self.run = None
             if run.timed_out:
                 busy.leave(ctx)
+            interpreter.gc_after_run()
         rawget = interpreter.rawget
         if rawget(outcome, 1):
             return lua_to_reply(rawget(outcome, 2), client.resp3, rawget, 0, self._error_made)
