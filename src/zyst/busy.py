@@ -85,12 +85,11 @@ def _while_busy(client: Client, argv: list[bytes]) -> Reply:
         ctx.stats.rejected_calls += 1
         found.rejected_calls += 1
         client.last_command = found.wire_name
-        if client.mode & modes.MULTI:
-            if found.name == "exec":
-                from zyst.commands.transactions import discard_transaction
+        if found.name == "exec":
+            from zyst.commands.transactions import abort_exec
 
-                discard_transaction(client)
-                return ErrorReply(errors.exec_abort_because(message))
+            return abort_exec(client, message)
+        if client.mode & modes.MULTI:
             client.multi_error = True
         return ErrorReply(message)
     # Allowed, or refused by call() for a reason Redis checks first (unknown command, arity):

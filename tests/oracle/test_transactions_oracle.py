@@ -5,6 +5,7 @@ transaction must be one MULTI ... EXEC block.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -294,3 +295,37 @@ def test_what_a_transaction_pushes_to_its_own_client_sits_inside_exec(
             streams.append(raw[raw.index(b"+OK\r\n+QUEUED") :])
     assert streams[0] == streams[1]
     assert b"to myself" in streams[0]
+
+
+def test_exec_refused_before_it_runs_discards_the_transaction(oracle: Oracle) -> None:
+    """EXEC with the wrong arity answers EXECABORT with the reason and discards the
+    transaction, inside MULTI or not (Redis's execCommandAbort); DISCARD's arity error is a
+    plain error. The counters move as Redis's do."""
+    oracle.check("CONFIG", "RESETSTAT")
+    replies = oracle.check_many(
+        [
+            ("EXEC", "x"),
+            ("MULTI",),
+            ("SET", "a", "1"),
+            ("EXEC", "x"),
+            ("EXEC",),
+            ("GET", "a"),
+            ("MULTI",),
+            ("DISCARD", "x"),
+            ("EXEC",),
+        ]
+    )
+    assert replies[0] == (
+        b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' "
+        b"command\r\n"
+    )
+
+    def counters(raw: bytes) -> list[bytes]:
+        lines = [
+            line for line in raw.split(b"\r\n") if line.startswith((b"errorstat", b"cmdstat_"))
+        ]
+        # (Durations differ: only the counts are compared.)
+        return sorted(re.sub(rb"usec=\d+,usec_per_call=[\d.]+,", b"", line) for line in lines)
+
+    ours, theirs = (counters(raw) for raw in oracle.run("INFO", "all"))
+    assert ours == theirs

@@ -337,7 +337,7 @@ def call(client: Client, argv: list[bytes]) -> Reply:
             return _drop_http_client(client)
         if type(found) is str:
             client.ctx.stats.rejected_calls += 1
-            return ErrorReply(found)
+            return _rejected(client, argv, found)
         assert isinstance(found, Command)
         return _run(client, found, argv)
     handler, arity, write, cmd = entry
@@ -345,7 +345,7 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     if size != arity and (arity > 0 or size < -arity):
         client.ctx.stats.rejected_calls += 1
         cmd.rejected_calls += 1
-        return ErrorReply(errors.wrong_arity(cmd.name))
+        return _rejected(client, argv, errors.wrong_arity(cmd.name))
     client.last_command = cmd.wire_name
     if cmd.timed:
         return _timed(client, cmd, argv)
@@ -547,6 +547,21 @@ def is_http_line(name: bytes) -> bool:
     if nul >= 0:
         head = head[:nul]
     return head.lower() in (b"post", b"host:")
+
+
+# Commands that answer otherwise when refused before they run, by name: EXEC discards the
+# transaction and answers EXECABORT (Redis's execCommandAbort). Filled by their modules.
+ON_REJECT: dict[bytes, Callable[[Client, str], Reply]] = {}
+
+
+def _rejected(client: Client, argv: list[bytes], message: str) -> Reply:
+    """The reply to ``argv`` refused with ``message`` before it ran (unknown subcommand,
+    wrong arity)."""
+    if ON_REJECT:
+        answer = ON_REJECT.get(argv[0].lower())
+        if answer is not None:
+            return answer(client, message)
+    return ErrorReply(message)
 
 
 def _drop_http_client(client: Client) -> Reply:

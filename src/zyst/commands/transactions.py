@@ -25,7 +25,16 @@ from zyst import errors
 from zyst.blocking import reply_without_waiting
 from zyst.commands import modes
 from zyst.commands.caching import call_tracked
-from zyst.commands.table import Command, KeySpec, Reply, call, command, lookup, resolve
+from zyst.commands.table import (
+    ON_REJECT,
+    Command,
+    KeySpec,
+    Reply,
+    call,
+    command,
+    lookup,
+    resolve,
+)
 from zyst.errors import CommandError
 from zyst.protocol.resp import NULL_ARRAY, OK, QUEUED, ErrorReply, Raw, encode_reply
 
@@ -45,6 +54,8 @@ def _queue(client: Client, argv: list[bytes]) -> Reply:
         return call(client, argv)
     ctx = client.ctx
     if type(found) is str:
+        if argv[0].lower() == b"exec":
+            return call(client, argv)  # refused there, as EXECABORT (abort_exec)
         return _refuse(client, found, lookup(argv[0]))
     assert isinstance(found, Command)
     if "no_multi" in found.flags:
@@ -68,6 +79,17 @@ def _refuse(client: Client, message: str, cmd: Command | None) -> ErrorReply:
 
 
 modes.route(modes.MULTI, 20, _queue)
+
+
+def abort_exec(client: Client, message: str) -> Reply:
+    """EXEC refused before it ran (``message``: why): the transaction is discarded, whether
+    there was one or not, and the answer is EXECABORT with the reason (Redis's
+    execCommandAbort)."""
+    discard_transaction(client)
+    return ErrorReply(errors.exec_abort_because(message.removeprefix("ERR ")))
+
+
+ON_REJECT[b"exec"] = abort_exec
 
 
 def discard_transaction(client: Client) -> None:
