@@ -668,3 +668,34 @@ def test_lolwut_version_5_draws_schotter(oracle: Oracle, args: tuple[str, ...]) 
 def test_lolwut_version_5_arguments_must_be_integers(oracle: Oracle) -> None:
     oracle.check("LOLWUT", "VERSION", "5", "x")
     oracle.check("LOLWUT", "VERSION", "5", "10", "y")
+
+
+def test_client_list_cmd_names_the_last_command_as_redis(oracle: Oracle) -> None:
+    """``cmd=`` after commands run, refused (unknown: NULL; wrong arity: the command) and
+    queued in MULTI (the queued command)."""
+    steps: list[tuple[str, ...]] = [
+        ("GET", "a"),
+        ("NOSUCH",),
+        ("GET",),
+        ("CONFIG", "NOSUCH"),
+        ("CONFIG", "GET"),
+        ("MULTI",),
+        ("SET", "a", "1"),
+        ("NOSUCH",),
+        ("CONFIG", "GET"),
+        ("SUBSCRIBE", "x"),
+        ("DISCARD",),
+    ]
+    seen = []
+    for conn in (oracle.zyst, oracle.redis):
+        with RawConnection(conn.sock.getpeername()[1]) as watched:
+            watched.command("CLIENT", "SETNAME", "watched")
+            shown = []
+            for step in steps:
+                watched.command(*step)
+                listing = conn.command("CLIENT", "LIST").decode()
+                line = next(row for row in listing.split("\n") if "name=watched" in row)
+                shown.append(re.search(r" cmd=(\S+)", line).group(1))  # type: ignore[union-attr]
+            seen.append(shown)
+    assert seen[0] == seen[1]
+    assert seen[0][1] == "NULL"

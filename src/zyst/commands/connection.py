@@ -322,7 +322,7 @@ def client_line(
             b"omem=%d" % omem,
             b"tot-mem=%d" % tot_mem,
             b"events=r" + (b"w" if omem else b""),
-            b"cmd=" + client.last_command.lower(),
+            b"cmd=" + client.last_command,
             b"user=default",
             b"redir=%d" % _redirection(client),
             b"resp=%d" % (3 if client.resp3 else 2),

@@ -554,9 +554,20 @@ def is_http_line(name: bytes) -> bool:
 ON_REJECT: dict[bytes, Callable[[Client, str], Reply]] = {}
 
 
+def note_refused(client: Client, argv: list[bytes]) -> None:
+    """Remember as the client's last command (CLIENT LIST's ``cmd=``) the (sub)command that
+    ``argv``, refused before it ran, names: ``NULL`` for an unknown command or subcommand, as
+    Redis's lookup leaves it."""
+    cmd = lookup(argv[0])
+    if cmd is not None and cmd.subcommands and len(argv) > 1:
+        cmd = cmd.subcommands.get(argv[1].lower())
+    client.last_command = cmd.wire_name if cmd is not None else b"NULL"
+
+
 def _rejected(client: Client, argv: list[bytes], message: str) -> Reply:
     """The reply to ``argv`` refused with ``message`` before it ran (unknown subcommand,
     wrong arity)."""
+    note_refused(client, argv)
     if ON_REJECT:
         answer = ON_REJECT.get(argv[0].lower())
         if answer is not None:

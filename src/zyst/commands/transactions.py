@@ -33,6 +33,7 @@ from zyst.commands.table import (
     call,
     command,
     lookup,
+    note_refused,
     resolve,
 )
 from zyst.errors import CommandError
@@ -56,8 +57,10 @@ def _queue(client: Client, argv: list[bytes]) -> Reply:
     if type(found) is str:
         if argv[0].lower() == b"exec":
             return call(client, argv)  # refused there, as EXECABORT (abort_exec)
+        note_refused(client, argv)
         return _refuse(client, found, lookup(argv[0]))
     assert isinstance(found, Command)
+    client.last_command = found.wire_name
     if "no_multi" in found.flags:
         return _refuse(client, errors.NOT_IN_TRANSACTION, found)
     if found.write and ctx.write_refusal is not None:
