@@ -332,6 +332,9 @@ def _reply_end(raw: bytes, pos: int) -> int | None:
     return after  # a one-line reply: + - : _ , # (
 
 
+Args = tuple[bytes | str | int, ...]
+
+
 class Oracle:
     """Sends the same command to Zyst and to real Redis and compares the raw reply bytes."""
 
@@ -367,6 +370,40 @@ class Oracle:
     def close(self) -> None:
         self.zyst.close()
         self.redis.close()
+
+
+class Pair:
+    """One connection to Zyst and one to redis-server (an :class:`Oracle`'s), driven alike:
+    the same bytes sent to both, the replies compared."""
+
+    def __init__(self, oracle: Oracle) -> None:
+        self.zyst = oracle.zyst
+        self.redis = oracle.redis
+
+    def send(self, *commands: Args) -> None:
+        data = b"".join(encode_command(as_argv(command)) for command in commands)
+        self.zyst.send_raw(data)
+        self.redis.send_raw(data)
+
+    def read(self, count: int) -> list[bytes]:
+        """``count`` replies from each side, which must be the same bytes."""
+        ours = self.zyst.read_replies(count)
+        theirs = self.redis.read_replies(count)
+        assert ours == theirs, f"zyst {ours!r} != redis {theirs!r}"
+        return ours
+
+    def check(self, *commands: Args, replies: int | None = None) -> list[bytes]:
+        """Send ``commands`` in one write and compare the ``replies`` that come back (by
+        default one per command)."""
+        self.send(*commands)
+        return self.read(len(commands) if replies is None else replies)
+
+    def read_unordered(self, count: int) -> list[bytes]:
+        """``count`` replies from each side, equal once sorted (a hash table's order)."""
+        ours = self.zyst.read_replies(count)
+        theirs = self.redis.read_replies(count)
+        assert sorted(ours) == sorted(theirs), f"zyst {ours!r} != redis {theirs!r}"
+        return ours
 
 
 def check_sequence(

@@ -24,6 +24,9 @@ from tests.conftest import (
     hello3,
     parse_reply,
 )
+from tests.conftest import (
+    Pair as OraclePair,
+)
 from tests.oracle.test_busy_script_oracle import wait_until_busy
 from zyst.protocol.resp import encode_command
 
@@ -31,12 +34,12 @@ Args = tuple[bytes | str | int, ...]
 PONG = b"+PONG\r\n"
 
 
-class Pair:
-    """One connection to Zyst and one to redis-server, driven alike."""
+class Pair(OraclePair):
+    """One connection to Zyst and one to redis-server, driven alike, knowing its client id
+    on each."""
 
     def __init__(self, oracle: Oracle) -> None:
-        self.zyst = oracle.zyst
-        self.redis = oracle.redis
+        super().__init__(oracle)
         # This connection's id on each server (they may differ).
         self.ids = (
             parse_reply(oracle.zyst.command("CLIENT", "ID")),
@@ -46,24 +49,6 @@ class Pair:
     def send_each(self, zyst: Args, redis: Args) -> None:
         self.zyst.send_raw(encode_command(as_argv(zyst)))
         self.redis.send_raw(encode_command(as_argv(redis)))
-
-    def send(self, *commands: Args) -> None:
-        data = b"".join(encode_command(as_argv(command)) for command in commands)
-        self.zyst.send_raw(data)
-        self.redis.send_raw(data)
-
-    def read(self, count: int) -> list[bytes]:
-        """``count`` replies from each side, which must be the same bytes."""
-        ours = self.zyst.read_replies(count)
-        theirs = self.redis.read_replies(count)
-        assert ours == theirs, f"zyst {ours!r} != redis {theirs!r}"
-        return ours
-
-    def check(self, *commands: Args, replies: int | None = None) -> list[bytes]:
-        """Send ``commands`` in one write and compare the ``replies`` that come back (by
-        default one per command)."""
-        self.send(*commands)
-        return self.read(len(commands) if replies is None else replies)
 
     def redirect_to(self, other: Pair, *options: str) -> list[bytes]:
         """CLIENT TRACKING ON REDIRECT <other's id on each server> ``options``."""
