@@ -312,7 +312,7 @@ class ZSet:
         block_scores = self._bscores[b]
         block_members = self._bmembers[b]
         size = len(block_scores)
-        i = _pair_left(block_scores, block_members, old, member, 0, size)
+        i = _pair_index(block_scores, block_members, old, member, 0, size)
         last = len(self._bscores) - 1
         if (
             b > 0 and _pair_below(score, member, self._maxscores[b - 1], self._maxmembers[b - 1])
@@ -385,7 +385,8 @@ class ZSet:
     def _unlink(self, score: float, member: bytes) -> None:
         """Take the pair ``(score, member)``, which is there, out of the blocks."""
         b = self._block_of(score, member)
-        self._unlink_at(b, self._offset_in(b, score, member))
+        scores = self._bscores[b]
+        self._unlink_at(b, _pair_index(scores, self._bmembers[b], score, member, 0, len(scores)))
 
     def _unlink_at(self, b: int, i: int) -> None:
         """Take the pair at offset ``i`` of block ``b`` out of the blocks."""
@@ -416,7 +417,8 @@ class ZSet:
         if score is None:
             return None
         b = self._block_of(score, member)
-        rank = self._offset_in(b, score, member)
+        scores = self._bscores[b]
+        rank: int = _pair_index(scores, self._bmembers[b], score, member, 0, len(scores))
         if b:
             rank += self._start_of(b)
         return len(self.scores) - 1 - rank if reverse else rank
@@ -605,6 +607,30 @@ def _pair_left(
             lo = mid + 1
         else:
             hi = mid
+    return lo
+
+
+def _pair_index(
+    scores: list[float], members: list[bytes], score: float, member: bytes, lo: i64, hi: i64
+) -> i64:
+    """:func:`_pair_left` for a pair that is there: it stops on meeting it. Equal scores are
+    few, so the one met is most often the pair itself, and an equality test of bytes is much
+    cheaper than an order comparison."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        found = scores[mid]
+        if found < score:
+            lo = mid + 1
+        elif found > score:
+            hi = mid
+        else:
+            other = members[mid]
+            if other == member:
+                return mid
+            if other < member:
+                lo = mid + 1
+            else:
+                hi = mid
     return lo
 
 
