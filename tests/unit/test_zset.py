@@ -155,6 +155,32 @@ def test_random_operations_match_the_model() -> None:
         assert len(z) == len(model)
 
 
+@pytest.mark.parametrize("load", [1, 2, 128])
+@pytest.mark.parametrize("scores", [1, 3, 1000])
+def test_each_pair_is_found_where_it_is(load: int, scores: int) -> None:
+    """Rank, change and removal find a pair that is there (stopping on meeting it) at every
+    place in a block, among ties (one score, a few) and without."""
+    rng = random.Random(load * scores)
+    z = ZSet(load)
+    model: dict[bytes, float] = {}
+    for _ in range(300):
+        member = b"m%03d" % rng.randrange(1000)
+        model[member] = float(rng.randrange(scores))
+        z.add(member, model[member])
+    order = model_order(model)
+    for rank, (member, _) in enumerate(order):
+        assert z.rank(member) == rank
+    for member in rng.sample(sorted(model), 100):
+        old = model[member]
+        model[member] = old + 1.0
+        z.change(member, old, old + 1.0)
+        assert list(z) == model_order(model)
+    for member in rng.sample(sorted(model), len(model)):
+        assert z.remove(member)
+        del model[member]
+        assert list(z) == model_order(model)
+
+
 # -- doubles -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "strict", "loose"),
@@ -175,6 +201,17 @@ def test_random_operations_match_the_model() -> None:
         (b"1_0", None, None),
         (b"1e", None, None),
         (b".", None, None),
+        # Plain digits (read without strtod up to 15 of them), and what ends that path.
+        (b"0", 0.0, 0.0),
+        (b"000000000123", 123.0, 123.0),
+        (b"999999999999999", 999999999999999.0, 999999999999999.0),
+        (b"9999999999999999", 1e16, 1e16),
+        (b"12345678901234567", 12345678901234567.0, 12345678901234567.0),
+        (b"1:", None, None),
+        (b"1/", None, None),
+        (b"9a", None, None),
+        (b"+5", 5.0, 5.0),
+        (b"-5", -5.0, -5.0),
     ],
 )
 def test_parse_double(text: bytes, strict: float | None, loose: float | None) -> None:
