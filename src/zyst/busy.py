@@ -191,14 +191,14 @@ class EventPump:
         self.factory = factory
         self.selector: selectors.BaseSelector | None = None
         # Connections accepted while busy, with the socket the loop will take over.
-        self.accepted: list[tuple[Connection, socket.socket]] = []
+        self.accepted: dict[Connection, socket.socket] = {}
 
     def step(self, caller: Client) -> None:
         """Read and answer what the other clients sent, accept who connected; never waits."""
         selector = self.selector
         if selector is None:
             selector = self.selector = self._watch(caller)
-        for conn, _ in self.accepted:
+        for conn in self.accepted:
             transport = conn.transport
             if isinstance(transport, SocketTransport):
                 transport.flush()
@@ -247,7 +247,7 @@ class EventPump:
                 conn.connection_lost(None)
                 sock.close()
                 continue
-            self.accepted.append((conn, sock))
+            self.accepted[conn] = sock
             self.selector.register(sock.fileno(), selectors.EVENT_READ, conn)
 
     def _read(self, fd: int, conn: Connection) -> None:
@@ -266,10 +266,7 @@ class EventPump:
         if isinstance(conn.transport, SocketTransport):
             conn.transport.abort()
             conn.connection_lost(None)
-            for other, sock in self.accepted:
-                if other is conn:
-                    sock.close()
-            self.accepted = [(c, s) for c, s in self.accepted if c is not conn]
+            self.accepted.pop(conn).close()
 
     def finish(self) -> None:
         """The script ended: stop polling, and hand the connections accepted meanwhile to the
@@ -280,8 +277,8 @@ class EventPump:
                 if isinstance(key.data, socket.socket):
                     key.data.close()
             selector.close()
-        accepted, self.accepted = self.accepted, []
-        for conn, sock in accepted:
+        accepted, self.accepted = self.accepted, {}
+        for conn, sock in accepted.items():
             if conn.transport is None or conn.transport.is_closing():
                 conn.connection_lost(None)
                 sock.close()
