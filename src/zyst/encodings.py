@@ -444,6 +444,20 @@ def copied(src: Database, key: bytes, value: Any, dst: Database, newkey: bytes, 
     return copy
 
 
+def loaded(db: Database, key: bytes, value: Any, compact: bool, limits: Limits) -> None:
+    """``value`` was just stored at ``key`` from an RDB object (RESTORE), ``compact`` when
+    that object was a hash or sorted set in its compact encoding (listpack, ziplist). Redis's
+    loader converts such a one only when it has too many entries, not for a long field, value
+    or member: one whose contents would not fit is kept compact, so it is marked so."""
+    kind = type(value)
+    if not compact or (kind is not dict and kind is not ZSet):
+        return
+    if len(value) > _max_entries(kind, limits) or fits(value, limits):
+        return
+    mark = db.marks[key] = Mark(value, COMPACT)
+    _take_snapshot(mark, value)
+
+
 # -- CONFIG SET of a threshold ---------------------------------------------------------------------
 def thresholds_changed(keyspace: Keyspace, kind: type, old: Limits, new: Limits) -> None:
     """The thresholds of ``kind``'s collections went from ``old`` to ``new``. Redis converts

@@ -435,6 +435,27 @@ def function_list_unknown_argument(argument: bytes) -> str:
     return "ERR Unknown argument " + argument.decode("latin-1")
 
 
+# -- DUMP, RESTORE, MIGRATE ---------------------------------------------------------------------
+# (DUMP_PAYLOAD_INVALID, above, is RESTORE's too.)
+RESTORE_BAD_TTL = "ERR Invalid TTL value, must be >= 0"
+RESTORE_BAD_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+RESTORE_BAD_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+RESTORE_BAD_DATA = "ERR Bad data format"
+MIGRATE_KEYS_NEED_EMPTY_KEY = (
+    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
+)
+# Redis gives these its own code (the text it passes starts with "-"), so errorstats counts
+# them as IOERR.
+MIGRATE_CONNECT_FAILED = "IOERR error or timeout connecting to the client"
+MIGRATE_WRITE_FAILED = "IOERR error or timeout writing to target instance"
+MIGRATE_READ_FAILED = "IOERR error or timeout reading to target instance"
+
+
+def migrate_target_error(line: bytes) -> str:
+    """The target's error line (without its ``-``), as Redis quotes it: up to a NUL byte."""
+    return "ERR Target instance replied with error: " + line.split(b"\0", 1)[0].decode("latin-1")
+
+
 # -- MONITOR, CLIENT PAUSE ------------------------------------------------------------------------
 MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
 # What a monitoring client (a replica, to Redis) gets for a command that reads, writes or may

@@ -174,6 +174,10 @@ _SIMPLE: Final[dict[bytes, Event]] = {
     b"expireat": (GENERIC, b"expire", _ONLY_DEL),
     b"pexpireat": (GENERIC, b"expire", _ONLY_DEL),
     b"persist": (GENERIC, b"persist", _NO_DEL),
+    # RESTORE publishes "del" instead when its TTL had already passed (REPLACE removed a key).
+    b"restore": (GENERIC, b"restore", _ONLY_DEL),
+    b"restore-asking": (GENERIC, b"restore", _ONLY_DEL),
+    b"migrate": (GENERIC, b"del", _NO_DEL),  # its written keys are the ones it moved away
 }
 # Commands whose written keys play different parts, in the order of their written keys.
 _PAIRS: Final[dict[bytes, tuple[Event, Event]]] = {

@@ -243,6 +243,14 @@ class Database:
             access.lfu_new(keyspace.lru_clock) if keyspace.lfu else keyspace.lru_stamp
         )
 
+    def set_access(self, key: bytes, clock: int) -> None:
+        """Set the access clock of the stored ``key`` to ``clock`` (RESTORE's IDLETIME and
+        FREQ): its stamp of this second is forgotten, so that its next access counts."""
+        self.access[key] = clock
+        slot = _stamp_slot(key)
+        if self.stamped_keys[slot] == key:
+            self.stamped[slot] = None
+
     def lookup_read(self, key: bytes) -> Value | None:
         """:meth:`lookup` for a read command: counts a hit or a miss."""
         value = self.lookup(key)

@@ -29,6 +29,7 @@ from tests.oracle import (
     test_strings_oracle,
     test_zsets_oracle,
 )
+from zyst.persistence import rdb
 
 Cmd = Sequence[bytes | str | int]
 DATABASES = 4
@@ -128,6 +129,11 @@ EVERY_WRITE: list[Cmd] = [
     ("RENAME", "hcopy", "hrenamed"),
     ("RENAMENX", "zu", "zu2"),
     ("MOVE", "zi", "1"),
+    ("RESTORE", "restored", "0", rdb.payload(b"\x00\x05hello"), "IDLETIME", "10"),
+    ("RESTORE", "restored", "100000", rdb.payload(b"\x00\x03new"), "REPLACE"),
+    ("RESTORE-ASKING", "restored2", FAR, rdb.payload(b"\x00\x01v"), "ABSTTL", "FREQ", "1"),
+    # (Nothing to move: MIGRATE's DEL in the AOF is tests/oracle/test_migrate_oracle.py's.)
+    ("MIGRATE", "127.0.0.1", "1", "nokey", "0", "100"),
     ("DEL", "snx"),
     ("UNLINK", "pse"),
     ("SELECT", "3"),

@@ -22,6 +22,7 @@ from zyst.client import Client
 from zyst.commands import table
 from zyst.config import Config
 from zyst.context import ServerContext
+from zyst.persistence import rdb
 from zyst.protocol.resp import encode_reply
 
 NOW = 1_700_000_000_000  # Unix ms when the keys are written
@@ -57,6 +58,19 @@ SET_OPTIONS = (
 GETEX_OPTIONS = ("", "EX 5", "PX 5000", "PERSIST")
 # The counts a pop may take: none, zero, fewer than the collection holds, more.
 POP_COUNTS: tuple[tuple[str, ...], ...] = ((), ("0",), ("2",), ("9",))
+
+
+def _restorable() -> str:
+    """A DUMP payload (of a short string) whose bytes are all ASCII, so that it can stand in a
+    command of text words."""
+    for number in range(100_000):
+        payload = rdb.payload(b"\x00\x06v%05d" % number)
+        if payload.isascii():
+            return payload.decode()
+    raise AssertionError("no ASCII payload found")
+
+
+RESTORABLE = _restorable()
 
 # The set algebra's STORE forms, each run with the expired key as destination, as source, as both.
 SET_STORES = ("SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE")
@@ -194,9 +208,16 @@ WRITES: list[Command] = [
     ("BITFIELD", "k", "INCRBY", "i5", "3", "-1", "GET", "u8", "0"),
     ("BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"),
     ("BITFIELD", "k", "GET", "u8", "0"),
+    ("RESTORE", "k", "0", RESTORABLE),
+    ("RESTORE", "k", "5000", RESTORABLE, "IDLETIME", "5"),
+    ("RESTORE-ASKING", "k", "0", RESTORABLE),
+    # Nothing left to move: NOKEY before any connection is tried.
+    ("MIGRATE", "127.0.0.1", "1", "k", "0", "100"),
+    ("MIGRATE", "127.0.0.1", "1", "", "0", "100", "KEYS", "o", "k"),
 ]
 READS: list[Command] = [
     ("GET", "k"),
+    ("DUMP", "k"),
     ("MGET", "o", "k"),
     ("LRANGE", "k", "0", "-1"),
     ("LLEN", "k"),
@@ -568,3 +589,21 @@ def test_every_command_that_names_a_key_is_covered() -> None:
     }
     covered = {str(command[0]).lower() for command in WRITES + READS + MOVABLE} | NOT_LOOKED_UP
     assert keyed == covered, f"commands without an expired-key case: {sorted(keyed - covered)}"
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+def test_restore_replace_deletes_an_expired_key_without_expiring_it(kind: str) -> None:
+    # Redis's REPLACE deletes what is stored (dbDelete), deadline or not: no expiry counted.
+    command: Command = ("RESTORE", "k", "0", RESTORABLE, "REPLACE")
+    expired, fresh = expired_key(kind), empty()
+    assert expired(*command) == fresh(*command) == (b"+OK\r\n", b"+OK\r\n")
+    assert expired.state() == fresh.state()
+    assert expired.propagated == fresh.propagated == [(0, as_argv(command))]
+    assert expired.ctx.keyspace.expired_keys == 0
+    # With a deadline already past, nothing is made: the deletion alone is a change.
+    past: Command = ("RESTORE", "k", "1", RESTORABLE, "ABSTTL", "REPLACE")
+    expired, fresh = expired_key(kind), empty()
+    assert expired(*past) == fresh(*past) == (b"+OK\r\n", b"+OK\r\n")
+    assert expired.state() == fresh.state()
+    assert expired.propagated == [(0, [b"DEL", b"k"])] and fresh.propagated == []
+    assert expired.ctx.keyspace.expired_keys == 0

@@ -15,6 +15,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     latency,
     lists,
     memory,
+    migration,
     monitor,
     pause,
     pubsub,

@@ -159,6 +159,16 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
     if spec.notes:
         pairs.append((b"notes", spec.notes.encode()))
     begin_search = Map([(b"type", b"index"), (b"spec", Map([(b"index", index)]))])
+    if spec.keyword:
+        begin_search = Map(
+            [
+                (b"type", b"keyword"),
+                (
+                    b"spec",
+                    Map([(b"keyword", spec.keyword.encode()), (b"startfrom", spec.startfrom)]),
+                ),
+            ]
+        )
     if spec.unknown:
         begin_search = find_keys = Map([(b"type", b"unknown"), (b"spec", Map([]))])
     elif spec.keynumidx is not None:
@@ -752,6 +762,12 @@ def _key_flags(cmd: Command, target: list[bytes], count: int) -> list[tuple[str,
         if spec.keynumidx is not None:
             found += [spec.flags] * len(_counted_keys(spec, target))
             continue
+        if spec.keyword:
+            # Its keys are the ones the command's own procedure found after those of the
+            # specs before: that procedure knows them, so "incomplete" does not apply.
+            known = tuple(flag for flag in spec.flags if flag != "incomplete")
+            found += [known] * (count - len(found))
+            continue
         index = cmd.first_key if spec.index is None else spec.index
         if index >= len(target):
             continue
@@ -807,13 +823,13 @@ def _counted_keys(spec: KeySpec, target: list[bytes]) -> list[bytes]:
     at = begin + (spec.keynumidx or 0)
     first = begin + spec.firstkey
     step = spec.step or 1
-    count = _atoi(target[at]) if at < len(target) else 0
+    count = atoi(target[at]) if at < len(target) else 0
     if count < 1 or count > (len(target) - first) // step:
         raise CommandError(errors.GETKEYS_INVALID_ARGUMENTS)
     return [target[first + i * step] for i in range(count)]
 
 
-def _atoi(raw: bytes) -> int:
+def atoi(raw: bytes) -> int:
     """C's ``atoi`` as glibc has it, ``(int) strtol(s, NULL, 10)``: up to a NUL byte, leading
     white space skipped, a sign, the digits up to the first other byte (none: 0), clamped to a
     64-bit long and then cut to a 32-bit int."""

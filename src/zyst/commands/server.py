@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from zyst import REDIS_VERSION, __version__, errors, keyspace, timing
+from zyst import REDIS_VERSION, __version__, errors, keyspace, migrating, timing
 from zyst.busy import busy_error
 from zyst.client import Client
 from zyst.commands.introspection import help_reply
@@ -394,7 +394,7 @@ def _stats(ctx: ServerContext) -> Fields:
         ("pubsubshard_channels", len(ctx.pubsub.shard_channels)),
         ("latest_fork_usec", 0),
         ("total_forks", 0),
-        ("migrate_cached_sockets", 0),
+        ("migrate_cached_sockets", migrating.cached_count(ctx)),
         ("tracking_total_keys", len(tracking.keys)),
         ("tracking_total_items", tracking.items),
         ("tracking_total_prefixes", len(tracking.prefixes)),

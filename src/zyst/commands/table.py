@@ -63,6 +63,11 @@ class KeySpec:
     ``unknown`` is Redis's ``unknown`` begin_search and find_keys: keys no spec can locate
     (SORT's ``STORE destination``, which may be anywhere); the command's ``getkeys`` procedure
     finds them for ``COMMAND GETKEYS``.
+
+    ``keyword`` (not empty) is Redis's ``keyword`` begin_search: the keys start after that
+    word, searched from argument ``startfrom`` (negative: from the end, backwards), and run to
+    ``lastkey`` (MIGRATE's ``KEYS key ...``). Such a spec is shown as it is; the command's
+    ``getkeys`` procedure finds its keys.
     """
 
     flags: tuple[str, ...]
@@ -74,6 +79,8 @@ class KeySpec:
     keynumidx: int | None = None
     firstkey: int = 1
     unknown: bool = False
+    keyword: str = ""
+    startfrom: int = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -470,7 +477,7 @@ def written_keys(cmd: Command, argv: list[bytes]) -> list[bytes]:
     keys: list[bytes] = []
     size = len(argv)
     for spec in cmd.key_specs:
-        if "RO" in spec.flags or spec.unknown:
+        if "RO" in spec.flags or spec.unknown or spec.keyword:
             continue
         index = cmd.first_key if spec.index is None else spec.index
         if spec.keynumidx is not None:
