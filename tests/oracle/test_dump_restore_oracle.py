@@ -197,7 +197,7 @@ def test_ttls_relative_absolute_and_already_past(oracle: Oracle) -> None:
         ("RESTORE", "huge", 2**63 - 1, payload),  # wraps below now: nothing made
         ("EXISTS", "huge"),
         ("RESTORE", "wide", 2569591501, payload),  # over 32 bits
-        ("TTL", "wide"),
+        ("EXISTS", "wide"),
         ("DBSIZE",),
     ]
     check_sequence(
@@ -205,6 +205,9 @@ def test_ttls_relative_absolute_and_already_past(oracle: Oracle) -> None:
         commands,
         {1: b":%d\r\n" % far, 5: b":0\r\n", 7: b":0\r\n", 9: b":-1\r\n", 11: b":0\r\n"},
     )
+    # (Each server's own clock: compared by range.)
+    for raw in oracle.run("PTTL", "wide"):
+        assert 2569591501 - 10_000 <= parse_reply(raw) <= 2569591501
 
 
 def test_idletime_and_freq_set_the_access_clocks(oracle: Oracle) -> None:
@@ -224,6 +227,14 @@ def test_idletime_and_freq_set_the_access_clocks(oracle: Oracle) -> None:
             ("OBJECT", "IDLETIME", "d"),
             ("GET", "a"),
             ("OBJECT", "IDLETIME", "a"),  # the access counted
+            # A key read this very second, deleted, restored idle: its next read counts too.
+            ("SET", "h", "x"),
+            ("GET", "h"),
+            ("DEL", "h"),
+            ("RESTORE", "h", 0, payload, "IDLETIME", 500),
+            ("OBJECT", "IDLETIME", "h"),
+            ("GET", "h"),
+            ("OBJECT", "IDLETIME", "h"),
             ("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"),
             ("RESTORE", "e", 0, payload, "FREQ", 100),
             ("OBJECT", "FREQ", "e"),
@@ -232,7 +243,11 @@ def test_idletime_and_freq_set_the_access_clocks(oracle: Oracle) -> None:
             ("RESTORE", "g", 0, payload, "FREQ", 0),
             ("OBJECT", "FREQ", "g"),
         ]
-        check_sequence(oracle, commands, {2: b":1000\r\n", 10: b":0\r\n", 13: b":100\r\n"})
+        check_sequence(
+            oracle,
+            commands,
+            {2: b":1000\r\n", 10: b":0\r\n", 15: b":500\r\n", 17: b":0\r\n", 20: b":100\r\n"},
+        )
     finally:
         oracle.check("CONFIG", "SET", "maxmemory-policy", "noeviction")
 

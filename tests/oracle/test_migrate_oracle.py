@@ -360,3 +360,72 @@ def test_a_migrate_reaches_the_aof_as_del_of_the_moved_keys(
                 assert conn.command("DBSIZE") == b":0\r\n"
         assert _aof(zyst.dir) == _aof(real.dir)
         assert b"DEL\r\n$1\r\na\r\n$1\r\nb\r\n" in _aof(real.dir)
+
+
+REDACTED_CASES: list[Command] = [
+    ("MIGRATE", "127.0.0.1", 1, "nokey", 9, 100, "AUTH", "secret"),
+    ("MIGRATE", "127.0.0.1", 1, "nokey", 9, 100, "COPY", "AUTH2", "user", "secret"),
+    ("MIGRATE", "127.0.0.1", 1, "k", 9, 100, "AUTH", "secret", "KEYS", "a"),  # error after
+    ("MIGRATE", "127.0.0.1", 1, "", 9, 100, "AUTH2", "u", "p", "bogus", "AUTH", "shown"),
+    ("MIGRATE", "127.0.0.1", 1, "", 9, 100, "KEYS", "AUTH", "key"),  # keys, not a password
+    ("MIGRATE", "127.0.0.1", 1, "nokey", 9, 100, "AUTH"),
+]
+
+
+def test_passwords_are_redacted_in_slowlog_and_monitor(oracle: Oracle) -> None:
+    with (
+        RawConnection(oracle.zyst.sock.getpeername()[1]) as ours,
+        RawConnection(oracle.redis.sock.getpeername()[1]) as theirs,
+    ):
+        monitors = (ours, theirs)
+        for monitor in monitors:
+            assert monitor.command("MONITOR") == b"+OK\r\n"
+        oracle.check("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        try:
+            oracle.check("SLOWLOG", "RESET")
+            for command in REDACTED_CASES:
+                oracle.check(*command)
+            logged = [
+                [entry[3] for entry in parse_reply(raw)]
+                for raw in oracle.run("SLOWLOG", "GET", "-1")
+            ]
+        finally:
+            oracle.check("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        assert logged[0] == logged[1]
+        assert logged[0][-2][-2:] == [b"AUTH", b"(redacted)"]
+        oracle.check("ECHO", "end")
+        seen = []
+        for monitor in monitors:
+            lines: list[bytes] = []
+            while not lines or b'"ECHO"' not in lines[-1]:
+                for line in monitor.read_reply().split(b"\r\n"):
+                    if line:
+                        lines.append(line.split(b"]", 1)[1])
+            seen.append(lines)
+        assert seen[0] == seen[1]
+        assert any(
+            b'"AUTH2" "(redacted)" "(redacted)" "bogus" "AUTH" "shown"' in s for s in seen[0]
+        )
+
+
+def test_a_cached_connection_the_target_closed_is_replaced_once(
+    zyst_server: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
+) -> None:
+    replies = []
+    for source in (redis_server.port, zyst_server.port):
+        flush(source, spare.port)
+        with RawConnection(source) as conn, RawConnection(spare.port) as target:
+            assert conn.command("MSET", "a", "1", "b", "2") == b"+OK\r\n"
+            replies.append(conn.command("MIGRATE", "127.0.0.1", spare.port, "a", 0, 5000))
+            # The target drops MIGRATE's connections (the clients whose last command was
+            # RESTORE: this one's, and any other server's still cached).
+            clients = parse_reply(target.command("CLIENT", "LIST")).decode().splitlines()
+            for line in clients:
+                if "cmd=restore" in line:
+                    client_id = re.search(r"id=(\d+)", line).group(1)  # type: ignore[union-attr]
+                    assert target.command("CLIENT", "KILL", "ID", client_id) == b":1\r\n"
+            replies.append(conn.command("MIGRATE", "127.0.0.1", spare.port, "b", 0, 5000))
+            replies.append(conn.command("DBSIZE"))
+            replies.append(target.command("DBSIZE"))
+    assert replies[:4] == [b"+OK\r\n", b"+OK\r\n", b":0\r\n", b":2\r\n"]
+    assert replies[4:] == replies[:4]

@@ -49,6 +49,7 @@ from zyst.commands.connection import RESET_HOOKS, valid_client_attr
 from zyst.commands.introspection import NO_COMPLEXITY
 from zyst.commands.modes import MONITORING
 from zyst.commands.runflags import MAY_REPLICATE, READONLY, WRITE, effective
+from zyst.commands.slowlog import migrate_redacted
 from zyst.commands.table import (
     COMMANDS,
     Command,
@@ -124,6 +125,8 @@ def _redacted(argv: list[bytes]) -> list[bytes]:
     """``argv`` with the passwords AUTH and HELLO are given replaced as Redis 7.0 replaces them:
     those its AUTH or HELLO reached before it stopped on an error."""
     name = argv[0].lower()
+    if name == b"migrate":
+        return migrate_redacted(argv)
     if name == b"auth" and len(argv) <= 3:
         return [argv[0], *([_REDACTED] * (len(argv) - 1))]
     if name != b"hello" or len(argv) < 3:

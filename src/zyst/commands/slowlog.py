@@ -58,6 +58,8 @@ def redacted(cmd: Command, argv: list[bytes]) -> list[bytes]:
             if out[i].lower() == b"auth":
                 out[i + 1] = out[i + 2] = REDACTED
         return out
+    if name == "migrate":
+        return migrate_redacted(argv)
     if name == "config|set":
         out = list(argv)
         for i in range(2, len(out) - 1, 2):
@@ -65,6 +67,26 @@ def redacted(cmd: Command, argv: list[bytes]) -> list[bytes]:
                 out[i + 1] = REDACTED
         return out
     return argv
+
+
+def migrate_redacted(argv: list[bytes]) -> list[bytes]:
+    """MIGRATE's ``argv`` with the words after AUTH (one) and AUTH2 (two) replaced, as Redis
+    redacts them while it parses the options: those it reached before a syntax error or KEYS."""
+    out = list(argv)
+    j = 6
+    while j < len(argv):
+        option = argv[j].split(b"\0", 1)[0].lower()
+        more = len(argv) - 1 - j
+        if option == b"auth" and more:
+            out[j + 1] = REDACTED
+            j += 1
+        elif option == b"auth2" and more >= 2:
+            out[j + 1] = out[j + 2] = REDACTED
+            j += 2
+        elif option not in (b"copy", b"replace"):
+            break
+        j += 1
+    return out
 
 
 class SlowLog:
