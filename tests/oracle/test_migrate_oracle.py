@@ -294,15 +294,30 @@ def test_a_target_that_does_not_answer_in_time_is_an_ioerr(
     replies = []
     for source in (redis_server.port, zyst_server.port):
         flush(source, spare.port)
-        with RawConnection(source) as conn, RawConnection(spare.port) as sleeper:
+        with (
+            RawConnection(source) as conn,
+            RawConnection(spare.port) as sleeper,
+            RawConnection(spare.port) as stats,
+        ):
             assert conn.command("SET", "key", "v") == b"+OK\r\n"
+            connections = received(stats)
             sleeper.send_raw(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n1.0\r\n")
             time.sleep(0.1)  # (lets DEBUG SLEEP start: not an assertion)
-            replies.append(conn.command("MIGRATE", "127.0.0.1", spare.port, "key", 9, 300))
+            # ("127.1" is 127.0.0.1 under a name no other test caches a connection by.)
+            replies.append(conn.command("MIGRATE", "127.1", spare.port, "key", 9, 300))
             assert sleeper.read_reply() == b"+OK\r\n"
             replies.append(conn.command("EXISTS", "key"))
-    assert replies[:2] == [b"-IOERR error or timeout reading to target instance\r\n", b":1\r\n"]
-    assert replies[2:] == replies[:2]
+            # A timeout is not retried: one connection was made.
+            replies.append(b"%d" % (received(stats) - connections))
+    expected = [b"-IOERR error or timeout reading to target instance\r\n", b":1\r\n", b"1"]
+    assert replies[:3] == expected
+    assert replies[3:] == expected
+
+
+def received(conn: RawConnection) -> int:
+    """The connections the server behind ``conn`` has accepted so far (INFO stats)."""
+    info = parse_reply(conn.command("INFO", "stats")).decode()
+    return int(re.search(r"total_connections_received:(\d+)", info).group(1))  # type: ignore[union-attr]
 
 
 def test_the_connection_is_cached_and_released_after_ten_seconds(
@@ -315,14 +330,16 @@ def test_the_connection_is_cached_and_released_after_ten_seconds(
             info = parse_reply(conn.command("INFO", "stats")).decode()
         return int(re.search(r"migrate_cached_sockets:(\d+)", info).group(1))  # type: ignore[union-attr]
 
-    with RawConnection(zyst_server.port) as conn:
+    with RawConnection(zyst_server.port) as conn, RawConnection(spare.port) as stats:
         # (Another test may have left one: it goes within its ten seconds.)
         wait_for(lambda: cached() == 0, "an earlier cached connection to go")
+        connections = received(stats)
         assert conn.command("MSET", "a", "1", "b", "2") == b"+OK\r\n"
         assert conn.command("MIGRATE", "127.0.0.1", spare.port, "a", 0, 1000) == b"+OK\r\n"
         assert cached() == 1
         assert conn.command("MIGRATE", "127.0.0.1", spare.port, "b", 0, 1000) == b"+OK\r\n"
-        assert cached() == 1  # the same connection
+        assert cached() == 1
+        assert received(stats) - connections == 1  # the same connection twice
     with RawConnection(spare.port) as conn:
         # The target sees one client besides this one: MIGRATE's, kept open.
         assert parse_reply(conn.command("CLIENT", "LIST")).count(b"\n") == 2
