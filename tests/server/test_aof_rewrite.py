@@ -258,3 +258,30 @@ def test_timestamp_annotations_precede_writes_and_load_back(tmp_path: Path) -> N
         c = client(restarted.port)
         assert c.dbsize() == count
         c.close()
+
+
+def test_shutdown_or_turning_the_aof_off_stops_a_rewrite_cleanly(tmp_path: Path) -> None:
+    args = ("--appendonly", "yes", "--aof-use-rdb-preamble", "no", "--appendfsync", "always")
+    with zyst_process(tmp_path, *args) as server:
+        c = client(server.port)
+        fill(c, "a", 100)
+        c.config_set("rdb-key-save-delay", 100_000)
+        assert bgrewriteaof(server.port) == STARTED
+        c.config_set("appendonly", "no")  # stops the child, as Redis's stopAppendOnly does
+        info = persistence(c)
+        assert info["aof_rewrite_in_progress"] == 0 and info["aof_enabled"] == 0
+        # Ended on purpose: not a failure.
+        assert info["aof_last_bgrewrite_status"] == "ok"
+        assert info["aof_rewrites_consecutive_failures"] == 0
+        assert not list(tmp_path.glob("temp-*"))
+        c.config_set("appendonly", "yes")
+        assert bgrewriteaof(server.port) == STARTED
+        expected = dump_dataset(c)
+        c.close()
+        server.stop()  # SIGTERM while the child writes
+    assert not list(tmp_path.glob("temp-*"))
+    assert "Zyst is now ready to exit" in server.log.read_text()
+    with zyst_process(tmp_path, *args, port=server.port) as restarted:
+        c = client(restarted.port)
+        assert dump_dataset(c) == expected
+        c.close()
