@@ -47,6 +47,16 @@ def test_names_that_need_quoting_are_written_as_redis_writes_them() -> None:
     assert parse(data).base == odd.base
 
 
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("plain.aof", b"plain.aof"), ("a b.aof", b'"a b.aof"'), ("tab\t.aof", b'"tab\\t.aof"')],
+)
+def test_a_name_is_quoted_only_when_it_must_be(name: str, shown: bytes) -> None:
+    one = Manifest(base=AofFile(name, 1, "b"))
+    assert one.format() == b"file " + shown + b" seq 1 type b\n"
+    assert parse(one.format()).base == one.base
+
+
 def test_new_files_take_the_next_numbers_and_retire_the_old_ones() -> None:
     current = parse(b"file p.1.base.rdb seq 1 type b\nfile p.1.incr.aof seq 1 type i\n")
     assert current.new_incr("p") == "p.2.incr.aof"
