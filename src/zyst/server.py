@@ -272,7 +272,7 @@ class Server:
         def preamble(fileobj: BinaryIO) -> None:
             # A base written with aof-use-rdb-preamble (or an old file with a preamble).
             try:
-                load_rdb(fileobj, keyspace, on_library)
+                load_rdb(fileobj, keyspace, on_library, progress=lambda done: progress(done, 0))
             except RdbError as exc:
                 raise AofCorruptError(
                     exc.offset, f"Error reading the RDB preamble: {exc}"
