@@ -469,7 +469,8 @@ class AofRewrite:
                 self._last_timestamp = now
                 writer.annotate(b"#TS:%d\r\n" % now)
         percentage = self.config.auto_aof_rewrite_percentage
-        if self.children.kind is not None or not percentage:
+        if self.children.kind is not None or not percentage or writer.has_pending():
+            # (Bytes the AOF could not take yet: a rewrite cannot start; the writer retries.)
             return
         size = self.current_size()
         if size <= self.config.auto_aof_rewrite_min_size:
