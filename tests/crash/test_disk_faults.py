@@ -17,6 +17,7 @@ limit (RLIMIT_FSIZE) on the server process. Faults a real disk cannot be made to
 from __future__ import annotations
 
 import contextlib
+import random
 import resource
 import select
 import signal
@@ -29,8 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RawConnection, ServerProcess, free_port
+from tests.conftest import RawConnection, ServerProcess, aof_files, free_port
+from zyst.keyspace import Keyspace
 from zyst.persistence.aof import load_aof
+from zyst.persistence.rdbfile import load_rdb
 from zyst.protocol.resp import encode_command
 
 VALUE = b"v" * 1000
@@ -140,9 +143,12 @@ _OPEN: list[RawConnection] = []
 
 
 def connect(port: int) -> RawConnection:
-    """A raw connection closed at the end of the test, whatever happens in it."""
+    """A raw connection closed at the end of the test, whatever happens in it, to a server
+    done starting (its first PING answered: the start fsyncs the AOF directory, which a fault
+    injected too early would make fail)."""
     conn = RawConnection(port)
     _OPEN.append(conn)
+    assert conn.command("PING") == b"+PONG\r\n"
     return conn
 
 
@@ -202,10 +208,18 @@ def fill_until_refused(port: int) -> tuple[list[int], int, RawConnection, RawCon
     raise AssertionError("the disk never filled up")
 
 
-def keys_in_aof(path: Path) -> set[bytes]:
+def keys_in_aof(data_dir: Path) -> set[bytes]:
+    """The keys of the AOF directory in ``data_dir``: those of its base's RDB part, and those
+    its commands name."""
     keys: set[bytes] = set()
-    load_aof(str(path), lambda db, argv: keys.add(argv[1]))
-    return keys
+    base = Keyspace(16)
+    for path in aof_files(data_dir):
+        load_aof(
+            str(path),
+            lambda db, argv: keys.add(argv[1]),
+            preamble=lambda fileobj: load_rdb(fileobj, base, lambda code: None),
+        )
+    return keys | {key for db in base.dbs for key in db.data}
 
 
 def wait_until(condition: object, what: str) -> None:
@@ -264,7 +278,7 @@ def test_full_disk_refuses_writes_keeps_the_tail_and_recovers(
     }
     # Every acknowledged write is in the file; the one caught by the full disk is not
     # acknowledged (its reply is held), and nothing more is accepted.
-    assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(small_disk.path / "appendonly.aof")
+    assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(small_disk.path)
     assert not readable(writer)
     assert probe.command("SET", "refused", "x").decode() == misconf
     assert probe.command("PING").decode() == misconf
@@ -331,9 +345,7 @@ def test_full_disk_under_always_exits_before_acknowledging(
         in log
     ), log
     assert not (small_disk.path / "zyst.lock").exists()
-    assert {b"key:%d" % n for n in filled.acknowledged} <= keys_in_aof(
-        small_disk.path / "appendonly.aof"
-    )
+    assert {b"key:%d" % n for n in filled.acknowledged} <= keys_in_aof(small_disk.path)
     small_disk.grow(None)
     with restarted_on(tmp_path, small_disk, filled) as restarted:
         assert_all_back(restarted.port, filled.acknowledged)
@@ -439,7 +451,9 @@ def test_config_set_appendonly_yes_fails_cleanly_on_a_full_disk(
     server = zyst_on(tmp_path, small_disk.path, "--appendonly", "no", disk=small_disk).start()
     try:
         conn = connect(server.port)
-        pipe = b"".join(encode_command([b"SET", b"key:%d" % n, VALUE]) for n in range(200))
+        # Values that do not compress: the new base is an RDB, whose strings LZF would shrink.
+        noise = random.Random(1).randbytes(len(VALUE))
+        pipe = b"".join(encode_command([b"SET", b"key:%d" % n, noise]) for n in range(200))
         conn.send_raw(pipe)
         replies = b""
         while len(replies) < 200 * 5:

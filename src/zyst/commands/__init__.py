@@ -18,6 +18,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     migration,
     monitor,
     pause,
+    persistence,
     pubsub,
     scan,
     scripting,

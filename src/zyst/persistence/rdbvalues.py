@@ -85,6 +85,27 @@ TYPE_ZSET_LISTPACK: Final = 17
 TYPE_LIST_QUICKLIST_2: Final = 18
 TYPE_STREAM_LISTPACKS_2: Final = 19
 
+# The object types read here.
+READABLE_TYPES: Final = frozenset(
+    {
+        TYPE_STRING,
+        TYPE_LIST,
+        TYPE_SET,
+        TYPE_ZSET,
+        TYPE_HASH,
+        TYPE_ZSET_2,
+        TYPE_HASH_ZIPMAP,
+        TYPE_LIST_ZIPLIST,
+        TYPE_SET_INTSET,
+        TYPE_ZSET_ZIPLIST,
+        TYPE_HASH_ZIPLIST,
+        TYPE_LIST_QUICKLIST,
+        TYPE_HASH_LISTPACK,
+        TYPE_ZSET_LISTPACK,
+        TYPE_LIST_QUICKLIST_2,
+    }
+)
+
 # Quicklist node containers.
 _NODE_PLAIN: Final = 1
 _NODE_PACKED: Final = 2
@@ -114,20 +135,32 @@ class PayloadError(RdbError):
 # -- writing ---------------------------------------------------------------------------------
 def write_value(out: bytearray, value: object, limits: Limits, compress: bool) -> None:
     """Append ``value`` as its type byte and RDB object."""
+    write_entry(out, None, value, limits, compress)
+
+
+def write_entry(
+    out: bytearray, key: bytes | None, value: object, limits: Limits, compress: bool
+) -> None:
+    """Append ``value``'s type byte, then ``key`` as a string unless it is None (an RDB file's
+    key entry), then the object."""
     if type(value) is bytes:
         out.append(TYPE_STRING)
+        if key is not None:
+            write_string(out, key, compress)
         write_string(out, value, compress)
     elif type(value) is bytearray:
         out.append(TYPE_STRING)
+        if key is not None:
+            write_string(out, key, compress)
         write_string(out, bytes(value), compress)
     elif type(value) is deque:
-        _write_list(out, value, limits.list_max_listpack_size, compress)
+        _write_list(out, key, value, limits.list_max_listpack_size, compress)
     elif type(value) is dict:
-        _write_hash(out, value, limits, compress)
+        _write_hash(out, key, value, limits, compress)
     elif type(value) is set:
-        _write_set(out, value, limits, compress)
+        _write_set(out, key, value, limits, compress)
     elif type(value) is ZSet:
-        _write_zset(out, value, limits, compress)
+        _write_zset(out, key, value, limits, compress)
     else:
         raise TypeError(f"no RDB encoding for {type(value).__name__}")
 
@@ -230,7 +263,9 @@ def _lp_score(buf: bytearray, score: float) -> None:
         _lp_append(buf, b"%.17g" % score)
 
 
-def _write_list(out: bytearray, items: deque[bytes], fill: int, compress: bool) -> None:
+def _write_list(
+    out: bytearray, key: bytes | None, items: deque[bytes], fill: int, compress: bool
+) -> None:
     """A quicklist 2: nodes filled in order as Redis's pushes at the tail fill them."""
     budget = _NODE_BYTES[-fill - 1] if -len(_NODE_BYTES) <= fill < 0 else 0
     nodes: list[bytes] = []
@@ -262,13 +297,17 @@ def _write_list(out: bytearray, items: deque[bytes], fill: int, compress: bool) 
         nodes.append(_lp_finish(entries, count))
         plain.append(False)
     out.append(TYPE_LIST_QUICKLIST_2)
+    if key is not None:
+        write_string(out, key, compress)
     write_length(out, len(nodes))
     for index in range(len(nodes)):
         out.append(_NODE_PLAIN if plain[index] else _NODE_PACKED)
         write_string(out, nodes[index], compress)
 
 
-def _write_hash(out: bytearray, value: dict[bytes, bytes], limits: Limits, compress: bool) -> None:
+def _write_hash(
+    out: bytearray, key: bytes | None, value: dict[bytes, bytes], limits: Limits, compress: bool
+) -> None:
     longest = limits.hash_max_listpack_value
     if len(value) <= limits.hash_max_listpack_entries:
         entries = bytearray()
@@ -279,16 +318,22 @@ def _write_hash(out: bytearray, value: dict[bytes, bytes], limits: Limits, compr
             _lp_append(entries, item)
         else:
             out.append(TYPE_HASH_LISTPACK)
+            if key is not None:
+                write_string(out, key, compress)
             write_string(out, _lp_finish(entries, 2 * len(value)), compress)
             return
     out.append(TYPE_HASH)
+    if key is not None:
+        write_string(out, key, compress)
     write_length(out, len(value))
     for field, item in value.items():
         write_string(out, field, compress)
         write_string(out, item, compress)
 
 
-def _write_set(out: bytearray, value: set[bytes], limits: Limits, compress: bool) -> None:
+def _write_set(
+    out: bytearray, key: bytes | None, value: set[bytes], limits: Limits, compress: bool
+) -> None:
     if len(value) <= min(limits.set_max_intset_entries, INTSET_CAP):
         numbers: list[int] = []
         for member in value:
@@ -308,15 +353,21 @@ def _write_set(out: bytearray, value: set[bytes], limits: Limits, compress: bool
                 width, code = 8, "q"
             blob = struct.pack(f"<II{len(numbers)}{code}", width, len(numbers), *numbers)
             out.append(TYPE_SET_INTSET)
+            if key is not None:
+                write_string(out, key, compress)
             write_string(out, blob, compress)
             return
     out.append(TYPE_SET)
+    if key is not None:
+        write_string(out, key, compress)
     write_length(out, len(value))
     for member in value:
         write_string(out, member, compress)
 
 
-def _write_zset(out: bytearray, value: ZSet, limits: Limits, compress: bool) -> None:
+def _write_zset(
+    out: bytearray, key: bytes | None, value: ZSet, limits: Limits, compress: bool
+) -> None:
     longest = limits.zset_max_listpack_value
     if len(value) <= limits.zset_max_listpack_entries:
         entries = bytearray()
@@ -327,9 +378,13 @@ def _write_zset(out: bytearray, value: ZSet, limits: Limits, compress: bool) -> 
             _lp_score(entries, score)
         else:
             out.append(TYPE_ZSET_LISTPACK)
+            if key is not None:
+                write_string(out, key, compress)
             write_string(out, _lp_finish(entries, 2 * len(value)), compress)
             return
     out.append(TYPE_ZSET_2)
+    if key is not None:
+        write_string(out, key, compress)
     write_length(out, len(value))
     # Highest first, as Redis writes its skiplist (a loader then always inserts at the head).
     pack = _DOUBLE.pack
@@ -374,11 +429,16 @@ def read_object(reader: Reader, kind: int) -> object:
         return _pairs(items, kind == TYPE_ZSET_ZIPLIST, reader, start)
     if kind == TYPE_HASH_ZIPMAP:
         return _zipmap_hash(reader.read_string(), reader, start)
+    raise RdbError(unreadable_type(kind), start - 1)
+
+
+def unreadable_type(kind: int) -> str:
+    """Why the object type ``kind`` cannot be read."""
     if kind in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2):
-        raise RdbError("streams are not supported", start - 1)
+        return "streams are not supported"
     if kind in (TYPE_MODULE, TYPE_MODULE_2):
-        raise RdbError("module values are not supported", start - 1)
-    raise RdbError(f"unknown object type {kind}", start - 1)
+        return "module values are not supported"
+    return f"unknown object type {kind}"
 
 
 def _count(reader: Reader, start: int, minimum: int = 1) -> int:
