@@ -165,6 +165,29 @@ MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
 library's text for the error, as ``strerror`` gives it."""
 AOF_TURN_ON_FAILED = "Unable to turn on AOF. Check server logs."
 
+# -- RDB snapshots (SAVE, BGSAVE, SHUTDOWN, stop-writes-on-bgsave-error) ---------------------
+MISCONF_RDB = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to "
+    "disk. Commands that may modify the data set are disabled, because this instance is "
+    "configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+    "RDB error."
+)
+"""Writes (and PING) are refused with this after a failed save while the ``save`` schedule is
+set and ``stop-writes-on-bgsave-error`` is on, until a save succeeds (it wins over the AOF's)."""
+SCRIPT_MISCONF_RDB = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to "
+    "disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts."
+)
+BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
+BGSAVE_OTHER_CHILD = (
+    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE "
+    "in order to schedule a BGSAVE whenever possible."
+)
+SAVE_FAILED = "ERR"
+"""SAVE or BGSAVE that failed (Redis's shared ``-ERR`` with no text: the log says why)."""
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+
 
 # -- generic key commands (RENAME, MOVE, COPY, SWAPDB) -----------------------------------------
 SAME_OBJECT = "ERR source and destination objects are the same"
@@ -362,7 +385,10 @@ def script_run_failed(funcname: str, message: str) -> str:
 
 
 def script_misconf(refusal: str) -> str:
-    """A script that may write, refused while the AOF cannot be written."""
+    """A script that may write, refused while the AOF (or the RDB snapshot, whose refusal
+    wins as in Redis) cannot be written."""
+    if refusal == MISCONF_RDB:
+        return SCRIPT_MISCONF_RDB
     return (
         "MISCONF Redis is configured to persist data to AOF, but it's currently unable to "
         "persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only "
