@@ -6,7 +6,7 @@ Invariants:
 
 - the snapshot lives at ``<dir>/<dbfilename>`` and is only ever replaced whole: it is written
   as ``temp-<pid>.rdb`` beside it (``pid``: the process writing, the forked child for BGSAVE),
-  fsynced, renamed over it and the directory fsynced (:func:`zyst.persistence.rdbfile.save_rdb_file`);
+  fsynced, renamed over it and the directory fsynced (:mod:`zyst.persistence.rdbfile`);
 - at most one child runs at a time, shared with the AOF rewrite (``ctx.children``); a child
   that ends in any way but success leaves no temporary file behind (the parent removes it);
 - ``changes`` (INFO's ``rdb_changes_since_last_save``) is ``ctx.dirty`` less its value when
@@ -93,21 +93,12 @@ class Saving:
         """Whether a BGSAVE child runs."""
         return self.ctx.children.kind == CHILD_KIND
 
-    def _write(self, delayed: bool = False) -> None:
+    def _write(self, progress: Callable[[int], None] | None = None) -> None:
         """Write the snapshot (in this process: SAVE, or the child of BGSAVE)."""
         from zyst.scripting.engine import engine_of
 
         ctx = self.ctx
         config = ctx.config
-        progress: Callable[[int], None] | None = None
-        delay = config.rdb_key_save_delay
-        if delayed and delay > 0:
-            # rdb-key-save-delay: a test's way to keep a background save running a while.
-            pause = delay / 1_000_000
-
-            def progress(keys: int) -> None:
-                time.sleep(pause)
-
         save_rdb_file(
             self.path,
             ctx.keyspace,
@@ -116,6 +107,7 @@ class Saving:
             checksum=config.rdbchecksum,
             policy=config.maxmemory_policy,
             progress=progress,
+            limits=ctx.limits,
         )
 
     # -- SAVE ------------------------------------------------------------------------------
@@ -126,9 +118,7 @@ class Saving:
         try:
             self._write()
         except OSError as exc:
-            log.warning(
-                "Write error saving DB on disk: %s", exc.strerror or exc.__class__.__name__
-            )
+            log.warning("Write error saving DB on disk: %s", exc.strerror or exc.__class__.__name__)
             return False
         log.info("DB saved on disk")
         self.saved_dirty = began
@@ -163,7 +153,21 @@ class Saving:
 
     def _child_work(self) -> None:
         # In the forked child: an exception makes it exit with 1 (a failed save).
-        self._write(True)
+        children = self.ctx.children
+        total = self.keys_total
+        delay = self.ctx.config.rdb_key_save_delay
+        if delay > 0:
+            # rdb-key-save-delay, a testing knob: the pause Redis makes after each key, made
+            # here all at once before writing, with the temporary file already there.
+            open(os.path.join(self.ctx.config.dir, temp_name(os.getpid())), "wb").close()
+            time.sleep(delay * total / 1_000_000)
+
+        def progress(written: int) -> None:
+            # (The writer tells bytes, not keys: the count of keys is only known at the end.)
+            children.progress(0, total)
+
+        self._write(progress)
+        children.progress(total, total)
         log.info("DB saved on disk")
 
     def _done(self, result: ChildResult) -> None:
@@ -267,10 +271,13 @@ class Saving:
         """INFO persistence's RDB fields, in Redis's order (from current_fork_perc on)."""
         running = self.in_progress()
         now = int(time.time())
+        children = self.ctx.children
+        processed = children.processed if running else 0
+        total = self.keys_total if running else 0
         return [
-            ("current_fork_perc", "0.00"),
-            ("current_save_keys_processed", 0),
-            ("current_save_keys_total", self.keys_total if running else 0),
+            ("current_fork_perc", f"{100 * processed / total if total else 0:.2f}"),
+            ("current_save_keys_processed", processed),
+            ("current_save_keys_total", total),
             ("rdb_changes_since_last_save", self.changes),
             ("rdb_bgsave_in_progress", int(running)),
             ("rdb_last_save_time", self.lastsave),
