@@ -939,6 +939,12 @@ class ConfigLoader:
     def apply(self, name: str, values: list[str], origin: str, where: str, shown: str) -> None:
         """Apply one directive; ConfigError naming ``origin``, ``where`` and ``shown`` if bad."""
         setting = find_setting(name)
+        if setting is not None and setting.multi_arg and len(values) == 1 and values[0]:
+            # As Redis 7: one argument of a several-argument setting is split as a line is
+            # (`--save "900 1 300 10"`); an empty one stays (`--save ""`).
+            split = split_args(values[0].encode("utf-8", "surrogateescape"))
+            if split is not None:
+                values = [_decode(arg) for arg in split]
         # `save ""` (or a bare `save`) clears what came before; other `save` lines add to it.
         if setting is not None and setting.accumulates:
             values = [] if values == [""] else self._accumulated.get(setting.name, []) + values

@@ -596,3 +596,14 @@ def test_encoding_settings_are_accepted_with_their_aliases() -> None:
         (b"hash-max-listpack-entries", b"16")
     ]
     assert config.list_compress_depth == 1
+
+
+def test_one_argument_of_a_several_argument_setting_is_split(tmp_path: Path) -> None:
+    # As Redis 7: `--save "900 1 300 10"` is two save points; `--save ""` none.
+    config = Config()
+    ConfigLoader(config).load_options([("save", ["900 1 300 10"])], "the command line")
+    assert config.save == "900 1 300 10"
+    ConfigLoader(config).load_options([("save", [""])], "the command line")
+    assert config.save == ""
+    ConfigLoader(config).load_options([("bind", ["127.0.0.1 ::1"])], "the command line")
+    assert config.bind == ["127.0.0.1", "::1"]
