@@ -175,10 +175,6 @@ MISCONF_RDB = (
 )
 """Writes (and PING) are refused with this after a failed save while the ``save`` schedule is
 set and ``stop-writes-on-bgsave-error`` is on, until a save succeeds (it wins over the AOF's)."""
-SCRIPT_MISCONF_RDB = (
-    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to "
-    "disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts."
-)
 BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
 BGSAVE_OTHER_CHILD = (
     "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE "
@@ -382,18 +378,6 @@ def script_compile(message: bytes) -> str:
 
 def script_run_failed(funcname: str, message: str) -> str:
     return f"ERR Error running script {funcname}, {message}\n"
-
-
-def script_misconf(refusal: str) -> str:
-    """A script that may write, refused while the AOF (or the RDB snapshot, whose refusal
-    wins as in Redis) cannot be written."""
-    if refusal == MISCONF_RDB:
-        return SCRIPT_MISCONF_RDB
-    return (
-        "MISCONF Redis is configured to persist data to AOF, but it's currently unable to "
-        "persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only "
-        "scripts. AOF error: " + refusal.rsplit(": ", 1)[-1]
-    )
 
 
 # -- FUNCTION, FCALL -------------------------------------------------------------------------------
