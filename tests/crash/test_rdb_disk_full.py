@@ -19,7 +19,7 @@ import redis
 
 from tests.conftest import free_port, zyst_process
 from tests.crash.dataset import dump_dataset
-from tests.crash.test_disk_faults import LimitedServer, SmallDisk
+from tests.crash.test_disk_faults import FAULTY_ZYST, LimitedServer, SmallDisk
 
 MISCONF = (
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
@@ -100,4 +100,44 @@ def test_bgsave_on_a_full_disk_refuses_writes_until_a_save_works(
     with zyst_process(data, "--appendonly", "no", "--save", "") as restarted:
         c = redis.Redis(port=restarted.port, protocol=2)
         assert dump_dataset(c) == expected
+        c.close()
+
+
+def test_the_rdb_refusal_wins_over_the_aof_s_and_outlives_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both files fail at once (every fsync fails): writes get the RDB's MISCONF, as Redis's
+    # writeCommandsDeniedByDiskError checks it first; when the AOF recovers, the RDB's refusal
+    # stays until a BGSAVE works.
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    monkeypatch.setenv("ZYST_FAULTS", str(faults))
+    data = tmp_path / "data"
+    data.mkdir()
+    port = free_port()
+    argv = [sys.executable, str(FAULTY_ZYST), "--port", str(port), "--dir", str(data)]
+    argv += ["--appendonly", "yes", "--appendfsync", "everysec", "--save", "3600 1"]
+    with LimitedServer(argv, port, tmp_path, None):
+        c = redis.Redis(port=port, protocol=2, socket_timeout=30)
+        c.set("k", "v")
+        (faults / "fsync-fail").touch()
+        c.execute_command("BGSAVE")
+        wait_until(bgsave_ended(c, "err"), "the failed BGSAVE")
+        # The AOF's fsync runs once a second (everysec) and fails too.
+        wait_until(
+            lambda: c.info("persistence")["aof_last_write_status"] == "err", "the AOF's fsync"
+        )
+        with pytest.raises(redis.ResponseError) as refused:
+            c.set("k", "w")
+        assert str(refused.value) == MISCONF
+        (faults / "fsync-fail").unlink()
+        wait_until(
+            lambda: c.info("persistence")["aof_last_write_status"] == "ok", "the AOF's recovery"
+        )
+        with pytest.raises(redis.ResponseError) as refused:
+            c.set("k", "w")
+        assert str(refused.value) == MISCONF
+        c.execute_command("BGSAVE")
+        wait_until(bgsave_ended(c, "ok"), "the BGSAVE that works")
+        assert c.set("k", "w")
         c.close()
