@@ -118,7 +118,10 @@ class Saving:
         try:
             self._write()
         except OSError as exc:
-            log.warning("Write error saving DB on disk: %s", exc.strerror or exc.__class__.__name__)
+            log.warning("Write error saving DB on disk: %s", exc.strerror or exc)
+            return False
+        except Exception as exc:  # a value the writer refuses must not take the server down
+            log.warning("Error saving DB on disk: %s", exc)
             return False
         log.info("DB saved on disk")
         self.saved_dirty = began
