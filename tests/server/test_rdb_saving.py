@@ -106,7 +106,9 @@ def test_a_snapshot_is_loaded_at_the_next_start(tmp_path: Path, command: str) ->
         assert fields["rdb_last_load_keys_loaded"] == str(sum(len(db) for db in before.values()))
         assert fields["loading"] == "0"
         c.close()
-    assert "DB loaded from disk:" in server.log.read_text()
+    log = server.log.read_text()
+    assert "DB loaded from disk:" in log
+    assert "Loading RDB produced by version 7.0.15" in log
 
 
 def test_dbfilename_names_the_snapshot(tmp_path: Path) -> None:

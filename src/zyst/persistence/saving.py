@@ -261,6 +261,7 @@ class Saving:
             ctx.loading = False
         self.keys_loaded = result.keys_loaded
         self.keys_expired = result.keys_expired
+        _log_aux(result.aux)
         log.info(
             "Done loading RDB, keys loaded: %d, keys expired: %d.",
             result.keys_loaded,
@@ -292,6 +293,20 @@ class Saving:
             ("rdb_last_load_keys_expired", self.keys_expired),
             ("rdb_last_load_keys_loaded", self.keys_loaded),
         ]
+
+
+def _log_aux(aux: dict[bytes, bytes]) -> None:
+    """What Redis logs of a loaded file's AUX fields: the version that wrote it, its age, the
+    memory it used."""
+    version = aux.get(b"redis-ver")
+    if version is not None:
+        log.info("Loading RDB produced by version %s", version.decode("latin-1"))
+    created = aux.get(b"ctime")
+    if created is not None and created.lstrip(b"-").isdigit():
+        log.info("RDB age %d seconds", int(time.time()) - int(created))
+    memory = aux.get(b"used-mem")
+    if memory is not None and memory.isdigit():
+        log.info("RDB memory usage when created %.2f Mb", int(memory) / (1024 * 1024))
 
 
 def saving_of(ctx: ServerContext) -> Saving:
