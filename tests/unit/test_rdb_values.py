@@ -122,16 +122,16 @@ def node_sizes(data: bytes) -> list[int]:
 
 
 def test_list_nodes_are_filled_as_pushes_fill_them() -> None:
-    items = deque(b"%030d" % i for i in range(1000))  # 32 bytes an entry
-    # 8 KB nodes (the default, -2): an element joins while the node stays under 8192 - 8
-    # bytes with it counted at its raw size.
-    counts = node_sizes(encode(items))
-    assert sum(counts) == 1000
-    assert counts[0] == (8192 - 8 - 7) // 32
-    assert node_sizes(encode(items, limits(list_max_listpack_size=-1)))[0] == (4096 - 15) // 32
+    # One-byte strings take 3 bytes each. An element joins a node while the node's bytes, the
+    # element's raw size and 8 more stay within the budget (8 KB for the default fill -2):
+    # 7 + 3 * k + 1 + 8 <= 8192 for k elements already there, so 2726 a node.
+    items = deque([b"a"] * 6000)
+    assert node_sizes(encode(items)) == [2726, 2726, 548]
+    assert node_sizes(encode(items, limits(list_max_listpack_size=-1)))[0] == 1361
     # A positive fill is a count, within the 8 KB safety cap.
     assert node_sizes(encode(items, limits(list_max_listpack_size=5)))[:2] == [5, 5]
-    assert node_sizes(encode(items, limits(list_max_listpack_size=1000)))[0] == 255
+    assert node_sizes(encode(items, limits(list_max_listpack_size=10000)))[0] == 2726
+    assert node_sizes(encode(items, limits(list_max_listpack_size=0)))[:2] == [1, 1]
 
 
 def test_negative_zero_and_big_integers_as_scores() -> None:
