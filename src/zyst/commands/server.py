@@ -2,8 +2,9 @@
 
 INFO writes Redis's text format (``# Section`` then ``field:value`` lines, CRLF-terminated,
 sections separated by an empty line), fields in Redis's order. Every field shown is true of
-this server: counters of things Zyst never does (forks, RDB saves, replicas, evictions,
-pub/sub) are the 0 or -1 an idle Redis shows for them, which is exactly their value here;
+this server: counters of things Zyst never does (replicas, evictions) are the 0 or -1 an idle
+Redis shows for them, which is exactly their value here (the RDB fields are
+:mod:`zyst.persistence.saving`'s, the fork counters ``ctx.children``'s);
 fields whose meaning Zyst cannot give (allocator internals, fragmentation, recent client buffer
 peaks, the replication backlog's size) are left out rather than made up. Memory is the
 process's resident set: Python has no allocator counter like jemalloc's. Sections always come in
