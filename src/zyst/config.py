@@ -80,8 +80,10 @@ INVALID_SAVE = "Invalid save parameters"
 FILENAME_IS_PATH = "appendfilename can't be a path, just a filename"
 EMPTY_DIRNAME = "appenddirname can't be empty"
 DIRNAME_IS_PATH = "appenddirname can't be a path, just a dirname"
+DBFILENAME_IS_PATH = "dbfilename can't be a path, just a filename"
 TOO_MANY_BIND = "Too many bind addresses specified."
 IMMUTABLE = "can't set immutable config"
+PROTECTED = "can't set protected config"
 BAD_PERCENTILES = "Invalid latency-tracking-info-percentiles parameters"
 PERCENTILES_RANGE = "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
 DUPLICATE = "duplicate parameter"
@@ -226,6 +228,13 @@ def _parse_dirname(text: str) -> str:
     return text
 
 
+def _parse_dbfilename(text: str) -> str:
+    # As Redis's pathIsBaseName: no slash (an empty name is allowed, as there).
+    if "/" in text:
+        raise ValueError(DBFILENAME_IS_PATH)
+    return text
+
+
 def _parse_dir(text: str) -> str:
     # Redis chdir()s and shows getcwd(): the absolute path, resolved against the current
     # directory at the time the setting is read.
@@ -248,18 +257,19 @@ _SAVE_NUMBER = re.compile(r"\s*[-+]?[0-9]*")
 
 def _parse_save(args: list[str]) -> str:
     """``save <seconds> <changes> [<seconds> <changes> ...]`` or ``save ""``, normalized to
-    decimal pairs (Redis reads each number with ``strtoll`` and shows it back as it stored it)."""
+    decimal pairs (Redis reads each number with ``strtoll`` and shows it back as it stored it);
+    seconds at least 1, changes at least 0."""
     if args == [""]:
         args = []
     if len(args) % 2:
         raise ValueError(INVALID_SAVE)
     numbers: list[str] = []
-    for arg in args:
+    for position, arg in enumerate(args):
         if not _SAVE_NUMBER.fullmatch(arg):
             raise ValueError(INVALID_SAVE)
         digits = arg.strip()
         value = int(digits) if digits.lstrip("+-") else 0
-        if value < 0:
+        if value < (1 if position % 2 == 0 else 0):
             raise ValueError(INVALID_SAVE)
         numbers.append(str(value))
     return " ".join(numbers)
@@ -407,6 +417,11 @@ class Setting(Generic[T]):
     merge: Callable[[Any, Any], Any] | None = None
     """The parsed value changes only part of the current one (``client-output-buffer-limit``
     names the classes it sets): ``merge(current, parsed)`` is the new value."""
+    protected: bool = False
+    """CONFIG SET may change it only where ``enable-protected-configs`` allows (Redis's
+    PROTECTED_CONFIG: a file name the server writes to)."""
+    hidden: bool = False
+    """Left out of CONFIG GET's glob matches (asked by its exact name only): a testing knob."""
 
 
 _BOOL = "yes|no"
@@ -435,10 +450,25 @@ def _setting(
     multi_arg: bool = False,
     accumulates: bool = False,
     merge: Callable[[Any, Any], Any] | None = None,
+    protected: bool = False,
+    hidden: bool = False,
 ) -> Setting[T]:
     """A row of the table; its attribute is its name with underscores unless ``attr`` says."""
     attr = attr or name.replace("-", "_")
-    return Setting(name, attr, parse, format, mutable, hint, doc, multi_arg, accumulates, merge)
+    return Setting(
+        name,
+        attr,
+        parse,
+        format,
+        mutable,
+        hint,
+        doc,
+        multi_arg,
+        accumulates,
+        merge,
+        protected,
+        hidden,
+    )
 
 
 def _int_setting(
@@ -539,13 +569,6 @@ SETTINGS: tuple[Setting[Any], ...] = (
     _memory_setting(
         "auto-aof-rewrite-min-size", 0, LLONG_MAX, "no automatic AOF rewrite below this size"
     ),
-    _int_setting(
-        "rdb-key-save-delay",
-        -INT_MAX - 1,
-        INT_MAX,
-        "microseconds a rewrite child waits after each key (for tests, as Redis's)",
-        hint="MICROSECONDS",
-    ),
     _int_setting("databases", 1, INT_MAX, "number of databases", mutable=False),
     _enum_setting(
         "loglevel",
@@ -588,9 +611,41 @@ SETTINGS: tuple[Setting[Any], ...] = (
         _parse_save,
         _format_str,
         "SECONDS CHANGES ...",
-        "accepted for compatibility (no RDB snapshots yet)",
+        'snapshot to dbfilename after SECONDS with at least CHANGES writes ("" never)',
         multi_arg=True,
         accumulates=True,
+    ),
+    _setting(
+        "dbfilename",
+        _single(_parse_dbfilename),
+        _format_str,
+        "NAME",
+        "name of the RDB snapshot inside dir",
+        protected=True,
+    ),
+    _bool_setting("rdbcompression", "LZF-compress long strings in RDB snapshots"),
+    _bool_setting("rdbchecksum", "end RDB snapshots with a CRC64 checksum", mutable=False),
+    _bool_setting(
+        "stop-writes-on-bgsave-error", "refuse writes (MISCONF) while the last save failed"
+    ),
+    _bool_setting(
+        "rdb-del-sync-files", "accepted and shown (no replication: no sync files are made)"
+    ),
+    _setting(
+        "rdb-key-save-delay",
+        _integer(-(2**31), INT_MAX),
+        _format_int,
+        "MICROSECONDS",
+        "testing: a pause after each key a background save or AOF rewrite writes",
+        hidden=True,
+    ),
+    _setting(
+        "enable-protected-configs",
+        _enum("no", "yes", "local"),
+        _format_str,
+        "no|yes|local",
+        "whether CONFIG SET may change dbfilename (local: from loopback connections only)",
+        mutable=False,
     ),
     # Clients and tools read and set these two; no memory limit is enforced yet.
     _memory_setting(
@@ -711,7 +766,6 @@ class Config:
     aof_timestamp_enabled: bool = False
     auto_aof_rewrite_percentage: int = 100
     auto_aof_rewrite_min_size: int = 64 * 1024 * 1024
-    rdb_key_save_delay: int = 0
     databases: int = 16
     loglevel: str = "notice"
     logfile: str = ""
@@ -723,7 +777,14 @@ class Config:
     client_query_buffer_limit: int = 1024 * 1024 * 1024
     client_output_buffer_limit: OutputLimits = DEFAULT_OUTPUT_LIMITS
     timeout: int = 0
-    save: str = ""
+    save: str = "3600 1 300 100 60 10000"
+    dbfilename: str = "dump.rdb"
+    rdbcompression: bool = True
+    rdbchecksum: bool = True
+    stop_writes_on_bgsave_error: bool = True
+    rdb_del_sync_files: bool = False
+    rdb_key_save_delay: int = 0
+    enable_protected_configs: str = "no"
     maxmemory: int = 0
     maxmemory_policy: str = "noeviction"
     notify_keyspace_events: str = ""
@@ -790,18 +851,19 @@ class Config:
                     found[setting.name] = (pattern, self._format(setting))
                 continue
             for setting in SETTINGS:
-                if setting.name not in found:
+                if setting.name not in found and not setting.hidden:
                     name = setting.name.encode()
                     if stringmatch(pattern, name, nocase=True):
                         found[setting.name] = (name, self._format(setting))
         return list(found.values())
 
-    def set_many(self, pairs: list[tuple[bytes, bytes]]) -> None:
+    def set_many(self, pairs: list[tuple[bytes, bytes]], *, protected_ok: bool = True) -> None:
         """``CONFIG SET parameter value [parameter value ...]``, all or nothing.
 
-        Raises CommandError with Redis's text: the first unknown, immutable or repeated name in
-        argument order, before any value is looked at; then the first value that does not
-        parse; then the first change hook that refuses. (An odd number of arguments is the
+        Raises CommandError with Redis's text: the first unknown, immutable, protected (unless
+        ``protected_ok``: the caller's reading of ``enable-protected-configs``) or repeated
+        name in argument order, before any value is looked at; then the first value that does
+        not parse; then the first change hook that refuses. (An odd number of arguments is the
         caller's to refuse, with ``ERR syntax error`` as Redis does.)"""
         chosen: list[tuple[Setting[Any], str]] = []
         for raw_name, raw_value in pairs:
@@ -810,6 +872,8 @@ class Config:
                 raise CommandError(config_set_unknown(raw_name))
             if not setting.mutable:
                 raise CommandError(config_set_failed(c_string(raw_name), IMMUTABLE))
+            if setting.protected and not protected_ok:
+                raise CommandError(config_set_failed(c_string(raw_name), PROTECTED))
             if any(previous is setting for previous, _ in chosen):
                 raise CommandError(config_set_failed(c_string(raw_name), DUPLICATE))
             chosen.append((setting, _decode(raw_value)))
@@ -912,6 +976,12 @@ class ConfigLoader:
     def apply(self, name: str, values: list[str], origin: str, where: str, shown: str) -> None:
         """Apply one directive; ConfigError naming ``origin``, ``where`` and ``shown`` if bad."""
         setting = find_setting(name)
+        if setting is not None and setting.multi_arg and len(values) == 1 and values[0]:
+            # As Redis 7: one argument of a several-argument setting is split as a line is
+            # (`--save "900 1 300 10"`); an empty one stays (`--save ""`).
+            split = split_args(values[0].encode("utf-8", "surrogateescape"))
+            if split is not None:
+                values = [_decode(arg) for arg in split]
         # `save ""` (or a bare `save`) clears what came before; other `save` lines add to it.
         if setting is not None and setting.accumulates:
             values = [] if values == [""] else self._accumulated.get(setting.name, []) + values

@@ -134,7 +134,9 @@ class ServerContext:
         self._atomic_changes: list[tuple[int, list[bytes]]] = []
         # DEBUG SET-ACTIVE-EXPIRE: whether the cron runs the active expiry cycle.
         self.active_expire = True
-        self.request_shutdown: Callable[[bool | None], None] = _no_shutdown
+        # request_shutdown(save, force): SHUTDOWN's [NOSAVE | SAVE] (None: neither) and FORCE;
+        # False when the server goes on (a final save failed without FORCE).
+        self.request_shutdown: Callable[[bool | None, bool], bool] = _no_shutdown
         # The script running past busy-reply-threshold (a zyst.scripting.engine.Run), and the
         # server's way of serving the other clients meanwhile (zyst.busy): None when none.
         self.busy: Any = None
@@ -255,5 +257,6 @@ def _no_aof_rewrite(in_exec: bool) -> str:
     return "failed"
 
 
-def _no_shutdown(save: bool | None) -> None:
+def _no_shutdown(save: bool | None, force: bool) -> bool:
     """Default shutdown hook, replaced by the server."""
+    return True

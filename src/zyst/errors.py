@@ -180,6 +180,24 @@ AOF_REWRITE_FAILED = (
     "ERR Can't execute an AOF background rewriting. "
     "Please check the server logs for more information."
 )
+# -- RDB snapshots (SAVE, BGSAVE, SHUTDOWN, stop-writes-on-bgsave-error) ---------------------
+MISCONF_RDB = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to "
+    "disk. Commands that may modify the data set are disabled, because this instance is "
+    "configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+    "RDB error."
+)
+"""Writes (and PING) are refused with this after a failed save while the ``save`` schedule is
+set and ``stop-writes-on-bgsave-error`` is on, until a save succeeds (it wins over the AOF's)."""
+BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
+BGSAVE_OTHER_CHILD = (
+    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE "
+    "in order to schedule a BGSAVE whenever possible."
+)
+SAVE_FAILED = "ERR"
+"""SAVE or BGSAVE that failed (Redis's shared ``-ERR`` with no text: the log says why)."""
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
 
 
 # -- generic key commands (RENAME, MOVE, COPY, SWAPDB) -----------------------------------------
@@ -375,15 +393,6 @@ def script_compile(message: bytes) -> str:
 
 def script_run_failed(funcname: str, message: str) -> str:
     return f"ERR Error running script {funcname}, {message}\n"
-
-
-def script_misconf(refusal: str) -> str:
-    """A script that may write, refused while the AOF cannot be written."""
-    return (
-        "MISCONF Redis is configured to persist data to AOF, but it's currently unable to "
-        "persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only "
-        "scripts. AOF error: " + refusal.rsplit(": ", 1)[-1]
-    )
 
 
 # -- FUNCTION, FCALL -------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from zyst.persistence.manifest import ManifestError
 from zyst.persistence.rdb import RdbError
 from zyst.persistence.rdbfile import load_rdb
 from zyst.persistence.rewrite import AofRewrite
+from zyst.persistence.saving import CHILD_KIND, saving_of
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 from zyst.scripting.engine import engine_of
@@ -160,6 +161,13 @@ class Server:
         self.ctx.keyspace.on_expired = self._on_expired
         self.ctx.request_shutdown = self._request_shutdown
         self.ctx.aof_info = self._aof_info
+        self.saving = saving_of(self.ctx)
+        # Writes are refused while the AOF or the RDB snapshot cannot be written; the RDB's
+        # refusal wins, as in Redis. The AOF's is kept apart to combine them.
+        self._aof_refusal: str | None = None
+        self.saving.on_status = self._refresh_refusal
+        for name in ("save", "stop-writes-on-bgsave-error"):
+            config.on_change(name, lambda name: self._refresh_refusal())
         self.ctx.children.child_setup = self._in_child
         self.rewrite = AofRewrite(
             config,
@@ -188,7 +196,8 @@ class Server:
     def aof(self, writer: AofWriter | None) -> None:
         self.propagation.aof = writer
         self.ctx.set_propagation(self.propagation.propagate if writer is not None else None)
-        self.ctx.write_refusal = None if writer is None else writer.refusal
+        self._aof_refusal = None if writer is None else writer.refusal
+        self._refresh_refusal()
 
     def _on_expired(self, db_index: int, key: bytes) -> None:
         self.ctx.propagate(db_index, [b"DEL", key])
@@ -325,10 +334,18 @@ class Server:
         writes and PING are refused with ``refusal`` (``MISCONF ...``), as in Redis. When it
         clears, replies held for the failed write may leave: a release is scheduled (thread-safe,
         and never run inside the flush or the handler that cleared it)."""
-        self.ctx.write_refusal = refusal
+        self._aof_refusal = refusal
+        self._refresh_refusal()
         loop, gate = self.loop, self.gate
         if refusal is None and loop is not None and gate is not None and not loop.is_closed():
             loop.call_soon_threadsafe(gate.release)
+
+    def _refresh_refusal(self) -> None:
+        """Set ``ctx.write_refusal`` from the two sources of ``MISCONF``: a failed background
+        save (stop-writes-on-bgsave-error) first, else the AOF's write error."""
+        saving = self.saving
+        saving.refusal = saving.current_refusal()
+        self.ctx.write_refusal = saving.refusal or self._aof_refusal
 
     def _die(self, reason: str) -> None:
         """Exit at once, sending nothing more: an AOF write failed under ``appendfsync always``
@@ -488,12 +505,40 @@ class Server:
     def _signal_shutdown(self, sig: int) -> None:
         name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
         log.warning("Received %s scheduling shutdown...", name)
-        self._request_shutdown(None)
+        if not self._request_shutdown(None, False):
+            log.warning(
+                "%s received but errors trying to shut down the server, check the logs for "
+                "more information",
+                name,
+            )
 
-    def _request_shutdown(self, save: bool | None) -> None:
+    def _request_shutdown(self, save: bool | None, force: bool) -> bool:
+        """Redis's finishShutdown, up to the point of no return: stop a child, write the final
+        snapshot when ``save`` is True, or None with a ``save`` schedule set. When that save
+        fails (without ``force``) the server goes on and this is False; else the server
+        stops once the running command's batch is done."""
         log.warning("User requested shutdown...")
+        children = self.ctx.children
+        if children.kind == CHILD_KIND:
+            log.warning("There is a child saving an .rdb. Killing it!")
+            self.saving.kill()
+        elif children.kind is not None:
+            log.warning("There is a child rewriting the AOF. Killing it!")
+            self.rewrite.turn_off()
+        if save or (save is None and self.config.save.strip()):
+            log.info("Saving the final RDB snapshot before exiting.")
+            if not self.saving.save():
+                if not force:
+                    log.warning("Error trying to save the DB, can't exit.")
+                    log.warning(
+                        "Errors trying to shut down the server. Check the logs for more "
+                        "information."
+                    )
+                    return False
+                log.warning("Error trying to save the DB. Exit anyway.")
         if self._stopping is not None:
             self._stopping.set()
+        return True
 
     async def _shutdown(self) -> None:
         if self._cron_task is not None:
@@ -535,6 +580,7 @@ class Server:
                 self._sample_ops(now)
                 # A scheduled or automatic AOF rewrite; timestamp annotations.
                 self.rewrite.cron()
+                self.saving.cron()
                 aof = self.aof
                 gate = self.gate
                 if gate is not None and (gate.pending() or (aof and aof.write_error)):
@@ -661,6 +707,19 @@ def run(config: Config) -> int:
             except OSError as exc:
                 return _fatal(f"Can't open the append-only file {exc.filename}: {exc.strerror}")
             log.info("AOF enabled: %s (appendfsync %s)", server.aof_path(), config.appendfsync)
+        else:
+            try:
+                server.saving.load()
+            except RdbError as exc:
+                log.warning("Internal error in RDB reading offset %d -> %s", exc.offset, exc)
+                log.warning("Terminating server after rdb file reading failure.")
+                print(
+                    f"zyst: bad RDB file {server.saving.path} at offset {exc.offset}: {exc}",
+                    file=sys.stderr,
+                )
+                return 1
+            except OSError as exc:
+                return _fatal(f"Fatal error loading the DB: {exc.strerror}. Exiting.")
         # What exists now (the loaded dataset, the command table) lives for the whole run: keep
         # it out of the cyclic garbage collector's scans, which would otherwise walk every
         # collection in the keyspace on each full collection.

@@ -42,7 +42,13 @@ def test_defaults() -> None:
     assert config.proto_max_bulk_len == 512 * 1024 * 1024
     assert config.client_query_buffer_limit == 1024 * 1024 * 1024
     assert config.timeout == 0
-    assert config.save == ""
+    assert config.save == "3600 1 300 100 60 10000"
+    assert config.dbfilename == "dump.rdb"
+    assert config.rdbcompression is True
+    assert config.rdbchecksum is True
+    assert config.stop_writes_on_bgsave_error is True
+    assert config.rdb_key_save_delay == 0
+    assert config.enable_protected_configs == "no"
     assert config.maxmemory == 0
     assert config.maxmemory_policy == "noeviction"
 
@@ -113,7 +119,32 @@ def test_get_glob_is_case_insensitive_and_uses_real_names() -> None:
 
 def test_get_star_lists_every_setting_once() -> None:
     names = [name for name, _ in Config().get(b"*")]
-    assert names == [setting.name.encode() for setting in SETTINGS]
+    assert names == [setting.name.encode() for setting in SETTINGS if not setting.hidden]
+
+
+def test_a_hidden_setting_is_shown_by_its_exact_name_only() -> None:
+    # As Redis's HIDDEN_CONFIG (rdb-key-save-delay): out of glob matches, there when named.
+    assert Config().get(b"rdb-key-save-delay") == [(b"rdb-key-save-delay", b"0")]
+    assert Config().get(b"rdb-key-*") == []
+    assert (b"rdb-del-sync-files", b"no") in Config().get(b"rdb*")
+
+
+def test_protected_setting_is_refused_unless_allowed() -> None:
+    config = Config()
+    with pytest.raises(CommandError) as info:
+        config.set_many([(b"dbfilename", b"x.rdb")], protected_ok=False)
+    assert info.value.message == (
+        "ERR CONFIG SET failed (possibly related to argument 'dbfilename') - can't set "
+        "protected config"
+    )
+    config.set_many([(b"dbfilename", b"x.rdb")])
+    assert config.dbfilename == "x.rdb"
+    with pytest.raises(CommandError) as info:
+        config.set_many([(b"dbfilename", b"a/b.rdb")])
+    assert info.value.message == (
+        "ERR CONFIG SET failed (possibly related to argument 'dbfilename') - dbfilename can't "
+        "be a path, just a filename"
+    )
 
 
 def test_get_many_deduplicates() -> None:
@@ -566,3 +597,14 @@ def test_encoding_settings_are_accepted_with_their_aliases() -> None:
         (b"hash-max-listpack-entries", b"16")
     ]
     assert config.list_compress_depth == 1
+
+
+def test_one_argument_of_a_several_argument_setting_is_split(tmp_path: Path) -> None:
+    # As Redis 7: `--save "900 1 300 10"` is two save points; `--save ""` none.
+    config = Config()
+    ConfigLoader(config).load_options([("save", ["900 1 300 10"])], "the command line")
+    assert config.save == "900 1 300 10"
+    ConfigLoader(config).load_options([("save", [""])], "the command line")
+    assert config.save == ""
+    ConfigLoader(config).load_options([("bind", ["127.0.0.1 ::1"])], "the command line")
+    assert config.bind == ["127.0.0.1", "::1"]

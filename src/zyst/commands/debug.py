@@ -124,7 +124,12 @@ _DEBUG = _FOUND
 
 
 def _allowed(client: Client) -> bool:
-    setting = client.ctx.config.enable_debug_command
+    return allowed_by(client.ctx.config.enable_debug_command, client)
+
+
+def allowed_by(setting: str, client: Client) -> bool:
+    """Whether an ``enable-*`` setting (``yes``, ``local`` or ``no``) lets ``client`` act:
+    ``local`` is a loopback connection (or no connection: the AOF loader)."""
     if setting == "yes":
         return True
     if setting == "local":

@@ -2,8 +2,9 @@
 
 INFO writes Redis's text format (``# Section`` then ``field:value`` lines, CRLF-terminated,
 sections separated by an empty line), fields in Redis's order. Every field shown is true of
-this server: counters of things Zyst never does (forks, RDB saves, replicas, evictions,
-pub/sub) are the 0 or -1 an idle Redis shows for them, which is exactly their value here;
+this server: counters of things Zyst never does (replicas, evictions) are the 0 or -1 an idle
+Redis shows for them, which is exactly their value here (the RDB fields are
+:mod:`zyst.persistence.saving`'s, the fork counters ``ctx.children``'s);
 fields whose meaning Zyst cannot give (allocator internals, fragmentation, recent client buffer
 peaks, the replication backlog's size) are left out rather than made up. Memory is the
 process's resident set: Python has no allocator counter like jemalloc's. Sections always come in
@@ -25,11 +26,13 @@ from typing import TYPE_CHECKING
 from zyst import REDIS_VERSION, __version__, errors, keyspace, migrating, timing
 from zyst.busy import busy_error
 from zyst.client import Client
+from zyst.commands.debug import allowed_by
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import COMMANDS, Command, Reply, command, container, subcommand
 from zyst.config import format_percentile
 from zyst.config_rewrite import rewrite_config
 from zyst.errors import CommandError
+from zyst.persistence.saving import saving_of
 from zyst.protocol import resp
 from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
 
@@ -125,7 +128,14 @@ def flushall(client: Client, argv: list[bytes]) -> Reply:
             signal.database_replaced(db, None)
         signal.flushed()
     keyspace.flushall()
-    client.ctx.dirty += removed + 1
+    ctx = client.ctx
+    ctx.dirty += removed + 1
+    # As Redis: a snapshot being written holds data that is gone now, and with a save
+    # schedule the empty dataset is saved at once (the file would otherwise bring it back).
+    saving = saving_of(ctx)
+    saving.kill()
+    if ctx.config.save.strip():
+        saving.save()
     return OK
 
 
@@ -160,21 +170,23 @@ def time_(client: Client, argv: list[bytes]) -> Reply:
 )
 def shutdown(client: Client, argv: list[bytes]) -> Reply:
     """SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]"""
-    nosave = save = abort = other = False
+    nosave = save = abort = now = force = False
     for arg in argv[1:]:
         option = arg.lower()
         if option == b"nosave":
             nosave = True
         elif option == b"save":
             save = True
-        elif option in (b"now", b"force"):
-            # Zyst never waits for replicas and has no save that can fail: nothing to skip.
-            other = True
+        elif option == b"now":
+            # Zyst has no replicas to wait for: every shutdown is as with NOW.
+            now = True
+        elif option == b"force":
+            force = True
         elif option == b"abort":
             abort = True
         else:
             raise CommandError(errors.SYNTAX)
-    if (abort and (nosave or save or other)) or (nosave and save):
+    if (abort and (nosave or save or now or force)) or (nosave and save):
         raise CommandError(errors.SYNTAX)
     if abort:
         # A shutdown here is never in progress for long enough to be aborted.
@@ -187,7 +199,9 @@ def shutdown(client: Client, argv: list[bytes]) -> Reply:
         from zyst.scripting.engine import engine_of
 
         engine_of(client.ctx).stop_for_shutdown()
-    client.ctx.request_shutdown(True if save else False if nosave else None)
+    if not client.ctx.request_shutdown(True if save else False if nosave else None, force):
+        # The final save failed: the server goes on (the log says why).
+        return ErrorReply(errors.SHUTDOWN_FAILED)
     client.close_after_reply = True
     return resp.NO_REPLY
 
@@ -344,19 +358,7 @@ def _persistence(ctx: ServerContext) -> Fields:
         ("current_cow_peak", 0),
         ("current_cow_size", 0),
         ("current_cow_size_age", 0),
-        ("current_fork_perc", "0.00"),
-        ("current_save_keys_processed", 0),
-        ("current_save_keys_total", 0),
-        ("rdb_changes_since_last_save", ctx.dirty),
-        ("rdb_bgsave_in_progress", 0),
-        ("rdb_last_save_time", int(ctx.start_time)),
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", -1),
-        ("rdb_saves", 0),
-        ("rdb_last_cow_size", 0),
-        ("rdb_last_load_keys_expired", 0),
-        ("rdb_last_load_keys_loaded", 0),
+        *saving_of(ctx).info_fields(),
         ("aof_enabled", aof.get("aof_enabled", 0)),
         ("aof_rewrite_in_progress", aof.get("aof_rewrite_in_progress", 0)),
         ("aof_rewrite_scheduled", aof.get("aof_rewrite_scheduled", 0)),
@@ -403,8 +405,8 @@ def _stats(ctx: ServerContext) -> Fields:
         ("pubsub_channels", len(ctx.pubsub.channels)),
         ("pubsub_patterns", len(ctx.pubsub.patterns)),
         ("pubsubshard_channels", len(ctx.pubsub.shard_channels)),
-        ("latest_fork_usec", 0),
-        ("total_forks", 0),
+        ("latest_fork_usec", ctx.children.latest_fork_usec),
+        ("total_forks", ctx.children.total_forks),
         ("migrate_cached_sockets", migrating.cached_count(ctx)),
         ("tracking_total_keys", len(tracking.keys)),
         ("tracking_total_items", tracking.items),
@@ -604,7 +606,11 @@ def config_set(client: Client, argv: list[bytes]) -> Reply:
     """CONFIG SET parameter value [parameter value ...]"""
     if len(argv) % 2:
         raise CommandError(errors.SYNTAX)
-    client.ctx.config.set_many(list(zip(argv[2::2], argv[3::2], strict=True)))
+    config = client.ctx.config
+    config.set_many(
+        list(zip(argv[2::2], argv[3::2], strict=True)),
+        protected_ok=allowed_by(config.enable_protected_configs, client),
+    )
     return OK
 
 

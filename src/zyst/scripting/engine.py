@@ -210,7 +210,9 @@ class Engine:
             return None
         if not flags & NO_WRITES:
             if self.ctx.write_refusal is not None:
-                return errors.script_misconf(self.ctx.write_refusal)
+                # A script that may write counts as a write command (Redis's
+                # scriptFlagsToCmdFlags), refused before it runs with the plain MISCONF.
+                return self.ctx.write_refusal
             if read_only:
                 return errors.SCRIPT_WRITE_FLAG_RO
         return None
