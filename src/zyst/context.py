@@ -14,6 +14,7 @@ from zyst import access, encodings, errors, keyevents, timing
 from zyst.blocking import BlockingManager
 from zyst.config import Config
 from zyst.keyspace import Keyspace
+from zyst.persistence.child import Children
 from zyst.pubsub import PubSub
 
 if TYPE_CHECKING:
@@ -138,6 +139,8 @@ class ServerContext:
         # server's way of serving the other clients meanwhile (zyst.busy): None when none.
         self.busy: Any = None
         self.busy_pump: Any = None
+        # The forked child of BGSAVE or an AOF rewrite, when one runs (at most one at a time).
+        self.children = Children()
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
         # Set while the AOF cannot be written (``MISCONF ...``): write commands and PING are

@@ -119,6 +119,14 @@ class DataDirLock:
             self.release()
             raise RuntimeError(f"Can't write the lock file {self.path}: {exc.strerror}") from None
 
+    def forget(self) -> None:
+        """Close this process's copy of the lock without removing the file (a forked child:
+        the parent still holds the lock)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
     def release(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
@@ -147,6 +155,13 @@ class Server:
         self.ctx.keyspace.on_expired = self._on_expired
         self.ctx.request_shutdown = self._request_shutdown
         self.ctx.aof_info = self._aof_info
+        self.ctx.children.child_setup = self._in_child
+
+    def _in_child(self) -> None:
+        """In a forked child: let go of what only the server may hold (the data directory's
+        lock stays with the parent: closing the child's copy does not release it)."""
+        if self.lock is not None:
+            self.lock.forget()
 
     # -- propagation ---------------------------------------------------------------------
     @property
@@ -410,6 +425,8 @@ class Server:
     async def _shutdown(self) -> None:
         if self._cron_task is not None:
             self._cron_task.cancel()
+        # A child still writing a snapshot is of no use once we are gone (Redis kills it too).
+        self.ctx.children.kill()
         for listener in self.listeners:
             listener.close()
         if self.gate is not None:
@@ -430,6 +447,7 @@ class Server:
             await asyncio.sleep(interval)
             try:
                 self.ctx.keyspace.refresh_lru_clock()
+                self.ctx.children.poll()
                 if self.ctx.active_expire:
                     began = time.monotonic()
                     self.expirer.run(time_budget=interval * 0.25)
