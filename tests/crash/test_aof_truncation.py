@@ -278,7 +278,10 @@ def test_a_server_restarted_on_cut_files_has_the_whole_command_prefix(
     small: Source, large: Source, tmp_path: Path, reference: ServerProcess
 ) -> None:
     rng = random.Random("restart")
-    small_cuts = [len(small.data) - 1, *rng.sample(range(1, len(small.data)), 3)]
+    entries = split_commands(small.data)
+    exec_at = next(entry.start for entry in entries if entry.argv == [b"EXEC"])
+    # The end, just before a transaction's EXEC, and at random.
+    small_cuts = [len(small.data) - 1, exec_at, *rng.sample(range(1, len(small.data)), 2)]
     large_cuts = rng.sample(range(1, len(large.data)), 2)
     for number, size in enumerate(small_cuts):
         check_restart(small, size, tmp_path / f"small-{number}", reference)
