@@ -123,6 +123,10 @@ THRESHOLD_SETTINGS: Final = (
     ("zset-max-ziplist-entries", ZSet),
     ("zset-max-listpack-value", ZSet),
     ("zset-max-ziplist-value", ZSet),
+    # Not an encoding switch in 7.0 (lists are always quicklists), but the RDB writer sizes
+    # its list nodes by it (zyst.persistence.rdbvalues).
+    ("list-max-listpack-size", deque),
+    ("list-max-ziplist-size", deque),
 )
 
 
@@ -134,6 +138,7 @@ class Limits:
     __slots__ = (
         "hash_max_listpack_entries",
         "hash_max_listpack_value",
+        "list_max_listpack_size",
         "set_max_intset_entries",
         "zset_max_listpack_entries",
         "zset_max_listpack_value",
@@ -145,6 +150,7 @@ class Limits:
         self.set_max_intset_entries = config.set_max_intset_entries
         self.zset_max_listpack_entries = config.zset_max_listpack_entries
         self.zset_max_listpack_value = config.zset_max_listpack_value
+        self.list_max_listpack_size = config.list_max_listpack_size
 
     def copy_from(self, other: Limits) -> None:
         self.hash_max_listpack_entries = other.hash_max_listpack_entries
@@ -152,6 +158,7 @@ class Limits:
         self.set_max_intset_entries = other.set_max_intset_entries
         self.zset_max_listpack_entries = other.zset_max_listpack_entries
         self.zset_max_listpack_value = other.zset_max_listpack_value
+        self.list_max_listpack_size = other.list_max_listpack_size
 
     def differ(self, other: Limits, kind: type) -> bool:
         """Whether ``other`` has other thresholds for collections of ``kind``."""
