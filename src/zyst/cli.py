@@ -115,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print(usage())
         return 0
-    if args and args[0] == "check-aof":
-        from zyst.persistence.checkers import check_aof_main
+    if args and args[0] in ("check-aof", "check-rdb"):
+        from zyst.persistence import checkers
 
-        return check_aof_main(args[1:], sys.stdin, sys.stdout)
+        if args[0] == "check-aof":
+            return checkers.check_aof_main(args[1:], sys.stdin, sys.stdout)
+        return checkers.check_rdb_main(args[1:], sys.stdout)
     try:
         config = parse_args(args)
     except ConfigError as exc:

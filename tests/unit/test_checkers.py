@@ -4,13 +4,18 @@ why, and check-aof's --fix on single files and multi-part directories."""
 from __future__ import annotations
 
 import io
+import re
+from collections import deque
 from pathlib import Path
 
 import pytest
 
+from zyst.keyspace import Keyspace
 from zyst.persistence.aof import AofCorruptError, load_aof
-from zyst.persistence.checkers import check_aof_main, scan_aof
+from zyst.persistence.checkers import check_aof_main, check_rdb_main, scan_aof
+from zyst.persistence.rdbfile import write_rdb
 from zyst.protocol.resp import encode_command
+from zyst.types.zset import ZSet
 
 COMMANDS: list[list[bytes]] = [
     [b"SELECT", b"0"],
@@ -224,3 +229,84 @@ def test_a_missing_listed_file_or_a_bad_manifest_fails(tmp_path: Path) -> None:
     )
     status, out = run([str(directory)])
     assert status == 1 and "non-monotonic" in out
+
+
+# -- RDB files and AOF files with an RDB part ------------------------------------------------
+def zyst_rdb(databases: int = 16, far_db: int = 3) -> bytes:
+    """An RDB written by Zyst's writer: every type, a deadline, a function library, two
+    databases."""
+    keyspace = Keyspace(databases)
+    db = keyspace.dbs[0]
+    db.add(b"s", b"text")
+    db.add(b"n", b"12345")
+    db.add(b"l", deque([b"a", b"b", b"c"]))
+    db.add(b"h", {b"f": b"v", b"g": b"w"})
+    db.add(b"set", {b"1", b"2", b"x"})
+    zset = ZSet()
+    zset.add(b"m", 1.5)
+    db.add(b"z", zset)
+    db.set_expire(b"s", 99_999_999_999_999)
+    keyspace.dbs[far_db].add(b"far", b"away")
+    out = io.BytesIO()
+    library = b"#!lua name=lib\nredis.register_function('f', function() return 1 end)"
+    write_rdb(out, keyspace, [library])
+    return out.getvalue()
+
+
+def run_rdb(path: Path) -> tuple[int, str]:
+    out = io.StringIO()
+    return check_rdb_main([str(path)], out), out.getvalue()
+
+
+def test_check_rdb_on_a_whole_file_and_on_every_cut(tmp_path: Path) -> None:
+    data = zyst_rdb()
+    path = tmp_path / "dump.rdb"
+    path.write_bytes(data)
+    status, out = run_rdb(path)
+    assert status == 0, out
+    assert "RDB looks OK" in out and "[info] 7 keys read" in out and "[info] 1 expires" in out
+    assert "Checksum OK" in out
+    for size in range(len(data)):
+        path.write_bytes(data[:size])
+        status, out = run_rdb(path)
+        assert status == 1 and "--- RDB ERROR DETECTED ---" in out, size
+        offset = int(re.findall(r"\[offset (\d+)\]", out)[-1])
+        assert offset <= size, (size, out)
+
+
+def test_check_rdb_finds_a_damaged_byte_and_reads_databases_past_16(tmp_path: Path) -> None:
+    data = zyst_rdb()
+    path = tmp_path / "dump.rdb"
+    for at in range(9, len(data), 7):
+        path.write_bytes(data[:at] + bytes([data[at] ^ 0x5A]) + data[at + 1 :])
+        assert run_rdb(path)[0] == 1, at
+    path.write_bytes(zyst_rdb(databases=40, far_db=33))
+    status, out = run_rdb(path)
+    assert status == 0 and "[info] 7 keys read" in out, out
+    assert run_rdb(tmp_path / "missing.rdb")[0] == 1
+    out = io.StringIO()
+    assert check_rdb_main([], out) == 1 and "Usage: zyst check-rdb" in out.getvalue()
+
+
+def test_an_aof_with_an_rdb_part_is_checked_part_by_part(tmp_path: Path) -> None:
+    rdb = zyst_rdb()
+    commands, cuts = build(COMMANDS)
+    path = tmp_path / "appendonly.aof"
+    path.write_bytes(rdb + commands)
+    status, out = run([str(path)])
+    assert status == 0 and "RDB looks OK" in out, out
+    assert f"size={len(rdb) + len(commands)}, ok_up_to={len(rdb) + len(commands)}," in out
+
+    # Cut in the command part: offsets count from the start of the file; --fix cuts there.
+    path.write_bytes(rdb + commands[:-3])
+    status, out = run([str(path)])
+    assert status == 1 and f"ok_up_to={len(rdb) + cuts[-2]}," in out, out
+    assert run(["--fix", "--yes", str(path)])[0] == 0
+    assert path.read_bytes() == rdb + commands[: cuts[-2]]
+
+    # A damaged RDB part cannot be fixed: nothing is cut.
+    broken = rdb[:40] + b"\xff" + rdb[41:] + commands
+    path.write_bytes(broken)
+    status, out = run(["--fix", "--yes", str(path)])
+    assert status == 1 and "RDB ERROR DETECTED" in out and "not valid, aborting" in out
+    assert path.read_bytes() == broken

@@ -45,15 +45,19 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, TextIO
+from typing import BinaryIO, Final, TextIO
 
+from zyst.keyspace import Keyspace
 from zyst.persistence.aof import truncate_file
+from zyst.persistence.rdb import RdbError
+from zyst.persistence.rdbfile import RdbLoadResult, load_rdb
 from zyst.protocol.inline import split_args
 
 __all__ = [
     "AofScan",
     "ManifestEntry",
     "check_aof_main",
+    "check_rdb_main",
     "read_manifest",
     "scan_aof",
 ]
@@ -65,6 +69,13 @@ _MAX_DIGITS: Final = 19
 _RDB_MAGIC: Final = b"REDIS"
 _MANIFEST_SUFFIX: Final = ".manifest"
 _TEMP_PREFIX: Final = "temp-"
+# The databases a checked RDB is loaded into (Redis's default count); a file with more is
+# loaded again into as many as it names.
+_DATABASES: Final = 16
+_MORE_DATABASES: Final = re.compile(r"the file has database (\d+)")
+
+AOF_USAGE: Final = "Usage: zyst check-aof [--fix] [--yes] <file.aof|file.manifest|appendonlydir>"
+RDB_USAGE: Final = "Usage: zyst check-rdb <file.rdb>"
 
 Buffer = bytes | bytearray | mmap.mmap
 
@@ -313,13 +324,77 @@ def _find_manifest(directory: str) -> str:
     return os.path.join(directory, names[0])
 
 
+# -- the RDB part ------------------------------------------------------------------------
+def load_for_check(file: BinaryIO) -> tuple[RdbLoadResult, Keyspace]:
+    """Read the RDB at ``file``'s position to its checksum; RdbError with the offset (from that
+    position) of the first byte found wrong."""
+    start = file.tell()
+    databases = _DATABASES
+    while True:
+        keyspace = Keyspace(databases)
+        try:
+            return load_rdb(file, keyspace, lambda code: None), keyspace
+        except RdbError as exc:
+            more = _MORE_DATABASES.match(str(exc))
+            if more is None or databases > _DATABASES:
+                raise
+            databases = int(more.group(1)) + 1
+            file.seek(start)
+
+
+def check_rdb(file: BinaryIO, name: str, out: TextIO) -> int | None:
+    """Check the RDB at the start of ``file`` and report as redis-check-rdb does; return the
+    offset after its checksum, or None when it is not valid."""
+
+    def say(offset: int, text: str) -> None:
+        print(f"[offset {offset}] {text}", file=out, flush=True)
+
+    say(0, f"Checking RDB file {name}")
+    try:
+        result, keyspace = load_for_check(file)
+    except RdbError as exc:
+        print("--- RDB ERROR DETECTED ---", file=out)
+        say(max(exc.offset, 0), str(exc))
+        return None
+    end = result.bytes_read
+    for field, value in result.aux.items():
+        print(f"AUX FIELD {_text(field)} = '{_text(value)}'", file=out)
+    if result.version >= 5:
+        file.seek(end - 8)
+        if file.read(8) == bytes(8):
+            say(end, "RDB file was saved with checksum disabled: no check performed.")
+        else:
+            say(end, "Checksum OK")
+    say(end, "\\o/ RDB looks OK! \\o/")
+    expires = sum(len(db.expires) for db in keyspace.dbs)
+    read = result.keys_loaded + result.keys_expired + result.empty_keys_skipped
+    print(f"[info] {read} keys read", file=out)
+    print(f"[info] {expires + result.keys_expired} expires", file=out)
+    print(f"[info] {result.keys_expired} already expired", file=out, flush=True)
+    return end
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def check_rdb_main(args: list[str], out: TextIO) -> int:
+    """``zyst check-rdb`` with ``args`` (after the subcommand); returns the exit status."""
+    if len(args) != 1 or args[0].startswith("-"):
+        print(RDB_USAGE, file=out)
+        return 1
+    try:
+        file = open(args[0], "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        print(f"Cannot open the file {args[0]}: {exc.strerror}", file=out)
+        return 1
+    with file:
+        return 0 if check_rdb(file, args[0], out) is not None else 1
+
+
 # -- the command ---------------------------------------------------------------------------
 class _Abort(Exception):
     """Print the message and exit with status 1."""
-
-
-AOF_USAGE: Final = "Usage: zyst check-aof [--fix] [--yes] <file.aof|file.manifest|appendonlydir>"
-RDB_USAGE: Final = "Usage: zyst check-rdb <file.rdb>"
 
 
 class _AofChecker:
@@ -416,8 +491,13 @@ class _AofChecker:
             self.say("")  # the answer was not echoed: end the prompt's line
         return answer[:1] in ("y", "Y")
 
-    def check_rdb_part(self, name: str, file: object) -> int:
-        raise _Abort(f"RDB preamble of AOF {name}: RDB files cannot be checked yet")
+    def check_rdb_part(self, name: str, file: BinaryIO) -> int:
+        """Check the RDB at the start of ``file``; return where the AOF part begins."""
+        end = check_rdb(file, name, self.out)
+        if end is None:
+            raise _Abort(f"The RDB part of AOF {name} is not valid, aborting")
+        self.say("The RDB part is valid, going on with the AOF part...")
+        return end
 
 
 @contextlib.contextmanager
