@@ -173,6 +173,25 @@ def redis_process(workdir: Path, *extra: str) -> ServerProcess:
 
 
 APPEND_ALWAYS = ("--appendonly", "yes", "--appendfsync", "always")
+
+
+def aof_files(data_dir: Path, incr_only: bool = False) -> list[Path]:
+    """The live files of the AOF directory in ``data_dir`` (Zyst's or Redis 7's
+    ``appendonlydir``), in load order: the base, then the incremental files."""
+    from zyst.persistence.manifest import parse
+
+    directory = data_dir / "appendonlydir"
+    current = parse((directory / "appendonly.aof.manifest").read_bytes())
+    files = current.incrs if incr_only else current.live_files()
+    return [directory / info.name for info in files]
+
+
+def aof_incr_bytes(data_dir: Path) -> bytes:
+    """The commands appended to the AOF in ``data_dir`` since its base: its incremental files,
+    one after the other (what a single-file AOF held after its start)."""
+    return b"".join(path.read_bytes() for path in aof_files(data_dir, incr_only=True))
+
+
 # The session's servers accept DEBUG (SLEEP, OBJECT) from the tests' loopback connections.
 DEBUG_LOCAL = ("--enable-debug-command", "local")
 

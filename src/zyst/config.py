@@ -78,6 +78,8 @@ NOT_INTEGER = "argument couldn't be parsed into an integer"
 NOT_MEMORY = "argument must be a memory value"
 INVALID_SAVE = "Invalid save parameters"
 FILENAME_IS_PATH = "appendfilename can't be a path, just a filename"
+EMPTY_DIRNAME = "appenddirname can't be empty"
+DIRNAME_IS_PATH = "appenddirname can't be a path, just a dirname"
 TOO_MANY_BIND = "Too many bind addresses specified."
 IMMUTABLE = "can't set immutable config"
 BAD_PERCENTILES = "Invalid latency-tracking-info-percentiles parameters"
@@ -213,6 +215,14 @@ def _format_notify_flags(value: str) -> bytes:
 def _parse_filename(text: str) -> str:
     if not text or os.path.basename(text) != text or text in (".", ".."):
         raise ValueError(FILENAME_IS_PATH)
+    return text
+
+
+def _parse_dirname(text: str) -> str:
+    if not text:
+        raise ValueError(EMPTY_DIRNAME)
+    if "/" in text or "\\" in text:
+        raise ValueError(DIRNAME_IS_PATH)
     return text
 
 
@@ -501,11 +511,40 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "name of the append-only file inside dir",
         mutable=False,
     ),
+    _str_setting(
+        "appenddirname",
+        _parse_dirname,
+        "NAME",
+        "directory inside dir holding the AOF's base, incremental files and manifest",
+        mutable=False,
+    ),
     _enum_setting(
         "appendfsync",
         ("everysec", "always", "no"),
         "always|everysec|no",
         "when the append-only file is fsync()ed",
+    ),
+    _bool_setting(
+        "aof-use-rdb-preamble", "an AOF rewrite writes the base in RDB format (else as commands)"
+    ),
+    _bool_setting(
+        "aof-timestamp-enabled", "annotate the AOF with #TS:<unix time> lines, once a second"
+    ),
+    _int_setting(
+        "auto-aof-rewrite-percentage",
+        0,
+        INT_MAX,
+        "rewrite the AOF when it grew by this percentage since the last rewrite (0: never)",
+    ),
+    _memory_setting(
+        "auto-aof-rewrite-min-size", 0, LLONG_MAX, "no automatic AOF rewrite below this size"
+    ),
+    _int_setting(
+        "rdb-key-save-delay",
+        -INT_MAX - 1,
+        INT_MAX,
+        "microseconds a rewrite child waits after each key (for tests, as Redis's)",
+        hint="MICROSECONDS",
     ),
     _int_setting("databases", 1, INT_MAX, "number of databases", mutable=False),
     _enum_setting(
@@ -666,7 +705,13 @@ class Config:
     dir: str = field(default_factory=default_dir)
     appendonly: bool = True
     appendfilename: str = "appendonly.aof"
+    appenddirname: str = "appendonlydir"
     appendfsync: str = "everysec"
+    aof_use_rdb_preamble: bool = True
+    aof_timestamp_enabled: bool = False
+    auto_aof_rewrite_percentage: int = 100
+    auto_aof_rewrite_min_size: int = 64 * 1024 * 1024
+    rdb_key_save_delay: int = 0
     databases: int = 16
     loglevel: str = "notice"
     logfile: str = ""

@@ -143,6 +143,9 @@ class ServerContext:
         self.children = Children()
         # Filled in by the server for INFO persistence.
         self.aof_info: Callable[[], dict[str, Any]] = dict
+        # BGREWRITEAOF (zyst.persistence.rewrite.AofRewrite.request), called with whether EXEC
+        # runs it: "started", "scheduled", "in progress" or "failed".
+        self.request_aof_rewrite: Callable[[bool], str] = _no_aof_rewrite
         # Set while the AOF cannot be written (``MISCONF ...``): write commands and PING are
         # refused with it. Checked once per write command, so it stays a plain attribute.
         self.write_refusal: str | None = None
@@ -245,6 +248,11 @@ class ServerContext:
 
 def _no_propagation(db_index: int, argv: list[bytes]) -> None:
     """Default propagation target: nothing persists (AOF off)."""
+
+
+def _no_aof_rewrite(in_exec: bool) -> str:
+    """Default BGREWRITEAOF hook (a context without a server): nothing can be rewritten."""
+    return "failed"
 
 
 def _no_shutdown(save: bool | None) -> None:

@@ -165,6 +165,13 @@ MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
 library's text for the error, as ``strerror`` gives it."""
 AOF_TURN_ON_FAILED = "Unable to turn on AOF. Check server logs."
 
+# -- BGREWRITEAOF ------------------------------------------------------------------------------
+AOF_REWRITE_IN_PROGRESS = "ERR Background append only file rewriting already in progress"
+AOF_REWRITE_FAILED = (
+    "ERR Can't execute an AOF background rewriting. "
+    "Please check the server logs for more information."
+)
+
 
 # -- generic key commands (RENAME, MOVE, COPY, SWAPDB) -----------------------------------------
 SAME_OBJECT = "ERR source and destination objects are the same"

@@ -38,12 +38,15 @@ from zyst.expiry import ActiveExpirer
 from zyst.listeners import Listener, ListenError, check_somaxconn, listen_address, open_listeners
 from zyst.persistence.aof import (
     AofCorruptError,
+    AofLoadResult,
     AofWriter,
     FsyncPolicy,
     load_aof,
     truncate_file,
 )
-from zyst.persistence.snapshot import write_dataset_file
+from zyst.persistence.aofdir import AofLoadError
+from zyst.persistence.manifest import ManifestError
+from zyst.persistence.rewrite import AofRewrite
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 from zyst.scripting.engine import engine_of
@@ -156,6 +159,16 @@ class Server:
         self.ctx.request_shutdown = self._request_shutdown
         self.ctx.aof_info = self._aof_info
         self.ctx.children.child_setup = self._in_child
+        self.rewrite = AofRewrite(
+            config,
+            self.ctx.children,
+            self.ctx.keyspace,
+            lambda: engine_of(self.ctx).functions.codes(),
+            lambda: self.aof,
+        )
+        self.ctx.request_aof_rewrite = self.rewrite.request
+        # While the AOF loads: INFO's loading_* fields (start time, total and loaded bytes).
+        self._loading: dict[str, int] = {}
 
     def _in_child(self) -> None:
         """In a forked child: let go of what only the server may hold (the data directory's
@@ -180,16 +193,28 @@ class Server:
 
     # -- AOF -----------------------------------------------------------------------------
     def aof_path(self) -> str:
-        return os.path.join(self.config.dir, self.config.appendfilename)
+        """The AOF directory (``<dir>/<appenddirname>``)."""
+        return self.rewrite.dir.path
+
+    def read_manifest(self) -> None:
+        """Read the AOF directory's manifest (at start, whether the AOF is on or not, as Redis
+        does: BGREWRITEAOF works on it either way). ManifestError if it is unreadable."""
+        self.rewrite.manifest = self.rewrite.dir.read_manifest()
 
     def load_aof(self) -> None:
-        path = self.aof_path()
-        if not os.path.exists(path):
-            log.info("No AOF file at %s yet: starting empty", path)
+        """Replay the AOF directory (moving a legacy single file in first, as Redis 7.0)."""
+        aofdir = self.rewrite.dir
+        self.read_manifest()
+        if aofdir.needs_upgrade(self.rewrite.manifest):
+            self.rewrite.manifest = aofdir.upgrade(self.rewrite.manifest)
+        current = self.rewrite.manifest
+        if current.is_empty():
+            log.info("No AOF in %s yet: starting empty", aofdir.path)
             return
-        size = os.path.getsize(path)
+        total, _ = aofdir.sizes(current)
+        if total == 0:
+            return
         loader = Client(self.ctx, 0)
-        self.ctx.loading = True
 
         call = commands.call
 
@@ -213,45 +238,66 @@ class Server:
                 log.debug("AOF command %r answered %s", argv[:1], reply.message)
 
         last_report = [0.0]
+        # Bytes of the files loaded before the current one.
+        loaded = [0]
+        self._loading = {
+            "loading_start_time": int(time.time()),
+            "loading_total_bytes": total,
+            "loading_loaded_bytes": 0,
+        }
 
-        def progress(done: int, total: int) -> None:
+        def progress(done: int, size: int) -> None:
+            self._loading["loading_loaded_bytes"] = loaded[0] + done
             now = time.monotonic()
             if now - last_report[0] >= 1.0:
                 last_report[0] = now
                 log.info(
                     "Loading AOF: %.1f%% (%d of %d bytes)",
-                    100.0 * done / max(total, 1),
-                    done,
+                    100.0 * (loaded[0] + done) / max(total, 1),
+                    loaded[0] + done,
                     total,
                 )
 
-        result = load_aof(path, apply, progress)
-        self.ctx.loading = False
-        if result.truncated:
+        def load_file(path: str) -> AofLoadResult:
+            result = load_aof(path, apply, progress)
+            loaded[0] += os.path.getsize(path)
+            return result
+
+        self.ctx.loading = True
+        try:
+            result = aofdir.load(current, load_file)
+        finally:
+            self.ctx.loading = False
+            self._loading = {}
+        if result.truncated_path is not None:
             log.warning(
-                "!!! Warning: short read while loading the AOF file %s at offset %s: the last "
-                "command was cut off (a crash while writing?). Loaded up to offset %d; the "
-                "incomplete tail is removed.",
-                path,
-                result.truncated_at,
-                result.bytes_loaded,
+                "!!! Warning: short read while loading the AOF file %s: the last command was "
+                "cut off (a crash while writing?). Loaded up to offset %d; the incomplete tail "
+                "is removed.",
+                result.truncated_path,
+                result.truncated_to,
             )
-            truncate_file(path, result.bytes_loaded)
+            truncate_file(result.truncated_path, result.truncated_to)
         keys = sum(len(db) for db in self.ctx.keyspace.dbs)
         log.info(
-            "DB loaded from append only file: %.3f seconds (%d commands, %d keys, %d bytes)",
-            result.seconds,
+            "DB loaded from append only file: %d commands, %d keys, %d bytes",
             result.commands,
             keys,
-            size,
+            result.total_size,
         )
 
     def open_aof(self) -> None:
-        self.aof = AofWriter(
-            self.aof_path(),
+        """Open the AOF directory for appending at start (creating its first files if need
+        be); OSError if it cannot be."""
+        self.aof = self.rewrite.open_on_start(self._new_writer)
+
+    def _new_writer(self, path: str, fd: int | None = None) -> AofWriter:
+        return AofWriter(
+            path,
             FsyncPolicy(self.config.appendfsync),
             on_status=self._on_aof_status,
             on_fatal=self._die,
+            fd=fd,
         )
 
     def _on_aof_status(self, refusal: str | None) -> None:
@@ -276,13 +322,28 @@ class Server:
 
     def _aof_info(self) -> dict[str, Any]:
         aof = self.aof
-        return {
-            "aof_enabled": int(aof is not None),
-            "aof_current_size": aof.size if aof is not None else 0,
-            "aof_last_write_status": "ok" if aof is None or aof.refusal is None else "err",
-            "aof_delayed_fsync": aof.delayed_fsyncs if aof is not None else 0,
-            "aof_fsync": self.config.appendfsync,
-        }
+        info = self.rewrite.info()
+        info.update(
+            aof_enabled=int(aof is not None),
+            aof_last_write_status="ok" if aof is None or aof.refusal is None else "err",
+            aof_buffer_length=0,  # (written before each reply leaves: nothing waits here)
+            aof_pending_bio_fsync=int(aof is not None and aof.fsync_running()),
+            aof_delayed_fsync=aof.delayed_fsyncs if aof is not None else 0,
+            aof_fsync=self.config.appendfsync,
+        )
+        loading = self._loading
+        if loading:
+            total = loading["loading_total_bytes"]
+            done = loading["loading_loaded_bytes"]
+            elapsed = int(time.time()) - loading["loading_start_time"]
+            eta = (elapsed * (total - done)) // (done + 1) if elapsed else 1
+            info.update(loading)
+            info.update(
+                loading_rdb_used_mem=0,
+                loading_loaded_perc=f"{100.0 * done / total if total else 0.0:.2f}",
+                loading_eta_seconds=eta,
+            )
+        return info
 
     def _on_config_change(self, name: str) -> None:
         if name == "appendfsync" and self.aof is not None:
@@ -291,6 +352,7 @@ class Server:
             if self.config.appendonly and self.aof is None:
                 self._start_aof()
             elif not self.config.appendonly and self.aof is not None:
+                self.rewrite.turn_off()
                 self.aof.close()
                 self.aof = None
                 if self.gate is not None:
@@ -298,25 +360,16 @@ class Server:
                     self.gate.release()
 
     def _start_aof(self) -> None:
-        """Turn the AOF on at run time: a fresh file made from the dataset replaces whatever
-        file was there (an old one would bring back keys deleted while the AOF was off), then
-        changes are appended to it. The file is complete and durable before CONFIG SET
-        answers, and no command runs meanwhile, so no write is acknowledged before it is safe.
-        """
-        path = self.aof_path()
+        """Turn the AOF on at run time: a new base made from the dataset and a new incremental
+        file replace the files there were (old ones would bring back keys deleted while the
+        AOF was off), then changes are appended. Both files and their manifest are durable
+        before CONFIG SET answers, and no command runs meanwhile, so no write is acknowledged
+        before it is safe."""
         try:
-            size = write_dataset_file(
-                path, self.ctx.keyspace, engine_of(self.ctx).functions.codes()
-            )
+            self.aof = self.rewrite.turn_on(lambda fd, path: self._new_writer(path, fd))
         except OSError as exc:
-            log.warning("Can't turn on the AOF: writing %s failed: %s", path, exc)
+            log.warning("Can't turn on the AOF in %s: %s", self.aof_path(), exc)
             raise ValueError(errors.AOF_TURN_ON_FAILED) from exc
-        try:
-            self.open_aof()
-        except OSError as exc:
-            log.warning("Can't turn on the AOF: opening %s failed: %s", path, exc)
-            raise ValueError(errors.AOF_TURN_ON_FAILED) from exc
-        log.info("AOF turned on: %s written from the dataset (%d bytes)", path, size)
 
     def _on_request_limit_change(self, name: str) -> None:
         """CONFIG SET proto-max-bulk-len / client-query-buffer-limit: as in Redis, the new limit
@@ -460,6 +513,8 @@ class Server:
                     tracking.limit(self.config.tracking_table_max_keys)
                 now = time.monotonic()
                 self._sample_ops(now)
+                # A scheduled or automatic AOF rewrite; timestamp annotations.
+                self.rewrite.cron()
                 aof = self.aof
                 gate = self.gate
                 if gate is not None and (gate.pending() or (aof and aof.write_error)):
@@ -561,15 +616,26 @@ def run(config: Config) -> int:
         check_somaxconn(config.tcp_backlog)
         if config.pidfile and write_pidfile(config.pidfile):
             pidfile = config.pidfile
-        if config.appendonly:
-            try:
+        try:
+            if config.appendonly:
                 server.load_aof()
-            except AofCorruptError as exc:
-                log.warning("Fatal error loading the AOF %s: %s", server.aof_path(), exc)
-                print(f"zyst: {exc}", file=sys.stderr)
-                return 1
-            except OSError as exc:
-                return _fatal(f"Can't load the append only file {exc.filename}: {exc.strerror}")
+            else:
+                server.read_manifest()
+        except ManifestError as exc:
+            log.warning("*** FATAL AOF MANIFEST FILE ERROR ***")
+            if exc.line_number is not None:
+                log.warning("Reading the manifest file, at line %d", exc.line_number)
+                log.warning(">>> '%s'", exc.line.decode("utf-8", "replace"))
+            return _fatal(exc.reason)
+        except AofCorruptError as exc:
+            log.warning("Fatal error loading the AOF %s: %s", exc.path or server.aof_path(), exc)
+            print(f"zyst: {exc}", file=sys.stderr)
+            return 1
+        except AofLoadError as exc:
+            return _fatal(str(exc))
+        except OSError as exc:
+            return _fatal(f"Can't load the append only file {exc.filename}: {exc.strerror}")
+        if config.appendonly:
             try:
                 server.open_aof()
             except OSError as exc:
@@ -589,6 +655,7 @@ def run(config: Config) -> int:
             loop.close()
         return 0
     except _ShutdownSignal:
+        server.ctx.children.kill()
         if server.aof is not None:
             server.aof.close()
             server.aof = None

@@ -9,7 +9,7 @@ import contextlib
 import random
 from pathlib import Path
 
-from tests.conftest import RawConnection, aof_pair, zyst_process
+from tests.conftest import RawConnection, aof_incr_bytes, aof_pair, zyst_process
 from tests.crash.test_aof_expiry import redis_incr_file
 from tests.crash.test_strings_aof import parse_commands
 from tests.oracle.test_bitmaps_oracle import random_command
@@ -56,7 +56,7 @@ def test_the_aof_holds_what_redis_appends(tmp_path: Path) -> None:
             assert ours == theirs, command
         assert conns[0].command("SELECT", "0") == b"+OK\r\n"
         assert conns[0].command("EXISTS", "g") == b":1\r\n"
-        zyst_file = (zyst.dir / "appendonly.aof").read_bytes()
+        zyst_file = aof_incr_bytes(zyst.dir)
         redis_file = redis_incr_file(real.dir).read_bytes()
     ours = parse_commands(zyst_file)
     assert ours == parse_commands(redis_file)
@@ -98,7 +98,7 @@ def test_a_restart_brings_back_every_key(tmp_path: Path) -> None:
             before = dump(conn, keys)
         server.kill()
     assert any(kind == b"+string\r\n" and ttl > 0 for _, kind, _, ttl in before)
-    aof = (tmp_path / "appendonly.aof").read_bytes()
+    aof = aof_incr_bytes(tmp_path)
     assert all(name in aof for name in (b"SETBIT", b"BITOP", b"BITFIELD"))
 
     with (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from tests.conftest import RawConnection, aof_pair, zyst_process
+from tests.conftest import RawConnection, aof_incr_bytes, aof_pair, zyst_process
 from tests.crash.test_aof_expiry import redis_incr_file
 from tests.server.test_blocking import read_exactly, send, wait_blocked
 
@@ -101,7 +101,7 @@ def test_blocking_commands_reach_the_aof_as_what_they_did(tmp_path: Path) -> Non
         with RawConnection(zyst.port) as ours, RawConnection(real.port) as theirs:
             before = dump(ours)
             assert before == dump(theirs)
-        aof = (zyst.dir / "appendonly.aof").read_bytes()
+        aof = aof_incr_bytes(zyst.dir)
         assert aof == redis_incr_file(real.dir).read_bytes()
         zyst.kill()  # no shutdown: the file as written is all there is
     for blocking in (b"BLMOVE", b"BRPOPLPUSH", b"BLMPOP", b"BZPOPMIN", b"BZPOPMAX", b"BZMPOP"):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RawConnection, ServerProcess, free_port
+from tests.conftest import RawConnection, ServerProcess, aof_files, free_port
 from zyst.persistence.aof import load_aof
 from zyst.protocol.resp import encode_command
 
@@ -140,9 +140,12 @@ _OPEN: list[RawConnection] = []
 
 
 def connect(port: int) -> RawConnection:
-    """A raw connection closed at the end of the test, whatever happens in it."""
+    """A raw connection closed at the end of the test, whatever happens in it, to a server
+    done starting (its first PING answered: the start fsyncs the AOF directory, which a fault
+    injected too early would make fail)."""
     conn = RawConnection(port)
     _OPEN.append(conn)
+    assert conn.command("PING") == b"+PONG\r\n"
     return conn
 
 
@@ -202,9 +205,11 @@ def fill_until_refused(port: int) -> tuple[list[int], int, RawConnection, RawCon
     raise AssertionError("the disk never filled up")
 
 
-def keys_in_aof(path: Path) -> set[bytes]:
+def keys_in_aof(data_dir: Path) -> set[bytes]:
+    """The keys the commands of the AOF directory in ``data_dir`` name."""
     keys: set[bytes] = set()
-    load_aof(str(path), lambda db, argv: keys.add(argv[1]))
+    for path in aof_files(data_dir):
+        load_aof(str(path), lambda db, argv: keys.add(argv[1]))
     return keys
 
 
@@ -264,7 +269,7 @@ def test_full_disk_refuses_writes_keeps_the_tail_and_recovers(
     }
     # Every acknowledged write is in the file; the one caught by the full disk is not
     # acknowledged (its reply is held), and nothing more is accepted.
-    assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(small_disk.path / "appendonly.aof")
+    assert {b"key:%d" % n for n in acknowledged} <= keys_in_aof(small_disk.path)
     assert not readable(writer)
     assert probe.command("SET", "refused", "x").decode() == misconf
     assert probe.command("PING").decode() == misconf
@@ -331,9 +336,7 @@ def test_full_disk_under_always_exits_before_acknowledging(
         in log
     ), log
     assert not (small_disk.path / "zyst.lock").exists()
-    assert {b"key:%d" % n for n in filled.acknowledged} <= keys_in_aof(
-        small_disk.path / "appendonly.aof"
-    )
+    assert {b"key:%d" % n for n in filled.acknowledged} <= keys_in_aof(small_disk.path)
     small_disk.grow(None)
     with restarted_on(tmp_path, small_disk, filled) as restarted:
         assert_all_back(restarted.port, filled.acknowledged)

@@ -17,7 +17,7 @@ from typing import Any
 
 import hiredis
 
-from tests.conftest import RawConnection, zyst_process
+from tests.conftest import RawConnection, aof_incr_bytes, zyst_process
 from tests.oracle.test_hashes_oracle import random_command
 from zyst.protocol.resp import encode_command
 
@@ -98,7 +98,7 @@ def test_hash_writes_replay_from_the_aof(tmp_path: Path) -> None:
         server.kill()
     assert sum(kind == b"hash" for kind, _, _ in before.values()) >= 3
     assert any(deadline != -1 for _, _, deadline in before.values())
-    assert (tmp_path / "appendonly.aof").read_bytes() == expected
+    assert aof_incr_bytes(tmp_path) == expected
 
     again = zyst_process(tmp_path, "--appendonly", "yes", port=server.port)
     with again as restarted, RawConnection(restarted.port) as conn:

@@ -10,7 +10,7 @@ import random
 import time
 from pathlib import Path
 
-from tests.conftest import RawConnection, aof_pair, zyst_process
+from tests.conftest import RawConnection, aof_incr_bytes, aof_pair, zyst_process
 from tests.crash.test_aof_expiry import redis_incr_file
 from tests.oracle.test_lists_oracle import Arg, random_command
 
@@ -103,7 +103,7 @@ def run_on_both(tmp_path: Path, commands: list[tuple[Arg, ...]]) -> bytes:
             assert mine == redis_reply, f"{command!r}: zyst {mine!r} != redis {redis_reply!r}"
         before = dump(ours)
         same_dump(before, dump(theirs))
-        aof = (zyst.dir / "appendonly.aof").read_bytes()
+        aof = aof_incr_bytes(zyst.dir)
         assert aof == redis_incr_file(real.dir).read_bytes()
         zyst.kill()  # no shutdown: the file as written is all there is
     with (

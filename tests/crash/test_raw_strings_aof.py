@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from tests.conftest import RawConnection, zyst_process
+from tests.conftest import RawConnection, aof_incr_bytes, zyst_process
 from tests.crash.dataset import dump_dataset
 from tests.oracle.test_raw_strings_oracle import random_command
 
@@ -44,7 +44,7 @@ def test_a_restart_brings_back_the_changed_strings(tmp_path: Path) -> None:
     strings = [key for key, (kind, _, _) in before[0].items() if kind == b"string"]
     assert len(strings) >= 2, before
     assert before[0][b"k1"][2] > 0  # the TTL survived the writes after it
-    aof = (tmp_path / "appendonly.aof").read_bytes()
+    aof = aof_incr_bytes(tmp_path)
     assert b"SETBIT" in aof and b"APPEND" in aof
 
     with zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted:

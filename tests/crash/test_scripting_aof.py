@@ -50,7 +50,7 @@ def test_scripts_are_written_as_their_effects(tmp_path: Path) -> None:
             with contextlib.suppress(redis.ResponseError):
                 c.execute_command(*command)
         c.close()
-    written = aof_commands(tmp_path / "appendonly.aof")
+    written = aof_commands(tmp_path)
     expected = [argv for _, argvs in SCRIPTS for argv in argvs]
     assert written[-len(expected) :] == expected
     assert written[: -len(expected)] == [[b"SELECT", b"0"], [b"SET", b"seed", b"1"]]
@@ -102,7 +102,7 @@ def test_libraries_come_back_after_a_restart(tmp_path: Path) -> None:
         before = (c.function_list(withcode=True), dump_dataset(c, 1))
         c.close()
         server.kill()
-    written = aof_commands(tmp_path / "appendonly.aof")
+    written = aof_commands(tmp_path)
     assert [argv[:2] for argv in written if argv[0].upper() == b"FUNCTION"] == [
         [b"FUNCTION", b"LOAD"],
         [b"FUNCTION", b"LOAD"],
@@ -157,7 +157,7 @@ def test_only_blocks_of_two_or_more_changes_are_wrapped_as_in_redis(tmp_path: Pa
         tmp_path / "redis", "--appendonly", "yes", "--aof-use-rdb-preamble", "no"
     ) as real:
         run_blocks(real.port)
-    ours = aof_commands(tmp_path / "zyst" / "appendonly.aof")
+    ours = aof_commands(tmp_path / "zyst")
     (incr,) = (tmp_path / "redis" / "appendonlydir").glob("*.incr.aof")
     theirs = aof_commands(incr)
     assert [argv[0].upper() for argv in ours].count(b"MULTI") == 3

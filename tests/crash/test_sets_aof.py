@@ -11,15 +11,17 @@ from pathlib import Path
 import hiredis
 import redis
 
-from tests.conftest import redis_process, zyst_process
+from tests.conftest import aof_incr_bytes, redis_process, zyst_process
 from tests.crash.dataset import dump_dataset
 
 STORES = ("SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE")
 
 
 def aof_commands(path: Path) -> list[list[bytes]]:
+    """The commands in the AOF file ``path``, or in the incremental files of the AOF directory
+    of the data directory ``path``."""
     reader = hiredis.Reader()
-    reader.feed(path.read_bytes())
+    reader.feed(aof_incr_bytes(path) if path.is_dir() else path.read_bytes())
     commands = []
     while (command := reader.gets()) is not False:
         commands.append(command)
@@ -63,7 +65,7 @@ def test_each_write_is_propagated_as_redis_does(tmp_path: Path) -> None:
         run_script(server.port)
     with redis_process(tmp_path / "redis", "--appendonly", "yes") as redis_server:
         run_script(redis_server.port)
-    ours = aof_commands(tmp_path / "zyst" / "appendonly.aof")
+    ours = aof_commands(tmp_path / "zyst")
     (incr,) = (tmp_path / "redis" / "appendonlydir").glob("*.incr.aof")
     theirs = aof_commands(incr)
     expected = [[a.encode() for a in command] for command, changes in SCRIPT if changes]

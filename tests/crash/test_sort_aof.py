@@ -50,7 +50,7 @@ def test_store_is_written_as_the_list_it_stored(tmp_path: Path) -> None:
             with contextlib.suppress(redis.ResponseError):
                 c.execute_command(*command)
         c.close()
-    written = aof_commands(tmp_path / "appendonly.aof")
+    written = aof_commands(tmp_path)
     expected = [[a.encode() for a in argv] for _, argvs in SCRIPT for argv in argvs]
     assert written[-len(expected) :] == expected
     assert [argv[0] for argv in written[: -len(expected)]] == [b"SELECT"] + [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import hiredis
 
-from tests.conftest import RawConnection, aof_pair, zyst_process
+from tests.conftest import RawConnection, aof_incr_bytes, aof_pair, zyst_process
 from tests.crash.test_aof_expiry import redis_incr_file
 from tests.oracle.test_strings_oracle import FAR_FUTURE_S, KEYS, PAST_MS, random_command
 
@@ -125,7 +125,7 @@ def test_the_aof_holds_what_redis_appends(tmp_path: Path) -> None:
                     windows[name].append((before + amount, after + amount))
             assert replies["zyst"] == replies["redis"], command
         redis_file = redis_incr_file(real.dir).read_bytes()
-        zyst_file = (zyst.dir / "appendonly.aof").read_bytes()
+        zyst_file = aof_incr_bytes(zyst.dir)
     expected = masked(redis_file, windows["redis"])
     assert masked(zyst_file, windows["zyst"]) == expected
     # What the masked file must say, so that two servers agreeing on a mistake still fail.

@@ -661,7 +661,13 @@ def test_lolwut_version_5_draws_schotter(oracle: Oracle, args: tuple[str, ...]) 
         parse_reply(raw).split(b"\n") for raw in oracle.run("LOLWUT", "VERSION", "5", *args)
     )
     assert len(ours) == len(theirs)
-    assert ours[0] == theirs[0] and ours[-3:] == theirs[-3:]
+    # The last drawing line (before the blank and the caption) is made of turned squares, so
+    # only its width is the same.
+    # (At one column a single braille character covers the first row and part of the
+    # turned ones, so its first line varies too.)
+    assert ours[-2:] == theirs[-2:]
+    assert args == ("1",) or ours[0] == theirs[0]
+    assert [len(line.decode()) for line in ours] == [len(line.decode()) for line in theirs]
     assert ours[-2].startswith(b"Georg Nees - schotter, plotter on paper, 1968. Redis ver. ")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import hiredis
 import pytest
 
-from tests.conftest import RawConnection, ServerProcess, zyst_process
+from tests.conftest import RawConnection, ServerProcess, aof_incr_bytes, zyst_process
 from zyst.protocol.resp import encode_command
 
 Scenario = Callable[[int], list[bytes]]
@@ -189,7 +189,7 @@ def test_served_pops_reach_the_aof_as_plain_pops(tmp_path: Path) -> None:
             wait_blocked(probe, 1)
             probe.command("RPUSH", "q", "x", "y")
             assert read_exactly(waiter, 1) == b"*2\r\n$1\r\nq\r\n$1\r\ny\r\n"
-        aof = (tmp_path / "appendonly.aof").read_bytes()
+        aof = aof_incr_bytes(tmp_path)
         assert b"BLPOP" not in aof and b"BRPOP" not in aof
         assert encode_command([b"LPOP", b"l"]) in aof
         assert aof.endswith(

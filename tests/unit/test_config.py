@@ -106,6 +106,7 @@ def test_get_glob_is_case_insensitive_and_uses_real_names() -> None:
     assert Config().get(b"append*") == [
         (b"appendonly", b"yes"),
         (b"appendfilename", b"appendonly.aof"),
+        (b"appenddirname", b"appendonlydir"),
         (b"appendfsync", b"everysec"),
     ]
 

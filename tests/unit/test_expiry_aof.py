@@ -56,7 +56,7 @@ class Running:
         self.server.load_aof()
         self.server.open_aof()
         self.client = Client(self.server.ctx, 1)
-        self.path = directory / config.appendfilename
+        self.path = directory / config.appenddirname / f"{config.appendfilename}.1.incr.aof"
 
     def __call__(self, *args: str | int) -> object:
         reply = table.call(self.client, [str(a).encode() for a in args])

@@ -17,6 +17,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     memory,
     monitor,
     pause,
+    persistence,
     pubsub,
     scan,
     scripting,

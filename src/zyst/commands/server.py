@@ -325,6 +325,15 @@ _AOF_FIELDS = (
     "aof_pending_bio_fsync",
     "aof_delayed_fsync",
 )
+# Shown while the dataset loads (Redis's order).
+_LOADING_FIELDS = (
+    "loading_start_time",
+    "loading_total_bytes",
+    "loading_rdb_used_mem",
+    "loading_loaded_bytes",
+    "loading_loaded_perc",
+    "loading_eta_seconds",
+)
 
 
 def _persistence(ctx: ServerContext) -> Fields:
@@ -350,19 +359,21 @@ def _persistence(ctx: ServerContext) -> Fields:
         ("rdb_last_load_keys_loaded", 0),
         ("aof_enabled", aof.get("aof_enabled", 0)),
         ("aof_rewrite_in_progress", aof.get("aof_rewrite_in_progress", 0)),
-        ("aof_rewrite_scheduled", 0),
-        ("aof_last_rewrite_time_sec", -1),
-        ("aof_current_rewrite_time_sec", -1),
-        ("aof_last_bgrewrite_status", "ok"),
+        ("aof_rewrite_scheduled", aof.get("aof_rewrite_scheduled", 0)),
+        ("aof_last_rewrite_time_sec", aof.get("aof_last_rewrite_time_sec", -1)),
+        ("aof_current_rewrite_time_sec", aof.get("aof_current_rewrite_time_sec", -1)),
+        ("aof_last_bgrewrite_status", aof.get("aof_last_bgrewrite_status", "ok")),
         ("aof_rewrites", aof.get("aof_rewrites", 0)),
-        ("aof_rewrites_consecutive_failures", 0),
+        ("aof_rewrites_consecutive_failures", aof.get("aof_rewrites_consecutive_failures", 0)),
         ("aof_last_write_status", aof.get("aof_last_write_status", "ok")),
-        ("aof_last_cow_size", 0),
+        ("aof_last_cow_size", aof.get("aof_last_cow_size", 0)),
         ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
     ]
     if aof.get("aof_enabled"):
         fields.extend((name, aof[name]) for name in _AOF_FIELDS if name in aof)
+    if ctx.loading:
+        fields.extend((name, aof[name]) for name in _LOADING_FIELDS if name in aof)
     return fields
 
 

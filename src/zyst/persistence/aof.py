@@ -46,7 +46,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import BinaryIO, Final
 
 import hiredis
 
@@ -79,6 +79,8 @@ class AofCorruptError(Exception):
         )
         self.offset = offset
         self.reason = reason
+        # The file it is in, when the caller knows it (a file of an AOF directory).
+        self.path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,16 +142,24 @@ class AofWriter:
         policy: FsyncPolicy,
         on_status: Callable[[str | None], None] | None = None,
         on_fatal: Callable[[str], None] | None = None,
+        fd: int | None = None,
     ) -> None:
         self.path = path
         self.policy = policy
         self.on_status = on_status
         self.on_fatal = on_fatal
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if fd is None:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # (``fd``, when given, is ``path`` already opened for appending; the writer owns it.)
+        self._fd: int | None = fd
         self.size: int = os.fstat(self._fd).st_size
         self._buffer = bytearray()
         # -1: nothing written yet, so the first command gets a SELECT whatever its db.
+        # _selected is the db of the last SELECT written; _db equals it except while an
+        # annotation waits (then -2, so that feed takes its slower path once).
         self._db = -1
+        self._selected = -1
+        self._annotation: bytes | None = None
         self.fed = 0
         self.durable = 0
         # strerror of the failed write / background fsync, None while they succeed.
@@ -167,6 +177,9 @@ class AofWriter:
         self._wakeup = threading.Condition(self._lock)
         self._fsync_requested = False
         self._fsync_busy = False
+        # Descriptors of files this writer has left (switch_file): the worker fsyncs and
+        # closes them, in order, after any fsync it was asked for before.
+        self._retired: list[int] = []
         self._stopping = False
         self._worker: threading.Thread | None = None
 
@@ -176,14 +189,51 @@ class AofWriter:
         return self.write_error is None
 
     def feed(self, db_index: int, argv: list[bytes]) -> None:
-        """Buffer one command run in ``db_index``, preceded by a SELECT if the db changed."""
+        """Buffer one command run in ``db_index``, preceded by a SELECT if the db changed (and
+        by a pending ``#TS:`` annotation, see :meth:`annotate`)."""
         buffer = self._buffer
         before = len(buffer)
         if db_index != self._db:
-            buffer += encode_command([b"SELECT", b"%d" % db_index])
-            self._db = db_index
+            self._prefix(db_index)
         buffer += encode_command(argv)
         self.fed += len(buffer) - before
+
+    def _prefix(self, db_index: int) -> None:
+        # Off the common path: feed comes here only when the db changed or an annotation waits
+        # (annotate sets _db to -2, which no command's db equals).
+        if self._annotation is not None:
+            self._buffer += self._annotation
+            self._annotation = None
+        if db_index != self._selected:
+            self._buffer += encode_command([b"SELECT", b"%d" % db_index])
+            self._selected = db_index
+        self._db = db_index
+
+    def annotate(self, line: bytes) -> None:
+        """Write ``line`` (Redis's ``#TS:<unix time>\r\n``) before the next command fed, as
+        ``aof-timestamp-enabled`` asks once a second: an annotation only ever precedes a
+        command, so a second without writes leaves none."""
+        self._annotation = line
+        self._db = -2
+
+    def switch_file(self, fd: int, path: str) -> None:
+        """Go on appending to ``fd``, a new empty file opened for appending at ``path`` (an AOF
+        rewrite's new incremental file), which this writer now owns. Call :meth:`flush` first:
+        the current file is fsynced and closed by the worker thread (an fsync there may be
+        slow; nothing waits for it: under ``always`` everything acknowledged is already
+        synced). The first command in the new file gets its SELECT."""
+        old = self._fd
+        self._fd = fd
+        self.path = path
+        self.size = 0
+        self._synced_size = 0
+        self._db = self._selected = -1
+        if self._annotation is not None:
+            self._db = -2
+        if old is not None:
+            with self._lock:
+                self._retired.append(old)
+                self._start_worker()
 
     def has_pending(self) -> bool:
         return bool(self._buffer)
@@ -319,13 +369,17 @@ class AofWriter:
             self._fsync_busy = True
             self._fsync_requested = True
             self._synced_size = self.size
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._fsync_worker, name="zyst-aof-fsync", daemon=True
-                )
-                self._worker.start()
-            else:
-                self._wakeup.notify()
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        # Called with the lock held: start the worker thread, or wake it up.
+        if self._worker is None:
+            self._worker = threading.Thread(
+                target=self._fsync_worker, name="zyst-aof-fsync", daemon=True
+            )
+            self._worker.start()
+        else:
+            self._wakeup.notify()
 
     def fsync_running(self) -> bool:
         """Whether a background fsync is in progress."""
@@ -363,15 +417,25 @@ class AofWriter:
             os.close(fd)
 
     def _fsync_worker(self) -> None:
-        fd = self._fd
-        assert fd is not None  # close() joins this thread before closing the fd
         with self._lock:
             while True:
-                while not self._fsync_requested and not self._stopping:
+                while not self._fsync_requested and not self._retired and not self._stopping:
                     self._wakeup.wait()
+                if self._retired:
+                    old = self._retired.pop(0)
+                    self._lock.release()
+                    try:
+                        _fsync_and_close(old)
+                    finally:
+                        self._lock.acquire()
+                    continue
                 if not self._fsync_requested:
                     return
                 self._fsync_requested = False
+                # The current file, read under the lock: switch_file hands a descriptor it
+                # replaces to this thread, so none is closed while an fsync here uses it.
+                fd = self._fd
+                assert fd is not None  # close() joins this thread before closing the fd
                 self._lock.release()
                 failure: OSError | None = None
                 try:
@@ -404,6 +468,16 @@ class AofWriter:
                         self._lock.acquire()
 
 
+def _fsync_and_close(fd: int) -> None:
+    """The end of a file the writer has left: made durable, then closed (errors logged)."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        log.warning("Fail to fsync the AOF file: %s", _strerror(exc))
+    finally:
+        os.close(fd)
+
+
 def _strerror(exc: OSError) -> str:
     """The C library's text for the error, as Redis's ``strerror(errno)`` prints it."""
     return exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
@@ -424,13 +498,19 @@ def load_aof(
     path: str,
     apply: Callable[[int, list[bytes]], None],
     progress: Callable[[int, int], None] | None = None,
+    preamble: Callable[[BinaryIO], None] | None = None,
 ) -> AofLoadResult:
     """Replay the AOF at ``path``: ``apply(db_index, argv)`` for each command, in file order.
 
-    A missing or empty file loads nothing. ``progress(bytes_done, total_bytes)`` is called each
-    time another 1% of the file (or 4 MB, whichever is more) has been read, and once at the end. A
-    :class:`zyst.errors.CommandError` raised by ``apply`` becomes an :class:`AofCorruptError`
-    naming the command and its offset; any other exception from ``apply`` propagates as is.
+    A missing or empty file loads nothing. A file that starts with ``REDIS`` begins with an RDB
+    (an AOF base written with ``aof-use-rdb-preamble yes``, or an old-style file with a
+    preamble): ``preamble(file)`` reads that RDB from the start of the file, leaving the file
+    just after it, and the commands after it (if any) are replayed as usual; without
+    ``preamble`` such a file is an :class:`AofCorruptError`. ``progress(bytes_done,
+    total_bytes)`` is called each time another 1% of the file (or 4 MB, whichever is more) has
+    been read, and once at the end. A :class:`zyst.errors.CommandError` raised by ``apply``
+    becomes an :class:`AofCorruptError` naming the command and its offset; any other exception
+    from ``apply`` propagates as is.
     """
     started = time.monotonic()
     try:
@@ -439,17 +519,22 @@ def load_aof(
         return AofLoadResult(0, 0, False, None, time.monotonic() - started)
     with file:
         total = os.fstat(file.fileno()).st_size
-        loader = _Loader(apply)
-        step = max(total // 100, _PROGRESS_MIN_STEP)
-        next_report = step
         done = 0
-        first = True
+        if file.read(len(_RDB_MAGIC)) == _RDB_MAGIC:
+            if preamble is None:
+                raise AofCorruptError(0, "AOF has an RDB preamble; not supported yet")
+            file.seek(0)
+            preamble(file)
+            done = file.tell()
+            if progress is not None:
+                progress(done, total)
+        else:
+            file.seek(0)
+        loader = _Loader(apply, done)
+        step = max(total // 100, _PROGRESS_MIN_STEP)
+        next_report = done + step
         while True:
             block = file.read(_BLOCK_SIZE)
-            if first:
-                first = False
-                if block.startswith(_RDB_MAGIC):
-                    raise AofCorruptError(0, "AOF has an RDB preamble; not supported yet")
             if not block:
                 break
             done += len(block)
@@ -479,19 +564,20 @@ class _Loader:
     problem; hiredis then restarts after it.
     """
 
-    def __init__(self, apply: Callable[[int, list[bytes]], None]) -> None:
+    def __init__(self, apply: Callable[[int, list[bytes]], None], start: int = 0) -> None:
         self._apply = apply
         self._reader = hiredis.Reader()
         # Bytes from file offset _base on; _pos indexes the first byte not yet consumed.
+        # ``start`` is the file offset of the first byte fed (after an RDB preamble).
         self._buf = bytearray()
-        self._base = 0
+        self._base = start
         self._pos = 0
         self._db = 0
         # Inside MULTI: the queued commands (db, argv, offset) and the offset of MULTI.
         self._queue: list[tuple[int, list[bytes], int]] | None = None
         self._multi_at = 0
         self.commands = 0
-        self.valid_up_to = 0
+        self.valid_up_to = start
         self.truncated_at: int | None = None
 
     def feed(self, block: bytes) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from zyst.keyspace import Keyspace
 from zyst.numbers import format_double
@@ -22,8 +22,11 @@ from zyst.types.zset import ZSet
 BATCH = 64
 
 
-def dataset_commands(keyspace: Keyspace) -> Iterator[tuple[int, list[bytes]]]:
-    """``(db_index, argv)`` for every key (and TTL) that has not expired yet."""
+def dataset_commands(
+    keyspace: Keyspace, after_key: Callable[[], None] | None = None
+) -> Iterator[tuple[int, list[bytes]]]:
+    """``(db_index, argv)`` for every key (and TTL) that has not expired yet; ``after_key()``
+    is called after each key's commands (a rewrite's ``rdb-key-save-delay``)."""
     now = keyspace.clock()
     for db in keyspace.dbs:
         for key, value in list(db.data.items()):
@@ -33,6 +36,8 @@ def dataset_commands(keyspace: Keyspace) -> Iterator[tuple[int, list[bytes]]]:
             yield from ((db.index, argv) for argv in _value_commands(key, value))
             if when is not None:
                 yield db.index, [b"PEXPIREAT", key, b"%d" % when]
+            if after_key is not None:
+                after_key()
 
 
 def _value_commands(key: bytes, value: object) -> Iterator[list[bytes]]:
