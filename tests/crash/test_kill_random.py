@@ -185,6 +185,8 @@ class Figures:
     sent: int = 0
     lost: int = 0
     allowed_missing: int = 0
+    # Kills that found a forked child (a rewrite or a save) still running.
+    children_killed: int = 0
 
 
 @dataclass
@@ -196,11 +198,11 @@ class Record:
     found: int
 
 
-def kill_with_children(server: ServerProcess) -> None:
+def kill_with_children(server: ServerProcess) -> int:
     """SIGKILL the server and any child it forked (stopped first, so that it forks no more
-    while its children are listed)."""
+    while its children are listed); returns how many children there were."""
     if server.proc is None or server.proc.poll() is not None:
-        return
+        return 0
     pid = server.proc.pid
     os.kill(pid, signal.SIGSTOP)
     children: list[int] = []
@@ -214,6 +216,7 @@ def kill_with_children(server: ServerProcess) -> None:
     for child in children:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signal.SIGKILL)
+    return len(children)
 
 
 def has_command(port: int, name: str) -> bool:
@@ -222,9 +225,11 @@ def has_command(port: int, name: str) -> bool:
         return connection.command("COMMAND", "INFO", name) != b"*1\r\n$-1\r\n"
 
 
-def start_background(port: int, name: str) -> None:
+def start_background(port: int, name: str, slow: bool) -> None:
     client = redis.Redis(port=port, socket_timeout=10)
     try:
+        # rdb-key-save-delay: microseconds the child pauses after each key (0: none).
+        client.config_set("rdb-key-save-delay", 200 if slow else 0)
         client.execute_command(name)
     except redis.ResponseError as exc:
         # One child at a time: a rewrite or save still running from the previous trial is
@@ -251,13 +256,21 @@ class Lineage:
         assert not missing, f"the server lacks {missing}: their crash trials cannot run"
 
     def start(self, port: int | None = None) -> ServerProcess:
-        return zyst_process(
+        """Start the server and wait until it has loaded its files (connections made while
+        it loads wait in the listen queue: the first reply comes after the load)."""
+        server = zyst_process(
             self.workdir, "--appendonly", "yes", "--appendfsync", self.policy, port=port
         ).start()
+        client = redis.Redis(port=server.port, socket_timeout=60)
+        try:
+            assert client.ping()
+        finally:
+            client.close()
+        return server
 
-    def trial(self, number: int, background: str | None, longest: float) -> None:
+    def trial(self, number: int, background: str | None, shortest: float, longest: float) -> None:
         """One trial: writers, a background command if asked (and available), a kill after a
-        random delay of at most ``longest`` seconds, a restart and the checks."""
+        random delay between ``shortest`` and ``longest`` seconds, a restart and the checks."""
         if background is not None and not self.available[background]:
             background = None
         writers = [Writer(self.server.port, f"t{number}w{i}") for i in range(WRITERS)]
@@ -267,14 +280,23 @@ class Lineage:
             if background is not None:
                 # Let some writes in first, so the child has a dataset that changes under it.
                 threading.Event().wait(self.rng.uniform(0.02, 0.1))
-                start_background(self.server.port, background)
+                # Every other one slowed down (a pause per key, as Redis's tests do), so that
+                # the kill surely lands while the child writes; the others may end first and
+                # the kill lands around the switch to the new files.
+                slow = self.rng.random() < 0.5
+                start_background(self.server.port, background, slow)
                 self.figures.background[background] = self.figures.background.get(background, 0) + 1
                 delay = self.rng.uniform(0.0, 0.3)
             else:
-                delay = self.rng.uniform(min(0.05, longest), longest)
+                delay = self.rng.uniform(shortest, longest)
+            if longest > EVERYSEC_WINDOW:
+                # Long trials count from the first acknowledgement of every writer.
+                while not all(writer.ack_times for writer in writers):
+                    assert all(writer.is_alive() for writer in writers)
+                    threading.Event().wait(0.01)
             threading.Event().wait(delay)
             killed_at = time.monotonic()
-            kill_with_children(self.server)
+            self.figures.children_killed += min(1, kill_with_children(self.server))
             for writer in writers:
                 writer.join(timeout=60)
                 assert not writer.is_alive()
@@ -332,9 +354,9 @@ def run_lineage(
         for number in range(trials):
             background = {3: "BGREWRITEAOF", 4: "BGSAVE"}.get(number % 5)
             if number in long_trials:
-                lineage.trial(number, None, EVERYSEC_WINDOW + rng.uniform(0.3, 0.8))
+                lineage.trial(number, None, EVERYSEC_WINDOW + 0.3, EVERYSEC_WINDOW + 0.8)
             else:
-                lineage.trial(number, background, 0.35)
+                lineage.trial(number, background, 0.05, 0.35)
     finally:
         lineage.close()
     figures = lineage.figures

@@ -48,17 +48,16 @@ from dataclasses import dataclass
 from typing import BinaryIO, Final, TextIO
 
 from zyst.keyspace import Keyspace
+from zyst.persistence import manifest as manifests
 from zyst.persistence.aof import truncate_file
 from zyst.persistence.rdb import RdbError
 from zyst.persistence.rdbfile import RdbLoadResult, load_rdb
-from zyst.protocol.inline import split_args
 
 __all__ = [
     "AofScan",
-    "ManifestEntry",
     "check_aof_main",
+    "check_rdb",
     "check_rdb_main",
-    "read_manifest",
     "scan_aof",
 ]
 
@@ -243,68 +242,6 @@ def _show(data: Buffer, at: int) -> str:
 
 
 # -- the manifest of a multi-part AOF ------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    """One line of a manifest: a file name, its sequence number, its type (b, h or i)."""
-
-    name: str
-    seq: int
-    kind: str
-
-
-class ManifestError(Exception):
-    """A manifest that Redis would refuse to start with."""
-
-
-def read_manifest(path: str) -> list[ManifestEntry]:
-    """The entries of the manifest at ``path``, checked as Redis 7.0 checks them at startup.
-
-    Read-only and minimal: it exists so the checker can read Redis's directories on its own.
-    The line format is ``file <name> seq <n> type <b|h|i>`` (more key/value pairs allowed), the
-    name possibly double-quoted with escapes; ``#`` lines are comments. ManifestError if a
-    line is malformed, a name is a path, there are two bases or incr sequence numbers do not
-    increase."""
-    with open(path, "rb") as file:
-        raw_lines = file.read().split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
-    if not raw_lines:
-        raise ManifestError("Found an empty AOF manifest")
-    entries: list[ManifestEntry] = []
-    bases = 0
-    last_incr = 0
-    for number, raw in enumerate(raw_lines, 1):
-        if raw.startswith(b"#"):
-            continue
-        line = raw.strip(b" \t\r")
-        words = split_args(line) if line else None
-        if not words or len(words) < 6 or len(words) % 2:
-            raise ManifestError(f"Invalid AOF manifest file format (line {number})")
-        fields: dict[bytes, bytes] = {}
-        for key, value in zip(words[::2], words[1::2], strict=True):
-            fields.setdefault(key.lower(), value)
-        name = fields.get(b"file", b"").decode("utf-8", "surrogateescape")
-        seq_raw = fields.get(b"seq", b"")
-        kind = fields.get(b"type", b"")[:1].decode("latin-1")
-        seq = int(seq_raw) if seq_raw.isdigit() else 0
-        if not name or not seq or not kind:
-            raise ManifestError(f"Invalid AOF manifest file format (line {number})")
-        if "/" in name:
-            raise ManifestError(f"File can't be a path, just a filename (line {number})")
-        if kind == "b":
-            bases += 1
-            if bases > 1:
-                raise ManifestError(f"Found duplicate base file information (line {number})")
-        elif kind == "i":
-            if seq <= last_incr:
-                raise ManifestError(f"Found a non-monotonic sequence number (line {number})")
-            last_incr = seq
-        elif kind != "h":
-            raise ManifestError(f"Unknown AOF file type (line {number})")
-        entries.append(ManifestEntry(name, seq, kind))
-    return entries
-
-
 def _is_manifest(path: str) -> bool:
     """Redis's test: a non-comment line starting with ``file``."""
     with open(path, "rb") as file:
@@ -425,19 +362,21 @@ class _AofChecker:
         directory = os.path.dirname(manifest) or "."
         self.say(f"Checking the multi-part AOF of manifest {manifest}")
         try:
-            entries = read_manifest(manifest)
-        except ManifestError as exc:
-            raise _Abort(f"The manifest {manifest} is not valid: {exc}") from None
+            with open(manifest, "rb") as file:
+                listing = manifests.parse(file.read())
+        except manifests.ManifestError as exc:
+            where = "" if exc.line_number is None else f" (line {exc.line_number})"
+            raise _Abort(f"The manifest {manifest} is not valid: {exc.reason}{where}") from None
         except OSError as exc:
             raise _Abort(f"Cannot read the manifest {manifest}: {exc.strerror}") from None
-        base = [entry for entry in entries if entry.kind == "b"]
-        incrs = [entry for entry in entries if entry.kind == "i"]
-        parts = [("BASE", entry) for entry in base] + [("INCR", entry) for entry in incrs]
-        for number, (role, entry) in enumerate(parts, 1):
-            path = os.path.join(directory, entry.name)
-            self.say(f"Checking the {role} AOF {entry.name}")
-            state = self.check_file(entry.name, path, last=number == len(parts))
-            self.say(f"{role} AOF {entry.name} {state}")
+        # The files Redis loads, in order: the base, then the incr files (history is not).
+        parts = listing.live_files()
+        for number, part in enumerate(parts, 1):
+            role = "BASE" if part.type == manifests.BASE else "INCR"
+            path = os.path.join(directory, part.name)
+            self.say(f"Checking the {role} AOF {part.name}")
+            state = self.check_file(part.name, path, last=number == len(parts))
+            self.say(f"{role} AOF {part.name} {state}")
         self.say("The manifest and all the AOF files it lists are valid")
 
     def check_file(self, name: str, path: str, last: bool) -> str:
