@@ -53,8 +53,10 @@ REQUIRED_BACKGROUND: frozenset[str] = frozenset({"BGREWRITEAOF"})
 class Writer(threading.Thread):
     """Pipelines the stream of writes of :func:`command`; records every acknowledgement."""
 
-    def __init__(self, port: int, name: str) -> None:
+    def __init__(self, port: int, name: str, pause: float = 0.0) -> None:
         super().__init__(daemon=True)
+        # Seconds between batches: long trials pace their writers so the files stay small.
+        self.pause = pause
         self.name_prefix = name.encode()
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.sent = 0
@@ -81,6 +83,8 @@ class Writer(threading.Thread):
                         check_reply(self.acknowledged, reply)
                         self.acknowledged += 1
                     self.ack_times.append((time.monotonic(), self.acknowledged))
+                if self.pause:
+                    self.stop.wait(self.pause)
         except OSError:
             return  # the server was killed
         except BaseException as exc:
@@ -273,7 +277,8 @@ class Lineage:
         random delay between ``shortest`` and ``longest`` seconds, a restart and the checks."""
         if background is not None and not self.available[background]:
             background = None
-        writers = [Writer(self.server.port, f"t{number}w{i}") for i in range(WRITERS)]
+        pause = 0.01 if longest > EVERYSEC_WINDOW else 0.0
+        writers = [Writer(self.server.port, f"t{number}w{i}", pause) for i in range(WRITERS)]
         try:
             for writer in writers:
                 writer.start()
