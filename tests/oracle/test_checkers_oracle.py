@@ -357,3 +357,27 @@ def test_zyst_rdb_and_preamble_files_are_valid_for_redis_checkers(tmp_path: Path
     aof.write_bytes(rdb + tail[:-5])
     status, (_, ok, _, _) = compare(aof)
     assert status == 1 and ok == len(rdb) + tail.index(b"*2\r\n$4\r\nINCR")
+
+
+def test_zyst_appendonlydir_after_a_rewrite_agrees_with_redis_check_aof(tmp_path: Path) -> None:
+    """Zyst's own directory (base written by BGREWRITEAOF, then an incr file): both checkers
+    call it valid, and give the same figures once its last incr file is cut."""
+    with zyst_process(tmp_path, "--appendonly", "yes", "--appendfsync", "always") as zyst:
+        write_all(zyst)
+        client = redis.Redis(port=zyst.port, socket_timeout=10)
+        client.bgrewriteaof()
+        wait_for_rewrite(client)
+        client.rpush("after-rewrite", "a", "b")
+        client.close()
+    directory = tmp_path / "appendonlydir"
+    manifest = directory / "appendonly.aof.manifest"
+    status, out = zyst_check("check-aof", str(directory))
+    expected_status, expected_out = redis_check(str(manifest))
+    assert status == expected_status == 0, (out, expected_out)
+    assert ANALYZED.findall(out) == ANALYZED.findall(expected_out), (out, expected_out)
+    incr = command_file(tmp_path)
+    incr.write_bytes(incr.read_bytes()[:-3])
+    status, out = zyst_check("check-aof", str(directory))
+    expected_status, expected_out = redis_check(str(manifest))
+    assert status == expected_status == 1, (out, expected_out)
+    assert ANALYZED.findall(out) == ANALYZED.findall(expected_out), (out, expected_out)

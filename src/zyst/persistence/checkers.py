@@ -22,7 +22,8 @@ check-aof
     ``#`` annotation lines, ``MULTI`` ... ``EXEC`` not nested, ``SELECT`` with a valid index.
     The report line gives the file's ``size``, ``ok_up_to`` (the end of its last whole command
     outside a transaction: what Zyst would keep), ``ok_up_to_line`` (Redis's line counter where
-    reading stopped: one more than the CRLFs read) and ``diff`` (the bytes after ok_up_to).
+    reading stopped: one more than the CRLFs read; in a directory it runs on from file to file,
+    as if they were one) and ``diff`` (the bytes after ok_up_to).
 
     ``--fix`` cuts the file to ``ok_up_to`` after asking (``Continue? [y/N]``, from stdin;
     ``--yes`` answers yes). In a multi-part AOF only the last incr file may be cut, as Redis
@@ -113,9 +114,10 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def scan_aof(data: Buffer, start: int = 0) -> AofScan:
-    """Check the AOF commands in ``data`` from ``start`` to its end (no I/O, nothing replayed)."""
-    scanner = _Scanner(data)
+def scan_aof(data: Buffer, start: int = 0, line: int = 1) -> AofScan:
+    """Check the AOF commands in ``data`` from ``start`` to its end (no I/O, nothing replayed);
+    ``line`` is the line counter's value at ``start``."""
+    scanner = _Scanner(data, line)
     size = len(data)
     pos = ok = start
     multi_at = -1
@@ -153,10 +155,10 @@ def scan_aof(data: Buffer, start: int = 0) -> AofScan:
 class _Scanner:
     """Reads one command at a time; ``line`` counts the CRLFs read, from 1 (Redis's way)."""
 
-    def __init__(self, data: Buffer) -> None:
+    def __init__(self, data: Buffer, line: int) -> None:
         self.data = data
         self.size = len(data)
-        self.line = 1
+        self.line = line
 
     def command(self, pos: int) -> tuple[bytes, int]:
         """Read the command at ``pos``: ``(lower-cased name if special, end offset)``."""
@@ -340,6 +342,8 @@ class _AofChecker:
         self.yes = yes
         self.stdin = stdin
         self.out = out
+        # Redis's line counter, which goes on across the files of a directory.
+        self.line = 1
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -395,7 +399,8 @@ class _AofChecker:
                 file.seek(0)
                 start = self.check_rdb_part(name, file)
             with _mapped(file.fileno(), size) as data:
-                scan = scan_aof(data, start)
+                scan = scan_aof(data, start, self.line)
+        self.line = scan.line
         if scan.bad_offset is not None:
             self.say(f"0x{scan.bad_offset:16x}: {scan.reason} (offset {scan.bad_offset})")
         self.say(
