@@ -310,3 +310,10 @@ def test_an_aof_with_an_rdb_part_is_checked_part_by_part(tmp_path: Path) -> None
     status, out = run(["--fix", "--yes", str(path)])
     assert status == 1 and "RDB ERROR DETECTED" in out and "not valid, aborting" in out
     assert path.read_bytes() == broken
+
+
+def test_an_aof_holding_a_line_that_starts_with_file_is_no_manifest(tmp_path: Path) -> None:
+    path = tmp_path / "appendonly.aof"
+    path.write_bytes(encode_command([b"SET", b"k", b"file x seq 1 type b"]))
+    status, out = run([str(path)])
+    assert status == 0 and "AOF analyzed" in out and "manifest" not in out, out

@@ -245,10 +245,14 @@ def _show(data: Buffer, at: int) -> str:
 
 # -- the manifest of a multi-part AOF ------------------------------------------------------
 def _is_manifest(path: str) -> bool:
-    """Redis's test: a non-comment line starting with ``file``."""
+    """Whether the first line that is not a comment starts with ``file``. (Redis looks for
+    such a line anywhere in the file, so an AOF holding a value that starts a line with
+    ``file`` passes for a manifest; here an AOF's first command decides.)"""
     with open(path, "rb") as file:
-        head = file.read(1 << 16)
-    return any(line.startswith(b"file") for line in head.split(b"\n") if line[:1] != b"#")
+        for line in file:
+            if not line.startswith(b"#"):
+                return line.startswith(b"file")
+    return False
 
 
 def _find_manifest(directory: str) -> str:
