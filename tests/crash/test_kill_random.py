@@ -259,11 +259,11 @@ class Lineage:
         missing = [name for name in REQUIRED_BACKGROUND if not self.available[name]]
         assert not missing, f"the server lacks {missing}: their crash trials cannot run"
 
-    def start(self, port: int | None = None) -> ServerProcess:
+    def start(self) -> ServerProcess:
         """Start the server and wait until it has loaded its files (connections made while
         it loads wait in the listen queue: the first reply comes after the load)."""
         server = zyst_process(
-            self.workdir, "--appendonly", "yes", "--appendfsync", self.policy, port=port
+            self.workdir, "--appendonly", "yes", "--appendfsync", self.policy
         ).start()
         client = redis.Redis(port=server.port, socket_timeout=60)
         try:
@@ -312,7 +312,8 @@ class Lineage:
                 writer.sock.close()
             kill_with_children(self.server)
 
-        self.server = self.start(port=self.server.port)
+        # A fresh port: on a busy machine the old one may meanwhile be some client's.
+        self.server = self.start()
         client = redis.Redis(port=self.server.port, socket_timeout=30)
         try:
             for writer in writers:
