@@ -44,6 +44,9 @@ HOT_MODULES = [
     "src/zyst/propagation.py",
     "src/zyst/timing.py",
     "src/zyst/persistence/aof.py",
+    "src/zyst/persistence/rdb.py",
+    "src/zyst/persistence/rdbvalues.py",
+    "src/zyst/persistence/rdbfile.py",
 ]
 
 ext_modules = []

@@ -255,8 +255,12 @@ def _lp_finish(entries: bytearray, count: int) -> bytes:
 def _lp_score(buf: bytearray, score: float) -> None:
     """Append a sorted-set score as Redis stores it in a listpack: an integer when it is one
     (within +-2**62), else ``%.17g`` (``inf``, ``-inf``)."""
-    if -_ZSET_INT_LIMIT <= score <= _ZSET_INT_LIMIT and score == math.floor(score):
-        _lp_int(buf, int(score))
+    if -_ZSET_INT_LIMIT <= score <= _ZSET_INT_LIMIT:
+        number = int(score)
+        if number == score:
+            _lp_int(buf, number)
+            return
+        _lp_append(buf, b"%.17g" % score)
     elif math.isinf(score):
         _lp_append(buf, b"inf" if score > 0 else b"-inf")
     else:
@@ -371,11 +375,14 @@ def _write_zset(
     longest = limits.zset_max_listpack_value
     if len(value) <= limits.zset_max_listpack_entries:
         entries = bytearray()
-        for member, score in value:
+        members = value.members(0, len(value))
+        scores = value.score_list(0, len(value))
+        for index in range(len(members)):
+            member = members[index]
             if len(member) > longest:
                 break
             _lp_append(entries, member)
-            _lp_score(entries, score)
+            _lp_score(entries, scores[index])
         else:
             out.append(TYPE_ZSET_LISTPACK)
             if key is not None:
@@ -508,16 +515,44 @@ def _read_set(reader: Reader, start: int) -> set[bytes]:
 
 def _read_zset(reader: Reader, binary: bool, start: int) -> ZSet:
     count = _count(reader, start, 2)
-    value = ZSet()
-    scores = value.scores
+    members: list[bytes] = []
+    scores: list[float] = []
+    read = reader.read_string
     for _ in range(count):
-        member = reader.read_string()
+        members.append(read())
         score = reader.read_binary_double() if binary else reader.read_text_double()
         if score != score:
             raise reader.error("sorted set with a NaN score", start)
-        if member in scores:
+        scores.append(score)
+    if binary:  # written highest first
+        members.reverse()
+        scores.reverse()
+    return _zset_of(members, scores, reader, start)
+
+
+def _zset_of(members: list[bytes], scores: list[float], reader: Reader, start: int) -> ZSet:
+    """The sorted set of ``members`` with ``scores``, refused if a member comes twice. Built
+    at once when they come in order (as Redis writes them), else member by member."""
+    value = ZSet()
+    size = len(scores)
+    for index in range(size):
+        if scores[index] == 0.0:
+            scores[index] = 0.0  # no -0.0 in a ZSet
+    ordered = True
+    for index in range(1, size):
+        previous = scores[index - 1]
+        score = scores[index]
+        if score < previous or (score == previous and members[index] <= members[index - 1]):
+            ordered = False
+            break
+    if ordered:
+        value.load_sorted(members, scores)
+        if len(value.scores) != len(members):
             raise reader.error("duplicate sorted set members", start)
-        value.insert(member, score)
+        return value
+    for index in range(len(members)):
+        if not value.add(members[index], scores[index]):
+            raise reader.error("duplicate sorted set members", start)
     return value
 
 
@@ -533,20 +568,17 @@ def _pairs(items: list[bytes], zset: bool, reader: Reader, start: int) -> dict[b
         if len(value) * 2 != size:
             raise reader.error("duplicate hash fields", start)
         return value
-    zvalue = ZSet()
-    scores = zvalue.scores
-    for index in range(0, size, 2):
-        member = items[index]
-        if member in scores:
-            raise reader.error("duplicate sorted set members", start)
+    members = items[0::2]
+    scores: list[float] = []
+    for text in items[1::2]:
         try:
-            score = float(items[index + 1])
+            score = float(text)
         except ValueError:
             raise reader.error("invalid sorted set score", start) from None
         if score != score:
             raise reader.error("sorted set with a NaN score", start)
-        zvalue.insert(member, score)
-    return zvalue
+        scores.append(score)
+    return _zset_of(members, scores, reader, start)
 
 
 def _listpack_items(blob: bytes, reader: Reader, start: int) -> list[bytes]:
@@ -597,12 +629,18 @@ def _listpack_items(blob: bytes, reader: Reader, start: int) -> list[bytes]:
         else:
             break
         # The back-length: the entry's size, in as many bytes as its canonical form takes.
-        back = bytearray()
-        _lp_backlen(back, entry)
-        after = pos + entry + len(back)
-        if after > end or blob[pos + entry : after] != back:
-            break
-        pos = after
+        if entry <= 127:
+            after = pos + entry
+            if after >= end or blob[after] != entry:
+                break
+            pos = after + 1
+        else:
+            back = bytearray()
+            _lp_backlen(back, entry)
+            after = pos + entry + len(back)
+            if after > end or blob[pos + entry : after] != back:
+                break
+            pos = after
     if pos != end:
         raise reader.error("listpack integrity check failed", start)
     if declared != _LP_UNKNOWN_COUNT and declared != len(items):

@@ -362,6 +362,21 @@ class ZSet:
         else:
             self._grew(b, 1)
 
+    def load_sorted(self, members: list[bytes], scores: list[float]) -> None:
+        """Fill this empty set with ``members`` and their ``scores`` at once (a file being
+        loaded): the caller guarantees they are in the set's order, distinct, and that no
+        score is NaN or ``-0.0``."""
+        self.scores = dict(zip(members, scores, strict=True))
+        load = self._load
+        for start in range(0, len(members), load):
+            block_scores = scores[start : start + load]
+            block_members = members[start : start + load]
+            self._bscores.append(block_scores)
+            self._bmembers.append(block_members)
+            self._maxscores.append(block_scores[-1])
+            self._maxmembers.append(block_members[-1])
+        self._rebuild_tree()
+
     def _split(self, b: int) -> None:
         half = self._load
         block_scores = self._bscores[b]
