@@ -165,6 +165,15 @@ MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
 library's text for the error, as ``strerror`` gives it."""
 AOF_TURN_ON_FAILED = "Unable to turn on AOF. Check server logs."
 
+# -- the AOF manifest (the reasons Redis 7.0 logs before it refuses to start) -----------------
+MANIFEST_EMPTY = "Found an empty AOF manifest"
+MANIFEST_TOO_LONG = "The AOF manifest file contains too long line"
+MANIFEST_INVALID = "Invalid AOF manifest file format"
+MANIFEST_PATH_NAME = "File can't be a path, just a filename"
+MANIFEST_DUPLICATE_BASE = "Found duplicate base file information"
+MANIFEST_NON_MONOTONIC = "Found a non-monotonic sequence number"
+MANIFEST_UNKNOWN_TYPE = "Unknown AOF file type"
+
 # -- BGREWRITEAOF ------------------------------------------------------------------------------
 AOF_REWRITE_IN_PROGRESS = "ERR Background append only file rewriting already in progress"
 AOF_REWRITE_FAILED = (

@@ -23,7 +23,7 @@ import os
 import signal
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
 from zyst.busy import EventPump
@@ -46,6 +46,8 @@ from zyst.persistence.aof import (
 )
 from zyst.persistence.aofdir import AofLoadError
 from zyst.persistence.manifest import ManifestError
+from zyst.persistence.rdb import RdbError
+from zyst.persistence.rdbfile import load_rdb
 from zyst.persistence.rewrite import AofRewrite
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
@@ -258,8 +260,26 @@ class Server:
                     total,
                 )
 
+        keyspace = self.ctx.keyspace
+        functions = engine_of(self.ctx).functions
+
+        def on_library(code: bytes) -> None:
+            try:
+                functions.load(code, replace=False)
+            except CommandError as exc:
+                raise RdbError(f"function library failed to load: {exc.message}", 0) from None
+
+        def preamble(fileobj: BinaryIO) -> None:
+            # A base written with aof-use-rdb-preamble (or an old file with a preamble).
+            try:
+                load_rdb(fileobj, keyspace, on_library)
+            except RdbError as exc:
+                raise AofCorruptError(
+                    exc.offset, f"Error reading the RDB preamble: {exc}"
+                ) from None
+
         def load_file(path: str) -> AofLoadResult:
-            result = load_aof(path, apply, progress)
+            result = load_aof(path, apply, progress, preamble)
             loaded[0] += os.path.getsize(path)
             return result
 

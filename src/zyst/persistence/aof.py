@@ -1,14 +1,15 @@
-"""The append-only file: every write command, appended as it happens, replayed at startup.
+"""One AOF file: commands appended as they happen, replayed at startup.
 
 File format
-    One plain file, ``<dir>/<appendfilename>``, holding RESP multibulk requests back to back,
-    exactly as a client would send them::
+    RESP multibulk requests back to back, exactly as a client would send them::
 
-        *2\\r\\n$6\\r\\nSELECT\\r\\n$1\\r\\n0\\r\\n*3\\r\\n$3\\r\\nSET\\r\\n$3\\r\\nkey\\r\\n$5\\r\\nvalue\\r\\n
+        *2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n
 
-    This is what Redis <= 6 writes and what Redis 7 loads when it finds a plain file instead of
-    its multi-part ``appendonlydir/`` (whose ``*.incr.aof`` parts have the same format). Zyst has
-    no RDB preamble and no manifest.
+    This is the format of each incremental file of Redis 7's multi-part AOF directory
+    (:mod:`zyst.persistence.aofdir`), of a base written without an RDB preamble, and of the
+    single file of Redis <= 6. A base written with ``aof-use-rdb-preamble yes`` is an RDB
+    (starting ``REDIS``), possibly followed by commands: :func:`load_aof` hands that part to
+    its ``preamble`` reader.
 
     * ``SELECT <db>`` sets the database of the commands after it. It is not a command the
       loader replays: it only changes the db index passed to ``apply``.
@@ -32,8 +33,9 @@ Invariants
 
 Threads
     Everything runs on the event loop thread except the ``fsync`` started by
-    :meth:`AofWriter.fsync_in_background`, which runs in one worker thread (like Redis's bio
-    thread) so that a slow disk never stalls the event loop.
+    :meth:`AofWriter.fsync_in_background` and the fsync and close of a file the writer left
+    (:meth:`AofWriter.switch_file`), which run in one worker thread (like Redis's bio thread)
+    so that a slow disk never stalls the event loop.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Final
 
+from zyst import errors
 from zyst.protocol.inline import split_args
 
 BASE: Final = "b"
@@ -39,14 +40,14 @@ INCR: Final = "i"
 # fgets into a buffer of MANIFEST_MAX_LINE + 1 bytes reads at most this many bytes a call.
 _FGETS_CHUNK: Final = 1024
 
-# -- errors, as Redis words them -----------------------------------------------------------------
-EMPTY: Final = "Found an empty AOF manifest"
-TOO_LONG: Final = "The AOF manifest file contains too long line"
-INVALID: Final = "Invalid AOF manifest file format"
-PATH_NAME: Final = "File can't be a path, just a filename"
-DUPLICATE_BASE: Final = "Found duplicate base file information"
-NON_MONOTONIC: Final = "Found a non-monotonic sequence number"
-UNKNOWN_TYPE: Final = "Unknown AOF file type"
+# -- errors, as Redis words them (zyst.errors) ----------------------------------------------------
+EMPTY: Final = errors.MANIFEST_EMPTY
+TOO_LONG: Final = errors.MANIFEST_TOO_LONG
+INVALID: Final = errors.MANIFEST_INVALID
+PATH_NAME: Final = errors.MANIFEST_PATH_NAME
+DUPLICATE_BASE: Final = errors.MANIFEST_DUPLICATE_BASE
+NON_MONOTONIC: Final = errors.MANIFEST_NON_MONOTONIC
+UNKNOWN_TYPE: Final = errors.MANIFEST_UNKNOWN_TYPE
 
 
 class ManifestError(Exception):

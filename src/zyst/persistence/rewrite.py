@@ -33,17 +33,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from zyst.config import Config
+from zyst.encodings import Limits
 from zyst.keyspace import Keyspace
 from zyst.persistence.aof import AofWriter
 from zyst.persistence.aofdir import AofDir, fsync_dir
 from zyst.persistence.manifest import Manifest
+from zyst.persistence.rdbfile import write_rdb
 from zyst.persistence.snapshot import dataset_commands
 from zyst.protocol.resp import encode_command
 
 log = logging.getLogger("zyst")
-
-# Write the base in RDB format when aof-use-rdb-preamble asks (needs zyst.persistence.rdbfile).
-RDB_BASE_AVAILABLE = False
 
 # After this many failed rewrites in a row the automatic rewrite is held back (Redis's limit).
 _LIMIT_THRESHOLD = 3
@@ -71,6 +70,10 @@ class ChildRunner(Protocol):
 
     def kill(self) -> None: ...
 
+    def progress(self, processed: int, total: int) -> None:
+        """In the child: how far the work is (reported to the parent, throttled)."""
+        ...
+
 
 # -- writing a base -------------------------------------------------------------------------------
 def write_base(
@@ -81,15 +84,37 @@ def write_base(
     rdb: bool,
     timestamp: bool = False,
     key_delay_us: int = 0,
+    policy: str = "noeviction",
+    limits: Limits | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Write the dataset into a new file at ``path`` and fsync it; returns its size. ``rdb``
-    picks the RDB format (as an AOF base); otherwise commands: a ``#TS:`` line if
-    ``timestamp``, the function libraries as FUNCTION LOAD, then every key (Redis's rewrite
-    order). ``key_delay_us`` is ``rdb-key-save-delay``: a pause after each key."""
-    after_key = _key_delay(key_delay_us)
+    picks the RDB format (an AOF base: ``aof-base`` AUX field; ``policy`` and ``limits`` as
+    for any RDB); otherwise commands: a ``#TS:`` line if ``timestamp``, the function
+    libraries as FUNCTION LOAD, then every key (Redis's rewrite order). ``key_delay_us`` is
+    ``rdb-key-save-delay``: a pause after each key, and ``progress(done, total)`` is told the
+    keys written so far (both for the command format only)."""
+    if rdb:
+        with open(path, "wb") as rdb_out:
+            size = write_rdb(
+                rdb_out, keyspace, libraries, aof_base=True, policy=policy, limits=limits
+            )
+            rdb_out.flush()
+            os.fsync(rdb_out.fileno())
+        return size
+    keys = [0]
+    total = sum(len(db.data) for db in keyspace.dbs)
+
+    def after_each_key() -> None:
+        keys[0] += 1
+        if delay is not None:
+            delay()
+        if progress is not None:
+            progress(keys[0], total)
+
+    delay = _key_delay(key_delay_us)
+    after_key = after_each_key if delay is not None or progress is not None else None
     with open(path, "wb", buffering=1 << 20) as out:
-        if rdb:  # pragma: no cover - until the RDB codec is merged
-            raise NotImplementedError("RDB base")
         size = 0
         if timestamp:
             size += out.write(b"#TS:%d\r\n" % int(time.time()))
@@ -173,7 +198,7 @@ class AofRewrite:
         return self.children.kind == "aof"
 
     def _use_rdb(self) -> bool:
-        return self.config.aof_use_rdb_preamble and RDB_BASE_AVAILABLE
+        return self.config.aof_use_rdb_preamble
 
     # -- start ---------------------------------------------------------------------------------
     def open_on_start(self, open_writer: Callable[[str], AofWriter]) -> AofWriter:
@@ -215,6 +240,8 @@ class AofRewrite:
                 self.libraries(),
                 rdb=name.endswith(".rdb"),
                 timestamp=self.config.aof_timestamp_enabled,
+                policy=self.config.maxmemory_policy,
+                limits=Limits(self.config),
             )
             os.rename(temp, self.dir.file_path(name))
         except BaseException:
@@ -301,6 +328,8 @@ class AofRewrite:
         rdb = self._use_rdb()
         keyspace, libraries, config = self.keyspace, self.libraries(), self.config
         temp_of = self.dir.rewrite_temp_path
+        limits = Limits(config)
+        report = self.children.progress
 
         def work() -> None:
             # In the child: the dataset as it was at the fork.
@@ -312,6 +341,9 @@ class AofRewrite:
                 rdb=rdb,
                 timestamp=config.aof_timestamp_enabled,
                 key_delay_us=config.rdb_key_save_delay,
+                policy=config.maxmemory_policy,
+                limits=limits,
+                progress=report,
             )
             log.info("Successfully created the temporary AOF base file %s", os.path.basename(path))
 

@@ -1,22 +1,18 @@
 """The dataset as commands: what rebuilds a keyspace from nothing.
 
-Used when the AOF is switched on at run time (``CONFIG SET appendonly yes``): the file must
-start from the current data and function libraries, as after a Redis AOF rewrite
-(:func:`write_dataset_file`).
+An AOF rewrite writes its base this way when ``aof-use-rdb-preamble`` is off
+(:func:`zyst.persistence.rewrite.write_base`), as Redis's ``rewriteAppendOnlyFileRio``.
 Collections are written in batches of at most :data:`BATCH` elements per command, so no single
 command grows without bound.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 from zyst.keyspace import Keyspace
 from zyst.numbers import format_double
-from zyst.protocol.resp import encode_command
 from zyst.types.zset import ZSet
 
 BATCH = 64
@@ -63,41 +59,3 @@ def _value_commands(key: bytes, value: object) -> Iterator[list[bytes]]:
     step = BATCH * (2 if name in (b"HSET", b"ZADD") else 1)
     for start in range(0, len(items), step):
         yield [name, key, *items[start : start + step]]
-
-
-def write_dataset_file(path: str, keyspace: Keyspace, libraries: Sequence[bytes] = ()) -> int:
-    """Replace the file at ``path`` by one holding the function ``libraries`` (their code, as
-    FUNCTION LOAD commands, first: Redis's rewrite writes them so) and the dataset as commands;
-    returns its size.
-
-    The new file is written beside the old one under a temporary name, fsynced, renamed over
-    ``path`` and the directory fsynced, so ``path`` holds either the old file or the whole new
-    one whatever happens, and the new one is durable when this returns. Raises OSError (the
-    temporary file removed, the old file untouched) when any step fails.
-    """
-    directory = os.path.dirname(path) or "."
-    temp = os.path.join(directory, f"temp-{os.path.basename(path)}-{os.getpid()}")
-    size = 0
-    try:
-        with open(temp, "wb") as out:
-            for code in libraries:
-                size += out.write(encode_command([b"FUNCTION", b"LOAD", code]))
-            db = -1
-            for db_index, argv in dataset_commands(keyspace):
-                if db_index != db:
-                    size += out.write(encode_command([b"SELECT", b"%d" % db_index]))
-                    db = db_index
-                size += out.write(encode_command(argv))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return size
