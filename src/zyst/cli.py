@@ -5,6 +5,8 @@ Syntax::
     zyst [CONFIG_FILE] [--<setting> value ...] ...
     zyst -v | --version
     zyst -h | --help
+    zyst check-aof [--fix] [--yes] FILE|DIR
+    zyst check-rdb FILE
 
 The optional first argument (when it does not start with ``-``) is a redis.conf-style file. Every
 setting of :data:`zyst.config.SETTINGS` can then be given as ``--<name>`` followed by its
@@ -12,6 +14,9 @@ arguments (``--bind 127.0.0.1 ::1`` takes several); options are applied after th
 so they win. As in redis-server, the argument right after ``--<name>`` is always its value (so
 ``--logfile --odd-name`` works), a bare ``--save`` means ``--save ""``, and one argument may hold a
 whole option (``"--port 6380"``).
+
+``check-aof`` and ``check-rdb`` run the file checkers of :mod:`zyst.persistence.checkers`
+(Redis's ``redis-check-aof`` and ``redis-check-rdb``) instead of a server.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ def usage() -> str:
         "Usage: zyst [/path/to/zyst.conf] [options]",
         "       zyst -v or --version",
         "       zyst -h or --help",
+        "       zyst check-aof [--fix] [--yes] <file.aof|file.manifest|appendonlydir>",
+        "       zyst check-rdb <file.rdb>",
         "",
         "The configuration file uses redis.conf syntax; options are applied after it.",
         "",
@@ -108,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print(usage())
         return 0
+    if args and args[0] in ("check-aof", "check-rdb"):
+        from zyst.persistence import checkers
+
+        if args[0] == "check-aof":
+            return checkers.check_aof_main(args[1:], sys.stdin, sys.stdout)
+        return checkers.check_rdb_main(args[1:], sys.stdout)
     try:
         config = parse_args(args)
     except ConfigError as exc:
