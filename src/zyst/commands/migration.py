@@ -80,8 +80,7 @@ def payload_of(client: Client, db: Database, key: bytes, value: object) -> bytes
         big = encodings.encoding(db, key, value, limits) in _BIG_ENCODINGS
         if big == encodings.fits(value, limits):
             limits = _forcing(client, type(value), big)
-    compress: bool = getattr(ctx.config, "rdbcompression", True)
-    return dump_payload(value, limits, compress)
+    return dump_payload(value, limits, ctx.config.rdbcompression)
 
 
 def _forcing(client: Client, kind: type, big: bool) -> encodings.Limits:
