@@ -67,13 +67,19 @@ _MARKS = {logging.DEBUG: ".", logging.INFO - 1: "-", logging.INFO: "*", logging.
 
 
 class _RedisFormatter(logging.Formatter):
-    """``pid:M 25 Nov 2026 11:38:58.123 * message``, as Redis writes its log."""
+    """``pid:M 25 Nov 2026 11:38:58.123 * message``, as Redis writes its log: ``M`` in the
+    server's process, ``C`` in a forked child (BGSAVE, AOF rewrite)."""
+
+    # The server's pid, set once it is final (after daemonizing); 0 until then.
+    server_pid = 0
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(record.created))
         millis = int(record.msecs)
         mark = _MARKS.get(record.levelno, "#")
-        return f"{os.getpid()}:M {stamp}.{millis:03d} {mark} {record.getMessage()}"
+        pid = os.getpid()
+        role = "C" if self.server_pid and pid != self.server_pid else "M"
+        return f"{pid}:{role} {stamp}.{millis:03d} {mark} {record.getMessage()}"
 
 
 def setup_logging(config: Config) -> None:
@@ -651,6 +657,7 @@ def run(config: Config) -> int:
         config.pidfile = config.pidfile or DEFAULT_PIDFILE
         if daemonize():
             return 0
+    _RedisFormatter.server_pid = os.getpid()
     log.info("Zyst is starting oO0OoO0OoO0Oo")
     log.info(
         "Zyst version=%s (Redis %s compatible), bits=64, pid=%d, just started",

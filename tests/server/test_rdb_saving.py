@@ -234,6 +234,35 @@ def test_bgsave_schedule_while_a_child_runs(tmp_path: Path) -> None:
         c.close()
 
 
+def test_a_running_child_reports_its_copy_on_write_and_logs_as_a_child(tmp_path: Path) -> None:
+    """INFO's current_cow_* fields come from the running child's reports (zeros when none
+    runs), and the child's log lines are marked ``C`` where the server's are ``M``."""
+    with zyst_process(tmp_path, *NO_AOF, "--save", "") as server:
+        c = connect(server)
+        for i in range(20):
+            c.set(f"k{i}", i)
+        assert info(c)["current_cow_size"] == "0"
+        c.config_set("rdb-key-save-delay", 150_000)  # 3 s for 20 keys
+        assert raw(server, "BGSAVE") == b"+Background saving started\r\n"
+        wait_until(lambda: int(info(c)["current_cow_size"]) > 0, "a report from the child")
+        fields = info(c)
+        assert int(fields["current_cow_peak"]) >= int(fields["current_cow_size"]) > 0
+        assert fields["rdb_bgsave_in_progress"] == "1"
+        wait_until(lambda: info(c)["rdb_bgsave_in_progress"] == "0", "the BGSAVE")
+        fields = info(c)
+        assert fields["current_cow_size"] == fields["current_cow_peak"] == "0"
+        assert int(fields["rdb_last_cow_size"]) > 0
+        server_pid = c.info("server")["process_id"]
+        c.close()
+    lines = server.log.read_text().splitlines()
+    child = [line for line in lines if "Fork CoW for RDB" in line]
+    assert len(child) == 1
+    pid, role = child[0].split(" ", 1)[0].split(":")
+    assert role == "C" and int(pid) != server_pid
+    assert any(line.startswith(f"{server_pid}:M ") for line in lines)
+    assert not any(line.startswith(f"{server_pid}:C ") for line in lines)
+
+
 # -- stopping ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_saves_when_a_schedule_is_set(tmp_path: Path, sig: int) -> None:

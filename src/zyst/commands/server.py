@@ -355,9 +355,7 @@ def _persistence(ctx: ServerContext) -> Fields:
     fields: Fields = [
         ("loading", int(ctx.loading)),
         ("async_loading", 0),
-        ("current_cow_peak", 0),
-        ("current_cow_size", 0),
-        ("current_cow_size_age", 0),
+        *ctx.children.cow_fields(),
         *saving_of(ctx).info_fields(),
         ("aof_enabled", aof.get("aof_enabled", 0)),
         ("aof_rewrite_in_progress", aof.get("aof_rewrite_in_progress", 0)),

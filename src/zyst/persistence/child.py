@@ -39,6 +39,7 @@ import os
 import signal
 import socket
 import stat
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from typing import Final
 
 log = logging.getLogger("zyst")
 
-# The child tells the parent how far it is at most this often (reading smaps costs ~1 ms).
+# The child tells the parent how far it is this often (reading smaps costs ~1 ms).
 _PROGRESS_INTERVAL: Final = 1.0
 
 
@@ -92,13 +93,13 @@ class Children:
         self.processed = 0
         self.total = 0
         self.cow_bytes = 0
+        self.cow_peak = 0
         self.cow_updated = 0.0
         self._on_done: Callable[[ChildResult], None] | None = None
         self._pipe = -1
         self._pending = b""
-        # In the child: the pipe to the parent and when it last reported.
+        # In the child: the pipe to the parent.
         self._report_fd = -1
-        self._last_report = 0.0
 
     # -- parent side -----------------------------------------------------------------------
     def start(
@@ -119,7 +120,7 @@ class Children:
             raise
         if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
             os.close(read_fd)
-            self._run_child(work, write_fd)
+            self._run_child(kind, work, write_fd)
         os.close(write_fd)
         os.set_blocking(read_fd, False)
         self.latest_fork_usec = int((time.monotonic() - began) * 1_000_000)
@@ -127,7 +128,7 @@ class Children:
         self.kind = kind
         self.pid = pid
         self.started = time.time()
-        self.processed = self.total = self.cow_bytes = 0
+        self.processed = self.total = self.cow_bytes = self.cow_peak = 0
         self.cow_updated = self.started
         self._on_done = on_done
         self._pipe = read_fd
@@ -186,6 +187,7 @@ class Children:
             parts = line.split()
             if len(parts) == 3 and all(part.isdigit() for part in parts):
                 self.processed, self.total, self.cow_bytes = map(int, parts)
+                self.cow_peak = max(self.cow_peak, self.cow_bytes)
                 self.cow_updated = time.time()
 
     def _finish(self, status: int, killed: bool) -> None:
@@ -221,27 +223,43 @@ class Children:
             on_done(result)
 
     # -- child side ------------------------------------------------------------------------
+    def cow_fields(self) -> list[tuple[str, int]]:
+        """INFO persistence's ``current_cow_*`` fields: the running child's copy-on-write
+        memory as it last reported it, its peak, and the seconds since that report (zeros
+        when no child runs, as in Redis)."""
+        if self.pid < 0:
+            return [("current_cow_peak", 0), ("current_cow_size", 0), ("current_cow_size_age", 0)]
+        age = int(time.time() - self.cow_updated) if self.cow_bytes else 0
+        return [
+            ("current_cow_peak", self.cow_peak),
+            ("current_cow_size", self.cow_bytes),
+            ("current_cow_size_age", age),
+        ]
+
     def progress(self, processed: int, total: int) -> None:
-        """Called by ``work`` in the child as it goes: reports how far it is (and its COW
-        memory) to the parent, at most once a second. Does nothing in the parent."""
-        if self._report_fd < 0:
-            return
+        """Called by ``work`` in the child as it goes: how far it is. The child's reporter
+        thread sends the latest figures (and the COW memory) to the parent once a second.
+        Costs two stores; does nothing useful in the parent."""
         self.processed, self.total = processed, total
-        now = time.monotonic()
-        if now - self._last_report < _PROGRESS_INTERVAL:
-            return
-        self._last_report = now
-        self._report(processed, total)
 
-    def _report(self, processed: int, total: int) -> None:
+    def _report(self) -> None:
+        line = b"%d %d %d\n" % (self.processed, self.total, private_dirty_bytes())
         with contextlib.suppress(OSError):
-            os.write(self._report_fd, b"%d %d %d\n" % (processed, total, private_dirty_bytes()))
+            os.write(self._report_fd, line)
 
-    def _run_child(self, work: Callable[[], None], write_fd: int) -> None:  # pragma: no cover
+    def _reporter(self) -> None:  # pragma: no cover - a thread of the child
+        while True:
+            time.sleep(_PROGRESS_INTERVAL)
+            self._report()
+
+    def _run_child(  # pragma: no cover - runs in the child
+        self, kind: str, work: Callable[[], None], write_fd: int
+    ) -> None:
         code = 1
+        label = {"rdb": "RDB", "aof": "AOF rewrite"}.get(kind, kind)
         try:
             self._report_fd = write_fd
-            self._last_report = time.monotonic()
+            self.processed = self.total = 0
             gc.disable()
             # The parent's signal handlers write to its event loop's wakeup pipe, which this
             # process shares: undo them. SIGUSR1 (the parent ending us) and SIGTERM end us.
@@ -252,12 +270,16 @@ class Children:
             _close_listening_sockets()
             if self.child_setup is not None:
                 self.child_setup()
+            threading.Thread(target=self._reporter, daemon=True).start()
             work()
             code = 0
+            log.info(
+                "Fork CoW for %s: current %d MB", label, private_dirty_bytes() // (1024 * 1024)
+            )
         except BaseException:
-            log.exception("Background %s child failed", self.kind or "work")
+            log.exception("Background %s child failed", label)
         finally:
-            self._report(self.processed, self.total)
+            self._report()
             with contextlib.suppress(Exception):
                 for handler in log.handlers:
                     handler.flush()
