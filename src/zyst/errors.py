@@ -330,6 +330,8 @@ def no_such_user(name: bytes) -> str:
     return f"ERR No such user '{c_string(name, 128)}'"
 
 
+DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+DEBUG_RELOAD_FAILED = "ERR Error trying to load the RDB dump"
 DEBUG_NOT_ALLOWED = (
     'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you '
     "can run it from a local connection, otherwise you need to set this option in the "

@@ -2,7 +2,8 @@
 
 ``SLEEP seconds`` stops the whole server for that long (the test suites use it to make a slow
 command), ``SET-ACTIVE-EXPIRE 0|1`` turns the active expiry cycle off and on,
-``OBJECT key`` describes a value in Redis's format with Zyst's own figures.
+``OBJECT key`` describes a value in Redis's format with Zyst's own figures, ``RELOAD``
+saves the RDB snapshot and loads it back (:mod:`zyst.commands.reload`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from zyst import access, encodings, errors
 from zyst.client import Client
 from zyst.commands.introspection import help_reply
+from zyst.commands.reload import debug_reload
 from zyst.commands.table import Reply, command, lookup
 from zyst.errors import CommandError
 from zyst.numbers import strict_int
@@ -115,6 +117,8 @@ def debug(client: Client, argv: list[bytes]) -> Reply:
         return OK
     if sub == b"object" and argc == 3:
         return _object(client, argv[2])
+    if sub == b"reload":
+        return debug_reload(client, argv[2:])
     raise CommandError(errors.subcommand_syntax(argv[1], "debug"))
 
 
@@ -171,6 +175,19 @@ _HELP = [
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
