@@ -296,7 +296,7 @@ def load_rdb(
         if collecting:
             gc.enable()
         extra = len(reader.unread())
-        if extra:
+        if extra and fileobj.seekable():  # (a stream that cannot seek keeps what was read)
             fileobj.seek(-extra, os.SEEK_CUR)
 
 
