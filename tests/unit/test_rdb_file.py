@@ -238,6 +238,7 @@ REFUSED = [
     ("module-aux", handmade(10, b"\xf7\x00"), 9),
     ("database-16", handmade(10, b"\xfe\x10"), 9),
     ("duplicate-key", handmade(10, b"\x00\x01k\x01v\x00\x01k\x01w"), 14),
+    ("duplicate-key-same-value", handmade(10, b"\x00\x01k\xc0\x01\x00\x01k\xc0\x01"), 14),
     ("stream", handmade(10, b"\x0f\x01k\x00"), 9),
     ("unknown-type", handmade(10, b"\x08\x01k\x00"), 9),
     ("checksum", handmade(10, b"")[:-1] + b"\x00", 10),

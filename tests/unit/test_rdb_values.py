@@ -141,6 +141,23 @@ def test_negative_zero_and_big_integers_as_scores() -> None:
     assert back.scores == {b"z": 0.0, b"big": 2.0**62, b"bigger": 2.0**63, b"tiny": 5e-324}
 
 
+def test_a_loaded_big_zset_works_as_one_built_member_by_member() -> None:
+    """Thousands of members (many blocks, and the position tree over them) built at once
+    by the loader: ranks, ranges and later changes agree with a set built by ZADDs."""
+    built = zset({b"m%05d" % i: float(i % 700) for i in range(5000)})
+    loaded = decode(encode(built))
+    assert isinstance(loaded, ZSet)
+    assert loaded.items(0, 5000) == built.items(0, 5000)
+    for member in (b"m00000", b"m02500", b"m04999", b"m00700"):
+        assert loaded.rank(member) == built.rank(member)
+        assert loaded.rank(member, reverse=True) == built.rank(member, reverse=True)
+    for value in (loaded, built):
+        value.add(b"new", 350.5)
+        value.remove(b"m00001")
+    assert loaded.items(0, 5000) == built.items(0, 5000)
+    assert loaded.rank(b"new") == built.rank(b"new")
+
+
 def test_zset_read_out_of_order_is_still_sorted() -> None:
     body = bytearray([rv.TYPE_ZSET_2])
     write_length(body, 3)

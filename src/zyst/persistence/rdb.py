@@ -238,10 +238,26 @@ class Reader:
         return length
 
     def read_string(self) -> bytes:
-        first = self.read_byte()
-        if first < 0x40:  # the common case, a short plain string
-            return self.take(first) if first else b""
-        self.pos -= 1
+        data = self.data
+        pos = self.pos
+        if pos + 5 < len(data):
+            first = data[pos]
+            if first < 0x40:  # the common case: a short plain string, all of it here
+                end = pos + 1 + first
+                if end <= len(data):
+                    self.pos = end
+                    return data[pos + 1 : end]
+            elif first == 0xC0:  # an 8-bit integer
+                self.pos = pos + 2
+                number = data[pos + 1]
+                return b"%d" % (number - 256 if number > 127 else number)
+            elif first == 0xC1:  # a 16-bit integer
+                self.pos = pos + 3
+                number = data[pos + 1] | (data[pos + 2] << 8)
+                return b"%d" % (number - 65536 if number > 32767 else number)
+        return self._read_string()
+
+    def _read_string(self) -> bytes:
         length, encoded = self._read_length_or_encoding()
         if not encoded:
             return self.take(length)

@@ -119,6 +119,9 @@ _NODE_OVERHEAD: Final = 8
 _PLAIN_THRESHOLD: Final = 1 << 30
 
 _LP_UNKNOWN_COUNT: Final = 65535
+_LP_INT_WIDTHS: Final = (2, 3, 4, 8)  # the integers coded 0xF1 .. 0xF4
+_INTSET_CODES: Final = {2: "h", 4: "i", 8: "q"}  # struct codes of the intset widths
+_POWERS_OF_TEN: Final = tuple(10.0**power for power in range(16))
 _ZSET_INT_LIMIT: Final = float(((1 << 63) - 1) // 2)  # scores within it are stored as integers
 
 _DOUBLE: Final = struct.Struct("<d")
@@ -413,9 +416,10 @@ def read_object(reader: Reader, kind: int) -> object:
     start = reader.offset
     if kind in (TYPE_LIST_QUICKLIST_2, TYPE_LIST_QUICKLIST):
         return _read_quicklist(reader, kind == TYPE_LIST_QUICKLIST_2, start)
-    if kind in (TYPE_HASH_LISTPACK, TYPE_ZSET_LISTPACK):
-        items = _listpack_items(reader.read_string(), reader, start)
-        return _pairs(items, kind == TYPE_ZSET_LISTPACK, reader, start)
+    if kind == TYPE_HASH_LISTPACK:
+        return _listpack_hash(reader.read_string(), reader, start)
+    if kind == TYPE_ZSET_LISTPACK:
+        return _listpack_zset(reader.read_string(), reader, start)
     if kind == TYPE_SET_INTSET:
         return _intset_members(reader.read_string(), reader, start)
     if kind == TYPE_HASH:
@@ -557,95 +561,167 @@ def _zset_of(members: list[bytes], scores: list[float], reader: Reader, start: i
 
 
 def _pairs(items: list[bytes], zset: bool, reader: Reader, start: int) -> dict[bytes, bytes] | ZSet:
-    """A hash or sorted set from the flat ``items`` of a listpack or ziplist."""
+    """A hash or sorted set from the flat ``items`` of a ziplist."""
     size = len(items)
     if size == 0:
         raise EmptyKeyError("empty collection", start)
     if size & 1:
         raise reader.error("odd number of elements in a pair encoding", start)
     if not zset:
-        value = dict(zip(items[0::2], items[1::2], strict=True))
-        if len(value) * 2 != size:
-            raise reader.error("duplicate hash fields", start)
-        return value
-    members = items[0::2]
+        return _hash_of(items, reader, start)
+    scores = [_parse_score(text, reader, start) for text in items[1::2]]
+    return _zset_of(items[0::2], scores, reader, start)
+
+
+def _hash_of(items: list[bytes], reader: Reader, start: int) -> dict[bytes, bytes]:
+    """The hash of the fields and values in ``items`` (alternating), refused if a field
+    comes twice."""
+    value: dict[bytes, bytes] = {}
+    size = len(items)
+    for index in range(0, size - 1, 2):
+        value[items[index]] = items[index + 1]
+    if len(value) * 2 != size:
+        raise reader.error("duplicate hash fields", start)
+    return value
+
+
+def _listpack_hash(blob: bytes, reader: Reader, start: int) -> dict[bytes, bytes]:
+    items = _listpack_items(blob, reader, start)
+    if not items:
+        raise EmptyKeyError("empty hash", start)
+    if len(items) & 1:
+        raise reader.error("odd number of elements in a hash listpack", start)
+    return _hash_of(items, reader, start)
+
+
+def _listpack_zset(blob: bytes, reader: Reader, start: int) -> ZSet:
     scores: list[float] = []
-    for text in items[1::2]:
-        try:
-            score = float(text)
-        except ValueError:
-            raise reader.error("invalid sorted set score", start) from None
-        if score != score:
-            raise reader.error("sorted set with a NaN score", start)
-        scores.append(score)
+    members = _listpack_items(blob, reader, start, scores)
+    if not members:
+        raise EmptyKeyError("empty sorted set", start)
+    if len(members) != len(scores):
+        raise reader.error("odd number of elements in a sorted set listpack", start)
     return _zset_of(members, scores, reader, start)
 
 
-def _listpack_items(blob: bytes, reader: Reader, start: int) -> list[bytes]:
-    """The elements of the listpack ``blob``, every byte of it checked."""
+def _listpack_items(
+    blob: bytes, reader: Reader, start: int, scores: list[float] | None = None
+) -> list[bytes]:
+    """The elements of the listpack ``blob``, every byte of it checked. Given ``scores``,
+    every second element (a sorted set's scores) is parsed and appended there instead."""
     size = len(blob)
     if size < 7 or int.from_bytes(blob[0:4], "little") != size or blob[size - 1] != 0xFF:
         raise reader.error("listpack integrity check failed", start)
     declared = blob[4] | (blob[5] << 8)
     end = size - 1
     pos = 6
+    count = 0
     items: list[bytes] = []
     while pos < end:
         first = blob[pos]
-        if first < 0x80:
-            items.append(b"%d" % first)
-            entry = 1
-        elif first < 0xC0:
-            entry = 1 + (first & 0x3F)
-            if pos + entry > end:
+        number = 0
+        text = b""
+        is_text = True
+        if 0x80 <= first < 0xC0:  # a string of up to 63 bytes: the most common entry
+            after = pos + 1 + (first & 0x3F)
+            if after >= end or blob[after] != after - pos:
                 break
-            items.append(blob[pos + 1 : pos + entry])
-        elif first < 0xE0:
-            if pos + 2 > end:
-                break
-            number = ((first & 0x1F) << 8) | blob[pos + 1]
-            items.append(b"%d" % (number - 8192 if number >= 4096 else number))
-            entry = 2
-        elif first < 0xF0:
-            if pos + 2 > end:
-                break
-            entry = 2 + (((first & 0x0F) << 8) | blob[pos + 1])
-            if pos + entry > end:
-                break
-            items.append(blob[pos + 2 : pos + entry])
-        elif first == 0xF0:
-            if pos + 5 > end:
-                break
-            entry = 5 + int.from_bytes(blob[pos + 1 : pos + 5], "little")
-            if pos + entry > end:
-                break
-            items.append(blob[pos + 5 : pos + entry])
-        elif first <= 0xF4:
-            width = (2, 3, 4, 8)[first - 0xF1]
-            entry = 1 + width
-            if pos + entry > end:
-                break
-            items.append(b"%d" % int.from_bytes(blob[pos + 1 : pos + entry], "little", signed=True))
-        else:
-            break
-        # The back-length: the entry's size, in as many bytes as its canonical form takes.
-        if entry <= 127:
-            after = pos + entry
-            if after >= end or blob[after] != entry:
-                break
+            text = blob[pos + 1 : after]
             pos = after + 1
+        elif first < 0x80:  # 0..127
+            if pos + 1 >= end or blob[pos + 1] != 1:
+                break
+            number = first
+            is_text = False
+            pos += 2
         else:
+            if first < 0xE0:
+                if pos + 2 > end:
+                    break
+                number = ((first & 0x1F) << 8) | blob[pos + 1]
+                if number >= 4096:
+                    number -= 8192
+                is_text = False
+                entry = 2
+            elif first < 0xF0:
+                if pos + 2 > end:
+                    break
+                entry = 2 + (((first & 0x0F) << 8) | blob[pos + 1])
+                if pos + entry > end:
+                    break
+                text = blob[pos + 2 : pos + entry]
+            elif first == 0xF0:
+                if pos + 5 > end:
+                    break
+                entry = 5 + int.from_bytes(blob[pos + 1 : pos + 5], "little")
+                if pos + entry > end:
+                    break
+                text = blob[pos + 5 : pos + entry]
+            elif first <= 0xF4:
+                entry = 1 + _LP_INT_WIDTHS[first - 0xF1]
+                if pos + entry > end:
+                    break
+                number = int.from_bytes(blob[pos + 1 : pos + entry], "little", signed=True)
+                is_text = False
+            else:
+                break
+            # The back-length: the entry's size, in as many bytes as its canonical form takes.
             back = bytearray()
             _lp_backlen(back, entry)
             after = pos + entry + len(back)
             if after > end or blob[pos + entry : after] != back:
                 break
             pos = after
+        if scores is not None and count & 1:
+            if is_text:
+                scores.append(_parse_score(text, reader, start))
+            else:
+                scores.append(float(number))
+        elif is_text:
+            items.append(text)
+        else:
+            items.append(b"%d" % number)
+        count += 1
     if pos != end:
         raise reader.error("listpack integrity check failed", start)
-    if declared != _LP_UNKNOWN_COUNT and declared != len(items):
+    if declared != _LP_UNKNOWN_COUNT and declared != count:
         raise reader.error("listpack integrity check failed", start)
     return items
+
+
+def _parse_score(text: bytes, reader: Reader, start: int) -> float:
+    """A score written as text (``%.17g``, ``inf``, ``-inf``). Short decimals, the common
+    case, are computed exactly without a float parser: an integer of at most 15 digits
+    divided by a power of ten up to 10**22 (both exact doubles, and IEEE division rounds
+    correctly, so this is the double nearest the text, as strtod gives)."""
+    size = len(text)
+    if 0 < size <= 17:
+        negative = text[0] == 45  # "-"
+        digits = 0
+        fraction = -1  # digits after the point; -1 while none was seen
+        mantissa = 0
+        for index in range(1 if negative else 0, size):
+            char = text[index]
+            if 48 <= char <= 57:
+                mantissa = mantissa * 10 + char - 48
+                digits += 1
+                if fraction >= 0:
+                    fraction += 1
+            elif char == 46 and fraction < 0:  # "."
+                fraction = 0
+            else:
+                digits = 0  # anything else: the general parser decides
+                break
+        if 0 < digits <= 15 and fraction != 0:
+            value = float(mantissa) / _POWERS_OF_TEN[fraction] if fraction > 0 else float(mantissa)
+            return -value if negative else value
+    try:
+        score = float(text)
+    except ValueError:
+        raise reader.error("invalid sorted set score", start) from None
+    if score != score:
+        raise reader.error("sorted set with a NaN score", start)
+    return score
 
 
 def _ziplist_items(blob: bytes, reader: Reader, start: int) -> list[bytes]:
@@ -731,14 +807,15 @@ def _intset_members(blob: bytes, reader: Reader, start: int) -> set[bytes]:
         raise reader.error("intset integrity check failed", start)
     width = int.from_bytes(blob[0:4], "little")
     count = int.from_bytes(blob[4:8], "little")
-    code = {2: "h", 4: "i", 8: "q"}.get(width)
+    code = _INTSET_CODES.get(width)
     if code is None or 8 + count * width != size:
         raise reader.error("intset integrity check failed", start)
     if count == 0:
         raise EmptyKeyError("empty intset", start)
     numbers = struct.unpack_from(f"<{count}{code}", blob, 8)
     previous = numbers[0]
-    for number in numbers[1:]:
+    for index in range(1, count):
+        number = numbers[index]
         if number <= previous:
             raise reader.error("intset integrity check failed", start)
         previous = number

@@ -365,16 +365,26 @@ class ZSet:
     def load_sorted(self, members: list[bytes], scores: list[float]) -> None:
         """Fill this empty set with ``members`` and their ``scores`` at once (a file being
         loaded): the caller guarantees they are in the set's order, distinct, and that no
-        score is NaN or ``-0.0``."""
-        self.scores = dict(zip(members, scores, strict=True))
+        score is NaN or ``-0.0``. The lists become the set's (they must not be used after)."""
+        table = self.scores
+        size = len(members)
+        if size == 0:
+            return
+        for index in range(size):
+            table[members[index]] = scores[index]
         load = self._load
-        for start in range(0, len(members), load):
-            block_scores = scores[start : start + load]
-            block_members = members[start : start + load]
-            self._bscores.append(block_scores)
-            self._bmembers.append(block_members)
-            self._maxscores.append(block_scores[-1])
-            self._maxmembers.append(block_members[-1])
+        if size <= load:  # one block: the lists themselves
+            self._bscores.append(scores)
+            self._bmembers.append(members)
+            self._maxscores.append(scores[size - 1])
+            self._maxmembers.append(members[size - 1])
+            return
+        for start in range(0, size, load):
+            stop = min(start + load, size)
+            self._bscores.append(scores[start:stop])
+            self._bmembers.append(members[start:stop])
+            self._maxscores.append(scores[stop - 1])
+            self._maxmembers.append(members[stop - 1])
         self._rebuild_tree()
 
     def _split(self, b: int) -> None:
