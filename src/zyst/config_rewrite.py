@@ -28,7 +28,8 @@ import tempfile
 from typing import Any
 
 from zyst.config import OUTPUT_CLASSES, SETTINGS, Config, Setting, find_setting
-from zyst.protocol.inline import split_args
+from zyst.persistence.durable import fsync_dir
+from zyst.protocol.inline import quote, split_args
 
 __all__ = ["SIGNATURE", "rewrite_config", "rewritten_text"]
 
@@ -70,32 +71,6 @@ def _primary_name(setting: Setting[Any]) -> str:
         if candidate.attr == setting.attr:
             return candidate.name
     return setting.name
-
-
-def quote(value: bytes) -> bytes:
-    """``value`` in double quotes with C escapes, as Redis's ``sdscatrepr`` writes it (and
-    the config file reader reads it back)."""
-    out = bytearray(b'"')
-    for byte in value:
-        if byte in b'\\"':
-            out += b"\\%c" % byte
-        elif byte in _NAMED_ESCAPES:
-            out += _NAMED_ESCAPES[byte]
-        elif 0x20 <= byte < 0x7F:
-            out.append(byte)
-        else:
-            out += b"\\x%02x" % byte
-    out += b'"'
-    return bytes(out)
-
-
-_NAMED_ESCAPES = {
-    ord("\n"): b"\\n",
-    ord("\r"): b"\\r",
-    ord("\t"): b"\\t",
-    ord("\a"): b"\\a",
-    ord("\b"): b"\\b",
-}
 
 
 def format_memory(value: int) -> bytes:
@@ -258,11 +233,7 @@ def _replace_file(path: str, content: bytes) -> None:
         os.fchmod(fd, 0o644 & ~_UMASK)
         os.rename(temporary, path)
         renamed = True
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(directory)
     finally:
         os.close(fd)
         if not renamed:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from zyst.persistence import manifest
 from zyst.persistence.aof import AofCorruptError, AofLoadResult
+from zyst.persistence.durable import fsync_dir
 from zyst.persistence.manifest import Manifest
 
 log = logging.getLogger("zyst")
@@ -202,12 +203,3 @@ class AofDir:
             log.warning("Can't write the AOF manifest without its history files: %s", exc)
             return current
         return cleaned
-
-
-def fsync_dir(path: str) -> None:
-    """Make the directory's entries (a rename, a new file) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from zyst import errors
-from zyst.protocol.inline import split_args
+from zyst.protocol.inline import quote, split_args
 
 BASE: Final = "b"
 HISTORY: Final = "h"
@@ -132,38 +132,13 @@ class Manifest:
 
 def _format_line(info: AofFile) -> bytes:
     name = os.fsencode(info.name)
-    shown = _repr(name) if _needs_repr(name) else name
+    shown = quote(name) if _needs_repr(name) else name
     return b"file %s seq %d type %s\n" % (shown, info.seq, info.type.encode())
 
 
 def _needs_repr(name: bytes) -> bool:
     # sdsneedsrepr: anything but printable ASCII, and space, quote and backslash.
     return any(byte <= 0x20 or byte >= 0x7F or byte in b'"\\' for byte in name)
-
-
-_ESCAPES: Final = {
-    ord("\\"): b"\\\\",
-    ord('"'): b'\\"',
-    ord("\n"): b"\\n",
-    ord("\r"): b"\\r",
-    ord("\t"): b"\\t",
-    0x07: b"\\a",
-    0x08: b"\\b",
-}
-
-
-def _repr(name: bytes) -> bytes:
-    out = bytearray(b'"')
-    for byte in name:
-        escaped = _ESCAPES.get(byte)
-        if escaped is not None:
-            out += escaped
-        elif 0x20 <= byte < 0x7F:
-            out.append(byte)
-        else:
-            out += b"\\x%02x" % byte
-    out += b'"'
-    return bytes(out)
 
 
 def _fgets_lines(data: bytes) -> list[bytes]:

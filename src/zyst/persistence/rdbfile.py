@@ -38,6 +38,7 @@ from typing import BinaryIO, Final
 from zyst import REDIS_VERSION, access
 from zyst.encodings import Limits
 from zyst.keyspace import Keyspace
+from zyst.persistence.durable import fsync_dir
 from zyst.persistence.rdb import (
     OPCODE_FUNCTION2,
     OPCODE_FUNCTION_PRE_GA,
@@ -237,11 +238,7 @@ def save_rdb_file(
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(directory)
     return size
 
 

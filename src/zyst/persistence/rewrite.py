@@ -36,7 +36,8 @@ from zyst.config import Config
 from zyst.encodings import Limits
 from zyst.keyspace import Keyspace
 from zyst.persistence.aof import AofWriter
-from zyst.persistence.aofdir import AofDir, fsync_dir
+from zyst.persistence.aofdir import AofDir
+from zyst.persistence.durable import fsync_dir
 from zyst.persistence.manifest import Manifest
 from zyst.persistence.rdbfile import write_rdb
 from zyst.persistence.snapshot import dataset_commands

@@ -121,3 +121,29 @@ def _after_closing_quote(line: bytes, pos: int) -> int:
     if pos < len(line) and line[pos] not in _BLANK:
         return -1
     return pos
+
+
+def quote(value: bytes) -> bytes:
+    """``value`` in double quotes with C escapes, as Redis's ``sdscatrepr`` writes it (and
+    :func:`split_args` reads it back): CONFIG REWRITE's values, the AOF manifest's names."""
+    out = bytearray(b'"')
+    for byte in value:
+        if byte in b'\\"':
+            out += b"\\%c" % byte
+        elif byte in _NAMED_ESCAPES:
+            out += _NAMED_ESCAPES[byte]
+        elif 0x20 <= byte < 0x7F:
+            out.append(byte)
+        else:
+            out += b"\\x%02x" % byte
+    out += b'"'
+    return bytes(out)
+
+
+_NAMED_ESCAPES = {
+    ord("\n"): b"\\n",
+    ord("\r"): b"\\r",
+    ord("\t"): b"\\t",
+    ord("\a"): b"\\a",
+    ord("\b"): b"\\b",
+}
