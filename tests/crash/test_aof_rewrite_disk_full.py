@@ -134,16 +134,30 @@ def check_as_if_killed(tmp_path: Path, disk: SmallDisk, name: str, written: Writ
 
 
 def rewrite_and_crash(
-    tmp_path: Path, server: LimitedServer, c: redis.Redis, written: Written, rng: random.Random
+    tmp_path: Path,
+    server: LimitedServer,
+    c: redis.Redis,
+    faults: Path,
+    written: Written,
+    rng: random.Random,
 ) -> None:
-    """With room again: BGREWRITEAOF works, writes go on, kill -9, a restart has them all."""
+    """After the failure: writes are still acknowledged; with room again BGREWRITEAOF works
+    (a crash while its child runs, or after it, loses nothing); kill -9; a restart has all."""
+    write(c, written, 5, rng)
+    assert c.ping() is True
+    assert server.disk is not None
+    (faults / "fsync-entered").unlink(missing_ok=True)
+    (faults / "fsync-hold").write_text("*/temp-rewriteaof-bg-*.aof")
     assert c.execute_command("BGREWRITEAOF") is True
+    wait_until((faults / "fsync-entered").exists, "the child's fsync")
+    write(c, written, 5, rng)
+    check_as_if_killed(tmp_path, server.disk, "during-rewrite", written)
+    (faults / "fsync-hold").unlink()
     wait_until(rewrite_ended(c, "ok"), "the rewrite with room")
     assert c.info("persistence")["aof_rewrites_consecutive_failures"] == 0
     write(c, written, 10, rng)
     c.close()
     server.kill()
-    assert server.disk is not None
     restart_check(tmp_path, server.disk.path, "restarted", written)
 
 
@@ -190,7 +204,7 @@ def test_bgrewriteaof_on_a_full_disk(
         assert_files_whole(disk.path, [*before, incr[0]])
         check_as_if_killed(tmp_path, disk, "after-failure", written)
         disk.grow(server.pid)
-        rewrite_and_crash(tmp_path, server, c, written, rng)
+        rewrite_and_crash(tmp_path, server, c, faults, written, rng)
 
 
 # -- 2. the manifest (or the rename) at the start or the end ----------------------------------
@@ -265,4 +279,4 @@ def test_a_failed_manifest_update_keeps_the_old_files(
         write(c, written, 20, rng)
         assert c.info("persistence")["aof_last_write_status"] == "ok"
         check_as_if_killed(tmp_path, disk, "after-failure", written)
-        rewrite_and_crash(tmp_path, server, c, written, rng)
+        rewrite_and_crash(tmp_path, server, c, faults, written, rng)
