@@ -84,8 +84,9 @@ class AofDir:
         return manifest.parse(data)
 
     def persist(self, current: Manifest) -> None:
-        """Replace the manifest by ``current``, atomically and durably (OSError, the old
-        manifest in place, if a step fails)."""
+        """Replace the manifest by ``current``, atomically and durably. OSError, the old
+        manifest in place, if a step fails; :class:`ManifestUncertain` if only the last one
+        (the directory's fsync) failed."""
         data = current.format()
         fd = os.open(self.temp_manifest_path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
         try:
@@ -96,7 +97,10 @@ class AofDir:
         finally:
             os.close(fd)
         os.rename(self.temp_manifest_path, self.manifest_path)
-        fsync_dir(self.path)
+        try:
+            fsync_dir(self.path)
+        except OSError as exc:
+            raise ManifestUncertain(exc.errno, exc.strerror) from exc
 
     def make_dir(self) -> None:
         os.makedirs(self.path, exist_ok=True)
@@ -203,3 +207,8 @@ class AofDir:
             log.warning("Can't write the AOF manifest without its history files: %s", exc)
             return current
         return cleaned
+
+
+class ManifestUncertain(OSError):
+    """The new manifest is in place but its directory entry may not be durable: a crash may
+    leave either manifest, so the files each of them names must all stay."""

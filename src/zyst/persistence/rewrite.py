@@ -36,7 +36,7 @@ from zyst.config import Config
 from zyst.encodings import Limits
 from zyst.keyspace import Keyspace
 from zyst.persistence.aof import AofWriter
-from zyst.persistence.aofdir import AofDir
+from zyst.persistence.aofdir import AofDir, ManifestUncertain
 from zyst.persistence.durable import fsync_dir
 from zyst.persistence.manifest import Manifest
 from zyst.persistence.rdbfile import write_rdb
@@ -382,8 +382,9 @@ class AofRewrite:
         except OSError as exc:
             log.warning("Can't write the AOF manifest: %s", exc)
             os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+            if not isinstance(exc, ManifestUncertain):  # (else the new manifest may name it)
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
             return False
         self.closed_size += writer.size
         writer.switch_file(fd, path)
@@ -443,8 +444,9 @@ class AofRewrite:
             self.dir.persist(updated)
         except OSError as exc:
             log.warning("Can't write the AOF manifest after the rewrite: %s", exc)
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+            if not isinstance(exc, ManifestUncertain):  # (else the new manifest may name it)
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
             return False
         self.manifest = updated
         if writer is not None:
