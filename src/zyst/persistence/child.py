@@ -276,8 +276,9 @@ class Children:
             log.info(
                 "Fork CoW for %s: current %d MB", label, private_dirty_bytes() // (1024 * 1024)
             )
-        except BaseException:
-            log.exception("Background %s child failed", label)
+        except BaseException as exc:
+            # (The server's log format has no room for a traceback: the reason goes inline.)
+            log.warning("Background %s child failed: %s", label, exc)
         finally:
             self._report()
             with contextlib.suppress(Exception):
