@@ -16,14 +16,13 @@ import signal
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 
 import hiredis
 import pytest
 import redis
 
-from tests.conftest import ROOT, RawConnection, ServerProcess, free_port, zyst_process
+from tests.conftest import ROOT, RawConnection, ServerProcess, free_port, wait_until, zyst_process
 from tests.crash.dataset import dump_dataset
 from zyst.protocol.resp import encode_command
 
@@ -71,13 +70,6 @@ def killed_server(workdir: Path, kill_at: str, args: tuple[str, ...]) -> ServerP
     finally:
         del os.environ["ZYST_KILL_AT"]
     return server
-
-
-def wait_until(condition: object, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.005)
 
 
 def children_of(pid: int) -> list[int]:

@@ -28,11 +28,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.conftest import wait_until
 from tests.crash.test_disk_faults import (
     LimitedServer,
     SmallDisk,
     connect,
-    wait_until,
     zyst_on,
 )
 from zyst import errors

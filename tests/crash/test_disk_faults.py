@@ -23,14 +23,13 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RawConnection, ServerProcess, aof_files, free_port
+from tests.conftest import RawConnection, ServerProcess, aof_files, free_port, wait_until
 from zyst.keyspace import Keyspace
 from zyst.persistence.aof import load_aof
 from zyst.persistence.rdbfile import load_rdb
@@ -220,14 +219,6 @@ def keys_in_aof(data_dir: Path) -> set[bytes]:
             preamble=lambda fileobj: load_rdb(fileobj, base, lambda code: None),
         )
     return keys | {key for db in base.dbs for key in db.data}
-
-
-def wait_until(condition: object, what: str) -> None:
-    """Poll ``condition()`` until it holds; the deadline only stops a hung test."""
-    deadline = time.monotonic() + 60
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.01)
 
 
 def assert_all_back(port: int, numbers: list[int]) -> None:

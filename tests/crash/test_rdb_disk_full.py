@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import random
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.conftest import free_port, zyst_process
+from tests.conftest import free_port, wait_until, zyst_process
 from tests.crash.dataset import dump_dataset
 from tests.crash.test_disk_faults import FAULTY_ZYST, LimitedServer, SmallDisk
 
@@ -28,14 +27,6 @@ MISCONF = (
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
     "RDB error."
 )
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

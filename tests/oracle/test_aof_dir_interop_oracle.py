@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.conftest import RawConnection, ServerProcess, redis_process, zyst_process
+from tests.conftest import RawConnection, ServerProcess, redis_process, wait_until, zyst_process
 from tests.crash.dataset import Dataset, dump_dataset
 
 LIBRARY = "#!lua name=interop\nredis.register_function('answer', function() return 42 end)"
@@ -24,13 +23,6 @@ PREAMBLE = pytest.mark.parametrize("preamble", ["yes", "no"])
 
 def server(kind: str, workdir: Path, *args: str) -> ServerProcess:
     return (zyst_process if kind == "zyst" else redis_process)(workdir, *args)
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.01)
 
 
 def rewrite(port: int) -> None:

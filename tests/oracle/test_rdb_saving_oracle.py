@@ -10,7 +10,6 @@ session's servers have none).
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tests.conftest import (
     ServerProcess,
     check_sequence,
     redis_process,
+    wait_until,
     zyst_process,
 )
 from tests.crash.dataset import dump_dataset
@@ -36,14 +36,6 @@ MISCONF = (
     b"(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
     b"RDB error.\r\n"
 )
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def persistence(server: ServerProcess) -> dict[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from tests.conftest import RawConnection, aof_files, zyst_process
+from tests.conftest import RawConnection, aof_files, wait_until, zyst_process
 from tests.crash.dataset import dump_dataset
 
 STARTED = b"+Background append only file rewriting started\r\n"
@@ -30,14 +30,6 @@ def bgrewriteaof(port: int) -> bytes:
 
 def client(port: int) -> redis.Redis:
     return redis.Redis(port=port, socket_timeout=30)
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll until ``condition()`` holds; the deadline only stops a hung test."""
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.01)
 
 
 def persistence(c: redis.Redis) -> dict[str, object]:

@@ -10,13 +10,12 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.conftest import DEBUG_LOCAL, RawConnection, ServerProcess, zyst_process
+from tests.conftest import DEBUG_LOCAL, RawConnection, ServerProcess, wait_until, zyst_process
 from tests.crash.dataset import dump_dataset
 
 FAR = 4_000_000_000_000  # a Unix time in ms far in the future
@@ -26,14 +25,6 @@ LIBRARY = "#!lua name=savedlib\nredis.register_function('answer', function() ret
 
 def info(client: redis.Redis, section: str = "persistence") -> dict[str, str]:
     return {name: str(value) for name, value in client.info(section).items()}
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def raw(server: ServerProcess, *args: str) -> bytes:

@@ -16,25 +16,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.conftest import ROOT, ServerProcess, free_port, redis_process, zyst_process
+from tests.conftest import ROOT, ServerProcess, free_port, redis_process, wait_until, zyst_process
 
 # An address no host has (RFC 5737 TEST-NET-1): binding it fails with EADDRNOTAVAIL.
 ABSENT_ADDRESS = "192.0.2.1"
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def zyst_env() -> dict[str, str]:
