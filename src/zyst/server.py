@@ -49,7 +49,7 @@ from zyst.persistence.manifest import ManifestError
 from zyst.persistence.rdb import RdbError
 from zyst.persistence.rdbfile import load_rdb
 from zyst.persistence.rewrite import AofRewrite
-from zyst.persistence.saving import CHILD_KIND, saving_of
+from zyst.persistence.saving import CHILD_KIND, library_loader, saving_of
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 from zyst.scripting.engine import engine_of
@@ -276,13 +276,7 @@ class Server:
                 )
 
         keyspace = self.ctx.keyspace
-        functions = engine_of(self.ctx).functions
-
-        def on_library(code: bytes) -> None:
-            try:
-                functions.load(code, replace=False)
-            except CommandError as exc:
-                raise RdbError(f"function library failed to load: {exc.message}", 0) from None
+        on_library = library_loader(self.ctx)
 
         def preamble(fileobj: BinaryIO) -> None:
             # A base written with aof-use-rdb-preamble (or an old file with a preamble).

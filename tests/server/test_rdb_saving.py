@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ import redis
 
 from tests.conftest import DEBUG_LOCAL, RawConnection, ServerProcess, wait_until, zyst_process
 from tests.crash.dataset import dump_dataset
+from zyst.keyspace import Keyspace
+from zyst.persistence.rdbfile import save_rdb_file
 
 FAR = 4_000_000_000_000  # a Unix time in ms far in the future
 NO_AOF = ("--appendonly", "no", *DEBUG_LOCAL)
@@ -178,6 +181,27 @@ def test_a_corrupt_snapshot_stops_the_start_naming_the_offset(tmp_path: Path) ->
     log = server.log.read_text()
     assert "Internal error in RDB reading offset" in log
     assert "Terminating server after rdb file reading failure." in log
+
+
+def test_a_snapshot_whose_library_cannot_load_stops_the_start_naming_the_offset(
+    tmp_path: Path,
+) -> None:
+    """The same library twice in the file: the second FUNCTION entry is refused, and the start
+    stops as for any bad file (with its offset), not with a traceback."""
+    code = LIBRARY.encode()
+    save_rdb_file(str(tmp_path / "dump.rdb"), Keyspace(16), [code, code])
+    first_entry = len(b"REDIS0010")
+    server = zyst_process(tmp_path, *NO_AOF, "--save", "")
+    with contextlib.suppress(RuntimeError):
+        server.start()
+    assert server.proc is not None
+    assert server.proc.wait(timeout=30) == 1
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    match = re.search(r"Internal error in RDB reading offset (\d+) -> function library failed", log)
+    assert match is not None, log
+    assert int(match.group(1)) > first_entry  # the second entry's, not the file's start
+    assert "Library 'savedlib' already exists" in log
 
 
 # -- the schedule -----------------------------------------------------------------------------

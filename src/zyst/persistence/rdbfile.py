@@ -370,10 +370,15 @@ def _load(
                 freq = read_byte()
             elif kind == OPCODE_EXPIRETIME:
                 expire_at = int.from_bytes(reader.take(4), "little", signed=True) * 1000
-            elif kind == OPCODE_FUNCTION2:
-                on_library(read_string())
-            elif kind == OPCODE_FUNCTION_PRE_GA:
-                on_library(_pre_ga_library(reader))
+            elif kind in (OPCODE_FUNCTION2, OPCODE_FUNCTION_PRE_GA):
+                code = read_string() if kind == OPCODE_FUNCTION2 else _pre_ga_library(reader)
+                try:
+                    on_library(code)
+                except RdbError as exc:
+                    # A library the server refuses: the error is where its entry starts.
+                    if exc.offset < 0:
+                        exc.offset = start
+                    raise
             else:
                 raise RdbError("module data is not supported", start)
             continue

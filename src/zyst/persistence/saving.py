@@ -28,7 +28,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from zyst import errors
+from zyst.errors import CommandError
 from zyst.perserver import state_of
+from zyst.persistence.rdb import RdbError
 from zyst.persistence.rdbfile import load_rdb, save_rdb_file
 
 if TYPE_CHECKING:
@@ -240,13 +242,7 @@ class Saving:
         """Load the snapshot into the (empty) keyspace, as at start with the AOF off; False
         when there is none. Raises :class:`zyst.persistence.rdb.RdbError` (with ``offset``)
         on a bad file and OSError when it cannot be read."""
-        from zyst.scripting.engine import engine_of
-
-        functions = engine_of(self.ctx).functions
-
-        def on_library(code: bytes) -> None:
-            functions.load(code, False)
-
+        on_library = library_loader(self.ctx)
         try:
             fileobj = open(self.path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
@@ -307,6 +303,25 @@ def _log_aux(aux: dict[bytes, bytes]) -> None:
     memory = aux.get(b"used-mem")
     if memory is not None and memory.isdigit():
         log.info("RDB memory usage when created %.2f Mb", int(memory) / (1024 * 1024))
+
+
+def library_loader(ctx: ServerContext) -> Callable[[bytes], None]:
+    """Where an RDB's function libraries go when it is loaded into ``ctx``'s server (a
+    snapshot, an AOF base): each is loaded as FUNCTION LOAD would, and one that cannot be (a
+    name already there, code that does not compile) fails the whole load with an
+    :class:`~zyst.persistence.rdb.RdbError` (the loader gives it the entry's offset), as
+    Redis's load fails."""
+    from zyst.scripting.engine import engine_of
+
+    functions = engine_of(ctx).functions
+
+    def on_library(code: bytes) -> None:
+        try:
+            functions.load(code, replace=False)
+        except CommandError as exc:
+            raise RdbError(f"function library failed to load: {exc.message}") from None
+
+    return on_library
 
 
 def saving_of(ctx: ServerContext) -> Saving:
