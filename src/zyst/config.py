@@ -530,6 +530,13 @@ SETTINGS: tuple[Setting[Any], ...] = (
     _int_setting(
         "tcp-backlog", 0, INT_MAX, "listen queue length of every listening socket", mutable=False
     ),
+    _int_setting(
+        "tcp-keepalive",
+        0,
+        INT_MAX,
+        "TCP keepalive probes on accepted connections after this long idle (0: off)",
+        hint="SECONDS",
+    ),
     _str_setting(
         "dir", _parse_dir, "PATH", "data directory (default $XDG_DATA_HOME/zyst)", mutable=False
     ),
@@ -757,6 +764,7 @@ class Config:
     port: int = 6379
     bind: list[str] = field(default_factory=lambda: ["127.0.0.1"])
     tcp_backlog: int = 511
+    tcp_keepalive: int = 300
     dir: str = field(default_factory=default_dir)
     appendonly: bool = True
     appendfilename: str = "appendonly.aof"

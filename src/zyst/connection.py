@@ -22,12 +22,19 @@ Invariants:
   its pending output discarded, as Redis does. Replies are measured only while the transport
   holds unsent bytes (it tells the protocol: ``pause_writing``, with a high-water mark of 0),
   so a client that reads its replies costs nothing; pushes are measured always.
+- Reading pauses while output is backlogged: once a client's pending output reaches
+  :data:`READ_PAUSE_BOUND` (checked on the same occasions as the limits, never per command),
+  the transport stops reading from it until everything pending has been sent
+  (``resume_writing``). A client that never reads its replies is thus dropped at its class's
+  limit when that is lower, and otherwise costs the server at most about the bound plus the
+  output of one read's commands (Redis, with no limit, buffers without end).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from time import monotonic
 from typing import Any, cast
@@ -39,6 +46,7 @@ from zyst.commands.modes import BUSY, MONITORING, call_in_mode
 from zyst.commands.table import call, lookup
 from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OutputLimit
 from zyst.context import ServerContext
+from zyst.errors import MAX_CLIENTS_REACHED
 from zyst.protocol.resp import (
     NULL_ARRAY,
     QUERY_BUFFER_OVERFLOW,
@@ -53,7 +61,13 @@ from zyst.timing import account, count_unblocked
 
 log = logging.getLogger("zyst")
 
-MAX_CLIENTS_ERROR = b"-ERR max number of clients reached\r\n"
+MAX_CLIENTS_ERROR = b"-%s\r\n" % MAX_CLIENTS_REACHED.encode()
+
+# Pending output (bytes given to the transport and not yet sent, plus replies waiting for the
+# AOF) past which the server stops reading from a client until it has all been sent. High
+# enough that a client pipelining a big batch before reading the replies (as redis-py's
+# pipelines do) is rarely held up, low enough that a client that never reads cannot cost more.
+READ_PAUSE_BOUND = 64 * 1024 * 1024
 
 
 class ReplyGate:
@@ -153,6 +167,8 @@ class Connection(asyncio.Protocol):
         self._soft_timer: asyncio.TimerHandle | None = None
         # Whether the transport holds bytes the socket did not take (pause_writing).
         self._backlogged = False
+        # Whether reading is paused because of the backlog (READ_PAUSE_BOUND).
+        self.reading_paused = False
         # While a blocking command waits: its registration, and the commands behind it.
         self._waiter: Waiter | None = None
         self._pending: list[list[bytes]] = []
@@ -167,18 +183,23 @@ class Connection(asyncio.Protocol):
             # Accepted while a script was busy (zyst.busy), now handed to the loop: the same
             # client goes on, and what the socket did not take yet is sent first.
             self.client.transport_info = transport
+            self.reading_paused = False
             self._watch_output(transport)
             unsent = getattr(previous, "unsent", b"")
             if unsent:
                 transport.write(bytes(unsent))
             return
-        ctx.stats.total_connections_received += 1
-        if len(ctx.clients) >= ctx.config.maxclients:
+        config = ctx.config
+        if len(ctx.clients) >= config.maxclients:
+            # (Not counted in total_connections_received, as in Redis.)
             ctx.stats.rejected_connections += 1
             transport.write(MAX_CLIENTS_ERROR)
             transport.close()
             self._closing = True
             return
+        ctx.stats.total_connections_received += 1
+        if config.tcp_keepalive:
+            keep_alive(transport, config.tcp_keepalive)
         peer = _format_addr(transport.get_extra_info("peername"))
         local = _format_addr(transport.get_extra_info("sockname"))
         client = Client(ctx, ctx.new_client_id(), peer, local)
@@ -255,8 +276,9 @@ class Connection(asyncio.Protocol):
             client.close_after_reply = True
         self._out = None
         end = monotonic()
+        # (Part of a request counts as interaction too, as any read does in Redis: `timeout`.)
+        client.last_interaction = end
         if commands:
-            client.last_interaction = end
             stats.total_commands_processed += ran
         waiter = self._waiter
         # (A command held back by CLIENT PAUSE did not run: there is nothing to take back.)
@@ -310,11 +332,19 @@ class Connection(asyncio.Protocol):
         self._output_added()
 
     def resume_writing(self) -> None:
+        """Everything the transport held has been sent: below any soft limit, and reading goes
+        on if the backlog had paused it."""
         self._backlogged = False
-        self._soft_since = 0.0  # all sent: below any soft limit
+        self._soft_since = 0.0
+        if self.reading_paused:
+            self.reading_paused = False
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.resume_reading()
 
     def _output_added(self) -> None:
-        """Enforce the output limits of this client's class, if it has any."""
+        """Enforce the output limits of this client's class, if it has any; pause reading
+        from a client whose backlog reached READ_PAUSE_BOUND."""
         client = self.client
         if client is None:
             return
@@ -322,6 +352,15 @@ class Connection(asyncio.Protocol):
         limit = limits[OUTPUT_NORMAL if client.subscriptions is None else OUTPUT_PUBSUB]
         if limit.hard or limit.soft:
             self._check_output(limit)
+        if self._backlogged and not self.reading_paused and not self._closing:
+            transport = self.transport
+            if (
+                transport is not None
+                and not transport.is_closing()
+                and self.pending_output() >= READ_PAUSE_BOUND
+            ):
+                self.reading_paused = True
+                transport.pause_reading()
 
     def pending_output(self) -> int:
         """Bytes given to this client and not yet sent: in the transport and held at the gate."""
@@ -329,6 +368,12 @@ class Connection(asyncio.Protocol):
         if transport is None:
             return self.held_bytes
         return transport.get_write_buffer_size() + self.held_bytes
+
+    def pending_input(self) -> int:
+        """Bytes of input held for a request not yet complete: those not parsed yet (Redis's
+        ``qbuf``) and the arguments already read (its ``argv-mem`` between commands)."""
+        parser = self.parser
+        return parser.pending_bytes() + parser.partial_argv_bytes()
 
     def _check_output(self, limit: OutputLimit) -> None:
         transport = self.transport
@@ -485,6 +530,24 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+def keep_alive(transport: asyncio.BaseTransport, interval: int) -> None:
+    """Turn TCP keepalive on for an accepted socket as Redis does (``tcp-keepalive``): the
+    first probe after ``interval`` idle seconds, then one every third of it, and the peer
+    counted gone after three unanswered. Not a TCP socket, or options this system lacks: left
+    as it is."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(interval // 3, 1))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    except OSError as exc:
+        log.debug("tcp-keepalive not set on a client socket: %s", exc)
 
 
 def _format_addr(info: Any) -> str:

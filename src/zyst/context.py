@@ -38,6 +38,8 @@ class Stats:
         "_sampled_commands",
         "_sampled_input",
         "_sampled_output",
+        "client_recent_max_input_buffer",
+        "client_recent_max_output_buffer",
         "error_codes",
         "instantaneous_input_kbps",
         "instantaneous_ops_per_sec",
@@ -52,6 +54,10 @@ class Stats:
     )
 
     def __init__(self) -> None:
+        # The largest client input and output buffers of the last seconds, kept by
+        # zyst.clientscron (not statistics CONFIG RESETSTAT clears).
+        self.client_recent_max_input_buffer = 0
+        self.client_recent_max_output_buffer = 0
         self.reset()
 
     def reset(self) -> None:

@@ -537,6 +537,20 @@ def prefix_overlaps_given(prefix: bytes, other: bytes) -> str:
     )
 
 
+# -- client limits (maxclients, output buffers) ---------------------------------------------------
+# Written to a connection refused because maxclients are connected, before it is closed.
+MAX_CLIENTS_REACHED = "ERR max number of clients reached"
+
+
+def maxclients_unavailable(allowed: int) -> str:
+    """CONFIG SET maxclients beyond what the open-file limit can be raised to (the reason part
+    of CONFIG SET's error)."""
+    return (
+        "The operating system is not able to handle the specified number of clients, "
+        f"try with {allowed}"
+    )
+
+
 def error_code(message: str) -> str:
     """The code INFO errorstats counts an error reply under, as Redis finds it: the first word
     (``ERR``, ``WRONGTYPE`` ...) when a space ends it within the first 32 characters, else

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, TextIO
 from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
 from zyst.busy import EventPump
 from zyst.client import Client
+from zyst.clientscron import ClientsCron
 from zyst.commands import latency
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate
@@ -35,6 +36,7 @@ from zyst.context import ServerContext
 from zyst.daemon import DEFAULT_PIDFILE, daemonize, remove_pidfile, write_pidfile
 from zyst.errors import CommandError
 from zyst.expiry import ActiveExpirer
+from zyst.fdlimit import FdLimitError, adjust_open_files_limit
 from zyst.listeners import Listener, ListenError, check_somaxconn, listen_address, open_listeners
 from zyst.persistence.aof import (
     AofCorruptError,
@@ -160,6 +162,7 @@ class Server:
         self.gate: ReplyGate | None = None
         self.lock: DataDirLock | None = None
         self.expirer = ActiveExpirer(self.ctx.keyspace)
+        self.clients_cron = ClientsCron(self.ctx, self.connections)
         self._stopping: asyncio.Event | None = None
         self._cron_task: asyncio.Task[None] | None = None
         self._factory: Any = None
@@ -408,6 +411,17 @@ class Server:
             log.warning("Can't turn on the AOF in %s: %s", self.aof_path(), exc)
             raise ValueError(errors.AOF_TURN_ON_FAILED) from exc
 
+    def _on_maxclients_change(self, name: str) -> None:
+        """CONFIG SET maxclients: raise the open-file limit for it, or refuse with the number
+        of clients the operating system allows (Redis's updateMaxclients)."""
+        wanted = self.config.maxclients
+        try:
+            allowed = adjust_open_files_limit(wanted)
+        except FdLimitError:
+            allowed = 0
+        if allowed != wanted:
+            raise ValueError(errors.maxclients_unavailable(allowed))
+
     def _on_request_limit_change(self, name: str) -> None:
         """CONFIG SET proto-max-bulk-len / client-query-buffer-limit: as in Redis, the new limit
         holds for the clients already connected too, from their next bytes on."""
@@ -445,6 +459,7 @@ class Server:
             self.config.on_change(name, self._on_listen_change)
         for name in ("proto-max-bulk-len", "client-query-buffer-limit"):
             self.config.on_change(name, self._on_request_limit_change)
+        self.config.on_change("maxclients", self._on_maxclients_change)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._signal_shutdown, sig)
         log.info("Running mode=standalone, port=%d.", self.ctx.tcp_port)
@@ -571,6 +586,7 @@ class Server:
                     self.expirer.run(time_budget=interval * 0.25)
                     latency.sample_if_needed("expire-cycle", time.monotonic() - began)
                 encodings.prune(self.ctx.keyspace)
+                self.clients_cron.tick()
                 tracking = self.ctx.signal.tracking
                 if tracking.clients:
                     # (Also done before each command of a tracking client: this is for a
@@ -659,6 +675,10 @@ def run(config: Config) -> int:
         REDIS_VERSION,
         os.getpid(),
     )
+    try:
+        config.maxclients = adjust_open_files_limit(config.maxclients)
+    except FdLimitError as exc:
+        return _fatal(str(exc))
     lock = DataDirLock(config.dir)
     try:
         lock.acquire()

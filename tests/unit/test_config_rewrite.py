@@ -125,6 +125,7 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         port=6380,
         bind=["127.0.0.1", "-::1"],
         tcp_backlog=128,
+        tcp_keepalive=60,
         dir='/data/with space/"quoted"/\udce9',
         appendonly=False,
         appendfilename="other.aof",

@@ -7,6 +7,7 @@ HELLO AUTH answer as a Redis 7 server with no ``requirepass`` does.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -264,27 +265,48 @@ def client_line(
 ) -> bytes:
     """One line of CLIENT LIST / CLIENT INFO, fields in Redis 7.0's order.
 
-    ``current`` is the client running the command ``argv``: its ``cmd=`` is that command and
-    its ``argv-mem`` that command's arguments. ``qbuf`` is what the parser holds of a command not
-    yet complete, ``omem`` what the transport has not sent yet; ``tot-mem`` adds Redis's fixed
-    buffers to them (an estimate: Python does not account memory per client).
+    ``current`` is the client running the command ``argv``. The buffer fields are what Zyst
+    holds for the client (Python cannot see allocator overhead, so these are payload bytes):
+
+    - ``qbuf``: input received and not yet parsed, a request not complete yet; for the
+      client running CLIENT LIST, also that command's own bytes as sent, as Redis's query
+      buffer still holds them. ``qbuf-free`` is 0: Zyst keeps no spare input buffer between
+      reads (each read arrives as its own bytes object, freed once its commands ran).
+    - ``argv-mem``: the arguments of the running command (CLIENT LIST's client), or the ones
+      already read of a request still arriving. ``multi-mem``: the arguments queued in MULTI.
+    - ``rbs``/``rbp``: 0, Zyst has no fixed per-client reply buffer (a batch's replies are
+      joined into one bytes object and handed to the transport at once); hence ``obl`` 0 too.
+    - ``oll``: reply batches waiting (at the AOF gate, plus one for the transport's unsent
+      bytes); ``omem``: their bytes, what client-output-buffer-limit measures.
+    - ``tot-mem``: those buffers plus the client's own objects (connection, client, parser,
+      name) as ``sys.getsizeof`` measures them; the kernel's socket buffers are not counted.
+    - ``events``: ``r`` unless reading is paused (the output backlog reached its bound),
+      ``w`` while output waits for the socket.
     """
     now = time.monotonic()
     fd = -1
-    # omem: the output the socket has not taken yet (what client-output-buffer-limit counts,
-    # less the replies waiting for the AOF, which the client line does not see).
-    omem = 0
     transport = client.transport_info
     if transport is not None:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             fd = sock.fileno()
     conn = _connection(client)
-    qbuf = int(getattr(getattr(conn, "parser", None), "_pending_size", 0) or 0)
-    omem = 0
-    if transport is not None and not transport.is_closing():
+    qbuf = argv_mem = omem = oll = own = 0
+    reading = True
+    if conn is not None and hasattr(conn, "pending_output"):
+        qbuf = conn.parser.pending_bytes()
+        argv_mem = conn.parser.partial_argv_bytes()
+        held = conn.held_bytes
+        omem = conn.pending_output()
+        oll = conn.held_replies + (1 if omem > held else 0)
+        reading = not conn.reading_paused
+        attrs = getattr(conn, "__dict__", None)  # (none when mypyc compiled the class)
+        own = sys.getsizeof(conn) + sys.getsizeof(conn.parser)
+        if attrs is not None:
+            own += sys.getsizeof(attrs)
+    elif transport is not None and not transport.is_closing():
         omem = transport.get_write_buffer_size()
-    argv_mem = 0
+        oll = 1 if omem else 0
     if client is current and argv is not None:
         argv_mem = sum(len(arg) for arg in argv)
         # Redis's query buffer still holds the command being run: its bytes as sent (RESP).
@@ -295,7 +317,9 @@ def client_line(
     multi_mem = sum(len(a) for argv in client.multi_queue for a in argv) if in_multi else 0
     sub, psub, ssub = subscription_counts(client)
     name = client.name or b""
-    tot_mem = 16384 + qbuf + argv_mem + multi_mem + omem + 2048 + len(name)
+    own += sys.getsizeof(client) + sys.getsizeof(name)
+    tot_mem = own + qbuf + argv_mem + multi_mem + omem
+    events = (b"r" if reading else b"") + (b"w" if omem else b"")
     return b" ".join(
         [
             b"id=%d" % client.id,
@@ -312,16 +336,16 @@ def client_line(
             b"ssub=%d" % ssub,
             b"multi=%d" % (len(client.multi_queue) if in_multi else -1),
             b"qbuf=%d" % qbuf,
-            b"qbuf-free=%d" % (max(0, 32768 - qbuf) if qbuf else 0),
+            b"qbuf-free=0",
             b"argv-mem=%d" % argv_mem,
             b"multi-mem=%d" % multi_mem,
-            b"rbs=16384",
+            b"rbs=0",
             b"rbp=0",
             b"obl=0",
-            b"oll=0",
+            b"oll=%d" % oll,
             b"omem=%d" % omem,
             b"tot-mem=%d" % tot_mem,
-            b"events=r" + (b"w" if omem else b""),
+            b"events=" + events,
             b"cmd=" + client.last_command,
             b"user=default",
             b"redir=%d" % _redirection(client),

@@ -271,6 +271,8 @@ def _clients(ctx: ServerContext) -> Fields:
         ("connected_clients", len(ctx.clients)),
         ("cluster_connections", 0),
         ("maxclients", ctx.config.maxclients),
+        ("client_recent_max_input_buffer", ctx.stats.client_recent_max_input_buffer),
+        ("client_recent_max_output_buffer", ctx.stats.client_recent_max_output_buffer),
         ("blocked_clients", len(ctx.blocking)),
         ("tracking_clients", ctx.signal.tracking.clients),
         ("clients_in_timeout_table", ctx.blocking.with_timeout()),

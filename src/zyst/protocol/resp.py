@@ -690,6 +690,12 @@ class RequestParser:
         buffer, this leaves out the arguments of a partial request already read."""
         return self._pending_size
 
+    def partial_argv_bytes(self) -> int:
+        """Bytes of the arguments already read of a request not yet complete (Redis's
+        ``argv-mem`` of a client between reads)."""
+        argv = self._argv
+        return sum(len(arg) for arg in argv) if argv is not None else 0
+
     def feed(self, data: bytes) -> list[list[bytes]]:
         commands: list[list[bytes]] = []
         if self.error is not None or not data:
