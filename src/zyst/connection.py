@@ -42,6 +42,7 @@ from typing import Any, cast
 from zyst.blocking import Blocked, Postponed, Waiter
 from zyst.client import Client
 from zyst.commands import monitor
+from zyst.commands.connection import client_line
 from zyst.commands.modes import BUSY, MONITORING, call_in_mode
 from zyst.commands.table import call, lookup
 from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OutputLimit
@@ -268,7 +269,10 @@ class Connection(asyncio.Protocol):
                 break
         if parser.error is not None and not client.close_after_reply and self._waiter is None:
             if parser.error is QUERY_BUFFER_OVERFLOW:
-                log.warning("closing client %s that reached max query buffer length", client.addr)
+                log.warning(
+                    "Closing client that reached max query buffer length: %s",
+                    client_line(client).decode("utf-8", "replace"),
+                )
             else:
                 stats.count_error(parser.error)
                 out.append(encode_error(parser.error))

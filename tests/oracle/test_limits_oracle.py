@@ -85,6 +85,9 @@ def test_maxclients_refuses_the_next_connection_with_redis_bytes(limits: Pair) -
             wait_for(lambda c=conn: info_field(c, "connected_clients") == 1)  # type: ignore[misc]
             assert conn.command("CONFIG", "SET", "maxclients", 2) == b"+OK\r\n"
         rejected = {name: info_field(conn, "rejected_connections") for name, conn in held.items()}
+        received = {
+            name: info_field(conn, "total_connections_received") for name, conn in held.items()
+        }
         with limits.connected() as second:  # the second client fits
             for conn in second.values():
                 assert conn.command("PING") == b"+PONG\r\n"
@@ -93,6 +96,8 @@ def test_maxclients_refuses_the_next_connection_with_redis_bytes(limits: Pair) -
             assert refused["zyst"] == refused["redis"] == b"-ERR max number of clients reached\r\n"
             for name, conn in held.items():
                 assert info_field(conn, "rejected_connections") == rejected[name] + 1
+                # The refused connection is not counted as received (the second one is).
+                assert info_field(conn, "total_connections_received") == received[name] + 1
         # A slot freed is a slot taken again, once the server has seen the close.
         for conn in held.values():
             wait_for(lambda c=conn: info_field(c, "connected_clients") == 1)  # type: ignore[misc]
