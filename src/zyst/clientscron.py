@@ -4,9 +4,10 @@ As Redis's clientsCron, each tick visits a slice of the clients (their number di
 ``hz``, at least five), so a round takes about a second whatever their number, and no tick
 pays for all of them. A visit:
 
-- closes the client if ``timeout`` is set and it has been idle (no bytes from it) longer than
-  that, unless it waits in a blocking command (that has its own timeout), is subscribed to
-  anything, or is a monitor, as Redis spares those;
+- closes the client if ``timeout`` is set and it has been idle longer than that (no bytes
+  from it, and none of its pending output sent since the previous visit), unless it waits in
+  a blocking command (that has its own timeout), is subscribed to anything, or is a monitor, as
+  Redis spares those; closed at once, what it was not sent yet discarded (Redis's freeClient);
 - records its input and output buffers in the slot of the current second, one of eight:
   INFO's ``client_recent_max_input_buffer`` / ``client_recent_max_output_buffer`` are the
   largest of the last eight seconds (the next slot is cleared on every tick).
@@ -70,6 +71,12 @@ class ClientsCron:
             transport = conn.transport
             if client is None or transport is None or transport.is_closing():
                 continue
+            output = conn.pending_output()
+            if output < conn.output_at_visit:
+                # The client takes its replies, however slowly: as in Redis, where every
+                # write to a client counts as interaction, it is not idle.
+                client.last_interaction = now
+            conn.output_at_visit = output
             if (
                 timeout
                 and now - client.last_interaction > timeout
@@ -78,10 +85,10 @@ class ClientsCron:
                 and not client.mode & MONITORING
             ):
                 log.log(logging.INFO - 1, "Closing idle client")
-                conn.close()
+                transport.abort()
                 continue
             peak_in = max(peak_in, conn.pending_input())
-            peak_out = max(peak_out, conn.pending_output())
+            peak_out = max(peak_out, output)
         self._peak_in[slot] = peak_in
         self._peak_out[slot] = peak_out
         stats = ctx.stats

@@ -170,6 +170,8 @@ class Connection(asyncio.Protocol):
         self._backlogged = False
         # Whether reading is paused because of the backlog (READ_PAUSE_BOUND).
         self.reading_paused = False
+        # The pending output the clients cron saw at its last visit (zyst.clientscron).
+        self.output_at_visit = 0
         # While a blocking command waits: its registration, and the commands behind it.
         self._waiter: Waiter | None = None
         self._pending: list[list[bytes]] = []
@@ -340,6 +342,11 @@ class Connection(asyncio.Protocol):
         on if the backlog had paused it."""
         self._backlogged = False
         self._soft_since = 0.0
+        client = self.client
+        if client is not None:
+            # Sending to a client counts as interaction (`timeout`), as in Redis: a slow reader
+            # that took its backlog is not idle.
+            client.last_interaction = monotonic()
         if self.reading_paused:
             self.reading_paused = False
             transport = self.transport

@@ -241,3 +241,24 @@ def test_a_limit_too_low_for_any_client_stops_the_start(tmp_path: Path) -> None:
             "Your current 'ulimit -n' of 32 is not enough for the server to start. Please "
             "increase your open file limit to at least 1032. Exiting."
         ], kind
+
+
+def test_a_client_slowly_taking_a_big_reply_is_not_idle(tmp_path: Path) -> None:
+    """A reply far bigger than the sockets' buffers, read a little at a time for longer than
+    the timeout: the client is taking its output, which counts as interaction (as Redis counts
+    every write to a client), so it is not closed."""
+    element = b"e" * 100_000
+    with (
+        zyst_process(tmp_path, "--appendonly", "no", "--timeout", "1") as server,
+        RawConnection(server.port) as conn,
+    ):
+        for _ in range(6):
+            conn.command("RPUSH", "big", *([element] * 50))
+        conn.send_raw(b"*4\r\n$6\r\nLRANGE\r\n$3\r\nbig\r\n$1\r\n0\r\n$2\r\n-1\r\n")
+        expected = len(b"*300\r\n") + 300 * len(b"$100000\r\n" + element + b"\r\n")
+        received = 0
+        while received < expected:
+            data = conn.sock.recv(min(1_000_000, expected - received))
+            assert data, f"closed after {received} of {expected} bytes"
+            received += len(data)
+            time.sleep(0.1)  # pacing: a slow reader (30 MB over about 3 s), not an assertion

@@ -139,3 +139,48 @@ def test_a_slow_reader_without_limit_is_paused_not_buffered(tmp_path: Path) -> N
             slow.close()
         assert not errors
         assert admin.command("PING") == b"+PONG\r\n"
+
+
+def test_a_subscriber_that_never_reads_is_dropped_at_the_pubsub_hard_limit(
+    tmp_path: Path,
+) -> None:
+    with (
+        zyst_process(
+            tmp_path, "--appendonly", "no", "--client-output-buffer-limit", "pubsub 1mb 0 0"
+        ) as server,
+        RawConnection(server.port) as publisher,
+        RawConnection(server.port) as subscriber,
+    ):
+        assert subscriber.command("SUBSCRIBE", "ch").startswith(b"*3\r\n")
+        message = b"m" * 65536
+        published = 0
+        # Until the server has dropped it, the subscriber receives each message.
+        while publisher.command("PUBLISH", "ch", message) == b":1\r\n":
+            published += 1
+            assert published < 10_000, "the subscriber was never dropped"
+        assert publisher.command("PUBLISH", "ch", message) == b":0\r\n"
+        assert "closed for overcoming of output buffer limits" in server.log.read_text()
+
+
+def test_a_subscriber_past_the_soft_limit_for_its_seconds_is_dropped(tmp_path: Path) -> None:
+    """pubsub 0 256kb 1: past 256 KB of unsent messages, for more than a second, the
+    subscriber is dropped, even with no message after (the server checks again on its own)."""
+    with (
+        zyst_process(
+            tmp_path, "--appendonly", "no", "--client-output-buffer-limit", "pubsub 0 256kb 1"
+        ) as server,
+        RawConnection(server.port) as publisher,
+        RawConnection(server.port) as subscriber,
+    ):
+        subscriber.command("CLIENT", "SETNAME", "sub")
+        assert subscriber.command("SUBSCRIBE", "ch").startswith(b"*3\r\n")
+        message = b"m" * 65536
+        # Enough to fill the kernel's socket buffers and then pass the soft limit.
+        while int(client_field(publisher, "sub", "omem") or 0) < 256 * 1024:
+            assert publisher.command("PUBLISH", "ch", message) == b":1\r\n"
+        wait_until(
+            lambda: b" name=sub " not in publisher.command("CLIENT", "LIST"),
+            "the subscriber to be dropped",
+        )
+        assert publisher.command("PUBLISH", "ch", b"") == b":0\r\n"
+        assert "closed for overcoming of output buffer limits" in server.log.read_text()
