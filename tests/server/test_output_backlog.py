@@ -46,6 +46,39 @@ def client_field(admin: RawConnection, name: str, field: str) -> str:
     return ""
 
 
+def info_field(admin: RawConnection, name: str) -> int:
+    text = admin.command("INFO", "clients").decode()
+    match = re.search(rf"\r\n{name}:(\d+)\r\n", text)
+    assert match, text
+    return int(match.group(1))
+
+
+def test_a_request_still_arriving_is_shown_as_it_is_held(tmp_path: Path) -> None:
+    """Half of a 100 KB argument sent: CLIENT LIST shows the arguments already read as
+    ``argv-mem`` and the unparsed bytes (the argument's header and its first half) as
+    ``qbuf``; INFO's recent input peak sees them."""
+    with (
+        zyst_process(tmp_path, "--appendonly", "no") as server,
+        RawConnection(server.port) as admin,
+        RawConnection(server.port) as sender,
+    ):
+        sender.command("CLIENT", "SETNAME", "sender")
+        sender.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n" + b"x" * 50000)
+        held = len(b"$100000\r\n") + 50000
+        wait_until(
+            lambda: client_field(admin, "sender", "qbuf") == str(held), "the bytes to arrive"
+        )
+        assert client_field(admin, "sender", "argv-mem") == "4"  # SET and k
+        assert int(client_field(admin, "sender", "tot-mem")) > held + 4
+        wait_until(
+            lambda: info_field(admin, "client_recent_max_input_buffer") >= held + 4,
+            "INFO to show the input buffer",
+        )
+        sender.send_raw(b"x" * 50000 + b"\r\n")
+        assert sender.read_reply() == b"+OK\r\n"
+        assert client_field(admin, "sender", "qbuf") == "0"
+
+
 def test_a_client_that_never_reads_is_dropped_at_its_limit(tmp_path: Path) -> None:
     """normal 16mb: the client pipelines requests whose replies it never reads; the server
     drops it once its unsent replies pass 16 MB, logging Redis's line, and its memory grew
@@ -120,6 +153,11 @@ def test_a_slow_reader_without_limit_is_paused_not_buffered(tmp_path: Path) -> N
                 f"(it asked for {count * len(REPLY) / MB:.0f} MB)"
             )
             assert READ_PAUSE_BOUND <= omem < READ_PAUSE_BOUND + 64 * MB
+            # The cron's record of the largest output buffer of the last seconds sees it.
+            wait_until(
+                lambda: info_field(admin, "client_recent_max_output_buffer") >= READ_PAUSE_BOUND,
+                "INFO to show the backlog",
+            )
             assert grown < READ_PAUSE_BOUND + 128 * MB
             # Now read everything: reading resumes, every reply arrives.
             expected = count * len(REPLY)
