@@ -211,7 +211,8 @@ class EventPump:
     def _watch(self, caller: Client) -> selectors.BaseSelector:
         selector = selectors.DefaultSelector()
         for conn in self.connections:
-            if conn.client is caller:
+            if conn.client is caller or conn.reading_paused:
+                # (A client whose output backlog paused reading stays unread here too.)
                 continue
             fd = _fd_of(conn)
             if fd >= 0:
