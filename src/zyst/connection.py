@@ -179,8 +179,13 @@ class Connection(asyncio.Protocol):
             transport.close()
             self._closing = True
             return
-        peer = _format_addr(transport.get_extra_info("peername"))
-        local = _format_addr(transport.get_extra_info("sockname"))
+        sockname = transport.get_extra_info("sockname")
+        if isinstance(sockname, str):
+            # A Unix socket: Redis names both ends by the socket's path, port 0.
+            peer = local = f"{sockname}:0"
+        else:
+            peer = _format_addr(transport.get_extra_info("peername"))
+            local = _format_addr(sockname)
         client = Client(ctx, ctx.new_client_id(), peer, local)
         client.transport_info = transport
         client.push = self.push
