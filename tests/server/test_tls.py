@@ -96,6 +96,7 @@ def probe(
     client_cert: str = "trusted",
     *,
     maximum: ssl.TLSVersion | None = None,
+    host: str = "127.0.0.1",
 ) -> str:
     """Connect with TLS, PING, and tell what happened: ``TLSv1.3 TLS_AES_256_GCM_SHA384``
     (the version and cipher agreed, PONG received) or ``refused``. ``client_cert``:
@@ -109,7 +110,7 @@ def probe(
         context.maximum_version = maximum
     try:
         with (
-            socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+            socket.create_connection((host, port), timeout=10) as raw,
             context.wrap_socket(raw, server_hostname="localhost") as sock,
         ):
             sock.sendall(b"PING\r\n")
@@ -394,19 +395,42 @@ def test_tls_port_moves_and_stops_at_run_time(tmp_path: Path, certs: Certs) -> N
         server.process.stop()
 
 
-def test_config_set_tls_port_without_certificates_like_redis(
-    zyst_server: ServerProcess, redis_server: ServerProcess
+@pytest.mark.parametrize("name", ["tls-port", "tls-replication", "tls-cluster"])
+def test_asking_for_tls_without_certificates_like_redis(
+    zyst_server: ServerProcess, redis_server: ServerProcess, name: str
 ) -> None:
-    port = str(free_port())
+    value = str(free_port()) if name == "tls-port" else "yes"
     replies = []
     for process in (zyst_server, redis_server):
         with RawConnection(process.port) as raw:
-            replies.append(raw.command("CONFIG", "SET", "tls-port", port))
+            replies.append(raw.command("CONFIG", "SET", name, value))
+            # Settings that do not ask for TLS are taken without a check, as in Redis.
+            assert raw.command("CONFIG", "SET", "tls-protocols", "bogus") == b"+OK\r\n"
+            assert raw.command("CONFIG", "SET", "tls-protocols", "") == b"+OK\r\n"
     assert replies[0] == replies[1]
-    assert replies[0] == (
-        b"-ERR CONFIG SET failed (possibly related to argument 'tls-port') - "
-        b"Unable to update TLS configuration. Check server logs.\r\n"
+    assert (
+        replies[0]
+        == (
+            f"-ERR CONFIG SET failed (possibly related to argument '{name}') - "
+            "Unable to update TLS configuration. Check server logs.\r\n"
+        ).encode()
     )
+
+
+def test_bind_moves_the_tls_listeners_too(tmp_path: Path, certs: Certs) -> None:
+    server = start_tls("zyst", tmp_path, certs)
+    try:
+        assert server.config_set("bind", "127.0.0.2") == b"+OK\r\n"
+        assert probe(server.tls_port, certs, host="127.0.0.2").startswith("TLSv1.3 ")
+        assert probe(server.tls_port, certs) == "refused"
+        moved = redis.Redis(host="127.0.0.2", port=server.port, socket_timeout=10)
+        assert moved.config_set("bind", "127.0.0.1 127.0.0.2")
+        moved.close()
+        for host in ("127.0.0.1", "127.0.0.2"):
+            assert probe(server.tls_port, certs, host=host).startswith("TLSv1.3 ")
+        assert server.plain().ping()
+    finally:
+        server.process.stop()
 
 
 def test_tls_port_switched_on_at_run_time(tmp_path: Path, certs: Certs) -> None:
