@@ -164,9 +164,12 @@ class SocketTransport:
 
 
 def _fd_of(conn: Connection) -> int:
-    """The file descriptor of ``conn``'s socket, or -1."""
+    """The file descriptor of ``conn``'s socket, or -1 (also for a TLS connection: its bytes
+    need the loop's TLS layer, so it waits until the script ends)."""
     transport = conn.transport
     if transport is None or transport.is_closing():
+        return -1
+    if transport.get_extra_info("sslcontext") is not None:
         return -1
     sock = transport.get_extra_info("socket")
     try:
@@ -218,7 +221,9 @@ class EventPump:
             if fd >= 0:
                 selector.register(fd, selectors.EVENT_READ, conn)
         for listener in self.listeners():
-            if listener.closed:
+            # A TLS client accepted here could not be served before the script ends: it
+            # waits in the listen queue instead.
+            if listener.closed or listener.ssl is not None:
                 continue
             try:
                 sock = socket.socket(fileno=os.dup(listener.sock.fileno()))

@@ -91,6 +91,7 @@ EMPTY_DIR = "dir can't be empty"
 OBUF_ARG_COUNT = "Wrong number of arguments in buffer limit configuration."
 OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
 OBUF_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+NOT_OCTAL = "argument couldn't be parsed as an octal number"
 
 
 def not_in_range(low: int, high: int) -> str:
@@ -193,6 +194,41 @@ def _enum(*choices: str) -> Callable[[list[str]], str]:
         return lowered
 
     return _single(parse)
+
+
+_STRTOLL_OCTAL = re.compile(r"[ \t\n\v\f\r]*([-+]?)([0-7]*)")
+
+
+def parse_octal(text: str) -> int:
+    """A number in base 8 as C's ``strtoll(text, &end, 8)`` reads it, nothing after it (blanks
+    and a sign first, an empty string is 0), as Redis reads its octal settings."""
+    match = _STRTOLL_OCTAL.fullmatch(text)
+    if match is None:
+        raise ValueError(NOT_OCTAL)
+    sign, digits = match.groups()
+    value = int(digits, 8) if digits else 0
+    return -value if sign == "-" else value
+
+
+def _octal(high: int) -> Callable[[list[str]], int]:
+    """An octal permission mask within 0..``high``; Redis shows the bounds in octal too, and
+    checks the number as unsigned (a negative one is out of range)."""
+
+    def parse(text: str) -> int:
+        value = parse_octal(text)
+        if not 0 <= value <= high:
+            raise ValueError(f"argument must be between 0 and {high:o} inclusive")
+        return value
+
+    return _single(parse)
+
+
+def _format_octal(value: int) -> bytes:
+    return b"%o" % value
+
+
+def _any_text(text: str) -> str:
+    return text
 
 
 _parse_hz_value = _in_range(parse_strict_int, 0, INT_MAX)
@@ -527,6 +563,49 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "addresses to listen on (-ADDR: skipped if this host lacks it; *, ::*: all)",
         multi_arg=True,
     ),
+    # -- net: TLS and the Unix socket (zyst.security.tls, zyst.listeners) --
+    _int_setting("tls-port", 0, 65535, "TLS port to listen on (0: none)"),
+    _str_setting("tls-cert-file", _any_text, "FILE", "server certificate (chain), PEM"),
+    _str_setting("tls-key-file", _any_text, "FILE", "private key of tls-cert-file, PEM"),
+    _str_setting("tls-key-file-pass", _any_text, "PASS", "passphrase of tls-key-file"),
+    _str_setting(
+        "tls-client-cert-file",
+        _any_text,
+        "FILE",
+        "certificate for outgoing TLS (else the server's)",
+    ),
+    _str_setting("tls-client-key-file", _any_text, "FILE", "private key of tls-client-cert-file"),
+    _str_setting("tls-client-key-file-pass", _any_text, "PASS", "its passphrase"),
+    _str_setting("tls-dh-params-file", _any_text, "FILE", "DH parameters, PEM"),
+    _str_setting("tls-ca-cert-file", _any_text, "FILE", "CA certificates clients are checked with"),
+    _str_setting("tls-ca-cert-dir", _any_text, "DIR", "directory of CA certificates (c_rehash)"),
+    _str_setting(
+        "tls-protocols", _any_text, "LIST", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 (default 1.2+1.3)"
+    ),
+    _str_setting("tls-ciphers", _any_text, "LIST", "OpenSSL cipher list (TLSv1.2 and below)"),
+    _str_setting("tls-ciphersuites", _any_text, "LIST", "OpenSSL TLSv1.3 ciphersuites"),
+    _enum_setting(
+        "tls-auth-clients",
+        ("no", "yes", "optional"),
+        "yes|no|optional",
+        "client certificates: required, not asked for, or checked when given",
+    ),
+    _bool_setting("tls-prefer-server-ciphers", "the server's cipher order wins"),
+    _bool_setting("tls-session-caching", "resume TLS sessions"),
+    _int_setting("tls-session-cache-size", 0, INT_MAX, "TLS sessions kept (0: no limit)"),
+    _int_setting("tls-session-cache-timeout", 0, INT_MAX, "seconds a TLS session stays resumable"),
+    _bool_setting("tls-replication", "TLS for replication links (accepted, no replication yet)"),
+    _bool_setting("tls-cluster", "TLS for the cluster bus (accepted, no cluster)"),
+    _str_setting("unixsocket", _any_text, "PATH", "Unix socket to listen on", mutable=False),
+    _setting(
+        "unixsocketperm",
+        _octal(0o777),
+        _format_octal,
+        "OCTAL",
+        "permissions of the Unix socket file (0: as the umask leaves them)",
+        mutable=False,
+    ),
+    # -- end of net --
     _int_setting(
         "tcp-backlog", 0, INT_MAX, "listen queue length of every listening socket", mutable=False
     ),
@@ -763,6 +842,28 @@ class Config:
 
     port: int = 6379
     bind: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    tls_port: int = 0
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_key_file_pass: str = ""
+    tls_client_cert_file: str = ""
+    tls_client_key_file: str = ""
+    tls_client_key_file_pass: str = ""
+    tls_dh_params_file: str = ""
+    tls_ca_cert_file: str = ""
+    tls_ca_cert_dir: str = ""
+    tls_protocols: str = ""
+    tls_ciphers: str = ""
+    tls_ciphersuites: str = ""
+    tls_auth_clients: str = "yes"
+    tls_prefer_server_ciphers: bool = False
+    tls_session_caching: bool = True
+    tls_session_cache_size: int = 20 * 1024
+    tls_session_cache_timeout: int = 300
+    tls_replication: bool = False
+    tls_cluster: bool = False
+    unixsocket: str = ""
+    unixsocketperm: int = 0
     tcp_backlog: int = 511
     tcp_keepalive: int = 300
     dir: str = field(default_factory=default_dir)

@@ -203,8 +203,13 @@ class Connection(asyncio.Protocol):
         ctx.stats.total_connections_received += 1
         if config.tcp_keepalive:
             keep_alive(transport, config.tcp_keepalive)
-        peer = _format_addr(transport.get_extra_info("peername"))
-        local = _format_addr(transport.get_extra_info("sockname"))
+        sockname = transport.get_extra_info("sockname")
+        if isinstance(sockname, str):
+            # A Unix socket: Redis names both ends by the socket's path, port 0.
+            peer = local = f"{sockname}:0"
+        else:
+            peer = _format_addr(transport.get_extra_info("peername"))
+            local = _format_addr(sockname)
         client = Client(ctx, ctx.new_client_id(), peer, local)
         client.transport_info = transport
         client.push = self.push

@@ -557,3 +557,10 @@ def error_code(message: str) -> str:
     ``ERR``."""
     space = message.find(" ", 0, 32)
     return message[:space] if space >= 0 else "ERR"
+
+
+# -- net: TLS and the Unix socket (zyst.security.tls, zyst.server) --------------------------
+# CONFIG SET tls-*: the new settings do not make a TLS context (the reason is in the log).
+TLS_UPDATE_FAILED = "Unable to update TLS configuration. Check server logs."
+# CONFIG SET tls-port: the port cannot be listened on.
+TLS_PORT_FAILED = "Unable to listen on this port. Check server logs."

@@ -10,17 +10,33 @@ lacks is always skipped. Any other failure closes every socket this call opened 
 
 Sockets are bound and listening when :func:`open_listeners` returns, before any event loop
 serves them: clients that connect meanwhile wait in the listen queue (``tcp-backlog`` long).
+
+A listener with an :class:`ssl.SSLContext` speaks TLS (``tls-port``): the loop serves a
+duplicate of its socket, so that a new context (CONFIG SET tls-*) is taken by serving a new
+duplicate and closing the old one, the listening socket and its queue staying in place.
+:func:`open_unix_listener` opens the ``unixsocket`` as Redis does: an old file at the path is
+removed first, the file gets ``unixsocketperm`` when it is not 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
+import os
 import socket
+import ssl
 from collections.abc import Callable
 
-__all__ = ["ListenError", "Listener", "check_somaxconn", "listen_address", "open_listeners"]
+__all__ = [
+    "ListenError",
+    "Listener",
+    "check_somaxconn",
+    "listen_address",
+    "open_listeners",
+    "open_unix_listener",
+]
 
 log = logging.getLogger("zyst")
 
@@ -48,14 +64,35 @@ class Listener:
     ``close`` may come before the loop has started serving the socket (CONFIG SET twice in one
     pipeline): the socket is then closed as soon as serving starts, never under the loop."""
 
-    __slots__ = ("_serving", "_task", "address", "backlog", "closed", "port", "server", "sock")
+    __slots__ = (
+        "_serving",
+        "_task",
+        "address",
+        "backlog",
+        "closed",
+        "port",
+        "server",
+        "sock",
+        "ssl",
+        "unix",
+    )
 
-    def __init__(self, address: str, port: int, sock: socket.socket, backlog: int) -> None:
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        sock: socket.socket,
+        backlog: int,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
         self.address = address
-        """The ``bind`` entry without its ``-`` mark."""
+        """The ``bind`` entry without its ``-`` mark (a Unix socket: its path)."""
         self.port = port
         self.sock = sock
         self.backlog = backlog
+        self.ssl = context
+        """The TLS context of the connections accepted here; None: plain."""
+        self.unix = sock.family == socket.AF_UNIX
         self.server: asyncio.AbstractServer | None = None
         self.closed = False
         self._serving = False
@@ -76,16 +113,39 @@ class Listener:
         self._serving = True
         # The loop calls listen() again with its own backlog (100 by default in asyncio and
         # uvloop): without passing ours, the loop's would win.
-        server = await loop.create_server(factory, sock=self.sock, backlog=self.backlog)
-        self.server = server
+        server: asyncio.AbstractServer
+        if self.unix:
+            server = await loop.create_unix_server(factory, sock=self.sock, backlog=self.backlog)
+        elif self.ssl is not None:
+            server = await loop.create_server(
+                factory, sock=self.sock.dup(), backlog=self.backlog, ssl=self.ssl
+            )
+        else:
+            server = await loop.create_server(factory, sock=self.sock, backlog=self.backlog)
+        previous, self.server = self.server, server
+        if previous is not None:
+            previous.close()
         if self.closed:
             server.close()
+
+    def use_context(
+        self,
+        loop: asyncio.AbstractEventLoop | None,
+        factory: Callable[[], asyncio.BaseProtocol],
+        context: ssl.SSLContext,
+    ) -> None:
+        """Accept with ``context`` from now on (a TLS listener; the loop None: not serving
+        yet). Connections already accepted keep the context they were made with."""
+        self.ssl = context
+        if loop is not None and self._task is not None and not self.closed:
+            self._task = loop.create_task(self._serve(loop, factory))
 
     def close(self) -> None:
         self.closed = True
         if self.server is not None:
             self.server.close()
-        elif not self._serving:
+        if self.ssl is not None or not self._serving:
+            # A TLS listener's server owns only a duplicate.
             self.sock.close()
 
 
@@ -132,8 +192,11 @@ def _open_one(address: str, port: int, backlog: int) -> socket.socket:
     raise OSError(errno.EINVAL, "unable to bind socket")
 
 
-def open_listeners(entries: list[str], port: int, backlog: int) -> tuple[list[Listener], int]:
-    """Listen on every ``bind`` entry at ``port`` (0: a free port, the same for all entries).
+def open_listeners(
+    entries: list[str], port: int, backlog: int, context: ssl.SSLContext | None = None
+) -> tuple[list[Listener], int]:
+    """Listen on every ``bind`` entry at ``port`` (0: a free port, the same for all entries),
+    with TLS when ``context`` is given.
 
     Returns the listeners (skipped entries have none) and the port. Raises ListenError, having
     closed what it opened, when a required entry fails."""
@@ -158,8 +221,37 @@ def open_listeners(entries: list[str], port: int, backlog: int) -> tuple[list[Li
             ) from None
         if port == 0:
             port = sock.getsockname()[1]
-        listeners.append(Listener(address, port, sock, backlog))
+        listeners.append(Listener(address, port, sock, backlog, context))
     return listeners, port
+
+
+# The room for a path in struct sockaddr_un on Linux (sun_path).
+_SUN_PATH = 108
+
+
+def open_unix_listener(path: str, perm: int, backlog: int) -> Listener:
+    """Listen on the Unix socket ``path`` (a file there before is removed first); the file
+    gets the permission bits ``perm`` unless it is 0. ListenError with Redis's reason."""
+    if len(path.encode()) > _SUN_PATH - 1:
+        raise ListenError(
+            f"unix socket path too long ({len(path.encode())}), must be under {_SUN_PATH}"
+        )
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    step = "bind"
+    try:
+        sock.bind(path)
+        if perm:
+            step = "chmod"
+            os.chmod(path, perm)
+        step = "listen"
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"{step}: {exc.strerror}") from None
+    return Listener(path, 0, sock, backlog)
 
 
 def check_somaxconn(backlog: int) -> None:

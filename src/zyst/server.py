@@ -21,6 +21,7 @@ import gc
 import logging
 import os
 import signal
+import ssl
 import sys
 import time
 from typing import Any, BinaryIO, TextIO
@@ -37,7 +38,14 @@ from zyst.daemon import DEFAULT_PIDFILE, daemonize, remove_pidfile, write_pidfil
 from zyst.errors import CommandError
 from zyst.expiry import ActiveExpirer
 from zyst.fdlimit import FdLimitError, adjust_open_files_limit
-from zyst.listeners import Listener, ListenError, check_somaxconn, listen_address, open_listeners
+from zyst.listeners import (
+    Listener,
+    ListenError,
+    check_somaxconn,
+    listen_address,
+    open_listeners,
+    open_unix_listener,
+)
 from zyst.persistence.aof import (
     AofCorruptError,
     AofLoadResult,
@@ -55,6 +63,7 @@ from zyst.persistence.saving import CHILD_KIND, library_loader, saving_of
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 from zyst.scripting.engine import engine_of
+from zyst.security import tls
 
 log = logging.getLogger("zyst")
 
@@ -158,6 +167,11 @@ class Server:
         self.propagation = Propagation()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[Listener] = []
+        # TLS (tls-port, on the bind addresses) and the Unix socket (unixsocket).
+        self.tls = tls.Tls(config)
+        self.tls.on_context = self._use_tls_context
+        self.tls_listeners: list[Listener] = []
+        self.unix_listener: Listener | None = None
         self.connections: set[Connection] = set()
         self.gate: ReplyGate | None = None
         self.lock: DataDirLock | None = None
@@ -167,6 +181,7 @@ class Server:
         self._cron_task: asyncio.Task[None] | None = None
         self._factory: Any = None
         self._bound: tuple[list[str], int] = ([], -1)
+        self._tls_bound: tuple[list[str], int] = ([], 0)
         self.ctx.keyspace.on_expired = self._on_expired
         self.ctx.request_shutdown = self._request_shutdown
         self.ctx.aof_info = self._aof_info
@@ -451,19 +466,28 @@ class Server:
 
         self._factory = factory
         # A script that runs past busy-reply-threshold serves the clients through this.
-        self.ctx.busy_pump = EventPump(loop, self.connections, lambda: self.listeners, factory)
+        self.ctx.busy_pump = EventPump(loop, self.connections, self.all_listeners, factory)
         # run() opened the listening sockets before loading the data; accept on them now.
-        for listener in self.listeners:
+        for listener in self.all_listeners():
             listener.start(loop, factory)
         for name in ("port", "bind"):
             self.config.on_change(name, self._on_listen_change)
+        for name in tls.RECONFIGURING:
+            self.config.on_change(name, self.tls.settings_changed)
+        self.config.on_change("tls-auth-clients", self.tls.auth_clients_changed)
+        self.config.on_change("tls-port", self._on_tls_port_change)
         for name in ("proto-max-bulk-len", "client-query-buffer-limit"):
             self.config.on_change(name, self._on_request_limit_change)
         self.config.on_change("maxclients", self._on_maxclients_change)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._signal_shutdown, sig)
         log.info("Running mode=standalone, port=%d.", self.ctx.tcp_port)
-        log.info("Ready to accept connections tcp")
+        if self.listeners or self.tls_listeners:
+            log.info("Ready to accept connections tcp")
+        if self.unix_listener is not None:
+            log.info(
+                "The server is now ready to accept connections at %s", self.unix_listener.address
+            )
         self._cron_task = loop.create_task(self._cron())
         await self._stopping.wait()
         await self._shutdown()
@@ -474,25 +498,7 @@ class Server:
         (a second socket there would collide with it). Raises ListenError, leaving the old
         listeners, if a required address fails. Until :meth:`serve` runs, new sockets only
         queue connections in their backlog."""
-        wanted = {listen_address(entry)[0] for entry in entries}
-        kept = [
-            listener
-            for listener in self.listeners
-            if port != 0 and listener.port == port and listener.address in wanted
-        ]
-        staying = {listener.address for listener in kept}
-        fresh, port = open_listeners(
-            [entry for entry in entries if listen_address(entry)[0] not in staying],
-            port,
-            self.config.tcp_backlog,
-        )
-        for listener in self.listeners:
-            if listener not in kept:
-                listener.close()
-        self.listeners = kept + fresh
-        if self.loop is not None:
-            for listener in fresh:
-                listener.start(self.loop, self._factory)
+        self.listeners, port = self._replace_listeners(self.listeners, entries, port, None)
         self.ctx.tcp_port = port
         # Port 0 asks for a free one: from now on the setting is the port actually used, so
         # CONFIG GET and CONFIG REWRITE tell the truth.
@@ -500,14 +506,102 @@ class Server:
         self._bound = (list(entries), port)
         return port
 
+    def _replace_listeners(
+        self,
+        current: list[Listener],
+        entries: list[str],
+        port: int,
+        context: ssl.SSLContext | None,
+    ) -> tuple[list[Listener], int]:
+        """The listeners on ``entries`` at ``port`` that replace ``current``: those whose
+        address and port stay are kept, the others closed once the new ones are open (none
+        closed when one fails: ListenError)."""
+        wanted = {listen_address(entry)[0] for entry in entries}
+        kept = [
+            listener
+            for listener in current
+            if port != 0 and listener.port == port and listener.address in wanted
+        ]
+        staying = {listener.address for listener in kept}
+        fresh, port = open_listeners(
+            [entry for entry in entries if listen_address(entry)[0] not in staying],
+            port,
+            self.config.tcp_backlog,
+            context,
+        )
+        for listener in current:
+            if listener not in kept:
+                listener.close()
+        if self.loop is not None:
+            for listener in fresh:
+                listener.start(self.loop, self._factory)
+        return kept + fresh, port
+
+    def _listen_tls(self, entries: list[str], port: int) -> None:
+        """Listen with TLS on the ``bind`` entries at ``port`` (0: nowhere), replacing the TLS
+        listeners there were. TlsConfigError when TLS is not configured and cannot be;
+        ListenError, leaving the old listeners, if a required address fails."""
+        if port == 0:
+            for listener in self.tls_listeners:
+                listener.close()
+            self.tls_listeners = []
+        else:
+            context = self.tls.ensure()
+            self.tls_listeners, _ = self._replace_listeners(
+                self.tls_listeners, entries, port, context
+            )
+        self._tls_bound = (list(entries), port)
+
+    def _use_tls_context(self, context: ssl.SSLContext) -> None:
+        for listener in self.tls_listeners:
+            listener.use_context(self.loop, self._factory, context)
+
+    def all_listeners(self) -> list[Listener]:
+        """Every listening socket: plain TCP, TLS, the Unix socket."""
+        unix = [self.unix_listener] if self.unix_listener is not None else []
+        return self.listeners + self.tls_listeners + unix
+
+    def _on_tls_port_change(self, name: str) -> None:
+        """CONFIG SET tls-port: configure TLS if it is not yet, listen there (0: stop)."""
+        try:
+            self._listen_tls(list(self.config.bind), self.config.tls_port)
+        except tls.TlsConfigError:
+            raise ValueError(errors.TLS_UPDATE_FAILED) from None
+        except OSError as exc:
+            log.warning("CONFIG SET tls-port %d: %s", self.config.tls_port, exc)
+            raise ValueError(errors.TLS_PORT_FAILED) from exc
+
+    def _close_unix(self) -> None:
+        """Close the Unix socket and remove its file (at exit, as Redis does)."""
+        listener, self.unix_listener = self.unix_listener, None
+        if listener is None:
+            return
+        listener.close()
+        log.info("Removing the unix socket file.")
+        try:
+            os.unlink(listener.address)
+        except OSError as exc:
+            log.warning("Error removing the unix socket file: %s", exc.strerror)
+
     def _on_listen_change(self, name: str) -> None:
-        """CONFIG SET port/bind: listen anew, or refuse (Redis's words) and keep listening."""
+        """CONFIG SET port/bind: listen anew, or refuse (Redis's words) and keep listening.
+        ``bind`` moves the TLS listeners too."""
         wanted = (list(self.config.bind), self.config.port)
+        if name == "bind" and self._tls_bound[1] and wanted[0] != self._tls_bound[0]:
+            try:
+                self._listen_tls(wanted[0], self._tls_bound[1])
+            except OSError as exc:
+                log.warning("CONFIG SET bind: could not listen with TLS: %s", exc)
+                raise ValueError("Failed to bind to specified addresses.") from exc
         if wanted == self._bound:
             return
         try:
             self._listen(*wanted)
         except OSError as exc:
+            if name == "bind" and self._tls_bound[1]:
+                # Back to where the TLS listeners were, as the plain ones stay there.
+                with contextlib.suppress(OSError):
+                    self._listen_tls(self._bound[0], self._tls_bound[1])
             addresses = " ".join(wanted[0])
             log.warning(
                 "CONFIG SET %s: could not listen on %s port %d: %s", name, addresses, wanted[1], exc
@@ -560,8 +654,9 @@ class Server:
             self._cron_task.cancel()
         # A child still writing a snapshot is of no use once we are gone (Redis kills it too).
         self.ctx.children.kill()
-        for listener in self.listeners:
+        for listener in self.listeners + self.tls_listeners:
             listener.close()
+        self._close_unix()
         if self.gate is not None:
             self.gate.release()
         if self.aof is not None:
@@ -692,13 +787,32 @@ def run(config: Config) -> int:
     server.lock = lock
     pidfile = ""
     try:
+        if tls.wanted(config):
+            try:
+                server.tls.configure()
+            except tls.TlsConfigError:
+                return _fatal("Failed to configure TLS. Check logs for more info.")
         try:
             server._listen(config.bind, config.port)
         except ListenError as exc:
             log.warning("Failed listening on port %d (TCP), aborting.", config.port)
             print(f"zyst: {exc}", file=sys.stderr)
             return 1
-        if not server.listeners:
+        if config.tls_port:
+            try:
+                server._listen_tls(config.bind, config.tls_port)
+            except ListenError as exc:
+                log.warning("Failed listening on port %d (TLS), aborting.", config.tls_port)
+                print(f"zyst: {exc}", file=sys.stderr)
+                return 1
+        if config.unixsocket:
+            try:
+                server.unix_listener = open_unix_listener(
+                    config.unixsocket, config.unixsocketperm, config.tcp_backlog
+                )
+            except ListenError as exc:
+                return _fatal(f"Failed opening Unix socket: {exc}")
+        if not server.all_listeners():
             return _fatal("Configured to not listen anywhere, exiting.")
         check_somaxconn(config.tcp_backlog)
         if config.pidfile and write_pidfile(config.pidfile):
@@ -764,8 +878,9 @@ def run(config: Config) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for listener in server.listeners:
+        for listener in server.listeners + server.tls_listeners:
             listener.close()
+        server._close_unix()
         if pidfile:
             remove_pidfile(pidfile)
         lock.release()

@@ -7,6 +7,7 @@ HELLO AUTH answer as a Redis 7 server with no ``requirepass`` does.
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -226,11 +227,20 @@ def _connection(client: Client) -> Any:
     return get_protocol() if get_protocol is not None else None
 
 
+def via_unix_socket(client: Client) -> bool:
+    """Whether ``client`` is connected through the Unix socket (``unixsocket``)."""
+    transport = client.transport_info
+    if transport is None:
+        return False
+    sock = transport.get_extra_info("socket")
+    return sock is not None and sock.family == socket.AF_UNIX
+
+
 def _flags(client: Client, subscribed: bool) -> bytes:
     """Redis's flag letters for what Zyst's clients can be: O monitoring, P subscribed, x in
     MULTI, b blocked (or held by CLIENT PAUSE), t tracking, R its redirection broken, B tracking
-    in BCAST mode, d a watched key changed, c closing after the reply, A closing at once, e
-    no-evict."""
+    in BCAST mode, d a watched key changed, c closing after the reply, A closing at once, U on
+    the Unix socket, e no-evict."""
     flags = b""
     monitors = client.ctx.monitors
     if monitors and client in monitors:
@@ -255,6 +265,8 @@ def _flags(client: Client, subscribed: bool) -> bytes:
         flags += b"c"
     if client.close_asap:
         flags += b"A"
+    if via_unix_socket(client):
+        flags += b"U"
     if client.no_evict:
         flags += b"e"
     return flags or b"N"

@@ -14,6 +14,7 @@ from typing import Any
 
 from zyst import access, encodings, errors
 from zyst.client import Client
+from zyst.commands.connection import via_unix_socket
 from zyst.commands.introspection import help_reply
 from zyst.commands.reload import debug_reload
 from zyst.commands.table import Reply, command, lookup
@@ -133,12 +134,13 @@ def _allowed(client: Client) -> bool:
 
 def allowed_by(setting: str, client: Client) -> bool:
     """Whether an ``enable-*`` setting (``yes``, ``local`` or ``no``) lets ``client`` act:
-    ``local`` is a loopback connection (or no connection: the AOF loader)."""
+    ``local`` is a loopback connection or the Unix socket (or no connection: the AOF loader)."""
     if setting == "yes":
         return True
     if setting == "local":
         host = client.addr.rpartition(":")[0]
-        return host in ("127.0.0.1", "[::1]", "::1") or not client.addr
+        local = host in ("127.0.0.1", "[::1]", "::1") or not client.addr
+        return local or via_unix_socket(client)
     return False
 
 

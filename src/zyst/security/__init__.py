@@ -1,0 +1,1 @@
+"""Access control and transport security: ACL users, eviction under a memory cap, TLS."""
