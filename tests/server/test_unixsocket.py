@@ -226,3 +226,28 @@ def test_a_unix_client_during_a_busy_script_like_redis(tmp_path: Path) -> None:
         finally:
             process.stop()
     assert seen["zyst"] == seen["redis"] == [b"-BUSY", b"+OK\r\n", b"U"]
+
+
+def test_a_server_on_the_unix_socket_alone(tmp_path: Path) -> None:
+    """``bind ""`` (no TCP address) with a Unix socket: the server listens there only."""
+    path = tmp_path / "only.sock"
+    process = zyst_process(tmp_path, "--appendonly", "no", "--bind", "", "--unixsocket", str(path))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    with (tmp_path / "server.log").open("ab") as log:
+        proc = subprocess.Popen(process.argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+
+        def answers() -> bool:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                return bool(over_unix(path).ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_until(answers, "the server on its Unix socket")
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis(port=process.port, socket_timeout=10).ping()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+    assert not path.exists()
