@@ -336,6 +336,18 @@ def test_tls_config_get_like_redis(pair: dict[str, TlsServer]) -> None:
     assert len(got["zyst"]) == 19
 
 
+def test_tls_and_unix_defaults_in_config_get_like_redis(
+    zyst_server: ServerProcess, redis_server: ServerProcess
+) -> None:
+    got = []
+    for process in (zyst_server, redis_server):
+        client = redis.Redis(port=process.port, socket_timeout=10)
+        got.append(client.config_get("tls-*") | client.config_get("unix*"))
+        client.close()
+    assert got[0] == got[1]
+    assert len(got[0]) == 22
+
+
 # -- reloading certificates, moving the port --------------------------------------------------
 def test_new_certificates_are_used_by_new_connections(tmp_path: Path, certs: Certs) -> None:
     server = start_tls("zyst", tmp_path, certs)
