@@ -273,6 +273,53 @@ def test_tls_protocols_ciphers_and_ciphersuites_like_redis(
             )  # fmt: skip
 
 
+def resumption(port: int, certs: Certs, maximum: ssl.TLSVersion) -> str:
+    """Connect twice with a client certificate, the second time offering the first session:
+    ``resumed``, ``full`` (a new handshake) or ``refused``."""
+    context = ssl.create_default_context(cafile=str(certs.ca))
+    context.load_cert_chain(str(certs.client_cert), str(certs.client_key))
+    context.maximum_version = maximum
+    session = None
+    outcome = "refused"
+    for attempt in range(2):
+        try:
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+                context.wrap_socket(raw, server_hostname="localhost", session=session) as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                if sock.recv(100) != b"+PONG\r\n":
+                    return "refused"
+                session = sock.session
+                if attempt == 1:
+                    outcome = "resumed" if sock.session_reused else "full"
+        except (ssl.SSLError, OSError):
+            return "refused"
+    return outcome
+
+
+def test_tls_session_resumption_like_redis(pair: dict[str, TlsServer], certs: Certs) -> None:
+    """The session cache (set through zyst.security.openssl) resumes the sessions of clients
+    with certificates as Redis's does. With tls-session-caching no, Zyst makes a full
+    handshake; Redis refuses such a client ("session id context uninitialized" in its log: it
+    drops the cache but not the session tickets), which Zyst does not copy."""
+    seen: dict[str, list[str]] = {}
+    try:
+        for kind, server in pair.items():
+            results = []
+            for caching in ("yes", "no"):
+                assert server.config_set("tls-session-caching", caching) == b"+OK\r\n"
+                for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                    results.append(resumption(server.tls_port, certs, version))
+            seen[kind] = results
+    finally:
+        for server in pair.values():
+            server.config_set("tls-session-caching", "yes")
+    assert seen["zyst"][:2] == seen["redis"][:2] == ["resumed", "resumed"]
+    assert seen["redis"][2:] == ["refused", "refused"]
+    assert seen["zyst"][2:] == ["full", "full"]
+
+
 CONFIG_SET_CASES = [
     ("tls-protocols", "bogus"),
     ("tls-protocols", "TLSv1.2  TLSv1.3"),
@@ -334,6 +381,18 @@ def test_tls_config_get_like_redis(pair: dict[str, TlsServer]) -> None:
         assert got[kind].pop("tls-port") == str(server.tls_port)
     assert got["zyst"] == got["redis"]
     assert len(got["zyst"]) == 19
+
+
+def test_tls_and_unix_defaults_in_config_get_like_redis(
+    zyst_server: ServerProcess, redis_server: ServerProcess
+) -> None:
+    got = []
+    for process in (zyst_server, redis_server):
+        client = redis.Redis(port=process.port, socket_timeout=10)
+        got.append(client.config_get("tls-*") | client.config_get("unix*"))
+        client.close()
+    assert got[0] == got[1]
+    assert len(got[0]) == 22
 
 
 # -- reloading certificates, moving the port --------------------------------------------------

@@ -5,6 +5,8 @@ the reasons for refusing to start; each compared with redis-server given the sam
 from __future__ import annotations
 
 import os
+import re
+import socket
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -13,7 +15,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import ServerProcess, free_port, redis_process, wait_until, zyst_process
+from tests.conftest import (
+    RawConnection,
+    ServerProcess,
+    free_port,
+    redis_process,
+    wait_until,
+    zyst_process,
+)
 from tests.server.test_startup import log_messages, run_zyst
 
 
@@ -188,3 +197,57 @@ def test_a_unix_client_gone_is_forgotten(servers: dict[str, tuple[ServerProcess,
         lambda: all(c["name"] != "leaving" for c in tcp.client_list()), "the client to go away"
     )
     tcp.close()
+
+
+def test_a_unix_client_during_a_busy_script_like_redis(tmp_path: Path) -> None:
+    """A client that connects on the Unix socket while a script is busy is served meanwhile
+    (-BUSY, SCRIPT KILL) and goes on once the script ends, as in Redis."""
+    seen = {}
+    for kind in ("zyst", "redis"):
+        process, path = start(kind, tmp_path / kind, "--lua-time-limit", "10")
+        try:
+            with RawConnection(process.port) as runner, RawConnection(process.port) as probe:
+                # Both set up before the script starts (see tests/oracle/test_busy_script_oracle).
+                assert probe.command("PING") == runner.command("PING") == b"+PONG\r\n"
+                runner.send_raw(b"EVAL 'while true do end' 0\r\n")
+                wait_until(lambda: probe.command("PING").startswith(b"-BUSY"), "a busy script")
+                with socket.socket(socket.AF_UNIX) as unix:
+                    unix.settimeout(30)
+                    unix.connect(str(path))
+                    replies = []
+                    for command in (b"PING\r\n", b"SCRIPT KILL\r\n"):
+                        unix.sendall(command)
+                        replies.append(unix.recv(1000).split(b" ")[0])
+                    assert runner.read_reply().startswith(b"-ERR Script killed")
+                    unix.sendall(b"CLIENT INFO\r\n")
+                    info = unix.recv(1000)
+                    replies.append(re.search(rb"flags=(\w+)", info).group(1))  # type: ignore[union-attr]
+                seen[kind] = replies
+        finally:
+            process.stop()
+    assert seen["zyst"] == seen["redis"] == [b"-BUSY", b"+OK\r\n", b"U"]
+
+
+def test_a_server_on_the_unix_socket_alone(tmp_path: Path) -> None:
+    """``bind ""`` (no TCP address) with a Unix socket: the server listens there only."""
+    path = tmp_path / "only.sock"
+    process = zyst_process(tmp_path, "--appendonly", "no", "--bind", "", "--unixsocket", str(path))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    with (tmp_path / "server.log").open("ab") as log:
+        proc = subprocess.Popen(process.argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+
+        def answers() -> bool:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                return bool(over_unix(path).ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_until(answers, "the server on its Unix socket")
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis(port=process.port, socket_timeout=10).ping()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+    assert not path.exists()

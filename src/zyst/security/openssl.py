@@ -21,7 +21,9 @@ __all__ = ["Native", "native"]
 
 # From OpenSSL's ssl.h (stable across 1.1 and 3.x).
 _SET_SESS_CACHE_SIZE = 42
+_GET_SESS_CACHE_SIZE = 43
 _SET_SESS_CACHE_MODE = 44
+_GET_SESS_CACHE_MODE = 45
 SESS_CACHE_OFF = 0
 SESS_CACHE_SERVER = 2
 
@@ -39,12 +41,8 @@ class Native:
         lib.SSL_CTX_ctrl.restype = ctypes.c_long
         lib.SSL_CTX_set_timeout.argtypes = [ctypes.c_void_p, ctypes.c_long]
         lib.SSL_CTX_set_timeout.restype = ctypes.c_long
-        lib.SSL_CTX_set_session_id_context.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_char_p,
-            ctypes.c_uint,
-        ]
-        lib.SSL_CTX_set_session_id_context.restype = ctypes.c_int
+        lib.SSL_CTX_get_timeout.argtypes = [ctypes.c_void_p]
+        lib.SSL_CTX_get_timeout.restype = ctypes.c_long
 
     def _ctx(self, context: ssl.SSLContext) -> int:
         pointer = ctypes.c_void_p.from_address(id(context) + object.__basicsize__).value
@@ -59,15 +57,22 @@ class Native:
 
     def set_session_cache(self, context: ssl.SSLContext, size: int, timeout: int) -> None:
         """A server-side session cache of ``size`` sessions (0: no limit), each resumable for
-        ``timeout`` seconds, under Redis's session id context."""
+        ``timeout`` seconds. (The session id context a resumption with a client certificate
+        needs is set by Python already.)"""
         ctx = self._ctx(context)
         self._lib.SSL_CTX_ctrl(ctx, _SET_SESS_CACHE_MODE, SESS_CACHE_SERVER, None)
         self._lib.SSL_CTX_ctrl(ctx, _SET_SESS_CACHE_SIZE, size, None)
         self._lib.SSL_CTX_set_timeout(ctx, timeout)
-        self._lib.SSL_CTX_set_session_id_context(ctx, b"redis", 5)
 
     def disable_session_cache(self, context: ssl.SSLContext) -> None:
         self._lib.SSL_CTX_ctrl(self._ctx(context), _SET_SESS_CACHE_MODE, SESS_CACHE_OFF, None)
+
+    def session_cache(self, context: ssl.SSLContext) -> tuple[int, int, int]:
+        """(mode, size, timeout) of the session cache, as OpenSSL holds them."""
+        ctx = self._ctx(context)
+        mode = self._lib.SSL_CTX_ctrl(ctx, _GET_SESS_CACHE_MODE, 0, None)
+        size = self._lib.SSL_CTX_ctrl(ctx, _GET_SESS_CACHE_SIZE, 0, None)
+        return int(mode), int(size), int(self._lib.SSL_CTX_get_timeout(ctx))
 
 
 def _mapped_libssl() -> str | None:

@@ -189,6 +189,11 @@ def make_context(config: Config) -> ssl.SSLContext:
         )
     else:
         hooks.disable_session_cache(context)
+    if not config.tls_session_caching:
+        # No resumption at all: without tickets too (a ticket resumes without the cache).
+        # Redis only turns the cache off, and then refuses a client that offers a session
+        # ("session id context uninitialized"); a full handshake is what it means to do.
+        context.options |= ssl.OP_NO_TICKET
     if config.tls_prefer_server_ciphers:
         context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     else:
