@@ -19,9 +19,12 @@ Invariants:
   (a subscriber: "pubsub"; anyone else: "normal", unlimited by default), its pending output
   (what the transport has not sent yet plus what the gate holds) is measured; past the hard
   limit, or past the soft one for longer than its seconds, the connection is dropped at once,
-  its pending output discarded, as Redis does. Replies are measured only while the transport
-  holds unsent bytes (it tells the protocol: ``pause_writing``, with a high-water mark of 0),
-  so a client that reads its replies costs nothing; pushes are measured always.
+  its pending output discarded, as Redis does. A batch of replies or a push that would by
+  itself bring the pending output to the hard limit drops the client before any of it is sent
+  (Redis counts replies as it makes them, before writing). Otherwise replies are measured
+  only while the transport holds unsent bytes (it tells the protocol: ``pause_writing``, with
+  a high-water mark of 0), so a client that reads its replies costs nothing; pushes are
+  measured always.
 - Reading pauses while output is backlogged: once a client's pending output reaches
   :data:`READ_PAUSE_BOUND` (checked on the same occasions as the limits, never per command),
   the transport stops reading from it until everything pending has been sent
@@ -45,7 +48,7 @@ from zyst.commands import monitor
 from zyst.commands.connection import client_line
 from zyst.commands.modes import BUSY, MONITORING, call_in_mode
 from zyst.commands.table import call, lookup
-from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OutputLimit
+from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, Config, OutputLimit
 from zyst.context import ServerContext
 from zyst.errors import MAX_CLIENTS_REACHED
 from zyst.protocol.resp import (
@@ -172,6 +175,9 @@ class Connection(asyncio.Protocol):
         self.reading_paused = False
         # The pending output the clients cron saw at its last visit (zyst.clientscron).
         self.output_at_visit = 0
+        # Output of this size or more is checked against the hard output limits before it is
+        # sent (see output_check_of); kept up to date by the server on CONFIG SET.
+        self.output_check = output_check_of(ctx.config)
         # While a blocking command waits: its registration, and the commands behind it.
         self._waiter: Waiter | None = None
         self._pending: list[list[bytes]] = []
@@ -301,6 +307,8 @@ class Connection(asyncio.Protocol):
     def _send(self, payload: bytes, wrote: bool, close: bool) -> None:
         """Send the replies of a batch: at once, or through the gate when they acknowledge
         AOF bytes not yet durable or must queue behind this client's earlier held replies."""
+        if len(payload) >= self.output_check and not self._fits(len(payload)):
+            return
         if close:
             self._closing = True  # nothing this client sends from now on runs
         gate = self._gate
@@ -324,6 +332,8 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if self._closing or transport is None or transport.is_closing():
             return
+        if len(data) >= self.output_check and not self._fits(len(data)):
+            return
         gate = self._gate
         if gate is not None:
             # Like a read: after the AOF holds every change made so far (a notification of a
@@ -336,6 +346,23 @@ class Connection(asyncio.Protocol):
         transport.write(data)
         self.ctx.stats.total_net_output_bytes += len(data)
         self._output_added()
+
+    def _fits(self, size: int) -> bool:
+        """Whether ``size`` more bytes of output keep this client below its class's hard limit;
+        if not, the client is dropped before any of them is sent. (Redis counts a reply against
+        the limit as it is made, before writing: a reply bigger than the limit is never sent,
+        whether or not the client reads.)"""
+        client = self.client
+        if client is None:
+            return True
+        limits = self.ctx.config.client_output_buffer_limit
+        limit = limits[OUTPUT_NORMAL if client.subscriptions is None else OUTPUT_PUBSUB]
+        if limit.hard and self.pending_output() + size >= limit.hard:
+            transport = self.transport
+            if transport is not None and not transport.is_closing() and not self._closing:
+                self._drop_for_output()
+            return False
+        return True
 
     def pause_writing(self) -> None:
         """The transport holds bytes the socket did not take: the output limits may be near."""
@@ -546,6 +573,15 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+def output_check_of(config: Config) -> int:
+    """The smallest hard output limit of the classes a client can be in (normal, pubsub), or
+    a size no output reaches when neither has one: a batch of replies or a push at least this
+    big is checked against the client's limit before it is sent; smaller ones cost nothing."""
+    limits = config.client_output_buffer_limit
+    hard = [limit.hard for limit in (limits[OUTPUT_NORMAL], limits[OUTPUT_PUBSUB]) if limit.hard]
+    return min(hard) if hard else 1 << 62
 
 
 def keep_alive(transport: asyncio.BaseTransport, interval: int) -> None:

@@ -32,7 +32,7 @@ from zyst.client import Client
 from zyst.clientscron import ClientsCron
 from zyst.commands import latency
 from zyst.config import Config
-from zyst.connection import Connection, ReplyGate
+from zyst.connection import Connection, ReplyGate, output_check_of
 from zyst.context import ServerContext
 from zyst.daemon import DEFAULT_PIDFILE, daemonize, remove_pidfile, write_pidfile
 from zyst.errors import CommandError
@@ -437,6 +437,13 @@ class Server:
         if allowed != wanted:
             raise ValueError(errors.maxclients_unavailable(allowed))
 
+    def _on_output_limit_change(self, name: str) -> None:
+        """CONFIG SET client-output-buffer-limit: the size from which each connection checks
+        its output against the hard limits before sending it."""
+        check = output_check_of(self.config)
+        for conn in self.connections:
+            conn.output_check = check
+
     def _on_request_limit_change(self, name: str) -> None:
         """CONFIG SET proto-max-bulk-len / client-query-buffer-limit: as in Redis, the new limit
         holds for the clients already connected too, from their next bytes on."""
@@ -479,6 +486,7 @@ class Server:
         for name in ("proto-max-bulk-len", "client-query-buffer-limit"):
             self.config.on_change(name, self._on_request_limit_change)
         self.config.on_change("maxclients", self._on_maxclients_change)
+        self.config.on_change("client-output-buffer-limit", self._on_output_limit_change)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._signal_shutdown, sig)
         log.info("Running mode=standalone, port=%d.", self.ctx.tcp_port)

@@ -65,6 +65,7 @@ def limits(pair: Pair) -> Iterator[Pair]:
         pair.config_set("maxclients", 10000)
         pair.config_set("proto-max-bulk-len", "512mb")
         pair.config_set("client-query-buffer-limit", "1gb")
+        pair.config_set("client-output-buffer-limit", "normal 0 0 0 pubsub 32mb 8mb 60")
 
 
 def info_field(conn: RawConnection, field: str) -> int:
@@ -214,3 +215,67 @@ def test_config_set_limit_out_of_range(limits: Pair, name: str, value: str) -> N
     reply = limits.each(lambda conn: conn.command("CONFIG", "SET", name, value))
     assert reply.startswith(b"-ERR CONFIG SET failed")
     limits.each(lambda conn: conn.command("CONFIG", "GET", name))  # unchanged on both
+
+
+# -- client-output-buffer-limit: replies counted as they are made ------------------------------
+def test_a_reply_past_the_hard_limit_is_never_sent(limits: Pair) -> None:
+    """normal 100000 (set while the client is connected): a reply of 150 KB drops the client
+    before any of it is sent, though the client reads (Redis counts the reply as it makes
+    it); the server goes on."""
+    item = b"x" * 1000
+    limits.each(
+        lambda conn: conn.command("DEL", "big") + conn.command("LPUSH", "big", *[item] * 150)
+    )
+    with limits.connected() as askers:
+        for conn in askers.values():
+            conn.command("CLIENT", "SETNAME", "asker")
+        limits.config_set("client-output-buffer-limit", "normal 100000 0 0")
+        received = {}
+        for name, conn in askers.items():
+            conn.send_raw(b"*4\r\n$6\r\nLRANGE\r\n$3\r\nbig\r\n$1\r\n0\r\n$2\r\n-1\r\n")
+            received[name] = conn.read_until_closed()
+    assert received["zyst"] == received["redis"] == b""
+    with limits.connected() as conns:
+        for conn in conns.values():
+            assert b"name=asker" not in conn.command("CLIENT", "LIST")
+
+
+def test_a_transaction_whose_reply_passes_the_limit_runs_whole_and_gets_no_reply(
+    limits: Pair,
+) -> None:
+    """A pipeline ending in a transaction whose EXEC reply (12 x 10 KB) passes the hard limit:
+    nothing at all is sent, not even the earlier replies, and every command ran, the
+    transaction completely. (Redis would not run commands sent after the one that passed the
+    limit; Zyst runs the whole read, then drops the client: see README.)"""
+    limits.config_set("client-output-buffer-limit", "normal 100000 0 0")
+    limits.each(lambda conn: conn.command("SET", "bigkey", b"x" * 10000))
+    limits.each(lambda conn: conn.command("DEL", "k0", "t"))
+    pipeline = b"SET k0 0\r\nMULTI\r\nSET t v\r\n" + b"GET bigkey\r\n" * 12 + b"EXEC\r\n"
+
+    def flood(conn: RawConnection) -> bytes:
+        conn.send_raw(pipeline)
+        return conn.read_until_closed()
+
+    assert limits.each(flood) == b""
+    assert limits.each(lambda conn: conn.command("MGET", "k0", "t")) == (
+        b"*2\r\n$1\r\n0\r\n$1\r\nv\r\n"
+    )
+
+
+def test_a_reply_under_the_limit_is_sent(limits: Pair) -> None:
+    limits.config_set("client-output-buffer-limit", "normal 100000 0 0")
+    limits.each(lambda conn: conn.command("SET", "k", b"x" * 90000))
+    assert (
+        limits.each(lambda conn: conn.command("GET", "k")) == b"$90000\r\n" + b"x" * 90000 + b"\r\n"
+    )
+
+
+def test_a_message_past_the_pubsub_hard_limit_is_never_sent(limits: Pair) -> None:
+    limits.config_set("client-output-buffer-limit", "pubsub 100000 0 0")
+    with limits.connected() as subscribers, limits.connected() as publishers:
+        for conn in subscribers.values():
+            assert conn.command("SUBSCRIBE", "ch").startswith(b"*3\r\n")
+        for name, conn in publishers.items():
+            assert conn.command("PUBLISH", "ch", b"m" * 200000) == b":1\r\n", name
+        received = {name: conn.read_until_closed() for name, conn in subscribers.items()}
+    assert received["zyst"] == received["redis"] == b""
