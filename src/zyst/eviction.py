@@ -10,9 +10,8 @@ Redis's), ``-lfu`` the least frequently used (the decayed LFU counter), ``-rando
 LRU, LFU and TTL are approximated as in Redis: each pick draws ``maxmemory-samples`` keys at
 random from every database's dict (the keyspace or its TTL table) and merges them into a pool
 of the 16 best candidates seen so far, kept across picks, best last; the best one still there
-goes. A Python dict has no random access: :func:`sample_keys` draws entry positions and reads
-the live entry at or after each through ``PyDict_Next`` (a public C API that takes a position),
-O(1) each as Redis's ``dictGetSomeKeys``.
+goes. A Python dict has no random access: :func:`zyst.dictpos.sample_keys` draws entry
+positions and reads the live entry at or after each, O(1) each as Redis's ``dictGetSomeKeys``.
 
 What an eviction round frees is counted by the size estimate of MEMORY USAGE
 (:func:`zyst.memory.size_of_key`); the meter measures before and after each round, so the
@@ -28,13 +27,13 @@ limit (:data:`RUNNING`: the command that asked runs meanwhile, as in Redis).
 from __future__ import annotations
 
 import ctypes
-import random
 import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from zyst import access
+from zyst.dictpos import sample_keys
 from zyst.memory import MemoryMeter, size_of_key
 from zyst.perserver import state_of
 
@@ -57,42 +56,6 @@ MAX_SLACK: Final = 1 << 20
 _CHECK_EVERY: Final = 16
 # The idle score of volatile-ttl: the sooner the deadline, the higher (Redis: ULLONG_MAX - when).
 _TTL_BASE: Final = (1 << 64) - 1
-
-_dict_next = ctypes.pythonapi.PyDict_Next
-_dict_next.argtypes = [
-    ctypes.py_object,
-    ctypes.POINTER(ctypes.c_ssize_t),
-    ctypes.POINTER(ctypes.py_object),
-    ctypes.c_void_p,
-]
-_dict_next.restype = ctypes.c_int
-
-
-def sample_keys(table: dict[bytes, Any], count: int) -> list[bytes]:
-    """Up to ``count`` keys of ``table`` drawn at random (with repeats possible).
-
-    A position is drawn among the dict's entry slots; ``PyDict_Next`` answers the first live
-    entry at or after it, or nothing past the last one. The number of slots is private, but
-    never more than four times the live keys (a dict grows to three times its keys and fills
-    two thirds before it resizes): a draw past the end lowers the bound to it and draws again.
-    Keys after a run of deleted entries are drawn a little more often, as Redis's draws favour
-    keys in short bucket chains."""
-    size = len(table)
-    if size == 0:
-        return []
-    count = min(count, size)
-    bound = 4 * size + 16
-    found: list[bytes] = []
-    position = ctypes.c_ssize_t()
-    key = ctypes.py_object()
-    while len(found) < count and bound > 0:
-        start = random.randrange(bound)
-        position.value = start
-        if _dict_next(table, ctypes.byref(position), ctypes.byref(key), None):
-            found.append(key.value)
-        else:
-            bound = start
-    return found
 
 
 # -- keeping the keyspace's dicts from doubling under churn -----------------------------------
@@ -132,20 +95,22 @@ def _can_read_fill() -> bool:
 
 
 _READ_FILL: Final = _can_read_fill()
+# A dict of this many slots or more is copied once its keys fill a sixth of them or less.
+_SHRINK_FROM: Final = 256
 
 
 def compact_if_due(db: Database) -> None:
-    """Copy each of ``db``'s dicts whose next rebuild by CPython is near and would double it
-    (see above)."""
+    """Copy each of ``db``'s dicts whose next rebuild by CPython is near and would double it,
+    or that eviction has left mostly empty (a dict never shrinks when keys are deleted: with
+    most keys gone, its table is most of what eviction could not free)."""
     if not _READ_FILL:
         return
     for name in ("data", "access", "expires"):
         table = getattr(db, name)
-        if not table:
-            continue
         used, log2, usable, entries = _table_fill(table)
         size = 1 << log2
-        if usable < size >> 4 and entries > used and 3 * used > size and 3 * used <= 2 * size:
+        doubling = usable < size >> 4 and entries > used and size < 3 * used <= 2 * size
+        if doubling or (size >= _SHRINK_FROM and 6 * used <= size):
             setattr(db, name, dict(table))
 
 
