@@ -152,7 +152,10 @@ class Evictor:
         ``performEvictions``): :data:`OK`, :data:`RUNNING` or :data:`FAIL`."""
         maxmemory = self.config.maxmemory
         meter = self.meter
-        if not maxmemory or meter.used() <= maxmemory:
+        if not maxmemory or not meter.due():
+            return OK
+        meter.cap = maxmemory
+        if meter.used() <= maxmemory:
             return OK
         used = meter.measure()
         if used <= maxmemory:

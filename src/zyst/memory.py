@@ -47,6 +47,8 @@ from typing import Any, Final
 
 from zyst.types.zset import ZSet
 
+# The check before each command reads malloc's figure at least this often (a power of 2).
+READ_EVERY: Final = 32
 # pymalloc serves requests up to this many bytes; larger ones go to malloc.
 SMALL_REQUEST: Final = 512
 # What a small argument is estimated to cost once stored: its bytes object's header and
@@ -167,26 +169,40 @@ def rss_bytes() -> int:
 
 
 def estimate_growth(argv: list[bytes]) -> int:
-    """What storing ``argv``'s arguments could add to pymalloc's part (malloc's part of large
-    arguments is read exactly by :func:`malloc_in_use`): an upper estimate, so that the
-    meter measures sooner rather than later."""
+    """What storing ``argv``'s arguments could add: an upper estimate for most commands (their
+    bytes, and per argument an object's header and a dict entry), so that the meter measures
+    sooner rather than later. (A command that stores more than it was sent, SETRANGE at a far
+    offset, SUNIONSTORE, is caught by the periodic reading of :meth:`MemoryMeter.due`.)"""
     total = _SMALL_OVERHEAD
     for arg in argv:
-        size = len(arg)
-        if size < SMALL_REQUEST:
-            total += size + _SMALL_OVERHEAD
+        total += len(arg) + _SMALL_OVERHEAD
     return total
 
 
 class MemoryMeter:
     """``used_memory``: measured, and estimated between measurements (module docstring)."""
 
-    __slots__ = ("growth", "measurements", "peak", "pymalloc", "startup")
+    __slots__ = (
+        "allowance",
+        "cap",
+        "checks",
+        "growth",
+        "measurements",
+        "peak",
+        "pymalloc",
+        "startup",
+    )
 
     def __init__(self) -> None:
         self.pymalloc = 0
-        # Estimated bytes pymalloc gained (or, negative, lost) since the last measurement.
+        # Estimated bytes gained since the last measurement.
         self.growth = 0
+        # The limit (maxmemory, 0 for none), and how much growth the last reading left room
+        # for: while ``growth`` stays under it (and not at every READ_EVERY-th check), the
+        # memory in use cannot have reached the limit by the estimate, and nothing is read.
+        self.cap = 0
+        self.allowance = 0
+        self.checks = 0
         self.measurements = 0
         self.peak = 0
         # What the server used when the meter was made (INFO's used_memory_startup): the
@@ -206,12 +222,22 @@ class MemoryMeter:
             used = malloc_in_use() + self.pymalloc
         if used > self.peak:
             self.peak = used
+        self.allowance = self.cap - used
         return used
 
     def used(self) -> int:
         """The bytes in use by the estimate: malloc's read now, pymalloc's last measured plus
         the growth noted since."""
-        return malloc_in_use() + self.pymalloc + self.growth
+        base = malloc_in_use() + self.pymalloc
+        self.allowance = self.cap - base
+        return base + self.growth
+
+    def due(self) -> bool:
+        """Whether the limit may have been reached since the last reading: the growth noted
+        passed the room it left, or this is every READ_EVERY-th check (for what no estimate
+        sees). Cheap: the check before every command while maxmemory is set."""
+        self.checks += 1
+        return self.growth >= self.allowance or not self.checks & (READ_EVERY - 1)
 
     def grew(self, size: int) -> None:
         """A command may have stored about ``size`` more bytes (:func:`estimate_growth`)."""

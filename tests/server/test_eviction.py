@@ -234,3 +234,23 @@ def test_evictions_reach_the_aof_as_del(tmp_path: Path) -> None:
         c = connect(second)
         after = {key: c.get(key) for key in c.scan_iter(count=1000)}
     assert after == before
+
+
+def test_used_memory_drops_when_keys_are_freed(server: ServerProcess) -> None:
+    """The figure eviction is driven by must fall when keys go (RSS need not: freed memory
+    stays resident); else evicting would seem to free nothing."""
+    c = connect(server)
+    c.flushall()
+    empty = info(c, "used_memory")
+    write(c, "k", 40_000)
+    full = info(c, "used_memory")
+    assert full - empty > 40_000 * 100
+    pipe = c.pipeline(transaction=False)
+    for n in range(0, 40_000, 2):
+        pipe.delete(f"k:{n}")
+    pipe.execute()
+    half = info(c, "used_memory")
+    # Half the keys and their values are freed; the dict tables keep their size until rebuilt.
+    assert full - half > 0.3 * (full - empty), (empty, full, half)
+    c.flushall()
+    assert info(c, "used_memory") - empty < 0.05 * (full - empty)

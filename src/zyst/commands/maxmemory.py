@@ -42,11 +42,20 @@ _EVALSHAS: Final = frozenset({"evalsha", "evalsha_ro"})
 _FCALLS: Final = frozenset({"fcall", "fcall_ro"})
 
 
+# Per declaration: True (flagged denyoom), False (never), None (it depends on the call: EXEC,
+# the scripts).
+_FLAGGED: dict[Command, bool | None] = {}
+_DEPENDS: Final = frozenset({"exec", *_EVALS, *_EVALSHAS, *_FCALLS})
+
+
 def _denyoom(client: Client, cmd: Command, argv: list[bytes]) -> bool:
     """Whether ``cmd`` (called with ``argv``) is refused when out of memory (Redis's
     ``CMD_DENYOOM`` from ``getCommandFlags``)."""
-    if "denyoom" in cmd.flags:
-        return True
+    if cmd not in _FLAGGED:
+        _FLAGGED[cmd] = True if "denyoom" in cmd.flags else None if cmd.name in _DEPENDS else False
+    flagged = _FLAGGED[cmd]
+    if flagged is not None:
+        return flagged
     name = cmd.name
     if name == "exec":
         for queued in client.multi_queue:
@@ -120,6 +129,8 @@ def follow_settings(ctx: ServerContext) -> None:
     config = ctx.config
 
     def changed(name: str = "") -> None:
+        evictor.meter.cap = config.maxmemory
+        evictor.meter.allowance = 0  # (read at the next check)
         if config.maxmemory:
             ctx.client_mode |= modes.CAPPED
             for client in ctx.clients.values():
