@@ -147,12 +147,13 @@ class Evictor:
         self.runs_timed_out = 0
 
     # -- the check before a command ----------------------------------------------------------
-    def perform(self) -> int:
+    def perform(self, checked: bool = False) -> int:
         """Bring ``used_memory`` under ``maxmemory`` if it is over (Redis's
-        ``performEvictions``): :data:`OK`, :data:`RUNNING` or :data:`FAIL`."""
+        ``performEvictions``): :data:`OK`, :data:`RUNNING` or :data:`FAIL`. ``checked``: the
+        caller has just asked the meter whether a reading is due, and it is."""
         maxmemory = self.config.maxmemory
         meter = self.meter
-        if not maxmemory or not meter.due():
+        if not maxmemory or not (checked or meter.due()):
             return OK
         meter.cap = maxmemory
         if meter.used() <= maxmemory:
@@ -272,7 +273,15 @@ class Evictor:
 
 def evictor_of(ctx: ServerContext) -> Evictor:
     """The eviction state of the server ``ctx``, made on first use."""
-    return state_of(ctx, Evictor, _make)
+    for known, evictor in _LAST:
+        if known is ctx:
+            return evictor  # (a process serves one server: the check before each command)
+    evictor = state_of(ctx, Evictor, _make)
+    _LAST[:] = [(ctx, evictor)]
+    return evictor
+
+
+_LAST: list[tuple[ServerContext, Evictor]] = []
 
 
 def _make(ctx: ServerContext) -> Evictor:

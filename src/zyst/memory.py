@@ -27,12 +27,19 @@ what Redis's ``used_memory`` does not (the interpreter's own objects, modules an
 Where glibc or pymalloc is missing (musl, a debug build), the missing part is read as 0 and
 RSS stands in for the whole when neither is there (:func:`can_measure`).
 
-Measuring costs tens of microseconds, too much for every command: :class:`MemoryMeter` keeps
-the pymalloc part of its last measurement and an estimate of what the commands since have
-added (:meth:`MemoryMeter.grew`), reads malloc's cheap figure afresh each time
-(:meth:`MemoryMeter.used`), and measures fully on request (:meth:`MemoryMeter.measure`): the
-eviction loop does before and after each round, the cron ``hz`` times a second while
-``maxmemory`` is set, INFO and MEMORY each time they report it.
+Measuring costs 30 to 50 us (ctypes included), too much for every command:
+:class:`MemoryMeter` keeps the pymalloc part of its last measurement and an upper estimate of
+what the ``denyoom`` commands since have added (:meth:`MemoryMeter.grew`, from their
+arguments). The check before each command reads nothing while that growth stays under the
+room the last reading left below ``maxmemory`` (:meth:`MemoryMeter.due`), and malloc's cheap
+figure (:meth:`MemoryMeter.used`) otherwise and at every 32nd command (for what no estimate
+sees: SETRANGE at a far offset, a union stored); it measures fully (:meth:`MemoryMeter.measure`)
+only when that says the limit is passed, then after each eviction round; the cron measures
+``hz`` times a second while ``maxmemory`` is set, INFO and MEMORY each time they report it.
+
+Invariant: ``used_memory`` never includes memory the dataset freed (an evicted or deleted key
+is gone from both allocators at once; nothing else in the server keeps a reference to it: the
+expiry cycle reads the TTL dict in place, :mod:`zyst.dictpos`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands import modes
-from zyst.commands.table import ON_REJECT, Command, Reply, note_refused, resolve
+from zyst.commands.table import ON_REJECT, Command, Reply, call, note_refused, resolve
 from zyst.eviction import FAIL, evictor_of
 from zyst.memory import estimate_growth
 from zyst.protocol.resp import ErrorReply
@@ -90,16 +90,19 @@ def _call_capped(client: Client, argv: list[bytes]) -> Reply:
     found = resolve(argv)
     if isinstance(found, Command):
         evictor = evictor_of(ctx)
+        meter = evictor.meter
         denyoom = _denyoom(client, found, argv)
         if denyoom:
-            evictor.meter.grew(estimate_growth(argv))
-        oom = evictor.perform() == FAIL
+            meter.grew(estimate_growth(argv))
+        # (perform() itself starts with this test; made here, the common case costs no call.)
+        oom = meter.due() and evictor.perform(checked=True) == FAIL
         evictor.pre_command_oom = oom
         if oom and (denyoom or (client.mode & modes.MULTI and found.name not in _MULTI_ALLOWED)):
             return _reject(client, found, argv)
-    client.mode &= ~modes.CAPPED
+    mode = client.mode & ~modes.CAPPED
+    client.mode = mode
     try:
-        return modes.call_in_mode(client, argv)
+        return call(client, argv) if not mode else modes.call_in_mode(client, argv)
     finally:
         client.mode |= ctx.client_mode & modes.CAPPED
 
