@@ -733,15 +733,22 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "whether CONFIG SET may change dbfilename (local: from loopback connections only)",
         mutable=False,
     ),
-    # Clients and tools read and set these two; no memory limit is enforced yet.
+    # The memory cap and eviction (zyst.eviction, zyst.memory).
     _memory_setting(
-        "maxmemory", 0, ULLONG_MAX, "accepted and shown (no memory limit is enforced yet)"
+        "maxmemory", 0, ULLONG_MAX, "the cap on used_memory (0: none); see maxmemory-policy"
     ),
     _enum_setting(
         "maxmemory-policy",
         _POLICIES,
         "POLICY",
-        "nothing is evicted yet; an *-lfu policy makes the access clocks count (OBJECT FREQ)",
+        "which keys go when used_memory passes maxmemory (noeviction: writes are refused)",
+    ),
+    _int_setting("maxmemory-samples", 1, INT_MAX, "keys sampled per eviction pick (LRU, LFU, TTL)"),
+    _int_setting(
+        "maxmemory-eviction-tenacity",
+        0,
+        100,
+        "how long one eviction run may take before it goes on in the background (0..100)",
     ),
     _setting(
         "notify-keyspace-events",
@@ -896,6 +903,8 @@ class Config:
     enable_protected_configs: str = "no"
     maxmemory: int = 0
     maxmemory_policy: str = "noeviction"
+    maxmemory_samples: int = 5
+    maxmemory_eviction_tenacity: int = 10
     notify_keyspace_events: str = ""
     lfu_log_factor: int = 10
     lfu_decay_time: int = 1

@@ -518,6 +518,14 @@ CACHING_NO_NOT_OPTOUT = (
 )
 
 
+# -- maxmemory (zyst.eviction) ------------------------------------------------------------------
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+# A script with flags (a shebang, or a function) that may write and lacks allow-oom.
+SCRIPT_OOM = (
+    "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
+)
+
+
 def _c_string(raw: bytes) -> str:
     """A prefix as Redis prints it with ``%s``: up to its first NUL byte."""
     return raw.split(b"\0", 1)[0].decode("latin-1")

@@ -2,11 +2,13 @@
 leave memory too (lazy expiry in :mod:`zyst.keyspace` handles the keys that are read).
 
 Like Redis (since 6.0) the cycle walks each database's TTL table incrementally rather than
-drawing random samples: :class:`ActiveExpirer` keeps, per database, a snapshot of the keys with a
-TTL and a cursor into it; each run checks up to a budget of keys, going on while at least a
-quarter of what it checked had expired (Redis's "more than 25% stale" rule) and the time budget
-lasts. A snapshot is rebuilt when its cursor reaches the end, so every key with a TTL is looked at
-once per pass, and the cost of taking the snapshot is spread over that pass.
+drawing random samples: :class:`ActiveExpirer` keeps, per database, a cursor into the TTL dict
+itself (an entry position, :func:`zyst.dictpos.keys_from`); each run checks up to a budget of
+keys, going on while at least a quarter of what it checked had expired (Redis's "more than 25%
+stale" rule) and the time budget lasts. A pass ends at the dict's last entry and the next starts
+over, so every key with a TTL is looked at once per pass (but when the dict is rebuilt
+meanwhile, which moves entries: then some are looked at twice or in the next pass). No copy of
+the keys is kept: a key deleted or evicted is freed at once.
 
 The cycle also keeps the estimates INFO shows, as Redis's cycle does: each database's
 ``avg_ttl`` (a running average of the time left to the keys it looks at), the keyspace's
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import time
 
+from zyst.dictpos import keys_from
 from zyst.keyspace import Keyspace
 
 KEYS_PER_LOOP = 20
@@ -29,7 +32,7 @@ class ActiveExpirer:
 
     def __init__(self, keyspace: Keyspace) -> None:
         self.keyspace = keyspace
-        self._snapshots: dict[int, list[bytes]] = {}
+        # Per database: the entry position of its TTL dict the walk goes on from.
         self._cursors: dict[int, int] = {}
         # Keys looked at (those still having a TTL) during the current run.
         self._sampled = 0
@@ -51,7 +54,7 @@ class ActiveExpirer:
         removed = 0
         for db in self.keyspace.dbs:
             if not db.expires:
-                self._snapshots.pop(db.index, None)
+                self._cursors.pop(db.index, None)
                 db.avg_ttl = 0
                 continue
             while True:
@@ -66,21 +69,15 @@ class ActiveExpirer:
 
     def _step(self, index: int) -> tuple[int, int]:
         db = self.keyspace.dbs[index]
-        snapshot = self._snapshots.get(index)
-        cursor = self._cursors.get(index, 0)
-        if snapshot is None or cursor >= len(snapshot):
-            snapshot = list(db.expires)
-            self._snapshots[index] = snapshot
-            cursor = 0
-        batch = snapshot[cursor : cursor + KEYS_PER_LOOP]
-        self._cursors[index] = cursor + len(batch)
+        position = self._cursors.get(index, 0)
+        batch, self._cursors[index] = keys_from(db.expires, position, KEYS_PER_LOOP)
+        if not batch and position:  # the pass ended: the next one starts now
+            batch, self._cursors[index] = keys_from(db.expires, 0, KEYS_PER_LOOP)
         now = self.keyspace.clock()
         expires = db.expires
         expired = sampled = ttl_sum = ttl_samples = 0
         for key in batch:
-            when = expires.get(key)
-            if when is None:
-                continue  # deleted or persisted since the snapshot
+            when = expires[key]  # (read from the dict just now: there)
             sampled += 1
             # As Redis: expired once past the deadline; a deadline that is now is neither.
             if when < now:

@@ -295,6 +295,10 @@ class KeyEvents:
         """A key expired (lazily or by the active cycle)."""
         self.emit(EXPIRED, b"expired", db_index, key)
 
+    def evicted(self, db_index: int, key: bytes) -> None:
+        """A key was evicted to stay under ``maxmemory``."""
+        self.emit(EVICTED, b"evicted", db_index, key)
+
 
 def _events(name: bytes, argv: list[bytes], count: int) -> list[Event]:
     """The event of each written key of command ``name``."""

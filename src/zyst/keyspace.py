@@ -463,6 +463,23 @@ class Database:
         if keyspace.signal.listening:
             keyspace.signal.expired(self.index, key)
 
+    def evict(self, key: bytes) -> None:
+        """Remove the stored ``key`` to free memory (``maxmemory``, :mod:`zyst.eviction`):
+        counted in ``evicted_keys``, its ``DEL`` propagated through the hook expired keys take
+        (:attr:`Keyspace.on_expired`), the key-modified signal raised with the ``evicted``
+        event, as Redis's ``deleteEvictedKeyAndPropagate``."""
+        del self.data[key]
+        del self.access[key]
+        if self.expires:
+            self.expires.pop(key, None)
+        if self.marks:
+            self.marks.pop(key, None)
+        keyspace = self.keyspace
+        keyspace.evicted_keys += 1
+        keyspace.on_expired(self.index, key)
+        if keyspace.signal.listening:
+            keyspace.signal.evicted(self.index, key)
+
     def __len__(self) -> int:
         return len(self.data)
 
@@ -477,6 +494,7 @@ class Keyspace:
         "clock",
         "collection_scans",
         "dbs",
+        "evicted_keys",
         "expired_keys",
         "expired_stale_perc",
         "expired_time_cap_reached_count",
@@ -507,6 +525,8 @@ class Keyspace:
         self.lfu_decay_time = 1
         self.dbs = [Database(index, self) for index in range(databases)]
         self.expired_keys = 0
+        # Keys removed to stay under maxmemory (zyst.eviction; INFO's evicted_keys).
+        self.evicted_keys = 0
         # Kept up to date by the active expiry cycle (zyst.expiry), shown by INFO stats: the
         # estimated share of keys with a TTL that have expired but are still in memory (0..1),
         # and how many cycles stopped because they ran out of time.
@@ -562,6 +582,7 @@ class Keyspace:
     def reset_stats(self) -> None:
         """Zero the counters INFO shows (``CONFIG RESETSTAT``)."""
         self.expired_keys = 0
+        self.evicted_keys = 0
         self.expired_stale_perc = 0.0
         self.expired_time_cap_reached_count = 0
         for db in self.dbs:

@@ -8,7 +8,7 @@ Who raises it:
   something: for the keys its declaration marks as written (key specs that are not ``RO``), or
   for the keys the handler named in :attr:`zyst.client.Client.touched` when it knows better
   (DEL of some missing keys, LMPOP's one popped key, MOVE's two databases);
-- the keyspace, when a key expires (lazily or by the active cycle);
+- the keyspace, when a key expires (lazily or by the active cycle) or is evicted;
 - FLUSHDB, FLUSHALL and SWAPDB, for whole databases (:meth:`KeySignal.database_replaced`).
 
 It costs nothing when nobody listens: :attr:`KeySignal.listening` is a plain field the raisers
@@ -93,6 +93,13 @@ class KeySignal:
     def expired(self, db_index: int, key: bytes) -> None:
         """``key`` expired (lazily or by the active cycle) and is gone."""
         self.events.expired(db_index, key)
+        self.modified(db_index, key)
+        if self.tracking.active:
+            self.tracking.invalidate(key, None)
+
+    def evicted(self, db_index: int, key: bytes) -> None:
+        """``key`` was evicted (``maxmemory``) and is gone."""
+        self.events.evicted(db_index, key)
         self.modified(db_index, key)
         if self.tracking.active:
             self.tracking.invalidate(key, None)

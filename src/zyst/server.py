@@ -30,12 +30,13 @@ from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
 from zyst.busy import EventPump
 from zyst.client import Client
 from zyst.clientscron import ClientsCron
-from zyst.commands import latency
+from zyst.commands import latency, maxmemory
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate, output_check_of
 from zyst.context import ServerContext
 from zyst.daemon import DEFAULT_PIDFILE, daemonize, remove_pidfile, write_pidfile
 from zyst.errors import CommandError
+from zyst.eviction import evictor_of
 from zyst.expiry import ActiveExpirer
 from zyst.fdlimit import FdLimitError, adjust_open_files_limit
 from zyst.listeners import (
@@ -183,6 +184,9 @@ class Server:
         self._bound: tuple[list[str], int] = ([], -1)
         self._tls_bound: tuple[list[str], int] = ([], 0)
         self.ctx.keyspace.on_expired = self._on_expired
+        # (maxmemory: the CAPPED bit follows the setting; evicted keys' DEL take the path of
+        # expired ones.)
+        maxmemory.follow_settings(self.ctx)
         self.ctx.request_shutdown = self._request_shutdown
         self.ctx.aof_info = self._aof_info
         self.saving = saving_of(self.ctx)
@@ -460,6 +464,7 @@ class Server:
         self.propagation.schedule = loop.call_soon
         self.ctx.blocking.call_later = loop.call_later
         self.ctx.blocking.call_soon = loop.call_soon
+        evictor_of(self.ctx).call_soon = loop.call_soon
 
         def factory() -> Connection:
             conn = Connection(
@@ -684,6 +689,9 @@ class Server:
             try:
                 self.ctx.keyspace.refresh_lru_clock()
                 self.ctx.children.poll()
+                if self.config.maxmemory:
+                    # (Corrects the estimate with what the commands' own did not see.)
+                    evictor_of(self.ctx).meter.measure()
                 if self.ctx.active_expire:
                     began = time.monotonic()
                     self.expirer.run(time_budget=interval * 0.25)

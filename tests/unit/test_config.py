@@ -153,6 +153,8 @@ def test_get_many_deduplicates() -> None:
         (b"port", b"6379"),
         (b"maxmemory", b"0"),
         (b"maxmemory-policy", b"noeviction"),
+        (b"maxmemory-samples", b"5"),
+        (b"maxmemory-eviction-tenacity", b"10"),
     ]
 
 

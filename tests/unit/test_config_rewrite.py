@@ -155,6 +155,8 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         enable_protected_configs="local",
         maxmemory=3 * 1024**2,
         maxmemory_policy="volatile-ttl",
+        maxmemory_samples=64,
+        maxmemory_eviction_tenacity=0,
         notify_keyspace_events="AKE",
         lfu_log_factor=0,
         lfu_decay_time=7,

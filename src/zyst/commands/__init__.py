@@ -14,6 +14,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     keys,
     latency,
     lists,
+    maxmemory,
     memory,
     migration,
     monitor,

@@ -1,7 +1,9 @@
-"""The MEMORY command: USAGE, an estimate of the bytes a key and its value take, and HELP.
+"""The MEMORY command: USAGE, an estimate of the bytes a key and its value take; STATS, the
+figures of :mod:`zyst.memory` under Redis's field names; DOCTOR, MALLOC-STATS, PURGE, HELP.
 
-The estimate is Python's own accounting (``sys.getsizeof``) of the objects that hold the key and
-its value, plus the keyspace's per-key share of its dict. Like Redis's ``objectComputeSize`` it
+USAGE's estimate (:func:`zyst.memory.size_of_key`) is Python's own accounting
+(``sys.getsizeof``) of the objects that hold the key and its value, plus the keyspace's
+per-key share of its dict. Like Redis's ``objectComputeSize`` it
 samples a collection rather than walking it: the container itself is measured exactly and the
 elements from the first ``count`` of them (5 by default, every one with ``SAMPLES 0``),
 averaged and multiplied by the length. The figure is comparable between keys of one Zyst, not
@@ -15,70 +17,43 @@ directly.
 from __future__ import annotations
 
 import sys
-from collections import deque
-from collections.abc import Iterable, Iterator
-from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from zyst import errors
+from zyst import errors, memory
 from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import help_reply
 from zyst.commands.table import KeySpec, Reply, container, subcommand
 from zyst.errors import CommandError
-from zyst.types.zset import ZSet
+from zyst.eviction import evictor_of
+from zyst.memory import size_of_key
+from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
 
 if TYPE_CHECKING:
     from zyst.client import Client
 
 DEFAULT_SAMPLES = 5
-# What one key costs the keyspace's dict beyond the key and value objects: an entry (hash, key,
-# value pointers) and its index slot, at the dict's usual load.
-DICT_ENTRY = 3 * 8 + 8
-# A sorted-set member also costs a (score, member) tuple in the ordered list, a float, a list
-# slot and an entry in the member -> score dict.
-ZSET_MEMBER = sys.getsizeof((0.0, b"")) + sys.getsizeof(0.0) + 8 + DICT_ENTRY
 
 MEMORY = container(
     "memory", group="server", summary="A container for memory diagnostics commands", since="4.0.0"
 )
 
-# Redis's MEMORY HELP, its entries for the subcommands Zyst has.
+# Redis's MEMORY HELP.
 _MEMORY_HELP = [
     "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",
     "HELP",
     "    Prints this help.",
 ]
-
-
-def sampled_size(length: int, elements: Iterable[int], samples: int) -> int:
-    """The bytes of ``length`` elements estimated from the sizes of the first ``samples`` of
-    ``elements`` (their mean times ``length``)."""
-    taken = list(islice(elements, samples))
-    if not taken:
-        return 0
-    return sum(taken) * length // len(taken)
-
-
-def value_size(value: Any, samples: int) -> int:
-    """The estimated bytes of one stored value (see the module docstring)."""
-    size = sys.getsizeof
-    kind = type(value)
-    if kind is bytes or kind is bytearray:  # (a bytearray counts its spare room, as an sds)
-        return size(value)
-    if kind is deque:
-        return size(value) + sampled_size(len(value), map(size, value), samples)
-    if kind is dict:
-        pairs: Iterator[int] = (size(f) + size(v) + DICT_ENTRY for f, v in value.items())
-        return size(value) + sampled_size(len(value), pairs, samples)
-    if kind is set:
-        return size(value) + sampled_size(len(value), map(size, value), samples)
-    if kind is ZSet:
-        members = (size(member) + ZSET_MEMBER for member, _ in value)
-        return size(value) + sampled_size(len(value), members, samples)
-    raise TypeError(f"no size for {kind.__name__}")
 
 
 @subcommand(
@@ -119,12 +94,6 @@ def memory_usage(client: Client, argv: list[bytes]) -> Reply:
     return size_of_key(key, value, samples)
 
 
-def size_of_key(key: bytes, value: Any, samples: int) -> int:
-    """The bytes of ``key`` itself, its keyspace entry, its access clock's entry (the clock
-    itself is shared under LRU; see zyst.access) and its value."""
-    return sys.getsizeof(key) + 2 * DICT_ENTRY + value_size(value, samples)
-
-
 @subcommand(
     MEMORY,
     "help",
@@ -137,3 +106,162 @@ def size_of_key(key: bytes, value: Any, samples: int) -> int:
 def memory_help(client: Client, argv: list[bytes]) -> Reply:
     """MEMORY HELP"""
     return help_reply(_MEMORY_HELP)
+
+
+def _stats_fields(client: Client) -> dict[bytes, Reply]:
+    """MEMORY STATS: Redis's fields, with what Zyst can tell truthfully (0 for what it has not:
+    replication, cluster links; the allocator figures are malloc + pymalloc, the resident set
+    is RSS)."""
+    ctx = client.ctx
+    meter = evictor_of(ctx).meter
+    used = meter.measure()
+    rss = memory.rss_bytes()
+    startup = meter.startup
+    keys = sum(len(db.data) for db in ctx.keyspace.dbs)
+    dataset = max(used - startup, 0)
+    fields: dict[bytes, Reply] = {
+        b"peak.allocated": meter.peak,
+        b"total.allocated": used,
+        b"startup.allocated": startup,
+        b"replication.backlog": 0,
+        b"clients.slaves": 0,
+        b"clients.normal": 0,
+        b"cluster.links": 0,
+        b"aof.buffer": 0,
+        b"lua.caches": 0,
+        b"functions.caches": 0,
+    }
+    for db in ctx.keyspace.dbs:
+        if db.data:
+            fields[b"db.%d" % db.index] = Map(
+                [
+                    (b"overhead.hashtable.main", sys.getsizeof(db.data) + sys.getsizeof(db.access)),
+                    (b"overhead.hashtable.expires", sys.getsizeof(db.expires)),
+                    (b"overhead.hashtable.slot-to-keys", 0),
+                ]
+            )
+    fields.update(
+        {
+            b"overhead.total": startup,
+            b"keys.count": keys,
+            b"keys.bytes-per-key": dataset // keys if keys else 0,
+            b"dataset.bytes": dataset,
+            b"dataset.percentage": 100.0 * dataset / used if used else 0.0,
+            b"peak.percentage": 100.0 * used / meter.peak if meter.peak else 0.0,
+            b"allocator.allocated": used,
+            b"allocator.active": used,
+            b"allocator.resident": rss,
+            b"allocator-fragmentation.ratio": 1.0,
+            b"allocator-fragmentation.bytes": 0,
+            b"allocator-rss.ratio": rss / used if used else 0.0,
+            b"allocator-rss.bytes": rss - used,
+            b"rss-overhead.ratio": 1.0,
+            b"rss-overhead.bytes": 0,
+            b"fragmentation": rss / used if used else 0.0,
+            b"fragmentation.bytes": rss - used,
+        }
+    )
+    return fields
+
+
+@subcommand(
+    MEMORY,
+    "stats",
+    arity=2,
+    summary="Show memory usage details",
+    since="4.0.0",
+    complexity="O(1)",
+    tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
+)
+def memory_stats(client: Client, argv: list[bytes]) -> Reply:
+    """MEMORY STATS"""
+    return Map(list(_stats_fields(client).items()))
+
+
+# Redis's MEMORY DOCTOR reports, the ones Zyst can make.
+_DOCTOR_NOTHING = (
+    "Hi Sam, I can't find any memory issue in your instance. "
+    "I can only account for what occurs on this base.\n"
+)
+_DOCTOR_EMPTY = (
+    "Hi Sam, this instance is empty or is using very little memory, "
+    "my issues detector can't be used in these conditions. "
+    "Please, leave for your mission on Earth and fill it with some data. "
+    "The new Sam and I will be back to our programming as soon as I "
+    "finished rebooting.\n"
+)
+_DOCTOR_PEAK = (
+    "Sam, I detected a few issues in this Redis instance memory implants:\n\n"
+    " * Peak memory: In the past this instance used more than 150% the memory that is "
+    "currently using. The allocator is normally not able to release memory after a peak, so "
+    "you can expect to see a big fragmentation ratio, however this is actually harmless and is "
+    "only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is "
+    "currently bigger than expected, the memory will be used as soon as you fill the Redis "
+    "instance with more data. If the memory peak was only occasional and you want to try to "
+    "reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is "
+    "to shutdown and restart the instance.\n\n"
+    "I'm here to keep you safe, Sam. I want to help you.\n"
+)
+
+
+@subcommand(
+    MEMORY,
+    "doctor",
+    arity=2,
+    summary="Outputs memory problems report",
+    since="4.0.0",
+    complexity="O(1)",
+    tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
+)
+def memory_doctor(client: Client, argv: list[bytes]) -> Reply:
+    """MEMORY DOCTOR
+
+    Redis's report for an empty instance (a dataset under 5 MB, the interpreter's own memory
+    not counted) or for a past peak over 150% of the memory in use; else that all is well."""
+    meter = evictor_of(client.ctx).meter
+    used = meter.measure()
+    if used - meter.startup < 5 * 1024 * 1024:
+        report = _DOCTOR_EMPTY
+    elif meter.peak > used * 3 // 2:
+        report = _DOCTOR_PEAK
+    else:
+        report = _DOCTOR_NOTHING
+    return Verbatim(report.encode())
+
+
+@subcommand(
+    MEMORY,
+    "malloc-stats",
+    arity=2,
+    summary="Show allocator internal stats",
+    since="4.0.0",
+    complexity="Depends on how much memory is allocated, could be slow",
+    tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
+)
+def memory_malloc_stats(client: Client, argv: list[bytes]) -> Reply:
+    """MEMORY MALLOC-STATS
+
+    pymalloc's own report (its size classes, pools and arenas), where Redis gives jemalloc's."""
+    report = memory.pymalloc_report()
+    if not report:
+        return b"Stats not supported for the current allocator"
+    return Verbatim(report)
+
+
+@subcommand(
+    MEMORY,
+    "purge",
+    arity=2,
+    summary="Ask the allocator to release memory",
+    since="4.0.0",
+    complexity="Depends on how much memory is allocated, could be slow",
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
+def memory_purge(client: Client, argv: list[bytes]) -> Reply:
+    """MEMORY PURGE
+
+    Gives glibc's free memory back to the system (``malloc_trim``); pymalloc returns its empty
+    arenas by itself."""
+    if not memory.trim():
+        return ErrorReply("ERR Error purging dirty pages")
+    return OK

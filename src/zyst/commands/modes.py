@@ -38,6 +38,11 @@ PAUSED: Final = 64  # every client but the monitoring ones, while CLIENT PAUSE i
 # CLIENT TRACKING ON (zyst.commands.caching): what its commands read is remembered, and what
 # they invalidate for the client itself is sent after their replies.
 TRACKING: Final = 128
+# Reserved for ACL enforcement: a client not yet authenticated, or whose user is restricted.
+GUARDED: Final = 256
+# Every client while maxmemory is set (zyst.commands.maxmemory): eviction before each command,
+# and OOM for the commands that could add memory.
+CAPPED: Final = 512
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 

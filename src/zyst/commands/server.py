@@ -32,6 +32,7 @@ from zyst.commands.table import COMMANDS, Command, Reply, command, container, su
 from zyst.config import format_percentile
 from zyst.config_rewrite import rewrite_config
 from zyst.errors import CommandError
+from zyst.eviction import evictor_of
 from zyst.persistence.saving import saving_of
 from zyst.protocol import resp
 from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
@@ -280,25 +281,37 @@ def _clients(ctx: ServerContext) -> Fields:
 
 
 def _memory(ctx: ServerContext) -> Fields:
-    # Python has no allocator counter to match jemalloc's: the resident set is the honest figure.
+    # used_memory is what the allocators hold in live blocks (zyst.memory), measured now; RSS
+    # is the resident set, larger by the interpreter and by what was freed but stays resident.
+    meter = evictor_of(ctx).meter
+    used = meter.measure()
     rss = _rss_bytes()
-    peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    peak = meter.peak
+    startup = meter.startup
+    dataset = max(used - startup, 0)
     system = _total_system_memory()
     maxmemory = ctx.config.maxmemory
     return [
-        ("used_memory", rss),
-        ("used_memory_human", _human_bytes(rss)),
+        ("used_memory", used),
+        ("used_memory_human", _human_bytes(used)),
         ("used_memory_rss", rss),
         ("used_memory_rss_human", _human_bytes(rss)),
         ("used_memory_peak", peak),
         ("used_memory_peak_human", _human_bytes(peak)),
-        ("used_memory_peak_perc", f"{100 * rss / peak:.2f}%"),
+        ("used_memory_peak_perc", f"{100 * used / peak:.2f}%" if peak else "0.00%"),
+        ("used_memory_startup", startup),
+        ("used_memory_dataset", dataset),
+        ("used_memory_dataset_perc", f"{100 * dataset / used:.2f}%" if used else "0.00%"),
         ("total_system_memory", system),
         ("total_system_memory_human", _human_bytes(system)),
         *_scripts_memory(ctx),
         ("maxmemory", maxmemory),
         ("maxmemory_human", _human_bytes(maxmemory)),
         ("maxmemory_policy", ctx.config.maxmemory_policy),
+        ("mem_fragmentation_ratio", f"{rss / used:.2f}" if used else "0.00"),
+        ("mem_fragmentation_bytes", rss - used),
+        ("mem_not_counted_for_evict", 0),
+        ("mem_allocator", "libc"),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", 0),
     ]
@@ -398,7 +411,7 @@ def _stats(ctx: ServerContext) -> Fields:
         ("expired_keys", keys.expired_keys),
         ("expired_stale_perc", f"{keys.expired_stale_perc * 100:.2f}"),
         ("expired_time_cap_reached_count", keys.expired_time_cap_reached_count),
-        ("evicted_keys", 0),
+        ("evicted_keys", keys.evicted_keys),
         ("evicted_clients", 0),
         ("keyspace_hits", keys.hits),
         ("keyspace_misses", keys.misses),

@@ -30,11 +30,12 @@ from zyst.client import Client
 from zyst.commands import modes
 from zyst.commands.table import Reply
 from zyst.errors import CommandError
+from zyst.eviction import evictor_of
 from zyst.perserver import state_of
 from zyst.protocol.inline import split_args
 from zyst.protocol.resp import OK, ErrorReply, Map
 from zyst.scripting.convert import lua_to_reply
-from zyst.scripting.flags import COMPAT, FLAG_NAMES, NO_WRITES
+from zyst.scripting.flags import ALLOW_OOM, COMPAT, FLAG_NAMES, NO_WRITES
 from zyst.scripting.functions import Function, LibraryLoader
 from zyst.scripting.interpreter import EVAL, Interpreter, lua_text, sha1hex
 
@@ -89,6 +90,7 @@ class Run:
     and what has become of it (:mod:`zyst.busy`)."""
 
     __slots__ = (
+        "allow_oom",
         "argv",
         "caller",
         "funcname",
@@ -120,6 +122,8 @@ class Run:
         self.killed = False
         self.shutdown = False
         self.wrote = False
+        # Declared allow-oom: its commands run whatever the memory (SCRIPT_ALLOW_OOM).
+        self.allow_oom = False
 
 
 class Engine:
@@ -177,6 +181,7 @@ class Engine:
             return ErrorReply(refusal)
         declared_read_only = not script.flags & COMPAT and script.flags & NO_WRITES
         run = Run(caller, argv, sha, read_only or bool(declared_read_only), True)
+        run.allow_oom = not script.flags & COMPAT and bool(script.flags & ALLOW_OOM)
         interpreter = self.interpreter
         interpreter.set_global(b"KEYS", interpreter.lua.table_from(keys))
         interpreter.set_global(b"ARGV", interpreter.lua.table_from(args))
@@ -198,6 +203,7 @@ class Engine:
             return ErrorReply(refusal)
         read_only = read_only or bool(function.flags & NO_WRITES)
         run = Run(caller, argv, function.name.decode("latin-1"), read_only, False)
+        run.allow_oom = bool(function.flags & ALLOW_OOM)
         interpreter = self.functions.interpreter
         lua = interpreter.lua
         return self._run(
@@ -215,6 +221,12 @@ class Engine:
                 return self.ctx.write_refusal
             if read_only:
                 return errors.SCRIPT_WRITE_FLAG_RO
+            if (
+                not flags & ALLOW_OOM
+                and self.ctx.config.maxmemory
+                and evictor_of(self.ctx).pre_command_oom
+            ):
+                return errors.SCRIPT_OOM
         return None
 
     def _run(

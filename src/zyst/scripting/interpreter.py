@@ -26,6 +26,7 @@ from zyst import errors
 from zyst.blocking import reply_without_waiting
 from zyst.commands import table
 from zyst.commands.caching import script_read
+from zyst.eviction import evictor_of
 from zyst.protocol.resp import ErrorReply, encode_reply
 from zyst.scripting import libraries, prelude
 from zyst.scripting.convert import ReplyReader, error_table
@@ -183,9 +184,21 @@ class Interpreter:
             return True, self._rejected(errors.SCRIPT_NOSCRIPT_COMMAND, found)
         if run.read_only and (found.write or found.name in table.MAY_REPLICATE):
             return True, self._rejected(errors.SCRIPT_WRITE_IN_READ_ONLY, found)
+        ctx = self.engine.ctx
+        if (
+            not run.wrote
+            and not run.allow_oom
+            and ctx.config.maxmemory
+            and evictor_of(ctx).pre_command_oom
+            and "denyoom" in flags
+        ):
+            # Out of memory when the script started: its first write that could add memory is
+            # refused; a later one is not (the script cannot stop half way).
+            ctx.stats.count_error(errors.OOM)
+            found.rejected_calls += 1
+            return True, error_table(self.lua, b"-" + errors.OOM.encode(), from_command=True)
         if found.write:
             run.wrote = True  # from now on SCRIPT KILL can't stop it (SCRIPT_WRITE_DIRTY)
-        ctx = self.engine.ctx
         client = self.engine.client
         if run.propagate:
             reply = table.call(client, argv)
