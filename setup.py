@@ -47,6 +47,7 @@ HOT_MODULES = [
     "src/zyst/persistence/rdb.py",
     "src/zyst/persistence/rdbvalues.py",
     "src/zyst/persistence/rdbfile.py",
+    "src/zyst/commands/maxmemory.py",
 ]
 
 ext_modules = []

@@ -29,8 +29,8 @@ RSS stands in for the whole when neither is there (:func:`can_measure`).
 
 Measuring costs 30 to 50 us (ctypes included), too much for every command:
 :class:`MemoryMeter` keeps the pymalloc part of its last measurement and an upper estimate of
-what the ``denyoom`` commands since have added (:meth:`MemoryMeter.grew`, from their
-arguments). The check before each command reads nothing while that growth stays under the
+what the ``denyoom`` commands since have added (``MemoryMeter.growth``, which the check
+in :mod:`zyst.commands.maxmemory` raises from their arguments). The check before each command reads nothing while that growth stays under the
 room the last reading left below ``maxmemory`` (:meth:`MemoryMeter.due`), and malloc's cheap
 figure (:meth:`MemoryMeter.used`) otherwise and at every 32nd command (for what no estimate
 sees: SETRANGE at a far offset, a union stored); it measures fully (:meth:`MemoryMeter.measure`)
@@ -60,7 +60,7 @@ READ_EVERY: Final = 32
 SMALL_REQUEST: Final = 512
 # What a small argument is estimated to cost once stored: its bytes object's header and
 # rounding, and its share of a dict entry (the keyspace's, the access clock's).
-_SMALL_OVERHEAD: Final = 80
+ARG_OVERHEAD: Final = 80
 
 
 class _MallInfo2(ctypes.Structure):
@@ -175,17 +175,6 @@ def rss_bytes() -> int:
         return 0
 
 
-def estimate_growth(argv: list[bytes]) -> int:
-    """What storing ``argv``'s arguments could add: an upper estimate for most commands (their
-    bytes, and per argument an object's header and a dict entry), so that the meter measures
-    sooner rather than later. (A command that stores more than it was sent, SETRANGE at a far
-    offset, SUNIONSTORE, is caught by the periodic reading of :meth:`MemoryMeter.due`.)"""
-    total = _SMALL_OVERHEAD
-    for arg in argv:
-        total += len(arg) + _SMALL_OVERHEAD
-    return total
-
-
 class MemoryMeter:
     """``used_memory``: measured, and estimated between measurements (module docstring)."""
 
@@ -245,10 +234,6 @@ class MemoryMeter:
         sees). Cheap: the check before every command while maxmemory is set."""
         self.checks += 1
         return self.growth >= self.allowance or not self.checks & (READ_EVERY - 1)
-
-    def grew(self, size: int) -> None:
-        """A command may have stored about ``size`` more bytes (:func:`estimate_growth`)."""
-        self.growth += size
 
 
 # -- what one key costs (MEMORY USAGE, and what eviction counts as freed) --------------------

@@ -26,7 +26,7 @@ from zyst import errors
 from zyst.commands import modes
 from zyst.commands.table import ON_REJECT, Command, Reply, call, note_refused, resolve
 from zyst.eviction import FAIL, evictor_of
-from zyst.memory import estimate_growth
+from zyst.memory import ARG_OVERHEAD, READ_EVERY
 from zyst.protocol.resp import ErrorReply
 from zyst.scripting.engine import engine_of, script_flags
 from zyst.scripting.flags import ALLOW_OOM, COMPAT, NO_WRITES
@@ -93,9 +93,19 @@ def _call_capped(client: Client, argv: list[bytes]) -> Reply:
         meter = evictor.meter
         denyoom = _denyoom(client, found, argv)
         if denyoom:
-            meter.grew(estimate_growth(argv))
-        # (perform() itself starts with this test; made here, the common case costs no call.)
-        oom = meter.due() and evictor.perform(checked=True) == FAIL
+            # What storing the arguments could add: an upper estimate for most commands (their
+            # bytes, and per argument an object's header and a dict entry), so that the meter
+            # measures sooner rather than later. (A command that stores more than it was sent,
+            # SETRANGE at a far offset, SUNIONSTORE, is caught by the periodic reading.)
+            growth = ARG_OVERHEAD
+            for arg in argv:
+                growth += len(arg) + ARG_OVERHEAD
+            meter.growth += growth
+        # (MemoryMeter.due, inlined: this runs before every command.)
+        checks = meter.checks + 1
+        meter.checks = checks
+        due = meter.growth >= meter.allowance or not checks & (READ_EVERY - 1)
+        oom = due and evictor.perform(checked=True) == FAIL
         evictor.pre_command_oom = oom
         if oom and (denyoom or (client.mode & modes.MULTI and found.name not in _MULTI_ALLOWED)):
             return _reject(client, found, argv)
