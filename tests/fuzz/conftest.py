@@ -32,6 +32,9 @@ FUZZ_SETTINGS: Final = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+# pytest-timeout's limit for one fuzz test (all its examples): the suite's two minutes, and more
+# for a deep run.
+TEST_TIMEOUT: Final = max(120.0, EXAMPLES * 0.2)
 # Generous: only a hung server takes this long to answer or close.
 HANG_TIMEOUT: Final = 30.0
 PROTOCOL_ERRORS: Final = frozenset(
@@ -78,13 +81,17 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
 
 @pytest.fixture(scope="module")
 def catalog(fuzzed: Checked) -> Catalog:
-    """Every command and subcommand the server lists in COMMAND, with its arity."""
+    """Every command and subcommand the server lists in COMMAND, with its arity and whether
+    it is flagged ``blocking``."""
     reply = parse(exchange(fuzzed.server.port, [b"COMMAND\r\n"]))
     entries = []
+    blocking = set()
     for entry in reply:
         entries.append((entry[0], entry[1]))
         entries.extend((sub[0], sub[1]) for sub in entry[9])
-    return Catalog(entries)
+        if b"blocking" in entry[2]:
+            blocking.add(entry[0])
+    return Catalog(entries, frozenset(blocking))
 
 
 def parse(raw: bytes) -> list[Any]:
@@ -95,13 +102,16 @@ def parse(raw: bytes) -> list[Any]:
     return value
 
 
-def exchange(port: int, pieces: list[bytes]) -> bytes:
-    """Write ``pieces`` one after the other on a new connection, end the writing side, and
-    return everything the server sends until it closes (see :func:`exchange_all`)."""
-    return exchange_all(port, [pieces], [0] * len(pieces))[0]
+def exchange(port: int, pieces: list[bytes], end_writing: bool = True) -> bytes:
+    """Write ``pieces`` one after the other on a new connection, end the writing side (unless
+    told not to: the server must then close by itself), and return everything the server
+    sends until it closes (see :func:`exchange_all`)."""
+    return exchange_all(port, [pieces], [0] * len(pieces), end_writing)[0]
 
 
-def exchange_all(port: int, sessions: list[list[bytes]], order: list[int]) -> list[bytes]:
+def exchange_all(
+    port: int, sessions: list[list[bytes]], order: list[int], end_writing: bool = True
+) -> list[bytes]:
     """One connection per session; their pieces written in ``order`` (the session whose piece
     goes next, each piece once its connection's previous one went out), each connection's
     writing side ended after its last piece; reading all along, until the server has closed
@@ -131,7 +141,8 @@ def exchange_all(port: int, sessions: list[list[bytes]], order: list[int]) -> li
                         outgoing[index] = queues[index].pop(0)
                 for index, sock in enumerate(socks):
                     if writing[index] and not outgoing[index] and index not in waiting:
-                        _end_writing(sock)
+                        if end_writing:
+                            _end_writing(sock)
                         writing[index] = False
                     events = selectors.EVENT_READ if reading[index] else 0
                     if writing[index] and outgoing[index]:
@@ -213,26 +224,34 @@ def reply_end(raw: bytes, pos: int) -> int | None:
             left = stack.pop()
 
 
+def split_replies(output: bytes) -> tuple[list[bytes], bool]:
+    """The whole replies in ``output``, and whether bytes after them were cut short."""
+    replies: list[bytes] = []
+    pos = 0
+    while pos < len(output):
+        end = reply_end(output, pos)
+        if end is None:
+            return replies, True
+        replies.append(output[pos:end])
+        pos = end
+    return replies, False
+
+
 def check_replies(output: bytes) -> None:
     """``output`` is whole RESP replies (the last one may be cut by a reset), none an internal
     error, and a protocol error only as the last, with Redis's text."""
     assert b"ERR internal error" not in output, output[:2000]
-    pos = 0
-    while pos < len(output):
-        start = pos
-        end = reply_end(output, pos)
-        if end is None:  # cut short: only a reset connection does that
-            event("cut short by a reset")
-            return
-        pos = end
-        reply = output[start:end]
+    replies, cut = split_replies(output)
+    if cut:  # only a reset connection does that
+        event("cut short by a reset")
+    for position, reply in enumerate(replies):
         if reply.startswith(b"-ERR Protocol error"):
             event(reply.decode("latin-1").split(", got")[0])
             text = reply[1:-2]
             assert text in PROTOCOL_ERRORS or text.startswith(
                 b"ERR Protocol error: expected '$', got '"
             ), reply
-            assert pos == len(output), f"replies after a protocol error: {output[pos:][:200]!r}"
+            assert position == len(replies) - 1 and not cut, f"replies after {reply!r}"
 
 
 def check_alive(fuzzed: Checked, sent: list[bytes]) -> None:

@@ -295,10 +295,14 @@ class Catalog:
     """The commands to fuzz: names (``b"get"`` or ``b"config|set"``) with their arities, as
     the server's COMMAND lists them, minus :data:`EXCLUDED`."""
 
-    def __init__(self, entries: list[tuple[bytes, int]]) -> None:
+    def __init__(
+        self, entries: list[tuple[bytes, int]], blocking: frozenset[bytes] = frozenset()
+    ) -> None:
         self.entries = sorted(entry for entry in entries if entry[0] not in EXCLUDED)
         # Every command name (no subcommands), the excluded ones too.
         self.names = frozenset(name for name, _ in entries if b"|" not in name)
+        # The commands flagged ``blocking`` (they may wait for a key, a replica, a timeout).
+        self.blocking = blocking
 
 
 @st.composite

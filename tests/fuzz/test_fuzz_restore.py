@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.conftest import (
     FUZZ_SETTINGS,
+    TEST_TIMEOUT,
     Checked,
     check_alive,
     check_replies,
@@ -27,6 +28,8 @@ from tests.fuzz.conftest import (
 )
 from zyst.persistence.rdb import crc64
 from zyst.protocol.resp import encode_command
+
+pytestmark = pytest.mark.timeout(TEST_TIMEOUT)
 
 
 def _many(prefix: bytes, count: int) -> list[bytes]:
