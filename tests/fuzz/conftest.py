@@ -52,6 +52,12 @@ PROTOCOL_ERRORS: Final = frozenset(
 BAD_LOG_LINES: Final = ("Traceback", "internal error", "Exception in callback", "exception was")
 
 
+class ServerBroken(BaseException):
+    """The server hung or died. A BaseException, so that Hypothesis does not shrink the input:
+    each try would wait out the hang again (or find the server already gone). The message
+    holds the input as it was sent."""
+
+
 class Checked:
     """The fuzz server, with how far its log has been read."""
 
@@ -59,6 +65,8 @@ class Checked:
         self.server = server
         self.log_read = 0
         self.examples = 0
+        # Why the server is no use any more, once it hung or died.
+        self.broken: str | None = None
 
     def new_log(self) -> str:
         text = self.server.log.read_bytes()[self.log_read :].decode("utf-8", "replace")
@@ -77,6 +85,13 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
         checked = Checked(server)
         yield checked
         assert server.proc is not None and server.proc.poll() is None, "the server died"
+
+
+@pytest.fixture(autouse=True)
+def _still_sound(fuzzed: Checked) -> None:
+    """A test after the one that broke the server fails at once rather than wait on it."""
+    if fuzzed.broken is not None:
+        raise ServerBroken(f"broken by an earlier test: {fuzzed.broken}")
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +167,8 @@ def exchange_all(
                     elif sock in selector.get_map():
                         selector.unregister(sock)
                 if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"no close within {HANG_TIMEOUT} s; got "
+                    raise ServerBroken(
+                        f"no close within {HANG_TIMEOUT} s after sending {sessions!r}; got "
                         + repr([bytes(data[:300]) for data in received])
                     )
                 for key, mask in selector.select(timeout=1.0):
@@ -257,14 +272,26 @@ def check_replies(output: bytes) -> None:
 def check_alive(fuzzed: Checked, sent: list[bytes]) -> None:
     """A fresh connection gets PONG, and the log shows no internal error."""
     fuzzed.examples += 1
-    with socket.create_connection(("127.0.0.1", fuzzed.server.port), timeout=HANG_TIMEOUT) as s:
-        s.sendall(b"*1\r\n$4\r\nPING\r\n")
-        reply = b""
-        while not reply.endswith(b"\r\n"):
-            chunk = s.recv(1024)
-            assert chunk, f"closed instead of PONG after {b''.join(sent)[:500]!r}"
-            reply += chunk
-    assert reply == b"+PONG\r\n", (reply, b"".join(sent)[:500])
+    try:
+        reply = ping(fuzzed.server.port)
+    except OSError as exc:
+        reply = repr(exc).encode()
+    if reply != b"+PONG\r\n":
+        fuzzed.broken = f"no PONG but {reply!r} after {b''.join(sent)!r}"
+        raise ServerBroken(fuzzed.broken)
     log = fuzzed.new_log()
     bad = [line for line in log.splitlines() if any(mark in line for mark in BAD_LOG_LINES)]
     assert not bad, f"after {b''.join(sent)[:500]!r}:\n{log[-5000:]}"
+
+
+def ping(port: int) -> bytes:
+    """PING on a new connection: the reply's line, or what came before the close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=HANG_TIMEOUT) as sock:
+        sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+        reply = b""
+        while not reply.endswith(b"\r\n"):
+            chunk = sock.recv(1024)
+            if not chunk:
+                break
+            reply += chunk
+    return reply

@@ -279,6 +279,7 @@ KEYS: Final = (b"k", b"k2", b"{k}1", b"{k}2", b"s", b"h", b"z", b"l", b"x:1", b"
 
 ANY_NUMBER: Final = st.sampled_from(BOUNDARY_NUMBERS)
 ARGUMENT: Final = st.one_of(
+    st.just(b""),  # the argument most often mishandled, drawn often
     ANY_NUMBER,
     st.sampled_from(KEYWORDS),
     st.sampled_from(KEYS),
