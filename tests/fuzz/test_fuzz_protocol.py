@@ -7,8 +7,11 @@ ends its writing side and reads until the server closes. Then it checks:
 - no reply is an internal error and the server's log holds no traceback;
 - a fresh connection still gets PONG (the server neither crashed nor hangs).
 
-A third test sends mutated requests made of deterministic commands to Zyst and to redis-server
-and compares every byte that comes back (replies, the protocol error, the close).
+The inputs: well-formed requests of every command COMMAND lists (with hostile arguments, in
+RESP3, inside MULTI, in Lua scripts), mutated frames, and two or three connections whose writes
+take turns. Two tests also send the same bytes to redis-server: with deterministic commands,
+every byte that comes back must be the same (replies, the protocol error, the close); with any
+commands, the requests must be framed alike (as many replies, the same protocol error).
 
 Examples per test and how to run more: :mod:`tests.fuzz.conftest`. What the commands leave out,
 and why, is in :mod:`tests.fuzz.strategies`.
