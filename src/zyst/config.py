@@ -723,6 +723,22 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "the percentiles INFO latencystats shows",
         multi_arg=True,
     ),
+    # ACL (zyst.security): the users file, what new users may subscribe to, the log's length.
+    _setting(
+        "aclfile",
+        _single(str),
+        _format_str,
+        "PATH",
+        "the users file ACL LOAD reads and ACL SAVE writes (users.acl), loaded at start",
+        mutable=False,
+    ),
+    _enum_setting(
+        "acl-pubsub-default",
+        ("allchannels", "resetchannels"),
+        "allchannels|resetchannels",
+        "the channels a new user (or selector) may use",
+    ),
+    _int_setting("acllog-max-len", 0, LLONG_MAX, "most entries ACL LOG keeps"),
 )
 
 _BY_NAME: dict[str, Setting[Any]] = {setting.name: setting for setting in SETTINGS}
@@ -807,6 +823,9 @@ class Config:
     latency_tracking_info_percentiles: list[float] = field(
         default_factory=lambda: [50.0, 99.0, 99.9]
     )
+    aclfile: str = ""
+    acl_pubsub_default: str = "resetchannels"
+    acllog_max_len: int = 128
     # Not a setting: the file the settings came from (INFO config_file), "" if none.
     config_file: str = ""
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)

@@ -543,3 +543,77 @@ def error_code(message: str) -> str:
     ``ERR``."""
     space = message.find(" ", 0, 32)
     return message[:space] if space >= 0 else "ERR"
+
+
+# -- ACL rules and the ACL command (zyst.security.acl, zyst.commands.acl) -------------------
+# Why a rule of ACL SETUSER (or of a users file line) was refused (Redis's
+# ACLSetUserStringError), without the "ERR Error in ACL SETUSER modifier" frame.
+ACL_UNKNOWN_NAME = "Unknown command or category name in ACL"
+ACL_SYNTAX = "Syntax error"
+ACL_KEYS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not "
+    "have any effect. Try 'resetkeys' to start with an empty list of patterns"
+)
+ACL_CHANNELS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does "
+    "not have any effect. Try 'resetchannels' to start with an empty list of channels"
+)
+ACL_NO_SUCH_PASSWORD = "The password you are trying to remove from the user does not exist"
+ACL_BAD_HASH = (
+    "The password hash must be exactly 64 characters and contain only lowercase hexadecimal "
+    "characters"
+)
+ACL_DUPLICATE_USER = "Duplicate user found. A user can only be defined once in config files"
+ACL_FIRSTARG_OF_SUBCOMMAND = "Allowing first-arg of a subcommand is not supported"
+
+ACL_USERNAME_SPACES = "ERR Usernames can't contain spaces or null characters"
+ACL_DELETE_DEFAULT = "ERR The 'default' user cannot be removed"
+ACL_NO_FILE = (
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+    "Redis configuration file set) in order to store users in the Redis configuration."
+)
+ACL_SAVE_FAILED = (
+    "ERR There was an error trying to save the ACLs. Please check the server logs for more "
+    "information"
+)
+ACL_GENPASS_BITS = (
+    "ERR ACL GENPASS argument must be the number of bits for the output password, a positive "
+    "number up to 4096"
+)
+ACL_LOAD_ABORTED = (
+    "WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
+)
+
+
+def acl_setuser_error(rule: bytes, reason: str) -> str:
+    """A rule ACL SETUSER refused (the rule as C prints it: up to a NUL byte)."""
+    return f"ERR Error in ACL SETUSER modifier '{c_string(rule)}': {reason}"
+
+
+def acl_unmatched_parenthesis(rule: bytes) -> str:
+    return f"ERR Unmatched parenthesis in acl selector starting at '{c_string(rule)}'."
+
+
+def acl_unknown_category(name: bytes) -> str:
+    return f"ERR Unknown category '{c_string(name, 128)}'"
+
+
+def acl_user_not_found(name: bytes) -> str:
+    return f"ERR User '{c_string(name)}' not found"
+
+
+def acl_command_not_found(name: bytes) -> str:
+    return f"ERR Command '{c_string(name)}' not found"
+
+
+def acl_dryrun_command(name: str) -> str:
+    return f"This user has no permissions to run the '{name}' command"
+
+
+def acl_dryrun_key(key: bytes) -> str:
+    return f"This user has no permissions to access the '{c_string(key)}' key"
+
+
+def acl_dryrun_channel(channel: bytes) -> str:
+    return f"This user has no permissions to access the '{c_string(channel)}' channel"

@@ -177,6 +177,9 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         latency_tracking=False,
         latency_tracking_info_percentiles=[0.5, 99.99],
         enable_debug_command="local",
+        aclfile="/tmp/users.acl",
+        acl_pubsub_default="allchannels",
+        acllog_max_len=3,
     )
     changed_attrs = {
         s.attr for s in SETTINGS if getattr(changed, s.attr) != getattr(Config(), s.attr)
