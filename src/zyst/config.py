@@ -828,6 +828,9 @@ class Config:
     acllog_max_len: int = 128
     # Not a setting: the file the settings came from (INFO config_file), "" if none.
     config_file: str = ""
+    # Not a setting: the users the config declares (``user <name> <rules...>`` lines: the name
+    # and the rules), made at start (zyst.security.acl).
+    users: list[list[bytes]] = field(default_factory=list)
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)
 
     def on_change(self, name: str, callback: ChangeHook) -> None:
@@ -994,6 +997,9 @@ class ConfigLoader:
 
     def apply(self, name: str, values: list[str], origin: str, where: str, shown: str) -> None:
         """Apply one directive; ConfigError naming ``origin``, ``where`` and ``shown`` if bad."""
+        if name.lower() == "user" and values:
+            self._declare_user(values, origin, where, shown)
+            return
         setting = find_setting(name)
         if setting is not None and setting.multi_arg and len(values) == 1 and values[0]:
             # As Redis 7: one argument of a several-argument setting is split as a line is
@@ -1010,6 +1016,27 @@ class ConfigLoader:
             raise _fatal(origin, where, shown, str(exc)) from None
         if setting is not None and setting.accumulates:
             self._accumulated[setting.name] = values
+
+    def _declare_user(self, values: list[str], origin: str, where: str, shown: str) -> None:
+        """``user <name> <rules...>``: checked now (as Redis does while reading), made at start."""
+        # (Imported here: the rule language needs the command table, far above this module.)
+        from zyst.security.acl import check_declaration
+
+        args = [value.encode("utf-8", "surrogateescape") for value in values]
+        if any(declared[0] == args[0] for declared in self.config.users):
+            reason = f"Error in user declaration '{values[0]}': " + _DUPLICATE_USER
+            raise _fatal(origin, where, shown, reason)
+        problem = check_declaration(args[1:])
+        if problem is not None:
+            index, why = problem
+            # Redis names the word at that index of the whole line ("user", the name, the
+            # rules): not the rule itself, as its index counts from the first rule.
+            word = c_string((b"user", *args)[index])
+            raise _fatal(origin, where, shown, f"Error in user declaration '{word}': {why}")
+        self.config.users.append(args)
+
+
+_DUPLICATE_USER = "Duplicate user found. A user can only be defined once in config files"
 
 
 def _fatal(origin: str, where: str, shown: str, reason: str) -> ConfigError:

@@ -708,6 +708,24 @@ def merge_selectors(args: list[bytes]) -> list[bytes] | int:
     return opened if opened >= 0 else merged
 
 
+def check_declaration(rules: list[bytes]) -> tuple[int, str] | None:
+    """A config file's ``user <name> <rules...>`` rules checked as Redis checks them while it
+    reads the file: the index (in ``rules``) and reason of the first wrong one; unknown
+    command names pass here (they fail when the users are made, see
+    :meth:`Acl.load_declared`)."""
+    merged = merge_selectors(rules)
+    if isinstance(merged, int):
+        return merged, errors.ACL_SYNTAX
+    scratch = User("", False)
+    for index, op in enumerate(merged):
+        try:
+            scratch.apply(op, False)
+        except RuleError as exc:
+            if exc.reason != errors.ACL_UNKNOWN_NAME:
+                return index, exc.reason
+    return None
+
+
 # -- the log -----------------------------------------------------------------------------------
 class LogEntry:
     """One ACL LOG entry: a denial (or failed AUTH), how many times it happened, and when
@@ -888,6 +906,30 @@ class Acl:
         users["default"] = self.default
         self.users = users
         self.changed([user for name, user in old.items() if name != "default"])
+
+    def load_declared(self, declarations: list[list[bytes]]) -> str | None:
+        """Make the users a config file declares (``user <name> <rules...>``, name first);
+        the log line of the first rule that cannot apply, or ``None``. A ``default`` line
+        resets the default user first."""
+        for name_bytes, *rules in declarations:
+            name = name_bytes.decode("latin-1")
+            if has_spaces(name_bytes):
+                return "Spaces not allowed in ACL usernames"
+            user = self.users.get(name)
+            if user is None:
+                user = self.users[name] = self.new_user(name)
+            else:
+                user.apply(b"reset", self.pubsub_default_all)
+            merged = merge_selectors(rules)
+            for op in merged if isinstance(merged, list) else []:
+                try:
+                    user.apply(op, self.pubsub_default_all)
+                except RuleError as exc:
+                    return (
+                        f"Error loading ACL rule '{errors.c_string(op)}' for the user named "
+                        f"'{name}': {exc.reason}"
+                    )
+        return None
 
     def changed(self, users: list[User]) -> None:
         for listener in self.listeners:
