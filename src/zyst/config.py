@@ -647,6 +647,17 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "whether CONFIG SET may change dbfilename (local: from loopback connections only)",
         mutable=False,
     ),
+    # Authentication (zyst.commands.guard): requirepass is the default user's one password.
+    _str_setting(
+        "requirepass",
+        str,
+        "PASSWORD",
+        'the default user\'s password ("": none, the default user is nopass)',
+    ),
+    _bool_setting(
+        "protected-mode",
+        "while the default user has no password, refuse connections from other hosts",
+    ),
     # Clients and tools read and set these two; no memory limit is enforced yet.
     _memory_setting(
         "maxmemory", 0, ULLONG_MAX, "accepted and shown (no memory limit is enforced yet)"
@@ -801,6 +812,8 @@ class Config:
     rdb_del_sync_files: bool = False
     rdb_key_save_delay: int = 0
     enable_protected_configs: str = "no"
+    requirepass: str = ""
+    protected_mode: bool = True
     maxmemory: int = 0
     maxmemory_policy: str = "noeviction"
     notify_keyspace_events: str = ""

@@ -32,9 +32,10 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Any, cast
 
+from zyst import errors
 from zyst.blocking import Blocked, Postponed, Waiter
 from zyst.client import Client
-from zyst.commands import monitor
+from zyst.commands import guard, monitor
 from zyst.commands.modes import BUSY, MONITORING, call_in_mode
 from zyst.commands.table import call, lookup
 from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OutputLimit
@@ -179,12 +180,22 @@ class Connection(asyncio.Protocol):
             transport.close()
             self._closing = True
             return
+        if guard.refuses_connection(ctx, transport):
+            # Protected mode: Redis's explanation, then the connection is closed. Not counted
+            # as a connection received, as in Redis.
+            ctx.stats.total_connections_received -= 1
+            ctx.stats.rejected_connections += 1
+            transport.write(errors.PROTECTED_MODE_DENIED)
+            transport.close()
+            self._closing = True
+            return
         peer = _format_addr(transport.get_extra_info("peername"))
         local = _format_addr(transport.get_extra_info("sockname"))
         client = Client(ctx, ctx.new_client_id(), peer, local)
         client.transport_info = transport
         client.push = self.push
         self.client = client
+        guard.admit(client)
         self._watch_output(transport)
         if ctx.busy is not None:
             client.mode |= BUSY
@@ -374,6 +385,11 @@ class Connection(asyncio.Protocol):
         )
         self._closing = True
         transport.abort()
+
+    @property
+    def running(self) -> bool:
+        """Whether this connection's commands are running now (Redis's current client)."""
+        return self._out is not None
 
     # -- blocking commands (zyst.blocking) -----------------------------------------------------
     @property

@@ -112,6 +112,63 @@ BUSYKEY = "BUSYKEY Target key name already exists."
 NO_SUCH_CLIENT = "ERR No such client"
 
 
+# -- authentication and ACL enforcement (zyst.commands.guard) ------------------------------------
+NOAUTH = "NOAUTH Authentication required."
+NOAUTH_HELLO = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+    "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+    "protocol version at the same time"
+)
+NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CHANNEL = (
+    "NOPERM this user has no permissions to access one of the channels used as arguments"
+)
+
+
+def noperm_command(fullname: str) -> str:
+    """A command (``fullname``: ``get``, ``config|set``) its user may not run."""
+    return f"NOPERM this user has no permissions to run the '{fullname}' command"
+
+
+# Why a command a script calls is refused by its caller's ACL ("ERR " is added with the error
+# table, as for the other redis.call refusals), by the kind of denial.
+SCRIPT_ACL_COMMAND = "The user executing the script can't run this command or subcommand"
+SCRIPT_ACL_KEY = (
+    "The user executing the script can't access at least one of the keys mentioned in the "
+    "command arguments"
+)
+SCRIPT_ACL_CHANNEL = (
+    "The user executing the script can't publish to the channel mentioned in the command"
+)
+# A queued command EXEC finds its user may no longer run, by the kind of denial.
+_EXEC_ACL_CHANGED = (
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC "
+    "call. This command is no longer allowed for the following reason: "
+)
+EXEC_ACL_COMMAND = _EXEC_ACL_CHANGED + "no permission to execute the command or subcommand"
+EXEC_ACL_KEY = _EXEC_ACL_CHANGED + "no permission to touch the specified keys"
+EXEC_ACL_CHANNEL = (
+    _EXEC_ACL_CHANGED + "no permission to access one of the channels used as arguments"
+)
+# Sent to a connection from another host while protected-mode is on and the default user has no
+# password, before it is closed (a raw line: the connection is refused, not a command).
+PROTECTED_MODE_DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    b"password is set for the default user. In this mode connections are only accepted from the "
+    b"loopback interface. If you want to connect from external computers to Redis you may adopt "
+    b"one of the following solutions: 1) Just disable protected mode sending the command "
+    b"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the "
+    b"same host the server is running, however MAKE SURE Redis is not publicly accessible from "
+    b"internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    b"you can just disable the protected mode by editing the Redis configuration file, and "
+    b"setting the protected mode option to 'no', and then restarting the server. 3) If you "
+    b"started the server manually just for testing, restart it with the '--protected-mode no' "
+    b"option. 4) Setup a an authentication password for the default user. NOTE: You only need "
+    b"to do one of the above things in order for the server to start accepting connections from "
+    b"the outside.\r\n"
+)
+
+
 # -- expire options (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT) -------------------------------------
 EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible"

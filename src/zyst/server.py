@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, TextIO
 from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
 from zyst.busy import EventPump
 from zyst.client import Client
-from zyst.commands import latency
+from zyst.commands import guard, latency
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate
 from zyst.context import ServerContext
@@ -155,6 +155,8 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.ctx = ServerContext(config)
+        # requirepass, and the clients of users ACL commands change (zyst.commands.guard).
+        guard.follow_users(self.ctx)
         self.propagation = Propagation()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[Listener] = []

@@ -152,6 +152,8 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         rdb_del_sync_files=True,
         rdb_key_save_delay=-3,
         enable_protected_configs="local",
+        requirepass='pass "word" \udce9',
+        protected_mode=False,
         maxmemory=3 * 1024**2,
         maxmemory_policy="volatile-ttl",
         notify_keyspace_events="AKE",

@@ -24,7 +24,7 @@ from lupa import lua51
 
 from zyst import errors
 from zyst.blocking import reply_without_waiting
-from zyst.commands import table
+from zyst.commands import guard, table
 from zyst.commands.caching import script_read
 from zyst.protocol.resp import ErrorReply, encode_reply
 from zyst.scripting import libraries, prelude
@@ -181,6 +181,11 @@ class Interpreter:
         flags = found.flags
         if "noscript" in flags:
             return True, self._rejected(errors.SCRIPT_NOSCRIPT_COMMAND, found)
+        # The caller's user must be allowed the command, its keys and channels (as Redis checks
+        # after the command's name and before writes are looked at).
+        refusal = guard.script_refusal(run.caller, found, argv)
+        if refusal is not None:
+            return True, self._rejected(refusal, found)
         if run.read_only and (found.write or found.name in table.MAY_REPLICATE):
             return True, self._rejected(errors.SCRIPT_WRITE_IN_READ_ONLY, found)
         if found.write:
