@@ -342,6 +342,7 @@ DRYRUN_USERS = [
     ("ACL", "SETUSER", "k", "on", "+@all", "~k*", "%R~r*", "%W~w*", "&c*"),
     ("ACL", "SETUSER", "s", "on", "-@all", "+select|0", "+get", "(+set ~s*)", "(+get %R~g*)"),
     ("ACL", "SETUSER", "p", "on", "+@all", "~*", "&news.*", "&lit*"),
+    ("ACL", "SETUSER", "m", "on", "+@all", "-get", "-config|set", "-@hash", "~*", "&*"),
 ]
 
 DRYRUN_CASES = [
@@ -402,6 +403,12 @@ DRYRUN_CASES = [
     ("p", "spublish", "x", "m"),
     ("p", "punsubscribe", "x"),
     ("default", "flushall"),
+    ("m", "get", "x"),
+    ("m", "set", "x", "y"),
+    ("m", "config", "set", "x", "y"),
+    ("m", "config", "get", "x"),
+    ("m", "hset", "h", "f", "v"),
+    ("s", "debug", "object", "x"),
 ]
 
 
@@ -428,11 +435,11 @@ def test_dryrun_pins_its_answers(acl: Oracle) -> None:
             ("ACL", "DRYRUN", "p", "publish", "other", "m"),
         ],
         {
-            3: bulk(b"This user has no permissions to access the 'r1' key"),
-            4: bulk(b"This user has no permissions to access the 'w1' key"),
-            5: b"+OK\r\n",
-            6: bulk(b"This user has no permissions to run the 'select' command"),
-            7: bulk(b"This user has no permissions to access the 'other' channel"),
+            4: bulk(b"This user has no permissions to access the 'r1' key"),
+            5: bulk(b"This user has no permissions to access the 'w1' key"),
+            6: b"+OK\r\n",
+            7: bulk(b"This user has no permissions to run the 'select' command"),
+            8: bulk(b"This user has no permissions to access the 'other' channel"),
         },
     )
 
