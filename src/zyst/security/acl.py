@@ -687,6 +687,11 @@ class User:
         return text
 
 
+def describe_line(user: User) -> bytes:
+    """A user as ACL LIST, the users file and CONFIG REWRITE show it: ``user <name> <rules>``."""
+    return b"user " + user.name.encode("latin-1") + b" " + user.describe()
+
+
 def merge_selectors(args: list[bytes]) -> list[bytes] | int:
     """The rules with a selector spread over several arguments (``(+get`` ``~key)``) joined
     by spaces into one; an unmatched ``(`` gives the index of the argument it starts."""
