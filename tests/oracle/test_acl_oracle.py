@@ -263,6 +263,14 @@ def test_error_messages_print_rules_as_c_strings(acl: Oracle) -> None:
     acl.check("ACL", "SETUSER", "u", b"~a\0 b")
     acl.check("ACL", "SETUSER", "u", b"bad\r\nrule")
     acl.check("ACL", "SETUSER", "u", b"(+get\0x")
+    # Words and names end at a NUL byte, as C compares them.
+    for rule in (b"on\0x", b"+get\0x", b"+@hash\0x", b"allkeys\0x", b"-set\0x", b"~a\0"):
+        check_rules(acl, "ACL", "SETUSER", "u", rule)
+        check_rules(acl, "ACL", "GETUSER", "u")
+    acl.check("ACL", "SETUSER", "u", b">pass\0word", b"<pass\0word")
+    acl.check("ACL", "DELUSER", b"default\0x")
+    ours, theirs = (parse_reply(raw) for raw in acl.run("ACL", "CAT", b"hash\0x"))
+    assert sorted(ours) == sorted(theirs) and ours
 
 
 def test_cat(acl: Oracle) -> None:

@@ -74,7 +74,7 @@ def acl_setuser(client: Client, argv: list[bytes]) -> Reply:
 )
 def acl_deluser(client: Client, argv: list[bytes]) -> Reply:
     """ACL DELUSER username [username ...]  (how many existed; never ``default``)"""
-    if any(name == b"default" for name in argv[2:]):
+    if any(name.split(b"\0", 1)[0] == b"default" for name in argv[2:]):
         raise CommandError(errors.ACL_DELETE_DEFAULT)
     return client.ctx.acl.deluser([_name(name) for name in argv[2:]])
 
