@@ -263,6 +263,14 @@ def test_error_messages_print_rules_as_c_strings(acl: Oracle) -> None:
     acl.check("ACL", "SETUSER", "u", b"~a\0 b")
     acl.check("ACL", "SETUSER", "u", b"bad\r\nrule")
     acl.check("ACL", "SETUSER", "u", b"(+get\0x")
+    # Words and names end at a NUL byte, as C compares them.
+    for rule in (b"on\0x", b"+get\0x", b"+@hash\0x", b"allkeys\0x", b"-set\0x", b"~a\0"):
+        check_rules(acl, "ACL", "SETUSER", "u", rule)
+        check_rules(acl, "ACL", "GETUSER", "u")
+    acl.check("ACL", "SETUSER", "u", b">pass\0word", b"<pass\0word")
+    acl.check("ACL", "DELUSER", b"default\0x")
+    ours, theirs = (parse_reply(raw) for raw in acl.run("ACL", "CAT", b"hash\0x"))
+    assert sorted(ours) == sorted(theirs) and ours
 
 
 def test_cat(acl: Oracle) -> None:
@@ -342,6 +350,7 @@ DRYRUN_USERS = [
     ("ACL", "SETUSER", "k", "on", "+@all", "~k*", "%R~r*", "%W~w*", "&c*"),
     ("ACL", "SETUSER", "s", "on", "-@all", "+select|0", "+get", "(+set ~s*)", "(+get %R~g*)"),
     ("ACL", "SETUSER", "p", "on", "+@all", "~*", "&news.*", "&lit*"),
+    ("ACL", "SETUSER", "m", "on", "+@all", "-get", "-config|set", "-@hash", "~*", "&*"),
 ]
 
 DRYRUN_CASES = [
@@ -400,8 +409,18 @@ DRYRUN_CASES = [
     ("p", "psubscribe", "lit*"),
     ("p", "ssubscribe", "news.1", "x"),
     ("p", "spublish", "x", "m"),
+    ("p", "spublish", "news.1", "m"),
+    ("k", "spublish", "c1", "m"),
+    ("k", "ssubscribe", "c1"),
+    ("k", "sunsubscribe", "x"),
     ("p", "punsubscribe", "x"),
     ("default", "flushall"),
+    ("m", "get", "x"),
+    ("m", "set", "x", "y"),
+    ("m", "config", "set", "x", "y"),
+    ("m", "config", "get", "x"),
+    ("m", "hset", "h", "f", "v"),
+    ("s", "debug", "object", "x"),
 ]
 
 
@@ -428,11 +447,11 @@ def test_dryrun_pins_its_answers(acl: Oracle) -> None:
             ("ACL", "DRYRUN", "p", "publish", "other", "m"),
         ],
         {
-            3: bulk(b"This user has no permissions to access the 'r1' key"),
-            4: bulk(b"This user has no permissions to access the 'w1' key"),
-            5: b"+OK\r\n",
-            6: bulk(b"This user has no permissions to run the 'select' command"),
-            7: bulk(b"This user has no permissions to access the 'other' channel"),
+            4: bulk(b"This user has no permissions to access the 'r1' key"),
+            5: bulk(b"This user has no permissions to access the 'w1' key"),
+            6: b"+OK\r\n",
+            7: bulk(b"This user has no permissions to run the 'select' command"),
+            8: bulk(b"This user has no permissions to access the 'other' channel"),
         },
     )
 
@@ -472,3 +491,42 @@ def test_acl_pubsub_default_applies_to_new_users_and_reset(acl: Oracle) -> None:
         )
     finally:
         acl.check("CONFIG", "SET", "acl-pubsub-default", "resetchannels")
+
+
+def sample_command_lines() -> list[list[str]]:
+    """A command line for every command and subcommand Zyst has (Redis 7.0's too): its keys
+    where its key positions say, ``1`` for every other argument, as many as its arity asks."""
+    import zyst.commands
+
+    lines = []
+    for cmd in zyst.commands.COMMANDS.values():
+        for target in [cmd, *cmd.subcommands.values()]:
+            if target.handler is None or target.name == "client|setinfo":
+                continue
+            words = target.name.split("|")
+            size = max(abs(target.arity), len(words) + 1)
+            if target.last_key < 0:
+                size = max(size, target.first_key + 3)
+            line = words + ["1"] * (size - len(words))
+            if target.first_key > 0:
+                last = target.last_key if target.last_key >= 0 else size + target.last_key
+                for position in range(target.first_key, last + 1, target.key_step or 1):
+                    line[position] = "KEY"
+            lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("prefix", ["r", "w", "rw", "none"])
+def test_dryrun_reads_and_writes_of_every_command(acl: Oracle, prefix: str) -> None:
+    """What each command does to its keys (its key specs) decides what %R~ and %W~ allow:
+    every command against a user who may read r*, write w*, do both to rw*."""
+    acl.check("ACL", "SETUSER", "kspec", "on", "+@all", "%R~r*", "%W~w*", "~rw*", "&*")
+    commands = []
+    for line in sample_command_lines():
+        keyed = [f"{prefix}{i}" if word == "KEY" else word for i, word in enumerate(line)]
+        commands.append(("ACL", "DRYRUN", "kspec", *keyed))
+    replies = acl.check_many(commands)
+    refused = sum(b"permissions to access the" in reply for reply in replies)
+    # (Under rw*, only words a command takes for keys beyond its key positions are refused.)
+    assert refused > 50 if prefix != "rw" else refused < 20, refused
+    assert replies.count(b"+OK\r\n") > 50

@@ -107,6 +107,10 @@ PROBES = (
     ("publish", "news.1", "m"),
     ("subscribe", "c1", "x"),
     ("psubscribe", "c*"),
+    ("psubscribe", "c1*"),
+    ("psubscribe", "news.*"),
+    ("debug", "OBJECT", "k1"),
+    ("SELECT", "1"),
     ("config", "get", "x"),
     ("config", "set", "x", "y"),
     ("client", "id"),
@@ -204,7 +208,7 @@ def test_random_rules_against_redis(acl: Oracle) -> None:
         else:
             by_meaning += 1
         if reply == b"+OK\r\n":
-            for probe in rng.sample(PROBES, 4):
+            for probe in rng.sample(PROBES, 6):
                 acl.check("ACL", "DRYRUN", name, *probe)
         if round_number % 20 == 19:
             compare_descriptions(acl, meaning, ("ACL", "LIST"))

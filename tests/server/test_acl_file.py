@@ -226,3 +226,47 @@ def test_users_in_the_config_file_and_a_users_file_do_not_mix(tmp_path: Path) ->
         assert "Configuring Redis with users defined in redis.conf and at the same" in exit_log(
             server
         )
+
+
+def user_lines(path: Path) -> list[object]:
+    return [
+        normalized_line(line) for line in path.read_bytes().splitlines() if line.startswith(b"user")
+    ]
+
+
+def test_config_rewrite_writes_the_users(tmp_path: Path) -> None:
+    zyst, redis = config_pair(tmp_path, b"# users\n" + CONFIG_USERS + b"maxclients 100\n")
+    with zyst, redis:
+        oracle = Oracle(zyst.port, redis.port)
+        try:
+            oracle.check("ACL", "SETUSER", "carol", "on", "~c*", "+@hash", "(+get ~x)")
+            oracle.check("ACL", "DELUSER", "alice")
+            oracle.check("CONFIG", "REWRITE")
+        finally:
+            oracle.close()
+    ours, theirs = (user_lines(server.dir / "server.conf") for server in (zyst, redis))
+    assert ours == theirs
+    assert len(ours) == 3
+    # The users take the places of the old user lines, in the same order on both.
+    first_words = [
+        [line.split(b" ")[0] for line in (server.dir / "server.conf").read_bytes().splitlines()]
+        for server in (zyst, redis)
+    ]
+    assert (
+        first_words[0][:5] == first_words[1][:5] == [b"#", b"user", b"user", b"user", b"maxclients"]
+    )
+
+
+def test_config_rewrite_leaves_users_to_the_users_file(tmp_path: Path) -> None:
+    acl = tmp_path / "users.acl"
+    acl.write_bytes(USERS)
+    zyst, redis = config_pair(tmp_path, b"maxclients 100\n", "--aclfile", str(acl))
+    with zyst, redis:
+        oracle = Oracle(zyst.port, redis.port)
+        try:
+            oracle.check("ACL", "SETUSER", "carol", "on")
+            oracle.check("CONFIG", "REWRITE")
+        finally:
+            oracle.close()
+    for server in (zyst, redis):
+        assert user_lines(server.dir / "server.conf") == []

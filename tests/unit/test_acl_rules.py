@@ -279,3 +279,11 @@ def test_the_log_groups_alike_entries_and_keeps_the_newest() -> None:
     log.add(client, "key", "multi", b"k")
     assert [e.count for e in log.entries] == [2, 1]
     assert log.entries[0].client_info.startswith(b"id=1 ")
+    # Alike means the same reason, context, object and user.
+    for reason, context, username in (
+        ("command", "multi", None),
+        ("command", "lua", None),
+        ("command", "multi", "bob"),
+    ):
+        log.add(client, reason, context, b"k", username=username)
+        assert log.entries[0].count == 1, (reason, context, username)

@@ -20,7 +20,7 @@ from zyst.errors import CommandError
 from zyst.numbers import strict_int
 from zyst.protocol.resp import OK, Map, SetReply
 from zyst.security import aclfile
-from zyst.security.acl import AclError, Selector, User, catalogue, has_spaces
+from zyst.security.acl import AclError, Selector, User, catalogue, describe_line, has_spaces
 
 ACL_CMD = container(
     "acl", group="server", summary="A container for Access List Control commands ", since="6.0.0"
@@ -74,7 +74,7 @@ def acl_setuser(client: Client, argv: list[bytes]) -> Reply:
 )
 def acl_deluser(client: Client, argv: list[bytes]) -> Reply:
     """ACL DELUSER username [username ...]  (how many existed; never ``default``)"""
-    if any(name == b"default" for name in argv[2:]):
+    if any(name.split(b"\0", 1)[0] == b"default" for name in argv[2:]):
         raise CommandError(errors.ACL_DELETE_DEFAULT)
     return client.ctx.acl.deluser([_name(name) for name in argv[2:]])
 
@@ -111,11 +111,6 @@ def acl_getuser(client: Client, argv: list[bytes]) -> Reply:
         (b"selectors", [Map(_selector_fields(s)) for s in user.selectors[1:]]),
     ]
     return Map(fields)
-
-
-def describe_line(user: User) -> bytes:
-    """A user as ACL LIST and the users file show it: ``user <name> <rules>``."""
-    return b"user " + user.name.encode("latin-1") + b" " + user.describe()
 
 
 @subcommand(

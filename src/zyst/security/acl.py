@@ -164,6 +164,11 @@ def _valid_hash(text: bytes) -> bool:
     return len(text) == 64 and all(c in b"0123456789abcdef" for c in text)
 
 
+def _word(op: bytes) -> bytes:
+    """A rule as C's ``strcasecmp`` compares it: up to its first NUL byte, in lower case."""
+    return op.split(b"\0", 1)[0].lower()
+
+
 def has_spaces(text: bytes) -> bool:
     """Whether ``text`` holds white space (C's ``isspace``) or a NUL byte: refused in user
     names and patterns."""
@@ -231,14 +236,15 @@ class Selector:
     def apply(self, op: bytes) -> None:
         """Apply one selector rule (keys, channels, commands); :class:`RuleError` if it is
         not one or cannot apply."""
-        lowered = op.lower()
-        if lowered == b"allkeys" or op == b"~*":
+        # Words and names are compared as C strings (up to a NUL byte), patterns are not.
+        lowered = _word(op)
+        if lowered == b"allkeys" or lowered == b"~*":
             self.allkeys = True
             self.patterns = []
         elif lowered == b"resetkeys":
             self.allkeys = False
             self.patterns = []
-        elif lowered == b"allchannels" or op == b"&*":
+        elif lowered == b"allchannels" or lowered == b"&*":
             self.allchannels = True
             self.channels = []
         elif lowered == b"resetchannels":
@@ -266,14 +272,14 @@ class Selector:
                 self.channels.append(pattern)
             self.allchannels = False
         elif op[:1] == b"+" and op[1:2] != b"@":
-            self._allow(op[1:])
+            self._allow(op[1:].split(b"\0", 1)[0])
         elif op[:1] == b"-" and op[1:2] != b"@":
-            cmd = catalogue().lookup(op[1:])
+            cmd = catalogue().lookup(lowered[1:])
             if cmd is None:
                 raise RuleError(errors.ACL_UNKNOWN_NAME)
             self._change(cmd, False)
         elif op[:1] in (b"+", b"-") and op[1:2] == b"@":
-            name = op[2:].lower().decode("latin-1")
+            name = lowered[2:].decode("latin-1")
             cat = catalogue()
             if name not in cat.members:
                 raise RuleError(errors.ACL_UNKNOWN_NAME)
@@ -326,7 +332,7 @@ class Selector:
             raise RuleError(errors.ACL_UNKNOWN_NAME)
         if "|" in cmd.name:
             raise RuleError(errors.ACL_FIRSTARG_OF_SUBCOMMAND)
-        first = name[bar + 1 :].split(b"\0", 1)[0]
+        first = name[bar + 1 :]
         if not first:
             raise RuleError(errors.ACL_SYNTAX)
         if cmd.subcommands:
@@ -607,7 +613,7 @@ class User:
         and new selectors); :class:`RuleError` when it cannot."""
         if not op:
             return
-        lowered = op.lower()
+        lowered = _word(op)
         if lowered == b"on":
             self.enabled = True
         elif lowered == b"off":
@@ -685,6 +691,11 @@ class User:
         for selector in self.selectors[1:]:
             text += b" (" + selector.describe() + b")"
         return text
+
+
+def describe_line(user: User) -> bytes:
+    """A user as ACL LIST, the users file and CONFIG REWRITE show it: ``user <name> <rules>``."""
+    return b"user " + user.name.encode("latin-1") + b" " + user.describe()
 
 
 def merge_selectors(args: list[bytes]) -> list[bytes] | int:

@@ -15,7 +15,15 @@ import os
 import time
 
 from zyst import errors
-from zyst.security.acl import Acl, AclError, RuleError, User, has_spaces, merge_selectors
+from zyst.security.acl import (
+    Acl,
+    AclError,
+    RuleError,
+    User,
+    describe_line,
+    has_spaces,
+    merge_selectors,
+)
 
 log = logging.getLogger("zyst")
 
@@ -85,10 +93,7 @@ def load(acl: Acl, path: str) -> None:
 
 def render(acl: Acl) -> bytes:
     """The users file for the current users."""
-    return b"".join(
-        b"user " + user.name.encode("latin-1") + b" " + user.describe() + b"\n"
-        for user in acl.sorted_users()
-    )
+    return b"".join(describe_line(user) + b"\n" for user in acl.sorted_users())
 
 
 def save(acl: Acl, path: str) -> bool:
