@@ -275,6 +275,19 @@ class Connection(asyncio.Protocol):
         account(client, end - start, parked)
         payload = out[0] if len(out) == 1 else b"".join(out)
         self._send(payload, self.ctx.dirty != dirty, client.close_after_reply)
+        if parser.held and self._waiter is None and not self._closing:
+            self._release_held(client)
+
+    def _release_held(self, client: Client) -> None:
+        """Requests held back because a client that must log in sent one over Redis's limits
+        for such clients (RequestParser.limited), now that the commands before it ran: a
+        protocol error if it still must log in, else parsed and run."""
+        parser = self.parser
+        if guard.must_log_in(client):
+            parser.refuse_held()
+            self._run(client, [])
+        else:
+            self._run(client, parser.release_held())
 
     def _send(self, payload: bytes, wrote: bool, close: bool) -> None:
         """Send the replies of a batch: at once, or through the gate when they acknowledge
@@ -459,7 +472,7 @@ class Connection(asyncio.Protocol):
         if client is None or self._closing or self._waiter is not None:
             return
         pending, self._pending = self._pending, []
-        if pending or self.parser.error is not None:
+        if pending or self.parser.error is not None or self.parser.held:
             self._run(client, pending)
 
     def write_now(self, data: bytes, close: bool) -> None:

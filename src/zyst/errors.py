@@ -92,6 +92,9 @@ PROTO_TOO_BIG_INLINE = "ERR Protocol error: too big inline request"
 PROTO_TOO_BIG_MBULK = "ERR Protocol error: too big mbulk count string"
 PROTO_TOO_BIG_BULK = "ERR Protocol error: too big bulk count string"
 PROTO_INVALID_MBULK = "ERR Protocol error: invalid multibulk length"
+# Requests larger than these limits from a client that must log in first (RequestParser.limited).
+PROTO_UNAUTH_MBULK = "ERR Protocol error: unauthenticated multibulk length"
+PROTO_UNAUTH_BULK = "ERR Protocol error: unauthenticated bulk length"
 PROTO_INVALID_BULK = "ERR Protocol error: invalid bulk length"
 PROTO_UNBALANCED = "ERR Protocol error: unbalanced quotes in request"
 

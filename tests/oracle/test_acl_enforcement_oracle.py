@@ -280,6 +280,7 @@ def test_reset_logs_out_to_the_default_user(acl_oracle: Oracle, connect: Any) ->
     ("rules", "subscribe", "changed", "killed"),
     [
         (("resetchannels", "&foo:1"), ("SUBSCRIBE", "foo:1"), ("resetchannels",), True),
+        (("resetchannels", "&foo:1"), ("SSUBSCRIBE", "foo:1"), ("resetchannels",), True),
         (("resetchannels", "&bar:*"), ("PSUBSCRIBE", "bar:*"), ("resetchannels",), True),
         (("allchannels",), ("PSUBSCRIBE", "foo"), ("resetchannels",), True),
         (

@@ -182,6 +182,49 @@ def test_pipelined_auth_then_commands(locked: tuple[ServerProcess, ServerProcess
         oracle.close()
 
 
+def unauthenticated_exchange(port: int, request: bytes) -> bytes:
+    with RawConnection(port) as conn:
+        conn.send_raw(request)
+        return conn.read_until_closed()
+
+
+def test_unauthenticated_requests_are_limited_in_size(
+    locked: tuple[ServerProcess, ServerProcess],
+) -> None:
+    big = b"x" * 20000
+    eleven = b"*11\r\n$4\r\nMSET\r\n" + b"$1\r\nk\r\n$1\r\nv\r\n" * 5
+    for request in (
+        b"*100\r\n",
+        b"*1\r\n$100000000\r\n",
+        # The commands before the request over the limit are answered first.
+        b"PING\r\n*2\r\n$4\r\nECHO\r\n$20000\r\n" + big + b"\r\nPING\r\n",
+        b"*1\r\n$4\r\nPING\r\n" + eleven,
+        # A multibulk header that is wrong anyway gets its own error.
+        b"*x\r\n",
+    ):
+        answers = [unauthenticated_exchange(server.port, request) for server in locked]
+        assert answers[0] == answers[1], (request[:40], answers)
+        assert answers[0].endswith(b"\r\n"), answers
+    assert unauthenticated_exchange(locked[0].port, b"*100\r\n") == (
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    )
+    # Logged in by a command before it in the same write: no such limit.
+    for server in locked:
+        with RawConnection(server.port) as conn:
+            conn.send_raw(
+                b"*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n"
+                + eleven
+                + b"*2\r\n$4\r\nECHO\r\n$20000\r\n"
+                + big
+                + b"\r\n"
+            )
+            assert conn.read_replies(3) == [
+                b"+OK\r\n",
+                b"+OK\r\n",
+                b"$20000\r\n" + big + b"\r\n",
+            ]
+
+
 def test_binary_requirepass(tmp_path: Path) -> None:
     with (
         zyst_process(tmp_path / "zyst", "--appendonly", "no", "--save", "") as zyst,

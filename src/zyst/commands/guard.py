@@ -87,11 +87,20 @@ def refresh(client: Client) -> None:
 
 
 # -- logging in --------------------------------------------------------------------------------
+def _limit_requests(client: Client) -> None:
+    """Apply Redis's limits on the requests of a client that must log in (at most 10
+    arguments, none longer than 16384 bytes) exactly while it must."""
+    parser = getattr(_connection(client), "parser", None)
+    if parser is not None:
+        parser.limited = must_log_in(client)
+
+
 def log_in(client: Client, user: User) -> None:
     """``client`` is now authenticated as ``user``."""
     client.user = user
     client.authenticated = True
     refresh(client)
+    _limit_requests(client)
 
 
 def authenticate(client: Client, username: bytes, password: bytes, argv0: bytes) -> bool:
@@ -116,6 +125,7 @@ def reset_login(client: Client) -> None:
     client.user = default
     client.authenticated = default.nopass and default.enabled
     refresh(client)
+    _limit_requests(client)
 
 
 # -- the GUARDED route -----------------------------------------------------------------------
@@ -250,6 +260,7 @@ def users_changed(ctx: ServerContext, users: Iterable[User]) -> None:
                 _disconnect(client)
                 continue
         refresh(client)
+        _limit_requests(client)
 
 
 def _lost_channels(client: Client, user: User) -> bool:
@@ -288,8 +299,10 @@ def _connection(client: Client) -> Any:
 # -- new connections ---------------------------------------------------------------------------
 def admit(client: Client) -> None:
     """Set up a new connection's client: GUARDED if the default user it starts as calls for
-    checks (once per connection, so that a rule loaded at any time is followed)."""
+    checks (once per connection, so that a rule loaded at any time is followed), and its
+    requests limited while it must log in."""
     refresh(client)
+    _limit_requests(client)
 
 
 def refuses_connection(ctx: ServerContext, transport: Any) -> bool:
