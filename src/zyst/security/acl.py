@@ -482,6 +482,13 @@ class Selector:
                         return Denial("channel", channel.decode("latin-1"), position)
         return None
 
+    def all_keys_allowed(self, access: int) -> bool:
+        """Whether ``access`` (READ and/or WRITE) is granted to every key: ``allkeys``, or a
+        ``*`` pattern granting it."""
+        if self.allkeys:
+            return True
+        return any(p.pattern == b"*" and p.flags & access == access for p in self.patterns)
+
     def key_allowed(self, key: bytes, access: int) -> bool:
         """Whether the patterns grant ``access`` (READ and/or WRITE) to ``key``."""
         if self.allkeys:
@@ -592,6 +599,15 @@ class User:
             if rank > best or (rank == best and denial.position > relevant.position):
                 relevant = denial
         return relevant
+
+    def may_reach_any_key(self, cmd: Command, argv: list[bytes], access: int) -> bool:
+        """Whether one selector allows ``argv`` and grants ``access`` to every key (what SORT
+        asks before it reads keys its BY and GET patterns make up)."""
+        keys = _Keys()
+        return any(
+            selector.check(cmd, argv, keys) is None and selector.all_keys_allowed(access)
+            for selector in self.selectors
+        )
 
     def check_channels(self, channels: Iterable[bytes], patterns: bool) -> bytes | None:
         """The first of ``channels`` (patterns when ``patterns``) no selector allows."""
