@@ -792,6 +792,7 @@ class AclLog:
         context: str,
         subject: str | bytes,
         username: str | None = None,
+        argv: list[bytes] | None = None,
     ) -> None:
         """Record a denial for ``client`` (the script's caller when a script was refused).
 
@@ -799,7 +800,8 @@ class AclLog:
         ``toplevel`` | ``multi`` | ``lua``; ``subject``: the command's full name, the key or
         the channel (str as latin-1, or bytes), for ``auth`` the command as sent (``AUTH``,
         ``HELLO``); ``username``: the user it happened to (default ``client.user``'s name,
-        for ``auth`` the name tried)."""
+        for ``auth`` the name tried); ``argv``: the command being refused, when the client
+        is running it (its client-info then counts it, as Redis's does)."""
         from zyst.commands.connection import client_line
 
         if username is None:
@@ -808,7 +810,7 @@ class AclLog:
         obj = subject if isinstance(subject, bytes) else subject.encode("latin-1")
         name = username.encode("latin-1")
         now = int(time.time() * 1000)
-        info = client_line(client)
+        info = client_line(client, client if argv is not None else None, argv)
         for index, entry in enumerate(self.entries[:_SCAN]):
             if (
                 entry.reason == reason
