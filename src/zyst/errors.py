@@ -641,6 +641,8 @@ ACL_GENPASS_BITS = (
     "ERR ACL GENPASS argument must be the number of bits for the output password, a positive "
     "number up to 4096"
 )
+SORT_BY_DENIED = "ERR BY option of SORT denied due to insufficient ACL permissions."
+SORT_GET_DENIED = "ERR GET option of SORT denied due to insufficient ACL permissions."
 ACL_LOAD_ABORTED = (
     "WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
 )

@@ -287,3 +287,16 @@ def test_the_log_groups_alike_entries_and_keeps_the_newest() -> None:
     ):
         log.add(client, reason, context, b"k", username=username)
         assert log.entries[0].count == 1, (reason, context, username)
+
+
+def test_reaching_any_key_needs_a_selector_with_every_key() -> None:
+    """What SORT's BY and GET patterns ask (Redis's ACLUserCheckCmdWithUnrestrictedKeyAccess)."""
+    from zyst.security.acl import READ, WRITE
+
+    sort, argv = command_of("sort", "mylist", "by", "v*")
+    assert user("+sort", "allkeys").may_reach_any_key(sort, argv, READ)
+    assert user("+sort", "%R~*").may_reach_any_key(sort, argv, READ)
+    assert not user("+sort", "%R~*").may_reach_any_key(sort, argv, READ | WRITE)
+    assert not user("+sort", "~mylist").may_reach_any_key(sort, argv, READ)
+    assert not user("+get", "allkeys").may_reach_any_key(sort, argv, READ)
+    assert user("+sort", "~mylist", "(+sort ~*)").may_reach_any_key(sort, argv, READ)

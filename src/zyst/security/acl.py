@@ -482,6 +482,13 @@ class Selector:
                         return Denial("channel", channel.decode("latin-1"), position)
         return None
 
+    def all_keys_allowed(self, access: int) -> bool:
+        """Whether ``access`` (READ and/or WRITE) is granted to every key: ``allkeys``, or a
+        ``*`` pattern granting it."""
+        if self.allkeys:
+            return True
+        return any(p.pattern == b"*" and p.flags & access == access for p in self.patterns)
+
     def key_allowed(self, key: bytes, access: int) -> bool:
         """Whether the patterns grant ``access`` (READ and/or WRITE) to ``key``."""
         if self.allkeys:
@@ -592,6 +599,15 @@ class User:
             if rank > best or (rank == best and denial.position > relevant.position):
                 relevant = denial
         return relevant
+
+    def may_reach_any_key(self, cmd: Command, argv: list[bytes], access: int) -> bool:
+        """Whether one selector allows ``argv`` and grants ``access`` to every key (what SORT
+        asks before it reads keys its BY and GET patterns make up)."""
+        keys = _Keys()
+        return any(
+            selector.check(cmd, argv, keys) is None and selector.all_keys_allowed(access)
+            for selector in self.selectors
+        )
 
     def check_channels(self, channels: Iterable[bytes], patterns: bool) -> bytes | None:
         """The first of ``channels`` (patterns when ``patterns``) no selector allows."""
@@ -776,6 +792,7 @@ class AclLog:
         context: str,
         subject: str | bytes,
         username: str | None = None,
+        argv: list[bytes] | None = None,
     ) -> None:
         """Record a denial for ``client`` (the script's caller when a script was refused).
 
@@ -783,7 +800,8 @@ class AclLog:
         ``toplevel`` | ``multi`` | ``lua``; ``subject``: the command's full name, the key or
         the channel (str as latin-1, or bytes), for ``auth`` the command as sent (``AUTH``,
         ``HELLO``); ``username``: the user it happened to (default ``client.user``'s name,
-        for ``auth`` the name tried)."""
+        for ``auth`` the name tried); ``argv``: the command being refused, when the client
+        is running it (its client-info then counts it, as Redis's does)."""
         from zyst.commands.connection import client_line
 
         if username is None:
@@ -792,7 +810,7 @@ class AclLog:
         obj = subject if isinstance(subject, bytes) else subject.encode("latin-1")
         name = username.encode("latin-1")
         now = int(time.time() * 1000)
-        info = client_line(client)
+        info = client_line(client, client if argv is not None else None, argv)
         for index, entry in enumerate(self.entries[:_SCAN]):
             if (
                 entry.reason == reason
