@@ -67,6 +67,7 @@ def log_entries(conn: RawConnection) -> list[dict[bytes, Any]]:
         info = entry.pop(b"client-info")
         entry[b"cmd"] = re.search(rb" cmd=(\S*)", info).group(1)  # type: ignore[union-attr]
         entry[b"user"] = re.search(rb" user=(\S*)", info).group(1)  # type: ignore[union-attr]
+        entry[b"argv-mem"] = re.search(rb" argv-mem=(\S*)", info).group(1)  # type: ignore[union-attr]
         del entry[b"age-seconds"]
         entries.append(entry)
     return entries

@@ -146,7 +146,7 @@ def auth(client: Client, argv: list[bytes]) -> Reply:
         username, password = b"default", argv[1]
     else:
         username, password = argv[1], argv[2]
-    if not guard.authenticate(client, username, password, argv[0]):
+    if not guard.authenticate(client, username, password, argv):
         raise CommandError(errors.WRONGPASS)
     return OK
 
@@ -180,7 +180,7 @@ def hello(client: Client, argv: list[bytes]) -> Reply:
         option = argv[i].lower()
         remaining = len(argv) - 1 - i
         if option == b"auth" and remaining >= 2:
-            if not guard.authenticate(client, argv[i + 1], argv[i + 2], argv[0]):
+            if not guard.authenticate(client, argv[i + 1], argv[i + 2], argv):
                 raise CommandError(errors.WRONGPASS)
             i += 3
         elif option == b"setname" and remaining >= 1:

@@ -103,16 +103,16 @@ def log_in(client: Client, user: User) -> None:
     _limit_requests(client)
 
 
-def authenticate(client: Client, username: bytes, password: bytes, argv0: bytes) -> bool:
+def authenticate(client: Client, username: bytes, password: bytes, argv: list[bytes]) -> bool:
     """Log ``client`` in as ``username`` if ``password`` is one of its passwords (or it has
-    ``nopass``) and it is on; else record the failure in ACL LOG (``argv0``: the command as
-    sent, AUTH or HELLO) and leave the client as it was."""
+    ``nopass``) and it is on; else record the failure in ACL LOG (``argv``: the AUTH or HELLO
+    command running) and leave the client as it was."""
     acl = client.ctx.acl
     name = username.decode("latin-1")
     user = acl.authenticate(name, password)
     if user is None:
         context = MULTI if client.mode & modes.MULTI else TOPLEVEL
-        acl.log.add(client, "auth", context, argv0, name)
+        acl.log.add(client, "auth", context, argv[0], name, argv)
         return False
     log_in(client, user)
     return True
@@ -151,7 +151,7 @@ def _guarded(client: Client, argv: list[bytes]) -> Reply:
     # Logged with the refused command as the client's current one (CLIENT LIST's cmd=).
     note_refused(client, argv)
     context = MULTI if client.mode & modes.MULTI else TOPLEVEL
-    client.ctx.acl.log.add(client, denial.reason, context, denial.subject)
+    client.ctx.acl.log.add(client, denial.reason, context, denial.subject, None, argv)
     return _reject(client, argv, found, _message(denial, found))
 
 
@@ -213,21 +213,25 @@ def exec_refusal(client: Client, argv: list[bytes]) -> ErrorReply | None:
     # Logged as a command of EXEC's (CLIENT LIST's cmd=exec), as Redis does.
     running = client.last_command
     client.last_command = b"exec"
-    client.ctx.acl.log.add(client, denial.reason, MULTI, denial.subject)
+    # (EXEC's own line is the running command: four bytes, whatever its case.)
+    client.ctx.acl.log.add(client, denial.reason, MULTI, denial.subject, None, [b"exec"])
     client.last_command = running
     return ErrorReply(_EXEC_MESSAGES.get(denial.reason, errors.EXEC_ACL_COMMAND))
 
 
-def script_refusal(caller: Client, cmd: Command, argv: list[bytes]) -> str | None:
-    """The check of a command a script calls, as the user who called the script: the
-    script's error text (without ``ERR``) when it may not, logged in the ``lua`` context."""
+def script_refusal(
+    caller: Client, running: list[bytes], cmd: Command, argv: list[bytes]
+) -> str | None:
+    """The check of a command a script calls, as the user who called the script (``caller``,
+    running ``running``: its EVAL or FCALL): the script's error text (without ``ERR``) when it
+    may not, logged in the ``lua`` context."""
     user = caller.user
     if user.unrestricted():
         return None
     denial = user.check(cmd, argv)
     if denial is None:
         return None
-    caller.ctx.acl.log.add(caller, denial.reason, LUA, denial.subject)
+    caller.ctx.acl.log.add(caller, denial.reason, LUA, denial.subject, None, running)
     return _SCRIPT_MESSAGES.get(denial.reason, errors.SCRIPT_ACL_COMMAND)
 
 

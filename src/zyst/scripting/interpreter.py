@@ -183,7 +183,7 @@ class Interpreter:
             return True, self._rejected(errors.SCRIPT_NOSCRIPT_COMMAND, found)
         # The caller's user must be allowed the command, its keys and channels (as Redis checks
         # after the command's name and before writes are looked at).
-        refusal = guard.script_refusal(run.caller, found, argv)
+        refusal = guard.script_refusal(run.caller, run.argv, found, argv)
         if refusal is not None:
             return True, self._rejected(refusal, found)
         if run.read_only and (found.write or found.name in table.MAY_REPLICATE):
