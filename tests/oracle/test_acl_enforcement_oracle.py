@@ -227,11 +227,15 @@ def test_scripts_run_commands_as_their_callers_user(acl_oracle: Oracle, connect:
             ("FCALL", "get_it", "1", "k1"),
             ("FCALL", "get_it", "1", "x"),
             ("FCALL", "get_x", "0"),
+            ("EVAL", "return redis.acl_check_cmd('get', 'k1')", "0"),
+            ("EVAL", "return redis.acl_check_cmd('get', 'x')", "0"),
+            ("EVAL", "return redis.acl_check_cmd('hset', 'k1', 'f', 1)", "0"),
         )
     ]
     assert (
         replies[2] == b"-ERR The user executing the script can't run this command or subcommand\r\n"
     )
+    assert replies[9:12] == [b":1\r\n", b"$-1\r\n", b"$-1\r\n"]
     entries = same_log(acl_oracle)
     # (FCALL's own key is checked before the function runs: a top-level denial.)
     assert {(e[b"context"], e[b"cmd"]) for e in entries} == {

@@ -294,9 +294,19 @@ class Interpreter:
         seed = self._checkint(args, 1, "randomseed")
         self.engine.random_state = ((seed & 0xFFFFFFFF) << 16) | 0x330E
 
-    def _known_command(self, argv_table: Any, count: int) -> bool:
+    def _known_command(self, argv_table: Any, count: int) -> int:
+        """redis.acl_check_cmd's question: 0 when the command is unknown, else 1 when the
+        script's caller may run it with these arguments, 2 when its ACL refuses it (nothing
+        is logged)."""
         argv = [argv_table[index] for index in range(1, count + 1)]
-        return isinstance(table.resolve(argv), table.Command)
+        found = table.resolve(argv)
+        if not isinstance(found, table.Command):
+            return 0
+        run = self.engine.run
+        if run is None:
+            return 1
+        user = run.caller.user
+        return 1 if user.unrestricted() or user.check(found, argv) is None else 2
 
 
 _NO_VALUE: Final = object()
