@@ -16,6 +16,7 @@ from zyst.pubsub import Subscriptions
 if TYPE_CHECKING:
     from zyst.context import ServerContext
     from zyst.keyspace import Database
+    from zyst.security.acl import User
     from zyst.tracking import TrackingState
 
 
@@ -24,6 +25,7 @@ class Client:
 
     __slots__ = (
         "addr",
+        "authenticated",
         "close_after_reply",
         "close_asap",
         "created",
@@ -48,6 +50,7 @@ class Client:
         "touched",
         "tracking",
         "transport_info",
+        "user",
         "watch_dirty",
         "watching",
     )
@@ -77,6 +80,13 @@ class Client:
         # The bits of zyst.commands.modes (MULTI, SUBSCRIBED): while any is set, the
         # connection routes this client's commands through modes.call_in_mode.
         self.mode = ctx.client_mode
+        # The ACL user its commands run as (AUTH, HELLO AUTH change it), and whether it has
+        # logged in: a new client is the default user, logged in when that user has no password
+        # and is on (Redis's clientSetDefaultAuth). While either calls for checks,
+        # ctx.client_mode and the client's mode carry the GUARDED bit (zyst.commands.guard).
+        default = ctx.acl.default
+        self.user: User = default
+        self.authenticated = default.nopass and default.enabled
         # MULTI (zyst.commands.transactions): the queued commands, and whether one was refused
         # while queueing (EXEC then aborts).
         self.multi_queue: list[list[bytes]] = []

@@ -733,6 +733,17 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "whether CONFIG SET may change dbfilename (local: from loopback connections only)",
         mutable=False,
     ),
+    # Authentication (zyst.commands.guard): requirepass is the default user's one password.
+    _str_setting(
+        "requirepass",
+        str,
+        "PASSWORD",
+        'the default user\'s password ("": none, the default user is nopass)',
+    ),
+    _bool_setting(
+        "protected-mode",
+        "while the default user has no password, refuse connections from other hosts",
+    ),
     # The memory cap and eviction (zyst.eviction, zyst.memory).
     _memory_setting(
         "maxmemory", 0, ULLONG_MAX, "the cap on used_memory (0: none); see maxmemory-policy"
@@ -816,6 +827,22 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "the percentiles INFO latencystats shows",
         multi_arg=True,
     ),
+    # ACL (zyst.security): the users file, what new users may subscribe to, the log's length.
+    _setting(
+        "aclfile",
+        _single(str),
+        _format_str,
+        "PATH",
+        "the users file ACL LOAD reads and ACL SAVE writes (users.acl), loaded at start",
+        mutable=False,
+    ),
+    _enum_setting(
+        "acl-pubsub-default",
+        ("allchannels", "resetchannels"),
+        "allchannels|resetchannels",
+        "the channels a new user (or selector) may use",
+    ),
+    _int_setting("acllog-max-len", 0, LLONG_MAX, "most entries ACL LOG keeps"),
 )
 
 _BY_NAME: dict[str, Setting[Any]] = {setting.name: setting for setting in SETTINGS}
@@ -901,6 +928,8 @@ class Config:
     rdb_del_sync_files: bool = False
     rdb_key_save_delay: int = 0
     enable_protected_configs: str = "no"
+    requirepass: str = ""
+    protected_mode: bool = True
     maxmemory: int = 0
     maxmemory_policy: str = "noeviction"
     maxmemory_samples: int = 5
@@ -925,8 +954,14 @@ class Config:
     latency_tracking_info_percentiles: list[float] = field(
         default_factory=lambda: [50.0, 99.0, 99.9]
     )
+    aclfile: str = ""
+    acl_pubsub_default: str = "resetchannels"
+    acllog_max_len: int = 128
     # Not a setting: the file the settings came from (INFO config_file), "" if none.
     config_file: str = ""
+    # Not a setting: the users the config declares (``user <name> <rules...>`` lines: the name
+    # and the rules), made at start (zyst.security.acl).
+    users: list[list[bytes]] = field(default_factory=list)
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)
 
     def on_change(self, name: str, callback: ChangeHook) -> None:
@@ -1093,6 +1128,9 @@ class ConfigLoader:
 
     def apply(self, name: str, values: list[str], origin: str, where: str, shown: str) -> None:
         """Apply one directive; ConfigError naming ``origin``, ``where`` and ``shown`` if bad."""
+        if name.lower() == "user" and values:
+            self._declare_user(values, origin, where, shown)
+            return
         setting = find_setting(name)
         if setting is not None and setting.multi_arg and len(values) == 1 and values[0]:
             # As Redis 7: one argument of a several-argument setting is split as a line is
@@ -1109,6 +1147,27 @@ class ConfigLoader:
             raise _fatal(origin, where, shown, str(exc)) from None
         if setting is not None and setting.accumulates:
             self._accumulated[setting.name] = values
+
+    def _declare_user(self, values: list[str], origin: str, where: str, shown: str) -> None:
+        """``user <name> <rules...>``: checked now (as Redis does while reading), made at start."""
+        # (Imported here: the rule language needs the command table, far above this module.)
+        from zyst.security.acl import check_declaration
+
+        args = [value.encode("utf-8", "surrogateescape") for value in values]
+        if any(declared[0] == args[0] for declared in self.config.users):
+            reason = f"Error in user declaration '{values[0]}': " + _DUPLICATE_USER
+            raise _fatal(origin, where, shown, reason)
+        problem = check_declaration(args[1:])
+        if problem is not None:
+            index, why = problem
+            # Redis names the word at that index of the whole line ("user", the name, the
+            # rules): not the rule itself, as its index counts from the first rule.
+            word = c_string((b"user", *args)[index])
+            raise _fatal(origin, where, shown, f"Error in user declaration '{word}': {why}")
+        self.config.users.append(args)
+
+
+_DUPLICATE_USER = "Duplicate user found. A user can only be defined once in config files"
 
 
 def _fatal(origin: str, where: str, shown: str, reason: str) -> ConfigError:

@@ -12,6 +12,8 @@ The rules are Redis 7.0's (``rewriteConfig`` in its ``config.c``):
   removed from the file;
 - a line the server cannot read (unknown name, unbalanced quotes) is kept as a comment,
   ``# ??? <line>``; an alias (``hash-max-ziplist-entries``) is rewritten under its own name;
+- the ACL users are written as ``user <name> <rules>`` lines (ACL LIST's), in place of the
+  file's, unless an ``aclfile`` holds the users: then the file's ``user`` lines are dropped;
 - values are written as Redis writes them: numbers and enumerations bare, memory sizes with the
   largest exact unit (``100mb``), strings quoted with C escapes (``dir "/var/lib/zyst"``);
 - the new content goes to a temporary file beside the old one, is fsynced, given mode 0644
@@ -175,6 +177,10 @@ class _Rewrite:
             self.lines.append(line)
             return
         args = split_args(line)
+        if args and args[0].lower() == b"user":
+            self.option_lines.setdefault("user", []).append(len(self.lines))
+            self.lines.append(line)
+            return
         setting = find_setting(args[0]) if args else None
         if setting is None:
             # Not understood (a setting this server lacks, broken quotes): keep it as a
@@ -219,8 +225,10 @@ def _defaults() -> Config:
     return Config()
 
 
-def rewritten_text(config: Config, old: bytes) -> bytes:
-    """The content CONFIG REWRITE gives a config file whose content was ``old``."""
+def rewritten_text(config: Config, old: bytes, users: list[bytes] | None = None) -> bytes:
+    """The content CONFIG REWRITE gives a config file whose content was ``old``; ``users``
+    are the ACL users' ``user <name> <rules>`` lines, written in place of the old ones unless
+    an ``aclfile`` keeps the users (then the file's ``user`` lines are dropped)."""
     defaults = _defaults()
     state = _Rewrite(old)
     for setting in _primary_settings():
@@ -229,18 +237,22 @@ def rewritten_text(config: Config, old: bytes) -> bytes:
         for line in lines:
             state.rewrite(setting.name, line, force)
         state.processed.add(setting.name)
+    if not config.aclfile:
+        for line in users or []:
+            state.rewrite("user", line, True)
+    state.processed.add("user")
     return state.content()
 
 
-def rewrite_config(config: Config, path: str) -> None:
-    """Rewrite the config file at ``path`` for ``config``; OSError if it cannot be read or
-    replaced (a missing file is written anew)."""
+def rewrite_config(config: Config, path: str, users: list[bytes] | None = None) -> None:
+    """Rewrite the config file at ``path`` for ``config`` (and the ACL ``users`` lines);
+    OSError if it cannot be read or replaced (a missing file is written anew)."""
     try:
         with open(path, "rb") as file:
             old = file.read()
     except FileNotFoundError:
         old = b""
-    _replace_file(path, rewritten_text(config, old))
+    _replace_file(path, rewritten_text(config, old, users))
 
 
 def _replace_file(path: str, content: bytes) -> None:

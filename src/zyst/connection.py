@@ -42,9 +42,10 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Any, cast
 
+from zyst import errors
 from zyst.blocking import Blocked, Postponed, Waiter
 from zyst.client import Client
-from zyst.commands import monitor
+from zyst.commands import guard, monitor
 from zyst.commands.connection import client_line
 from zyst.commands.modes import BUSY, MONITORING, call_in_mode
 from zyst.commands.table import call, lookup
@@ -206,6 +207,14 @@ class Connection(asyncio.Protocol):
             transport.close()
             self._closing = True
             return
+        if guard.refuses_connection(ctx, transport):
+            # Protected mode: Redis's explanation, then the connection is closed. Not counted
+            # as a connection received, as in Redis.
+            ctx.stats.rejected_connections += 1
+            transport.write(errors.PROTECTED_MODE_DENIED)
+            transport.close()
+            self._closing = True
+            return
         ctx.stats.total_connections_received += 1
         if config.tcp_keepalive:
             keep_alive(transport, config.tcp_keepalive)
@@ -220,6 +229,7 @@ class Connection(asyncio.Protocol):
         client.transport_info = transport
         client.push = self.push
         self.client = client
+        guard.admit(client)
         self._watch_output(transport)
         if ctx.busy is not None:
             client.mode |= BUSY
@@ -303,6 +313,19 @@ class Connection(asyncio.Protocol):
         account(client, end - start, parked)
         payload = out[0] if len(out) == 1 else b"".join(out)
         self._send(payload, self.ctx.dirty != dirty, client.close_after_reply)
+        if parser.held and self._waiter is None and not self._closing:
+            self._release_held(client)
+
+    def _release_held(self, client: Client) -> None:
+        """Requests held back because a client that must log in sent one over Redis's limits
+        for such clients (RequestParser.limited), now that the commands before it ran: a
+        protocol error if it still must log in, else parsed and run."""
+        parser = self.parser
+        if guard.must_log_in(client):
+            parser.refuse_held()
+            self._run(client, [])
+        else:
+            self._run(client, parser.release_held())
 
     def _send(self, payload: bytes, wrote: bool, close: bool) -> None:
         """Send the replies of a batch: at once, or through the gate when they acknowledge
@@ -463,6 +486,11 @@ class Connection(asyncio.Protocol):
         self._closing = True
         transport.abort()
 
+    @property
+    def running(self) -> bool:
+        """Whether this connection's commands are running now (Redis's current client)."""
+        return self._out is not None
+
     # -- blocking commands (zyst.blocking) -----------------------------------------------------
     @property
     def blocked(self) -> bool:
@@ -531,7 +559,7 @@ class Connection(asyncio.Protocol):
         if client is None or self._closing or self._waiter is not None:
             return
         pending, self._pending = self._pending, []
-        if pending or self.parser.error is not None:
+        if pending or self.parser.error is not None or self.parser.held:
             self._run(client, pending)
 
     def write_now(self, data: bytes, close: bool) -> None:

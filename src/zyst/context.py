@@ -16,6 +16,7 @@ from zyst.config import Config
 from zyst.keyspace import Keyspace
 from zyst.persistence.child import Children
 from zyst.pubsub import PubSub
+from zyst.security.acl import Acl
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -184,6 +185,10 @@ class ServerContext:
         config.on_change("notify-keyspace-events", lambda name: self._follow_notify_setting())
         # What a batch's time feeds (INFO latencystats, SLOWLOG, LATENCY) follows its settings.
         timing.follow_settings(config)
+        # The ACL users (zyst.security.acl); acl-pubsub-default and acllog-max-len followed.
+        self.acl = Acl(config.acl_pubsub_default == "allchannels", config.acllog_max_len)
+        config.on_change("acl-pubsub-default", self._follow_acl_settings)
+        config.on_change("acllog-max-len", self._follow_acl_settings)
 
     @property
     def loading(self) -> bool:
@@ -194,6 +199,10 @@ class ServerContext:
     @loading.setter
     def loading(self, value: bool) -> None:
         self.keyspace.loading = value
+
+    def _follow_acl_settings(self, name: str) -> None:
+        self.acl.pubsub_default_all = self.config.acl_pubsub_default == "allchannels"
+        self.acl.log.max_len = self.config.acllog_max_len
 
     def _follow_notify_setting(self) -> None:
         self.signal.set_event_flags(keyevents.parse_flags(self.config.notify_keyspace_events))

@@ -92,6 +92,9 @@ PROTO_TOO_BIG_INLINE = "ERR Protocol error: too big inline request"
 PROTO_TOO_BIG_MBULK = "ERR Protocol error: too big mbulk count string"
 PROTO_TOO_BIG_BULK = "ERR Protocol error: too big bulk count string"
 PROTO_INVALID_MBULK = "ERR Protocol error: invalid multibulk length"
+# Requests larger than these limits from a client that must log in first (RequestParser.limited).
+PROTO_UNAUTH_MBULK = "ERR Protocol error: unauthenticated multibulk length"
+PROTO_UNAUTH_BULK = "ERR Protocol error: unauthenticated bulk length"
 PROTO_INVALID_BULK = "ERR Protocol error: invalid bulk length"
 PROTO_UNBALANCED = "ERR Protocol error: unbalanced quotes in request"
 
@@ -110,6 +113,63 @@ WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
 CLIENT_NAME_SPACES = "ERR Client names cannot contain spaces, newlines or special characters."
 BUSYKEY = "BUSYKEY Target key name already exists."
 NO_SUCH_CLIENT = "ERR No such client"
+
+
+# -- authentication and ACL enforcement (zyst.commands.guard) ------------------------------------
+NOAUTH = "NOAUTH Authentication required."
+NOAUTH_HELLO = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+    "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+    "protocol version at the same time"
+)
+NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CHANNEL = (
+    "NOPERM this user has no permissions to access one of the channels used as arguments"
+)
+
+
+def noperm_command(fullname: str) -> str:
+    """A command (``fullname``: ``get``, ``config|set``) its user may not run."""
+    return f"NOPERM this user has no permissions to run the '{fullname}' command"
+
+
+# Why a command a script calls is refused by its caller's ACL ("ERR " is added with the error
+# table, as for the other redis.call refusals), by the kind of denial.
+SCRIPT_ACL_COMMAND = "The user executing the script can't run this command or subcommand"
+SCRIPT_ACL_KEY = (
+    "The user executing the script can't access at least one of the keys mentioned in the "
+    "command arguments"
+)
+SCRIPT_ACL_CHANNEL = (
+    "The user executing the script can't publish to the channel mentioned in the command"
+)
+# A queued command EXEC finds its user may no longer run, by the kind of denial.
+_EXEC_ACL_CHANGED = (
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC "
+    "call. This command is no longer allowed for the following reason: "
+)
+EXEC_ACL_COMMAND = _EXEC_ACL_CHANGED + "no permission to execute the command or subcommand"
+EXEC_ACL_KEY = _EXEC_ACL_CHANGED + "no permission to touch the specified keys"
+EXEC_ACL_CHANNEL = (
+    _EXEC_ACL_CHANGED + "no permission to access one of the channels used as arguments"
+)
+# Sent to a connection from another host while protected-mode is on and the default user has no
+# password, before it is closed (a raw line: the connection is refused, not a command).
+PROTECTED_MODE_DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    b"password is set for the default user. In this mode connections are only accepted from the "
+    b"loopback interface. If you want to connect from external computers to Redis you may adopt "
+    b"one of the following solutions: 1) Just disable protected mode sending the command "
+    b"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the "
+    b"same host the server is running, however MAKE SURE Redis is not publicly accessible from "
+    b"internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    b"you can just disable the protected mode by editing the Redis configuration file, and "
+    b"setting the protected mode option to 'no', and then restarting the server. 3) If you "
+    b"started the server manually just for testing, restart it with the '--protected-mode no' "
+    b"option. 4) Setup a an authentication password for the default user. NOTE: You only need "
+    b"to do one of the above things in order for the server to start accepting connections from "
+    b"the outside.\r\n"
+)
 
 
 # -- expire options (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT) -------------------------------------
@@ -572,3 +632,79 @@ def error_code(message: str) -> str:
 TLS_UPDATE_FAILED = "Unable to update TLS configuration. Check server logs."
 # CONFIG SET tls-port: the port cannot be listened on.
 TLS_PORT_FAILED = "Unable to listen on this port. Check server logs."
+
+
+# -- ACL rules and the ACL command (zyst.security.acl, zyst.commands.acl) -------------------
+# Why a rule of ACL SETUSER (or of a users file line) was refused (Redis's
+# ACLSetUserStringError), without the "ERR Error in ACL SETUSER modifier" frame.
+ACL_UNKNOWN_NAME = "Unknown command or category name in ACL"
+ACL_SYNTAX = "Syntax error"
+ACL_KEYS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not "
+    "have any effect. Try 'resetkeys' to start with an empty list of patterns"
+)
+ACL_CHANNELS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does "
+    "not have any effect. Try 'resetchannels' to start with an empty list of channels"
+)
+ACL_NO_SUCH_PASSWORD = "The password you are trying to remove from the user does not exist"
+ACL_BAD_HASH = (
+    "The password hash must be exactly 64 characters and contain only lowercase hexadecimal "
+    "characters"
+)
+ACL_DUPLICATE_USER = "Duplicate user found. A user can only be defined once in config files"
+ACL_FIRSTARG_OF_SUBCOMMAND = "Allowing first-arg of a subcommand is not supported"
+
+ACL_USERNAME_SPACES = "ERR Usernames can't contain spaces or null characters"
+ACL_DELETE_DEFAULT = "ERR The 'default' user cannot be removed"
+ACL_NO_FILE = (
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+    "Redis configuration file set) in order to store users in the Redis configuration."
+)
+ACL_SAVE_FAILED = (
+    "ERR There was an error trying to save the ACLs. Please check the server logs for more "
+    "information"
+)
+ACL_GENPASS_BITS = (
+    "ERR ACL GENPASS argument must be the number of bits for the output password, a positive "
+    "number up to 4096"
+)
+SORT_BY_DENIED = "ERR BY option of SORT denied due to insufficient ACL permissions."
+SORT_GET_DENIED = "ERR GET option of SORT denied due to insufficient ACL permissions."
+ACL_LOAD_ABORTED = (
+    "WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
+)
+
+
+def acl_setuser_error(rule: bytes, reason: str) -> str:
+    """A rule ACL SETUSER refused (the rule as C prints it: up to a NUL byte)."""
+    return f"ERR Error in ACL SETUSER modifier '{c_string(rule)}': {reason}"
+
+
+def acl_unmatched_parenthesis(rule: bytes) -> str:
+    return f"ERR Unmatched parenthesis in acl selector starting at '{c_string(rule)}'."
+
+
+def acl_unknown_category(name: bytes) -> str:
+    return f"ERR Unknown category '{c_string(name, 128)}'"
+
+
+def acl_user_not_found(name: bytes) -> str:
+    return f"ERR User '{c_string(name)}' not found"
+
+
+def acl_command_not_found(name: bytes) -> str:
+    return f"ERR Command '{c_string(name)}' not found"
+
+
+def acl_dryrun_command(name: str) -> str:
+    return f"This user has no permissions to run the '{name}' command"
+
+
+def acl_dryrun_key(key: bytes) -> str:
+    return f"This user has no permissions to access the '{c_string(key)}' key"
+
+
+def acl_dryrun_channel(channel: bytes) -> str:
+    return f"This user has no permissions to access the '{c_string(channel)}' channel"

@@ -30,8 +30,9 @@ RSS stands in for the whole when neither is there (:func:`can_measure`).
 Measuring costs 30 to 50 us (ctypes included), too much for every command:
 :class:`MemoryMeter` keeps the pymalloc part of its last measurement and an upper estimate of
 what the ``denyoom`` commands since have added (``MemoryMeter.growth``, which the check
-in :mod:`zyst.commands.maxmemory` raises from their arguments). The check before each command reads nothing while that growth stays under the
-room the last reading left below ``maxmemory`` (:meth:`MemoryMeter.due`), and malloc's cheap
+in :mod:`zyst.commands.maxmemory` raises from their arguments). The check before each
+command reads nothing while that growth stays under the room the last reading left below
+``maxmemory`` (:meth:`MemoryMeter.due`), and malloc's cheap
 figure (:meth:`MemoryMeter.used`) otherwise and at every 32nd command (for what no estimate
 sees: SETRANGE at a far offset, a union stored); it measures fully (:meth:`MemoryMeter.measure`)
 only when that says the limit is passed, then after each eviction round; the cron measures

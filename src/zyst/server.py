@@ -30,7 +30,7 @@ from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
 from zyst.busy import EventPump
 from zyst.client import Client
 from zyst.clientscron import ClientsCron
-from zyst.commands import latency, maxmemory
+from zyst.commands import guard, latency, maxmemory
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate, output_check_of
 from zyst.context import ServerContext
@@ -64,7 +64,8 @@ from zyst.persistence.saving import CHILD_KIND, library_loader, saving_of
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 from zyst.scripting.engine import engine_of
-from zyst.security import tls
+from zyst.security import aclfile, tls
+from zyst.security.acl import Acl, AclError
 
 log = logging.getLogger("zyst")
 
@@ -165,6 +166,8 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.ctx = ServerContext(config)
+        # requirepass, and the clients of users ACL commands change (zyst.commands.guard).
+        guard.follow_users(self.ctx)
         self.propagation = Propagation()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[Listener] = []
@@ -755,6 +758,28 @@ def _fatal(reason: str) -> int:
     return 1
 
 
+def load_users(acl: Acl, config: Config) -> str | None:
+    """Make the users the config declares, then load the users file, as Redis does at start;
+    why the server cannot start, or ``None``."""
+    if config.aclfile and config.users:
+        return (
+            "Configuring Redis with users defined in redis.conf and at the same setting an ACL "
+            "file path is invalid. This setup is very likely to lead to configuration errors "
+            "and security holes, please define either an ACL file or declare users directly "
+            "in your redis.conf, but not both."
+        )
+    failure = acl.load_declared(config.users)
+    if failure is not None:
+        log.warning("%s", failure)
+        return "Critical error while loading ACLs. Exiting."
+    if config.aclfile:
+        try:
+            aclfile.load(acl, config.aclfile)
+        except AclError as exc:
+            return f"Aborting Redis startup because of ACL errors: {exc.message[4:]}"
+    return None
+
+
 def run(config: Config) -> int:
     """Run a server with ``config`` until it is shut down; returns the process exit code.
 
@@ -831,6 +856,9 @@ def run(config: Config) -> int:
         if not server.all_listeners():
             return _fatal("Configured to not listen anywhere, exiting.")
         check_somaxconn(config.tcp_backlog)
+        failure = load_users(server.ctx.acl, config)
+        if failure is not None:
+            return _fatal(failure)
         if config.pidfile and write_pidfile(config.pidfile):
             pidfile = config.pidfile
         try:

@@ -153,6 +153,8 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         rdb_del_sync_files=True,
         rdb_key_save_delay=-3,
         enable_protected_configs="local",
+        requirepass='pass "word" \udce9',
+        protected_mode=False,
         maxmemory=3 * 1024**2,
         maxmemory_policy="volatile-ttl",
         maxmemory_samples=64,
@@ -202,6 +204,9 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         tls_cluster=True,
         unixsocket="/tmp/zyst test.sock",
         unixsocketperm=0o750,
+        aclfile="/tmp/users.acl",
+        acl_pubsub_default="allchannels",
+        acllog_max_len=3,
     )
     changed_attrs = {
         s.attr for s in SETTINGS if getattr(changed, s.attr) != getattr(Config(), s.attr)

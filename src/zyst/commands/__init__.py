@@ -5,6 +5,7 @@ its ``@command`` declaration in the group's module, nothing else.
 """
 
 from zyst.commands import (  # noqa: F401  (imported for their declarations)
+    acl,
     bitmaps,
     caching,
     connection,

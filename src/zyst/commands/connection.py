@@ -1,8 +1,8 @@
 """Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH and the CLIENT container.
 
-These change only the calling client's state (database, protocol, name) or describe the
-connected clients. There is one user, ``default``, with no password (``nopass``), so AUTH and
-HELLO AUTH answer as a Redis 7 server with no ``requirepass`` does.
+These change only the calling client's state (database, protocol, name, the user it is logged
+in as) or describe the connected clients. Logging in and the checks it enables live in
+:mod:`zyst.commands.guard`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zyst import REDIS_VERSION, errors
 from zyst.blocking import Blocked
 from zyst.client import Client
-from zyst.commands import modes
+from zyst.commands import guard, modes
 from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import NO_COMPLEXITY, help_reply
 from zyst.commands.pubsub import follow_protocol, reset_client
@@ -37,6 +37,9 @@ from zyst.protocol.resp import (
     encode_error,
 )
 from zyst.tracking import prefix_collision
+
+if TYPE_CHECKING:
+    from zyst.security.acl import User
 
 _CONN_FLAGS = ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy")
 
@@ -122,12 +125,6 @@ def quit_(client: Client, argv: list[bytes]) -> Reply:
     return OK
 
 
-def _authenticate(username: bytes, password: bytes) -> None:
-    """The ``default`` user has ``nopass``: any password logs it in; no other user exists."""
-    if username != b"default":
-        raise CommandError(errors.WRONGPASS)
-
-
 @command(
     "auth",
     arity=-2,
@@ -138,12 +135,21 @@ def _authenticate(username: bytes, password: bytes) -> None:
     complexity="O(N) where N is the number of passwords defined for the user",
 )
 def auth(client: Client, argv: list[bytes]) -> Reply:
-    """AUTH [username] password"""
+    """AUTH [username] password
+
+    Logs the connection in as ``username`` (``default`` when only a password is given, which
+    is an error while the default user has no password). A failure is recorded in ACL LOG
+    and leaves the connection as it was."""
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
     if len(argv) == 2:
-        raise CommandError(errors.AUTH_NO_PASSWORD)
-    _authenticate(argv[1], argv[2])
+        if client.ctx.acl.default.nopass:
+            raise CommandError(errors.AUTH_NO_PASSWORD)
+        username, password = b"default", argv[1]
+    else:
+        username, password = argv[1], argv[2]
+    if not guard.authenticate(client, username, password, argv):
+        raise CommandError(errors.WRONGPASS)
     return OK
 
 
@@ -158,7 +164,11 @@ def auth(client: Client, argv: list[bytes]) -> Reply:
     complexity="O(1)",
 )
 def hello(client: Client, argv: list[bytes]) -> Reply:
-    """HELLO [protover [AUTH username password] [SETNAME clientname]]"""
+    """HELLO [protover [AUTH username password] [SETNAME clientname]]
+
+    The options take effect one after the other, as in Redis: a SETNAME before a failed AUTH
+    (or before a bad option) has named the connection, an AUTH before a bad option has logged
+    it in. Only an authenticated connection gets the handshake (and its protocol switched)."""
     version = 0
     if len(argv) >= 2:
         parsed = strict_int(argv[1])
@@ -167,26 +177,24 @@ def hello(client: Client, argv: list[bytes]) -> Reply:
         if parsed not in (2, 3):
             raise CommandError(errors.NOPROTO)
         version = parsed
-    credentials: tuple[bytes, bytes] | None = None
-    name: bytes | None = None
     i = 2
     while i < len(argv):
         option = argv[i].lower()
         remaining = len(argv) - 1 - i
         if option == b"auth" and remaining >= 2:
-            credentials = (argv[i + 1], argv[i + 2])
+            if not guard.authenticate(client, argv[i + 1], argv[i + 2], argv):
+                raise CommandError(errors.WRONGPASS)
             i += 3
         elif option == b"setname" and remaining >= 1:
             name = argv[i + 1]
+            if not valid_client_attr(name):
+                raise CommandError(errors.CLIENT_NAME_SPACES)
+            client.name = name
             i += 2
         else:
             raise CommandError(errors.hello_syntax(argv[i]))
-    if credentials is not None:
-        _authenticate(*credentials)
-    if name is not None:
-        if not valid_client_attr(name):
-            raise CommandError(errors.CLIENT_NAME_SPACES)
-        client.name = name
+    if not client.authenticated:
+        raise CommandError(errors.NOAUTH_HELLO)
     if version:
         client.resp3 = version == 3
         follow_protocol(client)  # a RESP3 subscriber turning to RESP2 enters the subscribed mode
@@ -359,7 +367,7 @@ def client_line(
             b"tot-mem=%d" % tot_mem,
             b"events=" + events,
             b"cmd=" + client.last_command,
-            b"user=default",
+            b"user=" + client.user.name.encode("latin-1"),
             b"redir=%d" % _redirection(client),
             b"resp=%d" % (3 if client.resp3 else 2),
         ]
@@ -591,6 +599,7 @@ def client_kill(client: Client, argv: list[bytes]) -> Reply:
     """
     addr = laddr = None
     kind: bytes | None = None
+    user: User | None = None
     wanted_id = 0
     skipme = True
     if len(argv) == 3:
@@ -615,7 +624,8 @@ def client_kill(client: Client, argv: list[bytes]) -> Reply:
             elif option == b"laddr":
                 laddr = value
             elif option == b"user":
-                if value != b"default":
+                user = client.ctx.acl.users.get(value.decode("latin-1"))
+                if user is None:
                     raise CommandError(errors.no_such_user(value))
             elif option == b"skipme":
                 answer = value.lower()
@@ -634,6 +644,8 @@ def client_kill(client: Client, argv: list[bytes]) -> Reply:
         if kind is not None and client_kind(victim) != kind:
             continue
         if wanted_id and victim.id != wanted_id:
+            continue
+        if user is not None and victim.user is not user:
             continue
         if victim is client and skipme:
             continue
@@ -985,6 +997,7 @@ def client_help(client: Client, argv: list[bytes]) -> Reply:
 RESET_HOOKS: list[Callable[[Client], None]] = []
 RESET_HOOKS.append(reset_client)  # RESET drops every subscription
 RESET_HOOKS.append(_stop_tracking)
+RESET_HOOKS.append(guard.reset_login)  # logged out: the default user, as a new connection
 
 
 def _leave_multi(client: Client) -> None:

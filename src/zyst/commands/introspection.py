@@ -743,6 +743,19 @@ def command_getkeysandflags(client: Client, argv: list[bytes]) -> Reply:
     ]
 
 
+def keys_and_flags(cmd: Command, argv: list[bytes]) -> list[tuple[bytes, tuple[str, ...]]]:
+    """Each key of the command line ``argv`` (the command ``cmd``) with its key spec's flags,
+    as GETKEYSANDFLAGS finds them, less the ``not_key`` ones (SPUBLISH's shard channel); none
+    when the command has no keys or its count is not a valid one (what the ACL check of a
+    command's keys reads)."""
+    try:
+        keys = _keys_of(cmd, argv)
+    except CommandError:
+        return []
+    pairs = zip(keys, _key_flags(cmd, argv, len(keys)), strict=True)
+    return [(key, flags) for key, flags in pairs if "not_key" not in flags]
+
+
 def _key_flags(cmd: Command, target: list[bytes], count: int) -> list[tuple[str, ...]]:
     """The flags of each of the ``count`` keys of ``target``, spec by spec in order: a spec
     finds its keys as GETKEYS does, and the keys only a command's own procedure finds (SORT's

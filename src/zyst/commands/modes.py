@@ -38,7 +38,8 @@ PAUSED: Final = 64  # every client but the monitoring ones, while CLIENT PAUSE i
 # CLIENT TRACKING ON (zyst.commands.caching): what its commands read is remembered, and what
 # they invalidate for the client itself is sent after their replies.
 TRACKING: Final = 128
-# Reserved for ACL enforcement: a client not yet authenticated, or whose user is restricted.
+# A client not yet authenticated, or whose user's ACL restricts it (zyst.commands.guard): its
+# commands are checked before anything else, as Redis checks AUTH and ACL first.
 GUARDED: Final = 256
 # Every client while maxmemory is set (zyst.commands.maxmemory): eviction before each command,
 # and OOM for the commands that could add memory.

@@ -36,6 +36,7 @@ from zyst.eviction import evictor_of
 from zyst.persistence.saving import saving_of
 from zyst.protocol import resp
 from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
+from zyst.security.acl import describe_line
 
 if TYPE_CHECKING:
     from zyst.context import ServerContext
@@ -663,7 +664,8 @@ def config_rewrite(client: Client, argv: list[bytes]) -> Reply:
     if not config.config_file:
         raise CommandError(errors.CONFIG_NO_FILE)
     try:
-        rewrite_config(config, config.config_file)
+        users = [describe_line(user) for user in client.ctx.acl.sorted_users()]
+        rewrite_config(config, config.config_file, users)
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         log.warning("CONFIG REWRITE failed: %s", reason)

@@ -58,6 +58,7 @@ nothing and is not propagated.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
@@ -65,14 +66,16 @@ from typing import TYPE_CHECKING, Any, Final
 from zyst import encodings, errors
 from zyst.commands.args import c_string, option_word, parse_int
 from zyst.commands.modes import SCRIPT
-from zyst.commands.table import KeySpec, Reply, command
+from zyst.commands.table import COMMANDS, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import parse_strtod
+from zyst.security.acl import READ
 from zyst.types.zset import ZSet
 
 if TYPE_CHECKING:
     from zyst.client import Client
     from zyst.keyspace import Database
+    from zyst.security.acl import User
 
 _SYNTAX: Final = (
     "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]"
@@ -152,7 +155,9 @@ class _Options:
         self.gets: list[Pattern] = []
 
 
-def _parse(argv: list[bytes], readonly: bool) -> _Options:
+def _parse(argv: list[bytes], readonly: bool, key_access: Callable[[], bool]) -> _Options:
+    """The options of ``argv``; ``key_access()`` says whether the user may read any key, which
+    a BY pattern (one with ``*``) or a GET pattern needs (asked only then)."""
     options = _Options()
     argc = len(argv)
     j = 2
@@ -176,14 +181,27 @@ def _parse(argv: list[bytes], readonly: bool) -> _Options:
             options.by = Pattern(argv[j + 1])
             if b"*" not in c_string(argv[j + 1]):
                 options.dontsort = True
+            elif not key_access():
+                raise CommandError(errors.SORT_BY_DENIED)
             j += 1
         elif word == b"get" and left >= 1:
+            if not key_access():
+                raise CommandError(errors.SORT_GET_DENIED)
             options.gets.append(Pattern(argv[j + 1]))
             j += 1
         else:
             raise CommandError(errors.SYNTAX)
         j += 1
     return options
+
+
+def _reads_any_key(client: Client, argv: list[bytes], readonly: bool) -> bool:
+    """Whether the client's user may run this SORT and read every key (Redis asks before it
+    lets BY and GET patterns name keys the ACL check of the command could not see)."""
+    user: User | None = getattr(client, "user", None)
+    if user is None or user.unrestricted():
+        return True
+    return user.may_reach_any_key(COMMANDS[b"sort_ro" if readonly else b"sort"], argv, READ)
 
 
 def _window(offset: int, count: int, size: int) -> tuple[int, int]:
@@ -231,7 +249,7 @@ def _sorted(
 
 
 def _sort(client: Client, argv: list[bytes], readonly: bool) -> Reply:
-    options = _parse(argv, readonly)
+    options = _parse(argv, readonly, lambda: _reads_any_key(client, argv, readonly))
     db = client.db
     value: Any = db.lookup_read(argv[1])
     if value is None:

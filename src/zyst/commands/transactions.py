@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.blocking import reply_without_waiting
-from zyst.commands import modes
+from zyst.commands import guard, modes
 from zyst.commands.caching import call_tracked
 from zyst.commands.table import (
     ON_REJECT,
@@ -168,12 +168,23 @@ def exec_(client: Client, argv: list[bytes]) -> Reply:
     pushed: list[bytes] = []
     own_push = client.push
     client.push = pushed.append
+    # A restricted user's commands are checked again as they run: its rules may have changed
+    # since they were queued (zyst.commands.guard). A user restricted by a command of this very
+    # transaction has its clients' GUARDED bit set by then.
+    checked = not client.user.unrestricted()
     ctx.begin_atomic()
     try:
         for queued in queue:
-            # A tracking client's reads are remembered as they run (zyst.commands.caching).
-            run = call if client.tracking is None else call_tracked
-            reply = reply_without_waiting(run(client, queued))
+            refusal = None
+            if checked or client.mode & modes.GUARDED:
+                refusal = guard.exec_refusal(client, queued)
+            reply: Reply
+            if refusal is not None:
+                reply = refusal
+            else:
+                # A tracking client's reads are remembered as they run (zyst.commands.caching).
+                run = call if client.tracking is None else call_tracked
+                reply = reply_without_waiting(run(client, queued))
             if type(reply) is ErrorReply:
                 stats.count_error(reply.message)
             if pushed:

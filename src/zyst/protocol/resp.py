@@ -51,6 +51,10 @@ DEFAULT_MAX_QUERY_BUFFER: Final = 1024 * 1024 * 1024
 # RequestParser.error when a client's unparsed input outgrew the query buffer limit: Redis
 # closes such a client without a reply.
 QUERY_BUFFER_OVERFLOW: Final = "query buffer limit reached"
+# The largest element count and bulk string a client that must log in first may send (Redis's
+# networking.c, for clients for which authRequired holds).
+UNAUTH_MAX_COUNT: Final = 10
+UNAUTH_MAX_BULK: Final = 16384
 
 
 # -- reply value types -------------------------------------------------------------------------
@@ -621,6 +625,51 @@ def _element_size(buf: bytes, pos: int) -> tuple[int, int]:
     return 0, 0
 
 
+def _unauthenticated_cut(buf: bytes, left: int, max_bulk: int) -> tuple[int, str]:
+    """Where in ``buf`` the first request header or element header Redis refuses from a client
+    that must log in starts (a count above :data:`UNAUTH_MAX_COUNT`, a length above
+    :data:`UNAUTH_MAX_BULK`), and the error; (-1, "") when the bytes there hold none. ``left``:
+    the elements of a request in progress still to come at ``buf[0]``. Headers the parser
+    itself refuses, and incomplete ones, end the search (the parser answers them)."""
+    pos = 0
+    size = len(buf)
+    while True:
+        if not left:
+            if pos >= size:
+                return -1, ""
+            if buf[pos] != 42:  # "*": an inline request has no such limit
+                newline = _line_end(buf, pos, b"\n")
+                if newline < 0:
+                    return -1, ""
+                pos = newline + 1
+                continue
+            newline = _line_end(buf, pos, b"\r")
+            if newline < 0 or newline + 1 >= size:
+                return -1, ""
+            count = strict_int(buf[pos + 1 : newline])
+            if count is None or count > MAX_MULTIBULK_LENGTH:
+                return -1, ""
+            if count > UNAUTH_MAX_COUNT:
+                return pos, errors.PROTO_UNAUTH_MBULK
+            pos = newline + 2
+            left = max(count, 0)
+            continue
+        if pos >= size or buf[pos] != 36:  # "$"
+            return -1, ""
+        newline = _line_end(buf, pos, b"\r")
+        if newline < 0 or newline + 1 >= size:
+            return -1, ""
+        length = strict_int(buf[pos + 1 : newline])
+        if length is None or length < 0 or length > max_bulk:
+            return -1, ""
+        if length > UNAUTH_MAX_BULK:
+            return pos, errors.PROTO_UNAUTH_BULK
+        pos = newline + 2 + length + 2
+        if pos > size:
+            return -1, ""
+        left -= 1
+
+
 class RequestParser:
     """Incremental request parser for one connection.
 
@@ -657,11 +706,14 @@ class RequestParser:
     __slots__ = (
         "_argv",
         "_header",
+        "_held",
+        "_held_error",
         "_left",
         "_need",
         "_pending",
         "_pending_size",
         "error",
+        "limited",
         "max_bulk",
         "max_query_buffer",
     )
@@ -684,6 +736,13 @@ class RequestParser:
         self.error: str | None = None
         self.max_bulk = max_bulk
         self.max_query_buffer = max_query_buffer
+        # Set while the client must log in first: a request over Redis's limits for such
+        # clients is not parsed, it and what follows are held (``held``) until the commands
+        # before it have run; then the connection refuses them (:meth:`refuse_held`) or, the
+        # client having logged in meanwhile, parses them (:meth:`release_held`).
+        self.limited = False
+        self._held: list[bytes] | None = None
+        self._held_error = ""
 
     def pending_bytes(self) -> int:
         """Bytes received and not yet parsed (for the query-buffer limit). Like Redis's query
@@ -696,9 +755,29 @@ class RequestParser:
         argv = self._argv
         return sum(len(arg) for arg in argv) if argv is not None else 0
 
+    @property
+    def held(self) -> bool:
+        """Whether requests are held back by the limits of :attr:`limited`."""
+        return self._held is not None
+
+    def release_held(self) -> list[list[bytes]]:
+        """The client has logged in: no limits from now on; the held requests, parsed."""
+        held = self._held
+        self._held = None
+        self.limited = False
+        return self.feed(b"".join(held)) if held else []
+
+    def refuse_held(self) -> None:
+        """The client still has not logged in: the held request is a protocol error."""
+        self._held = None
+        self.error = self._held_error
+
     def feed(self, data: bytes) -> list[list[bytes]]:
         commands: list[list[bytes]] = []
         if self.error is not None or not data:
+            return commands
+        if self._held is not None:
+            self._held.append(data)  # behind the held request, in order
             return commands
         pending = self._pending
         if pending:
@@ -713,6 +792,14 @@ class RequestParser:
             self._need = 0
         else:
             buf = data
+        if self.limited:
+            cut, error = _unauthenticated_cut(
+                buf, self._left if self._argv is not None else 0, self.max_bulk
+            )
+            if cut >= 0:
+                self._held = [buf[cut:]]
+                self._held_error = error
+                buf = buf[:cut]
         try:
             self._parse(buf, commands)
         except errors.ProtocolError as exc:

@@ -24,7 +24,7 @@ from lupa import lua51
 
 from zyst import errors
 from zyst.blocking import reply_without_waiting
-from zyst.commands import table
+from zyst.commands import guard, table
 from zyst.commands.caching import script_read
 from zyst.eviction import evictor_of
 from zyst.protocol.resp import ErrorReply, encode_reply
@@ -182,6 +182,11 @@ class Interpreter:
         flags = found.flags
         if "noscript" in flags:
             return True, self._rejected(errors.SCRIPT_NOSCRIPT_COMMAND, found)
+        # The caller's user must be allowed the command, its keys and channels (as Redis checks
+        # after the command's name and before writes are looked at).
+        refusal = guard.script_refusal(run.caller, run.argv, found, argv)
+        if refusal is not None:
+            return True, self._rejected(refusal, found)
         if run.read_only and (found.write or found.name in table.MAY_REPLICATE):
             return True, self._rejected(errors.SCRIPT_WRITE_IN_READ_ONLY, found)
         ctx = self.engine.ctx
@@ -302,9 +307,19 @@ class Interpreter:
         seed = self._checkint(args, 1, "randomseed")
         self.engine.random_state = ((seed & 0xFFFFFFFF) << 16) | 0x330E
 
-    def _known_command(self, argv_table: Any, count: int) -> bool:
+    def _known_command(self, argv_table: Any, count: int) -> int:
+        """redis.acl_check_cmd's question: 0 when the command is unknown, else 1 when the
+        script's caller may run it with these arguments, 2 when its ACL refuses it (nothing
+        is logged)."""
         argv = [argv_table[index] for index in range(1, count + 1)]
-        return isinstance(table.resolve(argv), table.Command)
+        found = table.resolve(argv)
+        if not isinstance(found, table.Command):
+            return 0
+        run = self.engine.run
+        if run is None:
+            return 1
+        user = run.caller.user
+        return 1 if user.unrestricted() or user.check(found, argv) is None else 2
 
 
 _NO_VALUE: Final = object()

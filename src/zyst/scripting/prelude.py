@@ -219,8 +219,8 @@ redis.acl_check_cmd = function(...)
     if type(argv[i]) == "number" then argv[i] = str_format("%.17g", argv[i]) end
   end
   local known = bridge_known_command(argv, n)
-  if not known then error(error_table("Invalid command passed to redis.acl_check_cmd()")) end
-  return true
+  if known == 0 then error(error_table("Invalid command passed to redis.acl_check_cmd()")) end
+  return known == 1
 end
 redis.REDIS_VERSION_NUM = 0x0007000f
 redis.REDIS_VERSION = "7.0.15"
