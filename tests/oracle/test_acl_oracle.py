@@ -214,6 +214,8 @@ RULE_SEQUENCES = {
         ("ACL", "SETUSER", "u", "(+get"),
         ("ACL", "SETUSER", "u", "on", "(+get", "+set"),
         ("ACL", "SETUSER", "u", "((+get)"),
+        ("ACL", "SETUSER", "u", "(+get", "off", "(~z", "+set)", "on"),
+        ("ACL", "GETUSER", "u"),
         ("ACL", "SETUSER", "u", ")"),
         ("ACL", "SETUSER", "u", "clearselectors"),
         ("ACL", "GETUSER", "u"),

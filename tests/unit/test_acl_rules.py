@@ -144,6 +144,8 @@ def test_merge_selectors() -> None:
     assert merge_selectors([b"on", b"(+get", b"~a)", b"off"]) == [b"on", b"(+get ~a)", b"off"]
     assert merge_selectors([b"(+get)", b"()"]) == [b"(+get)", b"()"]
     assert merge_selectors([b"on", b"(+get", b"~a"]) == 1
+    # A selector begun inside another drops it, as Redis does.
+    assert merge_selectors([b"(+get", b"off", b"(+set", b"~a)"]) == [b"(+set ~a)"]
     assert check_declaration([b"on", b"+nosuch"]) is None
     assert check_declaration([b"on", b"%X~a"]) == (1, errors.ACL_SYNTAX)
 

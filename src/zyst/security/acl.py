@@ -721,7 +721,8 @@ def merge_selectors(args: list[bytes]) -> list[bytes] | int:
     opened = -1
     current = b""
     for index, op in enumerate(args):
-        if opened < 0 and op[:1] == b"(" and op[-1:] != b")":
+        if op[:1] == b"(" and op[-1:] != b")":
+            # (Inside a selector too: as in Redis, the one begun before is dropped.)
             current = op
             opened = index
             continue

@@ -52,7 +52,9 @@ def parse(acl: Acl, text: bytes, filename: str) -> dict[str, User]:
             )
             continue
         if name in users:
-            problems.append(f"WARNING: Duplicate user '{name}' found on line {number}. ")
+            problems.append(
+                f"WARNING: Duplicate user '{errors.c_string(argv[1])}' found on line {number}. "
+            )
             continue
         user = users[name] = acl.new_user(name)
         merged = merge_selectors(argv[2:])
@@ -100,12 +102,16 @@ def save(acl: Acl, path: str) -> bool:
     """ACL SAVE: write the users to ``path`` through a temporary file; False (logged) when
     that fails."""
     temp = f"{path}.tmp-{os.getpid()}-{int(time.time() * 1000)}"
+    step = "Opening temp"
     try:
-        with open(temp, "wb") as handle:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        step = "Writing"
+        with os.fdopen(fd, "wb") as handle:
             handle.write(render(acl))
+        step = "Renaming"
         os.replace(temp, path)
     except OSError as exc:
-        log.warning("Writing ACL file for ACL SAVE: %s", exc.strerror or exc)
+        log.warning("%s ACL file for ACL SAVE: %s", step, exc.strerror or exc)
         with contextlib.suppress(OSError):
             os.unlink(temp)
         return False
