@@ -32,9 +32,10 @@ Measuring costs 30 to 50 us (ctypes included), too much for every command:
 what the ``denyoom`` commands since have added (``MemoryMeter.growth``, which the check
 in :mod:`zyst.commands.maxmemory` raises from their arguments). The check before each
 command reads nothing while that growth stays under the room the last reading left below
-``maxmemory`` (:meth:`MemoryMeter.due`), and malloc's cheap
-figure (:meth:`MemoryMeter.used`) otherwise and at every 32nd command (for what no estimate
-sees: SETRANGE at a far offset, a union stored); it measures fully (:meth:`MemoryMeter.measure`)
+``maxmemory`` (:meth:`MemoryMeter.due`), and malloc's cheap figure (:meth:`MemoryMeter.used`)
+otherwise, after every write command (for what no estimate sees: SETBIT or SETRANGE at a far
+offset, a union stored; large values live in malloc's part) and at every 32nd command; it
+measures fully (:meth:`MemoryMeter.measure`)
 only when that says the limit is passed, then after each eviction round; the cron measures
 ``hz`` times a second while ``maxmemory`` is set, INFO and MEMORY each time they report it.
 
@@ -188,6 +189,7 @@ class MemoryMeter:
         "peak",
         "pymalloc",
         "startup",
+        "wrote",
     )
 
     def __init__(self) -> None:
@@ -200,6 +202,9 @@ class MemoryMeter:
         self.cap = 0
         self.allowance = 0
         self.checks = 0
+        # A write command ran since malloc's figure was last read: the next check reads it
+        # (a write may store far more than its arguments: SETBIT at a far offset, a union).
+        self.wrote = False
         self.measurements = 0
         self.peak = 0
         # What the server used when the meter was made (INFO's used_memory_startup): the
@@ -209,6 +214,7 @@ class MemoryMeter:
     def measure(self) -> int:
         """Measure both allocators now; the bytes in use."""
         self.measurements += 1
+        self.wrote = False
         if not can_measure():
             used = rss_bytes()
             self.pymalloc = used
@@ -225,16 +231,18 @@ class MemoryMeter:
     def used(self) -> int:
         """The bytes in use by the estimate: malloc's read now, pymalloc's last measured plus
         the growth noted since."""
+        self.wrote = False
         base = malloc_in_use() + self.pymalloc
         self.allowance = self.cap - base
         return base + self.growth
 
     def due(self) -> bool:
         """Whether the limit may have been reached since the last reading: the growth noted
-        passed the room it left, or this is every READ_EVERY-th check (for what no estimate
-        sees). Cheap: the check before every command while maxmemory is set."""
+        passed the room it left, a write ran since malloc's figure was read, or this is every
+        READ_EVERY-th check (for what no estimate sees). Cheap: the check before every command
+        while maxmemory is set."""
         self.checks += 1
-        return self.growth >= self.allowance or not self.checks & (READ_EVERY - 1)
+        return self.wrote or self.growth >= self.allowance or not self.checks & (READ_EVERY - 1)
 
 
 # -- what one key costs (MEMORY USAGE, and what eviction counts as freed) --------------------

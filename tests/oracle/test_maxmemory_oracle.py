@@ -213,3 +213,39 @@ def test_eviction_leaves_memory_under_the_limit_for_both(capped: Oracle) -> None
     finally:
         capped.check("CONFIG", "SET", "maxmemory", "0")
         capped.check("CONFIG", "SET", "maxmemory-policy", "noeviction")
+
+
+def _used_memory(conn: RawConnection) -> int:
+    info = conn.command("INFO", "memory").decode()
+    return int(info.split("used_memory:")[1].split("\r\n")[0])
+
+
+def test_a_write_that_outgrows_its_arguments_is_evicted_for_before_the_next_reply(
+    servers: tuple[int, int],
+) -> None:
+    """SETBIT at a far offset stores far more than it was sent: the check before the next
+    command (a read) still sees it and evicts, and a tracking client gets the evicted key's
+    invalidation before that command's reply (Redis's suite: "Tracking invalidation message of
+    eviction keys should be before response")."""
+    for port in servers:
+        conn = RawConnection(port)
+        try:
+            assert conn.command("FLUSHALL") == b"+OK\r\n"
+            conn.command("HELLO", "3")
+            assert conn.command("CLIENT", "TRACKING", "on") == b"+OK\r\n"
+            limit = _used_memory(conn) + 100 * 1024
+            conn.command("CONFIG", "SET", "maxmemory", limit)
+            conn.command("CONFIG", "SET", "maxmemory-policy", "volatile-random")
+            assert conn.command("SETEX", "volatile-key", 10000, "x") == b"+OK\r\n"
+            assert conn.command("GET", "volatile-key") == b"$1\r\nx\r\n"
+            assert conn.command("SETBIT", "big-key", 1600000, 0) == b":0\r\n"
+            # The invalidation push first, then GETBIT's own reply.
+            conn.send_raw(b"*3\r\n$6\r\nGETBIT\r\n$7\r\nbig-key\r\n$1\r\n0\r\n")
+            assert conn.read_replies(2) == [
+                b">2\r\n$10\r\ninvalidate\r\n*1\r\n$12\r\nvolatile-key\r\n",
+                b":0\r\n",
+            ]
+        finally:
+            conn.command("CONFIG", "SET", "maxmemory", 0)
+            conn.command("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            conn.close()

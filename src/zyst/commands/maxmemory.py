@@ -96,7 +96,8 @@ def _call_capped(client: Client, argv: list[bytes]) -> Reply:
             # What storing the arguments could add: an upper estimate for most commands (their
             # bytes, and per argument an object's header and a dict entry), so that the meter
             # measures sooner rather than later. (A command that stores more than it was sent,
-            # SETRANGE at a far offset, SUNIONSTORE, is caught by the periodic reading.)
+            # SETRANGE at a far offset, SUNIONSTORE, is caught by the reading of malloc's figure
+            # before the next command: ``meter.wrote``.)
             growth = ARG_OVERHEAD
             for arg in argv:
                 growth += len(arg) + ARG_OVERHEAD
@@ -104,11 +105,13 @@ def _call_capped(client: Client, argv: list[bytes]) -> Reply:
         # (MemoryMeter.due, inlined: this runs before every command.)
         checks = meter.checks + 1
         meter.checks = checks
-        due = meter.growth >= meter.allowance or not checks & (READ_EVERY - 1)
+        due = meter.wrote or meter.growth >= meter.allowance or not checks & (READ_EVERY - 1)
         oom = due and evictor.perform(checked=True) == FAIL
         evictor.pre_command_oom = oom
         if oom and (denyoom or (client.mode & modes.MULTI and found.name not in _MULTI_ALLOWED)):
             return _reject(client, found, argv)
+        if found.write:
+            meter.wrote = True
     mode = client.mode & ~modes.CAPPED
     client.mode = mode
     try:
