@@ -160,6 +160,16 @@ def hash_password(password: bytes) -> str:
     return hashlib.sha256(password).hexdigest()
 
 
+def _rule_hash(op: bytes) -> str:
+    """The SHA-256 (hex) a password rule names: of the password after ``>`` or ``<``, or given
+    after ``#`` or ``!`` (refused unless it is 64 lowercase hex digits)."""
+    if op[:1] in (b">", b"<"):
+        return hash_password(op[1:])
+    if not _valid_hash(op[1:]):
+        raise RuleError(errors.ACL_BAD_HASH)
+    return op[1:].decode()
+
+
 def _valid_hash(text: bytes) -> bool:
     return len(text) == 64 and all(c in b"0123456789abcdef" for c in text)
 
@@ -645,22 +655,12 @@ class User:
             self.nopass = False
             self.passwords = []
         elif op[:1] in (b">", b"#"):
-            if op[:1] == b">":
-                hashed = hash_password(op[1:])
-            elif not _valid_hash(op[1:]):
-                raise RuleError(errors.ACL_BAD_HASH)
-            else:
-                hashed = op[1:].decode()
+            hashed = _rule_hash(op)
             if hashed not in self.passwords:
                 self.passwords.append(hashed)
             self.nopass = False
         elif op[:1] in (b"<", b"!"):
-            if op[:1] == b"<":
-                hashed = hash_password(op[1:])
-            elif not _valid_hash(op[1:]):
-                raise RuleError(errors.ACL_BAD_HASH)
-            else:
-                hashed = op[1:].decode()
+            hashed = _rule_hash(op)
             if hashed not in self.passwords:
                 raise RuleError(errors.ACL_NO_SUCH_PASSWORD)
             self.passwords.remove(hashed)
