@@ -452,14 +452,9 @@ class Database:
         return when is not None and when < now_ms
 
     def _expire_now(self, key: bytes) -> None:
-        del self.data[key]
-        del self.access[key]
-        del self.expires[key]
-        if self.marks:
-            self.marks.pop(key, None)
+        self._drop_propagated(key)
         keyspace = self.keyspace
         keyspace.expired_keys += 1
-        keyspace.on_expired(self.index, key)
         if keyspace.signal.listening:
             keyspace.signal.expired(self.index, key)
 
@@ -468,17 +463,23 @@ class Database:
         counted in ``evicted_keys``, its ``DEL`` propagated through the hook expired keys take
         (:attr:`Keyspace.on_expired`), the key-modified signal raised with the ``evicted``
         event, as Redis's ``deleteEvictedKeyAndPropagate``."""
+        self._drop_propagated(key)
+        keyspace = self.keyspace
+        keyspace.evicted_keys += 1
+        if keyspace.signal.listening:
+            keyspace.signal.evicted(self.index, key)
+
+    def _drop_propagated(self, key: bytes) -> None:
+        """Remove the stored ``key`` with its TTL, access clock and encoding mark, the server
+        not the client removing it (expiry, eviction): its ``DEL`` goes out through
+        :attr:`Keyspace.on_expired` (the AOF, MONITOR's propagation)."""
         del self.data[key]
         del self.access[key]
         if self.expires:
             self.expires.pop(key, None)
         if self.marks:
             self.marks.pop(key, None)
-        keyspace = self.keyspace
-        keyspace.evicted_keys += 1
-        keyspace.on_expired(self.index, key)
-        if keyspace.signal.listening:
-            keyspace.signal.evicted(self.index, key)
+        self.keyspace.on_expired(self.index, key)
 
     def __len__(self) -> int:
         return len(self.data)
