@@ -89,6 +89,7 @@ def zyst_check(*args: str, answer: str = "") -> tuple[int, str]:
         input=answer,
         capture_output=True,
         text=True,
+        errors="backslashreplace",
         env=env,
         timeout=60,
     )
@@ -97,7 +98,12 @@ def zyst_check(*args: str, answer: str = "") -> tuple[int, str]:
 
 def redis_check(*args: str, answer: str = "") -> tuple[int, str]:
     done = subprocess.run(
-        [redis_check_aof(), *args], input=answer, capture_output=True, text=True, timeout=60
+        [redis_check_aof(), *args],
+        input=answer,
+        capture_output=True,
+        text=True,
+        errors="backslashreplace",
+        timeout=60,
     )
     return done.returncode, done.stdout + done.stderr
 
@@ -247,7 +253,14 @@ def redis_check_rdb(path: Path) -> tuple[int, str]:
     binary = shutil.which("redis-check-rdb")
     if binary is None:
         pytest.fail("redis-check-rdb is not installed (apt-get install redis-tools)")
-    done = subprocess.run([binary, str(path)], capture_output=True, text=True, timeout=60)
+    # A damaged file's bytes are echoed raw in the report, so they need not be UTF-8.
+    done = subprocess.run(
+        [binary, str(path)],
+        capture_output=True,
+        text=True,
+        errors="backslashreplace",
+        timeout=60,
+    )
     return done.returncode, done.stdout + done.stderr
 
 
