@@ -8,6 +8,9 @@ pays for all of them. A visit:
   from it, and none of its pending output sent since the previous visit), unless it waits in
   a blocking command (that has its own timeout), is subscribed to anything, or is a monitor, as
   Redis spares those; closed at once, what it was not sent yet discarded (Redis's freeClient);
+- gives back or shrinks the client's read buffer (``Connection.resize_read_buffer``), after
+  two idle seconds or when it is much bigger than the recent reads needed, as Redis does with
+  its query buffer;
 - records its input and output buffers in the slot of the current second, one of eight:
   INFO's ``client_recent_max_input_buffer`` / ``client_recent_max_output_buffer`` are the
   largest of the last eight seconds (the next slot is cleared on every tick).
@@ -87,6 +90,7 @@ class ClientsCron:
                 log.log(logging.INFO - 1, "Closing idle client")
                 transport.abort()
                 continue
+            conn.resize_read_buffer(now)
             peak_in = max(peak_in, conn.pending_input())
             peak_out = max(peak_out, output)
         self._peak_in[slot] = peak_in

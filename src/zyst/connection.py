@@ -74,6 +74,22 @@ MAX_CLIENTS_ERROR = b"-%s\r\n" % MAX_CLIENTS_REACHED.encode()
 # pipelines do) is rarely held up, low enough that a client that never reads cannot cost more.
 READ_PAUSE_BOUND = 64 * 1024 * 1024
 
+# The client's read buffer (Redis's query buffer): its size for ordinary reads (Redis's
+# PROTO_IOBUF_LEN), the rest of an element from which it is sized to take it in one read
+# (PROTO_MBULK_BIG_ARG), the size above which the cron may shrink it to the recent peak
+# (PROTO_RESIZE_THRESHOLD), and its largest size (one read never brings more: what uvloop's
+# own read buffer holds, so a big pipeline takes no more reads than before).
+READ_BUFFER = 16 * 1024
+BIG_ELEMENT = 32 * 1024
+RESIZE_THRESHOLD = 32 * 1024
+MAX_READ_BUFFER = 256 * 1024
+# Idle seconds after which the cron gives a client's read buffer back, and the spare bytes
+# below which it is not worth it (Redis's clientsCronResizeQueryBuffer).
+READ_BUFFER_IDLE = 2.0
+READ_BUFFER_SLACK = 4 * 1024
+
+_NO_BUFFER = memoryview(bytearray())
+
 
 class ReplyGate:
     """Holds replies until the AOF writes they acknowledge are durable.
@@ -139,8 +155,9 @@ class ReplyGate:
         return len(self._held)
 
 
-class Connection(asyncio.Protocol):
-    """The asyncio protocol of one client socket."""
+class Connection(asyncio.BufferedProtocol):
+    """The asyncio protocol of one client socket (a buffered one: the event loop reads into
+    the client's own buffer, :meth:`get_buffer`)."""
 
     def __init__(
         self,
@@ -182,6 +199,13 @@ class Connection(asyncio.Protocol):
         # While a blocking command waits: its registration, and the commands behind it.
         self._waiter: Waiter | None = None
         self._pending: list[list[bytes]] = []
+        # The read buffer (empty until the first read, and after the cron gives it back), its
+        # size, whether the last read filled it (the next one gets a bigger buffer), and the
+        # most one read brought since the cron's last visit.
+        self._read_view = _NO_BUFFER
+        self._read_size = 0
+        self._read_full = False
+        self.read_peak = 0
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -241,6 +265,63 @@ class Connection(asyncio.Protocol):
         set_limits = getattr(transport, "set_write_buffer_limits", None)
         if set_limits is not None:
             set_limits(0, 0)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """Where the event loop puts the next read: the client's read buffer, made or resized
+        first when it is missing, was filled by the last read, or is smaller than the rest of a
+        big element on its way."""
+        size = self._read_size
+        if size < READ_BUFFER or self._read_full or self.parser.awaiting() > size:
+            return self._size_read_buffer()
+        return self._read_view
+
+    def _size_read_buffer(self) -> memoryview:
+        size = max(self._read_size, READ_BUFFER)
+        if self._read_full:
+            size *= 2
+        left = self.parser.awaiting()
+        if left >= BIG_ELEMENT and left > size:
+            size = left
+        size = min(size, MAX_READ_BUFFER)
+        self._read_full = False
+        if size != self._read_size:
+            self._read_view = memoryview(bytearray(size))
+            self._read_size = size
+        return self._read_view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """``nbytes`` were read into the read buffer: copied out and handled as one read."""
+        if nbytes >= self._read_size:
+            self._read_full = True
+        if nbytes > self.read_peak:
+            self.read_peak = nbytes
+        self.data_received(self._read_view[:nbytes].tobytes())
+
+    def resize_read_buffer(self, now: float) -> None:
+        """The clients cron's care of the read buffer, as Redis's for its query buffer: given
+        back when the client has been idle over :data:`READ_BUFFER_IDLE` seconds; otherwise,
+        when it is over :data:`RESIZE_THRESHOLD` and more than twice what any read brought since
+        the last visit, shrunk to that (or to what a big element still to come needs); only
+        ever when that frees more than :data:`READ_BUFFER_SLACK` bytes. The peak starts again."""
+        size = self._read_size
+        client = self.client
+        if size > READ_BUFFER_SLACK and client is not None:
+            if now - client.last_interaction > READ_BUFFER_IDLE:
+                self._read_view = _NO_BUFFER
+                self._read_size = 0
+                self._read_full = False
+            elif size > RESIZE_THRESHOLD and size // 2 > self.read_peak:
+                keep = max(self.read_peak, min(self.parser.awaiting(), MAX_READ_BUFFER))
+                if size - keep > READ_BUFFER_SLACK:
+                    self._read_view = memoryview(bytearray(keep)) if keep else _NO_BUFFER
+                    self._read_size = keep
+                    self._read_full = False
+        self.read_peak = 0
+
+    @property
+    def read_buffer_size(self) -> int:
+        """The size of the read buffer now (CLIENT LIST's ``qbuf-free``)."""
+        return self._read_size
 
     def data_received(self, data: bytes) -> None:
         client = self.client
@@ -436,10 +517,10 @@ class Connection(asyncio.Protocol):
         return transport.get_write_buffer_size() + self.held_bytes
 
     def pending_input(self) -> int:
-        """Bytes of input held for a request not yet complete: those not parsed yet (Redis's
-        ``qbuf``) and the arguments already read (its ``argv-mem`` between commands)."""
+        """Bytes of input held for this client: the read buffer, the bytes not parsed yet of a
+        request not complete (Redis's ``qbuf``) and its arguments already read (``argv-mem``)."""
         parser = self.parser
-        return parser.pending_bytes() + parser.partial_argv_bytes()
+        return self._read_size + parser.pending_bytes() + parser.partial_argv_bytes()
 
     def _check_output(self, limit: OutputLimit) -> None:
         transport = self.transport

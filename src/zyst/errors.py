@@ -543,6 +543,10 @@ def migrate_target_error(line: bytes) -> str:
     return "ERR Target instance replied with error: " + line.split(b"\0", 1)[0].decode("latin-1")
 
 
+# -- cluster commands outside cluster mode (READONLY, READWRITE) ---------------------------------
+CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+
+
 # -- MONITOR, CLIENT PAUSE ------------------------------------------------------------------------
 MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
 # What a monitoring client (a replica, to Redis) gets for a command that reads, writes or may

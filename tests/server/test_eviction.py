@@ -253,4 +253,9 @@ def test_used_memory_drops_when_keys_are_freed(server: ServerProcess) -> None:
     # Half the keys and their values are freed; the dict tables keep their size until rebuilt.
     assert full - half > 0.3 * (full - empty), (empty, full, half)
     c.flushall()
-    assert info(c, "used_memory") - empty < 0.05 * (full - empty)
+    # (The client's read buffer, grown by the pipeline, is counted too: the cron shrinks it
+    # once the reads that needed it are over.)
+    wait_until(
+        lambda: info(c, "used_memory") - empty < 0.05 * (full - empty),
+        "used_memory to come back near its empty figure",
+    )

@@ -8,6 +8,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     acl,
     bitmaps,
     caching,
+    cluster,
     connection,
     debug,
     hashes,

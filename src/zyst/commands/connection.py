@@ -290,8 +290,9 @@ def client_line(
 
     - ``qbuf``: input received and not yet parsed, a request not complete yet; for the
       client running CLIENT LIST, also that command's own bytes as sent, as Redis's query
-      buffer still holds them. ``qbuf-free`` is 0: Zyst keeps no spare input buffer between
-      reads (each read arrives as its own bytes object, freed once its commands ran).
+      buffer still holds them. ``qbuf-free``: the size of the client's read buffer
+      (zyst.connection: 16 KB after a read, more for big elements, given back after two idle
+      seconds), less those command bytes, which the read brought into it.
     - ``argv-mem``: the arguments of the running command (CLIENT LIST's client), or the ones
       already read of a request still arriving. ``multi-mem``: the arguments queued in MULTI.
     - ``rbs``/``rbp``: 0, Zyst has no fixed per-client reply buffer (a batch's replies are
@@ -311,10 +312,11 @@ def client_line(
         if sock is not None:
             fd = sock.fileno()
     conn = _connection(client)
-    qbuf = argv_mem = omem = oll = own = 0
+    qbuf = qbuf_free = argv_mem = omem = oll = own = 0
     reading = True
     if conn is not None and hasattr(conn, "pending_output"):
         qbuf = conn.parser.pending_bytes()
+        qbuf_free = conn.read_buffer_size
         argv_mem = conn.parser.partial_argv_bytes()
         held = conn.held_bytes
         omem = conn.pending_output()
@@ -330,15 +332,17 @@ def client_line(
     if client is current and argv is not None:
         argv_mem = sum(len(arg) for arg in argv)
         # Redis's query buffer still holds the command being run: its bytes as sent (RESP).
-        qbuf += len(b"*%d\r\n" % len(argv)) + sum(
+        sent = len(b"*%d\r\n" % len(argv)) + sum(
             len(b"$%d\r\n" % len(a)) + len(a) + 2 for a in argv
         )
+        qbuf += sent
+        qbuf_free = max(qbuf_free - sent, 0)
     in_multi = bool(client.mode & modes.MULTI)
     multi_mem = sum(len(a) for argv in client.multi_queue for a in argv) if in_multi else 0
     sub, psub, ssub = subscription_counts(client)
     name = client.name or b""
     own += sys.getsizeof(client) + sys.getsizeof(name)
-    tot_mem = own + qbuf + argv_mem + multi_mem + omem
+    tot_mem = own + qbuf + qbuf_free + argv_mem + multi_mem + omem
     events = (b"r" if reading else b"") + (b"w" if omem else b"")
     return b" ".join(
         [
@@ -356,7 +360,7 @@ def client_line(
             b"ssub=%d" % ssub,
             b"multi=%d" % (len(client.multi_queue) if in_multi else -1),
             b"qbuf=%d" % qbuf,
-            b"qbuf-free=0",
+            b"qbuf-free=%d" % qbuf_free,
             b"argv-mem=%d" % argv_mem,
             b"multi-mem=%d" % multi_mem,
             b"rbs=0",

@@ -749,6 +749,12 @@ class RequestParser:
         buffer, this leaves out the arguments of a partial request already read."""
         return self._pending_size
 
+    def awaiting(self) -> int:
+        """Bytes still to come of the element being received, when parsing waits for one
+        whose size is known; else 0 (the read buffer is sized by it)."""
+        need = self._need
+        return need - self._pending_size if need else 0
+
     def partial_argv_bytes(self) -> int:
         """Bytes of the arguments already read of a request not yet complete (Redis's
         ``argv-mem`` of a client between reads)."""
