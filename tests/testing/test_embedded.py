@@ -4,6 +4,8 @@ process or in a child process, on a TCP port or a Unix socket, with or without p
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import os
 import socket
 import subprocess
@@ -49,6 +51,32 @@ def test_thread_server_serves_then_stops_and_cleans_up() -> None:
     assert server_port > 0
     assert not data_dir.exists()
     assert not any(t.name == "zyst-server" for t in threading.enumerate())
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_thread_server_leaves_the_process_wide_state_to_the_host() -> None:
+    logger = logging.getLogger("zyst")
+    host = Records()
+    logger.addHandler(host)
+    frozen = gc.get_freeze_count()
+    try:
+        with zyst.serve() as server:
+            # The host's handler stays, and sees the server's lines.
+            assert host in logger.handlers
+            assert f"Running mode=standalone, port={server.port}." in host.messages
+            assert gc.get_freeze_count() == frozen
+        # Stopped: its own file handler is gone, the host's is there.
+        assert logger.handlers == [host]
+    finally:
+        logger.removeHandler(host)
 
 
 def test_two_thread_servers_are_independent(tmp_path: Path) -> None:
