@@ -66,15 +66,16 @@ def test_a_thread_server_leaves_the_process_wide_state_to_the_host() -> None:
     logger = logging.getLogger("zyst")
     host = Records()
     logger.addHandler(host)
-    frozen = gc.get_freeze_count()
+    frozen, level = gc.get_freeze_count(), logger.level
     try:
         with zyst.serve() as server:
             # The host's handler stays, and sees the server's lines.
             assert host in logger.handlers
             assert f"Running mode=standalone, port={server.port}." in host.messages
             assert gc.get_freeze_count() == frozen
-        # Stopped: its own file handler is gone, the host's is there.
+        # Stopped: its own file handler is gone, the host's is there, the level is the host's.
         assert logger.handlers == [host]
+        assert logger.level == level
     finally:
         logger.removeHandler(host)
 

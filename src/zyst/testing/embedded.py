@@ -56,6 +56,34 @@ _SUBPROCESS_DEADLINE = 120.0
 _server_threads: set[int] = set()
 
 
+class _LoggerLevel:
+    """The ``zyst`` logger's level, lowered to let the embedded servers' lines through while
+    any runs, and given back to the host when the last one stops."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.host_level = logging.NOTSET
+        self.lock = threading.Lock()
+
+    def acquire(self, level: int) -> None:
+        logger = logging.getLogger("zyst")
+        with self.lock:
+            if self.users == 0:
+                self.host_level = logger.level
+            self.users += 1
+            if logger.level == logging.NOTSET or logger.level > level:
+                logger.setLevel(level)
+
+    def release(self) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                logging.getLogger("zyst").setLevel(self.host_level)
+
+
+_logger_level = _LoggerLevel()
+
+
 class ServerError(RuntimeError):
     """The server could not start (the message ends with its log)."""
 
@@ -281,10 +309,8 @@ class Server:
         handler.setFormatter(_RedisFormatter())
         level = _LEVELS.get(config.loglevel, logging.INFO)
         handler.setLevel(level)
-        logger = logging.getLogger("zyst")
-        if logger.level == logging.NOTSET or logger.level > level:
-            logger.setLevel(level)
-        logger.addHandler(handler)
+        _logger_level.acquire(level)
+        logging.getLogger("zyst").addHandler(handler)
         self._handler = handler
         self._thread = threading.Thread(target=main, name="zyst-server", daemon=True)
         self._thread.start()
@@ -312,6 +338,7 @@ class Server:
         self._thread = self._running = None
         if self._handler is not None:
             logging.getLogger("zyst").removeHandler(self._handler)
+            _logger_level.release()
             self._handler.close()
             self._handler = None
 
