@@ -166,6 +166,15 @@ def test_a_start_that_fails_says_why(tmp_path: Path) -> None:
     assert not any(t.name == "zyst-server" for t in threading.enumerate())
 
 
+def test_arguments_that_cannot_work_are_refused() -> None:
+    with pytest.raises(ValueError, match="needs a unixsocket"):
+        zyst.Server(port=None)
+    with pytest.raises(ValueError, match="loglevel"):
+        zyst.Server(mode="subprocess", settings={"loglevel": "warning"})
+    with pytest.raises(ValueError, match="mode must be"):
+        zyst.Server(mode="fork")  # type: ignore[arg-type]
+
+
 def test_shutdown_by_a_client_then_stop() -> None:
     server = zyst.serve()
     server.client(retry=None).shutdown(nosave=True)

@@ -140,6 +140,9 @@ class Server:
             raise ValueError(f"mode must be 'thread' or 'subprocess', not {mode!r}")
         if port is None and unixsocket is None:
             raise ValueError("a server with no TCP port needs a unixsocket")
+        if mode == "subprocess" and _words((settings or {}).get("loglevel", "")) == ["warning"]:
+            # (The child's port and readiness are read from its log, at the notice level.)
+            raise ValueError("mode='subprocess' needs a loglevel of notice or more verbose")
         self.host = host
         self.mode: Mode = mode
         self.persistence = persistence
