@@ -219,7 +219,7 @@ def aof_pair(workdir: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
 
 
 @pytest.fixture(scope="session")
-def zyst_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def zyst_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     # No save schedule, as the redis-server oracle's: no snapshot forked in the middle of tests.
     with zyst_process(
         tmp_path_factory.mktemp("zyst"), "--appendonly", "no", "--save", "", *DEBUG_LOCAL
@@ -234,18 +234,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 
 @pytest.fixture
-def r(zyst_server: ServerProcess) -> Iterator[redis.Redis]:
+def r(zyst_proc: ServerProcess) -> Iterator[redis.Redis]:
     """A redis-py client (RESP2, bytes replies) on a flushed Zyst."""
-    client = redis.Redis(port=zyst_server.port, protocol=2, socket_timeout=10)
+    client = redis.Redis(port=zyst_proc.port, protocol=2, socket_timeout=10)
     client.flushall()
     yield client
     client.close()
 
 
 @pytest.fixture
-def r3(zyst_server: ServerProcess) -> Iterator[redis.Redis]:
+def r3(zyst_proc: ServerProcess) -> Iterator[redis.Redis]:
     """A redis-py client speaking RESP3 on a flushed Zyst."""
-    client = redis.Redis(port=zyst_server.port, protocol=3, socket_timeout=10)
+    client = redis.Redis(port=zyst_proc.port, protocol=3, socket_timeout=10)
     client.flushall()
     yield client
     client.close()
@@ -479,9 +479,9 @@ def check_keyspace_traffic(
 
 
 @pytest.fixture
-def oracle(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
+def oracle(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
     """Both servers flushed, one connection to each, RESP2 (send HELLO 3 through it for RESP3)."""
-    o = Oracle(zyst_server.port, redis_server.port)
+    o = Oracle(zyst_proc.port, redis_server.port)
     o.check("FLUSHALL")
     yield o
     o.close()

@@ -24,6 +24,7 @@ import signal
 import ssl
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, BinaryIO, TextIO
 
 from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
@@ -210,6 +211,9 @@ class Server:
         self.ctx.request_aof_rewrite = self.rewrite.request
         # While the AOF loads: INFO's loading_* fields (start time, total and loaded bytes).
         self._loading: dict[str, int] = {}
+        # Set when the server is embedded in a host process (zyst.testing.embedded): called
+        # once it serves; the host keeps its own signal handlers.
+        self.on_serving: Callable[[Server], None] | None = None
 
     def _in_child(self) -> None:
         """In a forked child: let go of what only the server may hold (the data directory's
@@ -495,8 +499,9 @@ class Server:
             self.config.on_change(name, self._on_request_limit_change)
         self.config.on_change("maxclients", self._on_maxclients_change)
         self.config.on_change("client-output-buffer-limit", self._on_output_limit_change)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._signal_shutdown, sig)
+        if self.on_serving is None:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._signal_shutdown, sig)
         log.info("Running mode=standalone, port=%d.", self.ctx.tcp_port)
         if self.listeners or self.tls_listeners:
             log.info("Ready to accept connections tcp")
@@ -505,6 +510,8 @@ class Server:
                 "The server is now ready to accept connections at %s", self.unix_listener.address
             )
         self._cron_task = loop.create_task(self._cron())
+        if self.on_serving is not None:
+            self.on_serving(self)
         await self._stopping.wait()
         await self._shutdown()
 
@@ -780,26 +787,34 @@ def load_users(acl: Acl, config: Config) -> str | None:
     return None
 
 
-def run(config: Config) -> int:
+def run(config: Config, on_serving: Callable[[Server], None] | None = None) -> int:
     """Run a server with ``config`` until it is shut down; returns the process exit code.
 
     The order is Redis's: what the configuration names is checked first (log file, data
     directory), then the process detaches if ``daemonize`` says so; the listening sockets are
     opened before the data is loaded, so a server that cannot listen touches no file and
-    clients that connect while it loads wait in the listen queue."""
-    # As Redis: a hang-up of the terminal or a write to a closed socket must not end the server.
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    try:
-        setup_logging(config)
-    except OSError as exc:
-        print(f"zyst: Can't open the log file: {exc.strerror}", file=sys.stderr)
-        return 1
+    clients that connect while it loads wait in the listen queue.
+
+    With ``on_serving`` the server is embedded in a host process, in a thread of its own
+    (:mod:`zyst.testing.embedded`): ``on_serving(server)`` is called in that thread once it
+    serves, and what belongs to the whole process is left to the host: signal handlers, the
+    ``zyst`` logger's handlers, daemonizing, the garbage collector's frozen generation."""
+    embedded = on_serving is not None
+    if not embedded:
+        # As Redis: a hang-up of the terminal or a write to a closed socket must not end the
+        # server.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        try:
+            setup_logging(config)
+        except OSError as exc:
+            print(f"zyst: Can't open the log file: {exc.strerror}", file=sys.stderr)
+            return 1
     try:
         os.makedirs(config.dir, exist_ok=True)
     except OSError as exc:
         return _fatal(f"Can't create the data directory {config.dir}: {exc.strerror}")
-    if config.daemonize:
+    if config.daemonize and not embedded:
         config.pidfile = config.pidfile or DEFAULT_PIDFILE
         if daemonize():
             return 0
@@ -821,11 +836,15 @@ def run(config: Config) -> int:
     except RuntimeError as exc:
         return _fatal(str(exc))
     # Until the event loop serves, SIGTERM and SIGINT end the start orderly (exit code 0).
-    previous = {
-        sig: signal.signal(sig, _shutdown_while_starting) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
+    previous = {}
+    if not embedded:
+        previous = {
+            sig: signal.signal(sig, _shutdown_while_starting)
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
     server = Server(config)
     server.lock = lock
+    server.on_serving = on_serving
     pidfile = ""
     try:
         if tls.wanted(config):
@@ -902,8 +921,9 @@ def run(config: Config) -> int:
         # What exists now (the loaded dataset, the command table) lives for the whole run: keep
         # it out of the cyclic garbage collector's scans, which would otherwise walk every
         # collection in the keyspace on each full collection.
-        gc.collect()
-        gc.freeze()
+        if not embedded:
+            gc.collect()
+            gc.freeze()
         for name in ("appendfsync", "appendonly"):
             config.on_change(name, server._on_config_change)
         loop = _new_event_loop()

@@ -137,7 +137,7 @@ DETERMINISTIC: Final = Catalog(
 @FUZZ_SETTINGS
 @given(data=st.data())
 def test_mutated_requests_as_redis_reads_them(
-    zyst_server: ServerProcess,
+    zyst_proc: ServerProcess,
     redis_server: ServerProcess,
     catalog: Catalog,
     data: st.DataObject,
@@ -156,13 +156,13 @@ def test_mutated_requests_as_redis_reads_them(
     # no server knows, keep the comparison exact.
     known = catalog.names - DETERMINISTIC.names
     assume(all(argv[0].lower() not in known for argv in RequestParser().feed(payload)))
-    for server in (zyst_server, redis_server):
+    for server in (zyst_proc, redis_server):
         assert exchange(server.port, [b"FLUSHALL\r\n"]) == b"+OK\r\n"
     theirs = exchange(redis_server.port, [payload])
     # After a protocol error Redis closes the connection itself: so must Zyst, with no end of
     # input to tell it.
     closes = framing(theirs)[1] is not None
-    ours = exchange(zyst_server.port, [payload], end_writing=not closes)
+    ours = exchange(zyst_proc.port, [payload], end_writing=not closes)
     for output in (ours, theirs):
         for error in (b"-ERR Protocol error", b"-ERR unknown command"):
             if error in output:

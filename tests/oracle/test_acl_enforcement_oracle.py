@@ -31,9 +31,9 @@ _USERS = ("acl-t1", "acl-t2", "acl-ps")
 
 
 @pytest.fixture
-def acl_oracle(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
+def acl_oracle(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
     """Both servers flushed, ACL LOG empty, the test's users deleted afterwards."""
-    admin = Oracle(zyst_server.port, redis_server.port)
+    admin = Oracle(zyst_proc.port, redis_server.port)
     admin.check("FLUSHALL")
     admin.check("ACL", "LOG", "RESET")
     yield admin
@@ -43,12 +43,12 @@ def acl_oracle(zyst_server: ServerProcess, redis_server: ServerProcess) -> Itera
 
 
 @pytest.fixture
-def connect(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Any]:
+def connect(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Any]:
     """Makes more connection pairs, logged in as the user given; closed after the test."""
     made: list[Oracle] = []
 
     def make(user: str | None = None, password: str = "pw") -> Oracle:
-        pair = Oracle(zyst_server.port, redis_server.port)
+        pair = Oracle(zyst_proc.port, redis_server.port)
         made.append(pair)
         if user is not None:
             assert pair.check("AUTH", user, password) == b"+OK\r\n"

@@ -321,7 +321,7 @@ def _events_script(payload: bytes, list_payload: bytes) -> list[tuple[str | int 
     ]
 
 
-def test_keyspace_events_as_redis(zyst_server: ServerProcess, redis_server: ServerProcess) -> None:
+def test_keyspace_events_as_redis(zyst_proc: ServerProcess, redis_server: ServerProcess) -> None:
     with redis.Redis(port=redis_server.port) as r:
         r.set("k", "v")
         payload = r.dump("k")
@@ -332,7 +332,7 @@ def test_keyspace_events_as_redis(zyst_server: ServerProcess, redis_server: Serv
     script = _events_script(payload, list_payload)
     for flags in ("AKE", "KEgn", "El"):
         theirs = redis_events(redis_server.port, script, flags)  # type: ignore[arg-type]
-        ours = redis_events(zyst_server.port, script, flags)  # type: ignore[arg-type]
+        ours = redis_events(zyst_proc.port, script, flags)  # type: ignore[arg-type]
         assert ours == theirs, flags
         if flags == "AKE":
             assert (b"__keyevent@0__:restore", b"a") in theirs
@@ -340,12 +340,12 @@ def test_keyspace_events_as_redis(zyst_server: ServerProcess, redis_server: Serv
 
 
 def test_watch_and_blocked_clients_see_a_restored_key(
-    r: redis.Redis, zyst_server: ServerProcess
+    r: redis.Redis, zyst_proc: ServerProcess
 ) -> None:
     r.rpush("src", "x", "y")
     payload = r.dump("src")
     assert isinstance(payload, bytes)
-    with RawConnection(zyst_server.port) as watcher, RawConnection(zyst_server.port) as waiter:
+    with RawConnection(zyst_proc.port) as watcher, RawConnection(zyst_proc.port) as waiter:
         assert watcher.command("WATCH", "dst") == b"+OK\r\n"
         waiter.send_raw(b"*3\r\n$5\r\nBLPOP\r\n$3\r\ndst\r\n$1\r\n0\r\n")
         deadline = time.monotonic() + 10

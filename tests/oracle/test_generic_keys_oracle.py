@@ -33,9 +33,9 @@ def now_ms() -> int:
 
 
 @pytest.fixture
-def second(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
+def second(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
     """Another connection to each server (the ``oracle`` fixture has flushed them)."""
-    other = Oracle(zyst_server.port, redis_server.port)
+    other = Oracle(zyst_proc.port, redis_server.port)
     yield other
     other.close()
 

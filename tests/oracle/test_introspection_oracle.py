@@ -159,11 +159,11 @@ def test_commandstats_count_the_commands_exec_runs(oracle: Oracle) -> None:
 
 
 def test_a_blocked_command_is_counted_once_when_it_ends(
-    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+    oracle: Oracle, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     """Served, timed out or unblocked with an error: one call each (none while waiting)."""
     oracle.check("CONFIG", "RESETSTAT")
-    for port, main in ((zyst_server.port, oracle.zyst), (redis_server.port, oracle.redis)):
+    for port, main in ((zyst_proc.port, oracle.zyst), (redis_server.port, oracle.redis)):
         with RawConnection(port) as waiting:
             waiting_id = parse_reply(waiting.command("CLIENT", "ID"))
             for ending in (("LPUSH", "list", "a"), ("CLIENT", "UNBLOCK", str(waiting_id))):
@@ -395,9 +395,9 @@ def test_client_info_has_redis_fields_in_order(oracle: Oracle) -> None:
 
 
 def test_client_list_shows_multi_queue_and_flags(
-    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+    oracle: Oracle, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
-    with RawConnection(zyst_server.port) as a, RawConnection(redis_server.port) as b:
+    with RawConnection(zyst_proc.port) as a, RawConnection(redis_server.port) as b:
         lines = []
         for conn, main in ((a, oracle.zyst), (b, oracle.redis)):
             conn.command("SELECT", "3")
@@ -444,9 +444,9 @@ def test_client_kill_errors_and_misses_as_redis(oracle: Oracle, args: tuple[str,
 
 
 def test_client_kill_by_id_addr_and_skipme(
-    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+    oracle: Oracle, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
-    for port, main in ((zyst_server.port, oracle.zyst), (redis_server.port, oracle.redis)):
+    for port, main in ((zyst_proc.port, oracle.zyst), (redis_server.port, oracle.redis)):
         with RawConnection(port) as victim:
             victim_id = parse_reply(victim.command("CLIENT", "ID"))
             assert main.command("CLIENT", "KILL", "ID", str(victim_id)) == b":1\r\n"
@@ -594,8 +594,8 @@ def test_debug_object_sleep_and_errors(oracle: Oracle) -> None:
         assert re.search(rb"encoding:quicklist .* ql_nodes:1 ql_avg_node:2\.00 ", raw)
 
 
-def test_debug_set_active_expire_stops_and_restarts_the_cycle(zyst_server: ServerProcess) -> None:
-    with RawConnection(zyst_server.port) as conn:
+def test_debug_set_active_expire_stops_and_restarts_the_cycle(zyst_proc: ServerProcess) -> None:
+    with RawConnection(zyst_proc.port) as conn:
         conn.command("FLUSHALL")
         assert conn.command("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"+OK\r\n"
         conn.command("SET", "k", "v", "PX", "1")

@@ -223,30 +223,30 @@ def redis_events(port: int, commands: list[Cmd], flags: str) -> list[tuple[bytes
 
 
 def test_every_command_publishes_what_redis_publishes(
-    zyst_server: ServerProcess, redis_server: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     theirs = redis_events(redis_server.port, SCRIPT, "AKE")
-    ours = redis_events(zyst_server.port, SCRIPT, "AKE")
+    ours = redis_events(zyst_proc.port, SCRIPT, "AKE")
     assert len(theirs) > 150
     assert ours == theirs
 
 
 @pytest.mark.parametrize("flags", ["", "A", "K", "Kg", "E$l", "KEhz", "Ksx", "KElg", "En", "AKEn"])
 def test_classes_and_channels_filter_as_in_redis(
-    flags: str, zyst_server: ServerProcess, redis_server: ServerProcess
+    flags: str, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
-    ours = redis_events(zyst_server.port, SCRIPT, flags)
+    ours = redis_events(zyst_proc.port, SCRIPT, flags)
     assert ours == redis_events(redis_server.port, SCRIPT, flags)
 
 
 @pytest.mark.parametrize("flags", ["KEm", "Em", "AKEm", "KEA"])
 def test_reads_that_miss_publish_keymiss_as_in_redis(
-    flags: str, zyst_server: ServerProcess, redis_server: ServerProcess
+    flags: str, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     theirs = redis_events(redis_server.port, MISSES, flags)
     if "m" in flags:
         assert (b"__keyevent@0__:keymiss", b"nokey") in theirs
-    assert redis_events(zyst_server.port, MISSES, flags) == theirs
+    assert redis_events(zyst_proc.port, MISSES, flags) == theirs
 
 
 def test_config_get_shows_the_flags_as_redis_does(redis_server: ServerProcess) -> None:
@@ -288,8 +288,8 @@ def expiry_events(port: int) -> list[tuple[bytes, bytes]]:
 
 
 def test_a_key_that_expires_publishes_expired(
-    zyst_server: ServerProcess, redis_server: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     theirs = expiry_events(redis_server.port)
     assert (b"__keyevent@0__:expired", b"e") in theirs
-    assert expiry_events(zyst_server.port) == theirs
+    assert expiry_events(zyst_proc.port) == theirs

@@ -50,8 +50,8 @@ def test_every_type_has_a_size(o: Oracle) -> None:
             assert ours[:1] == theirs[:1] == b":", (key, ours, theirs)
 
 
-def test_figures_follow_the_value(zyst_server: ServerProcess) -> None:
-    with RawConnection(zyst_server.port) as c:
+def test_figures_follow_the_value(zyst_proc: ServerProcess) -> None:
+    with RawConnection(zyst_proc.port) as c:
         c.command("FLUSHALL")
         c.command("SET", "big", b"A" * 100_000)
         c.command("SET", "small", b"A" * 10)

@@ -187,7 +187,7 @@ def contents(port: int) -> dict[str, object]:
 
 
 def test_keys_move_in_both_directions_as_between_two_redis_servers(
-    zyst_server: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
 ) -> None:
     baseline = run_moves(redis_server.port, spare.port)
     assert baseline[0][:4] == [
@@ -197,8 +197,8 @@ def test_keys_move_in_both_directions_as_between_two_redis_servers(
         b"-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n",
     ]
     assert "0:str" not in baseline[1]["source"] and "9:str" in baseline[1]["target"]
-    from_zyst = run_moves(zyst_server.port, spare.port)
-    to_zyst = run_moves(redis_server.port, zyst_server.port)
+    from_zyst = run_moves(zyst_proc.port, spare.port)
+    to_zyst = run_moves(redis_server.port, zyst_proc.port)
     assert from_zyst == baseline
     assert to_zyst == baseline
 
@@ -227,7 +227,7 @@ def monitored(target: int, source: int, moves: list[Command]) -> list[list[bytes
 
 
 def test_target_gets_auth_select_and_restore_as_redis_sends_them(
-    zyst_server: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
 ) -> None:
     moves: list[Command] = [
         ("a", 5, 5000, "COPY"),
@@ -236,7 +236,7 @@ def test_target_gets_auth_select_and_restore_as_redis_sends_them(
         ("c", 6, 5000, "REPLACE"),
     ]
     theirs = monitored(spare.port, redis_server.port, moves)
-    ours = monitored(spare.port, zyst_server.port, moves)
+    ours = monitored(spare.port, zyst_proc.port, moves)
     assert [words[0] for words in theirs] == [
         b"SELECT",
         b"RESTORE",
@@ -253,7 +253,7 @@ def test_target_gets_auth_select_and_restore_as_redis_sends_them(
 
 
 def test_auth_and_auth2_towards_a_server_with_a_password(
-    zyst_server: ServerProcess, redis_server: ServerProcess, locked: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess, locked: ServerProcess
 ) -> None:
     moves: list[Command] = [
         ("list", 0, 5000),  # no password: NOAUTH from the target
@@ -263,7 +263,7 @@ def test_auth_and_auth2_towards_a_server_with_a_password(
         ("list3", 0, 5000, "AUTH2", "nobody", "foobar"),
     ]
     results = []
-    for source in (redis_server.port, zyst_server.port):
+    for source in (redis_server.port, zyst_proc.port):
         flush(source)
         flush(locked.port, password="foobar")
         with RawConnection(source) as conn:
@@ -289,10 +289,10 @@ def test_auth_and_auth2_towards_a_server_with_a_password(
 
 
 def test_a_target_that_does_not_answer_in_time_is_an_ioerr(
-    zyst_server: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
 ) -> None:
     replies = []
-    for source in (redis_server.port, zyst_server.port):
+    for source in (redis_server.port, zyst_proc.port):
         flush(source, spare.port)
         with (
             RawConnection(source) as conn,
@@ -321,12 +321,12 @@ def received(conn: RawConnection) -> int:
 
 
 def test_the_connection_is_cached_and_released_after_ten_seconds(
-    r: object, zyst_server: ServerProcess, spare: ServerProcess
+    r: object, zyst_proc: ServerProcess, spare: ServerProcess
 ) -> None:
     flush(spare.port)
 
     def cached() -> int:
-        with RawConnection(zyst_server.port) as conn:
+        with RawConnection(zyst_proc.port) as conn:
             info = parse_reply(conn.command("INFO", "stats")).decode()
         return int(re.search(r"migrate_cached_sockets:(\d+)", info).group(1))  # type: ignore[union-attr]
 
@@ -334,7 +334,7 @@ def test_the_connection_is_cached_and_released_after_ten_seconds(
         listing = parse_reply(conn.command("CLIENT", "LIST")).decode()
         return set(re.findall(r"^id=(\d+) ", listing, re.MULTILINE))
 
-    with RawConnection(zyst_server.port) as conn, RawConnection(spare.port) as target:
+    with RawConnection(zyst_proc.port) as conn, RawConnection(spare.port) as target:
         # (Another test may have left one: it goes within its ten seconds.)
         wait_for(lambda: cached() == 0, "an earlier cached connection to go")
         before = clients(target)
@@ -426,10 +426,10 @@ def test_passwords_are_redacted_in_slowlog_and_monitor(oracle: Oracle) -> None:
 
 
 def test_a_cached_connection_the_target_closed_is_replaced_once(
-    zyst_server: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess, spare: ServerProcess
 ) -> None:
     replies = []
-    for source in (redis_server.port, zyst_server.port):
+    for source in (redis_server.port, zyst_proc.port):
         flush(source, spare.port)
         with RawConnection(source) as conn, RawConnection(spare.port) as target:
             assert conn.command("MSET", "a", "1", "b", "2") == b"+OK\r\n"

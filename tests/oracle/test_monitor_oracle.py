@@ -134,8 +134,8 @@ class Pair:
 
 
 @pytest.fixture
-def pair(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Pair]:
-    made = Pair(zyst_server.port, redis_server.port)
+def pair(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Pair]:
+    made = Pair(zyst_proc.port, redis_server.port)
     yield made
     made.close()
 

@@ -18,8 +18,8 @@ from zyst.protocol.resp import encode_command
 
 
 @pytest.fixture
-def pair(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Pair]:
-    made = Pair(zyst_server.port, redis_server.port)
+def pair(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Pair]:
+    made = Pair(zyst_proc.port, redis_server.port)
     made.open("admin")
     start_monitor(made)  # never paused: it unpauses whatever a test leaves behind
     try:

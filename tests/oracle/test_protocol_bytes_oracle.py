@@ -117,9 +117,9 @@ def test_inline_splitting_matches_redis(oracle: Oracle, line: bytes, reply: byte
     ],
 )
 def test_invalid_inline_lines_match_redis(
-    zyst_server: ServerProcess, redis_server: ServerProcess, stream: bytes
+    zyst_proc: ServerProcess, redis_server: ServerProcess, stream: bytes
 ) -> None:
-    until_closed((zyst_server, redis_server), stream)
+    until_closed((zyst_proc, redis_server), stream)
 
 
 # Bytes that matter to the splitter, and a few that do not.
@@ -129,11 +129,11 @@ _LINE_BYTES = list(b" \t\x0b\x0c\r\"'\\x0aF\x80\xff")
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(_LINE_BYTES), max_size=16).map(bytes))
 def test_any_inline_line_splits_as_redis_splits_it(
-    zyst_server: ServerProcess, redis_server: ServerProcess, line: bytes
+    zyst_proc: ServerProcess, redis_server: ServerProcess, line: bytes
 ) -> None:
     # The arguments come back whole through a list: RPUSH them, then LRANGE.
     until_closed(
-        (zyst_server, redis_server),
+        (zyst_proc, redis_server),
         b"DEL inline-args\r\nRPUSH inline-args " + line + b"\r\nLRANGE inline-args 0 -1\r\n",
     )
 
@@ -241,9 +241,9 @@ def test_error_bytes_under_resp3(oracle: Oracle) -> None:
     ],
 )
 def test_expected_dollar_error_bytes(
-    zyst_server: ServerProcess, redis_server: ServerProcess, stream: bytes, got: bytes
+    zyst_proc: ServerProcess, redis_server: ServerProcess, stream: bytes, got: bytes
 ) -> None:
-    reply = until_closed((zyst_server, redis_server), stream)
+    reply = until_closed((zyst_proc, redis_server), stream)
     assert reply == b"-ERR Protocol error: expected '$', got '" + got + b"'\r\n"
 
 
@@ -298,9 +298,9 @@ HTTP_POST = (
     ],
 )
 def test_http_request_closes_the_connection(
-    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess, payload: bytes
+    oracle: Oracle, zyst_proc: ServerProcess, redis_server: ServerProcess, payload: bytes
 ) -> None:
-    for server in (zyst_server, redis_server):
+    for server in (zyst_proc, redis_server):
         assert send_and_wait_for_close(server.port, payload), server.argv[0]
     assert oracle.check("GET", "pwned") == b"$-1\r\n"
     if b"before" in payload:
@@ -309,10 +309,10 @@ def test_http_request_closes_the_connection(
 
 
 def test_http_request_after_answered_commands(
-    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+    oracle: Oracle, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     # Replies of earlier reads have left; the connection closes at the POST.
-    for server in (zyst_server, redis_server):
+    for server in (zyst_proc, redis_server):
         conn = RawConnection(server.port)
         try:
             assert conn.command("SET", "a", "1") == b"+OK\r\n"

@@ -32,12 +32,12 @@ Args = tuple[bytes | str | int, ...]
 
 
 @pytest.fixture
-def new_pair(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Any]:
+def new_pair(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Any]:
     """Makes more connection pairs (subscribers), closed after the test."""
     made: list[Oracle] = []
 
     def make(resp: int = 2) -> Pair:
-        oracle = Oracle(zyst_server.port, redis_server.port)
+        oracle = Oracle(zyst_proc.port, redis_server.port)
         made.append(oracle)
         if resp == 3:
             hello3(oracle)

@@ -337,10 +337,10 @@ def test_store(o: Oracle) -> None:
 
 @pytest.fixture
 def blocked_pops(
-    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+    oracle: Oracle, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> Iterator[list[RawConnection]]:
     """A client on each server (Zyst's first) blocked in ``BLPOP dst 0``."""
-    waiters = [RawConnection(zyst_server.port), RawConnection(redis_server.port)]
+    waiters = [RawConnection(zyst_proc.port), RawConnection(redis_server.port)]
     try:
         for waiter in waiters:
             waiter.send_raw(encode_command([b"BLPOP", b"dst", b"0"]))

@@ -441,10 +441,10 @@ NUMBER = st.one_of(DECIMAL, HEXADECIMAL, FLOATS, SMALL, ODD)
 
 
 @pytest.fixture(scope="module")
-def module_oracle(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
+def module_oracle(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
     """One connection pair for every Hypothesis example (function-scoped fixtures are not
     reset between examples)."""
-    o = Oracle(zyst_server.port, redis_server.port)
+    o = Oracle(zyst_proc.port, redis_server.port)
     yield o
     o.close()
 

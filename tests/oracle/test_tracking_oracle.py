@@ -66,12 +66,12 @@ class Pair(OraclePair):
 
 
 @pytest.fixture
-def new_pair(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Any]:
+def new_pair(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Any]:
     """Makes connection pairs, closed after the test (the first one flushes both servers)."""
     made: list[Oracle] = []
 
     def make(resp: int = 2) -> Pair:
-        oracle = Oracle(zyst_server.port, redis_server.port)
+        oracle = Oracle(zyst_proc.port, redis_server.port)
         if not made:
             oracle.check("FLUSHALL")
             oracle.check("CONFIG", "SET", "tracking-table-max-keys", "1000000")

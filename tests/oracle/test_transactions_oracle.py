@@ -19,9 +19,9 @@ Cmd = Sequence[bytes | str | int]
 
 
 @pytest.fixture
-def other(zyst_server: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
+def other(zyst_proc: ServerProcess, redis_server: ServerProcess) -> Iterator[Oracle]:
     """A second connection to each server."""
-    o = Oracle(zyst_server.port, redis_server.port)
+    o = Oracle(zyst_proc.port, redis_server.port)
     yield o
     o.close()
 
@@ -215,10 +215,10 @@ def test_blocking_commands_answer_at_once_inside_exec(o: Oracle) -> None:
 
 
 def test_clients_blocked_on_a_key_are_served_after_the_transaction(
-    oracle: Oracle, zyst_server: ServerProcess, redis_server: ServerProcess
+    oracle: Oracle, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     o = oracle
-    waiters = [RawConnection(zyst_server.port), RawConnection(redis_server.port)]
+    waiters = [RawConnection(zyst_proc.port), RawConnection(redis_server.port)]
     try:
         for waiter in waiters:
             waiter.send_raw(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n")
@@ -278,7 +278,7 @@ def _exchange(conn: RawConnection, commands: list[Cmd], end: bytes) -> bytes:
 
 @pytest.mark.parametrize("protocol", ["2", "3"])
 def test_what_a_transaction_pushes_to_its_own_client_sits_inside_exec(
-    protocol: str, zyst_server: ServerProcess, redis_server: ServerProcess
+    protocol: str, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     commands: list[Cmd] = [
         ("HELLO", protocol),
@@ -290,7 +290,7 @@ def test_what_a_transaction_pushes_to_its_own_client_sits_inside_exec(
         ("PING", "zz-end"),
     ]
     streams = []
-    for port in (zyst_server.port, redis_server.port):
+    for port in (zyst_proc.port, redis_server.port):
         with RawConnection(port) as conn:
             raw = _exchange(conn, commands, b"zz-end\r\n")
             # HELLO's reply names each server: compare from MULTI's +OK on.

@@ -54,13 +54,13 @@ def read_exactly(conn: RawConnection, count: int) -> bytes:
 
 @pytest.fixture
 def both(
-    zyst_server: ServerProcess, redis_server: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> Iterator[Callable[[Scenario], None]]:
     """Run a scenario on both servers (each flushed first) and assert the same bytes."""
 
     def check(scenario: Scenario) -> None:
         seen = []
-        for server in (zyst_server, redis_server):
+        for server in (zyst_proc, redis_server):
             with RawConnection(server.port) as admin:
                 assert admin.command("FLUSHALL") == b"+OK\r\n"
             seen.append(scenario(server.port))

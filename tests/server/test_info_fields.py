@@ -15,11 +15,11 @@ import redis
 from tests.conftest import ROOT, RawConnection, ServerProcess, zyst_process
 
 
-def test_instantaneous_network_rates_move_under_traffic(zyst_server: ServerProcess) -> None:
+def test_instantaneous_network_rates_move_under_traffic(zyst_proc: ServerProcess) -> None:
     """While a client sends and receives, the sampled rates (measured once a second) become
     non-zero; Redis shows them as KiB per second with two decimals."""
-    client = redis.Redis(port=zyst_server.port, protocol=2)
-    watcher = redis.Redis(port=zyst_server.port, protocol=2)
+    client = redis.Redis(port=zyst_proc.port, protocol=2)
+    watcher = redis.Redis(port=zyst_proc.port, protocol=2)
     value = b"x" * 4096
     try:
         deadline = time.monotonic() + 30
@@ -33,7 +33,7 @@ def test_instantaneous_network_rates_move_under_traffic(zyst_server: ServerProce
             if stats["instantaneous_input_kbps"] > 0 and stats["instantaneous_output_kbps"] > 0:
                 break
             assert time.monotonic() < deadline, stats
-        raw = RawConnection(zyst_server.port)
+        raw = RawConnection(zyst_proc.port)
         text = raw.command("INFO", "stats").decode()
         raw.close()
         assert re.search(r"\r\ninstantaneous_input_kbps:\d+\.\d\d\r\n", text)

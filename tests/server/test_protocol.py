@@ -31,34 +31,34 @@ def exchange(port: int, payload: bytes, expect_close: bool = False) -> bytes:
         return received
 
 
-def both(zyst_server: ServerProcess, redis_server: ServerProcess, payload: bytes) -> bytes:
-    ours = exchange(zyst_server.port, payload)
+def both(zyst_proc: ServerProcess, redis_server: ServerProcess, payload: bytes) -> bytes:
+    ours = exchange(zyst_proc.port, payload)
     theirs = exchange(redis_server.port, payload)
     assert ours == theirs, f"{payload!r}: zyst {ours!r} != redis {theirs!r}"
     return ours
 
 
-def test_inline_commands(zyst_server: ServerProcess, redis_server: ServerProcess) -> None:
-    reply = both(zyst_server, redis_server, b'PING\r\nECHO hello\r\nPING\nECHO "a b\\x41"\r\n')
+def test_inline_commands(zyst_proc: ServerProcess, redis_server: ServerProcess) -> None:
+    reply = both(zyst_proc, redis_server, b'PING\r\nECHO hello\r\nPING\nECHO "a b\\x41"\r\n')
     assert reply == b"+PONG\r\n$5\r\nhello\r\n+PONG\r\n$4\r\na bA\r\n"
 
 
 def test_inline_empty_lines_are_ignored(
-    zyst_server: ServerProcess, redis_server: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
-    assert both(zyst_server, redis_server, b"\r\n\r\n   \r\nPING\r\n") == b"+PONG\r\n"
+    assert both(zyst_proc, redis_server, b"\r\n\r\n   \r\nPING\r\n") == b"+PONG\r\n"
 
 
-def test_inline_unbalanced_quotes(zyst_server: ServerProcess, redis_server: ServerProcess) -> None:
-    reply = both(zyst_server, redis_server, b'PING\r\nECHO "abc\r\nPING\r\n')
+def test_inline_unbalanced_quotes(zyst_proc: ServerProcess, redis_server: ServerProcess) -> None:
+    reply = both(zyst_proc, redis_server, b'PING\r\nECHO "abc\r\nPING\r\n')
     assert reply == b"+PONG\r\n-ERR Protocol error: unbalanced quotes in request\r\n"
 
 
 def test_mixed_multibulk_and_inline_in_one_packet(
-    zyst_server: ServerProcess, redis_server: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     payload = b"*1\r\n$4\r\nPING\r\nECHO x\r\n*2\r\n$4\r\nECHO\r\n$2\r\nyz\r\nPING\r\n"
-    assert both(zyst_server, redis_server, payload) == b"+PONG\r\n$1\r\nx\r\n$2\r\nyz\r\n+PONG\r\n"
+    assert both(zyst_proc, redis_server, payload) == b"+PONG\r\n$1\r\nx\r\n$2\r\nyz\r\n+PONG\r\n"
 
 
 @pytest.mark.parametrize(
@@ -78,31 +78,31 @@ def test_mixed_multibulk_and_inline_in_one_packet(
     ],
 )
 def test_malformed_requests_match_redis(
-    zyst_server: ServerProcess, redis_server: ServerProcess, payload: bytes
+    zyst_proc: ServerProcess, redis_server: ServerProcess, payload: bytes
 ) -> None:
-    both(zyst_server, redis_server, payload)
+    both(zyst_proc, redis_server, payload)
 
 
-def test_too_big_inline_request(zyst_server: ServerProcess, redis_server: ServerProcess) -> None:
+def test_too_big_inline_request(zyst_proc: ServerProcess, redis_server: ServerProcess) -> None:
     payload = b"A" * (70 * 1024)
-    ours = exchange(zyst_server.port, payload, expect_close=True)
+    ours = exchange(zyst_proc.port, payload, expect_close=True)
     theirs = exchange(redis_server.port, payload, expect_close=True)
     assert ours == theirs == b"-ERR Protocol error: too big inline request\r\n"
 
 
-def test_protocol_error_does_not_affect_other_clients(zyst_server: ServerProcess) -> None:
-    good = RawConnection(zyst_server.port)
+def test_protocol_error_does_not_affect_other_clients(zyst_proc: ServerProcess) -> None:
+    good = RawConnection(zyst_proc.port)
     try:
         assert good.command("SET", "survivor", "1") == b"+OK\r\n"
-        exchange(zyst_server.port, b"*1\r\n$-5\r\n")
-        exchange(zyst_server.port, b"\x00\xff garbage \r\n")
+        exchange(zyst_proc.port, b"*1\r\n$-5\r\n")
+        exchange(zyst_proc.port, b"\x00\xff garbage \r\n")
         assert good.command("GET", "survivor") == b"$1\r\n1\r\n"
     finally:
         good.close()
 
 
-def test_pipeline_of_many_commands_in_one_write(zyst_server: ServerProcess) -> None:
-    conn = RawConnection(zyst_server.port)
+def test_pipeline_of_many_commands_in_one_write(zyst_proc: ServerProcess) -> None:
+    conn = RawConnection(zyst_proc.port)
     try:
         count = 5000
         conn.send_raw(b"*3\r\n$5\r\nRPUSH\r\n$4\r\npipe\r\n$1\r\nx\r\n" * count)
@@ -117,8 +117,8 @@ def test_pipeline_of_many_commands_in_one_write(zyst_server: ServerProcess) -> N
         conn.close()
 
 
-def test_request_split_at_every_byte(zyst_server: ServerProcess) -> None:
-    conn = RawConnection(zyst_server.port)
+def test_request_split_at_every_byte(zyst_proc: ServerProcess) -> None:
+    conn = RawConnection(zyst_proc.port)
     try:
         payload = (
             b"*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$10\r\n0123456789\r\n"
@@ -137,14 +137,14 @@ def test_request_split_at_every_byte(zyst_server: ServerProcess) -> None:
         conn.close()
 
 
-def test_resp3_after_hello(zyst_server: ServerProcess) -> None:
-    client = redis.Redis(port=zyst_server.port, protocol=3)
+def test_resp3_after_hello(zyst_proc: ServerProcess) -> None:
+    client = redis.Redis(port=zyst_proc.port, protocol=3)
     try:
         client.flushall()
         client.hset("h", mapping={"a": "1"})
         assert client.hgetall("h") == {b"a": b"1"}
         assert client.get("missing") is None
-        conn = RawConnection(zyst_server.port)
+        conn = RawConnection(zyst_proc.port)
         try:
             conn.command("HELLO", "3")
             assert conn.command("GET", "missing") == b"_\r\n"
@@ -155,11 +155,11 @@ def test_resp3_after_hello(zyst_server: ServerProcess) -> None:
         client.close()
 
 
-def test_huge_multibulk_count_is_not_allocated_up_front(zyst_server: ServerProcess) -> None:
+def test_huge_multibulk_count_is_not_allocated_up_front(zyst_proc: ServerProcess) -> None:
     # Within Redis's limit (INT_MAX) but far more than memory: must wait for elements, not
     # allocate, and the server must keep serving others.
-    conn = RawConnection(zyst_server.port)
-    other = RawConnection(zyst_server.port)
+    conn = RawConnection(zyst_proc.port)
+    other = RawConnection(zyst_proc.port)
     try:
         conn.send_raw(b"*2000000000\r\n$4\r\nPING\r\n")
         assert other.command("PING") == b"+PONG\r\n"
@@ -168,8 +168,8 @@ def test_huge_multibulk_count_is_not_allocated_up_front(zyst_server: ServerProce
         other.close()
 
 
-def test_a_request_with_a_million_arguments(zyst_server: ServerProcess) -> None:
-    client = redis.Redis(port=zyst_server.port, socket_timeout=60)
+def test_a_request_with_a_million_arguments(zyst_proc: ServerProcess) -> None:
+    client = redis.Redis(port=zyst_proc.port, socket_timeout=60)
     try:
         client.delete("big")
         values = [str(n) for n in range(1_100_000)]
@@ -182,7 +182,7 @@ def test_a_request_with_a_million_arguments(zyst_server: ServerProcess) -> None:
 
 @pytest.mark.parametrize("start", [b"*", b"*\x00", b"*1\r\n$"])
 def test_header_line_that_never_ends_is_refused(
-    zyst_server: ServerProcess, redis_server: ServerProcess, start: bytes
+    zyst_proc: ServerProcess, redis_server: ServerProcess, start: bytes
 ) -> None:
     # Redis refuses a header line longer than 64 KB and closes the connection, however the
     # bytes arrive; Zyst must not buffer them forever.
@@ -195,7 +195,7 @@ def test_header_line_that_never_ends_is_refused(
         except OSError:
             pass  # closed by the server, as expected
 
-    replies = exchange_with_each((zyst_server.port, redis_server.port), send)
+    replies = exchange_with_each((zyst_proc.port, redis_server.port), send)
     assert replies[0] == replies[1]
     assert replies[0].startswith(b"-ERR Protocol error: too big")
 
@@ -212,14 +212,14 @@ def test_header_line_that_never_ends_is_refused(
     ],
 )
 def test_odd_line_ends_as_redis_reads_them(
-    zyst_server: ServerProcess, redis_server: ServerProcess, stream: bytes
+    zyst_proc: ServerProcess, redis_server: ServerProcess, stream: bytes
 ) -> None:
     # Everything the server sends back until it closes, after the client stops writing.
     def send(sock: socket.socket) -> None:
         sock.sendall(stream)
         sock.shutdown(socket.SHUT_WR)
 
-    replies = exchange_with_each((zyst_server.port, redis_server.port), send)
+    replies = exchange_with_each((zyst_proc.port, redis_server.port), send)
     assert replies[0] == replies[1]
 
 

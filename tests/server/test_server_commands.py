@@ -20,8 +20,8 @@ from zyst.commands.introspection import parse_syntax
 
 
 @pytest.fixture
-def raw(zyst_server: ServerProcess) -> Iterator[RawConnection]:
-    conn = RawConnection(zyst_server.port)
+def raw(zyst_proc: ServerProcess) -> Iterator[RawConnection]:
+    conn = RawConnection(zyst_proc.port)
     conn.command("FLUSHALL")
     yield conn
     conn.close()
@@ -59,8 +59,8 @@ def test_select_errors(raw: RawConnection) -> None:
     assert raw.command("SELECT", str(2**31)) == error("ERR value is not an integer or out of range")
 
 
-def test_quit_replies_ok_then_closes(zyst_server: ServerProcess) -> None:
-    conn = RawConnection(zyst_server.port)
+def test_quit_replies_ok_then_closes(zyst_proc: ServerProcess) -> None:
+    conn = RawConnection(zyst_proc.port)
     try:
         assert conn.command("QUIT") == b"+OK\r\n"
         assert conn.sock.recv(10) == b""
@@ -69,8 +69,8 @@ def test_quit_replies_ok_then_closes(zyst_server: ServerProcess) -> None:
 
 
 # -- HELLO AUTH --------------------------------------------------------------------------------
-def test_hello_switches_protocol(zyst_server: ServerProcess) -> None:
-    conn = RawConnection(zyst_server.port)
+def test_hello_switches_protocol(zyst_proc: ServerProcess) -> None:
+    conn = RawConnection(zyst_proc.port)
     try:
         reply = conn.command("HELLO", "3")
         assert reply.startswith(
@@ -205,8 +205,8 @@ def _fields(line: bytes) -> list[str]:
     return [pair.split(b"=", 1)[0].decode() for pair in line.split(b" ")]
 
 
-def test_client_list_and_info_format(zyst_server: ServerProcess) -> None:
-    a, b = RawConnection(zyst_server.port), RawConnection(zyst_server.port)
+def test_client_list_and_info_format(zyst_proc: ServerProcess) -> None:
+    a, b = RawConnection(zyst_proc.port), RawConnection(zyst_proc.port)
     try:
         a.command("CLIENT", "SETNAME", "alpha")
         a.command("SELECT", "3")
@@ -240,8 +240,8 @@ def test_client_list_errors(raw: RawConnection) -> None:
     assert raw.command("CLIENT", "NOPE") == error("ERR unknown subcommand 'NOPE'. Try CLIENT HELP.")
 
 
-def test_client_info_resp3_is_verbatim(zyst_server: ServerProcess) -> None:
-    conn = RawConnection(zyst_server.port)
+def test_client_info_resp3_is_verbatim(zyst_proc: ServerProcess) -> None:
+    conn = RawConnection(zyst_proc.port)
     try:
         conn.command("HELLO", "3")
         reply = conn.command("CLIENT", "INFO")
@@ -335,8 +335,8 @@ def test_info_raw_format(raw: RawConnection) -> None:
     assert b"# Commandstats" not in default and b"# Keyspace" in default
 
 
-def test_info_resp3_is_verbatim(r3: redis.Redis, zyst_server: ServerProcess) -> None:
-    conn = RawConnection(zyst_server.port)
+def test_info_resp3_is_verbatim(r3: redis.Redis, zyst_proc: ServerProcess) -> None:
+    conn = RawConnection(zyst_proc.port)
     try:
         conn.command("HELLO", "3")
         assert conn.command("INFO", "keyspace") == b"=16\r\ntxt:# Keyspace\r\n\r\n"

@@ -389,9 +389,9 @@ def test_daemonize_without_logfile_logs_nowhere(tmp_path: Path) -> None:
 
 
 def test_tcp_backlog_pidfile_and_daemonize_are_shown_and_immutable_like_redis(
-    zyst_server: ServerProcess, redis_server: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
-    ours = redis.Redis(port=zyst_server.port, socket_timeout=10)
+    ours = redis.Redis(port=zyst_proc.port, socket_timeout=10)
     theirs = redis.Redis(port=redis_server.port, socket_timeout=10)
     try:
         for name in ("tcp-backlog", "pidfile", "daemonize"):

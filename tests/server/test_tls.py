@@ -384,10 +384,10 @@ def test_tls_config_get_like_redis(pair: dict[str, TlsServer]) -> None:
 
 
 def test_tls_and_unix_defaults_in_config_get_like_redis(
-    zyst_server: ServerProcess, redis_server: ServerProcess
+    zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> None:
     got = []
-    for process in (zyst_server, redis_server):
+    for process in (zyst_proc, redis_server):
         client = redis.Redis(port=process.port, socket_timeout=10)
         got.append(client.config_get("tls-*") | client.config_get("unix*"))
         client.close()
@@ -456,11 +456,11 @@ def test_tls_port_moves_and_stops_at_run_time(tmp_path: Path, certs: Certs) -> N
 
 @pytest.mark.parametrize("name", ["tls-port", "tls-replication", "tls-cluster"])
 def test_asking_for_tls_without_certificates_like_redis(
-    zyst_server: ServerProcess, redis_server: ServerProcess, name: str
+    zyst_proc: ServerProcess, redis_server: ServerProcess, name: str
 ) -> None:
     value = str(free_port()) if name == "tls-port" else "yes"
     replies = []
-    for process in (zyst_server, redis_server):
+    for process in (zyst_proc, redis_server):
         with RawConnection(process.port) as raw:
             replies.append(raw.command("CONFIG", "SET", name, value))
             # Settings that do not ask for TLS are taken without a check, as in Redis.
