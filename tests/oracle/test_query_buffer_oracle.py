@@ -18,9 +18,9 @@ KB = 1024
 
 @pytest.fixture(params=["zyst", "redis"])
 def server(
-    request: pytest.FixtureRequest, zyst_server: ServerProcess, redis_server: ServerProcess
+    request: pytest.FixtureRequest, zyst_proc: ServerProcess, redis_server: ServerProcess
 ) -> Iterator[ServerProcess]:
-    yield zyst_server if request.param == "zyst" else redis_server
+    yield zyst_proc if request.param == "zyst" else redis_server
 
 
 def client_fields(admin: RawConnection, client_id: int) -> dict[str, int]:
