@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 
 from zyst.context import ServerContext
-from zyst.web import metrics
+from zyst.web import dashboard, metrics
 
 log = logging.getLogger("zyst")
 
@@ -23,6 +23,7 @@ def build_app(ctx: ServerContext) -> web.Application:
     """The application every route of the HTTP port belongs to."""
     app = web.Application()
     metrics.add_routes(app, ctx)
+    dashboard.add_routes(app, ctx)
     return app
 
 
