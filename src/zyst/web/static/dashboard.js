@@ -73,7 +73,9 @@ function draw(name) {
   g.lineWidth = 1.5;
   g.beginPath();
   values.forEach((v, i) => {
-    const x = w - (values.length - 1 - i) * (w / (HISTORY - 1));
+    // A young chart spreads its first points over at least a quarter of the history.
+    const span = Math.max(values.length, HISTORY / 4) - 1;
+    const x = w - (values.length - 1 - i) * (w / span);
     const y = h - pad - (v / top) * (h - 2 * pad);
     if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
   });
@@ -153,7 +155,7 @@ async function scan(fresh) {
   }
 }
 
-function valueTable(type, values) {
+function valueTable(type) {
   const table = el("table");
   table.className = "value";
   const heads = { hash: ["field", "value"], zset: ["member", "score"], list: ["#", "element"], set: ["member"] }[type];
