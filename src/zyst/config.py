@@ -827,6 +827,21 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "the percentiles INFO latencystats shows",
         multi_arg=True,
     ),
+    # The HTTP port (zyst.web): Prometheus metrics and the dashboard; off unless a port is given.
+    _int_setting(
+        "metrics-port",
+        0,
+        65535,
+        "HTTP port serving /metrics (Prometheus) and the dashboard (0: none)",
+        mutable=False,
+    ),
+    _str_setting(
+        "metrics-bind",
+        _any_text,
+        "ADDR",
+        "the address the HTTP port listens on",
+        mutable=False,
+    ),
     # ACL (zyst.security): the users file, what new users may subscribe to, the log's length.
     _setting(
         "aclfile",
@@ -954,6 +969,8 @@ class Config:
     latency_tracking_info_percentiles: list[float] = field(
         default_factory=lambda: [50.0, 99.0, 99.9]
     )
+    metrics_port: int = 0
+    metrics_bind: str = "127.0.0.1"
     aclfile: str = ""
     acl_pubsub_default: str = "resetchannels"
     acllog_max_len: int = 128

@@ -712,3 +712,14 @@ def acl_dryrun_key(key: bytes) -> str:
 
 def acl_dryrun_channel(channel: bytes) -> str:
     return f"This user has no permissions to access the '{c_string(channel)}' channel"
+
+
+# -- the web dashboard (zyst.web.dashboard, zyst.web.reader) ---------------------------------
+# Zyst's own texts: answered over HTTP, never on the RESP port.
+DASHBOARD_NO_SUCH_KEY = "ERR no such key"
+DASHBOARD_BAD_ARGUMENT = "ERR invalid request argument"
+
+
+def dashboard_not_allowed(name: bytes) -> str:
+    """A command the read-only dashboard does not run."""
+    return f"ERR the dashboard does not run '{c_string(name)}'"

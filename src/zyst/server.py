@@ -25,7 +25,7 @@ import ssl
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
 from zyst.busy import EventPump
@@ -67,6 +67,9 @@ from zyst.protocol.resp import ErrorReply
 from zyst.scripting.engine import engine_of
 from zyst.security import aclfile, tls
 from zyst.security.acl import Acl, AclError
+
+if TYPE_CHECKING:
+    from zyst.web.http import HttpPort
 
 log = logging.getLogger("zyst")
 
@@ -214,6 +217,9 @@ class Server:
         # Set when the server is embedded in a host process (zyst.testing.embedded): called
         # once it serves; the host keeps its own signal handlers.
         self.on_serving: Callable[[Server], None] | None = None
+        # The HTTP port (metrics-port: zyst.web), while it serves; what run() exits with.
+        self.http: HttpPort | None = None
+        self.exit_code = 0
 
     def _in_child(self) -> None:
         """In a forked child: let go of what only the server may hold (the data directory's
@@ -486,6 +492,20 @@ class Server:
         self._factory = factory
         # A script that runs past busy-reply-threshold serves the clients through this.
         self.ctx.busy_pump = EventPump(loop, self.connections, self.all_listeners, factory)
+        if self.config.metrics_port:
+            # (Imported here: a server without the HTTP port never loads aiohttp.)
+            from zyst.web.http import HttpPort
+
+            http = HttpPort(self.ctx, self.config.metrics_bind, self.config.metrics_port)
+            try:
+                await http.start()
+            except OSError as exc:
+                address = f"{self.config.metrics_bind}:{self.config.metrics_port}"
+                log.warning("Failed listening on the metrics port %s: %s, aborting.", address, exc)
+                print(f"zyst: can't listen on the metrics port {address}: {exc}", file=sys.stderr)
+                self.exit_code = 1
+                return
+            self.http = http
         # run() opened the listening sockets before loading the data; accept on them now.
         for listener in self.all_listeners():
             listener.start(loop, factory)
@@ -680,6 +700,9 @@ class Server:
         for listener in self.listeners + self.tls_listeners:
             listener.close()
         self._close_unix()
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
         if self.gate is not None:
             self.gate.release()
         if self.aof is not None:
@@ -931,7 +954,7 @@ def run(config: Config, on_serving: Callable[[Server], None] | None = None) -> i
             loop.run_until_complete(server.serve())
         finally:
             loop.close()
-        return 0
+        return server.exit_code
     except _ShutdownSignal:
         server.ctx.children.kill()
         if server.aof is not None:

@@ -204,6 +204,8 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         tls_cluster=True,
         unixsocket="/tmp/zyst test.sock",
         unixsocketperm=0o750,
+        metrics_port=9121,
+        metrics_bind="0.0.0.0",
         aclfile="/tmp/users.acl",
         acl_pubsub_default="allchannels",
         acllog_max_len=3,

@@ -560,6 +560,12 @@ def info_text(ctx: ServerContext, sections: list[bytes]) -> bytes:
     return "\r\n".join(parts).encode()
 
 
+def info_fields(ctx: ServerContext, section: str) -> Fields:
+    """The (field, value) pairs of one INFO section (its lower-case name), as INFO shows them
+    (read by zyst.web.metrics)."""
+    return _SECTIONS[section][1](ctx)
+
+
 @command(
     "info",
     arity=-1,
