@@ -19,6 +19,7 @@ from collections.abc import Callable
 from zyst import errors
 from zyst.config import (
     INT_MAX,
+    NOT_MEMORY,
     UINT_MAX,
     ULLONG_MAX,
     WRONG_ARG_COUNT,
@@ -29,7 +30,7 @@ from zyst.config import (
     _single,
     parse_bool,
 )
-from zyst.numbers import LLONG_MAX
+from zyst.numbers import LLONG_MAX, strict_int
 
 __all__ = ["DEPRECATED", "IGNORED", "MULTI_ARG", "Parser", "ignored_directive"]
 
@@ -80,13 +81,19 @@ def _shutdown_flags(args: list[str]) -> object:
 
 
 def _memory_or_percent(args: list[str]) -> object:
-    """``maxmemory-clients``: a byte count with a unit, or a percentage of maxmemory."""
-    if len(args) == 1 and args[0].endswith("%"):
-        number = args[0][:-1]
-        if number.isdigit() and int(number) <= 100:
+    """``maxmemory-clients``: a byte count with a unit, or a percentage of maxmemory (0..100)."""
+    if len(args) == 1 and len(args[0]) > 1 and args[0].endswith("%"):
+        number = strict_int(args[0][:-1].encode())
+        if number is not None and number >= 0:
+            if number > 100:
+                raise ValueError(errors.PERCENT_TOO_BIG)
             return args
-        raise ValueError(errors.NOT_MEMORY_OR_PERCENT)
-    return _memory(0, LLONG_MAX)(args)
+    try:
+        return _memory(0, LLONG_MAX)(args)
+    except ValueError as exc:
+        if str(exc) == NOT_MEMORY:
+            raise ValueError(errors.NOT_MEMORY_OR_PERCENT) from None
+        raise
 
 
 def _hostname(args: list[str]) -> object:

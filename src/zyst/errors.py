@@ -719,6 +719,7 @@ OOM_SCORE_RANGE = "Invalid oom-score-adj-values, elements must be between -2000 
 BAD_MASTER_PORT = "Invalid master port"
 SHUTDOWN_SAVE_AND_NOSAVE = "shutdown options SAVE and NOSAVE can't be used simultaneously"
 NOT_MEMORY_OR_PERCENT = "argument must be a memory or percent value"
+PERCENT_TOO_BIG = "percentage argument must be less or equal to 100"
 HOSTNAME_TOO_LONG = "Hostnames must be less than 256 characters"
 HOSTNAME_CHARACTERS = "Hostnames may only contain alphanumeric characters, hyphens or dots"
 INCLUDE_TOO_DEEP = "Too many nested include directives (a file includes itself?)"

@@ -74,6 +74,7 @@ class _Syslog(logging.handlers.SysLogHandler):
         super().__init__(address=address, facility=facility)
         self._ident = ident
         self._priority = "notice"
+        self.append_nul = False  # (syslog() ends no message with a NUL byte)
 
     def mapPriority(self, levelName: str) -> str:
         # The base class maps level names; ours are numbers (verbose has no name): emit()
