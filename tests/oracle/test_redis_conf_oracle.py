@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import Oracle, ServerProcess, redis_process, zyst_process
+from tests.conftest import Oracle, RawConnection, ServerProcess, redis_process, zyst_process
 from zyst.config import SETTINGS, Config, ConfigError, ConfigLoader
 from zyst.config_ignored import IGNORED
 from zyst.protocol.inline import quote
@@ -88,7 +88,8 @@ rename-command Echo Say
 
 
 @pytest.fixture
-def renamed(tmp_path: Path) -> Iterator[Oracle]:
+def renamed(tmp_path: Path) -> Iterator[tuple[Oracle, int, int]]:
+    """The oracle on two servers started with RENAMES, and their ports."""
     conf = tmp_path / "renames.conf"
     conf.write_text(RENAMES)
     zyst = zyst_process(tmp_path / "zyst", "--appendonly", "no", "--save", "")
@@ -97,12 +98,13 @@ def renamed(tmp_path: Path) -> Iterator[Oracle]:
     real.argv.insert(1, str(conf))
     with zyst, real:
         oracle = Oracle(zyst.port, real.port)
-        yield oracle
+        yield oracle, zyst.port, real.port
         oracle.close()
 
 
-def test_rename_command_as_redis(renamed: Oracle) -> None:
-    check = renamed.check
+def test_rename_command_as_redis(renamed: tuple[Oracle, int, int]) -> None:
+    oracle, zyst_port, redis_port = renamed
+    check = oracle.check
     check("XSET", "k", "v")
     check("xset", "k", "v")
     check("SET", "k")  # now GET
@@ -122,3 +124,11 @@ def test_rename_command_as_redis(renamed: Oracle) -> None:
     check("ACL", "SETUSER", "u", "on", "nopass", "+get", "+xset")
     check("ACL", "DRYRUN", "u", "set", "k")
     check("ACL", "DRYRUN", "u", "xset", "k", "v")
+    # MONITOR shows a renamed command as it was called (the line after the timestamp).
+    shown = []
+    for port, server in ((zyst_port, oracle.zyst), (redis_port, oracle.redis)):
+        with RawConnection(port) as monitor:
+            assert monitor.command("MONITOR") == b"+OK\r\n"
+            server.command("xset", "m", "1")
+            shown.append(monitor.read_reply().split(b"] ", 1)[1])
+    assert shown[0] == shown[1] == b'"xset" "m" "1"\r\n'
