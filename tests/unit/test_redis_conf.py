@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from zyst import errors
 from zyst.commands import table
 from zyst.config import SETTINGS, Config, ConfigError, ConfigLoader
@@ -190,3 +191,11 @@ def test_syslog_lines_carry_ident_pid_facility_and_redis_priorities(
     for priority, level in expected:
         line = sock.recv(4096)
         assert line == f"<{priority}>myzyst[{os.getpid()}]: level {level}".encode()
+
+
+# -- the files in contrib/ ----------------------------------------------------------------------
+def test_the_sample_config_loads_without_ignored_directives() -> None:
+    config = Config()
+    ConfigLoader(config).load_file(str(ROOT / "contrib" / "zyst.conf"))
+    assert config.ignored == []
+    assert (config.dir, config.supervised, config.appendonly) == ("/var/lib/zyst", "auto", True)
