@@ -81,6 +81,11 @@ class _Syslog(logging.handlers.SysLogHandler):
         # has just picked the priority from the record's level.
         return self._priority
 
+    def handleError(self, record: logging.LogRecord) -> None:
+        # No syslog daemon listening (no /dev/log): the line is dropped, as syslog() drops it,
+        # instead of a traceback on standard error for each line.
+        pass
+
     def emit(self, record: logging.LogRecord) -> None:
         # (Called under the handler's lock: the two attributes are this record's.)
         self.ident = f"{self._ident}[{os.getpid()}]: "

@@ -88,6 +88,8 @@ def test_supervised_by_systemd(tmp_path: Path, notify_socket: socket.socket) -> 
         tmp_path,
         *("--appendonly", "no", "--save", "", "--logfile", str(log)),
         *("--supervised", "auto", "--daemonize", "yes"),
+        # (With or without a syslog daemon on this host: either way the start goes on.)
+        *("--syslog-enabled", "yes"),
     )
     with server:
         assert notify_socket.recv(4096) == b"STATUS=Zyst is loading...\n"
@@ -109,6 +111,7 @@ def test_supervised_by_systemd(tmp_path: Path, notify_socket: socket.socket) -> 
         assert notify_socket.recv(4096) == b"STOPPING=1\n"
     messages = log_messages(log.read_text())
     assert "Supervised by systemd" in " ".join(messages)
+    assert "Traceback" not in server.log.read_text()  # (standard output and error)
     assert messages.count("DB saved on disk") == 2
 
 
