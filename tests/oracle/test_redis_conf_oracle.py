@@ -84,6 +84,7 @@ rename-command set xset
 rename-command get set
 rename-command flushall ""
 rename-command Echo Say
+rename-command config cfg
 """
 
 
@@ -114,6 +115,9 @@ def test_rename_command_as_redis(renamed: tuple[Oracle, int, int]) -> None:
     check("say", "hello")
     check("ECHO", "hello")
     check("COMMAND", "INFO", "xset", "set", "get", "flushall", "say", "echo")
+    check("CFG", "GET", "maxmemory")  # a command with subcommands
+    check("cfg", "nosuch")
+    check("CONFIG", "GET", "maxmemory")
     check("MULTI")
     check("xset", "a", "1")
     check("flushall")

@@ -362,7 +362,8 @@ def resolve(argv: list[bytes]) -> Command | str | None:
         # (COMMAND runs alone too: then its own handler answers.)
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:
-            return errors.unknown_subcommand(argv[1], cmd.name)
+            # (Named as the client called it, as Redis does: a renamed command by its new name.)
+            return errors.unknown_subcommand(argv[1], argv[0].decode("latin-1"))
         if not sub.accepts(len(argv)):
             return errors.wrong_arity(sub.name)
         return sub
