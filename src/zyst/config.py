@@ -26,6 +26,11 @@ Config file syntax (redis.conf)::
 
 One directive per line, names case-insensitive, arguments split as Redis's ``sdssplitargs``
 splits them (quotes allowed). ``save`` lines add up within one load; ``save ""`` clears them.
+Besides the settings, the loader reads Redis's other directives: ``include <file>`` (read in
+place), ``rename-command <command> <name>`` (checked here, applied to the command table at
+start: :attr:`Config.renames`), ``user``, and Redis 7.0's settings Zyst does not implement
+(:mod:`zyst.config_ignored`: checked, then listed in :attr:`Config.ignored` for the start-up
+log).
 """
 
 from __future__ import annotations
