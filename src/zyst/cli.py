@@ -46,7 +46,9 @@ def usage() -> str:
         "       zyst check-aof [--fix] [--yes] <file.aof|file.manifest|appendonlydir>",
         "       zyst check-rdb <file.rdb>",
         "",
-        "The configuration file uses redis.conf syntax; options are applied after it.",
+        "The configuration file uses redis.conf syntax (include, rename-command, user lines;",
+        "Redis 7.0 settings Zyst does not implement are accepted and logged as ignored);",
+        "options are applied after it.",
         "",
         "Options (each setting of the configuration file, as --name value):",
     ]
@@ -58,6 +60,7 @@ def usage() -> str:
         "Examples:",
         "  zyst                                  (defaults: port 6379, 127.0.0.1)",
         "  zyst /etc/zyst/zyst.conf",
+        "  zyst /etc/redis/redis.conf --dir /tmp/zyst",
         "  zyst --port 7777 --appendonly no",
         "  zyst /etc/zyst/zyst.conf --loglevel verbose --bind 127.0.0.1 ::1",
     ]

@@ -26,6 +26,11 @@ Config file syntax (redis.conf)::
 
 One directive per line, names case-insensitive, arguments split as Redis's ``sdssplitargs``
 splits them (quotes allowed). ``save`` lines add up within one load; ``save ""`` clears them.
+Besides the settings, the loader reads Redis's other directives: ``include <file>`` (read in
+place), ``rename-command <command> <name>`` (checked here, applied to the command table at
+start: :attr:`Config.renames`), ``user``, and Redis 7.0's settings Zyst does not implement
+(:mod:`zyst.config_ignored`: checked, then listed in :attr:`Config.ignored` for the start-up
+log).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from zyst import __version__, keyevents
+from zyst import __version__, errors, keyevents
 from zyst.errors import CommandError, c_string
 from zyst.glob import stringmatch
 from zyst.numbers import LLONG_MAX, strict_int
@@ -671,6 +676,29 @@ SETTINGS: tuple[Setting[Any], ...] = (
     _str_setting(
         "pidfile", str, "PATH", "write the server's pid to this file while it runs", mutable=False
     ),
+    # -- conf: supervision and syslog (zyst.supervise, zyst.logsetup) --
+    _setting(
+        "supervised",
+        _enum("upstart", "systemd", "auto", "no"),
+        _format_str,
+        "upstart|systemd|auto|no",
+        "tell a supervisor when the server is ready (systemd: sd_notify; auto: from the "
+        "environment)",
+        mutable=False,
+    ),
+    _bool_setting("syslog-enabled", "log to the system log too", mutable=False),
+    _str_setting(
+        "syslog-ident", _any_text, "NAME", "program name in the system log", mutable=False
+    ),
+    _setting(
+        "syslog-facility",
+        _enum("user", *(f"local{n}" for n in range(8))),
+        _format_str,
+        "user|local0..local7",
+        "system log facility",
+        mutable=False,
+    ),
+    # -- end of conf --
     _setting(
         "hz", _single(_parse_hz), _format_int, "N", "background task frequency, kept within 1..500"
     ),
@@ -929,6 +957,10 @@ class Config:
     logfile: str = ""
     daemonize: bool = False
     pidfile: str = ""
+    supervised: str = "no"
+    syslog_enabled: bool = False
+    syslog_ident: str = "zyst"  # Redis's is "redis"
+    syslog_facility: str = "local0"
     hz: int = 10
     maxclients: int = 10000
     proto_max_bulk_len: int = 512 * 1024 * 1024
@@ -979,6 +1011,12 @@ class Config:
     # Not a setting: the users the config declares (``user <name> <rules...>`` lines: the name
     # and the rules), made at start (zyst.security.acl).
     users: list[list[bytes]] = field(default_factory=list)
+    # Not a setting: the config's ``rename-command old new`` lines (``new`` empty: the command
+    # is disabled), checked while reading, applied to the command table at start.
+    renames: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # Not a setting: the directives read and not applied (zyst.config_ignored), in the order
+    # first seen, logged once at start.
+    ignored: list[str] = field(default_factory=list)
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)
 
     def on_change(self, name: str, callback: ChangeHook) -> None:
@@ -1113,6 +1151,9 @@ class ConfigLoader:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._accumulated: dict[str, list[str]] = {}
+        # The command names as rename-command lines read so far left them (None: none yet).
+        self._command_names: set[bytes] | None = None
+        self._include_depth = 0
 
     def load_file(self, path: str) -> None:
         """Read a redis.conf-style file; ConfigError on an unreadable file or a bad line."""
@@ -1123,6 +1164,18 @@ class ConfigLoader:
                 f"Fatal error, can't open config file '{path}': {exc.strerror or exc}"
             ) from None
         self.load_text(text, f"the configuration file '{path}'")
+
+    def _include(self, path: str, origin: str, where: str, shown: str) -> None:
+        """``include <path>``: that file's lines, read here as if written in place (a relative
+        path is the current directory's, as in Redis)."""
+        # Redis recurses without end on a file that includes itself; stop with a reason.
+        if self._include_depth >= _MAX_INCLUDE_DEPTH:
+            raise _fatal(origin, where, shown, errors.INCLUDE_TOO_DEEP)
+        self._include_depth += 1
+        try:
+            self.load_file(path)
+        finally:
+            self._include_depth -= 1
 
     def load_text(self, text: bytes, origin: str) -> None:
         """Apply every directive of redis.conf-style ``text``; ``origin`` names it in errors."""
@@ -1145,25 +1198,85 @@ class ConfigLoader:
 
     def apply(self, name: str, values: list[str], origin: str, where: str, shown: str) -> None:
         """Apply one directive; ConfigError naming ``origin``, ``where`` and ``shown`` if bad."""
-        if name.lower() == "user" and values:
-            self._declare_user(values, origin, where, shown)
-            return
         setting = find_setting(name)
-        if setting is not None and setting.multi_arg and len(values) == 1 and values[0]:
+        if setting is None:
+            self._directive(name.lower(), values, origin, where, shown)
+            return
+        if setting.multi_arg and len(values) == 1 and values[0]:
             # As Redis 7: one argument of a several-argument setting is split as a line is
             # (`--save "900 1 300 10"`); an empty one stays (`--save ""`).
             split = split_args(values[0].encode("utf-8", "surrogateescape"))
             if split is not None:
                 values = [_decode(arg) for arg in split]
         # `save ""` (or a bare `save`) clears what came before; other `save` lines add to it.
-        if setting is not None and setting.accumulates:
+        if setting.accumulates:
             values = [] if values == [""] else self._accumulated.get(setting.name, []) + values
         try:
             apply_option(self.config, name, values)
         except ValueError as exc:
             raise _fatal(origin, where, shown, str(exc)) from None
-        if setting is not None and setting.accumulates:
+        if setting.accumulates:
             self._accumulated[setting.name] = values
+
+    def _directive(self, name: str, values: list[str], origin: str, where: str, shown: str) -> None:
+        """A line that is not a setting: Redis's other directives (``include``,
+        ``rename-command``, ``user``, ...), or one Zyst accepts without applying (a setting of
+        Redis that Zyst lacks: :mod:`zyst.config_ignored`), else the bad-directive error."""
+        # (Imported here: that table is built from this module's parsers.)
+        from zyst.config_ignored import DEPRECATED, MULTI_ARG, ignored_directive
+
+        check = ignored_directive(name)
+        if check is not None:
+            if name in MULTI_ARG and len(values) == 1 and values[0]:
+                split = split_args(values[0].encode("utf-8", "surrogateescape"))
+                if split is not None:
+                    values = [_decode(arg) for arg in split]
+            try:
+                check(values)
+            except ValueError as exc:
+                raise _fatal(origin, where, shown, str(exc)) from None
+            if name not in self.config.ignored:
+                self.config.ignored.append(name)
+            return
+        if DEPRECATED.get(name) == len(values):
+            return
+        if name == "include" and len(values) == 1:
+            self._include(values[0], origin, where, shown)
+        elif name == "rename-command" and len(values) == 2:
+            self._rename(values, origin, where, shown)
+        elif name == "user" and values:
+            self._declare_user(values, origin, where, shown)
+        elif name == "loadmodule" and values:
+            # Redis's modules are shared libraries: nothing Zyst could load.
+            if name not in self.config.ignored:
+                self.config.ignored.append(name)
+        elif "." in name:
+            # A module's own setting (``module.option value``): its module is not loaded.
+            if not values:
+                raise _fatal(origin, where, shown, errors.MODULE_CONFIG_NO_VALUE)
+            if name not in self.config.ignored:
+                self.config.ignored.append(name)
+        elif name == "sentinel":
+            # Bare, it asks for sentinel mode (which Redis decides from its command line).
+            if values:
+                raise _fatal(origin, where, shown, errors.SENTINEL_DIRECTIVE)
+        else:
+            raise _fatal(origin, where, shown, BAD_DIRECTIVE)
+
+    def _rename(self, values: list[str], origin: str, where: str, shown: str) -> None:
+        """``rename-command <command> <new name>`` (``""``: the command is gone), checked
+        against the names earlier lines left; the table itself changes at start."""
+        old, new = (value.encode("utf-8", "surrogateescape") for value in values)
+        # (Imported here: the command table is far above this module, and only these lines
+        # need it.)
+        from zyst.commands import table
+
+        if self._command_names is None:
+            self._command_names = set(table.NAMES)
+        problem = table.rename_problem(self._command_names, old, new)
+        if problem is not None:
+            raise _fatal(origin, where, shown, problem)
+        self.config.renames.append((old, new))
 
     def _declare_user(self, values: list[str], origin: str, where: str, shown: str) -> None:
         """``user <name> <rules...>``: checked now (as Redis does while reading), made at start."""
@@ -1184,6 +1297,9 @@ class ConfigLoader:
         self.config.users.append(args)
 
 
+# Deep enough for any real layout of included files, shallow enough to stop a file that
+# includes itself quickly.
+_MAX_INCLUDE_DEPTH = 32
 _DUPLICATE_USER = "Duplicate user found. A user can only be defined once in config files"
 
 

@@ -723,3 +723,18 @@ DASHBOARD_BAD_ARGUMENT = "ERR invalid request argument"
 def dashboard_not_allowed(name: bytes) -> str:
     """A command the read-only dashboard does not run."""
     return f"ERR the dashboard does not run '{c_string(name)}'"
+
+
+# -- redis.conf directives beyond the settings (zyst.config, zyst.config_ignored) ---------------
+RENAME_NO_SUCH_COMMAND = "No such command in rename-command"
+RENAME_TARGET_EXISTS = "Target command name already exists"
+SENTINEL_DIRECTIVE = "sentinel directive while not in sentinel mode"
+MODULE_CONFIG_NO_VALUE = "Module config specified without value"
+OOM_SCORE_RANGE = "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+BAD_MASTER_PORT = "Invalid master port"
+SHUTDOWN_SAVE_AND_NOSAVE = "shutdown options SAVE and NOSAVE can't be used simultaneously"
+NOT_MEMORY_OR_PERCENT = "argument must be a memory or percent value"
+PERCENT_TOO_BIG = "percentage argument must be less or equal to 100"
+HOSTNAME_TOO_LONG = "Hostnames must be less than 256 characters"
+HOSTNAME_CHARACTERS = "Hostnames may only contain alphanumeric characters, hyphens or dots"
+INCLUDE_TOO_DEEP = "Too many nested include directives (a file includes itself?)"

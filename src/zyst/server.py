@@ -25,13 +25,13 @@ import ssl
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from zyst import REDIS_VERSION, __version__, commands, encodings, errors, timing
+from zyst import REDIS_VERSION, __version__, commands, encodings, errors, supervise, timing
 from zyst.busy import EventPump
 from zyst.client import Client
 from zyst.clientscron import ClientsCron
-from zyst.commands import guard, latency, maxmemory
+from zyst.commands import guard, latency, maxmemory, table
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate, output_check_of
 from zyst.context import ServerContext
@@ -48,6 +48,7 @@ from zyst.listeners import (
     open_listeners,
     open_unix_listener,
 )
+from zyst.logsetup import RedisFormatter, setup_logging
 from zyst.persistence.aof import (
     AofCorruptError,
     AofLoadResult,
@@ -72,44 +73,6 @@ if TYPE_CHECKING:
     from zyst.web.http import HttpPort
 
 log = logging.getLogger("zyst")
-
-_LEVELS = {
-    "debug": logging.DEBUG,
-    "verbose": logging.INFO - 1,
-    "notice": logging.INFO,
-    "warning": logging.WARNING,
-}
-# Redis marks each log line with a character for its level.
-_MARKS = {logging.DEBUG: ".", logging.INFO - 1: "-", logging.INFO: "*", logging.WARNING: "#"}
-
-
-class _RedisFormatter(logging.Formatter):
-    """``pid:M 25 Nov 2026 11:38:58.123 * message``, as Redis writes its log: ``M`` in the
-    server's process, ``C`` in a forked child (BGSAVE, AOF rewrite)."""
-
-    # The server's pid, set once it is final (after daemonizing); 0 until then.
-    server_pid = 0
-
-    def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(record.created))
-        millis = int(record.msecs)
-        mark = _MARKS.get(record.levelno, "#")
-        pid = os.getpid()
-        role = "C" if self.server_pid and pid != self.server_pid else "M"
-        return f"{pid}:{role} {stamp}.{millis:03d} {mark} {record.getMessage()}"
-
-
-def setup_logging(config: Config) -> None:
-    stream: TextIO
-    if config.logfile:
-        stream = open(config.logfile, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-    else:
-        stream = sys.stdout
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(_RedisFormatter())
-    log.handlers[:] = [handler]
-    log.setLevel(_LEVELS.get(config.loglevel, logging.INFO))
-    log.propagate = False
 
 
 class DataDirLock:
@@ -529,6 +492,8 @@ class Server:
             log.info(
                 "The server is now ready to accept connections at %s", self.unix_listener.address
             )
+        supervise.notify("STATUS=Ready to accept connections")
+        supervise.notify("READY=1")
         self._cron_task = loop.create_task(self._cron())
         if self.on_serving is not None:
             self.on_serving(self)
@@ -670,6 +635,7 @@ class Server:
         fails (without ``force``) the server goes on and this is False; else the server
         stops once the running command's batch is done."""
         log.warning("User requested shutdown...")
+        supervise.notify("STOPPING=1")
         children = self.ctx.children
         if children.kind == CHILD_KIND:
             log.warning("There is a child saving an .rdb. Killing it!")
@@ -679,8 +645,10 @@ class Server:
             self.rewrite.turn_off()
         if save or (save is None and self.config.save.strip()):
             log.info("Saving the final RDB snapshot before exiting.")
+            supervise.notify("STATUS=Saving the final RDB snapshot")
             if not self.saving.save():
                 if not force:
+                    supervise.notify("STATUS=Error trying to save the DB, can't exit.")
                     log.warning("Error trying to save the DB, can't exit.")
                     log.warning(
                         "Errors trying to shut down the server. Check the logs for more "
@@ -810,6 +778,17 @@ def load_users(acl: Acl, config: Config) -> str | None:
     return None
 
 
+def log_ignored(config: Config) -> None:
+    """Name, once, the directives the configuration gave that Zyst does not apply."""
+    if config.ignored:
+        log.info(
+            "Accepted and ignored (Redis settings Zyst does not implement): %s",
+            ", ".join(config.ignored),
+        )
+    if "replicaof" in config.ignored or "slaveof" in config.ignored:
+        log.warning("Zyst does not replicate: replicaof is ignored, this server is a primary.")
+
+
 def run(config: Config, on_serving: Callable[[Server], None] | None = None) -> int:
     """Run a server with ``config`` until it is shut down; returns the process exit code.
 
@@ -837,11 +816,14 @@ def run(config: Config, on_serving: Callable[[Server], None] | None = None) -> i
         os.makedirs(config.dir, exist_ok=True)
     except OSError as exc:
         return _fatal(f"Can't create the data directory {config.dir}: {exc.strerror}")
-    if config.daemonize and not embedded:
+    # A supervised server stays in the foreground: its manager keeps it (Redis's rule). An
+    # embedded one belongs to its host: neither supervised nor detached.
+    supervised = False if embedded else supervise.start(config.supervised)
+    if config.daemonize and not supervised and not embedded:
         config.pidfile = config.pidfile or DEFAULT_PIDFILE
         if daemonize():
             return 0
-    _RedisFormatter.server_pid = os.getpid()
+    RedisFormatter.server_pid = os.getpid()
     log.info("Zyst is starting oO0OoO0OoO0Oo")
     log.info(
         "Zyst version=%s (Redis %s compatible), bits=64, pid=%d, just started",
@@ -849,6 +831,7 @@ def run(config: Config, on_serving: Callable[[Server], None] | None = None) -> i
         REDIS_VERSION,
         os.getpid(),
     )
+    log_ignored(config)
     try:
         config.maxclients = adjust_open_files_limit(config.maxclients)
     except FdLimitError as exc:
@@ -898,6 +881,8 @@ def run(config: Config, on_serving: Callable[[Server], None] | None = None) -> i
         if not server.all_listeners():
             return _fatal("Configured to not listen anywhere, exiting.")
         check_somaxconn(config.tcp_backlog)
+        for old, new in config.renames:
+            table.rename(old, new)
         failure = load_users(server.ctx.acl, config)
         if failure is not None:
             return _fatal(failure)

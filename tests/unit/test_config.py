@@ -505,9 +505,9 @@ def load_error(tmp_path: Path, text: str) -> tuple[str, str]:
             "appendfilename can't be a path, just a filename",
         ),
         (
-            "masterauth secret\n",
+            "no-such-setting secret\n",
             1,
-            "masterauth secret",
+            "no-such-setting secret",
             "Bad directive or wrong number of arguments",
         ),
     ],

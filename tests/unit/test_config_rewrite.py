@@ -209,6 +209,10 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         aclfile="/tmp/users.acl",
         acl_pubsub_default="allchannels",
         acllog_max_len=3,
+        supervised="systemd",
+        syslog_enabled=True,
+        syslog_ident='my "ident"',
+        syslog_facility="local5",
     )
     changed_attrs = {
         s.attr for s in SETTINGS if getattr(changed, s.attr) != getattr(Config(), s.attr)

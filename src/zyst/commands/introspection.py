@@ -28,7 +28,7 @@ from typing import Any, Final
 from zyst import errors
 from zyst.client import Client
 from zyst.commands.table import (
-    COMMANDS,
+    NAMES,
     Command,
     KeySpec,
     Reply,
@@ -538,7 +538,7 @@ def _find(name: bytes) -> Command | None:
 
 def _all_names() -> list[Command]:
     out: list[Command] = []
-    for cmd in COMMANDS.values():
+    for cmd in NAMES.values():
         out.append(cmd)
         out.extend(cmd.subcommands.values())
     return out
@@ -559,7 +559,7 @@ def command_(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND
 
     Every command's COMMAND INFO entry (the subcommands are declared below)."""
-    return [command_info(cmd) for cmd in COMMANDS.values()]
+    return [command_info(cmd) for cmd in NAMES.values()]
 
 
 _COMMAND = lookup(b"command")
@@ -577,7 +577,7 @@ assert _COMMAND is not None
 )
 def command_count(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND COUNT"""
-    return len(COMMANDS)
+    return len(NAMES)
 
 
 @subcommand(
@@ -595,7 +595,7 @@ def command_count(client: Client, argv: list[bytes]) -> Reply:
 def command_info_(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND INFO [command-name [command-name ...]]"""
     if len(argv) == 2:
-        return [command_info(cmd) for cmd in COMMANDS.values()]
+        return [command_info(cmd) for cmd in NAMES.values()]
     out: list[Any] = []
     for name in argv[2:]:
         cmd = _find(name)
@@ -618,7 +618,7 @@ def command_info_(client: Client, argv: list[bytes]) -> Reply:
 def command_docs_(client: Client, argv: list[bytes]) -> Reply:
     """COMMAND DOCS [command-name [command-name ...]]"""
     if len(argv) == 2:
-        return Map([(cmd.wire_name, command_docs(cmd)) for cmd in COMMANDS.values()])
+        return Map([(cmd.wire_name, command_docs(cmd)) for cmd in NAMES.values()])
     pairs: list[tuple[bytes, Map]] = []
     for name in argv[2:]:
         cmd = _find(name)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from zyst import REDIS_VERSION, __version__, errors, keyspace, migrating, timing
+from zyst import REDIS_VERSION, __version__, errors, keyspace, migrating, supervise, timing
 from zyst.busy import busy_error
 from zyst.client import Client
 from zyst.commands.debug import allowed_by
@@ -253,7 +253,7 @@ def _server(ctx: ServerContext) -> Fields:
         ("multiplexing_api", "epoll" if sys.platform.startswith("linux") else "kqueue"),
         ("gcc_version", _COMPILER_VERSION),
         ("process_id", ctx.pid),
-        ("process_supervised", "no"),
+        ("process_supervised", supervise.mode()),
         ("run_id", _RUN_ID),
         ("tcp_port", ctx.tcp_port),
         ("server_time_usec", time.time_ns() // 1000),

@@ -149,6 +149,12 @@ COMMANDS: dict[bytes, Command] = {}
 # INFO, so the declarations do not carry it.
 MAY_REPLICATE: Final = frozenset(("eval", "evalsha", "fcall", "pfcount", "publish", "spublish"))
 _LOOKUP: dict[bytes, Command] = {}
+# The names clients call commands by, lower case: COMMANDS' own unless the config file's
+# rename-command changed some (COMMANDS keeps the declarations under their own names, for ACL
+# rules and the statistics, as Redis keeps its original table beside the renamed one).
+NAMES: dict[bytes, Command] = {}
+# id(declaration) → the name it is called by now (b"": disabled), for renamed commands only.
+_RENAMED: dict[int, bytes] = {}
 # The dispatcher's shortcut for commands without subcommands, under both spellings:
 # (handler, arity, write, declaration).
 _FAST: dict[bytes, tuple[Handler, int, bool, Command]] = {}
@@ -179,6 +185,7 @@ def _register(cmd: Command) -> None:
     if key in COMMANDS:
         raise ValueError(f"command {cmd.name!r} declared twice")
     COMMANDS[key] = cmd
+    NAMES[key] = cmd
     _LOOKUP[key] = cmd
     _LOOKUP[key.upper()] = cmd
     if cmd.handler is not None:
@@ -294,7 +301,7 @@ def set_handler(cmd: Command, handler: Handler) -> None:
     puts a wrapper around the handlers while anyone monitors, and the declared ones back
     after)."""
     cmd.handler = handler
-    key = cmd.wire_name
+    key = _RENAMED.get(id(cmd), cmd.wire_name)
     entry = _FAST.get(key)
     if entry is not None and entry[3] is cmd:
         _FAST[key] = _FAST[key.upper()] = (handler, cmd.arity, cmd.write, cmd)
@@ -304,14 +311,47 @@ def lookup(name: bytes) -> Command | None:
     """The declaration for a command name in any case, or ``None``."""
     cmd = _LOOKUP.get(name)
     if cmd is None:
-        cmd = COMMANDS.get(name.lower())
+        cmd = NAMES.get(name.lower())
     return cmd
+
+
+def rename_problem(names: set[bytes], old: bytes, new: bytes) -> str | None:
+    """Why ``rename-command old new`` cannot apply to a table whose (lower-case) names are
+    ``names`` (Redis's text), or ``None`` after doing it to ``names``. Lets a config file be
+    checked line by line before anything changes the table itself."""
+    old, new = old.lower(), new.lower()
+    if old not in names:
+        return errors.RENAME_NO_SUCH_COMMAND
+    names.discard(old)
+    if new:
+        if new in names:
+            return errors.RENAME_TARGET_EXISTS
+        names.add(new)
+    return None
+
+
+def rename(old: bytes, new: bytes) -> None:
+    """``rename-command old new`` (any case): the command is called ``new`` from now on, or by
+    no name when ``new`` is empty. Its declaration keeps its own name (COMMAND INFO, errors,
+    ACL rules show it). Checked beforehand with :func:`rename_problem`."""
+    old, new = old.lower(), new.lower()
+    cmd = NAMES.pop(old)
+    for spelling in (old, old.upper()):
+        _LOOKUP.pop(spelling, None)
+        _FAST.pop(spelling, None)
+    _RENAMED[id(cmd)] = new
+    if not new:
+        return
+    NAMES[new] = cmd
+    _LOOKUP[new] = _LOOKUP[new.upper()] = cmd
+    if cmd.handler is not None and not cmd.subcommands:
+        _FAST[new] = _FAST[new.upper()] = (cmd.handler, cmd.arity, cmd.write, cmd)
 
 
 def resolve(argv: list[bytes]) -> Command | str | None:
     """The (sub)command ``argv`` names, or the error message that answers it, or ``None`` for
     a line of an HTTP request (:func:`is_http_line`), which must get no answer at all."""
-    cmd = _LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
+    cmd = _LOOKUP.get(argv[0]) or NAMES.get(argv[0].lower())
     if cmd is None:
         if is_http_line(argv[0]):
             return None
@@ -322,7 +362,8 @@ def resolve(argv: list[bytes]) -> Command | str | None:
         # (COMMAND runs alone too: then its own handler answers.)
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:
-            return errors.unknown_subcommand(argv[1], cmd.name)
+            # (Named as the client called it, as Redis does: a renamed command by its new name.)
+            return errors.unknown_subcommand(argv[1], argv[0].decode("latin-1"))
         if not sub.accepts(len(argv)):
             return errors.wrong_arity(sub.name)
         return sub

@@ -283,7 +283,9 @@ class Server:
         # Imported here: `import zyst` must not pull in the server stack.
         from zyst.cli import parse_args
         from zyst.config import ConfigError
-        from zyst.server import _LEVELS, _RedisFormatter, run
+        from zyst.logsetup import LEVELS as _LEVELS
+        from zyst.logsetup import RedisFormatter as _RedisFormatter
+        from zyst.server import run
 
         try:
             config = parse_args(self.argv())
