@@ -5,6 +5,7 @@ against INFO's at the same moment.
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import os
 import socket
@@ -21,6 +22,9 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, ServerProcess, free_port, zyst_process
+from zyst.config import Config
+from zyst.context import ServerContext
+from zyst.web.http import HttpPort
 
 # The names the issue lists (redis_exporter's), each a sample every scrape must carry.
 EXPECTED = (
@@ -257,3 +261,32 @@ def test_off_by_default(r: redis.Redis) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     assert done.stdout.strip() == "False", done.stderr
+
+
+def fetch_keeping_alive(port: int) -> tuple[int, http.client.HTTPConnection]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics")
+    response = conn.getresponse()
+    response.read()
+    return response.status, conn
+
+
+def test_the_port_stops_inside_a_running_process() -> None:
+    # As an embedded server stops while its process goes on: port 0 gives the port bound,
+    # and stop() closes the listener and the kept-alive connections.
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        port = HttpPort(ServerContext(Config()), "127.0.0.1", 0)
+        await port.start()
+        assert port.port != 0
+        status, conn = await loop.run_in_executor(None, fetch_keeping_alive, port.port)
+        assert status == 200
+        await port.stop()
+        assert conn.sock is not None
+        assert await loop.run_in_executor(None, conn.sock.recv, 1) == b""
+        conn.close()
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port.port)):
+            pass
+        await port.stop()  # (again: nothing to do)
+
+    asyncio.run(run())
