@@ -674,6 +674,16 @@ SETTINGS: tuple[Setting[Any], ...] = (
     _setting(
         "hz", _single(_parse_hz), _format_int, "N", "background task frequency, kept within 1..500"
     ),
+    # Modules (zyst.modules): whether MODULE LOAD/LOADEX/UNLOAD may run. (``loadmodule`` lines
+    # are no setting: ConfigLoader queues them in Config.modules.)
+    _setting(
+        "enable-module-command",
+        _enum("no", "yes", "local"),
+        _format_str,
+        "no|yes|local",
+        "whether MODULE LOAD and UNLOAD may run (local: from loopback connections only)",
+        mutable=False,
+    ),
     _int_setting("maxclients", 1, UINT_MAX, "most clients connected at once"),
     _memory_setting(
         "proto-max-bulk-len", 1024 * 1024, LLONG_MAX, "largest bulk string a client may send"
@@ -915,6 +925,7 @@ class Config:
     daemonize: bool = False
     pidfile: str = ""
     hz: int = 10
+    enable_module_command: str = "no"
     maxclients: int = 10000
     proto_max_bulk_len: int = 512 * 1024 * 1024
     client_query_buffer_limit: int = 1024 * 1024 * 1024
@@ -962,6 +973,9 @@ class Config:
     # Not a setting: the users the config declares (``user <name> <rules...>`` lines: the name
     # and the rules), made at start (zyst.security.acl).
     users: list[list[bytes]] = field(default_factory=list)
+    # Not a setting: the modules to load at start (``loadmodule <path> [arg ...]`` lines, in
+    # order: the path and its arguments), loaded before the data (zyst.modules.loader).
+    modules: list[list[str]] = field(default_factory=list)
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)
 
     def on_change(self, name: str, callback: ChangeHook) -> None:
@@ -1130,6 +1144,9 @@ class ConfigLoader:
         """Apply one directive; ConfigError naming ``origin``, ``where`` and ``shown`` if bad."""
         if name.lower() == "user" and values:
             self._declare_user(values, origin, where, shown)
+            return
+        if name.lower() == "loadmodule" and values:
+            self.config.modules.append(values)
             return
         setting = find_setting(name)
         if setting is not None and setting.multi_arg and len(values) == 1 and values[0]:

@@ -708,3 +708,16 @@ def acl_dryrun_key(key: bytes) -> str:
 
 def acl_dryrun_channel(channel: bytes) -> str:
     return f"This user has no permissions to access the '{c_string(channel)}' channel"
+
+
+# -- MODULE (zyst.commands.modules) ---------------------------------------------------------------
+MODULE_NOT_ALLOWED = (
+    'ERR MODULE command not allowed. If the enable-module-command option is set to "local", '
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server."
+)
+MODULE_LOAD_FAILED = "ERR Error loading the extension. Please check the server logs."
+
+
+def module_unload_failed(reason: str) -> str:
+    return f"ERR Error unloading module: {reason}"

@@ -47,6 +47,7 @@ from zyst.listeners import (
     open_listeners,
     open_unix_listener,
 )
+from zyst.modules.loader import load_at_start
 from zyst.persistence.aof import (
     AofCorruptError,
     AofLoadResult,
@@ -856,6 +857,11 @@ def run(config: Config) -> int:
         if not server.all_listeners():
             return _fatal("Configured to not listen anywhere, exiting.")
         check_somaxconn(config.tcp_backlog)
+        # Modules before the users (whose rules may name module commands) and the data (whose
+        # AOF may hold module commands), as Redis orders them.
+        failure = load_at_start(config.modules)
+        if failure is not None:
+            return _fatal(failure)
         failure = load_users(server.ctx.acl, config)
         if failure is not None:
             return _fatal(failure)
