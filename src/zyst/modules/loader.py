@@ -258,14 +258,18 @@ def _guarded(name: str, handler: Handler) -> Handler:
                 name,
                 "".join(traceback.format_exception(exc)).rstrip(),
             )
-            raise CommandError(
-                f"ERR internal error in '{name}': {type(exc).__name__}: {exc}"
-            ) from None
+            raise CommandError(f"ERR internal error in '{name}': {_described(exc)}") from None
         finally:
             if ctx.dirty == dirty:
                 client.propagate_as = None
 
     return run
+
+
+def _described(exc: BaseException) -> str:
+    """``Type: message``, or the type alone for an exception without a message."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 _PLAIN: Final = frozenset((bytes, int, float, bool, type(None), Status, ErrorReply))
