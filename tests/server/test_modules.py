@@ -238,6 +238,15 @@ def test_load_call_unload_and_load_again(
         *(b"name", b"hello", b"ver", 7, b"path", path.encode()),
         *(b"args", [b"a", b"b c"]),
     ]
+    # ACL rules name the new commands; +@all users run them.
+    client.execute_command("ACL", "SETUSER", "greeter", "on", "nopass", "-@all", "+hello.world")
+    try:
+        with redis.Redis(port=server.port, username="greeter", password="x") as greeter:
+            assert greeter.execute_command("hello.world") == b"hello world"
+            with pytest.raises(redis.exceptions.NoPermissionError, match=r"'hello\.args'"):
+                greeter.execute_command("hello.args")
+    finally:
+        client.execute_command("ACL", "DELUSER", "greeter")
     assert client.execute_command("MODULE", "UNLOAD", "HELLO") == b"OK"
     assert command(server, "COMMAND", "COUNT") == count
     with pytest.raises(redis.ResponseError, match=r"^unknown command 'hello.world'"):
