@@ -463,7 +463,7 @@ def test_a_module_that_cannot_load_stops_the_start(tmp_path: Path) -> None:
     assert "ImportError: no numpy here" in result.stdout
 
 
-def test_loadmodule_in_a_config_file_passes_arguments(tmp_path: Path) -> None:
+def test_loadmodule_in_a_config_file_and_config_rewrite(tmp_path: Path) -> None:
     path = write_module(tmp_path, "hello", HELLO)
     conf = tmp_path / "zyst.conf"
     conf.write_text(f'loadmodule {path} one "two words"\n')
@@ -471,3 +471,10 @@ def test_loadmodule_in_a_config_file_passes_arguments(tmp_path: Path) -> None:
     server.argv.insert(3, str(conf))
     with server, redis.Redis(port=server.port) as client:
         assert client.execute_command("hello.args") == [b"one", b"two words"]
+        # The default user (+@all, made before the module loaded) runs its commands too.
+        with RawConnection(server.port) as raw:
+            assert b"$8\r\ncommands\r\n$5\r\n+@all\r\n" in raw.command("ACL", "GETUSER", "default")
+        # CONFIG REWRITE writes the loaded modules back as loadmodule lines.
+        assert client.config_rewrite()
+    assert f'loadmodule {path} one "two words"\n' in conf.read_text()
+    assert "# ???" not in conf.read_text()

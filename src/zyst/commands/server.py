@@ -666,7 +666,7 @@ def config_rewrite(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.CONFIG_NO_FILE)
     try:
         users = [describe_line(user) for user in client.ctx.acl.sorted_users()]
-        rewrite_config(config, config.config_file, users)
+        rewrite_config(config, config.config_file, users, registry.config_lines())
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         log.warning("CONFIG REWRITE failed: %s", reason)

@@ -66,3 +66,24 @@ def info_lines() -> list[tuple[str, str]]:
         )
         for m in MODULES.values()
     ]
+
+
+def config_lines() -> list[bytes]:
+    """The ``loadmodule <path> [arg ...]`` lines that load the loaded modules again (CONFIG
+    REWRITE), each word quoted when the config parser would otherwise split or unescape it."""
+    return [
+        b" ".join(
+            [b"loadmodule", _word(m.path.encode("utf-8", "surrogateescape")), *map(_word, m.args)]
+        )
+        for m in MODULES.values()
+    ]
+
+
+def _word(raw: bytes) -> bytes:
+    if raw and all(0x21 <= byte <= 0x7E and byte not in b"\"'\\" for byte in raw):
+        return raw
+    escaped = b"".join(
+        bytes((byte,)) if 0x20 <= byte <= 0x7E and byte not in b'"\\' else b"\\x%02x" % byte
+        for byte in raw
+    )
+    return b'"' + escaped + b'"'

@@ -300,7 +300,9 @@ class Selector:
             self.allchannels = False
             self.channels = []
         elif lowered == b"allcommands" or lowered == b"+@all":
-            self.allowed = catalogue().every
+            # Every bit, those of commands declared later (a module's) too, as Redis sets
+            # its whole bitmap.
+            self.allowed = -1
             self.allcommands = True
             self.future = True
             self.firstargs = {}
