@@ -478,3 +478,17 @@ def test_loadmodule_in_a_config_file_and_config_rewrite(tmp_path: Path) -> None:
         assert client.config_rewrite()
     assert f'loadmodule {path} one "two words"\n' in conf.read_text()
     assert "# ???" not in conf.read_text()
+
+
+def test_monitor_shows_a_module_loaded_while_monitoring(
+    client: redis.Redis, server: ServerProcess, tmp_path: Path
+) -> None:
+    with RawConnection(server.port) as monitor:
+        assert monitor.command("MONITOR") == b"+OK\r\n"
+        client.execute_command("MODULE", "LOAD", write_module(tmp_path, "hello", HELLO))
+        try:
+            assert client.execute_command("hello.world") == b"hello world"
+            # (MODULE LOAD, an admin command, is not shown.)
+            assert monitor.read_reply().endswith(b'"hello.world"\r\n')
+        finally:
+            client.execute_command("MODULE", "UNLOAD", "hello")
