@@ -721,3 +721,9 @@ MODULE_LOAD_FAILED = "ERR Error loading the extension. Please check the server l
 
 def module_unload_failed(reason: str) -> str:
     return f"ERR Error unloading module: {reason}"
+
+
+def module_command_raised(name: str, detail: str) -> str:
+    """A module's handler raised (``detail``: the exception's type and message); the
+    dispatcher's own text for a failing handler, with the message."""
+    return f"ERR internal error in '{name}': {detail}"

@@ -371,6 +371,7 @@ def test_load_failures_leave_nothing_behind(
         assert reason in server.log.read_text(), what
     assert command(server, "COMMAND", "COUNT") == count
     assert command(server, "COMMAND", "INFO", "taken.first", "refuses.x") == [None, None]
+    assert "    1 / 0\n" in server.log.read_text()  # the module's traceback
     assert len(client.execute_command("MODULE", "LIST")) == 2
     assert client.ping()
 

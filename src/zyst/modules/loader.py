@@ -22,6 +22,7 @@ from importlib.abc import Loader
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from zyst import errors
 from zyst.commands import introspection, monitor, table
 from zyst.commands.table import Command, Handler
 from zyst.errors import CommandError
@@ -129,8 +130,8 @@ def _run_and_register(
     try:
         loader.exec_module(namespace)
     except BaseException as exc:  # the module's own code: anything it raises is its failure
-        log.warning("Module %s raised while running:", path, exc_info=exc)
-        raise ModuleError(f"{type(exc).__name__}: {exc}") from None
+        log.warning("Module %s raised while running:\n%s", path, _traceback(exc))
+        raise ModuleError(_described(exc)) from None
     name = getattr(namespace, "NAME", Path(path).stem)
     version = getattr(namespace, "VERSION", 1)
     if not isinstance(name, str) or not name or any(c.isspace() for c in name):
@@ -146,8 +147,8 @@ def _run_and_register(
         try:
             on_load(list(args))
         except BaseException as exc:  # the module refused its arguments, or failed
-            log.warning("Module %s on_load raised:", path, exc_info=exc)
-            raise ModuleError(f"initialization failed: {type(exc).__name__}: {exc}") from None
+            log.warning("Module %s on_load raised:\n%s", path, _traceback(exc))
+            raise ModuleError(f"initialization failed: {_described(exc)}") from None
     module = LoadedModule(name, version, path, list(args), namespace, commands)
     for cmd in commands:
         table.register(cmd)
@@ -169,7 +170,9 @@ def unload(name: str) -> None:
         try:
             on_unload()
         except BaseException as exc:  # the module's choice (or its bug): it stays loaded
-            log.warning("Module %s OnUnload failed.  Unload canceled.", module.name, exc_info=exc)
+            log.warning(
+                "Module %s OnUnload failed.  Unload canceled.\n%s", module.name, _traceback(exc)
+            )
             raise ModuleError("operation not possible.") from None
     for cmd in module.commands:
         table.unregister(cmd)
@@ -253,17 +256,18 @@ def _guarded(name: str, handler: Handler) -> Handler:
         except CommandError:
             raise
         except BaseException as exc:  # module code: whatever it raises must not stop the server
-            log.warning(
-                "Module command '%s' raised:\n%s",
-                name,
-                "".join(traceback.format_exception(exc)).rstrip(),
-            )
-            raise CommandError(f"ERR internal error in '{name}': {_described(exc)}") from None
+            log.warning("Module command '%s' raised:\n%s", name, _traceback(exc))
+            raise CommandError(errors.module_command_raised(name, _described(exc))) from None
         finally:
             if ctx.dirty == dirty:
                 client.propagate_as = None
 
     return run
+
+
+def _traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` as Python prints it (the log's formatter shows messages only)."""
+    return "".join(traceback.format_exception(exc)).rstrip()
 
 
 def _described(exc: BaseException) -> str:
