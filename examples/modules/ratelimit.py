@@ -44,6 +44,7 @@ def _positive(raw: bytes, what: str) -> int:
     arity=-4,
     flags=("write", "denyoom", "fast"),
     keys=(1, 1, 1),
+    acl_categories=("write", "string", "fast"),
     summary="Counts a hit against a fixed-window rate limit",
     since="1.0.0",
     syntax="key limit window-ms [cost]",

@@ -7,12 +7,21 @@ cannot load a Python file, Zyst cannot load a shared library), with Redis's text
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Oracle, check_sequence, redis_process, zyst_process
+from tests.conftest import (
+    ROOT,
+    Oracle,
+    check_sequence,
+    parse_reply,
+    redis_process,
+    zyst_process,
+)
 
 NOT_ALLOWED = (
     b'-ERR MODULE command not allowed. If the enable-module-command option is set to "local", '
@@ -93,3 +102,100 @@ def test_module_failures_when_allowed(allowed: Oracle, tmp_path: Path) -> None:
             6: b"*0\r\n",
         },
     )
+
+
+# -- a module loaded into both: a C module into redis-server, its Python twin into Zyst -------
+TWIN = """
+from zyst.modules import Status, command
+
+NAME = "hello"
+VERSION = 3
+
+
+def answer(client, argv):
+    return Status(b"OK")
+
+
+# Arity -1: what a Redis 7.0 module command has. (One handler for all three, as the C module.)
+command("hello.world", arity=-1, flags=("readonly", "fast"))(answer)
+command("hello.set", arity=-1, flags=("write", "denyoom"), keys=(1, 1, 1))(answer)
+command("hello.keys", arity=-1, flags=("admin",), keys=(1, -1, 2))(answer)
+"""
+
+
+@pytest.fixture
+def loaded(allowed: Oracle, tmp_path: Path) -> Iterator[Oracle]:
+    """``hello`` loaded on both servers: built from tests/assets/modules/hello.c for Redis (the
+    C compiler is needed, as for the compiled install), the Python twin for Zyst."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.fail("no C compiler (cc) to build the C module redis-server loads")
+    library = tmp_path / "hello.so"
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-o", str(library), str(ROOT / C_MODULE)], check=True
+    )
+    twin = tmp_path / "hello.py"
+    twin.write_text(TWIN)
+    assert allowed.zyst.command("MODULE", "LOAD", str(twin)) == b"+OK\r\n"
+    assert allowed.redis.command("MODULE", "LOAD", str(library)) == b"+OK\r\n"
+    yield allowed
+    allowed.check("MODULE", "UNLOAD", "hello")
+
+
+C_MODULE = "tests/assets/modules/hello.c"
+
+
+def test_module_commands_shown_as_redis_shows_them(loaded: Oracle) -> None:
+    for name in ("hello.world", "hello.set", "hello.keys"):
+        loaded.check("COMMAND", "INFO", name)
+        loaded.check("COMMAND", "DOCS", name)
+    loaded.check("COMMAND", "INFO", "HELLO.SET", "nope")
+    loaded.check("COMMAND", "GETKEYS", "hello.keys", "a", "1", "b", "2", "c")
+    loaded.check("COMMAND", "GETKEYSANDFLAGS", "hello.set", "k", "v")
+    loaded.check("COMMAND", "GETKEYS", "hello.world", "x")
+    loaded.check("INFO", "modules")
+    for args in (("FILTERBY", "MODULE", "HELLO"), ("FILTERBY", "ACLCAT", "write")):
+        ours, theirs = loaded.run("COMMAND", "LIST", *args)
+        # (Redis lists in its hash table's order; Zyst lacks some of Redis's commands.)
+        mine, real = sorted(parse_reply(ours)), sorted(parse_reply(theirs))
+        assert [n for n in mine if n.startswith(b"hello")] == [
+            n for n in real if n.startswith(b"hello")
+        ]
+    assert sorted(parse_reply(loaded.check("COMMAND", "LIST", "FILTERBY", "MODULE", "hello"))) == [
+        b"hello.keys",
+        b"hello.set",
+        b"hello.world",
+    ]
+    ours, theirs = loaded.run("MODULE", "LIST")
+    # The same but for the path (a .py file here, a .so there).
+    mine, real = parse_reply(ours), parse_reply(theirs)
+    assert (
+        [m[:5] + m[6:] for m in mine]
+        == [m[:5] + m[6:] for m in real]
+        == [[b"name", b"hello", b"ver", 3, b"path", b"args", []]]
+    )
+    loaded.check("MODULE", "UNLOAD", "nope")
+
+
+def test_module_unloaded_and_refused_twice_alike(loaded: Oracle, tmp_path: Path) -> None:
+    ours, theirs = loaded.run("MODULE", "LIST")
+    assert parse_reply(ours)[0][1] == parse_reply(theirs)[0][1] == b"hello"
+    loaded.check("MODULE", "UNLOAD", "HELLO")
+    check_sequence(
+        loaded,
+        [
+            ("COMMAND", "INFO", "hello.set"),
+            ("MODULE", "LIST"),
+            ("MODULE", "UNLOAD", "hello"),
+            ("INFO", "modules"),
+            ("hello.world",),
+        ],
+        {0: b"*1\r\n$-1\r\n", 1: b"*0\r\n"},
+    )
+    # Loaded again for the fixture's UNLOAD.
+    twin = tmp_path / "hello.py"
+    assert loaded.zyst.command("MODULE", "LOAD", str(twin)) == b"+OK\r\n"
+    assert loaded.redis.command("MODULE", "LOAD", str(tmp_path / "hello.so")) == b"+OK\r\n"
+    # Loading a module whose name is taken fails alike.
+    assert loaded.zyst.command("MODULE", "LOAD", str(twin)) == LOAD_FAILED
+    assert loaded.redis.command("MODULE", "LOAD", str(tmp_path / "hello.so")) == LOAD_FAILED

@@ -188,10 +188,10 @@ def command(server: ServerProcess, *args: str) -> Any:
 def test_module_commands_in_command_info_docs_and_list(server: ServerProcess) -> None:
     info = command(server, "COMMAND", "INFO", "jsonpath.set")[0]
     assert info[:6] == [b"jsonpath.set", 4, [b"write", b"denyoom", b"module"], 1, 1, 1]
-    assert info[6] == [b"@write", b"@slow"]
+    assert info[6] == [b"@write", b"@string"]
     info = command(server, "COMMAND", "INFO", "RATELIMIT.HIT")[0]
     assert info[2] == [b"write", b"denyoom", b"module", b"fast"]
-    assert info[6] == [b"@write", b"@fast"]
+    assert info[6] == [b"@write", b"@string", b"@fast"]
     docs = command(server, "COMMAND", "DOCS", "jsonpath.get")
     assert docs[0] == b"jsonpath.get"
     fields = dict(zip(docs[1][::2], docs[1][1::2], strict=True))

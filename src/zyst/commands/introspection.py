@@ -93,6 +93,10 @@ _DATA_TYPE_CATEGORIES = frozenset(
 def acl_categories(cmd: Command) -> list[str]:
     """The ACL categories of ``cmd`` (without the ``@``), in Redis's order."""
     cats = {c.lstrip("@").lower() for c in cmd.acl_categories}
+    if cmd.module:
+        # A module command has the categories it declares, none implied (Redis 7.0 gives a
+        # module command none at all).
+        return [c for c in CATEGORY_ORDER if c in cats]
     if cmd.handler is None:
         # A container has only what it declares, plus @slow (it does nothing by itself).
         cats.add("slow")

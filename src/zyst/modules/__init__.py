@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from zyst.client import Client
 from zyst.errors import CommandError
@@ -69,9 +69,6 @@ __all__ = [
 ]
 
 Handler = Callable[[Client, list[bytes]], Any]
-
-# The attribute :func:`command` leaves on a handler; the loader looks for it.
-DECLARATION_ATTR: Final = "__zyst_command__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,20 +106,34 @@ def command(
     ``noscript``, ``loading``, ``stale``, ``skip_monitor``, ``skip_slowlog``, ``no_auth``,
     ``no_multi``, ``allow_busy``, ``no_mandatory_keys``, ``pubsub``); ``keys`` is (first, last,
     step), ``last`` negative counting from the end (what ACL key patterns and COMMAND GETKEYS
-    read); ``acl_categories`` are added to those the flags imply (``write`` → ``@write`` ...).
+    read, as keys that are read and written, as Redis 7.0 has a module's keys); the command has
+    the ``acl_categories`` it declares (``("write", "string")``) and no others, as a Redis 7.0
+    module command has none.
     ``summary``, ``since``, ``syntax`` (Redis-docs syntax: ``key [EX seconds]``) and
-    ``complexity`` show in COMMAND DOCS. Importing the file declares nothing by itself: the
-    loader registers the declarations when the module loads, and checks them then."""
+    ``complexity`` show in COMMAND DOCS. Nothing is registered until the module's file has
+    run: the loader then checks every declaration it made and registers them together."""
 
     def declare(handler: Handler) -> Handler:
         declaration = Declaration(
             *(name, arity, tuple(flags), keys, tuple(acl_categories), summary, since, syntax),
             *(complexity, tuple(tips)),
         )
-        setattr(handler, DECLARATION_ATTR, declaration)
+        DECLARED.append((declaration, handler))
         return handler
 
     return declare
+
+
+# What :func:`command` declared since the loader last took the list (:func:`take_declared`):
+# every declaration counts, whether or not its handler stays bound to a name of the module.
+DECLARED: list[tuple[Declaration, Handler]] = []
+
+
+def take_declared() -> list[tuple[Declaration, Handler]]:
+    """The declarations made since the last call, in order; the list starts anew."""
+    taken = list(DECLARED)
+    DECLARED.clear()
+    return taken
 
 
 # -- the keyspace, for handlers ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Loading and unloading Python modules: a ``.py`` file's declarations in and out of the table.
 
-A load runs the file as a fresh Python module, collects the handlers :func:`zyst.modules.command`
-declared, checks every declaration (a name no command has, known flags and categories), calls
+A load runs the file as a fresh Python module, takes the declarations :func:`zyst.modules.command`
+made while it ran, checks every one (a name no command has, known flags and categories), calls
 the module's ``on_load(args)`` if it has one, and only then registers the commands: a module
 that fails at any step leaves nothing behind. An unload calls ``on_unload()`` (raising keeps the
 module) and removes its commands. Either way the ACL catalogue and MONITOR follow the table.
@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from zyst import errors
 from zyst.commands import introspection, monitor, table
-from zyst.commands.table import Command, Handler
+from zyst.commands.table import Command, Handler, KeySpec
 from zyst.errors import CommandError
-from zyst.modules import DECLARATION_ATTR, Declaration
+from zyst.modules import Declaration, take_declared
 from zyst.modules.registry import MODULES, LoadedModule, find
 from zyst.protocol.resp import ErrorReply, Map, SetReply, Status
 from zyst.security import acl
@@ -127,11 +127,14 @@ def _load(path: str, args: list[bytes]) -> LoadedModule:
 def _run_and_register(
     path: str, args: list[bytes], namespace: types.ModuleType, loader: Loader
 ) -> LoadedModule:
+    take_declared()  # (what an import of a module file outside a load declared is no load's)
     try:
         loader.exec_module(namespace)
     except BaseException as exc:  # the module's own code: anything it raises is its failure
         log.warning("Module %s raised while running:\n%s", path, _traceback(exc))
         raise ModuleError(_described(exc)) from None
+    finally:
+        declared = take_declared()
     name = getattr(namespace, "NAME", Path(path).stem)
     version = getattr(namespace, "VERSION", 1)
     if not isinstance(name, str) or not name or any(c.isspace() for c in name):
@@ -140,7 +143,7 @@ def _run_and_register(
         raise ModuleError(f"VERSION must be an integer, not {version!r}")
     if find(name) is not None:
         raise ModuleError(f"a module called '{name}' is already loaded")
-    declared = _declarations(namespace)
+    _check_names(declared)
     commands = [_command(declaration, handler, name) for declaration, handler in declared]
     on_load = getattr(namespace, "on_load", None)
     if on_load is not None:
@@ -182,20 +185,12 @@ def unload(name: str) -> None:
     log.info("Module %s unloaded", module.name)
 
 
-def _declarations(namespace: types.ModuleType) -> list[tuple[Declaration, Handler]]:
-    """The module's declared handlers, in the order the file defines them, once each."""
-    found: list[tuple[Declaration, Handler]] = []
-    seen: set[int] = set()
-    for value in list(vars(namespace).values()):
-        declaration = getattr(value, DECLARATION_ATTR, None)
-        if isinstance(declaration, Declaration) and id(value) not in seen:
-            seen.add(id(value))
-            found.append((declaration, value))
-    names = [declaration.name.lower() for declaration, _ in found]
+def _check_names(declared: list[tuple[Declaration, Handler]]) -> None:
+    """Refuse a module that declares a command twice."""
+    names = [declaration.name.lower() for declaration, _ in declared]
     for name in names:
         if names.count(name) > 1:
             raise ModuleError(f"the command '{name}' is declared twice")
-    return found
 
 
 def _command(declaration: Declaration, handler: Handler, module: str) -> Command:
@@ -233,6 +228,8 @@ def _command(declaration: Declaration, handler: Handler, module: str) -> Command
         complexity=declaration.complexity,
         acl_categories=tuple(categories),
         tips=declaration.tips,
+        # Redis's key spec for a module command's (first, last, step): read and written.
+        key_specs=(KeySpec(flags=("RW", "access", "update")),) if first > 0 else (),
         module=module,
     )
     # Timed one by one as the built-in ones are (zyst.timing): while SLOWLOG's threshold is
