@@ -28,10 +28,10 @@ Handlers run as the built-in ones do: synchronously, to completion, inside the d
 Their reply may be ``bytes`` (a bulk string; ``str`` is encoded as UTF-8), ``int``, ``float``,
 ``bool``, ``None`` (null), a ``list`` or ``tuple`` (an array), a ``dict`` (a map), a ``set`` or
 ``frozenset`` (a set), or :class:`Status` / :class:`ErrorReply` (:data:`OK` is ``+OK``).
-:class:`Client` is there for type hints. Raising :class:`CommandError`
-answers with its message (``"ERR ..."``, ``"WRONGTYPE ..."``); any other exception answers
-``ERR internal error in '<name>': <type>`` and is logged with its traceback; neither stops the
-server.
+:class:`Client` is there for type hints. Raising :class:`CommandError` answers with its
+message (``"ERR ..."``, ``"WRONGTYPE ..."``); any other exception (``SystemExit`` too) answers
+``ERR internal error in '<name>': <type>: <message>`` and is logged with its traceback;
+neither stops the server.
 
 The keyspace API below works on the client's selected database. A write command (flag
 ``write``) that changes something through it is propagated to the AOF (and MONITOR) like any
