@@ -702,6 +702,16 @@ SETTINGS: tuple[Setting[Any], ...] = (
     _setting(
         "hz", _single(_parse_hz), _format_int, "N", "background task frequency, kept within 1..500"
     ),
+    # Modules (zyst.modules): whether MODULE LOAD/LOADEX/UNLOAD may run. (``loadmodule`` lines
+    # are no setting: ConfigLoader queues them in Config.modules.)
+    _setting(
+        "enable-module-command",
+        _enum("no", "yes", "local"),
+        _format_str,
+        "no|yes|local",
+        "whether MODULE LOAD and UNLOAD may run (local: from loopback connections only)",
+        mutable=False,
+    ),
     _int_setting("maxclients", 1, UINT_MAX, "most clients connected at once"),
     _memory_setting(
         "proto-max-bulk-len", 1024 * 1024, LLONG_MAX, "largest bulk string a client may send"
@@ -962,6 +972,7 @@ class Config:
     syslog_ident: str = "zyst"  # Redis's is "redis"
     syslog_facility: str = "local0"
     hz: int = 10
+    enable_module_command: str = "no"
     maxclients: int = 10000
     proto_max_bulk_len: int = 512 * 1024 * 1024
     client_query_buffer_limit: int = 1024 * 1024 * 1024
@@ -1017,6 +1028,9 @@ class Config:
     # Not a setting: the directives read and not applied (zyst.config_ignored), in the order
     # first seen, logged once at start.
     ignored: list[str] = field(default_factory=list)
+    # Not a setting: the modules to load at start (``loadmodule <path> [arg ...]`` lines, in
+    # order: the path and its arguments), loaded before the data (zyst.modules.loader).
+    modules: list[list[str]] = field(default_factory=list)
     _hooks: dict[str, list[ChangeHook]] = field(default_factory=dict, init=False, repr=False)
 
     def on_change(self, name: str, callback: ChangeHook) -> None:
@@ -1247,9 +1261,8 @@ class ConfigLoader:
         elif name == "user" and values:
             self._declare_user(values, origin, where, shown)
         elif name == "loadmodule" and values:
-            # Redis's modules are shared libraries: nothing Zyst could load.
-            if name not in self.config.ignored:
-                self.config.ignored.append(name)
+            # A Python module (zyst.modules), loaded at start before the users and the data.
+            self.config.modules.append(values)
         elif "." in name:
             # A module's own setting (``module.option value``): its module is not loaded.
             if not values:

@@ -16,6 +16,8 @@ The rules are Redis 7.0's (``rewriteConfig`` in its ``config.c``):
   without applying (:mod:`zyst.config_ignored`) stay as they are written;
 - the ACL users are written as ``user <name> <rules>`` lines (ACL LIST's), in place of the
   file's, unless an ``aclfile`` holds the users: then the file's ``user`` lines are dropped;
+- the loaded modules are written as ``loadmodule <path> [arg ...]`` lines, in place of the
+  file's (a module unloaded since the start loses its line);
 - values are written as Redis writes them: numbers and enumerations bare, memory sizes with the
   largest exact unit (``100mb``), strings quoted with C escapes (``dir "/var/lib/zyst"``);
 - the new content goes to a temporary file beside the old one, is fsynced, given mode 0644
@@ -189,8 +191,8 @@ class _Rewrite:
             self.lines.append(line)
             return
         args = split_args(line)
-        if args and args[0].lower() == b"user":
-            self.option_lines.setdefault("user", []).append(len(self.lines))
+        if args and args[0].lower() in (b"user", b"loadmodule"):
+            self.option_lines.setdefault(args[0].lower().decode(), []).append(len(self.lines))
             self.lines.append(line)
             return
         setting = find_setting(args[0]) if args else None
@@ -250,10 +252,16 @@ def _defaults() -> Config:
     return Config()
 
 
-def rewritten_text(config: Config, old: bytes, users: list[bytes] | None = None) -> bytes:
+def rewritten_text(
+    config: Config,
+    old: bytes,
+    users: list[bytes] | None = None,
+    modules: list[bytes] | None = None,
+) -> bytes:
     """The content CONFIG REWRITE gives a config file whose content was ``old``; ``users``
     are the ACL users' ``user <name> <rules>`` lines, written in place of the old ones unless
-    an ``aclfile`` keeps the users (then the file's ``user`` lines are dropped)."""
+    an ``aclfile`` keeps the users (then the file's ``user`` lines are dropped); ``modules``
+    the loaded modules' ``loadmodule <path> [arg ...]`` lines, in place of the old ones."""
     defaults = _defaults()
     state = _Rewrite(old)
     for setting in _primary_settings():
@@ -266,18 +274,27 @@ def rewritten_text(config: Config, old: bytes, users: list[bytes] | None = None)
         for line in users or []:
             state.rewrite("user", line, True)
     state.processed.add("user")
+    for line in modules or []:
+        state.rewrite("loadmodule", line, True)
+    state.processed.add("loadmodule")
     return state.content()
 
 
-def rewrite_config(config: Config, path: str, users: list[bytes] | None = None) -> None:
-    """Rewrite the config file at ``path`` for ``config`` (and the ACL ``users`` lines);
-    OSError if it cannot be read or replaced (a missing file is written anew)."""
+def rewrite_config(
+    config: Config,
+    path: str,
+    users: list[bytes] | None = None,
+    modules: list[bytes] | None = None,
+) -> None:
+    """Rewrite the config file at ``path`` for ``config`` (and the ACL ``users`` and the
+    ``modules`` lines); OSError if it cannot be read or replaced (a missing file is written
+    anew)."""
     try:
         with open(path, "rb") as file:
             old = file.read()
     except FileNotFoundError:
         old = b""
-    _replace_file(path, rewritten_text(config, old, users))
+    _replace_file(path, rewritten_text(config, old, users, modules))
 
 
 def _replace_file(path: str, content: bytes) -> None:

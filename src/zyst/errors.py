@@ -738,3 +738,20 @@ PERCENT_TOO_BIG = "percentage argument must be less or equal to 100"
 HOSTNAME_TOO_LONG = "Hostnames must be less than 256 characters"
 HOSTNAME_CHARACTERS = "Hostnames may only contain alphanumeric characters, hyphens or dots"
 INCLUDE_TOO_DEEP = "Too many nested include directives (a file includes itself?)"
+# -- MODULE (zyst.commands.modules) ---------------------------------------------------------------
+MODULE_NOT_ALLOWED = (
+    'ERR MODULE command not allowed. If the enable-module-command option is set to "local", '
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server."
+)
+MODULE_LOAD_FAILED = "ERR Error loading the extension. Please check the server logs."
+
+
+def module_unload_failed(reason: str) -> str:
+    return f"ERR Error unloading module: {reason}"
+
+
+def module_command_raised(name: str, detail: str) -> str:
+    """A module's handler raised (``detail``: the exception's type and message); the
+    dispatcher's own text for a failing handler, with the message."""
+    return f"ERR internal error in '{name}': {detail}"

@@ -49,6 +49,7 @@ from zyst.listeners import (
     open_unix_listener,
 )
 from zyst.logsetup import RedisFormatter, setup_logging
+from zyst.modules.loader import load_at_start
 from zyst.persistence.aof import (
     AofCorruptError,
     AofLoadResult,
@@ -883,6 +884,11 @@ def run(config: Config, on_serving: Callable[[Server], None] | None = None) -> i
         check_somaxconn(config.tcp_backlog)
         for old, new in config.renames:
             table.rename(old, new)
+        # Modules before the users (whose rules may name module commands) and the data (whose
+        # AOF may hold module commands), as Redis orders them.
+        failure = load_at_start(config.modules)
+        if failure is not None:
+            return _fatal(failure)
         failure = load_users(server.ctx.acl, config)
         if failure is not None:
             return _fatal(failure)

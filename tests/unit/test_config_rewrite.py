@@ -182,6 +182,7 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         latency_tracking=False,
         latency_tracking_info_percentiles=[0.5, 99.99],
         enable_debug_command="local",
+        enable_module_command="local",
         tls_port=6380,
         tls_cert_file="/etc/zyst/server.crt",
         tls_key_file="/etc/zyst/server key.pem",

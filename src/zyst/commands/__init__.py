@@ -19,6 +19,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     maxmemory,
     memory,
     migration,
+    modules,
     monitor,
     pause,
     persistence,

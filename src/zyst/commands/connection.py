@@ -23,6 +23,7 @@ from zyst.commands.pubsub import follow_protocol, reset_client
 from zyst.commands.table import Reply, call, command, container, lookup, subcommand
 from zyst.errors import CommandError
 from zyst.lolwut import lolwut_text
+from zyst.modules import registry
 from zyst.numbers import strict_int
 from zyst.protocol.resp import (
     NO_REPLY,
@@ -206,7 +207,7 @@ def hello(client: Client, argv: list[bytes]) -> Reply:
             (b"id", client.id),
             (b"mode", b"standalone"),
             (b"role", b"master"),
-            (b"modules", []),
+            (b"modules", registry.listings()),
         ]
     )
 

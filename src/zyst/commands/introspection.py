@@ -93,6 +93,10 @@ _DATA_TYPE_CATEGORIES = frozenset(
 def acl_categories(cmd: Command) -> list[str]:
     """The ACL categories of ``cmd`` (without the ``@``), in Redis's order."""
     cats = {c.lstrip("@").lower() for c in cmd.acl_categories}
+    if cmd.module:
+        # A module command has the categories it declares, none implied (Redis 7.0 gives a
+        # module command none at all).
+        return [c for c in CATEGORY_ORDER if c in cats]
     if cmd.handler is None:
         # A container has only what it declares, plus @slow (it does nothing by itself).
         cats.add("slow")
@@ -202,18 +206,20 @@ def _key_spec(cmd: Command, spec: KeySpec) -> Map:
     return Map(pairs)
 
 
-# COMMAND INFO and DOCS entries by command name, built on first use: the table does not change
-# while the server runs, and redis-cli asks for every command's docs each time it starts.
-_INFO: dict[str, list[Any]] = {}
-_DOCS: dict[str, Map] = {}
+# COMMAND INFO and DOCS entries by declaration, built on first use: a declaration does not
+# change while the server runs, and redis-cli asks for every command's docs each time it
+# starts. (By declaration rather than by name: a module unloaded and loaded again declares
+# its commands anew.)
+_INFO: dict[Command, list[Any]] = {}
+_DOCS: dict[Command, Map] = {}
 
 
 def command_info(cmd: Command) -> list[Any]:
     """One ``COMMAND INFO`` entry: name, arity, flags, first, last, step, categories, tips,
     key specs, subcommands."""
-    entry = _INFO.get(cmd.name)
+    entry = _INFO.get(cmd)
     if entry is None:
-        entry = _INFO[cmd.name] = _build_info(cmd)
+        entry = _INFO[cmd] = _build_info(cmd)
     return entry
 
 
@@ -483,9 +489,9 @@ def _number_keys(arg: Arg, index: int) -> int:
 
 def command_docs(cmd: Command) -> Map:
     """One ``COMMAND DOCS`` entry (the value; the caller pairs it with the name)."""
-    entry = _DOCS.get(cmd.name)
+    entry = _DOCS.get(cmd)
     if entry is None:
-        entry = _DOCS[cmd.name] = _build_docs(cmd)
+        entry = _DOCS[cmd] = _build_docs(cmd)
     return entry
 
 
@@ -494,6 +500,8 @@ NO_COMPLEXITY: Final = "-"
 
 
 def _build_docs(cmd: Command) -> Map:
+    if cmd.module:
+        return _build_module_docs(cmd)
     pairs: list[tuple[bytes, Any]] = [
         (b"summary", cmd.summary.encode()),
         (b"since", cmd.since.encode()),
@@ -516,6 +524,27 @@ def _build_docs(cmd: Command) -> Map:
                 Map([(sub.wire_name, command_docs(sub)) for sub in cmd.subcommands.values()]),
             )
         )
+    return Map(pairs)
+
+
+def _build_module_docs(cmd: Command) -> Map:
+    """A module command's entry, as Redis 7.0 gives one: only what the module declared, the
+    group ``module`` and the module's name."""
+    pairs: list[tuple[bytes, Any]] = [
+        (name.encode(), text.encode())
+        for name, text in (("summary", cmd.summary), ("since", cmd.since))
+        if text
+    ]
+    pairs.append((b"group", b"module"))
+    if cmd.complexity:
+        pairs.append((b"complexity", cmd.complexity.encode()))
+    pairs.append((b"module", cmd.module.encode()))
+    if cmd.syntax:
+        args = parse_syntax(cmd.syntax)
+        for arg in args:
+            _clamp_key_index(arg)
+        if args:
+            pairs.append((b"arguments", [a.docs() for a in args]))
     return Map(pairs)
 
 
@@ -648,7 +677,9 @@ def command_list(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.SYNTAX)
     kind, value = argv[3].lower(), argv[4]
     if kind == b"module":
-        return []
+        # (Module names compare without case, as Redis's modules dictionary does.)
+        wanted = value.lower()
+        return [c.wire_name for c in cmds if c.module and c.module.encode().lower() == wanted]
     if kind == b"aclcat":
         cat = value.decode("utf-8", "replace").lower()
         return [cmd.wire_name for cmd in cmds if cat in acl_categories(cmd)]

@@ -233,6 +233,13 @@ def _wrap_all() -> None:
         set_handler(cmd, _wrap(cmd, handler))
 
 
+def wrap_new_commands() -> None:
+    """Wrap the commands declared since monitoring began (a module loaded), if anyone
+    monitors."""
+    if _DECLARED:
+        _wrap_all()
+
+
 def _unwrap_all() -> None:
     for cmd, handler in _DECLARED.values():
         set_handler(cmd, handler)

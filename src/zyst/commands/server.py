@@ -33,6 +33,7 @@ from zyst.config import format_percentile
 from zyst.config_rewrite import rewrite_config
 from zyst.errors import CommandError
 from zyst.eviction import evictor_of
+from zyst.modules import registry
 from zyst.persistence.saving import saving_of
 from zyst.protocol import resp
 from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
@@ -458,8 +459,8 @@ def _cpu(ctx: ServerContext) -> Fields:
     ]
 
 
-def _nothing(ctx: ServerContext) -> Fields:
-    return []
+def _modules(ctx: ServerContext) -> Fields:
+    return list(registry.info_lines())
 
 
 def _errorstats(ctx: ServerContext) -> Fields:
@@ -529,7 +530,7 @@ _SECTIONS: dict[str, tuple[str, Callable[[ServerContext], Fields], bool]] = {
     "stats": ("Stats", _stats, True),
     "replication": ("Replication", _replication, True),
     "cpu": ("CPU", _cpu, True),
-    "modules": ("Modules", _nothing, True),
+    "modules": ("Modules", _modules, True),
     "commandstats": ("Commandstats", _commandstats, False),
     "errorstats": ("Errorstats", _errorstats, True),
     "latencystats": ("Latencystats", _latencystats, False),
@@ -671,7 +672,7 @@ def config_rewrite(client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.CONFIG_NO_FILE)
     try:
         users = [describe_line(user) for user in client.ctx.acl.sorted_users()]
-        rewrite_config(config, config.config_file, users)
+        rewrite_config(config, config.config_file, users, registry.config_lines())
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         log.warning("CONFIG REWRITE failed: %s", reason)

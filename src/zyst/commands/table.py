@@ -124,6 +124,8 @@ class Command:
     can_be_slow: bool = False
     # Calls in the batch of commands being run (zyst.timing counts them at its end).
     batch_calls: int = 0
+    # The module that declared it (zyst.modules), "" for a built-in command.
+    module: str = ""
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
@@ -190,6 +192,23 @@ def _register(cmd: Command) -> None:
     _LOOKUP[key.upper()] = cmd
     if cmd.handler is not None:
         _FAST[key] = _FAST[key.upper()] = (cmd.handler, cmd.arity, cmd.write, cmd)
+
+
+def register(cmd: Command) -> None:
+    """Add ``cmd`` (a command without subcommands) to the table while the server runs: what a
+    module loading does. ValueError if the name is taken."""
+    _register(cmd)
+
+
+def unregister(cmd: Command) -> None:
+    """Remove ``cmd``, added by :func:`register`, from the table (a module unloading)."""
+    key = cmd.wire_name
+    if COMMANDS.get(key) is not cmd:
+        raise ValueError(f"command {cmd.name!r} is not in the table")
+    del COMMANDS[key]
+    for spelling in (key, key.upper()):
+        _LOOKUP.pop(spelling, None)
+        _FAST.pop(spelling, None)
 
 
 def _declaration(

@@ -118,6 +118,31 @@ class Catalogue:
         self.ids[cmd] = len(self.ids)
         self.by_name[cmd.name] = cmd
 
+    def added(self, cmd: Command, categories: list[str]) -> None:
+        """Take in ``cmd``, a command (without subcommands) declared after the catalogue was
+        built (a module's): a new bit, so the rules users already have keep their meaning.
+        ``+@all`` users run it (their ``allcommands``); others get it by a later rule."""
+        self._add(cmd)
+        self.top.append(cmd)
+        self.top.sort(key=lambda c: c.name)
+        self.every |= self.bit(cmd)
+        for cat in categories:
+            self.members[cat] |= self.bit(cmd)
+            self.grants[cat] |= self.bit(cmd)
+            self.listed[cat].append(cmd)
+
+    def removed(self, cmd: Command) -> None:
+        """Forget ``cmd`` (a module unloaded): rules no longer name it, its bit stays unused."""
+        bit = self.bit(cmd)
+        self.by_name.pop(cmd.name, None)
+        self.top.remove(cmd)
+        self.every &= ~bit
+        for cat in self.order:
+            self.members[cat] &= ~bit
+            self.grants[cat] &= ~bit
+            if cmd in self.listed[cat]:
+                self.listed[cat].remove(cmd)
+
     def bit(self, cmd: Command) -> int:
         return 1 << self.ids[cmd]
 
@@ -153,6 +178,20 @@ def catalogue() -> Catalogue:
 
         _CATALOGUE.append(Catalogue(COMMANDS.values(), acl_categories))
     return _CATALOGUE[0]
+
+
+def command_added(cmd: Command) -> None:
+    """Tell the catalogue, if it is built yet, of a command declared after it was."""
+    if _CATALOGUE:
+        from zyst.commands.introspection import acl_categories
+
+        _CATALOGUE[0].added(cmd, acl_categories(cmd))
+
+
+def command_removed(cmd: Command) -> None:
+    """Tell the catalogue, if it is built yet, that ``cmd`` is gone from the table."""
+    if _CATALOGUE and cmd in _CATALOGUE[0].ids:
+        _CATALOGUE[0].removed(cmd)
 
 
 def hash_password(password: bytes) -> str:
@@ -261,7 +300,9 @@ class Selector:
             self.allchannels = False
             self.channels = []
         elif lowered == b"allcommands" or lowered == b"+@all":
-            self.allowed = catalogue().every
+            # Every bit, those of commands declared later (a module's) too, as Redis sets
+            # its whole bitmap.
+            self.allowed = -1
             self.allcommands = True
             self.future = True
             self.firstargs = {}
