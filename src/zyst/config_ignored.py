@@ -124,7 +124,6 @@ _ROWS: tuple[tuple[tuple[str, ...], Parser], ...] = (
     (("key-load-delay",), _integer(_INT_MIN, INT_MAX)),
     (("loading-process-events-interval-bytes",), _integer(1024, INT_MAX)),
     (("sanitize-dump-payload",), _enum("no", "yes", "clients")),
-    (("enable-module-command",), _enum("no", "yes", "local")),
     (("propagation-error-behavior",), _enum("ignore", "panic", "panic-on-replicas")),
     (("maxmemory-clients",), _memory_or_percent),
     # -- lazy freeing and active defragmentation --

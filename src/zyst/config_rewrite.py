@@ -238,7 +238,8 @@ class _Rewrite:
 
 
 # Directives of the file that are no settings, which Redis keeps as they are written.
-_DIRECTIVES = frozenset({"include", "rename-command", "loadmodule", "sentinel"})
+# (loadmodule lines are written anew from the modules loaded: rewritten_text's ``modules``.)
+_DIRECTIVES = frozenset({"include", "rename-command", "sentinel"})
 
 
 def _kept_as_is(name: str) -> bool:

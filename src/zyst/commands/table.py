@@ -206,6 +206,7 @@ def unregister(cmd: Command) -> None:
     if COMMANDS.get(key) is not cmd:
         raise ValueError(f"command {cmd.name!r} is not in the table")
     del COMMANDS[key]
+    NAMES.pop(key, None)
     for spelling in (key, key.upper()):
         _LOOKUP.pop(spelling, None)
         _FAST.pop(spelling, None)
