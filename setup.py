@@ -4,9 +4,10 @@ Zyst is written in Python; mypyc compiles these fully typed modules (mypy --stri
 C extensions that run the same code about twice as fast per command. Everything else stays
 plain Python. Set ``ZYST_PURE_PYTHON=1`` to install without compiling (no C compiler needed).
 
-One small extension is written in C: ``zyst.types.popcount``, BITCOUNT's bit counter, which
-uses the CPU's popcount instruction (see its source for why). Without it (a pure-Python
-install) bits are counted by bitarray.
+Two small extensions are written in C: ``zyst.types.popcount``, BITCOUNT's bit counter, which
+uses the CPU's popcount instruction (see its source for why; without it, in a pure-Python
+install, bits are counted by bitarray), and ``zyst.types.hllcore``, HyperLogLog's hashing and
+register loops (a pure-Python install runs the same algorithms from ``zyst/types/hll.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ HOT_MODULES = [
     "src/zyst/persistence/rdbvalues.py",
     "src/zyst/persistence/rdbfile.py",
     "src/zyst/commands/maxmemory.py",
+    "src/zyst/types/hll.py",
+    "src/zyst/commands/hll.py",
 ]
 
 ext_modules = []
@@ -57,6 +60,7 @@ if not os.environ.get("ZYST_PURE_PYTHON"):
     ext_modules = [
         *mypycify(HOT_MODULES, opt_level="3"),
         Extension("zyst.types.popcount", ["src/zyst/types/popcount.c"], extra_compile_args=["-O2"]),
+        Extension("zyst.types.hllcore", ["src/zyst/types/hllcore.c"], extra_compile_args=["-O2"]),
     ]
 
 setup(ext_modules=ext_modules)

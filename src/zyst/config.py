@@ -714,6 +714,12 @@ SETTINGS: tuple[Setting[Any], ...] = (
     ),
     _int_setting("maxclients", 1, UINT_MAX, "most clients connected at once"),
     _memory_setting(
+        "hll-sparse-max-bytes",
+        0,
+        LLONG_MAX,
+        "largest sparse HyperLogLog (header included); past it, it turns dense",
+    ),
+    _memory_setting(
         "proto-max-bulk-len", 1024 * 1024, LLONG_MAX, "largest bulk string a client may send"
     ),
     _memory_setting(
@@ -1002,6 +1008,7 @@ class Config:
     set_max_intset_entries: int = 512
     zset_max_listpack_entries: int = 128
     zset_max_listpack_value: int = 64
+    hll_sparse_max_bytes: int = 3000
     tracking_table_max_keys: int = 1000000
     slowlog_log_slower_than: int = 10000
     slowlog_max_len: int = 128

@@ -755,3 +755,18 @@ def module_command_raised(name: str, detail: str) -> str:
     """A module's handler raised (``detail``: the exception's type and message); the
     dispatcher's own text for a failing handler, with the message."""
     return f"ERR internal error in '{name}': {detail}"
+
+
+# -- HyperLogLog (zyst.commands.hll) ----------------------------------------------------------
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+
+
+def pfdebug_unknown(sub: bytes) -> str:
+    return f"ERR Unknown PFDEBUG subcommand '{c_string(sub)}'"
+
+
+def pfselftest_failed(detail: str) -> str:
+    return f"ERR TESTFAILED {detail}"

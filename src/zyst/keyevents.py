@@ -132,6 +132,8 @@ _SIMPLE: Final[dict[bytes, Event]] = {
     b"setbit": (STRING, b"setbit", _NO_DEL),
     b"bitfield": (STRING, b"setbit", _NO_DEL),
     b"bitop": (STRING, b"set", _ONLY_DEL),
+    b"pfadd": (STRING, b"pfadd", _NO_DEL),
+    b"pfmerge": (STRING, b"pfadd", _NO_DEL),  # (Redis calls a merge a mass add)
     b"getdel": (GENERIC, b"del", _NO_DEL),
     b"lpush": (LIST, b"lpush", _NO_DEL),
     b"lpushx": (LIST, b"lpush", _NO_DEL),

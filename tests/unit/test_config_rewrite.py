@@ -142,6 +142,7 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         pidfile="/run/zyst test.pid",
         hz=100,
         maxclients=64,
+        hll_sparse_max_bytes=5000,
         proto_max_bulk_len=1024 * 1024 + 1,
         client_query_buffer_limit=2 * 1024**3,
         timeout=30,

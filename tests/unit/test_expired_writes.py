@@ -208,6 +208,11 @@ WRITES: list[Command] = [
     ("BITFIELD", "k", "INCRBY", "i5", "3", "-1", "GET", "u8", "0"),
     ("BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"),
     ("BITFIELD", "k", "GET", "u8", "0"),
+    ("PFADD", "k"),
+    ("PFADD", "k", "a", "b"),
+    ("PFMERGE", "k", "o"),
+    ("PFMERGE", "o", "k"),
+    ("PFDEBUG", "TODENSE", "k"),
     ("RESTORE", "k", "0", RESTORABLE),
     ("RESTORE", "k", "5000", RESTORABLE, "IDLETIME", "5"),
     ("RESTORE-ASKING", "k", "0", RESTORABLE),
@@ -284,6 +289,8 @@ READS: list[Command] = [
     ("BITPOS", "k", "0"),
     ("BITPOS", "k", "1", "0", "-1"),
     ("BITFIELD_RO", "k", "GET", "i8", "0"),
+    ("PFCOUNT", "k"),
+    ("PFCOUNT", "k", "o"),
     # A missing key answers an empty iteration before its options are read (so TYPE, SCAN's
     # only, is no error here).
     *((scan, "k", "0") for scan in ("HSCAN", "SSCAN", "ZSCAN")),

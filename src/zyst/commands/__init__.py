@@ -12,6 +12,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     connection,
     debug,
     hashes,
+    hll,
     introspection,
     keys,
     latency,
