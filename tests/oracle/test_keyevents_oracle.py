@@ -35,6 +35,12 @@ SCRIPT: list[Cmd] = [
     ("BITFIELD", "b", "SET", "u8", "0", "255"),
     ("BITOP", "NOT", "bn", "b"),
     ("BITOP", "AND", "bn", "nokey"),  # empty result: del
+    ("PFADD", "hll"),  # creates it: new, pfadd
+    ("PFADD", "hll"),  # nothing changed: no event
+    ("PFADD", "hll", "a", "b"),
+    ("PFCOUNT", "hll"),  # refreshes the cached count: no event
+    ("PFMERGE", "hll2", "hll"),  # pfadd, as Redis calls a merge
+    ("PFDEBUG", "TODENSE", "hll2"),  # no event
     ("GETEX", "s", "EX", "100"),
     ("GETEX", "s", "PERSIST"),
     ("GETDEL", "s"),
