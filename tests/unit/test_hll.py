@@ -116,3 +116,28 @@ def test_estimates() -> None:
     # Every register above 51: Redis divides by zero and replies the smallest long long.
     assert hll.estimate([0] * 63 + [hll.REGISTERS]) == -(2**63)
     assert hll.to_signed(2**63) == -(2**63)
+
+
+def test_sparse_walks_match_the_python_definitions() -> None:
+    rng = random.Random(5)
+    buf = bytearray(hll.EMPTY)
+    hll.add(buf, random_elements(rng, 600), 0, 100_000)
+    assert buf[4] == hll.SPARSE
+    for index in [0, 1, hll.REGISTERS - 1, *(rng.randrange(hll.REGISTERS) for _ in range(200))]:
+        assert hll.sparse_seek(buf, index) == hll.sparse_seek_py(buf, index)
+    assert hll.sparse_histogram(buf) == hll.sparse_histogram_py(buf)
+    for cut in (17, 18, len(buf) - 1):  # corrupt: cut short, an XZERO cut in two
+        assert hll.sparse_seek(buf[:cut], 9000) == hll.sparse_seek_py(buf[:cut], 9000)
+        assert hll.sparse_histogram(buf[:cut]) == hll.sparse_histogram_py(buf[:cut]) is None
+    assert hll.sparse_seek(hll.EMPTY[:16], 3) == hll.sparse_seek_py(hll.EMPTY[:16], 3)
+
+
+def test_raw_max_matches_the_python_definition() -> None:
+    rng = random.Random(6)
+    left = bytearray(rng.randbytes(hll.REGISTERS))
+    right = rng.randbytes(hll.REGISTERS)
+    expected = bytes(max(a, b) for a, b in zip(left, right, strict=True))
+    other = bytearray(left)
+    hll.raw_max(left, right)
+    hll.raw_max_py(other, right)
+    assert left == other == expected

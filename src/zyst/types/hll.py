@@ -176,26 +176,19 @@ def pack_py(buf: bytearray, raw: bytes | bytearray) -> None:
         at += 3
 
 
+def raw_max_py(dst: bytearray, src: bytes | bytearray) -> None:
+    """Raise each byte of ``dst`` to ``src``'s at the same place."""
+    for i in range(len(dst)):
+        if src[i] > dst[i]:
+            dst[i] = src[i]
+
+
 def histogram_raw_py(raw: bytes | bytearray) -> list[int]:
     """How many registers hold each value 0..63 (registers one byte each, values < 64)."""
     histo = [0] * 64
     for value in range(64):
         histo[value] = raw.count(value)
     return histo
-
-
-try:
-    from zyst.types.hllcore import dense_add as dense_add
-    from zyst.types.hllcore import histogram_raw as histogram_raw
-    from zyst.types.hllcore import pack as pack
-    from zyst.types.hllcore import pattern as pattern
-    from zyst.types.hllcore import unpack as unpack
-except ImportError:  # a pure-Python install (ZYST_PURE_PYTHON=1)
-    dense_add = dense_add_py
-    histogram_raw = histogram_raw_py
-    pack = pack_py
-    pattern = pattern_py
-    unpack = unpack_py
 
 
 # -- sparse opcodes --------------------------------------------------------------------------
@@ -260,6 +253,25 @@ def to_dense(buf: bytearray) -> bool:
     return True
 
 
+def sparse_seek_py(buf: bytes | bytearray, index: int) -> tuple[int, int, int, int]:
+    """The walk to the opcode covering register ``index``: its offset (the value's length if
+    none does), the previous opcode's (-1 if none), the first register it covers, and how many
+    it covers (0 if there was no opcode at all)."""
+    end = len(buf)
+    p = HEADER
+    first = 0
+    prev = -1
+    span = 0
+    while p < end:
+        span = _span(buf, p, end)
+        if index <= first + span - 1:
+            break
+        prev = p
+        p += 2 if buf[p] & 0xC0 == 0x40 else 1
+        first += span
+    return p, prev, first, span
+
+
 def sparse_set(buf: bytearray, index: int, count: int, max_bytes: int) -> int:
     """Raise register ``index`` of a sparse HLL to ``count`` (Redis's ``hllSparseSet``, step for
     step: the same opcode splits and merges, the same promotion to dense past ``max_bytes`` or
@@ -267,25 +279,7 @@ def sparse_set(buf: bytearray, index: int, count: int, max_bytes: int) -> int:
     if count > _VAL_MAX_VALUE:
         return _promote(buf, index, count)
     end = len(buf)
-    p = HEADER
-    first = 0
-    prev = -1
-    span = 0
-    while p < end:
-        op = buf[p]
-        oplen = 1
-        if op & 0xC0 == 0:
-            span = (op & 0x3F) + 1
-        elif op & 0x80:
-            span = (op & 3) + 1
-        else:
-            span = _span(buf, p, end)
-            oplen = 2
-        if index <= first + span - 1:
-            break
-        prev = p
-        p += oplen
-        first += span
+    p, prev, first, span = sparse_seek(buf, index)
     if span == 0 or p >= end:
         return -1
     op = buf[p]
@@ -393,7 +387,7 @@ def add(buf: bytearray, elements: list[bytes], start: int, max_bytes: int) -> in
 
 
 # -- registers out: histograms and merges ----------------------------------------------------
-def sparse_histogram(buf: bytes | bytearray) -> list[int] | None:
+def sparse_histogram_py(buf: bytes | bytearray) -> list[int] | None:
     """The histogram of a sparse HLL's register values, ``None`` if its opcodes do not cover
     exactly 16384 registers."""
     histo = [0] * 64
@@ -430,10 +424,7 @@ def histogram(buf: bytes | bytearray) -> list[int] | None:
 def merge_into(raw: bytearray, buf: bytes | bytearray) -> bool:
     """Raise each of ``raw``'s registers (one byte each) to the HLL's; False if it is corrupt."""
     if buf[4] == DENSE:
-        regs = unpack(buf)
-        for i in range(REGISTERS):
-            if regs[i] > raw[i]:
-                raw[i] = regs[i]
+        raw_max(raw, unpack(buf))
         return True
     end = len(buf)
     p = HEADER
@@ -472,10 +463,9 @@ def store_max(buf: bytearray, raw: bytes | bytearray, max_bytes: int) -> None:
             sparse_set(buf, i, value, max_bytes)
         i += 1
     if i < REGISTERS:
+        # (The registers before i already hold at least raw's values: a max again changes nothing.)
         regs = unpack(buf)
-        for at in range(i, REGISTERS):
-            if raw[at] > regs[at]:
-                regs[at] = raw[at]
+        raw_max(regs, raw)
         pack(buf, regs)
     invalidate(buf)
 
@@ -565,3 +555,24 @@ def decode(buf: bytes | bytearray) -> bytes:
 def word(value: int) -> bytes:
     """An unsigned 64-bit integer as 8 little-endian bytes (PFSELFTEST's elements)."""
     return struct.pack("<Q", value & _MASK64)
+
+
+# The C extension's versions of the loops above, when it is built.
+try:
+    from zyst.types.hllcore import dense_add as dense_add
+    from zyst.types.hllcore import histogram_raw as histogram_raw
+    from zyst.types.hllcore import pack as pack
+    from zyst.types.hllcore import pattern as pattern
+    from zyst.types.hllcore import raw_max as raw_max
+    from zyst.types.hllcore import sparse_histogram as sparse_histogram
+    from zyst.types.hllcore import sparse_seek as sparse_seek
+    from zyst.types.hllcore import unpack as unpack
+except ImportError:  # a pure-Python install (ZYST_PURE_PYTHON=1)
+    dense_add = dense_add_py
+    histogram_raw = histogram_raw_py
+    pack = pack_py
+    pattern = pattern_py
+    raw_max = raw_max_py
+    sparse_histogram = sparse_histogram_py
+    sparse_seek = sparse_seek_py
+    unpack = unpack_py

@@ -16,6 +16,15 @@
  *     Store 16384 registers given one byte each (0..63) into the dense HLL hll.
  * histogram_raw(raw) -> list
  *     How many of the 16384 bytes of raw hold each value 0..63 (values must be below 64).
+ * raw_max(dst, src)
+ *     Raise each byte of dst (a bytearray) to the byte of src at the same place (same length).
+ * sparse_seek(hll, index) -> (p, prev, first, span)
+ *     The walk of a sparse HLL's opcodes to the one covering register index: its offset p (the
+ *     value's length if none does), the previous opcode's offset (-1 if none), the first
+ *     register it covers and how many (an XZERO cut by the end reads a zero byte).
+ * sparse_histogram(hll) -> list | None
+ *     The histogram of a sparse HLL's register values, None if the opcodes do not cover
+ *     exactly 16384 registers.
  *
  * Lengths are checked (a dense HLL must be 16 + 12288 bytes, raw 16384): ValueError otherwise.
  */
@@ -221,6 +230,112 @@ static PyObject *histogram_raw(PyObject *module, PyObject *arg)
     return out;
 }
 
+static PyObject *raw_max(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyByteArray_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "raw_max(dst: bytearray, src)");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Py_ssize_t n = PyByteArray_GET_SIZE(args[0]);
+    if (view.len != n) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "raw_max: lengths differ");
+        return NULL;
+    }
+    uint8_t *dst = (uint8_t *)PyByteArray_AS_STRING(args[0]);
+    const uint8_t *src = view.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (src[i] > dst[i])
+            dst[i] = src[i];
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
+/* Registers covered by the opcode at p (end: the value's length). */
+static long span_at(const uint8_t *buf, Py_ssize_t p, Py_ssize_t end)
+{
+    uint8_t op = buf[p];
+    if ((op & 0xc0) == 0)
+        return (op & 0x3f) + 1;
+    if (op & 0x80)
+        return (op & 3) + 1;
+    long low = p + 1 < end ? buf[p + 1] : 0;
+    return (((long)(op & 0x3f) << 8) | low) + 1;
+}
+
+static PyObject *sparse_seek(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "sparse_seek(hll, index)");
+        return NULL;
+    }
+    long index = PyLong_AsLong(args[1]);
+    if (index == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint8_t *buf = view.buf;
+    Py_ssize_t end = view.len, p = HEADER, prev = -1;
+    long first = 0, span = 0;
+    while (p < end) {
+        span = span_at(buf, p, end);
+        if (index <= first + span - 1)
+            break;
+        prev = p;
+        p += ((buf[p] & 0xc0) == 0x40) ? 2 : 1;
+        first += span;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(nnll)", p, prev, first, span);
+}
+
+static PyObject *sparse_histogram(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint8_t *buf = view.buf;
+    Py_ssize_t end = view.len, p = HEADER;
+    long long histo[64] = {0}, idx = 0;
+    while (p < end) {
+        uint8_t op = buf[p];
+        long runlen = span_at(buf, p, end);
+        if ((op & 0xc0) == 0) {
+            histo[0] += runlen;
+            p++;
+        } else if ((op & 0x80) == 0) {
+            histo[0] += runlen;
+            p += 2;
+        } else {
+            histo[((op >> 2) & 0x1f) + 1] += runlen;
+            p++;
+        }
+        idx += runlen;
+    }
+    PyBuffer_Release(&view);
+    if (idx != REGISTERS)
+        Py_RETURN_NONE;
+    PyObject *out = PyList_New(64);
+    if (out == NULL)
+        return NULL;
+    for (int v = 0; v < 64; v++) {
+        PyObject *n = PyLong_FromLongLong(histo[v]);
+        if (n == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, v, n);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"pattern", (PyCFunction)pattern, METH_O, "value << 14 | register of an element"},
     {"dense_add", (PyCFunction)(void (*)(void))dense_add, METH_FASTCALL,
@@ -229,6 +344,12 @@ static PyMethodDef methods[] = {
     {"pack", (PyCFunction)(void (*)(void))pack, METH_FASTCALL,
      "store registers given one byte each into a dense HLL"},
     {"histogram_raw", (PyCFunction)histogram_raw, METH_O, "counts of each value 0..63"},
+    {"raw_max", (PyCFunction)(void (*)(void))raw_max, METH_FASTCALL,
+     "raise each byte of dst to src's"},
+    {"sparse_seek", (PyCFunction)(void (*)(void))sparse_seek, METH_FASTCALL,
+     "(p, prev, first, span) of the opcode covering a register"},
+    {"sparse_histogram", (PyCFunction)sparse_histogram, METH_O,
+     "histogram of a sparse HLL, None if corrupt"},
     {NULL, NULL, 0, NULL},
 };
 
