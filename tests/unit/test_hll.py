@@ -47,6 +47,7 @@ def test_dense_registers_round_trip() -> None:
     assert other == dense
     raw = bytes(values)
     assert hll.histogram_raw(raw) == hll.histogram_raw_py(raw)
+    assert hll.dense_histogram(dense) == hll.dense_histogram_py(dense) == hll.histogram_raw(raw)
     # Overwriting one register leaves its neighbours as they were.
     hll.dense_put(dense, 5, 0)
     assert [hll.dense_get(dense, i) for i in (4, 5, 6)] == [values[4], 0, values[6]]

@@ -176,6 +176,11 @@ def pack_py(buf: bytearray, raw: bytes | bytearray) -> None:
         at += 3
 
 
+def dense_histogram_py(buf: bytes | bytearray) -> list[int]:
+    """The histogram of a dense HLL's register values."""
+    return histogram_raw(unpack(buf))
+
+
 def raw_max_py(dst: bytearray, src: bytes | bytearray) -> None:
     """Raise each byte of ``dst`` to ``src``'s at the same place."""
     for i in range(len(dst)):
@@ -417,7 +422,7 @@ def sparse_histogram_py(buf: bytes | bytearray) -> list[int] | None:
 def histogram(buf: bytes | bytearray) -> list[int] | None:
     """The histogram of register values of a valid HLL, ``None`` if it is corrupt."""
     if buf[4] == DENSE:
-        return histogram_raw(unpack(buf))
+        return dense_histogram(buf)
     return sparse_histogram(buf)
 
 
@@ -560,6 +565,7 @@ def word(value: int) -> bytes:
 # The C extension's versions of the loops above, when it is built.
 try:
     from zyst.types.hllcore import dense_add as dense_add
+    from zyst.types.hllcore import dense_histogram as dense_histogram
     from zyst.types.hllcore import histogram_raw as histogram_raw
     from zyst.types.hllcore import pack as pack
     from zyst.types.hllcore import pattern as pattern
@@ -569,6 +575,7 @@ try:
     from zyst.types.hllcore import unpack as unpack
 except ImportError:  # a pure-Python install (ZYST_PURE_PYTHON=1)
     dense_add = dense_add_py
+    dense_histogram = dense_histogram_py
     histogram_raw = histogram_raw_py
     pack = pack_py
     pattern = pattern_py
