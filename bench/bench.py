@@ -126,6 +126,15 @@ FAMILY_TESTS: dict[str, FamilyTest] = {
     "zrank": FamilyTest(
         ("ZRANK", "z", "m:__rand_int__"), (("ZADD", "z", *_scores(FAMILY_KEYSPACE)),)
     ),
+    # PFADD of one of 1000 elements to one HLL (sparse, about 2 KB: most adds change nothing);
+    # PFCOUNT of one dense HLL, whose count is cached after the first (what Redis does too),
+    # and of two, a union, merged and estimated each time (never cached).
+    "pfadd": FamilyTest(("PFADD", "hll", "e:__rand_int__")),
+    "pfcount": FamilyTest(("PFCOUNT", "hll"), (("PFADD", "hll", *_padded("e:", 5000)),)),
+    "pfcount_2": FamilyTest(
+        ("PFCOUNT", "hll1", "hll2"),
+        (("PFADD", "hll1", *_padded("a:", 5000)), ("PFADD", "hll2", *_padded("b:", 5000))),
+    ),
     "scan": FamilyTest(
         ("SCAN", "0", "COUNT", "10"),
         (("MSET", *[p for k in _padded("k:", FAMILY_KEYSPACE) for p in (k, "v")]),),

@@ -59,7 +59,7 @@ def is_valid(value: bytes | bytearray) -> bool:
     """Whether a string is an HLL as Redis checks before using one: long enough for the header,
     the magic, a known encoding, and a dense one exactly the dense size."""
     size = len(value)
-    if size < HEADER or value[:4] != b"HYLL":
+    if size < HEADER or not value.startswith(b"HYLL"):
         return False
     encoding = value[4]
     if encoding > SPARSE:
