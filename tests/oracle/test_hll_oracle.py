@@ -332,3 +332,45 @@ def test_hand_made_registers(o: Oracle) -> None:
             ("GET", "h{t}"),
         ]
         o.check_many(commands)
+
+
+def test_hlls_through_other_commands(o: Oracle) -> None:
+    empty = "HYLL\x01\x00\x00\x00" + "\x00" * 8 + "\x7f\xff"
+    check_sequence(
+        o,
+        [
+            ("PFADD", "a{t}", "x", "y"),
+            ("COPY", "a{t}", "b{t}"),
+            ("PFADD", "b{t}", "z"),  # the copy has a buffer of its own
+            ("GET", "a{t}"),
+            ("GET", "b{t}"),
+            ("RENAME", "b{t}", "c{t}"),
+            ("PFCOUNT", "c{t}"),
+            ("SET", "e{t}", empty),
+            ("OBJECT", "ENCODING", "e{t}"),
+            ("PFCOUNT", "e{t}"),  # unshares the value, as PFADD does
+            ("OBJECT", "ENCODING", "e{t}"),
+            ("APPEND", "a{t}", ""),
+            ("PFCOUNT", "a{t}"),
+            ("MULTI",),
+            ("PFADD", "m{t}", "1", "2"),
+            ("PFCOUNT", "m{t}"),
+            ("PFMERGE", "m{t}", "a{t}"),
+            ("EXEC",),
+            ("EVAL", "return redis.call('pfadd', KEYS[1], 'q')", "1", "a{t}"),
+            ("EVAL", "return redis.call('pfcount', KEYS[1], KEYS[2])", "2", "a{t}", "m{t}"),
+            ("EVAL", "return redis.pcall('pfcount', KEYS[1])", "1", "missing{t}"),
+            ("SET", "s{t}", "text"),
+            ("EVAL", "return redis.pcall('pfadd', KEYS[1], 'q')", "1", "s{t}"),
+            ("TYPE", "a{t}"),
+            ("DBSIZE",),
+        ],
+        {
+            2: b":1\r\n",
+            6: b":3\r\n",
+            8: b"$6\r\nembstr\r\n",
+            9: b":0\r\n",
+            10: b"$3\r\nraw\r\n",
+            18: b":1\r\n",
+        },
+    )
