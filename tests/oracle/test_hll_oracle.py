@@ -12,6 +12,7 @@ import random
 import pytest
 
 from tests.conftest import Oracle, check_sequence
+from zyst.types import hll as zyst_hll
 
 Arg = bytes | str | int
 Cmd = tuple[Arg, ...]
@@ -101,6 +102,23 @@ def test_the_sparse_limit_setting(o: Oracle, limit: int) -> None:
         o.check("PFDEBUG", "ENCODING", "h")
     finally:
         o.check("CONFIG", "SET", "hll-sparse-max-bytes", "3000")
+
+
+def test_the_switch_to_dense_to_the_byte(o: Oracle) -> None:
+    # One element at a time under limits near 100 bytes, so that the sparse value reaches a
+    # limit exactly now and then (it may reach it, not pass it).
+    exact = 0
+    try:
+        for limit in range(96, 111):
+            o.check("CONFIG", "SET", "hll-sparse-max-bytes", str(limit))
+            o.check("DEL", "h")
+            commands: list[Cmd] = []
+            for n in range(60):
+                commands += [("PFADD", "h", b"e%d" % n), ("STRLEN", "h"), ("GET", "h")]
+            exact += b":%d\r\n" % limit in o.check_many(commands)
+    finally:
+        o.check("CONFIG", "SET", "hll-sparse-max-bytes", "3000")
+    assert exact >= 3
 
 
 def test_pfmerge_and_union_counts(o: Oracle) -> None:
@@ -299,10 +317,18 @@ def hll(encoding: int, body: bytes, card: bytes = b"\x00" * 7 + b"\x80") -> byte
     return b"HYLL" + bytes((encoding, 0, 0, 0)) + card + body
 
 
+def dense_from(registers: list[int]) -> bytes:
+    """A dense HLL holding ``registers`` (16384 values below 64), its cached count stale."""
+    value = bytearray(hll(0, bytes(12288)))
+    zyst_hll.pack_py(value, bytes(registers))
+    return bytes(value)
+
+
 def test_hand_made_registers(o: Oracle) -> None:
     dense_max = hll(0, b"\xff" * 12288)
     cases = [
         hll(1, b"\x7f\xff" + b"hello"),  # opcodes past the 16384 registers
+        hll(1, b"\x7f\xff\x80"),  # a VAL past them (7.0.15 stopped there; CVE-2025-32023)
         hll(1, b"\x7f"),  # an XZERO cut by the end
         hll(1, b"\x7f\xfe\xfc"),  # a VAL of 4 registers going past the end
         hll(1, b"\x7f\xfb\x80\x80\x80\x80"),  # 16380 zeros then four VAL 1
@@ -311,6 +337,12 @@ def test_hand_made_registers(o: Oracle) -> None:
         hll(1, b"\x00" * 256),  # 256 ZERO(1) opcodes: too few registers
         hll(1, b"\x3f" * 256),  # 256 ZERO(64): exactly 16384
         dense_max,  # every register 63: Redis divides by zero
+        dense_from([51 if i % 3 else i % 64 for i in range(16384)]),  # many at the top value 51
+        dense_from([51 if i % 1000 == 0 else i % 7 for i in range(16384)]),
+        # Nearly every register at 51, where Ertl's tau term weighs (elsewhere it is scaled
+        # down by 2**-50).
+        dense_from([51] * 16383 + [50]),
+        dense_from([51] * 16000 + [3] * 384),
         hll(0, bytes(range(256)) * 48),
         hll(1, b"\x7f\xff", card=b"\x05" + b"\x00" * 7),  # a valid cached count is trusted
     ]

@@ -117,6 +117,8 @@ def test_estimates() -> None:
     # Every register above 51: Redis divides by zero and replies the smallest long long.
     assert hll.estimate([0] * 63 + [hll.REGISTERS]) == -(2**63)
     assert hll.to_signed(2**63) == -(2**63)
+    # Nearly every register at 51: an estimate past the long long range, the same answer.
+    assert hll.estimate([0] * 50 + [1, 16383] + [0] * 12) == -(2**63)
 
 
 def test_sparse_walks_match_the_python_definitions() -> None:

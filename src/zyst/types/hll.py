@@ -518,6 +518,9 @@ def estimate(histo: list[int]) -> int:
         # the infinity is the smallest long long.
         return -(1 << 63)
     e = _ALPHA_INF * m * m / z
+    if e >= 9.223372036854775808e18:
+        # Too large for a long long (hand-made registers near 51): llround's x86 answer again.
+        return -(1 << 63)
     whole = math.floor(e)
     if e - whole >= 0.5:
         whole += 1
