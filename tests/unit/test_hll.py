@@ -63,6 +63,25 @@ def test_dense_add_matches_the_python_definition() -> None:
         assert ours == theirs
 
 
+def test_dense_add_of_high_values_at_every_bit_offset() -> None:
+    # Registers sit at bit offsets 0, 6, 4, 2 of their byte (index % 4); a value of 16 or more
+    # at offset 4 or 6 spills into the next byte. Such values are rare (a run of 15 zero
+    # bits): search for elements giving them at each offset.
+    wanted: dict[int, bytes] = {}
+    n = 0
+    while len(wanted) < 4:
+        element = b"%d" % n
+        pat = hll.pattern(element)
+        if pat >> 14 >= 16:
+            wanted.setdefault((pat & (hll.REGISTERS - 1)) % 4, element)
+        n += 1
+    ours = bytearray(hll.DENSE_SIZE)
+    theirs = bytearray(hll.DENSE_SIZE)
+    batch = list(wanted.values())
+    assert hll.dense_add(ours, batch, 0) == hll.dense_add_py(theirs, batch, 0) == 4
+    assert ours == theirs
+
+
 def test_sparse_opcodes() -> None:
     buf = bytearray(hll.EMPTY)
     assert hll.decode(buf) == b"Z:16384"
