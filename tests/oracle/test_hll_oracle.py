@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from tests.conftest import Oracle, check_sequence
+from tests.conftest import Oracle, RawConnection, check_sequence
 from zyst.types import hll as zyst_hll
 
 Arg = bytes | str | int
@@ -406,3 +406,20 @@ def test_hlls_through_other_commands(o: Oracle) -> None:
             18: b":1\r\n",
         },
     )
+
+
+def test_watch_sees_pfcount_refresh_but_not_pfdebug(o: Oracle) -> None:
+    o.check("PFADD", "h", "a")
+    ran = b"*1\r\n$1\r\n1\r\n"
+    for other, runs in (
+        (("PFDEBUG", "TODENSE", "h"), True),  # no signal: EXEC runs
+        (("PFCOUNT", "h"), False),  # the cache refreshed: a change, EXEC aborts
+        (("PFCOUNT", "h"), True),  # cached: nothing changed
+    ):
+        o.check("WATCH", "h")
+        for side in (o.zyst, o.redis):
+            with RawConnection(side.sock.getpeername()[1]) as conn:
+                conn.command(*other)
+        o.check("MULTI")
+        o.check("ECHO", "1")
+        assert (o.check("EXEC") == ran) == runs, other

@@ -228,7 +228,7 @@ def pfdebug(client: Client, argv: list[bytes]) -> Reply:
         if buf[4] == hll.SPARSE:
             if not hll.to_dense(buf):
                 raise CommandError(errors.HLL_INVALID)
-            client.ctx.dirty += 1
+            _changed_quietly(client)
         return list(hll.unpack(buf))
     if sub == b"decode":
         if buf[4] != hll.SPARSE:
@@ -241,9 +241,16 @@ def pfdebug(client: Client, argv: list[bytes]) -> Reply:
             return 0
         if not hll.to_dense(buf):
             raise CommandError(errors.HLL_INVALID)
-        client.ctx.dirty += 1
+        _changed_quietly(client)
         return 1
     raise CommandError(errors.pfdebug_unknown(argv[1]))
+
+
+def _changed_quietly(client: Client) -> None:
+    """PFDEBUG's change of encoding: propagated (so replicas and the AOF turn dense too), but,
+    as in Redis, no key-modified signal (WATCH, tracking): the HLL's content is the same."""
+    client.ctx.dirty += 1
+    client.touched = []
 
 
 @command(
