@@ -1,0 +1,557 @@
+"""The stream type (Redis's ``t_stream.c`` data structure, without commands).
+
+A stream ID is one Python int, ``ms << 64 | seq``: it compares and sorts as Redis's IDs do.
+
+Layout. Entries live in *nodes* of consecutive IDs, as Redis keeps them in listpacks under a
+radix tree; a Python object per entry would cost ten times Redis's memory. A node holds:
+
+- ``ids``: an ``array('Q')`` of ``ms, seq`` pairs, one pair per entry;
+- ``offsets``: an ``array('I')``, where each entry starts in ``blob``;
+- ``blob``: a ``bytearray`` of encoded entries: one flag byte (bit 0 deleted, bit 1 "same fields
+  as the node's master fields"), then, without that bit, a varint count of fields; then each
+  field (without the bit) and value as a varint length and its bytes;
+- ``master``: the field names of the first entry appended to the node (Redis's master entry).
+
+The node boundaries follow Redis's rules (``stream-node-max-entries`` entries, live or deleted,
+and ``stream-node-max-bytes`` of Redis's own listpack, whose size :class:`_Node` tracks in
+``lp_bytes``), because approximate trimming (``MAXLEN ~``) removes whole nodes and its results
+must be Redis's. Deleting an entry only flags it, as Redis does, so a node's ID range and sizes
+stay what Redis's would be; a node whose last live entry goes is dropped.
+
+Invariants:
+
+- ``firsts[i]`` is the first ID ever appended to ``nodes[i]`` (Redis's rax key), ascending;
+- every node has at least one live entry; ``length`` is the count of live entries;
+- ``last_id`` >= every ID in the stream; ``max_deleted_id`` is the largest ID removed by XDEL.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from typing import TYPE_CHECKING, Final
+
+from zyst import errors
+from zyst.errors import CommandError
+
+if TYPE_CHECKING:
+    from zyst.types.streamgroups import ConsumerGroup
+
+MAX_ID: Final = (1 << 128) - 1
+U64: Final = (1 << 64) - 1
+_U64_LIMIT: Final = 1 << 64
+
+# Entry flag bits (Redis's STREAM_ITEM_FLAG_*: the same values, so the RDB code reuses them).
+FLAG_DELETED: Final = 1
+FLAG_SAMEFIELDS: Final = 2
+
+# Redis's STREAM_LISTPACK_MAX_SIZE: the largest listpack, and the most an entry may carry.
+LISTPACK_MAX_SIZE: Final = 1 << 30
+
+
+def format_id(sid: int) -> bytes:
+    """``ms-seq`` as Redis prints an ID: ``b"1526919030474-55"``."""
+    return b"%d-%d" % (sid >> 64, sid & U64)
+
+
+_SPACES: Final = b" \t\n\v\f\r"
+
+
+def _string2ull(raw: bytes) -> int | None:
+    """Redis's ``string2ull``: a canonical int64 unless negative, else what C's ``strtoull``
+    takes (leading blanks, a sign, leading zeros; a minus wraps around modulo 2**64); None if
+    invalid or beyond 2**64 - 1."""
+    canonical = lp_as_int(raw)
+    if canonical is not None:
+        return canonical if canonical >= 0 else None
+    text = raw.lstrip(_SPACES)
+    negative = False
+    if text[:1] in (b"+", b"-"):
+        negative = text[:1] == b"-"
+        text = text[1:]
+    if not text or not text.isdigit():
+        return None
+    value = int(text)
+    if value > U64:
+        return None
+    return (-value) % _U64_LIMIT if negative else value
+
+
+def _parse(arg: bytes, missing_seq: int, strict: bool, star: bool) -> tuple[int, bool]:
+    """Redis's ``streamGenericParseIDOrReply``: the ID and whether its sequence was given
+    (False for ``ms-*`` where ``star`` allows it)."""
+    if len(arg) > 127:
+        raise CommandError(errors.STREAM_INVALID_ID)
+    arg = arg.split(b"\0", 1)[0]  # Redis reads the argument as a C string
+    if strict and arg in (b"-", b"+"):
+        raise CommandError(errors.STREAM_INVALID_ID)
+    if arg == b"-":
+        return 0, True
+    if arg == b"+":
+        return MAX_ID, True
+    dash = arg.find(b"-")
+    head = arg if dash < 0 else arg[:dash]
+    ms = _string2ull(head)
+    if ms is None:
+        raise CommandError(errors.STREAM_INVALID_ID)
+    if dash < 0:
+        return ms << 64 | missing_seq, True
+    tail = arg[dash + 1 :]
+    if star and tail == b"*":
+        return ms << 64, False
+    seq = _string2ull(tail)
+    if seq is None:
+        raise CommandError(errors.STREAM_INVALID_ID)
+    return ms << 64 | seq, True
+
+
+def parse_id(arg: bytes, missing_seq: int) -> int:
+    """An ID argument: ``ms-seq``, ``ms`` (``missing_seq`` completes it: 0 for a start,
+    2**64-1 for an end), ``-`` (0-0) or ``+`` (the largest). STREAM_INVALID_ID otherwise."""
+    return _parse(arg, missing_seq, False, False)[0]
+
+
+def parse_strict_id(arg: bytes, missing_seq: int) -> int:
+    """As :func:`parse_id`, but ``-`` and ``+`` are invalid (Redis's strict parse)."""
+    return _parse(arg, missing_seq, True, False)[0]
+
+
+def parse_add_id(arg: bytes) -> tuple[int, bool]:
+    """XADD's explicit ID: ``ms-seq``, ``ms`` or ``ms-*``; returns the ID and whether the
+    sequence was given (False for ``ms-*``: the stream picks it)."""
+    return _parse(arg, 0, True, True)
+
+
+def parse_interval_id(arg: bytes, missing_seq: int) -> tuple[int, bool]:
+    """A range bound of XRANGE/XREVRANGE: an ID, or ``(`` and a strict ID (exclusive).
+    Returns the ID and whether it is exclusive."""
+    if len(arg) > 1 and arg[0] == 40:  # "("
+        return parse_strict_id(arg[1:], missing_seq), True
+    return parse_id(arg, missing_seq), False
+
+
+# -- Redis's listpack sizes (to place node boundaries where Redis does) -------------------------
+def _backlen_size(size: int) -> int:
+    if size <= 127:
+        return 1
+    if size < 16383:
+        return 2
+    if size < 2097151:
+        return 3
+    if size < 268435455:
+        return 4
+    return 5
+
+
+def lp_int_size(value: int) -> int:
+    """Bytes of an integer element in a listpack, its back-length included."""
+    if 0 <= value <= 127:
+        return 2
+    if -4096 <= value <= 4095:
+        return 3
+    if -32768 <= value <= 32767:
+        return 4
+    if -8388608 <= value <= 8388607:
+        return 5
+    if -2147483648 <= value <= 2147483647:
+        return 6
+    return 10
+
+
+def lp_as_int(raw: bytes) -> int | None:
+    """The integer a listpack stores ``raw`` as (Redis's ``lpStringToInt64``), or None."""
+    size = len(raw)
+    if size == 0 or size > 20:
+        return None
+    if raw == b"0":
+        return 0
+    digits = raw[1:] if raw[0] == 45 else raw  # "-"
+    if not digits or not digits.isdigit() or digits[0] == 48:
+        return None
+    value = int(raw)
+    if -(1 << 63) <= value < (1 << 63):
+        return value
+    return None
+
+
+def lp_str_size(raw: bytes) -> int:
+    """Bytes of a string element in a listpack (an integer-looking one is stored as one)."""
+    number = lp_as_int(raw)
+    if number is not None:
+        return lp_int_size(number)
+    size = len(raw)
+    head = size + (1 if size < 64 else 2 if size < 4096 else 5)
+    return head + _backlen_size(head)
+
+
+# -- varints of the entry blobs ----------------------------------------------------------------
+def _put_varint(out: bytearray, value: int) -> None:
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _put_string(out: bytearray, raw: bytes) -> None:
+    size = len(raw)
+    if size < 0x80:
+        out.append(size)
+    else:
+        _put_varint(out, size)
+    out += raw
+
+
+class _Node:
+    """Up to ``stream-node-max-entries`` consecutive entries (see the module docstring)."""
+
+    __slots__ = ("blob", "deleted", "ids", "live", "lp_rest", "master", "offsets")
+
+    def __init__(self, fields: list[bytes]) -> None:
+        self.ids = array("Q")
+        self.offsets = array("I")
+        self.blob = bytearray()
+        self.master: tuple[bytes, ...] = tuple(fields[0::2])
+        self.live = 0
+        self.deleted = 0
+        # Redis's listpack size without the two counters (live, deleted) that lead it: the
+        # header and end byte, the master fields and their count and terminator.
+        self.lp_rest = (
+            7
+            + lp_int_size(len(self.master))
+            + sum(lp_str_size(field) for field in self.master)
+            + lp_int_size(0)
+        )
+
+    def lp_bytes(self) -> int:
+        """The size Redis's listpack of this node would have."""
+        return self.lp_rest + lp_int_size(self.live) + lp_int_size(self.deleted)
+
+    def id_at(self, index: int) -> int:
+        ids = self.ids
+        return ids[2 * index] << 64 | ids[2 * index + 1]
+
+    def __len__(self) -> int:
+        """Entries stored, live and deleted."""
+        return len(self.offsets)
+
+    def is_deleted(self, index: int) -> bool:
+        return bool(self.blob[self.offsets[index]] & FLAG_DELETED)
+
+    def append(self, sid: int, fields: list[bytes], master_id: int) -> None:
+        blob = self.blob
+        self.offsets.append(len(blob))
+        self.ids.append(sid >> 64)
+        self.ids.append(sid & U64)
+        pairs = len(fields) >> 1
+        master = self.master
+        same = pairs == len(master) and all(fields[2 * i] == master[i] for i in range(len(master)))
+        ms_diff = (sid >> 64) - (master_id >> 64)
+        seq_diff = ((sid & U64) - (master_id & U64)) % _U64_LIMIT
+        if seq_diff >= 1 << 63:
+            seq_diff -= _U64_LIMIT
+        size = lp_int_size(FLAG_SAMEFIELDS if same else 0) + lp_int_size(ms_diff)
+        size += lp_int_size(seq_diff)
+        if same:
+            blob.append(FLAG_SAMEFIELDS)
+            for value in fields[1::2]:
+                _put_string(blob, value)
+                size += lp_str_size(value)
+            size += lp_int_size(pairs + 3)
+        else:
+            blob.append(0)
+            _put_varint(blob, pairs)
+            size += lp_int_size(pairs)
+            for item in fields:
+                _put_string(blob, item)
+                size += lp_str_size(item)
+            size += lp_int_size(2 * pairs + 4)
+        self.lp_rest += size
+        self.live += 1
+
+    def fields_at(self, index: int) -> list[bytes]:
+        """The ``[field, value, ...]`` of entry ``index``."""
+        blob = self.blob
+        at = self.offsets[index]
+        flags = blob[at]
+        at += 1
+        out: list[bytes] = []
+        if flags & FLAG_SAMEFIELDS:
+            for field in self.master:
+                size = blob[at]
+                at += 1
+                if size >= 0x80:
+                    size, at = _varint_tail(blob, at, size)
+                out.append(field)
+                out.append(bytes(blob[at : at + size]))
+                at += size
+            return out
+        count = blob[at]
+        at += 1
+        if count >= 0x80:
+            count, at = _varint_tail(blob, at, count)
+        for _ in range(2 * count):
+            size = blob[at]
+            at += 1
+            if size >= 0x80:
+                size, at = _varint_tail(blob, at, size)
+            out.append(bytes(blob[at : at + size]))
+            at += size
+        return out
+
+    def mark_deleted(self, index: int) -> None:
+        self.blob[self.offsets[index]] |= FLAG_DELETED
+        self.live -= 1
+        self.deleted += 1
+
+    def find(self, sid: int) -> int:
+        """The index of the first entry whose ID is >= ``sid`` (``len(self)`` if none)."""
+        lo, hi = 0, len(self.offsets)
+        ids = self.ids
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if (ids[2 * mid] << 64 | ids[2 * mid + 1]) < sid:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def last_id(self) -> int:
+        """The ID of the last entry stored (deleted or not), as Redis's lpGetEdgeStreamID."""
+        return self.id_at(len(self.offsets) - 1)
+
+
+def _varint_tail(blob: bytearray, at: int, first: int) -> tuple[int, int]:
+    value = first & 0x7F
+    shift = 7
+    while True:
+        byte = blob[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
+
+
+class Stream:
+    """A stream: its entries in nodes, its counters, its consumer groups (see the module
+    docstring for the layout and invariants)."""
+
+    __slots__ = (
+        "entries_added",
+        "firsts",
+        "groups",
+        "last_id",
+        "length",
+        "max_deleted_id",
+        "node_max_bytes",
+        "node_max_entries",
+        "nodes",
+    )
+
+    def __init__(self, node_max_entries: int = 100, node_max_bytes: int = 4096) -> None:
+        self.nodes: list[_Node] = []
+        self.firsts: list[int] = []
+        self.length = 0
+        self.last_id = 0
+        self.entries_added = 0
+        self.max_deleted_id = 0
+        self.groups: dict[bytes, ConsumerGroup] | None = None
+        # The server's stream-node-max-entries/-bytes when entries are added (the command
+        # sets them from the config before adding; 0 means no limit, as in Redis).
+        self.node_max_entries = node_max_entries
+        self.node_max_bytes = node_max_bytes
+
+    def __len__(self) -> int:
+        return self.length
+
+    def first_id(self) -> int:
+        """The first live entry's ID, 0 when empty."""
+        if not self.nodes:
+            return 0
+        node = self.nodes[0]
+        for index in range(len(node)):
+            if not node.is_deleted(index):
+                return node.id_at(index)
+        return 0  # pragma: no cover  (a node always holds a live entry)
+
+    def add(self, sid: int, fields: list[bytes]) -> None:
+        """Append an entry; the caller checked that ``sid`` > ``last_id``."""
+        node = self.nodes[-1] if self.nodes else None
+        if node is not None:
+            max_bytes = self.node_max_bytes
+            if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
+                max_bytes = LISTPACK_MAX_SIZE
+            total = 0
+            for item in fields:
+                total += len(item)
+            if node.lp_bytes() + total >= max_bytes or (
+                self.node_max_entries and len(node) >= self.node_max_entries
+            ):
+                node = None
+        if node is None:
+            node = _Node(fields)
+            self.nodes.append(node)
+            self.firsts.append(sid)
+        node.append(sid, fields, self.firsts[-1])
+        self.length += 1
+        self.entries_added += 1
+        self.last_id = sid
+
+    def _locate(self, sid: int) -> tuple[int, int]:
+        """The node holding ``sid`` if any, and the index of the first entry >= ``sid`` in it;
+        (-1, 0) when ``sid`` is before the first node."""
+        at = bisect_right(self.firsts, sid) - 1
+        if at < 0:
+            return -1, 0
+        return at, self.nodes[at].find(sid)
+
+    def lookup(self, sid: int) -> list[bytes] | None:
+        """One entry's ``[field, value, ...]``, None if absent or deleted."""
+        at, index = self._locate(sid)
+        if at < 0:
+            return None
+        node = self.nodes[at]
+        if index < len(node) and node.id_at(index) == sid and not node.is_deleted(index):
+            return node.fields_at(index)
+        return None
+
+    def delete(self, sid: int) -> bool:
+        """Remove one entry (XDEL); False if there was none. Updates ``max_deleted_id``."""
+        at, index = self._locate(sid)
+        if at < 0:
+            return False
+        node = self.nodes[at]
+        if index >= len(node) or node.id_at(index) != sid or node.is_deleted(index):
+            return False
+        self._remove(at, index)
+        if sid > self.max_deleted_id:
+            self.max_deleted_id = sid
+        return True
+
+    def _remove(self, at: int, index: int) -> None:
+        node = self.nodes[at]
+        if node.live == 1:
+            del self.nodes[at]
+            del self.firsts[at]
+        else:
+            node.mark_deleted(index)
+        self.length -= 1
+
+    def range(
+        self, start: int, end: int, count: int = 0, rev: bool = False
+    ) -> list[tuple[int, list[bytes]]]:
+        """Entries with ``start <= id <= end``, ascending (descending if ``rev``), at most
+        ``count`` of them (0: all)."""
+        out: list[tuple[int, list[bytes]]] = []
+        if start > end or not self.nodes:
+            return out
+        nodes = self.nodes
+        if not rev:
+            at, index = self._locate(start)
+            if at < 0:
+                at, index = 0, 0
+            while at < len(nodes):
+                node = nodes[at]
+                size = len(node)
+                while index < size:
+                    sid = node.id_at(index)
+                    if sid > end:
+                        return out
+                    if not node.is_deleted(index):
+                        out.append((sid, node.fields_at(index)))
+                        if count and len(out) >= count:
+                            return out
+                    index += 1
+                at += 1
+                index = 0
+            return out
+        at, index = self._locate(end)
+        if at < 0:
+            return out
+        node = nodes[at]
+        index = node.find(end + 1) - 1 if end < MAX_ID else len(node) - 1
+        while at >= 0:
+            node = nodes[at]
+            while index >= 0:
+                sid = node.id_at(index)
+                if sid < start:
+                    return out
+                if not node.is_deleted(index):
+                    out.append((sid, node.fields_at(index)))
+                    if count and len(out) >= count:
+                        return out
+                index -= 1
+            at -= 1
+            if at >= 0:
+                index = len(nodes[at]) - 1
+        return out
+
+    def ids(self) -> list[int]:
+        """Every live ID, ascending (for tests and small streams)."""
+        return [sid for sid, _ in self.range(0, MAX_ID)]
+
+    def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
+        """Redis's ``streamTrim``: remove entries from the head until at most ``maxlen``
+        remain, or none below ``minid``. ``approx`` removes whole nodes only; ``limit`` (not
+        0) caps the entries removed, counted by whole nodes. Returns how many went."""
+        removed = 0
+        nodes = self.nodes
+        while nodes:
+            if maxlen is not None and self.length <= maxlen:
+                break
+            node = nodes[0]
+            entries = node.live
+            if limit and removed + entries > limit:
+                break
+            if maxlen is not None:
+                whole = self.length - entries >= maxlen
+            else:
+                assert minid is not None
+                whole = node.last_id() < minid
+            if whole:
+                del nodes[0]
+                del self.firsts[0]
+                self.length -= entries
+                removed += entries
+                continue
+            if approx:
+                break
+            for index in range(len(node)):
+                if maxlen is not None:
+                    if self.length <= maxlen:
+                        break
+                elif node.id_at(index) >= minid:  # type: ignore[operator]
+                    break
+                if not node.is_deleted(index):
+                    node.mark_deleted(index)
+                    self.length -= 1
+                    removed += 1
+            break
+        return removed
+
+    def copy(self) -> Stream:
+        """A deep copy of the entries and counters (groups are copied by their owner)."""
+        other = Stream(self.node_max_entries, self.node_max_bytes)
+        other.firsts = list(self.firsts)
+        for node in self.nodes:
+            twin = _Node.__new__(_Node)
+            twin.ids = array("Q", node.ids)
+            twin.offsets = array("I", node.offsets)
+            twin.blob = bytearray(node.blob)
+            twin.master = node.master
+            twin.live = node.live
+            twin.deleted = node.deleted
+            twin.lp_rest = node.lp_rest
+            other.nodes.append(twin)
+        other.length = self.length
+        other.last_id = self.last_id
+        other.entries_added = self.entries_added
+        other.max_deleted_id = self.max_deleted_id
+        return other
+
+    def memory(self) -> int:
+        """Bytes held by the entries (MEMORY USAGE's estimate)."""
+        total = 64 + 8 * len(self.nodes) * 2
+        for node in self.nodes:
+            total += 200 + len(node.blob) + 4 * len(node.offsets) + 16 * len(node)
+        return total
