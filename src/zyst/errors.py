@@ -795,3 +795,7 @@ STREAM_XSETID_SMALLER = "ERR The ID specified in XSETID is smaller than the targ
 STREAM_XSETID_ENTRIES_ADDED = (
     "ERR The entries_added specified in XSETID is smaller than the target stream length"
 )
+STREAM_GT_ONLY_XREADGROUP = (
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
+    "<consumer> option."
+)

@@ -332,6 +332,34 @@ def _varint_tail(blob: bytearray, at: int, first: int) -> tuple[int, int]:
         shift += 7
 
 
+def _rax_nodes(keys: list[bytes], depth: int) -> int:
+    """Nodes of a rax holding ``keys`` (sorted, same length, distinct), below ``depth`` bytes
+    of shared prefix, counting the node at ``depth`` itself."""
+    if not keys:
+        return 1
+    if len(keys) == 1:
+        # One key left: a compressed node for the rest of it (if any), then its key node.
+        return 2 if depth < len(keys[0]) else 1
+    # Find the longest common prefix beyond depth: a compressed node covers it.
+    first, last = keys[0], keys[-1]
+    common = depth
+    while common < len(first) and first[common] == last[common]:
+        common += 1
+    nodes = 0
+    if common > depth:
+        nodes += 1  # the compressed node from depth to common
+    # A branching node at common, with one child per distinct next byte.
+    nodes += 1
+    group: list[bytes] = []
+    for key in keys:
+        if group and group[0][common] != key[common]:
+            nodes += _rax_nodes(group, common + 1) - 1 + 1
+            group = []
+        group.append(key)
+    nodes += _rax_nodes(group, common + 1)
+    return nodes
+
+
 class Stream:
     """A stream: its entries in nodes, its counters, its consumer groups (see the module
     docstring for the layout and invariants)."""
@@ -343,12 +371,10 @@ class Stream:
         "last_id",
         "length",
         "max_deleted_id",
-        "node_max_bytes",
-        "node_max_entries",
         "nodes",
     )
 
-    def __init__(self, node_max_entries: int = 100, node_max_bytes: int = 4096) -> None:
+    def __init__(self) -> None:
         self.nodes: list[_Node] = []
         self.firsts: list[int] = []
         self.length = 0
@@ -356,10 +382,6 @@ class Stream:
         self.entries_added = 0
         self.max_deleted_id = 0
         self.groups: dict[bytes, ConsumerGroup] | None = None
-        # The server's stream-node-max-entries/-bytes when entries are added (the command
-        # sets them from the config before adding; 0 means no limit, as in Redis).
-        self.node_max_entries = node_max_entries
-        self.node_max_bytes = node_max_bytes
 
     def __len__(self) -> int:
         return self.length
@@ -374,19 +396,41 @@ class Stream:
                 return node.id_at(index)
         return 0  # pragma: no cover  (a node always holds a live entry)
 
-    def add(self, sid: int, fields: list[bytes]) -> None:
-        """Append an entry; the caller checked that ``sid`` > ``last_id``."""
+    def last_live_id(self) -> int:
+        """The last live entry's ID (Redis's ``streamLastValidID``), 0 when empty."""
+        if not self.nodes:
+            return 0
+        node = self.nodes[-1]
+        for index in range(len(node) - 1, -1, -1):
+            if not node.is_deleted(index):
+                return node.id_at(index)
+        return 0  # pragma: no cover  (a node always holds a live entry)
+
+    def first_stored_id(self) -> int:
+        """The first entry's ID, deleted or not, MAX_ID when there is none (Redis's
+        ``streamGetEdgeID(s, 1, 0, ...)``, which XADD/XTRIM's MINID rewrite uses)."""
+        return self.firsts[0] if self.firsts else MAX_ID
+
+    def radix_tree_nodes(self) -> int:
+        """The node count of Redis's radix tree of the node keys (XINFO STREAM's
+        ``radix-tree-nodes``): keys are the 16 big-endian bytes of the first IDs; a run of
+        single-child nodes is one compressed node, as in ``rax.c``."""
+        keys = [sid.to_bytes(16, "big") for sid in self.firsts]
+        return _rax_nodes(keys, 0)
+
+    def add(
+        self, sid: int, fields: list[bytes], max_entries: int = 100, max_bytes: int = 4096
+    ) -> None:
+        """Append an entry; the caller checked that ``sid`` > ``last_id``. ``max_entries``
+        and ``max_bytes`` are the server's stream-node-max-entries/-bytes (0: no limit)."""
         node = self.nodes[-1] if self.nodes else None
         if node is not None:
-            max_bytes = self.node_max_bytes
             if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
                 max_bytes = LISTPACK_MAX_SIZE
             total = 0
             for item in fields:
                 total += len(item)
-            if node.lp_bytes() + total >= max_bytes or (
-                self.node_max_entries and len(node) >= self.node_max_entries
-            ):
+            if node.lp_bytes() + total >= max_bytes or (max_entries and len(node) >= max_entries):
                 node = None
         if node is None:
             node = _Node(fields)
@@ -531,7 +575,7 @@ class Stream:
 
     def copy(self) -> Stream:
         """A deep copy of the entries and counters (groups are copied by their owner)."""
-        other = Stream(self.node_max_entries, self.node_max_bytes)
+        other = Stream()
         other.firsts = list(self.firsts)
         for node in self.nodes:
             twin = _Node.__new__(_Node)
