@@ -42,6 +42,7 @@ from zyst.types.stream import (
     parse_interval_id,
     parse_strict_id,
 )
+from zyst.types.streamgroups import INVALID_ENTRIES_READ, group_lag, sorted_groups
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -687,8 +688,6 @@ def xinfo_help(client: Client, argv: list[bytes]) -> Reply:
 def _group_rows(stream: Stream, count: int) -> list[Any]:
     """XINFO STREAM FULL's ``groups``: each group with its PEL and consumers (up to ``count``
     pending entries each; 0: all)."""
-    from zyst.types.streamgroups import INVALID_ENTRIES_READ, group_lag, sorted_groups
-
     rows: list[Any] = []
     if not stream.groups:
         return rows

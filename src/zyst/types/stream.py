@@ -13,7 +13,7 @@ radix tree; a Python object per entry would cost ten times Redis's memory. A nod
 - ``master``: the field names of the first entry appended to the node (Redis's master entry).
 
 The node boundaries follow Redis's rules (``stream-node-max-entries`` entries, live or deleted,
-and ``stream-node-max-bytes`` of Redis's own listpack, whose size :class:`_Node` tracks in
+and ``stream-node-max-bytes`` of Redis's own listpack, whose size :class:`Node` tracks in
 ``lp_bytes``), because approximate trimming (``MAXLEN ~``) removes whole nodes and its results
 must be Redis's. Deleting an entry only flags it, as Redis does, so a node's ID range and sizes
 stay what Redis's would be; a node whose last live entry goes is dropped.
@@ -21,14 +21,17 @@ stay what Redis's would be; a node whose last live entry goes is dropped.
 Invariants:
 
 - ``firsts[i]`` is the first ID ever appended to ``nodes[i]`` (Redis's rax key), ascending;
-- every node has at least one live entry; ``length`` is the count of live entries;
+- a node loses its last live entry only through XDEL, which drops it (an exact MINID trim
+  may leave one with none, as Redis does); ``length`` is the count of live entries;
 - ``last_id`` >= every ID in the stream; ``max_deleted_id`` is the largest ID removed by XDEL.
 """
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_right
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
 from zyst import errors
@@ -201,7 +204,7 @@ def _put_string(out: bytearray, raw: bytes) -> None:
     out += raw
 
 
-class _Node:
+class Node:
     """Up to ``stream-node-max-entries`` consecutive entries (see the module docstring)."""
 
     __slots__ = ("blob", "deleted", "ids", "live", "lp_rest", "master", "offsets")
@@ -320,6 +323,36 @@ class _Node:
         return self.id_at(len(self.offsets) - 1)
 
 
+def node_from_entries(
+    master: list[bytes], entries: list[tuple[int, int, list[bytes]]], lp_bytes: int
+) -> Node:
+    """A node rebuilt from Redis's listpack contents: its master fields, then each entry's ID,
+    flags (deleted, same fields) and ``[field, value, ...]``; ``lp_bytes`` is that listpack's
+    size."""
+    node = Node(master[0:0])
+    node.master = tuple(master)
+    blob = node.blob
+    for sid, flags, fields in entries:
+        node.offsets.append(len(blob))
+        node.ids.append(sid >> 64)
+        node.ids.append(sid & U64)
+        if flags & FLAG_SAMEFIELDS:
+            blob.append(flags & (FLAG_DELETED | FLAG_SAMEFIELDS))
+            for value in fields[1::2]:
+                _put_string(blob, value)
+        else:
+            blob.append(flags & FLAG_DELETED)
+            _put_varint(blob, len(fields) >> 1)
+            for item in fields:
+                _put_string(blob, item)
+        if flags & FLAG_DELETED:
+            node.deleted += 1
+        else:
+            node.live += 1
+    node.lp_rest = lp_bytes - lp_int_size(node.live) - lp_int_size(node.deleted)
+    return node
+
+
 def _varint_tail(blob: bytearray, at: int, first: int) -> tuple[int, int]:
     value = first & 0x7F
     shift = 7
@@ -375,7 +408,7 @@ class Stream:
     )
 
     def __init__(self) -> None:
-        self.nodes: list[_Node] = []
+        self.nodes: list[Node] = []
         self.firsts: list[int] = []
         self.length = 0
         self.last_id = 0
@@ -388,23 +421,30 @@ class Stream:
 
     def first_id(self) -> int:
         """The first live entry's ID, 0 when empty."""
-        if not self.nodes:
-            return 0
-        node = self.nodes[0]
-        for index in range(len(node)):
-            if not node.is_deleted(index):
-                return node.id_at(index)
-        return 0  # pragma: no cover  (a node always holds a live entry)
+        for node in self.nodes:
+            if node.live:
+                for index in range(len(node)):
+                    if not node.is_deleted(index):
+                        return node.id_at(index)
+        return 0
+
+    def live_count(self) -> int:
+        """The live entries counted node by node (``length`` must equal it)."""
+        return sum(node.live for node in self.nodes)
+
+    def restore_node(self, master_id: int, node: Node) -> None:
+        """Append a node read from an RDB object (its master ID above every node's)."""
+        self.nodes.append(node)
+        self.firsts.append(master_id)
 
     def last_live_id(self) -> int:
         """The last live entry's ID (Redis's ``streamLastValidID``), 0 when empty."""
-        if not self.nodes:
-            return 0
-        node = self.nodes[-1]
-        for index in range(len(node) - 1, -1, -1):
-            if not node.is_deleted(index):
-                return node.id_at(index)
-        return 0  # pragma: no cover  (a node always holds a live entry)
+        for node in reversed(self.nodes):
+            if node.live:
+                for index in range(len(node) - 1, -1, -1):
+                    if not node.is_deleted(index):
+                        return node.id_at(index)
+        return 0
 
     def first_stored_id(self) -> int:
         """The first entry's ID, deleted or not, MAX_ID when there is none (Redis's
@@ -433,7 +473,7 @@ class Stream:
             if node.lp_bytes() + total >= max_bytes or (max_entries and len(node) >= max_entries):
                 node = None
         if node is None:
-            node = _Node(fields)
+            node = Node(fields)
             self.nodes.append(node)
             self.firsts.append(sid)
         node.append(sid, fields, self.firsts[-1])
@@ -530,6 +570,13 @@ class Stream:
                 index = len(nodes[at]) - 1
         return out
 
+    def entries(self) -> Iterator[tuple[int, list[bytes]]]:
+        """Every live entry, ascending, one node decoded at a time."""
+        for node in self.nodes:
+            for index in range(len(node)):
+                if not node.is_deleted(index):
+                    yield node.id_at(index), node.fields_at(index)
+
     def ids(self) -> list[int]:
         """Every live ID, ascending (for tests and small streams)."""
         return [sid for sid, _ in self.range(0, MAX_ID)]
@@ -578,7 +625,7 @@ class Stream:
         other = Stream()
         other.firsts = list(self.firsts)
         for node in self.nodes:
-            twin = _Node.__new__(_Node)
+            twin = Node.__new__(Node)
             twin.ids = array("Q", node.ids)
             twin.offsets = array("I", node.offsets)
             twin.blob = bytearray(node.blob)
@@ -594,8 +641,13 @@ class Stream:
         return other
 
     def memory(self) -> int:
-        """Bytes held by the entries (MEMORY USAGE's estimate)."""
-        total = 64 + 8 * len(self.nodes) * 2
-        for node in self.nodes:
-            total += 200 + len(node.blob) + 4 * len(node.offsets) + 16 * len(node)
+        """Bytes held by the stream (MEMORY USAGE): its objects as Python accounts them, the
+        consumer groups estimated per pending entry and consumer."""
+        size = sys.getsizeof
+        total = size(self) + size(self.nodes) + size(self.firsts)
+        for node, first in zip(self.nodes, self.firsts, strict=True):
+            total += size(node) + size(node.ids) + size(node.offsets) + size(node.blob)
+            total += size(first) + size(node.master)
+        for group in (self.groups or {}).values():
+            total += 200 + 150 * len(group.pending) + 150 * len(group.consumers)
         return total
