@@ -419,6 +419,20 @@ class Stream:
     def __len__(self) -> int:
         return self.length
 
+    def __eq__(self, other: object) -> bool:
+        """The same entries, counters and consumer group names (tests compare keyspaces)."""
+        if not isinstance(other, Stream):
+            return NotImplemented
+        mine = (self.length, self.last_id, self.entries_added, self.max_deleted_id)
+        theirs = (other.length, other.last_id, other.entries_added, other.max_deleted_id)
+        return (
+            mine == theirs
+            and sorted(self.groups or ()) == sorted(other.groups or ())
+            and list(self.entries()) == list(other.entries())
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
     def first_id(self) -> int:
         """The first live entry's ID, 0 when empty."""
         for node in self.nodes:
