@@ -5,8 +5,10 @@ A stream ID is one Python int, ``ms << 64 | seq``: it compares and sorts as Redi
 Layout. Entries live in *nodes* of consecutive IDs, as Redis keeps them in listpacks under a
 radix tree; a Python object per entry would cost ten times Redis's memory. A node holds:
 
-- ``ids``: an ``array('Q')`` of ``ms, seq`` pairs, one pair per entry;
-- ``offsets``: an ``array('I')``, where each entry starts in ``blob``;
+- ``ids``: an ``array`` of ``ms - base, seq`` pairs, one pair per entry (``base`` is the ms of
+  the node's first ID): 32-bit items while both fit, 64-bit ones from the first that does not;
+- ``offsets``: an ``array``, where each entry starts in ``blob`` (16-bit items while the blob
+  is under 64 KiB, 32-bit ones after);
 - ``blob``: a ``bytearray`` of encoded entries: one flag byte (bit 0 deleted, bit 1 "same fields
   as the node's master fields"), then, without that bit, a varint count of fields; then each
   field (without the bit) and value as a varint length and its bytes;
@@ -207,13 +209,14 @@ def _put_string(out: bytearray, raw: bytes) -> None:
 class Node:
     """Up to ``stream-node-max-entries`` consecutive entries (see the module docstring)."""
 
-    __slots__ = ("blob", "deleted", "ids", "live", "lp_rest", "master", "offsets")
+    __slots__ = ("base", "blob", "deleted", "ids", "live", "lp_rest", "master", "offsets")
 
-    def __init__(self, fields: list[bytes]) -> None:
-        self.ids = array("Q")
-        self.offsets = array("I")
+    def __init__(self, master: tuple[bytes, ...], base: int) -> None:
+        self.base = base
+        self.ids = array("I")
+        self.offsets = array("H")
         self.blob = bytearray()
-        self.master: tuple[bytes, ...] = tuple(fields[0::2])
+        self.master = master
         self.live = 0
         self.deleted = 0
         # Redis's listpack size without the two counters (live, deleted) that lead it: the
@@ -231,7 +234,27 @@ class Node:
 
     def id_at(self, index: int) -> int:
         ids = self.ids
-        return ids[2 * index] << 64 | ids[2 * index + 1]
+        return (ids[2 * index] + self.base) << 64 | ids[2 * index + 1]
+
+    def _push(self, sid: int, at: int) -> None:
+        """Record the ID and blob offset of a new entry, widening the arrays if needed."""
+        offsets = self.offsets
+        if at > 0xFFFF and offsets.typecode == "H":
+            offsets = self.offsets = array("I", offsets)
+        offsets.append(at)
+        ms = (sid >> 64) - self.base
+        seq = sid & U64
+        ids = self.ids
+        if (ms > 0xFFFFFFFF or seq > 0xFFFFFFFF) and ids.typecode == "I":
+            ids = self.ids = array("Q", ids)
+        ids.append(ms)
+        ids.append(seq)
+
+    def seal(self) -> None:
+        """Give back the room kept for appends: the node is full."""
+        self.ids = array(self.ids.typecode, self.ids)
+        self.offsets = array(self.offsets.typecode, self.offsets)
+        self.blob = bytearray(self.blob)
 
     def __len__(self) -> int:
         """Entries stored, live and deleted."""
@@ -242,9 +265,7 @@ class Node:
 
     def append(self, sid: int, fields: list[bytes], master_id: int) -> None:
         blob = self.blob
-        self.offsets.append(len(blob))
-        self.ids.append(sid >> 64)
-        self.ids.append(sid & U64)
+        self._push(sid, len(blob))
         pairs = len(fields) >> 1
         master = self.master
         same = pairs == len(master) and all(fields[2 * i] == master[i] for i in range(len(master)))
@@ -310,9 +331,10 @@ class Node:
         """The index of the first entry whose ID is >= ``sid`` (``len(self)`` if none)."""
         lo, hi = 0, len(self.offsets)
         ids = self.ids
+        base = self.base
         while lo < hi:
             mid = (lo + hi) >> 1
-            if (ids[2 * mid] << 64 | ids[2 * mid + 1]) < sid:
+            if ((ids[2 * mid] + base) << 64 | ids[2 * mid + 1]) < sid:
                 lo = mid + 1
             else:
                 hi = mid
@@ -329,13 +351,10 @@ def node_from_entries(
     """A node rebuilt from Redis's listpack contents: its master fields, then each entry's ID,
     flags (deleted, same fields) and ``[field, value, ...]``; ``lp_bytes`` is that listpack's
     size."""
-    node = Node(master[0:0])
-    node.master = tuple(master)
+    node = Node(tuple(master), entries[0][0] >> 64 if entries else 0)
     blob = node.blob
     for sid, flags, fields in entries:
-        node.offsets.append(len(blob))
-        node.ids.append(sid >> 64)
-        node.ids.append(sid & U64)
+        node._push(sid, len(blob))
         if flags & FLAG_SAMEFIELDS:
             blob.append(flags & (FLAG_DELETED | FLAG_SAMEFIELDS))
             for value in fields[1::2]:
@@ -487,7 +506,13 @@ class Stream:
             if node.lp_bytes() + total >= max_bytes or (max_entries and len(node) >= max_entries):
                 node = None
         if node is None:
-            node = Node(fields)
+            master = tuple(fields[0::2])
+            if self.nodes:
+                last = self.nodes[-1]
+                last.seal()
+                if last.master == master:
+                    master = last.master  # one tuple for a run of nodes of the same fields
+            node = Node(master, sid >> 64)
             self.nodes.append(node)
             self.firsts.append(sid)
         node.append(sid, fields, self.firsts[-1])
@@ -640,8 +665,9 @@ class Stream:
         other.firsts = list(self.firsts)
         for node in self.nodes:
             twin = Node.__new__(Node)
-            twin.ids = array("Q", node.ids)
-            twin.offsets = array("I", node.offsets)
+            twin.base = node.base
+            twin.ids = array(node.ids.typecode, node.ids)
+            twin.offsets = array(node.offsets.typecode, node.offsets)
             twin.blob = bytearray(node.blob)
             twin.master = node.master
             twin.live = node.live
