@@ -34,13 +34,11 @@ import sys
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from zyst import errors
 from zyst.errors import CommandError
-
-if TYPE_CHECKING:
-    from zyst.types.streamgroups import ConsumerGroup
+from zyst.types.streamgroups import Consumer, ConsumerGroup, Pending
 
 MAX_ID: Final = (1 << 128) - 1
 U64: Final = (1 << 64) - 1
@@ -412,6 +410,18 @@ def _rax_nodes(keys: list[bytes], depth: int) -> int:
     return nodes
 
 
+def _copy_group(group: ConsumerGroup) -> ConsumerGroup:
+    twin = ConsumerGroup(group.last_id, group.entries_read)
+    for name, consumer in group.consumers.items():
+        other = Consumer(name, consumer.seen_time_ms)
+        twin.consumers[name] = other
+        for sid, nack in consumer.pending.items():
+            copied = Pending(other, nack.delivery_time_ms, nack.delivery_count)
+            twin.pending[sid] = copied
+            other.pending[sid] = copied
+    return twin
+
+
 class Stream:
     """A stream: its entries in nodes, its counters, its consumer groups (see the module
     docstring for the layout and invariants)."""
@@ -660,7 +670,8 @@ class Stream:
         return removed
 
     def copy(self) -> Stream:
-        """A deep copy of the entries and counters (groups are copied by their owner)."""
+        """A deep copy: entries, counters, and the consumer groups with their consumers and
+        pending entries (COPY's, as Redis's ``streamDup``)."""
         other = Stream()
         other.firsts = list(self.firsts)
         for node in self.nodes:
@@ -678,6 +689,8 @@ class Stream:
         other.last_id = self.last_id
         other.entries_added = self.entries_added
         other.max_deleted_id = self.max_deleted_id
+        if self.groups is not None:
+            other.groups = {name: _copy_group(group) for name, group in self.groups.items()}
         return other
 
     def memory(self) -> int:
