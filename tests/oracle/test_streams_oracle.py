@@ -240,6 +240,7 @@ def test_copy_rename_and_scan_type(o: Oracle) -> None:
         ("XDEL", "s", "1-1"),
         ("COPY", "s", "c"),
         ("XADD", "s", "3-1", "f", "x"),
+        ("XDEL", "s", "2-1"),
         ("XRANGE", "c", "-", "+"),
         ("XINFO", "STREAM", "c"),
         ("RENAME", "c", "d"),
@@ -248,6 +249,26 @@ def test_copy_rename_and_scan_type(o: Oracle) -> None:
     )
     ours, theirs = (parse_reply(raw) for raw in o.run("SCAN", "0", "TYPE", "stream", "COUNT", "9"))
     assert sorted(ours[1]) == sorted(theirs[1]) == [b"d", b"s"]
+
+
+def test_node_boundaries_follow_redis_listpack_sizes(no_compression: Oracle) -> None:
+    """Where a new node starts depends on the size Redis's listpack would have: integers and
+    strings of each encoding width, fields like and unlike the master entry's."""
+    oracle = no_compression
+    values = ["0", "127", "128", "-1", "4095", "4096", "-4097", "32768", "8388608", "2147483648"]
+    values += ["9223372036854775807", "9223372036854775808", "-0", "01", "x" * 63, "x" * 64]
+    values += ["x" * 127, "x" * 128, "x" * 4095, "x" * 4096, ""]
+    small = ["x" * 64, "1", "x" * 63, "ab", "x" * 64, "-3", "x" * 64, "x" * 10]
+    for limit in [*range(150, 250), 5000]:
+        commands: list[Command] = [("CONFIG", "SET", "stream-node-max-bytes", limit)]
+        for name, chosen in (("all", values), ("small", small)):
+            key = f"{name}{limit}"
+            for n, value in enumerate(chosen * 2):
+                fields = ("f", value) if n % 3 else ("g", value, "f", value)
+                commands.append(("XADD", key, f"{n + 1}-{n % 5}", *fields))
+            commands += [("XINFO", "STREAM", key), ("DUMP", key)]
+        oracle.check_many(commands)
+    oracle.check("CONFIG", "SET", "stream-node-max-bytes", "4096")
 
 
 # -- seeded random sequences --------------------------------------------------------------------
