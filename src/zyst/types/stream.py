@@ -403,7 +403,7 @@ def _rax_nodes(keys: list[bytes], depth: int) -> int:
     group: list[bytes] = []
     for key in keys:
         if group and group[0][common] != key[common]:
-            nodes += _rax_nodes(group, common + 1) - 1 + 1
+            nodes += _rax_nodes(group, common + 1)
             group = []
         group.append(key)
     nodes += _rax_nodes(group, common + 1)
@@ -675,12 +675,10 @@ class Stream:
         other = Stream()
         other.firsts = list(self.firsts)
         for node in self.nodes:
-            twin = Node.__new__(Node)
-            twin.base = node.base
+            twin = Node(node.master, node.base)
             twin.ids = array(node.ids.typecode, node.ids)
             twin.offsets = array(node.offsets.typecode, node.offsets)
             twin.blob = bytearray(node.blob)
-            twin.master = node.master
             twin.live = node.live
             twin.deleted = node.deleted
             twin.lp_rest = node.lp_rest
