@@ -107,7 +107,9 @@ def test_trims_by_length_and_id() -> None:
     assert stream.trim(None, sid(60, 0), True, 0) == 5  # node 41-50 goes; 51-60 ends at 60-0
     assert stream.trim(None, sid(60, 0), False, 0) == 9
     assert stream.first_id() == sid(60, 0)
-    assert stream.trim(0, None, True, 10) == 0  # LIMIT below a node's entries
+    # LIMIT counts whole nodes: the one live entry left in node 51-60 goes, then a node of
+    # ten would pass the limit of 10.
+    assert stream.trim(0, None, True, 10) == 1
 
 
 def test_arrays_widen_for_large_ids_and_blobs() -> None:
