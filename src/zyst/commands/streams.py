@@ -536,7 +536,9 @@ def xread_keys(argv: list[bytes]) -> list[bytes]:
     ),
     acl_categories=("read", "stream", "slow", "blocking"),
     key_specs=(
-        KeySpec(flags=("RO", "access"), keyword="STREAMS", startfrom=1, lastkey=-1, limit=2),
+        KeySpec(
+            flags=("RO", "access"), keyword="STREAMS", startfrom=1, lastkey=-1, step=1, limit=2
+        ),
     ),
     getkeys=xread_keys,
 )
