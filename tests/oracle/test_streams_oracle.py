@@ -15,7 +15,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Oracle, Pair, RawConnection, ServerProcess, parse_reply, wait_until
+from tests.conftest import (
+    Oracle,
+    Pair,
+    RawConnection,
+    ServerProcess,
+    check_keyspace_traffic,
+    parse_reply,
+    wait_until,
+)
 from zyst.protocol.resp import encode_command
 
 Arg = bytes | str | int
@@ -269,6 +277,26 @@ def test_node_boundaries_follow_redis_listpack_sizes(no_compression: Oracle) -> 
             commands += [("XINFO", "STREAM", key), ("DUMP", key)]
         oracle.check_many(commands)
     oracle.check("CONFIG", "SET", "stream-node-max-bytes", "4096")
+
+
+def test_keyspace_hits_and_misses(oracle: Oracle) -> None:
+    """Reads count as Redis's lookups do (XREAD looks each key up twice), writes not at all."""
+    check_keyspace_traffic(
+        oracle,
+        [
+            (("XADD", "s", "1-1", "f", "v"), (0, 0)),
+            (("XLEN", "s"), (1, 0)),
+            (("XLEN", "nokey"), (0, 1)),
+            (("XRANGE", "s", "-", "+"), (1, 0)),
+            (("XREVRANGE", "nokey", "+", "-"), (0, 1)),
+            (("XREAD", "STREAMS", "s", "nokey", "0", "0"), (2, 2)),
+            (("XREAD", "STREAMS", "s", "$"), (2, 0)),
+            (("XINFO", "STREAM", "s"), (1, 0)),
+            (("XDEL", "s", "1-1"), (0, 0)),
+            (("XTRIM", "s", "MAXLEN", "0"), (0, 0)),
+            (("XSETID", "s", "5-5"), (0, 0)),
+        ],
+    )
 
 
 # -- seeded random sequences --------------------------------------------------------------------
