@@ -31,7 +31,7 @@ from zyst.commands.table import Handler, KeySpec, Reply, command, container, sub
 from zyst.errors import CommandError
 from zyst.keyevents import STREAM
 from zyst.numbers import LLONG_MAX
-from zyst.protocol.resp import NULL_ARRAY, OK, KeyedArrays, Map
+from zyst.protocol.resp import NULL_ARRAY, OK, KeyedArrays, Map, Raw
 from zyst.types.stream import (
     LISTPACK_MAX_SIZE,
     MAX_ID,
@@ -402,7 +402,7 @@ def _xrange(client: Client, argv: list[bytes], rev: bool) -> Reply:
         return []
     if count == 0:
         return NULL_ARRAY
-    return entries_reply(stream.range(start, end, max(count, 0), rev))
+    return Raw(stream.range_resp(start, end, max(count, 0), rev))
 
 
 @_xcommand(
@@ -561,7 +561,7 @@ def xread(client: Client, argv: list[bytes]) -> Reply:
         if type(value) is not Stream or not value.length:
             continue
         if value.last_live_id() > gt:
-            found.append((key, entries_reply(value.range(gt + 1, MAX_ID, args.count))))
+            found.append((key, Raw(value.range_resp(gt + 1, MAX_ID, args.count))))
     if found:
         return KeyedArrays(found)
     if args.timeout_ms < 0:

@@ -320,6 +320,45 @@ class Node:
             at += size
         return out
 
+    def write_resp(self, index: int, out: bytearray) -> None:
+        """Append entry ``index`` as RESP, ``*2 id *2n field value ...``."""
+        blob = self.blob
+        at = self.offsets[index]
+        flags = blob[at]
+        at += 1
+        sid = format_id(self.id_at(index))
+        out += b"*2\r\n$%d\r\n" % len(sid)
+        out += sid
+        if flags & FLAG_SAMEFIELDS:
+            master = self.master
+            out += b"\r\n*%d\r\n" % (2 * len(master))
+            for field in master:
+                size = blob[at]
+                at += 1
+                if size >= 0x80:
+                    size, at = _varint_tail(blob, at, size)
+                out += b"$%d\r\n" % len(field)
+                out += field
+                out += b"\r\n$%d\r\n" % size
+                out += blob[at : at + size]
+                out += b"\r\n"
+                at += size
+            return
+        count = blob[at]
+        at += 1
+        if count >= 0x80:
+            count, at = _varint_tail(blob, at, count)
+        out += b"\r\n*%d\r\n" % (2 * count)
+        for _ in range(2 * count):
+            size = blob[at]
+            at += 1
+            if size >= 0x80:
+                size, at = _varint_tail(blob, at, size)
+            out += b"$%d\r\n" % size
+            out += blob[at : at + size]
+            out += b"\r\n"
+            at += size
+
     def mark_deleted(self, index: int) -> None:
         self.blob[self.offsets[index]] |= FLAG_DELETED
         self.live -= 1
@@ -570,12 +609,10 @@ class Stream:
             node.mark_deleted(index)
         self.length -= 1
 
-    def range(
-        self, start: int, end: int, count: int = 0, rev: bool = False
-    ) -> list[tuple[int, list[bytes]]]:
-        """Entries with ``start <= id <= end``, ascending (descending if ``rev``), at most
+    def _positions(self, start: int, end: int, count: int, rev: bool) -> list[tuple[Node, int]]:
+        """Where the live entries with ``start <= id <= end`` are, in the order asked, at most
         ``count`` of them (0: all)."""
-        out: list[tuple[int, list[bytes]]] = []
+        out: list[tuple[Node, int]] = []
         if start > end or not self.nodes:
             return out
         nodes = self.nodes
@@ -587,11 +624,10 @@ class Stream:
                 node = nodes[at]
                 size = len(node)
                 while index < size:
-                    sid = node.id_at(index)
-                    if sid > end:
+                    if node.id_at(index) > end:
                         return out
                     if not node.is_deleted(index):
-                        out.append((sid, node.fields_at(index)))
+                        out.append((node, index))
                         if count and len(out) >= count:
                             return out
                     index += 1
@@ -606,11 +642,10 @@ class Stream:
         while at >= 0:
             node = nodes[at]
             while index >= 0:
-                sid = node.id_at(index)
-                if sid < start:
+                if node.id_at(index) < start:
                     return out
                 if not node.is_deleted(index):
-                    out.append((sid, node.fields_at(index)))
+                    out.append((node, index))
                     if count and len(out) >= count:
                         return out
                 index -= 1
@@ -618,6 +653,25 @@ class Stream:
             if at >= 0:
                 index = len(nodes[at]) - 1
         return out
+
+    def range(
+        self, start: int, end: int, count: int = 0, rev: bool = False
+    ) -> list[tuple[int, list[bytes]]]:
+        """Entries with ``start <= id <= end``, ascending (descending if ``rev``), at most
+        ``count`` of them (0: all)."""
+        return [
+            (node.id_at(index), node.fields_at(index))
+            for node, index in self._positions(start, end, count, rev)
+        ]
+
+    def range_resp(self, start: int, end: int, count: int = 0, rev: bool = False) -> bytes:
+        """:meth:`range` as the RESP array a range reply is (the same in RESP2 and RESP3):
+        ``[[id, [field, value, ...]], ...]``, written straight from the nodes' bytes."""
+        positions = self._positions(start, end, count, rev)
+        out = bytearray(b"*%d\r\n" % len(positions))
+        for node, index in positions:
+            node.write_resp(index, out)
+        return bytes(out)
 
     def entries(self) -> Iterator[tuple[int, list[bytes]]]:
         """Every live entry, ascending, one node decoded at a time."""
