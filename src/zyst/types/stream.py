@@ -48,6 +48,14 @@ _U64_LIMIT: Final = 1 << 64
 FLAG_DELETED: Final = 1
 FLAG_SAMEFIELDS: Final = 2
 
+# "$<n>\r\n" for the short lengths most fields and values have (range_resp writes many).
+_BULK_HEADERS: Final = [b"$%d\r\n" % n for n in range(256)]
+
+
+def _bulk_header(size: int) -> bytes:
+    return _BULK_HEADERS[size] if size < 256 else b"$%d\r\n" % size
+
+
 # Redis's STREAM_LISTPACK_MAX_SIZE: the largest listpack, and the most an entry may carry.
 LISTPACK_MAX_SIZE: Final = 1 << 30
 
@@ -337,9 +345,10 @@ class Node:
                 at += 1
                 if size >= 0x80:
                     size, at = _varint_tail(blob, at, size)
-                out += b"$%d\r\n" % len(field)
+                out += _bulk_header(len(field))
                 out += field
-                out += b"\r\n$%d\r\n" % size
+                out += b"\r\n"
+                out += _bulk_header(size)
                 out += blob[at : at + size]
                 out += b"\r\n"
                 at += size
@@ -354,7 +363,7 @@ class Node:
             at += 1
             if size >= 0x80:
                 size, at = _varint_tail(blob, at, size)
-            out += b"$%d\r\n" % size
+            out += _bulk_header(size)
             out += blob[at : at + size]
             out += b"\r\n"
             at += size
