@@ -32,6 +32,8 @@ HOT_MODULES = [
     "src/zyst/commands/scan.py",
     "src/zyst/commands/zsets.py",
     "src/zyst/types/zset.py",
+    "src/zyst/types/stream.py",
+    "src/zyst/commands/streams.py",
     "src/zyst/keyspace.py",
     "src/zyst/access.py",
     "src/zyst/notify.py",

@@ -821,6 +821,12 @@ SETTINGS: tuple[Setting[Any], ...] = (
         for name, attr, low, high in _ENCODING_SETTINGS
     ),
     _int_setting(
+        "stream-node-max-entries", 0, LLONG_MAX, "most entries of one stream node (0: no limit)"
+    ),
+    _memory_setting(
+        "stream-node-max-bytes", 0, LLONG_MAX, "most bytes of one stream node (0: no limit)"
+    ),
+    _int_setting(
         "tracking-table-max-keys",
         0,
         LLONG_MAX,
@@ -1009,6 +1015,8 @@ class Config:
     zset_max_listpack_entries: int = 128
     zset_max_listpack_value: int = 64
     hll_sparse_max_bytes: int = 3000
+    stream_node_max_entries: int = 100
+    stream_node_max_bytes: int = 4096
     tracking_table_max_keys: int = 1000000
     slowlog_log_slower_than: int = 10000
     slowlog_max_len: int = 128

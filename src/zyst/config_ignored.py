@@ -136,9 +136,6 @@ _ROWS: tuple[tuple[tuple[str, ...], Parser], ...] = (
     # -- persistence details --
     (("aof-rewrite-incremental-fsync", "rdb-save-incremental-fsync"), _BOOL),
     (("no-appendfsync-on-rewrite", "aof-load-truncated", "aof-disable-auto-gc"), _BOOL),
-    # -- data types Zyst does not have yet --
-    (("stream-node-max-entries",), _integer(0, LLONG_MAX)),
-    (("stream-node-max-bytes",), _memory(0, _LONG_MAX)),
     # -- replication --
     (("replicaof", "slaveof"), _replicaof),
     (("masterauth", "masteruser", "replica-announce-ip", "slave-announce-ip"), _TEXT),

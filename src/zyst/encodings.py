@@ -86,6 +86,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Final
 
 from zyst.numbers import strict_int
+from zyst.types.stream import Stream
 from zyst.types.zset import ZSet
 
 if TYPE_CHECKING:
@@ -200,6 +201,8 @@ def encoding(db: Database, key: bytes, value: Any, limits: Limits) -> bytes:
         return b"quicklist"
     if kind is bytearray:
         return b"raw"  # modified in place
+    if kind is Stream:
+        return b"stream"
     mark = _mark(db, key, value)
     if kind is bytes:
         if mark is not None and mark.kind == EMBSTR:

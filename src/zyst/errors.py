@@ -770,3 +770,45 @@ def pfdebug_unknown(sub: bytes) -> str:
 
 def pfselftest_failed(detail: str) -> str:
     return f"ERR TESTFAILED {detail}"
+# -- streams (t_stream.c) ----------------------------------------------------------------------
+STREAM_INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
+STREAM_MAXLEN_MINID = (
+    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+)
+STREAM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+STREAM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+STREAM_LIMIT_NO_STRATEGY = (
+    "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+)
+STREAM_XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+STREAM_LIMIT_NO_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+STREAM_XADD_ZERO_ID = "ERR The ID specified in XADD must be greater than 0-0"
+STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+STREAM_XADD_SMALLER = (
+    "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+)
+STREAM_TOO_LARGE = "ERR Elements are too large to be stored"
+STREAM_INVALID_START = "ERR invalid start ID for the interval"
+STREAM_INVALID_END = "ERR invalid end ID for the interval"
+STREAM_BLOCK_IN_SCRIPT = "ERR {} command is not allowed with BLOCK option from scripts"
+STREAM_UNBALANCED = (
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."
+)
+STREAM_GROUP_ONLY_XREADGROUP = (
+    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+)
+STREAM_NOACK_ONLY_XREADGROUP = (
+    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+)
+STREAM_ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive"
+STREAM_XSETID_BELOW_MAXDELETED = (
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+)
+STREAM_XSETID_SMALLER = "ERR The ID specified in XSETID is smaller than the target stream top item"
+STREAM_XSETID_ENTRIES_ADDED = (
+    "ERR The entries_added specified in XSETID is smaller than the target stream length"
+)
+STREAM_GT_ONLY_XREADGROUP = (
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
+    "<consumer> option."
+)

@@ -245,6 +245,14 @@ class KeyEvents:
             db_index, key = pending.pop(0)
             self.emit(NEW, b"new", db_index, key)
 
+    def command_event(self, kind: int, event: bytes, db_index: int, key: bytes) -> None:
+        """Publish ``event`` from inside a command, for commands whose events depend on more
+        than :meth:`written` can see (XADD publishes ``xtrim`` only when its trim removed
+        something): a ``new`` still pending for that key goes first, as Redis's order has it."""
+        if self.flags & kind:
+            self._announce_new(db_index, key)
+            self.emit(kind, event, db_index, key)
+
     def _announce_new(self, db_index: int, key: bytes) -> None:
         pending = self.pending_new
         if pending and (db_index, key) in pending:

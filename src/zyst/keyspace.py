@@ -10,6 +10,7 @@ list        ``collections.deque``      list
 hash        ``dict[bytes, bytes]``     hash
 set         ``set[bytes]``             set
 zset        :class:`~zyst.types.zset.ZSet` zset
+stream      :class:`~zyst.types.stream.Stream` stream
 =========== ========================== ==========
 
 A string is ``bytes`` until a command modifies it in place (APPEND, SETRANGE, SETBIT, BITFIELD's
@@ -79,9 +80,10 @@ from zyst import access, errors
 from zyst.errors import CommandError
 from zyst.notify import KeySignal
 from zyst.scanning import CollectionScans, KeyLog
+from zyst.types.stream import Stream
 from zyst.types.zset import ZSet
 
-Value = Any  # bytes | bytearray | deque[bytes] | dict[bytes, bytes] | set[bytes] | ZSet
+Value = Any  # bytes | bytearray | deque[bytes] | dict[bytes, bytes] | set[bytes] | ZSet | Stream
 
 TYPE_NAMES: dict[type, bytes] = {
     bytes: b"string",
@@ -90,6 +92,7 @@ TYPE_NAMES: dict[type, bytes] = {
     dict: b"hash",
     set: b"set",
     ZSet: b"zset",
+    Stream: b"stream",
 }
 
 
@@ -352,7 +355,10 @@ class Database:
         waits for it, mark it ready for :meth:`zyst.blocking.BlockingManager.serve`. Commands
         that put a collection at a key other than through :meth:`get_or_create` or :meth:`add`
         call this. As in Redis, only a key that comes into being is ready: a value written over
-        an existing key (``dbOverwrite``: ZUNIONSTORE onto a string) serves nobody."""
+        an existing key (``dbOverwrite``: ZUNIONSTORE onto a string) serves nobody. The one
+        exception is a stream, which waiters watch for new entries: XADD calls this for an
+        existing stream too (only while ``Keyspace.waited`` is not empty, so it costs nothing
+        while nobody waits)."""
         keyspace = self.keyspace
         slot = (self.index, key)
         if slot in keyspace.waited and slot not in keyspace.ready:

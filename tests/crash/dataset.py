@@ -29,6 +29,8 @@ def dump_dataset(c: redis.Redis, databases: int = 16) -> Dataset:
                 value = c.smembers(key)
             elif kind == b"zset":
                 value = c.execute_command("ZRANGE", key, 0, -1, "WITHSCORES")
+            elif kind == b"stream":
+                value = c.xinfo_stream(key, full=True)
             else:
                 raise AssertionError(f"no dump for type {kind!r}")
             keys[key] = (kind, value, c.execute_command("PEXPIRETIME", key))

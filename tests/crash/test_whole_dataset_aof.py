@@ -121,6 +121,13 @@ EVERY_WRITE: list[Cmd] = [
     ("ZINTERSTORE", "zi", "2", "z", "z2", "AGGREGATE", "MAX"),
     ("ZDIFFSTORE", "zd", "2", "z", "z2"),
     ("ZRANGESTORE", "zr", "z", "0", "-1"),
+    ("XADD", "x", "1-1", "f", "v"),
+    ("XADD", "x", "MAXLEN", "~", "1", "*", "f", "v", "g", "w"),
+    ("XADD", "x2", "5-*", "a", "1"),
+    ("XADD", "x2", "6-1", "a", "2"),
+    ("XDEL", "x", "1-1"),
+    ("XTRIM", "x2", "MINID", "6"),
+    ("XSETID", "x2", "9-9", "ENTRIESADDED", "5", "MAXDELETEDID", "3-0"),
     ("SORT", "l2", "ALPHA", "STORE", "sorted"),
     ("SORT", "st", "ALPHA", "DESC", "LIMIT", "0", "3", "STORE", "sorted"),
     ("SORT", "nolist", "STORE", "zr"),
@@ -218,6 +225,7 @@ def test_whole_dataset_replays_from_the_aof(tmp_path: Path) -> None:
         b"hash",
         b"set",
         b"zset",
+        b"stream",
     }
     with (
         zyst_process(tmp_path, "--appendonly", "yes", port=server.port) as restarted,

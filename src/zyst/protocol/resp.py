@@ -105,6 +105,16 @@ class Pairs:
         self.items = items
 
 
+class KeyedArrays:
+    """``(key, value)`` pairs sent as a map in RESP3 and as an array of two-element arrays in
+    RESP2 (XREAD's reply, as Redis sends it)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[Any, Any]]) -> None:
+        self.pairs = pairs
+
+
 class Verbatim:
     """A verbatim text reply (RESP3 ``=``, with format ``txt``), a bulk string in RESP2."""
 
@@ -277,6 +287,14 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
         _encode_score_lists(members, scores, resp3, out)
     elif kind is ScoreLists:
         _encode_score_lists(value.members, value.scores, resp3, out)
+    elif kind is KeyedArrays:
+        pairs = value.pairs
+        out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % len(pairs))
+        for key, item in pairs:
+            if not resp3:
+                out.append(b"*2\r\n")
+            encode_reply(key, resp3, out)
+            encode_reply(item, resp3, out)
     else:  # pragma: no cover - a handler bug, caught by tests
         raise TypeError(f"cannot encode reply of type {kind.__name__}")
 
