@@ -143,9 +143,9 @@ class ConsumerGroup:
             nack.consumer = consumer
 
     def force_pending(self, sid: int, consumer: Consumer, delivery_time_ms: int) -> Pending:
-        """A NACK for ``sid`` that was not pending, owned by ``consumer`` with no delivery
-        yet (XCLAIM ... FORCE): the caller sets its time and count."""
-        nack = Pending(consumer, delivery_time_ms, 0)
+        """A NACK for ``sid`` that was not pending, owned by ``consumer``, delivered once
+        (XCLAIM ... FORCE): the caller sets its time and count."""
+        nack = Pending(consumer, delivery_time_ms)
         self.pending[sid] = nack
         consumer.pending[sid] = nack
         return nack
@@ -231,3 +231,23 @@ def advance(stream: Stream, group: ConsumerGroup, sid: int) -> None:
     elif stream.entries_added:
         group.entries_read = estimate_entries_read(stream, sid)
     group.last_id = sid
+
+
+def copy_groups(groups: dict[bytes, ConsumerGroup] | None) -> dict[bytes, ConsumerGroup] | None:
+    """A deep copy of a stream's groups (COPY): new groups, consumers and NACKs, each NACK
+    shared by its group's and its consumer's PEL as in the original."""
+    if groups is None:
+        return None
+    copied: dict[bytes, ConsumerGroup] = {}
+    for name, group in groups.items():
+        twin = copied[name] = ConsumerGroup(group.last_id, group.entries_read)
+        consumers = twin.consumers
+        for consumer_name, consumer in group.consumers.items():
+            consumers[consumer_name] = Consumer(consumer_name, consumer.seen_time_ms)
+        pel = twin.pending
+        for sid, nack in group.pending.items():
+            owner = consumers[nack.consumer.name]
+            clone = Pending(owner, nack.delivery_time_ms, nack.delivery_count)
+            pel[sid] = clone
+            owner.pending[sid] = clone
+    return copied
