@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Oracle, RawConnection, parse_reply
+from tests.conftest import Oracle, RawConnection, ServerProcess, parse_reply
+from tests.oracle.test_keyevents_oracle import redis_events
 from tests.server.test_blocking import read_exactly, send, wait_blocked
 
 Arg = bytes | str | int
@@ -401,3 +402,48 @@ def test_blocked_reader_in_multi_and_timeout(oracle: Oracle, clients: Any) -> No
         "EVAL", "return redis.call('XREADGROUP','GROUP','g','c','BLOCK','0','STREAMS','s','>')", "0"
     )
     o.check("EVAL", "return redis.call('XREADGROUP','GROUP','g','c','STREAMS','s','>')", "0")
+
+
+def test_blocked_reader_served_by_an_entry_deleted_at_once(oracle: Oracle, clients: Any) -> None:
+    """Redis serves a blocked reader when the stream's last ID passes the group's, even if that
+    entry is gone by then (XADD and XDEL in one transaction): it gets the key and no entries."""
+    o = oracle
+    o.check("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    c = clients(1)
+    c.send(0, "XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">")
+    c.wait_blocked(1)
+    o.check_many([("MULTI",), ("XADD", "s", "1-1", "f", "v"), ("XDEL", "s", "1-1"), ("EXEC",)])
+    assert c.read(0) == b"*1\r\n*2\r\n$1\r\ns\r\n*0\r\n"
+    o.check("XINFO", "GROUPS", "s")
+
+
+# -- keyspace events -----------------------------------------------------------------------------
+EVENT_SCRIPT: list[tuple[str, ...]] = [
+    ("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"),
+    ("XADD", "s", "1-1", "f", "v"),
+    ("XADD", "s", "2-1", "f", "v"),
+    ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", "s", ">"),
+    ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"),  # alice exists now
+    ("XREADGROUP", "GROUP", "g", "bob", "NOACK", "STREAMS", "s", "0"),
+    ("XACK", "s", "g", "1-1"),
+    ("XCLAIM", "s", "g", "carol", "0", "2-1"),
+    ("XAUTOCLAIM", "s", "g", "dave", "0", "0"),
+    ("XGROUP", "CREATECONSUMER", "s", "g", "erin"),
+    ("XGROUP", "CREATECONSUMER", "s", "g", "erin"),
+    ("XGROUP", "DELCONSUMER", "s", "g", "erin"),
+    ("XGROUP", "DELCONSUMER", "s", "g", "nobody"),
+    ("XGROUP", "SETID", "s", "g", "0"),
+    ("XGROUP", "DESTROY", "s", "g"),
+    ("XGROUP", "DESTROY", "s", "g"),
+]
+
+
+@pytest.mark.parametrize("flags", ["KEA", "KEAn", "Et", "Kg"])
+def test_keyspace_events_as_in_redis(
+    zyst_proc: ServerProcess, redis_server: ServerProcess, flags: str
+) -> None:
+    theirs = redis_events(redis_server.port, EVENT_SCRIPT, flags)
+    ours = redis_events(zyst_proc.port, EVENT_SCRIPT, flags)
+    assert ours == theirs
+    if flags == "KEA":
+        assert (b"__keyevent@0__:xgroup-createconsumer", b"s") in theirs
