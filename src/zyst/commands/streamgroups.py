@@ -441,14 +441,14 @@ def _deliver_new(
     group_name: bytes,
     group: ConsumerGroup,
     consumer: Consumer,
-    count: int,
+    entries: list[tuple[int, list[bytes]]],
     noack: bool,
     now: int,
     out: list[list[bytes]],
 ) -> list[Any]:
-    """Entries after the group's position, each made pending for ``consumer`` (unless
-    ``noack``) and the position moved past it; the commands that replay this go to ``out``."""
-    entries = stream.range(_incr(group.last_id), MAX_ID, count)
+    """``entries`` (those after the group's position), each made pending for ``consumer``
+    (unless ``noack``) and the position moved past it; the commands that replay this go to
+    ``out``."""
     reply: list[Any] = []
     moved = False
     for sid, fields in entries:
@@ -565,19 +565,21 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Reply:
             continue
         group = groups[j]
         start = starts[j]
+        entries: list[Any] = []
         if start < 0:
-            if served:
-                ready = stream.last_id > group.last_id
-            else:
-                ready = stream.length > 0 and stream.last_live_id() > group.last_id
-            if not ready:
+            # Redis serves a reader when an entry after the group's position is there; a
+            # blocked one already when the stream's last ID passed it (the entry may be gone).
+            beyond = stream.last_id > group.last_id
+            if beyond:
+                entries = stream.range(_incr(group.last_id), MAX_ID, count)
+            if not entries and not (served and beyond):
                 continue
         consumer, created = _consumer(client, key, group, consumer_name, now)
         if created and noack:
             commands.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])
         if start < 0:
             entries = _deliver_new(
-                client, key, stream, group_name, group, consumer, count, noack, now, commands
+                client, key, stream, group_name, group, consumer, entries, noack, now, commands
             )
         else:
             entries = _deliver_history(stream, consumer, _incr(start), count, now)
