@@ -31,6 +31,8 @@ HOT_MODULES = [
     "src/zyst/commands/scan.py",
     "src/zyst/commands/zsets.py",
     "src/zyst/types/zset.py",
+    "src/zyst/types/stream.py",
+    "src/zyst/commands/streams.py",
     "src/zyst/types/streamgroups.py",
     "src/zyst/commands/streamgroups.py",
     "src/zyst/keyspace.py",

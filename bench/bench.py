@@ -158,6 +158,13 @@ FAMILY_TESTS: dict[str, FamilyTest] = {
         ("SCAN", "0", "COUNT", "10"),
         (("MSET", *[p for k in _padded("k:", FAMILY_KEYSPACE) for p in (k, "v")]),),
     ),
+    "xadd": FamilyTest(("XADD", "x", "*", "f", "v:__rand_int__")),
+    # From a random ID (__rand_int__ reads as its milliseconds, leading zeros and all, as
+    # Redis's string2ull takes them) ten entries on: the stream holds IDs 0-1 .. 1009-1.
+    "xrange_10": FamilyTest(
+        ("XRANGE", "xs", "__rand_int__", "+", "COUNT", "10"),
+        tuple(("XADD", "xs", f"{n}-1", "f", "v", "g", str(n)) for n in range(FAMILY_KEYSPACE + 10)),
+    ),
 }
 DEFAULT_FAMILIES = ",".join(FAMILY_TESTS)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -54,6 +54,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, Final
 
+from zyst.types.stream import Stream
 from zyst.types.zset import ZSet
 
 # The check before each command reads malloc's figure at least this often (a power of 2).
@@ -281,6 +282,9 @@ def value_size(value: Any, samples: int) -> int:
     if kind is ZSet:
         members = (size(member) + ZSET_MEMBER for member, _ in value)
         return size(value) + sampled_size(len(value), members, samples)
+    if kind is Stream:
+        stream: Stream = value
+        return stream.memory()
     raise TypeError(f"no size for {kind.__name__}")
 
 

@@ -26,6 +26,7 @@ TYPE_QUERIES = {
     b"+hash\r\n": ("HGETALL",),
     b"+set\r\n": ("SMEMBERS",),
     b"+zset\r\n": ("ZRANGE", 0, -1, "WITHSCORES"),
+    b"+stream\r\n": ("XRANGE", "-", "+"),
 }
 
 

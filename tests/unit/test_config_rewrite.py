@@ -169,6 +169,8 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         set_max_intset_entries=3,
         zset_max_listpack_entries=4,
         zset_max_listpack_value=5,
+        stream_node_max_entries=7,
+        stream_node_max_bytes=2048,
         client_output_buffer_limit=(
             OutputLimit(1024**2, 3 * 1024, 0),
             OutputLimit(1000, 0, 5),

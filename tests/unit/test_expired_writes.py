@@ -39,6 +39,7 @@ SEEDS: dict[str, Command] = {
     "hash": ("HSET", "k", "f", "1", "g", "2"),
     "set": ("SADD", "k", "a", "b", "c"),
     "zset": ("ZADD", "k", "1", "a", "2", "b", "3", "c"),
+    "stream": ("XADD", "k", "1-1", "a", "1"),
 }
 
 # SET's options, alone and in the combinations that take a path of their own.
@@ -181,6 +182,11 @@ WRITES: list[Command] = [
     ("ZADD", "k", "XX", "1", "a"),
     ("ZADD", "k", "INCR", "1", "a"),
     ("ZADD", "k", "XX", "INCR", "1", "a"),
+    ("XADD", "k", "5-1", "f", "v"),
+    ("XADD", "k", "NOMKSTREAM", "MAXLEN", "0", "5-1", "f", "v"),
+    ("XDEL", "k", "1-1"),
+    ("XTRIM", "k", "MAXLEN", "0"),
+    ("XSETID", "k", "5-5"),
     ("ZINCRBY", "k", "5", "a"),
     ("ZREM", "k", "a"),
     ("ZREM", "k", "a", "b", "c"),
@@ -283,6 +289,9 @@ READS: list[Command] = [
     ("ZREVRANGEBYLEX", "k", "+", "-"),
     ("ZRANDMEMBER", "k"),
     ("ZRANDMEMBER", "k", "5"),
+    ("XLEN", "k"),
+    ("XRANGE", "k", "-", "+"),
+    ("XREVRANGE", "k", "+", "-", "COUNT", "1"),
     ("SORT_RO", "k"),
     ("SORT_RO", "k", "BY", "nosort", "GET", "#", "ALPHA"),
     ("GETBIT", "k", "3"),
@@ -328,6 +337,8 @@ MOVABLE: list[Command] = [
     ("ZINTER", "1", "k"),
     ("ZDIFF", "1", "k"),
     ("ZINTERCARD", "1", "k"),
+    ("XREAD", "STREAMS", "k", "0"),
+    ("XREAD", "COUNT", "1", "BLOCK", "10", "STREAMS", "o", "k", "0", "$"),
     *SCRIPTED,
 ]
 

@@ -239,7 +239,7 @@ REFUSED = [
     ("database-16", handmade(10, b"\xfe\x10"), 9),
     ("duplicate-key", handmade(10, b"\x00\x01k\x01v\x00\x01k\x01w"), 14),
     ("duplicate-key-same-value", handmade(10, b"\x00\x01k\xc0\x01\x00\x01k\xc0\x01"), 14),
-    ("stream", handmade(10, b"\x0f\x01k\x00"), 9),
+    ("stream-node-key", handmade(10, b"\x13\x01k\x01\x01x\x01\x01y"), 12),
     ("unknown-type", handmade(10, b"\x08\x01k\x00"), 9),
     ("checksum", handmade(10, b"")[:-1] + b"\x00", 10),
 ]

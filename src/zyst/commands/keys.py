@@ -35,6 +35,7 @@ from zyst.errors import CommandError
 from zyst.glob import compile_glob
 from zyst.keyspace import TYPE_NAMES
 from zyst.protocol.resp import OK, Status
+from zyst.types.stream import Stream
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -804,6 +805,8 @@ def _duplicate(value: Any) -> Any:
         return dict(value)
     if kind is set:
         return set(value)
+    if kind is Stream:
+        return value.copy()
     return copy.deepcopy(value)
 
 

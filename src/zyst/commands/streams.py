@@ -42,6 +42,7 @@ from zyst.types.stream import (
     parse_interval_id,
     parse_strict_id,
 )
+from zyst.types.streamgroups import INVALID_ENTRIES_READ, group_lag, sorted_groups
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -241,7 +242,9 @@ def _rewrite_trim(stream: Stream, args: TrimArgs, argv: list[bytes]) -> list[byt
 
 # -- XADD --------------------------------------------------------------------------------------
 def _next_id(stream: Stream, args: TrimArgs, now_ms: int) -> int | None:
-    """The ID XADD adds at (None where Redis's append fails with EDOM)."""
+    """The ID XADD adds at; None where Redis's append fails with EDOM, -1 where it fails
+    without setting errno (``ms-*`` after ``ms-18446744073709551615``: Redis then answers
+    with its other error, "Elements are too large", and so does Zyst)."""
     last = stream.last_id
     if not args.id_given:
         if now_ms > last >> 64:
@@ -251,7 +254,7 @@ def _next_id(stream: Stream, args: TrimArgs, now_ms: int) -> int | None:
         return args.id
     if last >> 64 == args.id >> 64:
         if last & U64 == U64:
-            return None
+            return -1
         return last + 1
     return args.id
 
@@ -298,6 +301,8 @@ def xadd(client: Client, argv: list[bytes]) -> Reply:
     if stream.last_id == MAX_ID:
         raise CommandError(errors.STREAM_EXHAUSTED)
     sid = _next_id(stream, args, db.keyspace.clock())
+    if sid == -1:
+        raise CommandError(errors.STREAM_TOO_LARGE)
     if sid is None or sid <= stream.last_id:
         raise CommandError(errors.STREAM_XADD_SMALLER)
     total = 0
@@ -531,7 +536,9 @@ def xread_keys(argv: list[bytes]) -> list[bytes]:
     ),
     acl_categories=("read", "stream", "slow", "blocking"),
     key_specs=(
-        KeySpec(flags=("RO", "access"), keyword="STREAMS", startfrom=1, lastkey=-1, limit=2),
+        KeySpec(
+            flags=("RO", "access"), keyword="STREAMS", startfrom=1, lastkey=-1, step=1, limit=2
+        ),
     ),
     getkeys=xread_keys,
 )
@@ -687,8 +694,6 @@ def xinfo_help(client: Client, argv: list[bytes]) -> Reply:
 def _group_rows(stream: Stream, count: int) -> list[Any]:
     """XINFO STREAM FULL's ``groups``: each group with its PEL and consumers (up to ``count``
     pending entries each; 0: all)."""
-    from zyst.types.streamgroups import INVALID_ENTRIES_READ, group_lag, sorted_groups
-
     rows: list[Any] = []
     if not stream.groups:
         return rows

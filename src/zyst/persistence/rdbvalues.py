@@ -13,17 +13,20 @@ hash     ``16`` listpack of field, value, ...           ``4``: count, then field
 set      ``11`` intset                                  ``2``: count, then the members
 zset     ``17`` listpack of member, score, ...          ``5``: count, then member and binary
                                                         double, highest score first
+stream   ``19``: its nodes as Redis's listpacks under their 16-byte master IDs, the counters,
+         then the consumer groups with their PELs and consumers (see :func:`_write_stream`)
 ======== ============================================== =====================================
 
 Reading accepts those and the older types: ``1`` list, ``3`` zset with text scores, ``9``
-zipmap hash, ``10`` ziplist list, ``12``/``13`` ziplist zset/hash, ``14`` quicklist of ziplists.
+zipmap hash, ``10`` ziplist list, ``12``/``13`` ziplist zset/hash, ``14`` quicklist of ziplists,
+``15`` stream of Redis 5 and 6 (without the Redis 7 counters).
 Every blob is checked whole before it is used (sizes, headers, each entry's bounds, the
 back-lengths, counts, ordering where there is one), and every length read from the input is
 checked against the bytes that are there before anything is allocated for it, so a damaged
 input raises :class:`~zyst.persistence.rdb.RdbError`, never anything else. As in Redis 7.0:
 duplicate members or fields, NaN scores and unsorted intsets are refused; an empty collection
-raises :class:`EmptyKeyError` (a file loader skips the key, RESTORE refuses it); module values
-and streams are refused.
+raises :class:`EmptyKeyError` (a file loader skips the key, RESTORE refuses it; an empty
+stream is a value like any other); module values are refused.
 
 Layouts (little-endian unless said):
 
@@ -62,6 +65,15 @@ from zyst.persistence.rdb import (
     write_length,
     write_string,
 )
+from zyst.types.stream import (
+    FLAG_DELETED,
+    FLAG_SAMEFIELDS,
+    U64,
+    Node,
+    Stream,
+    node_from_entries,
+)
+from zyst.types.streamgroups import Consumer, ConsumerGroup, Pending, estimate_entries_read
 from zyst.types.zset import ZSet
 
 # Object types (Redis's RDB_TYPE_*).
@@ -103,6 +115,8 @@ READABLE_TYPES: Final = frozenset(
         TYPE_HASH_LISTPACK,
         TYPE_ZSET_LISTPACK,
         TYPE_LIST_QUICKLIST_2,
+        TYPE_STREAM_LISTPACKS,
+        TYPE_STREAM_LISTPACKS_2,
     }
 )
 
@@ -164,6 +178,11 @@ def write_entry(
         _write_set(out, key, value, limits, compress)
     elif type(value) is ZSet:
         _write_zset(out, key, value, limits, compress)
+    elif type(value) is Stream:
+        out.append(TYPE_STREAM_LISTPACKS_2)
+        if key is not None:
+            write_string(out, key, compress)
+        _write_stream(out, value, compress)
     else:
         raise TypeError(f"no RDB encoding for {type(value).__name__}")
 
@@ -440,13 +459,13 @@ def read_object(reader: Reader, kind: int) -> object:
         return _pairs(items, kind == TYPE_ZSET_ZIPLIST, reader, start)
     if kind == TYPE_HASH_ZIPMAP:
         return _zipmap_hash(reader.read_string(), reader, start)
+    if kind in (TYPE_STREAM_LISTPACKS_2, TYPE_STREAM_LISTPACKS):
+        return _read_stream(reader, kind == TYPE_STREAM_LISTPACKS_2, start)
     raise RdbError(unreadable_type(kind), start - 1)
 
 
 def unreadable_type(kind: int) -> str:
     """Why the object type ``kind`` cannot be read."""
-    if kind in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2):
-        return "streams are not supported"
     if kind in (TYPE_MODULE, TYPE_MODULE_2):
         return "module values are not supported"
     return f"unknown object type {kind}"
@@ -861,6 +880,224 @@ def _zipmap_length(blob: bytes, pos: int, end: int, reader: Reader, start: int) 
     if pos + 5 > end:
         raise reader.error("zipmap integrity check failed", start)
     return int.from_bytes(blob[pos + 1 : pos + 5], "little"), pos + 5
+
+
+# -- streams ----------------------------------------------------------------------------------
+def _signed64(value: int) -> int:
+    """A 64-bit difference as Redis's int64 cast of a uint64 subtraction."""
+    value &= U64
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _write_stream(out: bytearray, stream: Stream, compress: bool) -> None:
+    """Redis's ``RDB_TYPE_STREAM_LISTPACKS_2`` object: the node count, each node's master ID
+    (16 bytes big-endian) and listpack; the length, last ID, first ID, largest deleted ID,
+    entries added; the groups: name, last ID, read counter (-1 as 2**64-1), the PEL (each ID
+    in 16 bytes, its delivery time in 8 bytes little-endian, its count), then the consumers:
+    name, seen time, and the IDs of their PEL."""
+    write_length(out, len(stream.nodes))
+    for first, node in zip(stream.firsts, stream.nodes, strict=True):
+        write_string(out, first.to_bytes(16, "big"), compress)
+        write_string(out, _stream_listpack(first, node), compress)
+    write_length(out, stream.length)
+    for sid in (stream.last_id, stream.first_id(), stream.max_deleted_id):
+        write_length(out, sid >> 64)
+        write_length(out, sid & U64)
+    write_length(out, stream.entries_added)
+    groups = sorted(stream.groups.items()) if stream.groups else []
+    write_length(out, len(groups))
+    for name, group in groups:
+        write_string(out, name, compress)
+        write_length(out, group.last_id >> 64)
+        write_length(out, group.last_id & U64)
+        write_length(out, group.entries_read & U64)
+        write_length(out, len(group.pending))
+        for sid, nack in group.pending.items():
+            out += sid.to_bytes(16, "big")
+            out += (nack.delivery_time_ms & U64).to_bytes(8, "little")
+            write_length(out, nack.delivery_count)
+        consumers = group.sorted_consumers()
+        write_length(out, len(consumers))
+        for consumer in consumers:
+            write_string(out, consumer.name, compress)
+            out += (consumer.seen_time_ms & U64).to_bytes(8, "little")
+            write_length(out, len(consumer.pending))
+            for sid in consumer.pending:
+                out += sid.to_bytes(16, "big")
+
+
+def _stream_listpack(master_id: int, node: Node) -> bytes:
+    """One node as Redis's listpack: the master entry (live count, deleted count, the master
+    fields, 0), then per entry its flags, ID deltas, fields (unless the same as the
+    master's) and values, and its element count."""
+    buf = bytearray()
+    master = node.master
+    _lp_int(buf, node.live)
+    _lp_int(buf, node.deleted)
+    _lp_int(buf, len(master))
+    for field in master:
+        _lp_append(buf, field)
+    _lp_int(buf, 0)
+    count = 4 + len(master)
+    master_ms, master_seq = master_id >> 64, master_id & U64
+    for index in range(len(node)):
+        sid = node.id_at(index)
+        flags = node.blob[node.offsets[index]] & (FLAG_DELETED | FLAG_SAMEFIELDS)
+        fields = node.fields_at(index)
+        _lp_int(buf, flags)
+        _lp_int(buf, _signed64((sid >> 64) - master_ms))
+        _lp_int(buf, _signed64((sid & U64) - master_seq))
+        pairs = len(fields) // 2
+        if flags & FLAG_SAMEFIELDS:
+            for value in fields[1::2]:
+                _lp_append(buf, value)
+            _lp_int(buf, pairs + 3)
+            count += pairs + 4
+        else:
+            _lp_int(buf, pairs)
+            for item in fields:
+                _lp_append(buf, item)
+            _lp_int(buf, 2 * pairs + 4)
+            count += 2 * pairs + 5
+    return _lp_finish(buf, count)
+
+
+def _lp_number(item: bytes, reader: Reader, start: int) -> int:
+    number = strict_int(item)
+    if number is None:
+        raise reader.error("stream listpack integrity check failed", start)
+    return number
+
+
+def _read_stream_node(key: bytes, blob: bytes, reader: Reader, start: int) -> tuple[int, Node]:
+    """A node from its master ID and listpack, every part of it checked as Redis's deep
+    ``streamValidateListpackIntegrity`` does; returns the master ID and the node."""
+    if len(key) != 16:
+        raise reader.error("Stream node key entry is not the size of a stream ID", start)
+    master_id = int.from_bytes(key, "big")
+    items = _listpack_items(blob, reader, start)
+    if not items:
+        raise reader.error("Empty listpack inside stream", start)
+    bad = "stream listpack integrity check failed"
+    if len(items) < 4:
+        raise reader.error(bad, start)
+    live = _lp_number(items[0], reader, start)
+    deleted = _lp_number(items[1], reader, start)
+    master_count = _lp_number(items[2], reader, start)
+    if live < 0 or deleted < 0 or master_count < 0 or 4 + master_count > len(items):
+        raise reader.error(bad, start)
+    master = items[3 : 3 + master_count]
+    at = 3 + master_count
+    if _lp_number(items[at], reader, start) != 0:
+        raise reader.error(bad, start)
+    at += 1
+    master_ms, master_seq = master_id >> 64, master_id & U64
+    entries: list[tuple[int, int, list[bytes]]] = []
+    seen_live = seen_deleted = 0
+    previous = -1
+    for _ in range(live + deleted):
+        if at + 3 > len(items):
+            raise reader.error(bad, start)
+        flags = _lp_number(items[at], reader, start)
+        ms = (master_ms + _lp_number(items[at + 1], reader, start)) & U64
+        seq = (master_seq + _lp_number(items[at + 2], reader, start)) & U64
+        at += 3
+        if flags & FLAG_SAMEFIELDS:
+            if at + master_count > len(items):
+                raise reader.error(bad, start)
+            fields = [
+                part
+                for pair in zip(master, items[at : at + master_count], strict=True)
+                for part in pair
+            ]
+            at += master_count
+            extra = master_count + 3
+        else:
+            if at >= len(items):
+                raise reader.error(bad, start)
+            pairs = _lp_number(items[at], reader, start)
+            at += 1
+            if pairs < 0 or at + 2 * pairs > len(items):
+                raise reader.error(bad, start)
+            fields = items[at : at + 2 * pairs]
+            at += 2 * pairs
+            extra = 2 * pairs + 4
+        if at >= len(items) or _lp_number(items[at], reader, start) != extra:
+            raise reader.error(bad, start)
+        at += 1
+        sid = ms << 64 | seq
+        if sid <= previous or (not entries and sid != master_id):
+            raise reader.error(bad, start)
+        previous = sid
+        if flags & FLAG_DELETED:
+            seen_deleted += 1
+        else:
+            seen_live += 1
+        entries.append((sid, flags, fields))
+    if at != len(items) or seen_live != live or seen_deleted != deleted:
+        raise reader.error(bad, start)
+    return master_id, node_from_entries(master, entries, len(blob))
+
+
+def _read_stream(reader: Reader, version2: bool, start: int) -> Stream:
+    """A stream object of type 19 (or 15, which lacks the Redis 7 counters)."""
+    stream = Stream()
+    for _ in range(reader.read_length()):
+        key = reader.read_string()
+        blob = reader.read_string()
+        master_id, node = _read_stream_node(key, blob, reader, start)
+        if stream.firsts and master_id <= stream.firsts[-1]:
+            raise reader.error("Listpack re-added with existing key", start)
+        stream.restore_node(master_id, node)
+    stream.length = reader.read_length()
+    stream.last_id = reader.read_length() << 64 | reader.read_length()
+    if version2:
+        reader.read_length()  # the first ID: ours is always that of the first live entry
+        reader.read_length()
+        stream.max_deleted_id = reader.read_length() << 64 | reader.read_length()
+        stream.entries_added = reader.read_length()
+    else:
+        stream.entries_added = stream.length
+    if stream.length != stream.live_count():
+        raise reader.error("Stream length inconsistent with rax entries", start)
+    for _ in range(reader.read_length()):
+        name = reader.read_string()
+        last_id = reader.read_length() << 64 | reader.read_length()
+        if version2:
+            entries_read = _signed64(reader.read_length())
+        else:
+            entries_read = estimate_entries_read(stream, last_id)
+        if stream.groups is None:
+            stream.groups = {}
+        if name in stream.groups:
+            raise reader.error("Duplicated consumer group name", start)
+        group = ConsumerGroup(last_id, entries_read)
+        stream.groups[name] = group
+        nacks: dict[int, tuple[int, int]] = {}
+        for _ in range(reader.read_length()):
+            sid = int.from_bytes(reader.take(16), "big")
+            when = int.from_bytes(reader.take(8), "little", signed=True)
+            if sid in nacks:
+                raise reader.error("Duplicated global PEL entry", start)
+            nacks[sid] = (when, reader.read_length())
+        for _ in range(reader.read_length()):
+            consumer_name = reader.read_string()
+            if consumer_name in group.consumers:
+                raise reader.error("Duplicate stream consumer detected.", start)
+            seen = int.from_bytes(reader.take(8), "little", signed=True)
+            consumer = Consumer(consumer_name, seen)
+            group.consumers[consumer_name] = consumer
+            for _ in range(reader.read_length()):
+                sid = int.from_bytes(reader.take(16), "big")
+                found = nacks.get(sid)
+                if found is None or sid in group.pending:
+                    raise reader.error("Consumer entry not found in group global PEL", start)
+                nack = Pending(consumer, found[0], found[1])
+                group.pending[sid] = nack
+                consumer.pending[sid] = nack
+        if len(group.pending) != len(nacks):
+            raise reader.error("Stream CG PEL entry without consumer", start)
+    return stream
 
 
 # -- DUMP payloads -------------------------------------------------------------------------------

@@ -5,15 +5,17 @@ A stream ID is one Python int, ``ms << 64 | seq``: it compares and sorts as Redi
 Layout. Entries live in *nodes* of consecutive IDs, as Redis keeps them in listpacks under a
 radix tree; a Python object per entry would cost ten times Redis's memory. A node holds:
 
-- ``ids``: an ``array('Q')`` of ``ms, seq`` pairs, one pair per entry;
-- ``offsets``: an ``array('I')``, where each entry starts in ``blob``;
+- ``ids``: an ``array`` of ``ms - base, seq`` pairs, one pair per entry (``base`` is the ms of
+  the node's first ID): 32-bit items while both fit, 64-bit ones from the first that does not;
+- ``offsets``: an ``array``, where each entry starts in ``blob`` (16-bit items while the blob
+  is under 64 KiB, 32-bit ones after);
 - ``blob``: a ``bytearray`` of encoded entries: one flag byte (bit 0 deleted, bit 1 "same fields
   as the node's master fields"), then, without that bit, a varint count of fields; then each
   field (without the bit) and value as a varint length and its bytes;
 - ``master``: the field names of the first entry appended to the node (Redis's master entry).
 
 The node boundaries follow Redis's rules (``stream-node-max-entries`` entries, live or deleted,
-and ``stream-node-max-bytes`` of Redis's own listpack, whose size :class:`_Node` tracks in
+and ``stream-node-max-bytes`` of Redis's own listpack, whose size :class:`Node` tracks in
 ``lp_bytes``), because approximate trimming (``MAXLEN ~``) removes whole nodes and its results
 must be Redis's. Deleting an entry only flags it, as Redis does, so a node's ID range and sizes
 stay what Redis's would be; a node whose last live entry goes is dropped.
@@ -21,21 +23,22 @@ stay what Redis's would be; a node whose last live entry goes is dropped.
 Invariants:
 
 - ``firsts[i]`` is the first ID ever appended to ``nodes[i]`` (Redis's rax key), ascending;
-- every node has at least one live entry; ``length`` is the count of live entries;
+- a node loses its last live entry only through XDEL, which drops it (an exact MINID trim
+  may leave one with none, as Redis does); ``length`` is the count of live entries;
 - ``last_id`` >= every ID in the stream; ``max_deleted_id`` is the largest ID removed by XDEL.
 """
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterator
+from typing import Final
 
 from zyst import errors
 from zyst.errors import CommandError
-
-if TYPE_CHECKING:
-    from zyst.types.streamgroups import ConsumerGroup
+from zyst.types.streamgroups import Consumer, ConsumerGroup, Pending
 
 MAX_ID: Final = (1 << 128) - 1
 U64: Final = (1 << 64) - 1
@@ -201,16 +204,17 @@ def _put_string(out: bytearray, raw: bytes) -> None:
     out += raw
 
 
-class _Node:
+class Node:
     """Up to ``stream-node-max-entries`` consecutive entries (see the module docstring)."""
 
-    __slots__ = ("blob", "deleted", "ids", "live", "lp_rest", "master", "offsets")
+    __slots__ = ("base", "blob", "deleted", "ids", "live", "lp_rest", "master", "offsets")
 
-    def __init__(self, fields: list[bytes]) -> None:
-        self.ids = array("Q")
-        self.offsets = array("I")
+    def __init__(self, master: tuple[bytes, ...], base: int) -> None:
+        self.base = base
+        self.ids = array("I")
+        self.offsets = array("H")
         self.blob = bytearray()
-        self.master: tuple[bytes, ...] = tuple(fields[0::2])
+        self.master = master
         self.live = 0
         self.deleted = 0
         # Redis's listpack size without the two counters (live, deleted) that lead it: the
@@ -228,7 +232,27 @@ class _Node:
 
     def id_at(self, index: int) -> int:
         ids = self.ids
-        return ids[2 * index] << 64 | ids[2 * index + 1]
+        return (ids[2 * index] + self.base) << 64 | ids[2 * index + 1]
+
+    def _push(self, sid: int, at: int) -> None:
+        """Record the ID and blob offset of a new entry, widening the arrays if needed."""
+        offsets = self.offsets
+        if at > 0xFFFF and offsets.typecode == "H":
+            offsets = self.offsets = array("I", offsets)
+        offsets.append(at)
+        ms = (sid >> 64) - self.base
+        seq = sid & U64
+        ids = self.ids
+        if (ms > 0xFFFFFFFF or seq > 0xFFFFFFFF) and ids.typecode == "I":
+            ids = self.ids = array("Q", ids)
+        ids.append(ms)
+        ids.append(seq)
+
+    def seal(self) -> None:
+        """Give back the room kept for appends: the node is full."""
+        self.ids = array(self.ids.typecode, self.ids)
+        self.offsets = array(self.offsets.typecode, self.offsets)
+        self.blob = bytearray(self.blob)
 
     def __len__(self) -> int:
         """Entries stored, live and deleted."""
@@ -239,9 +263,7 @@ class _Node:
 
     def append(self, sid: int, fields: list[bytes], master_id: int) -> None:
         blob = self.blob
-        self.offsets.append(len(blob))
-        self.ids.append(sid >> 64)
-        self.ids.append(sid & U64)
+        self._push(sid, len(blob))
         pairs = len(fields) >> 1
         master = self.master
         same = pairs == len(master) and all(fields[2 * i] == master[i] for i in range(len(master)))
@@ -307,9 +329,10 @@ class _Node:
         """The index of the first entry whose ID is >= ``sid`` (``len(self)`` if none)."""
         lo, hi = 0, len(self.offsets)
         ids = self.ids
+        base = self.base
         while lo < hi:
             mid = (lo + hi) >> 1
-            if (ids[2 * mid] << 64 | ids[2 * mid + 1]) < sid:
+            if ((ids[2 * mid] + base) << 64 | ids[2 * mid + 1]) < sid:
                 lo = mid + 1
             else:
                 hi = mid
@@ -318,6 +341,33 @@ class _Node:
     def last_id(self) -> int:
         """The ID of the last entry stored (deleted or not), as Redis's lpGetEdgeStreamID."""
         return self.id_at(len(self.offsets) - 1)
+
+
+def node_from_entries(
+    master: list[bytes], entries: list[tuple[int, int, list[bytes]]], lp_bytes: int
+) -> Node:
+    """A node rebuilt from Redis's listpack contents: its master fields, then each entry's ID,
+    flags (deleted, same fields) and ``[field, value, ...]``; ``lp_bytes`` is that listpack's
+    size."""
+    node = Node(tuple(master), entries[0][0] >> 64 if entries else 0)
+    blob = node.blob
+    for sid, flags, fields in entries:
+        node._push(sid, len(blob))
+        if flags & FLAG_SAMEFIELDS:
+            blob.append(flags & (FLAG_DELETED | FLAG_SAMEFIELDS))
+            for value in fields[1::2]:
+                _put_string(blob, value)
+        else:
+            blob.append(flags & FLAG_DELETED)
+            _put_varint(blob, len(fields) >> 1)
+            for item in fields:
+                _put_string(blob, item)
+        if flags & FLAG_DELETED:
+            node.deleted += 1
+        else:
+            node.live += 1
+    node.lp_rest = lp_bytes - lp_int_size(node.live) - lp_int_size(node.deleted)
+    return node
 
 
 def _varint_tail(blob: bytearray, at: int, first: int) -> tuple[int, int]:
@@ -353,11 +403,23 @@ def _rax_nodes(keys: list[bytes], depth: int) -> int:
     group: list[bytes] = []
     for key in keys:
         if group and group[0][common] != key[common]:
-            nodes += _rax_nodes(group, common + 1) - 1 + 1
+            nodes += _rax_nodes(group, common + 1)
             group = []
         group.append(key)
     nodes += _rax_nodes(group, common + 1)
     return nodes
+
+
+def _copy_group(group: ConsumerGroup) -> ConsumerGroup:
+    twin = ConsumerGroup(group.last_id, group.entries_read)
+    for name, consumer in group.consumers.items():
+        other = Consumer(name, consumer.seen_time_ms)
+        twin.consumers[name] = other
+        for sid, nack in consumer.pending.items():
+            copied = Pending(other, nack.delivery_time_ms, nack.delivery_count)
+            twin.pending[sid] = copied
+            other.pending[sid] = copied
+    return twin
 
 
 class Stream:
@@ -375,7 +437,7 @@ class Stream:
     )
 
     def __init__(self) -> None:
-        self.nodes: list[_Node] = []
+        self.nodes: list[Node] = []
         self.firsts: list[int] = []
         self.length = 0
         self.last_id = 0
@@ -386,25 +448,46 @@ class Stream:
     def __len__(self) -> int:
         return self.length
 
+    def __eq__(self, other: object) -> bool:
+        """The same entries, counters and consumer group names (tests compare keyspaces)."""
+        if not isinstance(other, Stream):
+            return NotImplemented
+        mine = (self.length, self.last_id, self.entries_added, self.max_deleted_id)
+        theirs = (other.length, other.last_id, other.entries_added, other.max_deleted_id)
+        return (
+            mine == theirs
+            and sorted(self.groups or ()) == sorted(other.groups or ())
+            and list(self.entries()) == list(other.entries())
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
     def first_id(self) -> int:
         """The first live entry's ID, 0 when empty."""
-        if not self.nodes:
-            return 0
-        node = self.nodes[0]
-        for index in range(len(node)):
-            if not node.is_deleted(index):
-                return node.id_at(index)
-        return 0  # pragma: no cover  (a node always holds a live entry)
+        for node in self.nodes:
+            if node.live:
+                for index in range(len(node)):
+                    if not node.is_deleted(index):
+                        return node.id_at(index)
+        return 0
+
+    def live_count(self) -> int:
+        """The live entries counted node by node (``length`` must equal it)."""
+        return sum(node.live for node in self.nodes)
+
+    def restore_node(self, master_id: int, node: Node) -> None:
+        """Append a node read from an RDB object (its master ID above every node's)."""
+        self.nodes.append(node)
+        self.firsts.append(master_id)
 
     def last_live_id(self) -> int:
         """The last live entry's ID (Redis's ``streamLastValidID``), 0 when empty."""
-        if not self.nodes:
-            return 0
-        node = self.nodes[-1]
-        for index in range(len(node) - 1, -1, -1):
-            if not node.is_deleted(index):
-                return node.id_at(index)
-        return 0  # pragma: no cover  (a node always holds a live entry)
+        for node in reversed(self.nodes):
+            if node.live:
+                for index in range(len(node) - 1, -1, -1):
+                    if not node.is_deleted(index):
+                        return node.id_at(index)
+        return 0
 
     def first_stored_id(self) -> int:
         """The first entry's ID, deleted or not, MAX_ID when there is none (Redis's
@@ -433,7 +516,13 @@ class Stream:
             if node.lp_bytes() + total >= max_bytes or (max_entries and len(node) >= max_entries):
                 node = None
         if node is None:
-            node = _Node(fields)
+            master = tuple(fields[0::2])
+            if self.nodes:
+                last = self.nodes[-1]
+                last.seal()
+                if last.master == master:
+                    master = last.master  # one tuple for a run of nodes of the same fields
+            node = Node(master, sid >> 64)
             self.nodes.append(node)
             self.firsts.append(sid)
         node.append(sid, fields, self.firsts[-1])
@@ -530,6 +619,13 @@ class Stream:
                 index = len(nodes[at]) - 1
         return out
 
+    def entries(self) -> Iterator[tuple[int, list[bytes]]]:
+        """Every live entry, ascending, one node decoded at a time."""
+        for node in self.nodes:
+            for index in range(len(node)):
+                if not node.is_deleted(index):
+                    yield node.id_at(index), node.fields_at(index)
+
     def ids(self) -> list[int]:
         """Every live ID, ascending (for tests and small streams)."""
         return [sid for sid, _ in self.range(0, MAX_ID)]
@@ -574,15 +670,15 @@ class Stream:
         return removed
 
     def copy(self) -> Stream:
-        """A deep copy of the entries and counters (groups are copied by their owner)."""
+        """A deep copy: entries, counters, and the consumer groups with their consumers and
+        pending entries (COPY's, as Redis's ``streamDup``)."""
         other = Stream()
         other.firsts = list(self.firsts)
         for node in self.nodes:
-            twin = _Node.__new__(_Node)
-            twin.ids = array("Q", node.ids)
-            twin.offsets = array("I", node.offsets)
+            twin = Node(node.master, node.base)
+            twin.ids = array(node.ids.typecode, node.ids)
+            twin.offsets = array(node.offsets.typecode, node.offsets)
             twin.blob = bytearray(node.blob)
-            twin.master = node.master
             twin.live = node.live
             twin.deleted = node.deleted
             twin.lp_rest = node.lp_rest
@@ -591,11 +687,18 @@ class Stream:
         other.last_id = self.last_id
         other.entries_added = self.entries_added
         other.max_deleted_id = self.max_deleted_id
+        if self.groups is not None:
+            other.groups = {name: _copy_group(group) for name, group in self.groups.items()}
         return other
 
     def memory(self) -> int:
-        """Bytes held by the entries (MEMORY USAGE's estimate)."""
-        total = 64 + 8 * len(self.nodes) * 2
-        for node in self.nodes:
-            total += 200 + len(node.blob) + 4 * len(node.offsets) + 16 * len(node)
+        """Bytes held by the stream (MEMORY USAGE): its objects as Python accounts them, the
+        consumer groups estimated per pending entry and consumer."""
+        size = sys.getsizeof
+        total = size(self) + size(self.nodes) + size(self.firsts)
+        for node, first in zip(self.nodes, self.firsts, strict=True):
+            total += size(node) + size(node.ids) + size(node.offsets) + size(node.blob)
+            total += size(first) + size(node.master)
+        for group in (self.groups or {}).values():
+            total += 200 + 150 * len(group.pending) + 150 * len(group.consumers)
         return total
