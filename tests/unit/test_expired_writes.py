@@ -221,7 +221,6 @@ WRITES: list[Command] = [
     ("MIGRATE", "127.0.0.1", "1", "k", "0", "100"),
     ("MIGRATE", "127.0.0.1", "1", "", "0", "100", "KEYS", "o", "k"),
     # Consumer groups: a key that is gone has no group either.
-    ("XGROUP", "CREATE", "k", "g", "0"),
     ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", ">"),
     ("XACK", "k", "g", "1-1"),
     ("XCLAIM", "k", "g", "c", "0", "1-1"),
