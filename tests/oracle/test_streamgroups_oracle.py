@@ -447,3 +447,26 @@ def test_keyspace_events_as_in_redis(
     assert ours == theirs
     if flags == "KEA":
         assert (b"__keyevent@0__:xgroup-createconsumer", b"s") in theirs
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_replies_through_lua(oracle: Oracle, resp: int) -> None:
+    """Group replies converted for scripts (maps, nulls, null arrays), in both protocols."""
+    o = oracle
+    o.check("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    o.check("XADD", "s", "1-1", "f", "v")
+    o.check("XADD", "s", "2-1", "f", "v")
+    o.check("XGROUP", "CREATE", "s", "h", "0")
+    o.check("XDEL", "s", "2-1")
+    setresp = f"redis.setresp({resp}) "
+    for call in (
+        "'XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 's', '0'",
+        "'XREADGROUP', 'GROUP', 'h', 'c', 'STREAMS', 's', '>'",
+        "'XREADGROUP', 'GROUP', 'h', 'c', 'STREAMS', 's', '0'",
+        "'XINFO', 'GROUPS', 's'",
+        "'XPENDING', 's', 'g'",
+        "'XPENDING', 's', 'h'",
+        "'XAUTOCLAIM', 's', 'h', 'd', '0', '0', 'JUSTID'",
+        "'XCLAIM', 's', 'h', 'd', '0', '1-1'",
+    ):
+        o.check("EVAL", f"{setresp}return redis.call({call})", "0")
