@@ -4,10 +4,15 @@ deletions."""
 
 from __future__ import annotations
 
+import random
+
 from zyst.types.stream import Stream
 from zyst.types.streamgroups import (
     INVALID_ENTRIES_READ,
+    PEL,
+    Consumer,
     ConsumerGroup,
+    Pending,
     advance,
     copy_groups,
     estimate_entries_read,
@@ -114,3 +119,38 @@ def test_a_deletion_ahead_makes_the_counter_unknown() -> None:
     assert group.entries_read == INVALID_ENTRIES_READ
     advance(stream, group, sid(5))  # the last ID: known again
     assert (group.entries_read, group_lag(stream, group)) == (5, 0)
+
+
+def test_the_pel_is_an_ordered_mapping_through_many_removals() -> None:
+    """Against a plain dict, over random inserts (mostly increasing, some older), removals
+    and re-inserts: enough removals for the list of IDs to be rebuilt many times."""
+    rng = random.Random(20)
+    pel = PEL()
+    model: dict[int, Pending] = {}
+    owner = Consumer(b"c", 0)
+    top = 0
+    for step in range(20_000):
+        roll = rng.random()
+        if roll < 0.55:
+            top += rng.randint(1, 3)
+            sid = top if rng.random() < 0.8 else rng.randint(0, top)
+            nack = Pending(owner, step)
+            pel[sid] = model[sid] = nack
+        elif roll < 0.9 and model:
+            sid = rng.choice(list(model)) if rng.random() < 0.9 else rng.randint(0, top)
+            assert pel.pop(sid) is model.pop(sid, None)
+        elif model:
+            sid = rng.choice(list(model))
+            del pel[sid]
+            del model[sid]
+        # Stale IDs are dropped once they outnumber the live ones (memory stays bounded).
+        assert len(pel._ids) <= 2 * len(pel) + 66
+        if step % 997 == 0:
+            low, high = sorted((rng.randint(0, top), rng.randint(0, top)))
+            assert list(pel.irange(low, high)) == sorted(s for s in model if low <= s <= high)
+    assert list(pel.items()) == sorted(model.items())
+    assert len(pel) == len(model) and list(pel) == sorted(model)
+    assert pel.last() == max(model) and pel.first_from(0) == min(model)
+    assert pel.first_from(top + 1) == -1 and PEL().last() == -1
+    for sid in model:
+        assert sid in pel and pel[sid] is model[sid] and pel.get(sid) is model[sid]

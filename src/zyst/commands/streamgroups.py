@@ -714,7 +714,7 @@ def xpending(client: Client, argv: list[bytes]) -> Reply:
             for consumer in group.sorted_consumers()
             if consumer.pending
         ]
-        return [len(pel), format_id(pel.peekitem(0)[0]), format_id(pel.peekitem(-1)[0]), owners]
+        return [len(pel), format_id(pel.first_from(0)), format_id(pel.last()), owners]
     if consumer_name is not None:
         found = group.consumers.get(consumer_name)
         if found is None:
@@ -913,35 +913,30 @@ def xautoclaim(client: Client, argv: list[bytes]) -> Reply:
     deleted: list[bytes] = []
     commands: list[list[bytes]] = []
     pel = group.pending
-    cursor = 0
-    # The PEL changes as entries are dropped: walk it by ID, one position at a time.
-    at = pel.bisect_left(start)
-    while attempts and count:
+    # The PEL loses entries as they are dropped: walk it by ID, not by position.
+    sid = pel.first_from(start)
+    while attempts and count and sid >= 0:
         attempts -= 1
-        if at >= len(pel):
-            break
-        sid, nack = pel.peekitem(at)
+        nack = pel[sid]
         fields = stream.lookup(sid)
         if fields is None:
             commands.append(_xclaim_argv(key, group_name, group, format_id(sid), nack))
             group.drop(sid, nack)
             deleted.append(format_id(sid))
             count -= 1
-            continue
-        at += 1
-        if min_idle and now - nack.delivery_time_ms < min_idle:
-            continue
-        if consumer is None:
-            consumer = _consumer(client, key, group, argv[3], now)[0]
-        group.transfer(sid, nack, consumer)
-        nack.delivery_time_ms = now
-        if not justid:
-            nack.delivery_count += 1
-        claimed.append(format_id(sid) if justid else [format_id(sid), fields])
-        count -= 1
-        commands.append(_xclaim_argv(key, group_name, group, format_id(sid), nack))
-    if at < len(pel):
-        cursor = pel.peekitem(at)[0]
+        elif not (min_idle and now - nack.delivery_time_ms < min_idle):
+            if consumer is None:
+                consumer = _consumer(client, key, group, argv[3], now)[0]
+            group.transfer(sid, nack, consumer)
+            nack.delivery_time_ms = now
+            if not justid:
+                nack.delivery_count += 1
+            claimed.append(format_id(sid) if justid else [format_id(sid), fields])
+            count -= 1
+            commands.append(_xclaim_argv(key, group_name, group, format_id(sid), nack))
+        sid = pel.first_from(sid + 1) if sid != MAX_ID else -1
+    # The ID to go on from: the next one not looked at, 0-0 at the end.
+    cursor = max(sid, 0)
     if commands:
         _changed(client, len(commands))
     _propagate(client, commands, dirty)
