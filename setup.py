@@ -34,6 +34,8 @@ HOT_MODULES = [
     "src/zyst/types/zset.py",
     "src/zyst/types/stream.py",
     "src/zyst/commands/streams.py",
+    "src/zyst/types/streamgroups.py",
+    "src/zyst/commands/streamgroups.py",
     "src/zyst/keyspace.py",
     "src/zyst/access.py",
     "src/zyst/notify.py",

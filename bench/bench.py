@@ -75,9 +75,24 @@ class FamilyTest:
 
     command: tuple[str, ...]
     setup: tuple[tuple[str, ...], ...] = ()
+    # ``-r`` for this test, when not FAMILY_KEYSPACE.
+    keyspace: int = 0
 
 
 FAMILY_KEYSPACE = 1000
+# Entries of the stream the consumer-group tests read and acknowledge: more than the requests
+# of a run (50,000 at pipeline 1, 100,000 deeper), so that every XREADGROUP delivers a new
+# entry; and the keyspace XACK draws its IDs from, so that most XACKs acknowledge one.
+STREAM_ENTRIES = 300_000
+# Fills a stream with entries 0-1, 1-1, ... (one script: setup commands go one per connection)
+# and creates group g at its start; with ARGV[2] = 1, delivers them all to consumer c.
+_FILL_STREAM = (
+    "for i = 0, tonumber(ARGV[1]) - 1 do redis.call('XADD', KEYS[1], i .. '-1', 'f', 'v') end "
+    "redis.call('XGROUP', 'CREATE', KEYS[1], 'g', '0') "
+    "if ARGV[2] == '1' then "
+    "redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', KEYS[1], '>') end "
+    "return 1"
+)
 
 
 def _padded(prefix: str, count: int, start: int = 0) -> list[str]:
@@ -134,6 +149,19 @@ FAMILY_TESTS: dict[str, FamilyTest] = {
     "pfcount_2": FamilyTest(
         ("PFCOUNT", "hll1", "hll2"),
         (("PFADD", "hll1", *_padded("a:", 5000)), ("PFADD", "hll2", *_padded("b:", 5000))),
+    ),
+    # XREADGROUP + XACK of one entry, as two tests (redis-benchmark runs one command per
+    # test): each XREADGROUP delivers one new entry (it becomes pending: the PEL insert and the
+    # XCLAIM it propagates as); each XACK names one of the 300,000 pending entries, drawn at
+    # random, so at least 85% of them acknowledge one (the rest find it acknowledged already).
+    "xreadgroup": FamilyTest(
+        ("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"),
+        (("EVAL", _FILL_STREAM, "1", "s", str(STREAM_ENTRIES), "0"),),
+    ),
+    "xack": FamilyTest(
+        ("XACK", "s", "g", "__rand_int__-1"),
+        (("EVAL", _FILL_STREAM, "1", "s", str(STREAM_ENTRIES), "1"),),
+        keyspace=STREAM_ENTRIES,
     ),
     "scan": FamilyTest(
         ("SCAN", "0", "COUNT", "10"),
@@ -417,7 +445,7 @@ def run_benchmark(
     else:
         for command in family.setup:
             call(server.port, *command)
-        argv += ["-r", str(FAMILY_KEYSPACE), *family.command]
+        argv += ["-r", str(family.keyspace or FAMILY_KEYSPACE), *family.command]
     stdbuf = shutil.which("stdbuf")
     if stdbuf:
         argv = [stdbuf, "-oL", *argv]
@@ -961,8 +989,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parts += [
                     f"{heading}Command families (custom commands)",
                     "The same, for commands redis-benchmark has no -t test for, in its "
-                    f"custom-command form with -r {FAMILY_KEYSPACE} after a setup "
-                    "(bench/bench.py FAMILY_TESTS); kept apart so that the classic tests' "
+                    f"custom-command form with -r {FAMILY_KEYSPACE} (or the test's own) after a "
+                    "setup (bench/bench.py FAMILY_TESTS); kept apart so that the classic tests' "
                     "geometric means stay comparable across versions.",
                     throughput_tables(
                         summarize(samples, args.families, args.pipelines),

@@ -69,10 +69,14 @@ class Blocked:
     ``at_once`` is the reply where the client may not wait (see :func:`reply_without_waiting`):
     a null array, or a null bulk string for BLMOVE and BRPOPLPUSH (``None``).
 
+    ``gone`` (not None) is the error the waiter answers when a key it waits for is found
+    missing or of another type once ready: XREADGROUP, whose group lives in the stream, is
+    unblocked with Redis's UNBLOCKED when the stream is deleted or replaced.
+
     Returning a ``Blocked`` must leave everything as it was: the command has changed nothing.
     """
 
-    __slots__ = ("at_once", "deadline_ms", "keys", "kind", "serve_with")
+    __slots__ = ("at_once", "deadline_ms", "gone", "keys", "kind", "serve_with")
 
     def __init__(
         self,
@@ -81,12 +85,14 @@ class Blocked:
         deadline_ms: int,
         serve_with: Callable[[bytes], list[bytes]],
         at_once: Any = NULL_ARRAY,
+        gone: str | None = None,
     ) -> None:
         self.keys = keys
         self.kind = kind
         self.deadline_ms = deadline_ms
         self.serve_with = serve_with
         self.at_once = at_once
+        self.gone = gone
 
     def __eq__(self, other: object) -> bool:
         """Two waits are the same when they wait for the same thing until the same time."""
@@ -145,6 +151,7 @@ class Waiter:
         "argv",
         "client",
         "db_index",
+        "gone",
         "keys",
         "kind",
         "on_served",
@@ -168,6 +175,7 @@ class Waiter:
         self.keys = blocked.keys
         self.kind = blocked.kind
         self.serve_with = blocked.serve_with
+        self.gone = blocked.gone
         self.parked = False
         self.on_served = on_served
         self.on_timeout = on_timeout
@@ -311,11 +319,15 @@ class BlockingManager:
                 data = keyspace.dbs[slot[0]].data
                 for waiter in list(queue):
                     # A key of another type (a hash where BLPOP waits) serves nobody, as in
-                    # Redis; nor does one that is gone again.
+                    # Redis; nor does one that is gone again. Waiters that need the value
+                    # they waited on to stay (XREADGROUP) are answered their error then.
                     value = data.get(slot[1])
-                    if value is None:
-                        break
-                    if not waiter.parked or type(value) is not waiter.kind:
+                    if value is None or type(value) is not waiter.kind:
+                        if waiter.parked and waiter.gone is not None:
+                            self.unpark(waiter)
+                            waiter.on_served(ErrorReply(waiter.gone))
+                        continue
+                    if not waiter.parked:
                         continue
                     client = waiter.client
                     # The served client's command is the one running now: what it invalidates

@@ -812,3 +812,44 @@ STREAM_GT_ONLY_XREADGROUP = (
     "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
     "<consumer> option."
 )
+
+
+# -- consumer groups (t_stream.c) --------------------------------------------------------------
+XGROUP_KEY_REQUIRED = (
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to "
+    "use the MKSTREAM option to create an empty stream automatically."
+)
+XGROUP_ENTRIES_READ = "ERR value for ENTRIESREAD must be positive or -1"
+BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+XREADGROUP_NO_GROUP = "ERR Missing GROUP option for XREADGROUP"
+XREADGROUP_DOLLAR = (
+    "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of "
+    "this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID "
+    "would just return an empty result set."
+)
+NOGROUP_BLOCKED = "NOGROUP the consumer group this client was blocked on no longer exists"
+UNBLOCKED_STREAM_GONE = "UNBLOCKED the stream key no longer exists"
+XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+XAUTOCLAIM_NO_MEMORY = (
+    "ERR Insufficient memory, failed allocating transient memory, COUNT too high."
+)
+
+
+def nogroup_for_key(group: bytes, key: bytes) -> str:
+    """XGROUP SETID/CREATECONSUMER/DELCONSUMER and XINFO CONSUMERS on a missing group."""
+    return f"NOGROUP No such consumer group '{c_string(group)}' for key name '{c_string(key)}'"
+
+
+def nogroup_key_or_group(key: bytes, group: bytes, suffix: str = "") -> str:
+    """XPENDING, XCLAIM, XAUTOCLAIM (and XREADGROUP, with its suffix) on a missing key or
+    group."""
+    return f"NOGROUP No such key '{c_string(key)}' or consumer group '{c_string(group)}'{suffix}"
+
+
+def xclaim_unrecognized(option: bytes) -> str:
+    return f"ERR Unrecognized XCLAIM option '{c_string(option)}'"

@@ -364,6 +364,14 @@ class Database:
         if slot in keyspace.waited and slot not in keyspace.ready:
             keyspace.ready.append(slot)
 
+    def note_stream_gone(self, key: bytes) -> None:
+        """The stream at ``key`` is being deleted or replaced (Redis signals such a key ready
+        from ``dbGenericDelete`` and ``dbOverwrite``): its blocked XREADGROUP readers must be
+        answered (see :attr:`zyst.blocking.Blocked.gone`). Callers check ``Keyspace.waited``
+        first, so this costs nothing while nobody waits."""
+        if type(self.data.get(key)) is Stream:
+            self.note_ready(key)
+
     # -- changes -----------------------------------------------------------------------------
     def set_value(
         self, key: bytes, value: Value, keep_ttl: bool = False, looked_up: bool = False
@@ -391,6 +399,8 @@ class Database:
             self.access[key] = keyspace.lru_stamp
         if keyspace.signal.listening and key not in self.data:
             keyspace.signal.events.new_key(self.index, key)
+        if keyspace.waited:
+            self.note_stream_gone(key)
         log = self.scan_log
         if log is not None and key not in self.data:
             self.data[key] = value
@@ -402,6 +412,8 @@ class Database:
         """Remove ``key`` (expired keys count as missing). True if something was removed."""
         if self.lookup(key) is None:
             return False
+        if self.keyspace.waited:
+            self.note_stream_gone(key)
         del self.data[key]
         del self.access[key]
         if self.expires:
@@ -415,6 +427,8 @@ class Database:
         SINTERSTORE and the like call for an empty result): a key whose time had come is
         deleted, not expired, so it is neither counted in ``expired_keys`` nor reported to
         :attr:`Keyspace.on_expired`. True if something was removed."""
+        if self.keyspace.waited:
+            self.note_stream_gone(key)
         if self.data.pop(key, None) is None:
             return False
         del self.access[key]
@@ -444,6 +458,11 @@ class Database:
         return self.expires.pop(key, None) is not None
 
     def flush(self) -> None:
+        waited = self.keyspace.waited
+        if waited:
+            for db_index, key in list(waited):
+                if db_index == self.index:
+                    self.note_stream_gone(key)
         self.data = {}
         self.expires = {}
         self.access = {}
@@ -479,6 +498,8 @@ class Database:
         """Remove the stored ``key`` with its TTL, access clock and encoding mark, the server
         not the client removing it (expiry, eviction): its ``DEL`` goes out through
         :attr:`Keyspace.on_expired` (the AOF, MONITOR's propagation)."""
+        if self.keyspace.waited:
+            self.note_stream_gone(key)
         del self.data[key]
         del self.access[key]
         if self.expires:

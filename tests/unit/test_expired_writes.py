@@ -225,9 +225,15 @@ WRITES: list[Command] = [
     # Nothing left to move: NOKEY before any connection is tried.
     ("MIGRATE", "127.0.0.1", "1", "k", "0", "100"),
     ("MIGRATE", "127.0.0.1", "1", "", "0", "100", "KEYS", "o", "k"),
+    # Consumer groups: a key that is gone has no group either.
+    ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", ">"),
+    ("XACK", "k", "g", "1-1"),
+    ("XCLAIM", "k", "g", "c", "0", "1-1"),
+    ("XAUTOCLAIM", "k", "g", "c", "0", "0"),
 ]
 READS: list[Command] = [
     ("GET", "k"),
+    ("XPENDING", "k", "g"),
     ("DUMP", "k"),
     ("MGET", "o", "k"),
     ("LRANGE", "k", "0", "-1"),

@@ -31,6 +31,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     sets,
     slowlog,
     sort,
+    streamgroups,
     streams,
     strings,
     transactions,

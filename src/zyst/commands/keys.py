@@ -645,6 +645,8 @@ def _put(db: Database, key: bytes, value: Any, when: int | None, clock: int | No
     else:
         db.access[key] = clock
     data = db.data
+    if db.keyspace.waited:
+        db.note_stream_gone(key)  # a stream replaced: as deleted, for XREADGROUP's readers
     signal = db.keyspace.signal
     if signal.listening:
         # Redis deletes what stood at the destination, then adds the key: always a new one.
@@ -668,6 +670,8 @@ def _remove(db: Database, key: bytes) -> None:
     """Remove ``key``, which a lookup has just found. Raw dict operations rather than
     :meth:`Database.delete`, whose lookup would read the clock again: a key found alive must not
     expire halfway through the command that found it."""
+    if db.keyspace.waited:
+        db.note_stream_gone(key)  # its blocked XREADGROUP readers are answered
     del db.data[key]
     del db.access[key]
     if db.expires:

@@ -4,8 +4,8 @@
 A group remembers the last ID it delivered (``last_id``) and how many entries it has read
 (``entries_read``, Redis 7's logical read counter: :data:`INVALID_ENTRIES_READ` when it cannot
 be known). Each entry delivered and not yet acknowledged is a :class:`Pending` (a NACK), held
-twice under its ID: in the group's PEL and in its consumer's; both PELs are ordered by ID
-(``SortedDict``), which is the order every command lists them in.
+twice under its ID: in the group's PEL and in its consumer's; both PELs (:class:`PEL`) are
+ordered by ID, which is the order every command lists them in.
 
 Invariants:
 
@@ -22,9 +22,9 @@ The counters that need the stream (:func:`group_lag`, :func:`estimate_entries_re
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
 from typing import Final, Protocol
-
-from sortedcontainers import SortedDict
 
 # ``entries_read`` of a group whose read counter is unknown (Redis's SCG_INVALID_ENTRIES_READ).
 INVALID_ENTRIES_READ: Final = -1
@@ -54,6 +54,112 @@ class Stream(Protocol):
     ) -> list[tuple[int, list[bytes]]]: ...
 
 
+class PEL:
+    """Pending entries by ID (a mapping ``int -> Pending``), iterated in ID order.
+
+    A dict holds them; a sorted list of IDs gives the order. An acknowledgement, the most
+    frequent change, only deletes from the dict: its ID stays in the list, *stale*, until stale
+    IDs outnumber live ones and the list is rebuilt without them (amortized O(1)). New
+    deliveries come in increasing ID order and are appended; an older ID (a claim, a group moved
+    back) is inserted in place.
+
+    Invariant: ``_ids`` is sorted, without duplicates, and holds every key of ``_map``;
+    ``_stale`` is how many of its IDs are not keys of ``_map``.
+    """
+
+    __slots__ = ("_ids", "_map", "_stale")
+
+    def __init__(self) -> None:
+        self._map: dict[int, Pending] = {}
+        self._ids: list[int] = []
+        self._stale = 0
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __contains__(self, sid: int) -> bool:
+        return sid in self._map
+
+    def __getitem__(self, sid: int) -> Pending:
+        return self._map[sid]
+
+    def get(self, sid: int) -> Pending | None:
+        return self._map.get(sid)
+
+    def __setitem__(self, sid: int, nack: Pending) -> None:
+        found = self._map
+        if sid not in found:
+            ids = self._ids
+            if not ids or sid > ids[-1]:
+                ids.append(sid)
+            else:
+                at = bisect_left(ids, sid)
+                if at < len(ids) and ids[at] == sid:
+                    self._stale -= 1  # a stale ID comes back to life
+                else:
+                    ids.insert(at, sid)
+        found[sid] = nack
+
+    def __delitem__(self, sid: int) -> None:
+        del self._map[sid]
+        self._removed()
+
+    def pop(self, sid: int) -> Pending | None:
+        """Remove ``sid``'s NACK and return it; None if there is none."""
+        nack = self._map.pop(sid, None)
+        if nack is not None:
+            self._removed()
+        return nack
+
+    def _removed(self) -> None:
+        self._stale += 1
+        if self._stale > 64 and self._stale > len(self._map):
+            found = self._map
+            self._ids = [sid for sid in self._ids if sid in found]
+            self._stale = 0
+
+    def irange(self, minimum: int = 0, maximum: int = (1 << 128) - 1) -> Iterator[int]:
+        """The IDs from ``minimum`` to ``maximum`` (both included), in order. The PEL may lose
+        entries meanwhile (not gain them)."""
+        ids = self._ids
+        found = self._map
+        at = bisect_left(ids, minimum)
+        end = len(ids)
+        while at < end:
+            sid = ids[at]
+            if sid > maximum:
+                return
+            if sid in found:
+                yield sid
+            at += 1
+
+    def first_from(self, minimum: int) -> int:
+        """The smallest pending ID >= ``minimum``; -1 if none."""
+        for sid in self.irange(minimum):
+            return sid
+        return -1
+
+    def last(self) -> int:
+        """The largest pending ID; -1 if none."""
+        ids = self._ids
+        found = self._map
+        at = len(ids) - 1
+        while at >= 0:
+            if ids[at] in found:
+                return ids[at]
+            at -= 1
+        return -1
+
+    def __iter__(self) -> Iterator[int]:
+        return self.irange()
+
+    def items(self) -> Iterator[tuple[int, Pending]]:
+        """(ID, NACK) pairs in ID order."""
+        found = self._map
+        for sid in self.irange():
+            yield sid, found[sid]
+
+
 class Pending:
     """One delivered, unacknowledged entry (a NACK): when it was last delivered (Unix ms),
     how many times, and to whom."""
@@ -74,7 +180,7 @@ class Consumer:
     def __init__(self, name: bytes, seen_time_ms: int) -> None:
         self.name = name
         self.seen_time_ms = seen_time_ms
-        self.pending: SortedDict[int, Pending] = SortedDict()
+        self.pending = PEL()
 
 
 class ConsumerGroup:
@@ -85,7 +191,7 @@ class ConsumerGroup:
     def __init__(self, last_id: int, entries_read: int = INVALID_ENTRIES_READ) -> None:
         self.last_id = last_id
         self.entries_read = entries_read
-        self.pending: SortedDict[int, Pending] = SortedDict()
+        self.pending = PEL()
         self.consumers: dict[bytes, Consumer] = {}
 
     def sorted_consumers(self) -> list[Consumer]:
@@ -111,7 +217,7 @@ class ConsumerGroup:
 
     def ack(self, sid: int) -> bool:
         """Acknowledge ``sid``: forget its NACK in both PELs. False if it was not pending."""
-        nack = self.pending.pop(sid, None)
+        nack = self.pending.pop(sid)
         if nack is None:
             return False
         del nack.consumer.pending[sid]
@@ -143,9 +249,9 @@ class ConsumerGroup:
             nack.consumer = consumer
 
     def force_pending(self, sid: int, consumer: Consumer, delivery_time_ms: int) -> Pending:
-        """A NACK for ``sid`` that was not pending, owned by ``consumer`` with no delivery
-        yet (XCLAIM ... FORCE): the caller sets its time and count."""
-        nack = Pending(consumer, delivery_time_ms, 0)
+        """A NACK for ``sid`` that was not pending, owned by ``consumer``, delivered once
+        (XCLAIM ... FORCE): the caller sets its time and count."""
+        nack = Pending(consumer, delivery_time_ms)
         self.pending[sid] = nack
         consumer.pending[sid] = nack
         return nack
@@ -231,3 +337,23 @@ def advance(stream: Stream, group: ConsumerGroup, sid: int) -> None:
     elif stream.entries_added:
         group.entries_read = estimate_entries_read(stream, sid)
     group.last_id = sid
+
+
+def copy_groups(groups: dict[bytes, ConsumerGroup] | None) -> dict[bytes, ConsumerGroup] | None:
+    """A deep copy of a stream's groups (COPY): new groups, consumers and NACKs, each NACK
+    shared by its group's and its consumer's PEL as in the original."""
+    if groups is None:
+        return None
+    copied: dict[bytes, ConsumerGroup] = {}
+    for name, group in groups.items():
+        twin = copied[name] = ConsumerGroup(group.last_id, group.entries_read)
+        consumers = twin.consumers
+        for consumer_name, consumer in group.consumers.items():
+            consumers[consumer_name] = Consumer(consumer_name, consumer.seen_time_ms)
+        pel = twin.pending
+        for sid, nack in group.pending.items():
+            owner = consumers[nack.consumer.name]
+            clone = Pending(owner, nack.delivery_time_ms, nack.delivery_count)
+            pel[sid] = clone
+            owner.pending[sid] = clone
+    return copied
