@@ -770,6 +770,8 @@ def pfdebug_unknown(sub: bytes) -> str:
 
 def pfselftest_failed(detail: str) -> str:
     return f"ERR TESTFAILED {detail}"
+
+
 # -- streams (t_stream.c) ----------------------------------------------------------------------
 STREAM_INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
 STREAM_MAXLEN_MINID = (
