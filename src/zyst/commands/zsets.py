@@ -187,7 +187,7 @@ def _write(client: Client, key: bytes) -> ZSet | None:
     return zset
 
 
-def _store(client: Client, key: bytes, result: ZSet) -> int:
+def store_result(client: Client, key: bytes, result: ZSet) -> int:
     """Put ``result`` at ``key`` (replacing whatever is there, its TTL too), or delete ``key``
     when ``result`` is empty, as Redis's *STORE commands do; the reply is the size."""
     db = client.db
@@ -716,7 +716,7 @@ def zrangestore(client: Client, argv: list[bytes]) -> Reply:
     replies its size.
     """
     result: ZSet = _zrange(client, argv, 2, True, _AUTO, _AUTO)
-    return _store(client, argv[1], result)
+    return store_result(client, argv[1], result)
 
 
 # -- removing ranges ----------------------------------------------------------------------------
@@ -1151,7 +1151,7 @@ def _combine(
         zset = ZSet()
         for member, score in result.items():
             zset.add(member, score)
-        return _store(client, argv[1], zset)
+        return store_result(client, argv[1], zset)
     # Redis builds a reply in a skiplist, where a score of -0 stays -0.
     items = [(member, score) for score, member in sorted((s, m) for m, s in result.items())]
     if withscores:

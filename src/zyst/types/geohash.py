@@ -1,0 +1,316 @@
+"""Redis's geohash: points on a sorted set's scores, distances and area searches (``geohash.c``,
+``geohash_helper.c``), with the same doubles at every step so that scores, coordinates,
+distances and the order of search results come out as Redis's.
+
+A point is stored as a 52-bit score: longitude and latitude are each scaled to 26 bits over
+Redis's ranges (longitude -180..180, latitude -85.05112878..85.05112878, the Web Mercator
+limits) and interleaved, latitude in the even bits. Decoding gives the centre of the cell, so a
+position read back is not the one written (Redis's well-known ``13.36138933897018433``).
+
+Distances are haversine distances on a sphere of radius 6372797.560856 m. A search covers the
+shape's bounding box with nine cells of one geohash precision (the centre's and its eight
+neighbours, some dropped when they lie wholly outside), reads each cell's score range from the
+sorted set in order, and keeps the points inside the shape: :func:`search_ranges` gives those
+score ranges in Redis's order, :meth:`Shape.contains` the test.
+
+Every formula keeps Redis's order of operations: a double computed otherwise can differ in its
+last bit, which shows in the 17 digits Redis prints or flips a point on a search's edge.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+LONG_MIN: Final = -180.0
+LONG_MAX: Final = 180.0
+LAT_MIN: Final = -85.05112878
+LAT_MAX: Final = 85.05112878
+STEP_MAX: Final = 26  # bits per coordinate: 52 bits in all, exact in a double
+
+EARTH_RADIUS: Final = 6372797.560856  # metres (Redis's "quadratic mean radius")
+MERCATOR_MAX: Final = 20037726.37
+_D_R: Final = math.pi / 180.0
+
+_MASK64: Final = (1 << 64) - 1
+_EVEN: Final = 0x5555555555555555
+_ODD: Final = 0xAAAAAAAAAAAAAAAA
+
+# The conversion factors to metres of the units a command may name.
+UNITS: Final = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
+
+_BASE32: Final = b"0123456789bcdefghjkmnpqrstuvwxyz"
+
+
+def _spread(v: int) -> int:
+    """The low 32 bits of ``v`` moved to the even bit positions."""
+    v &= 0xFFFFFFFF
+    v = (v | (v << 16)) & 0x0000FFFF0000FFFF
+    v = (v | (v << 8)) & 0x00FF00FF00FF00FF
+    v = (v | (v << 4)) & 0x0F0F0F0F0F0F0F0F
+    v = (v | (v << 2)) & 0x3333333333333333
+    return (v | (v << 1)) & _EVEN
+
+
+def _squeeze(v: int) -> int:
+    """The even bits of ``v`` (64 bits) packed into the low 32."""
+    v &= _EVEN
+    v = (v | (v >> 1)) & 0x3333333333333333
+    v = (v | (v >> 2)) & 0x0F0F0F0F0F0F0F0F
+    v = (v | (v >> 4)) & 0x00FF00FF00FF00FF
+    v = (v | (v >> 8)) & 0x0000FFFF0000FFFF
+    return (v | (v >> 16)) & 0xFFFFFFFF
+
+
+def in_limits(longitude: float, latitude: float) -> bool:
+    """Whether a point can be indexed (Redis refuses the poles beyond the Mercator limits)."""
+    return LONG_MIN <= longitude <= LONG_MAX and LAT_MIN <= latitude <= LAT_MAX
+
+
+def encode(
+    longitude: float,
+    latitude: float,
+    step: int,
+    long_min: float = LONG_MIN,
+    long_max: float = LONG_MAX,
+    lat_min: float = LAT_MIN,
+    lat_max: float = LAT_MAX,
+) -> int:
+    """The ``2 * step``-bit interleaved hash of a point (which must be :func:`in_limits`) over
+    the given ranges. A coordinate at its range's maximum scales to ``2**step``, one bit more
+    than the others, as in Redis."""
+    lat_offset = (latitude - lat_min) / (lat_max - lat_min)
+    long_offset = (longitude - long_min) / (long_max - long_min)
+    lat_offset *= float(1 << step)
+    long_offset *= float(1 << step)
+    return _spread(int(lat_offset)) | (_spread(int(long_offset)) << 1)
+
+
+def score_of(longitude: float, latitude: float) -> int:
+    """The 52-bit score GEOADD stores for a point."""
+    return encode(longitude, latitude, STEP_MAX)
+
+
+def _cell(bits: int, step: int) -> tuple[float, float, float, float]:
+    """The cell of hash ``bits`` at precision ``step``: (long_min, long_max, lat_min,
+    lat_max)."""
+    ilat = _squeeze(bits)
+    ilon = _squeeze(bits >> 1)
+    scale = float(1 << step)
+    lat_scale = LAT_MAX - LAT_MIN
+    long_scale = LONG_MAX - LONG_MIN
+    return (
+        LONG_MIN + (ilon * 1.0 / scale) * long_scale,
+        LONG_MIN + ((ilon + 1) * 1.0 / scale) * long_scale,
+        LAT_MIN + (ilat * 1.0 / scale) * lat_scale,
+        LAT_MIN + ((ilat + 1) * 1.0 / scale) * lat_scale,
+    )
+
+
+def score_bits(score: float) -> int:
+    """A score as C's conversion of a double to ``uint64_t`` gives it on x86-64 (what Redis
+    decodes; a score ZADD set that GEOADD could not have made decodes to something all the
+    same)."""
+    if score < 9223372036854775808.0:
+        if score <= -9223372036854775808.0:
+            return 1 << 63  # the "integer indefinite" value
+        return int(score) & _MASK64
+    if score < 18446744073709551616.0:
+        return int(score)
+    return 0
+
+
+def decode(score: float) -> tuple[float, float]:
+    """The (longitude, latitude) a score stands for: its cell's centre, clamped to the
+    limits."""
+    long_min, long_max, lat_min, lat_max = _cell(score_bits(score), STEP_MAX)
+    longitude = (long_min + long_max) / 2
+    longitude = min(max(longitude, LONG_MIN), LONG_MAX)
+    latitude = (lat_min + lat_max) / 2
+    latitude = min(max(latitude, LAT_MIN), LAT_MAX)
+    return longitude, latitude
+
+
+def hash_string(score: float) -> bytes:
+    """GEOHASH's 11 characters for a score: its point re-encoded over the standard geohash
+    ranges (latitude -90..90), 52 bits in base32, the 11th character always ``0``."""
+    longitude, latitude = decode(score)
+    bits = encode(longitude, latitude, STEP_MAX, -180.0, 180.0, -90.0, 90.0)
+    chars = bytearray(11)
+    for i in range(10):
+        chars[i] = _BASE32[(bits >> (52 - (i + 1) * 5)) & 0x1F]
+    chars[10] = _BASE32[0]
+    return bytes(chars)
+
+
+def lat_distance(lat1: float, lat2: float) -> float:
+    """The distance between two latitudes on one meridian."""
+    return EARTH_RADIUS * abs(lat2 * _D_R - lat1 * _D_R)
+
+
+def distance(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """The haversine distance in metres between two points (degrees)."""
+    lon1r = lon1 * _D_R
+    lon2r = lon2 * _D_R
+    v = math.sin((lon2r - lon1r) / 2)
+    if v == 0.0:
+        return lat_distance(lat1, lat2)
+    lat1r = lat1 * _D_R
+    lat2r = lat2 * _D_R
+    u = math.sin((lat2r - lat1r) / 2)
+    a = u * u + math.cos(lat1r) * math.cos(lat2r) * v * v
+    return 2.0 * EARTH_RADIUS * math.asin(math.sqrt(a))
+
+
+class Shape:
+    """A search area: a circle of ``radius`` or a box of ``width`` by ``height`` (in the unit
+    whose size in metres is ``conversion``) around (``longitude``, ``latitude``)."""
+
+    __slots__ = ("box", "conversion", "height", "latitude", "longitude", "radius", "width")
+
+    def __init__(
+        self,
+        longitude: float,
+        latitude: float,
+        conversion: float,
+        radius: float = 0.0,
+        width: float = 0.0,
+        height: float = 0.0,
+        box: bool = False,
+    ) -> None:
+        self.longitude = longitude
+        self.latitude = latitude
+        self.conversion = conversion
+        self.radius = radius
+        self.width = width
+        self.height = height
+        self.box = box
+
+    def contains(self, score: float) -> tuple[float, float, float] | None:
+        """(distance from the centre in metres, longitude, latitude) of the point ``score``
+        when it lies in the shape, else None."""
+        longitude, latitude = decode(score)
+        if not self.box:
+            dist = distance(self.longitude, self.latitude, longitude, latitude)
+            if dist > self.radius * self.conversion:
+                return None
+            return dist, longitude, latitude
+        width = self.width * self.conversion
+        height = self.height * self.conversion
+        if lat_distance(latitude, self.latitude) > height / 2:
+            return None
+        if distance(longitude, latitude, self.longitude, latitude) > width / 2:
+            return None
+        return distance(self.longitude, self.latitude, longitude, latitude), longitude, latitude
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The bounding box: (long_min, lat_min, long_max, lat_max). Meridians converge, so
+        the box is widest on the side nearer the equator."""
+        if self.box:
+            height = self.conversion * (self.height / 2)
+            width = self.conversion * (self.width / 2)
+        else:
+            height = self.conversion * self.radius
+            width = self.conversion * self.radius
+        latitude = self.latitude
+        lat_delta = (height / EARTH_RADIUS) / _D_R
+        long_delta_top = (width / EARTH_RADIUS / math.cos((latitude + lat_delta) * _D_R)) / _D_R
+        long_delta_bottom = (width / EARTH_RADIUS / math.cos((latitude - lat_delta) * _D_R)) / _D_R
+        long_delta = long_delta_bottom if latitude < 0 else long_delta_top
+        return (
+            self.longitude - long_delta,
+            latitude - lat_delta,
+            self.longitude + long_delta,
+            latitude + lat_delta,
+        )
+
+
+def estimate_step(range_meters: float, latitude: float) -> int:
+    """The geohash precision whose cells are about as large as the search radius."""
+    if range_meters == 0:
+        return 26
+    step = 1
+    while range_meters < MERCATOR_MAX:
+        range_meters *= 2
+        step += 1
+    step -= 2
+    if latitude > 66 or latitude < -66:
+        step -= 1
+        if latitude > 80 or latitude < -80:
+            step -= 1
+    return min(max(step, 1), 26)
+
+
+def _move(bits: int, step: int, dx: int, dy: int) -> int:
+    """The hash of the cell ``dx`` east and ``dy`` north of ``bits`` (each -1, 0 or 1),
+    wrapping around at the range's ends."""
+    x = bits & _ODD  # longitude bits
+    y = bits & _EVEN  # latitude bits
+    shift = 64 - step * 2
+    if dx:
+        zz = _EVEN >> shift
+        x = x + (zz + 1) if dx > 0 else (x | zz) - (zz + 1)
+        x &= _ODD >> shift
+    if dy:
+        zz = _ODD >> shift
+        y = y + (zz + 1) if dy > 0 else (y | zz) - (zz + 1)
+        y &= _EVEN >> shift
+    return x | y
+
+
+# Redis's order of the nine cells: the centre, then N S E W NE NW SE SW (as (dx, dy)).
+_NEIGHBOURS: Final = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1))
+
+
+def search_ranges(shape: Shape) -> list[tuple[int, int]]:
+    """The score ranges ``[min, max)`` a search of ``shape`` reads, in Redis's order: the
+    cells covering the shape (``geohashCalculateAreasByShapeWGS84``), those wholly outside
+    the bounding box left out, and a cell equal to the one read just before it skipped (with a
+    huge radius neighbours wrap onto each other)."""
+    min_lon, min_lat, max_lon, max_lat = shape.bounds()
+    if shape.box:
+        half_w = shape.width / 2
+        half_h = shape.height / 2
+        radius = math.sqrt(half_w * half_w + half_h * half_h)
+    else:
+        radius = shape.radius
+    radius *= shape.conversion
+    step = estimate_step(radius, shape.latitude)
+    centre = encode(shape.longitude, shape.latitude, step)
+    north = _cell(_move(centre, step, 0, 1), step)
+    south = _cell(_move(centre, step, 0, -1), step)
+    east = _cell(_move(centre, step, 1, 0), step)
+    west = _cell(_move(centre, step, -1, 0), step)
+    if step > 1 and (
+        north[3] < max_lat or south[2] > min_lat or east[1] < max_lon or west[0] > min_lon
+    ):
+        # A neighbour does not reach the box's edge: one precision coarser.
+        step -= 1
+        centre = encode(shape.longitude, shape.latitude, step)
+    cells: list[int | None] = [centre]
+    cells += [_move(centre, step, dx, dy) for dx, dy in _NEIGHBOURS]
+    if step >= 2:
+        area = _cell(centre, step)
+        # Indexes into cells: 1 N, 2 S, 3 E, 4 W, 5 NE, 6 NW, 7 SE, 8 SW.
+        if area[2] < min_lat:
+            cells[2] = cells[8] = cells[7] = None
+        if area[3] > max_lat:
+            cells[1] = cells[5] = cells[6] = None
+        if area[0] < min_lon:
+            cells[4] = cells[8] = cells[6] = None
+        if area[1] > max_lon:
+            cells[3] = cells[7] = cells[5] = None
+    ranges: list[tuple[int, int]] = []
+    shift = 52 - step * 2
+    last: int | None = None
+    for index, cell in enumerate(cells):
+        if cell is None:
+            continue
+        # Redis compares with the last cell read only once that is not the centre (its
+        # "last read" index starts at 0 and doubles as "none yet").
+        if last is not None and last == cell:
+            continue
+        ranges.append((cell << shift, (cell + 1) << shift))
+        if index:
+            last = cell
+    return ranges
