@@ -13,9 +13,10 @@ both protocols), hashes as integers.
 Searches (Redis's ``georadiusGeneric``): the source key is looked up (and its type checked)
 first, then the arguments are read in Redis's order, so each bad command gets Redis's error.
 Points are collected cell by cell in :func:`zyst.types.geohash.search_ranges`' order, each cell
-in the set's order; sorted by distance only when asked (COUNT without ANY asks for ASC). Ties
-keep that order (glibc's qsort is a merge sort: stable; with a COUNT smaller than the matches,
-Redis's own partial quicksort may order equal distances otherwise).
+in the set's order; sorted by distance only when asked (COUNT without ANY asks for ASC): all of
+them stably, as glibc's qsort (a merge sort) does, or with a COUNT smaller than the matches,
+by Redis's own partial quicksort (:mod:`zyst.pqsort`), which orders equal distances its own
+way.
 
 Propagation: GEOADD as ``zadd key [options] score member ...``; the storing searches
 (GEOSEARCHSTORE, GEORADIUS and GEORADIUSBYMEMBER with STORE or STOREDIST) as sent, publishing
@@ -34,6 +35,7 @@ from zyst.commands.args import option_word, parse_int
 from zyst.commands.table import GetKeys, Handler, KeySpec, Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import parse_double
+from zyst.pqsort import pqsort
 from zyst.protocol.resp import NULL_ARRAY, HumanDouble
 from zyst.types import geohash
 from zyst.types.geohash import Shape
@@ -439,7 +441,12 @@ def _search(client: Client, argv: list[bytes], source: int, flags: int) -> Reply
         return []
     returned = len(found) if count == 0 or len(found) < count else count
     if search.sort:
-        found.sort(key=_distance_of, reverse=search.sort == _DESC)
+        descending = search.sort == _DESC
+        if returned == len(found):
+            # glibc's qsort, a merge sort: stable (equal distances keep the cells' order).
+            found.sort(key=_distance_of, reverse=descending)
+        else:
+            pqsort(found, _farther if descending else _nearer, 0, returned - 1)
     conversion = shape.conversion
 
     if store_key is not None:
@@ -480,6 +487,17 @@ def _distance_of(point: _Point) -> float:
     return point[0]
 
 
+def _nearer(a: _Point, b: _Point) -> int:
+    """Redis's ``sort_gp_asc``."""
+    if a[0] > b[0]:
+        return 1
+    return 0 if a[0] == b[0] else -1
+
+
+def _farther(a: _Point, b: _Point) -> int:
+    return -_nearer(a, b)
+
+
 def _points(zset: ZSet, shape: Shape, limit: int) -> list[_Point]:
     """The points of ``zset`` inside ``shape``, cell by cell in Redis's order; with a
     ``limit`` (ANY), the first ``limit`` of them."""
@@ -511,18 +529,29 @@ def _stored(client: Client, key: bytes, changes: int) -> None:
     client.touched = [(client.db.index, key)]
 
 
-def _radius_keys(argv: list[bytes]) -> list[bytes]:
-    """GEORADIUS's and GEORADIUSBYMEMBER's keys for COMMAND GETKEYS, as Redis's
-    ``georadiusGetKeys`` finds them: the source, then the last STORE or STOREDIST
-    destination (searched from the sixth argument on)."""
-    destination: bytes | None = None
-    i = 5
-    while i < len(argv):
-        if option_word(argv[i]) in (b"store", b"storedist") and i + 1 < len(argv):
-            destination = argv[i + 1]
-            i += 1
-        i += 1
-    return [argv[1]] if destination is None else [argv[1], destination]
+def _keyword_key(argv: list[bytes], word: bytes, start: int) -> list[bytes]:
+    """The key after the first ``word`` from ``argv[start]`` on, as Redis's keyword key spec
+    finds it (its search stops before the last argument, which could not be followed by a
+    key)."""
+    for i in range(start, len(argv) - 1):
+        if option_word(argv[i]) == word:
+            return [argv[i + 1]]
+    return []
+
+
+def _radius_keys(start: int) -> GetKeys:
+    """GEORADIUS's and GEORADIUSBYMEMBER's keys for COMMAND GETKEYS and the ACL checks, as
+    Redis 7.0 finds them by their key specs: the source, then the key after the first STORE,
+    then the one after the first STOREDIST (``start``: where options begin)."""
+
+    def keys(argv: list[bytes]) -> list[bytes]:
+        return [
+            argv[1],
+            *_keyword_key(argv, b"store", start),
+            *_keyword_key(argv, b"storedist", start),
+        ]
+
+    return keys
 
 
 def _store_specs(start: int) -> tuple[KeySpec, ...]:
@@ -547,7 +576,7 @@ _STORE_OPTIONS: Final = "[STORE key] [STOREDIST key]"
     syntax=f"key longitude latitude radius <M | KM | FT | MI> {_SEARCH_OPTIONS} {_STORE_OPTIONS}",
     complexity=_RADIUS_COMPLEXITY,
     key_specs=_store_specs(6),
-    getkeys=_radius_keys,
+    getkeys=_radius_keys(6),
 )
 def georadius(client: Client, argv: list[bytes]) -> Reply:
     """GEORADIUS key longitude latitude radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH]
@@ -580,7 +609,7 @@ def georadius_ro(client: Client, argv: list[bytes]) -> Reply:
     syntax=f"key member radius <M | KM | FT | MI> {_SEARCH_OPTIONS} {_STORE_OPTIONS}",
     complexity=_RADIUS_COMPLEXITY,
     key_specs=_store_specs(5),
-    getkeys=_radius_keys,
+    getkeys=_radius_keys(5),
 )
 def georadiusbymember(client: Client, argv: list[bytes]) -> Reply:
     """GEORADIUSBYMEMBER key member radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH]
