@@ -15,7 +15,8 @@ import random
 
 import pytest
 
-from tests.conftest import Oracle, hello3
+from tests.conftest import Oracle, ServerProcess, hello3
+from tests.oracle.test_keyevents_oracle import redis_events
 
 Arg = bytes | str | int
 Command = tuple[Arg, ...]
@@ -394,3 +395,32 @@ def test_command_getkeys_and_scripts(o: Oracle) -> None:
         ("GEOPOS", "d", "x", "y"),
         ("EXEC",),
     )  # fmt: skip
+
+
+EVENTS: list[tuple[str, ...]] = [
+    ("GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"),
+    ("GEOADD", "g", "13.361389", "38.115556", "Palermo"),  # nothing changed: no event
+    ("GEOADD", "g", "XX", "CH", "13", "38", "Palermo"),
+    ("SET", "d", "x"),
+    ("GEOSEARCHSTORE", "d", "g", "FROMMEMBER", "Palermo", "BYRADIUS", "300", "km"),
+    ("GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),  # del
+    ("GEOSEARCHSTORE", "d", "nokey", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
+    ("GEORADIUS", "g", "15", "37", "200", "km", "STORE", "e"),
+    ("GEORADIUS", "g", "15", "37", "200", "km", "STOREDIST", "e2"),
+    ("GEORADIUSBYMEMBER", "g", "Palermo", "10", "km", "STOREDIST", "f"),
+    ("GEORADIUS", "nokey", "15", "37", "200", "km", "STORE", "e"),  # del
+    ("GEORADIUS", "g", "15", "37", "200", "km"),
+    ("GEOSEARCH", "nokey", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),  # keymiss
+    ("GEOPOS", "nokey", "a"),
+    ("GEODIST", "nokey", "a", "b"),
+    ("GEOHASH", "nokey", "a"),
+]
+
+
+@pytest.mark.parametrize("flags", ["AKE", "KEzgn", "Em"])
+def test_keyspace_events_as_in_redis(
+    flags: str, zyst_proc: ServerProcess, redis_server: ServerProcess
+) -> None:
+    theirs = redis_events(redis_server.port, EVENTS, flags)
+    assert redis_events(zyst_proc.port, EVENTS, flags) == theirs
+    assert theirs
