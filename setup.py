@@ -4,9 +4,10 @@ Zyst is written in Python; mypyc compiles these fully typed modules (mypy --stri
 C extensions that run the same code about twice as fast per command. Everything else stays
 plain Python. Set ``ZYST_PURE_PYTHON=1`` to install without compiling (no C compiler needed).
 
-One small extension is written in C: ``zyst.types.popcount``, BITCOUNT's bit counter, which
-uses the CPU's popcount instruction (see its source for why). Without it (a pure-Python
-install) bits are counted by bitarray.
+Two small extensions are written in C: ``zyst.types.popcount``, BITCOUNT's bit counter, which
+uses the CPU's popcount instruction, and ``zyst.types.geomatch``, the loop of a geo search
+(see their sources for why). Without them (a pure-Python install) bits are counted by bitarray
+and the search runs in Python.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ HOT_MODULES = [
     "src/zyst/commands/scan.py",
     "src/zyst/commands/zsets.py",
     "src/zyst/types/zset.py",
+    "src/zyst/commands/geo.py",
+    "src/zyst/types/geohash.py",
+    "src/zyst/pqsort.py",
     "src/zyst/keyspace.py",
     "src/zyst/access.py",
     "src/zyst/notify.py",
@@ -57,6 +61,12 @@ if not os.environ.get("ZYST_PURE_PYTHON"):
     ext_modules = [
         *mypycify(HOT_MODULES, opt_level="3"),
         Extension("zyst.types.popcount", ["src/zyst/types/popcount.c"], extra_compile_args=["-O2"]),
+        # Doubles as Redis computes them: no fused multiply-add (see geomatch.c).
+        Extension(
+            "zyst.types.geomatch",
+            ["src/zyst/types/geomatch.c"],
+            extra_compile_args=["-O2", "-ffp-contract=off"],
+        ),
     ]
 
 setup(ext_modules=ext_modules)

@@ -464,7 +464,7 @@ def _search(client: Client, argv: list[bytes], source: int, flags: int) -> Reply
     replies: list[object] = []
     extras = search.with_dist or search.with_hash or search.with_coord
     for index in range(returned):
-        dist, member, score, longitude, latitude = found[index]
+        dist, member, score = found[index]
         if not extras:
             replies.append(member)
             continue
@@ -474,13 +474,13 @@ def _search(client: Client, argv: list[bytes], source: int, flags: int) -> Reply
         if search.with_hash:
             entry.append(int(score))
         if search.with_coord:
-            entry.append(_position(longitude, latitude))
+            entry.append(_position(*geohash.decode(score)))
         replies.append(entry)
     return replies
 
 
-# (distance in metres, member, score, longitude, latitude)
-_Point = tuple[float, bytes, float, float, float]
+# (distance in metres, member, score)
+_Point = tuple[float, bytes, float]
 
 
 def _distance_of(point: _Point) -> float:
@@ -502,23 +502,18 @@ def _points(zset: ZSet, shape: Shape, limit: int) -> list[_Point]:
     """The points of ``zset`` inside ``shape``, cell by cell in Redis's order; with a
     ``limit`` (ANY), the first ``limit`` of them."""
     found: list[_Point] = []
-    contains = shape.contains
     for low, high in geohash.search_ranges(shape):
         if limit and len(found) >= limit:
             break
         start, stop = zset.score_span(ScoreRange(float(low), False, float(high), True))
         if start >= stop:
             continue
-        members = zset.members(start, stop)
         scores = zset.score_list(start, stop)
-        for index in range(stop - start):
-            score = scores[index]
-            inside = contains(score)
-            if inside is not None:
-                dist, longitude, latitude = inside
-                found.append((dist, members[index], score, longitude, latitude))
-                if limit and len(found) >= limit:
-                    break
+        members = zset.members(start, stop)
+        for index, dist in shape.matches(scores):
+            found.append((dist, members[index], scores[index]))
+            if limit and len(found) >= limit:
+                break
     return found
 
 

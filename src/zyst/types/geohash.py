@@ -11,7 +11,7 @@ Distances are haversine distances on a sphere of radius 6372797.560856 m. A sear
 shape's bounding box with nine cells of one geohash precision (the centre's and its eight
 neighbours, some dropped when they lie wholly outside), reads each cell's score range from the
 sorted set in order, and keeps the points inside the shape: :func:`search_ranges` gives those
-score ranges in Redis's order, :meth:`Shape.contains` the test.
+score ranges in Redis's order, :meth:`Shape.matches` the test.
 
 Every formula keeps Redis's order of operations: a double computed otherwise can differ in its
 last bit, which shows in the 17 digits Redis prints or flips a point on a search's edge.
@@ -20,7 +20,13 @@ last bit, which shows in the 17 digits Redis prints or flips a point on a search
 from __future__ import annotations
 
 import math
-from typing import Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    # mypyc's native 64-bit integer: a plain int to Python (annotations only). The bit
+    # twiddling stays below 2**63 so that it runs on machine words, not on Python ints.
+    from mypy_extensions import i64
 
 LONG_MIN: Final = -180.0
 LONG_MAX: Final = 180.0
@@ -31,6 +37,8 @@ STEP_MAX: Final = 26  # bits per coordinate: 52 bits in all, exact in a double
 EARTH_RADIUS: Final = 6372797.560856  # metres (Redis's "quadratic mean radius")
 MERCATOR_MAX: Final = 20037726.37
 _D_R: Final = math.pi / 180.0
+# See Shape.distance_to.
+_MARGIN: Final = 1.000001
 
 _MASK64: Final = (1 << 64) - 1
 _EVEN: Final = 0x5555555555555555
@@ -41,20 +49,30 @@ UNITS: Final = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
 
 _BASE32: Final = b"0123456789bcdefghjkmnpqrstuvwxyz"
 
+# The search loop in C (see geomatch.c), absent from a pure-Python install.
+_Matcher = Callable[[list[float], float, float, float, bool, float, float], list[tuple[int, float]]]
+_c_matches: _Matcher | None
+try:
+    from zyst.types.geomatch import matches as _compiled_matches
 
-def _spread(v: int) -> int:
+    _c_matches = _compiled_matches
+except ImportError:  # ZYST_PURE_PYTHON=1
+    _c_matches = None
+
+
+def _spread(v: i64) -> i64:
     """The low 32 bits of ``v`` moved to the even bit positions."""
     v &= 0xFFFFFFFF
     v = (v | (v << 16)) & 0x0000FFFF0000FFFF
     v = (v | (v << 8)) & 0x00FF00FF00FF00FF
     v = (v | (v << 4)) & 0x0F0F0F0F0F0F0F0F
     v = (v | (v << 2)) & 0x3333333333333333
-    return (v | (v << 1)) & _EVEN
+    return (v | (v << 1)) & 0x5555555555555555
 
 
-def _squeeze(v: int) -> int:
-    """The even bits of ``v`` (64 bits) packed into the low 32."""
-    v &= _EVEN
+def _squeeze(v: i64) -> i64:
+    """The even bits of ``v`` (non-negative) packed into the low 32."""
+    v &= 0x5555555555555555
     v = (v | (v >> 1)) & 0x3333333333333333
     v = (v | (v >> 2)) & 0x0F0F0F0F0F0F0F0F
     v = (v | (v >> 4)) & 0x00FF00FF00FF00FF
@@ -83,7 +101,9 @@ def encode(
     long_offset = (longitude - long_min) / (long_max - long_min)
     lat_offset *= float(1 << step)
     long_offset *= float(1 << step)
-    return _spread(int(lat_offset)) | (_spread(int(long_offset)) << 1)
+    lat_bits: i64 = int(lat_offset)
+    long_bits: i64 = int(long_offset)
+    return _spread(lat_bits) | (_spread(long_bits) << 1)
 
 
 def score_of(longitude: float, latitude: float) -> int:
@@ -92,18 +112,27 @@ def score_of(longitude: float, latitude: float) -> int:
 
 
 def _cell(bits: int, step: int) -> tuple[float, float, float, float]:
-    """The cell of hash ``bits`` at precision ``step``: (long_min, long_max, lat_min,
-    lat_max)."""
-    ilat = _squeeze(bits)
-    ilon = _squeeze(bits >> 1)
+    """The cell of hash ``bits`` (below 2**64) at precision ``step``: (long_min, long_max,
+    lat_min, lat_max)."""
+    if bits < 0x4000000000000000:
+        small: i64 = bits
+        return _cell_of(_squeeze(small), _squeeze(small >> 1), step)
+    # (Only a score GEOADD cannot make: its halves taken apart below 2**63 first.)
+    even: i64 = bits & 0x5555555555555555
+    odd: i64 = (bits >> 1) & 0x5555555555555555
+    return _cell_of(_squeeze(even), _squeeze(odd), step)
+
+
+def _cell_of(ilat: i64, ilon: i64, step: int) -> tuple[float, float, float, float]:
+    # (The cell numbers are below 2**32: exact as doubles, as C's ``ilato * 1.0``.)
     scale = float(1 << step)
     lat_scale = LAT_MAX - LAT_MIN
     long_scale = LONG_MAX - LONG_MIN
     return (
-        LONG_MIN + (ilon * 1.0 / scale) * long_scale,
-        LONG_MIN + ((ilon + 1) * 1.0 / scale) * long_scale,
-        LAT_MIN + (ilat * 1.0 / scale) * lat_scale,
-        LAT_MIN + ((ilat + 1) * 1.0 / scale) * lat_scale,
+        LONG_MIN + (float(ilon) / scale) * long_scale,
+        LONG_MIN + (float(ilon + 1) / scale) * long_scale,
+        LAT_MIN + (float(ilat) / scale) * lat_scale,
+        LAT_MIN + (float(ilat + 1) / scale) * lat_scale,
     )
 
 
@@ -123,11 +152,22 @@ def score_bits(score: float) -> int:
 def decode(score: float) -> tuple[float, float]:
     """The (longitude, latitude) a score stands for: its cell's centre, clamped to the
     limits."""
-    long_min, long_max, lat_min, lat_max = _cell(score_bits(score), STEP_MAX)
+    if 0.0 <= score < 4.0e18:  # every score GEOADD makes: machine words all the way
+        bits: i64 = int(score)
+        cell = _cell_of(_squeeze(bits), _squeeze(bits >> 1), STEP_MAX)
+    else:
+        cell = _cell(score_bits(score), STEP_MAX)
+    long_min, long_max, lat_min, lat_max = cell
     longitude = (long_min + long_max) / 2
-    longitude = min(max(longitude, LONG_MIN), LONG_MAX)
+    if longitude > LONG_MAX:
+        longitude = LONG_MAX
+    if longitude < LONG_MIN:
+        longitude = LONG_MIN
     latitude = (lat_min + lat_max) / 2
-    latitude = min(max(latitude, LAT_MIN), LAT_MAX)
+    if latitude > LAT_MAX:
+        latitude = LAT_MAX
+    if latitude < LAT_MIN:
+        latitude = LAT_MIN
     return longitude, latitude
 
 
@@ -186,22 +226,94 @@ class Shape:
         self.height = height
         self.box = box
 
-    def contains(self, score: float) -> tuple[float, float, float] | None:
-        """(distance from the centre in metres, longitude, latitude) of the point ``score``
-        when it lies in the shape, else None."""
-        longitude, latitude = decode(score)
-        if not self.box:
-            dist = distance(self.longitude, self.latitude, longitude, latitude)
-            if dist > self.radius * self.conversion:
-                return None
-            return dist, longitude, latitude
-        width = self.width * self.conversion
-        height = self.height * self.conversion
-        if lat_distance(latitude, self.latitude) > height / 2:
-            return None
-        if distance(longitude, latitude, self.longitude, latitude) > width / 2:
-            return None
-        return distance(self.longitude, self.latitude, longitude, latitude), longitude, latitude
+    def matches(self, scores: list[float]) -> list[tuple[int, float]]:
+        """(index, distance in metres from the centre) of each of ``scores`` whose point lies
+        in the shape, in order: by the C extension when there is one."""
+        if _c_matches is not None:
+            conversion = self.conversion
+            return _c_matches(
+                scores,
+                self.longitude,
+                self.latitude,
+                self.radius * conversion,
+                self.box,
+                self.width * conversion / 2,
+                self.height * conversion / 2,
+            )
+        return self.matches_portable(scores)
+
+    def matches_portable(self, scores: list[float]) -> list[tuple[int, float]]:
+        """:meth:`matches` in Python, the C extension's reference. The loop a search spends
+        its time in: the decoding is written out (latitude first, which alone refuses most
+        points of a circle), and every double is computed as Redis computes it."""
+        found: list[tuple[int, float]] = []
+        centre_lon = self.longitude
+        centre_lat = self.latitude
+        box = self.box
+        radius = self.radius * self.conversion
+        # A point farther north or south than the radius is outside a circle whatever its
+        # longitude (a great circle is never shorter than the meridian arc between the two
+        # latitudes): refused without the trigonometry, with margins (relative, and a
+        # micrometre) far above the rounding of either formula, so no point Redis keeps is
+        # lost.
+        lat_limit = radius * _MARGIN + 0.000001
+        half_width = self.width * self.conversion / 2
+        half_height = self.height * self.conversion / 2
+        if box:
+            lat_limit = half_height
+        centre_lat_r = centre_lat * _D_R
+        scale = float(1 << STEP_MAX)
+        lat_scale = LAT_MAX - LAT_MIN
+        long_scale = LONG_MAX - LONG_MIN
+        size: i64 = len(scores)
+        index: i64 = 0
+        while index < size:
+            score = scores[index]
+            if 0.0 <= score < 4.0e18:
+                bits: i64 = int(score)
+                ilat = _squeeze(bits)
+                low = LAT_MIN + (float(ilat) / scale) * lat_scale
+                high = LAT_MIN + (float(ilat + 1) / scale) * lat_scale
+                latitude = (low + high) / 2
+                if latitude > LAT_MAX:
+                    latitude = LAT_MAX
+                if latitude < LAT_MIN:
+                    latitude = LAT_MIN
+                ilon = _squeeze(bits >> 1)
+                low = LONG_MIN + (float(ilon) / scale) * long_scale
+                high = LONG_MIN + (float(ilon + 1) / scale) * long_scale
+                longitude = (low + high) / 2
+                if longitude > LONG_MAX:
+                    longitude = LONG_MAX
+                if longitude < LONG_MIN:
+                    longitude = LONG_MIN
+            else:
+                longitude, latitude = decode(score)
+            # lat_distance(latitude, centre_lat), as Redis's geohashGetLatDistance.
+            arc = centre_lat_r - latitude * _D_R
+            if arc < 0:
+                arc = -arc
+            if EARTH_RADIUS * arc > lat_limit:
+                index += 1
+                continue
+            if box:
+                if distance(longitude, latitude, centre_lon, latitude) > half_width:
+                    index += 1
+                    continue
+                dist = distance(centre_lon, centre_lat, longitude, latitude)
+            else:
+                dist = distance(centre_lon, centre_lat, longitude, latitude)
+                if dist > radius:
+                    index += 1
+                    continue
+            found.append((index, dist))
+            index += 1
+        return found
+
+    def distance_to(self, score: float) -> float:
+        """:meth:`matches` for one point: its distance, or -1 when it is outside."""
+        found = self.matches([score])
+        return found[0][1] if found else -1.0
 
     def bounds(self) -> tuple[float, float, float, float]:
         """The bounding box: (long_min, lat_min, long_max, lat_max). Meridians converge, so
