@@ -121,12 +121,34 @@ def _position(longitude: float, latitude: float) -> list[HumanDouble]:
 
 
 # -- arguments in -----------------------------------------------------------------------------
+def _coordinate(raw: bytes) -> float | None:
+    """A coordinate as Redis reads a double (``getDoubleFromObject``). A plain decimal
+    (``-13.361389``), what clients send, is read by Python's ``float``: correctly rounded, as
+    strtod, so the same double, and several times faster than the general reader."""
+    size = len(raw)
+    if 0 < size <= 24:
+        digits = 0
+        points = 0
+        for index in range(size):
+            byte = raw[index]
+            if 48 <= byte <= 57:
+                digits += 1
+            elif byte == 46:  # "."
+                points += 1
+            elif byte != 45 or index:  # "-" only first
+                digits = 0
+                break
+        if digits and points <= 1:
+            return float(raw)
+    return parse_double(raw)
+
+
 def _lonlat(raw_lon: bytes, raw_lat: bytes) -> tuple[float, float]:
     """A longitude and a latitude, both parsed before either is checked against the limits."""
-    longitude = parse_double(raw_lon)
+    longitude = _coordinate(raw_lon)
     if longitude is None:
         raise CommandError(errors.NOT_FLOAT)
-    latitude = parse_double(raw_lat)
+    latitude = _coordinate(raw_lat)
     if latitude is None:
         raise CommandError(errors.NOT_FLOAT)
     if not geohash.in_limits(longitude, latitude):
@@ -205,15 +227,24 @@ def geoadd(client: Client, argv: list[bytes]) -> Reply:
         first += 1
     if (size - first) % 3 or (nx and xx):
         raise CommandError(errors.SYNTAX)
-    zadd_argv = [b"zadd", *argv[1:first]]
+    points: list[int] = []
     for index in range(first, size, 3):
         longitude, latitude = _lonlat(argv[index], argv[index + 1])
-        zadd_argv.append(b"%d" % geohash.score_of(longitude, latitude))
+        points.append(geohash.score_of(longitude, latitude))
+    # ZADD's own code, on ZADD's arguments with the scores in place of the coordinates (their
+    # texts are made only for the propagated command).
+    zadd_argv = [b"zadd", argv[1]]
+    zadd_argv += [option_word(option) for option in argv[2:first]]  # (ZADD's reading of them)
+    for index in range(first, size, 3):
+        zadd_argv.append(b"")
         zadd_argv.append(argv[index + 2])
     ctx = client.ctx
     dirty = ctx.dirty
-    reply = zsets.zadd(client, zadd_argv)
-    if ctx.dirty != dirty:
+    reply = zsets.zadd_scored(client, zadd_argv, [float(score) for score in points])
+    if ctx.dirty != dirty and ctx.propagating:
+        zadd_argv[2:first] = argv[2:first]  # the options as sent, as Redis propagates them
+        for point, score in enumerate(points):
+            zadd_argv[first + 2 * point] = b"%d" % score
         client.propagate_as = [zadd_argv]
     return reply
 

@@ -250,8 +250,18 @@ def _zadd_one(client: Client, key: bytes, score: float, member: bytes, incr: boo
     return score if incr else 0
 
 
-def _zadd_pairs(client: Client, argv: list[bytes], incr: bool) -> Reply:
-    """:func:`_zadd` in general."""
+def zadd_scored(client: Client, argv: list[bytes], scores: list[float]) -> Reply:
+    """ZADD ``argv`` (options, then score-member pairs) whose ``scores`` were read already
+    (GEOADD, which computes them): ZADD's reply, the scores' texts not read again."""
+    if len(argv) == 4:
+        return _zadd_one(client, argv[1], scores[0], argv[3], False)
+    return _zadd_pairs(client, argv, False, scores)
+
+
+def _zadd_pairs(
+    client: Client, argv: list[bytes], incr: bool, parsed: list[float] | None = None
+) -> Reply:
+    """:func:`_zadd` in general (``parsed``: the scores, when the caller read them)."""
     options = 0
     index = 2
     size = len(argv)
@@ -276,7 +286,7 @@ def _zadd_pairs(client: Client, argv: list[bytes], incr: bool) -> Reply:
         raise CommandError(errors.ZADD_GT_LT_NX)
     if incr and count > 2:
         raise CommandError(errors.ZADD_INCR_PAIRS)
-    scores = [parse_score(argv[i]) for i in range(index, size, 2)]
+    scores = [parse_score(argv[i]) for i in range(index, size, 2)] if parsed is None else parsed
     key = argv[1]
     db = client.db
     zset = _write(client, key)
