@@ -434,3 +434,23 @@ def test_keyspace_events_as_in_redis(
     theirs = redis_events(redis_server.port, EVENTS, flags)
     assert redis_events(zyst_proc.port, EVENTS, flags) == theirs
     assert theirs
+
+
+def test_searches_across_cell_edges(oracle: Oracle) -> None:
+    """A dense grid and many small shapes around random centres: every side's neighbour cell
+    is needed by some search (a wrong neighbour loses the points only it holds)."""
+    rng = random.Random(7)
+    points: list[Arg] = ["GEOADD", "grid"]
+    for i in range(30):
+        for j in range(30):
+            points += [repr(10 + i / 15), repr(45 + j / 15), f"g{i}.{j}"]
+    commands: list[Command] = [tuple(points)]
+    for _ in range(150):
+        lon, lat = repr(rng.uniform(10.2, 11.8)), repr(rng.uniform(45.2, 46.8))
+        size = repr(rng.uniform(2, 60))
+        if rng.random() < 0.5:
+            shape: list[Arg] = ["BYRADIUS", size, "km"]
+        else:
+            shape = ["BYBOX", size, repr(rng.uniform(2, 60)), "km"]
+        commands.append(("GEOSEARCH", "grid", "FROMLONLAT", lon, lat, *shape))
+    oracle.check_many(commands)

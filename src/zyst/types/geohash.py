@@ -41,8 +41,6 @@ _D_R: Final = math.pi / 180.0
 _MARGIN: Final = 1.000001
 
 _MASK64: Final = (1 << 64) - 1
-_EVEN: Final = 0x5555555555555555
-_ODD: Final = 0xAAAAAAAAAAAAAAAA
 
 # The conversion factors to metres of the units a command may name.
 UNITS: Final = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
@@ -111,16 +109,10 @@ def score_of(longitude: float, latitude: float) -> int:
     return encode(longitude, latitude, STEP_MAX)
 
 
-def _cell(bits: int, step: int) -> tuple[float, float, float, float]:
-    """The cell of hash ``bits`` (below 2**64) at precision ``step``: (long_min, long_max,
+def _cell(bits: i64, step: int) -> tuple[float, float, float, float]:
+    """The cell of hash ``bits`` (at most 52 bits) at precision ``step``: (long_min, long_max,
     lat_min, lat_max)."""
-    if bits < 0x4000000000000000:
-        small: i64 = bits
-        return _cell_of(_squeeze(small), _squeeze(small >> 1), step)
-    # (Only a score GEOADD cannot make: its halves taken apart below 2**63 first.)
-    even: i64 = bits & 0x5555555555555555
-    odd: i64 = (bits >> 1) & 0x5555555555555555
-    return _cell_of(_squeeze(even), _squeeze(odd), step)
+    return _cell_of(_squeeze(bits), _squeeze(bits >> 1), step)
 
 
 def _cell_of(ilat: i64, ilon: i64, step: int) -> tuple[float, float, float, float]:
@@ -156,7 +148,11 @@ def decode(score: float) -> tuple[float, float]:
         bits: i64 = int(score)
         cell = _cell_of(_squeeze(bits), _squeeze(bits >> 1), STEP_MAX)
     else:
-        cell = _cell(score_bits(score), STEP_MAX)
+        # (Only a score GEOADD cannot make: its halves taken apart below 2**63 first.)
+        big = score_bits(score)
+        even: i64 = big & 0x5555555555555555
+        odd: i64 = (big >> 1) & 0x5555555555555555
+        cell = _cell_of(_squeeze(even), _squeeze(odd), STEP_MAX)
     long_min, long_max, lat_min, lat_max = cell
     longitude = (long_min + long_max) / 2
     if longitude > LONG_MAX:
@@ -353,20 +349,21 @@ def estimate_step(range_meters: float, latitude: float) -> int:
     return min(max(step, 1), 26)
 
 
-def _move(bits: int, step: int, dx: int, dy: int) -> int:
-    """The hash of the cell ``dx`` east and ``dy`` north of ``bits`` (each -1, 0 or 1),
-    wrapping around at the range's ends."""
-    x = bits & _ODD  # longitude bits
-    y = bits & _EVEN  # latitude bits
+def _move(bits: i64, step: i64, dx: i64, dy: i64) -> i64:
+    """The hash of the cell ``dx`` east and ``dy`` north of ``bits`` (each -1, 0 or 1) at
+    precision ``step``, wrapping around at the range's ends. (Redis's masks are 64-bit; the
+    hashes here have at most 52 bits, so their low parts do, in machine words.)"""
+    x = bits & 0x000AAAAAAAAAAAAA  # longitude bits
+    y = bits & 0x0005555555555555  # latitude bits
     shift = 64 - step * 2
+    even = 0x5555555555555555 >> shift  # the even bits below 2 * step
+    odd = 0x5555555555555555 >> (shift - 1)  # the odd ones (Redis's 0xAAAA... >> shift)
     if dx:
-        zz = _EVEN >> shift
-        x = x + (zz + 1) if dx > 0 else (x | zz) - (zz + 1)
-        x &= _ODD >> shift
+        x = x + (even + 1) if dx > 0 else (x | even) - (even + 1)
+        x &= odd
     if dy:
-        zz = _ODD >> shift
-        y = y + (zz + 1) if dy > 0 else (y | zz) - (zz + 1)
-        y &= _EVEN >> shift
+        y = y + (odd + 1) if dy > 0 else (y | odd) - (odd + 1)
+        y &= even
     return x | y
 
 
