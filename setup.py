@@ -4,10 +4,11 @@ Zyst is written in Python; mypyc compiles these fully typed modules (mypy --stri
 C extensions that run the same code about twice as fast per command. Everything else stays
 plain Python. Set ``ZYST_PURE_PYTHON=1`` to install without compiling (no C compiler needed).
 
-Two small extensions are written in C: ``zyst.types.popcount``, BITCOUNT's bit counter, which
-uses the CPU's popcount instruction (see its source for why; without it, in a pure-Python
-install, bits are counted by bitarray), and ``zyst.types.hllcore``, HyperLogLog's hashing and
-register loops (a pure-Python install runs the same algorithms from ``zyst/types/hll.py``).
+Three small extensions are written in C: ``zyst.types.popcount``, BITCOUNT's bit counter, which
+uses the CPU's popcount instruction (without it, in a pure-Python install, bits are counted
+by bitarray); ``zyst.types.hllcore``, HyperLogLog's hashing and register loops (a pure-Python
+install runs the same algorithms from ``zyst/types/hll.py``); and ``zyst.types.geomatch``, the
+loop of a geo search (a pure-Python install runs it in Python). See their sources for why.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ HOT_MODULES = [
     "src/zyst/commands/streams.py",
     "src/zyst/types/streamgroups.py",
     "src/zyst/commands/streamgroups.py",
+    "src/zyst/commands/geo.py",
+    "src/zyst/types/geohash.py",
+    "src/zyst/pqsort.py",
     "src/zyst/keyspace.py",
     "src/zyst/access.py",
     "src/zyst/notify.py",
@@ -65,6 +69,12 @@ if not os.environ.get("ZYST_PURE_PYTHON"):
         *mypycify(HOT_MODULES, opt_level="3"),
         Extension("zyst.types.popcount", ["src/zyst/types/popcount.c"], extra_compile_args=["-O2"]),
         Extension("zyst.types.hllcore", ["src/zyst/types/hllcore.c"], extra_compile_args=["-O2"]),
+        # Doubles as Redis computes them: no fused multiply-add (see geomatch.c).
+        Extension(
+            "zyst.types.geomatch",
+            ["src/zyst/types/geomatch.c"],
+            extra_compile_args=["-O2", "-ffp-contract=off"],
+        ),
     ]
 
 setup(ext_modules=ext_modules)

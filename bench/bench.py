@@ -36,6 +36,7 @@ import argparse
 import csv
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -108,6 +109,17 @@ def _scores(count: int) -> list[str]:
     return [part for n, member in enumerate(_padded("m:", count)) for part in (str(n), member)]
 
 
+def _points(count: int) -> list[str]:
+    """GEOADD's arguments for ``count`` points on a grid over a degree square of Sicily (a
+    search of 10 km around its middle finds about 30 of 1000)."""
+    side = math.isqrt(count - 1) + 1
+    return [
+        part
+        for n, member in enumerate(_padded("m:", count))
+        for part in (f"{13 + (n % side) / side:.6f}", f"{38 + (n // side) / side:.6f}", member)
+    ]
+
+
 # The command families beyond the classic redis-benchmark tests (issue 15): run by --families.
 # A family whose command Zyst does not know yet is skipped with a notice.
 FAMILY_TESTS: dict[str, FamilyTest] = {
@@ -162,6 +174,11 @@ FAMILY_TESTS: dict[str, FamilyTest] = {
         ("XACK", "s", "g", "__rand_int__-1"),
         (("EVAL", _FILL_STREAM, "1", "s", str(STREAM_ENTRIES), "1"),),
         keyspace=STREAM_ENTRIES,
+    ),
+    "geoadd": FamilyTest(("GEOADD", "geo", "13.__rand_int__", "38.__rand_int__", "m:__rand_int__")),
+    "geosearch_byradius": FamilyTest(
+        ("GEOSEARCH", "geo", "FROMLONLAT", "13.5", "38.5", "BYRADIUS", "10", "km"),
+        (("GEOADD", "geo", *_points(FAMILY_KEYSPACE)),),
     ),
     "scan": FamilyTest(
         ("SCAN", "0", "COUNT", "10"),

@@ -321,6 +321,38 @@ def zset_input_keys(name: str) -> str:
     return f"ERR at least 1 input key is needed for '{name}' command"
 
 
+# -- geo (GEOADD, GEODIST, GEOSEARCH, GEORADIUS ...) ----------------------------------------------
+GEO_UNSUPPORTED_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_NEED_RADIUS = "ERR need numeric radius"
+GEO_NEED_WIDTH = "ERR need numeric width"
+GEO_NEED_HEIGHT = "ERR need numeric height"
+GEO_RADIUS_NEGATIVE = "ERR radius cannot be negative"
+GEO_BOX_NEGATIVE = "ERR height or width cannot be negative"
+GEO_MEMBER_UNKNOWN = "ERR could not decode requested zset member"
+GEO_COUNT_NOT_POSITIVE = "ERR COUNT must be > 0"
+GEO_ANY_WITHOUT_COUNT = "ERR the ANY argument requires COUNT argument"
+
+
+def geo_invalid_pair(longitude: float, latitude: float) -> str:
+    """A coordinate beyond Redis's limits (printed with C's ``%f``)."""
+    return f"ERR invalid longitude,latitude pair {longitude:f},{latitude:f}"
+
+
+def geo_store_with_options(what: str) -> str:
+    """STORE (``what``: "STORE option in GEORADIUS" or "GEOSEARCHSTORE") with WITH*."""
+    return f"ERR {what} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+
+
+def geo_need_from(name: str) -> str:
+    """GEOSEARCH without a centre (``name``: the command as the client spelled it)."""
+    return f"ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {name}"
+
+
+def geo_need_by(name: str) -> str:
+    """GEOSEARCH without a shape."""
+    return f"ERR exactly one of BYRADIUS and BYBOX can be specified for {name}"
+
+
 # -- CLIENT UNBLOCK ---------------------------------------------------------------------------
 CLIENT_UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 # What a client parked by a blocking command gets when CLIENT UNBLOCK ... ERROR ends its wait.

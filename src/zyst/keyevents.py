@@ -169,6 +169,11 @@ _SIMPLE: Final[dict[bytes, Event]] = {
     b"zrangestore": (ZSET, b"zrangestore", _ONLY_DEL),
     b"zpopmin": (ZSET, b"zpopmin", _THEN_DEL),
     b"zpopmax": (ZSET, b"zpopmax", _THEN_DEL),
+    # GEOADD runs as ZADD (and is propagated as one); the searches store a sorted set.
+    b"geoadd": (ZSET, b"zadd", _NO_DEL),
+    b"geosearchstore": (ZSET, b"geosearchstore", _ONLY_DEL),
+    b"georadius": (ZSET, b"georadiusstore", _ONLY_DEL),
+    b"georadiusbymember": (ZSET, b"georadiusstore", _ONLY_DEL),
     b"del": (GENERIC, b"del", _NO_DEL),
     b"unlink": (GENERIC, b"del", _NO_DEL),
     b"expire": (GENERIC, b"expire", _ONLY_DEL),

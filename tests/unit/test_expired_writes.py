@@ -200,6 +200,15 @@ WRITES: list[Command] = [
     ("ZUNIONSTORE", "k", "1", "o"),
     ("ZINTERSTORE", "o", "2", "k", "k"),
     ("ZDIFFSTORE", "o", "1", "k"),
+    ("GEOADD", "k", "13", "38", "a"),
+    ("GEOADD", "k", "XX", "CH", "13", "38", "a"),
+    ("GEOSEARCHSTORE", "o", "k", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
+    ("GEOSEARCHSTORE", "k", "o", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
+    ("GEORADIUS", "k", "0", "0", "1", "km", "STORE", "o"),
+    ("GEORADIUS", "o", "0", "0", "1", "km", "STORE", "k"),
+    ("GEORADIUS", "k", "0", "0", "1", "km"),
+    ("GEORADIUSBYMEMBER", "k", "a", "1", "km", "STOREDIST", "o"),
+    ("GEORADIUSBYMEMBER", "o", "a", "1", "km", "STORE", "k"),
     ("SORT", "k"),
     ("SORT", "k", "BY", "nosort", "DESC", "LIMIT", "1", "1"),
     ("SORT", "k", "ALPHA", "STORE", "o"),
@@ -306,6 +315,12 @@ READS: list[Command] = [
     ("BITFIELD_RO", "k", "GET", "i8", "0"),
     ("PFCOUNT", "k"),
     ("PFCOUNT", "k", "o"),
+    ("GEOPOS", "k", "a", "b"),
+    ("GEOHASH", "k", "a"),
+    ("GEODIST", "k", "a", "b", "km"),
+    ("GEOSEARCH", "k", "FROMMEMBER", "a", "BYBOX", "1", "1", "km"),
+    ("GEORADIUS_RO", "k", "0", "0", "1", "km"),
+    ("GEORADIUSBYMEMBER_RO", "k", "a", "1", "km"),
     # A missing key answers an empty iteration before its options are read (so TYPE, SCAN's
     # only, is no error here).
     *((scan, "k", "0") for scan in ("HSCAN", "SSCAN", "ZSCAN")),
@@ -411,6 +426,9 @@ DELETES_UNEXPIRED: list[Command] = [
     ("ZRANGESTORE", "k", "o", "0", "-1"),
     ("ZUNIONSTORE", "k", "1", "o"),
     ("BITOP", "AND", "k", "o"),
+    ("GEOSEARCHSTORE", "k", "o", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
+    ("GEORADIUS", "o", "0", "0", "1", "km", "STORE", "k"),
+    ("GEORADIUSBYMEMBER", "o", "a", "1", "km", "STORE", "k"),
 ]
 
 

@@ -11,6 +11,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     cluster,
     connection,
     debug,
+    geo,
     hashes,
     hll,
     introspection,

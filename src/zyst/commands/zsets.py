@@ -187,7 +187,7 @@ def _write(client: Client, key: bytes) -> ZSet | None:
     return zset
 
 
-def _store(client: Client, key: bytes, result: ZSet) -> int:
+def store_result(client: Client, key: bytes, result: ZSet) -> int:
     """Put ``result`` at ``key`` (replacing whatever is there, its TTL too), or delete ``key``
     when ``result`` is empty, as Redis's *STORE commands do; the reply is the size."""
     db = client.db
@@ -250,8 +250,18 @@ def _zadd_one(client: Client, key: bytes, score: float, member: bytes, incr: boo
     return score if incr else 0
 
 
-def _zadd_pairs(client: Client, argv: list[bytes], incr: bool) -> Reply:
-    """:func:`_zadd` in general."""
+def zadd_scored(client: Client, argv: list[bytes], scores: list[float]) -> Reply:
+    """ZADD ``argv`` (options, then score-member pairs) whose ``scores`` were read already
+    (GEOADD, which computes them): ZADD's reply, the scores' texts not read again."""
+    if len(argv) == 4:
+        return _zadd_one(client, argv[1], scores[0], argv[3], False)
+    return _zadd_pairs(client, argv, False, scores)
+
+
+def _zadd_pairs(
+    client: Client, argv: list[bytes], incr: bool, parsed: list[float] | None = None
+) -> Reply:
+    """:func:`_zadd` in general (``parsed``: the scores, when the caller read them)."""
     options = 0
     index = 2
     size = len(argv)
@@ -276,7 +286,7 @@ def _zadd_pairs(client: Client, argv: list[bytes], incr: bool) -> Reply:
         raise CommandError(errors.ZADD_GT_LT_NX)
     if incr and count > 2:
         raise CommandError(errors.ZADD_INCR_PAIRS)
-    scores = [parse_score(argv[i]) for i in range(index, size, 2)]
+    scores = [parse_score(argv[i]) for i in range(index, size, 2)] if parsed is None else parsed
     key = argv[1]
     db = client.db
     zset = _write(client, key)
@@ -716,7 +726,7 @@ def zrangestore(client: Client, argv: list[bytes]) -> Reply:
     replies its size.
     """
     result: ZSet = _zrange(client, argv, 2, True, _AUTO, _AUTO)
-    return _store(client, argv[1], result)
+    return store_result(client, argv[1], result)
 
 
 # -- removing ranges ----------------------------------------------------------------------------
@@ -1151,7 +1161,7 @@ def _combine(
         zset = ZSet()
         for member, score in result.items():
             zset.add(member, score)
-        return _store(client, argv[1], zset)
+        return store_result(client, argv[1], zset)
     # Redis builds a reply in a skiplist, where a score of -0 stays -0.
     items = [(member, score) for score, member in sorted((s, m) for m, s in result.items())]
     if withscores:

@@ -29,6 +29,7 @@ Replies
     ``bool``       integer 1/0               boolean ``#``
     ``ScorePairs`` flat array                array of 2-arrays
     ``ScoreLists`` flat array                array of 2-arrays
+    ``HumanDouble`` bulk string              double ``,`` (its text)
     ============== ========================= ==========================
 """
 
@@ -155,6 +156,16 @@ class Raw:
         self.data = data
 
 
+class HumanDouble:
+    """A double already written in Redis's human form (``addReplyHumanLongDouble``: GEOPOS's
+    coordinates): a bulk string in RESP2, a RESP3 double carrying the same text."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -268,6 +279,9 @@ def encode_reply(value: Any, resp3: bool, out: list[bytes]) -> None:
         pass
     elif kind is Raw:
         out.append(value.data)
+    elif kind is HumanDouble:
+        text = value.text
+        out.append(b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text))
     elif kind is Pairs:
         items = value.items
         if not resp3:
