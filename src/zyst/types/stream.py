@@ -56,6 +56,18 @@ def _bulk_header(size: int) -> bytes:
     return _BULK_HEADERS[size] if size < 256 else b"$%d\r\n" % size
 
 
+# "\r\n*<n>\r\n": the end of an entry's ID and the header of its field/value array.
+_ARRAY_HEADERS: Final = [b"\r\n*%d\r\n" % n for n in range(256)]
+
+
+def _array_header(size: int) -> bytes:
+    return _ARRAY_HEADERS[size] if size < 256 else b"\r\n*%d\r\n" % size
+
+
+# "*2\r\n$<n>\r\n": an entry's pair header and its ID's bulk header (an ID has at most 41).
+_ID_HEADERS: Final = [b"*2\r\n$%d\r\n" % n for n in range(42)]
+
+
 # Redis's STREAM_LISTPACK_MAX_SIZE: the largest listpack, and the most an entry may carry.
 LISTPACK_MAX_SIZE: Final = 1 << 30
 
@@ -328,36 +340,48 @@ class Node:
             at += size
         return out
 
-    def write_resp(self, index: int, out: bytearray) -> None:
-        """Append entry ``index`` as RESP, ``*2 id *2n field value ...``."""
+    def field_heads(self) -> list[bytes]:
+        """Each master field as a RESP bulk string (``$<n>\\r\\n<field>\\r\\n``), with the
+        array header of a same-fields entry's pairs first: what :meth:`write_resp` repeats."""
+        master = self.master
+        heads = [_array_header(2 * len(master))]
+        for field in master:
+            heads.append(_bulk_header(len(field)) + field + b"\r\n")
+        return heads
+
+    def write_resp(self, index: int, out: bytearray, heads: list[bytes]) -> None:
+        """Append entry ``index`` as RESP, ``*2 id *2n field value ...``. ``heads`` caches
+        :meth:`field_heads` across the caller's entries of this node: empty, it is filled at
+        the first same-fields entry."""
         blob = self.blob
-        at = self.offsets[index]
-        flags = blob[at]
+        at: int = self.offsets[index]
+        flags: int = blob[at]
         at += 1
-        sid = format_id(self.id_at(index))
-        out += b"*2\r\n$%d\r\n" % len(sid)
+        ids = self.ids
+        # The two halves of the ID as stored: no 128-bit int to build and split again.
+        sid = b"%d-%d" % (ids[2 * index] + self.base, ids[2 * index + 1])
+        out += _ID_HEADERS[len(sid)]
         out += sid
         if flags & FLAG_SAMEFIELDS:
-            master = self.master
-            out += b"\r\n*%d\r\n" % (2 * len(master))
-            for field in master:
-                size = blob[at]
+            if not heads:
+                heads.extend(self.field_heads())
+            out += heads[0]
+            for i in range(1, len(heads)):
+                size: int = blob[at]
                 at += 1
                 if size >= 0x80:
                     size, at = _varint_tail(blob, at, size)
-                out += _bulk_header(len(field))
-                out += field
-                out += b"\r\n"
+                out += heads[i]
                 out += _bulk_header(size)
                 out += blob[at : at + size]
                 out += b"\r\n"
                 at += size
             return
-        count = blob[at]
+        count: int = blob[at]
         at += 1
         if count >= 0x80:
             count, at = _varint_tail(blob, at, count)
-        out += b"\r\n*%d\r\n" % (2 * count)
+        out += _array_header(2 * count)
         for _ in range(2 * count):
             size = blob[at]
             at += 1
@@ -632,10 +656,14 @@ class Stream:
             while at < len(nodes):
                 node = nodes[at]
                 size = len(node)
+                # Per entry, compare IDs only in a node that reaches past ``end``, and read
+                # flags only in one with deleted entries.
+                bounded = node.last_id() > end
+                deleted = node.deleted > 0
                 while index < size:
-                    if node.id_at(index) > end:
+                    if bounded and node.id_at(index) > end:
                         return out
-                    if not node.is_deleted(index):
+                    if not (deleted and node.is_deleted(index)):
                         out.append((node, index))
                         if count and len(out) >= count:
                             return out
@@ -650,10 +678,12 @@ class Stream:
         index = node.find(end + 1) - 1 if end < MAX_ID else len(node) - 1
         while at >= 0:
             node = nodes[at]
+            bounded = node.id_at(0) < start
+            deleted = node.deleted > 0
             while index >= 0:
-                if node.id_at(index) < start:
+                if bounded and node.id_at(index) < start:
                     return out
-                if not node.is_deleted(index):
+                if not (deleted and node.is_deleted(index)):
                     out.append((node, index))
                     if count and len(out) >= count:
                         return out
@@ -678,8 +708,13 @@ class Stream:
         ``[[id, [field, value, ...]], ...]``, written straight from the nodes' bytes."""
         positions = self._positions(start, end, count, rev)
         out = bytearray(b"*%d\r\n" % len(positions))
+        last: Node | None = None
+        heads: list[bytes] = []
         for node, index in positions:
-            node.write_resp(index, out)
+            if node is not last:
+                last = node
+                heads = []
+            node.write_resp(index, out, heads)
         return bytes(out)
 
     def entries(self) -> Iterator[tuple[int, list[bytes]]]:
