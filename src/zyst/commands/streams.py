@@ -157,9 +157,9 @@ def _parse_trim(
     while i < argc:
         more = argc - 1 - i
         opt = argv[i]
-        word = option_word(opt)
         if xadd and opt == b"*":
             break
+        word = option_word(opt)
         if word == b"maxlen" and more:
             if args.trims:
                 raise CommandError(errors.STREAM_MAXLEN_MINID)

@@ -84,6 +84,8 @@ def _string2ull(raw: bytes) -> int | None:
     """Redis's ``string2ull``: a canonical int64 unless negative, else what C's ``strtoull``
     takes (leading blanks, a sign, leading zeros; a minus wraps around modulo 2**64); None if
     invalid or beyond 2**64 - 1."""
+    if 0 < len(raw) < 20 and raw.isdigit():
+        return int(raw)  # (digits only, below 10**19: every reading gives this value)
     canonical = lp_as_int(raw)
     if canonical is not None:
         return canonical if canonical >= 0 else None
@@ -100,12 +102,49 @@ def _string2ull(raw: bytes) -> int | None:
     return (-value) % _U64_LIMIT if negative else value
 
 
+def _parse_plain(arg: bytes, missing_seq: int) -> int:
+    """``arg`` read as ``ms`` or ``ms-seq`` where each part is 1 to 18 ASCII digits (what
+    clients send nearly always), -1 if it is not that: the general parse decides then. Such
+    parts stay below 2**62, so the loops run on mypyc's unboxed ints."""
+    size = len(arg)
+    ms = 0
+    at = 0
+    while at < size:
+        char = arg[at]
+        if char == 45:  # "-"
+            break
+        if char < 48 or char > 57 or at == 18:
+            return -1
+        ms = ms * 10 + (char - 48)
+        at += 1
+    if at == 0:
+        return -1
+    if at == size:
+        return ms << 64 | missing_seq
+    at += 1
+    if at == size or size - at > 18:
+        return -1
+    seq = 0
+    while at < size:
+        char = arg[at]
+        if char < 48 or char > 57:
+            return -1
+        seq = seq * 10 + (char - 48)
+        at += 1
+    return ms << 64 | seq
+
+
 def _parse(arg: bytes, missing_seq: int, strict: bool, star: bool) -> tuple[int, bool]:
     """Redis's ``streamGenericParseIDOrReply``: the ID and whether its sequence was given
     (False for ``ms-*`` where ``star`` allows it)."""
+    plain = _parse_plain(arg, missing_seq)
+    if plain >= 0:
+        return plain, True
     if len(arg) > 127:
         raise CommandError(errors.STREAM_INVALID_ID)
-    arg = arg.split(b"\0", 1)[0]  # Redis reads the argument as a C string
+    nul = arg.find(b"\0")
+    if nul >= 0:
+        arg = arg[:nul]  # Redis reads the argument as a C string
     if strict and arg in (b"-", b"+"):
         raise CommandError(errors.STREAM_INVALID_ID)
     if arg == b"-":
@@ -286,7 +325,12 @@ class Node:
         self._push(sid, len(blob))
         pairs = len(fields) >> 1
         master = self.master
-        same = pairs == len(master) and all(fields[2 * i] == master[i] for i in range(len(master)))
+        same = pairs == len(master)
+        if same:
+            for i in range(pairs):
+                if fields[2 * i] != master[i]:
+                    same = False
+                    break
         ms_diff = (sid >> 64) - (master_id >> 64)
         seq_diff = ((sid & U64) - (master_id & U64)) % _U64_LIMIT
         if seq_diff >= 1 << 63:
@@ -295,7 +339,8 @@ class Node:
         size += lp_int_size(seq_diff)
         if same:
             blob.append(FLAG_SAMEFIELDS)
-            for value in fields[1::2]:
+            for i in range(1, 2 * pairs, 2):
+                value = fields[i]
                 _put_string(blob, value)
                 size += lp_str_size(value)
             size += lp_int_size(pairs + 3)
