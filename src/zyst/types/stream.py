@@ -238,10 +238,11 @@ def lp_as_int(raw: bytes) -> int | None:
 
 def lp_str_size(raw: bytes) -> int:
     """Bytes of a string element in a listpack (an integer-looking one is stored as one)."""
-    number = lp_as_int(raw)
-    if number is not None:
-        return lp_int_size(number)
     size = len(raw)
+    if size and (raw[0] == 45 or 48 <= raw[0] <= 57):  # only "-" or a digit may lead an int
+        number = lp_as_int(raw)
+        if number is not None:
+            return lp_int_size(number)
     head = size + (1 if size < 64 else 2 if size < 4096 else 5)
     return head + _backlen_size(head)
 
@@ -295,12 +296,15 @@ class Node:
 
     def _push(self, sid: int, at: int) -> None:
         """Record the ID and blob offset of a new entry, widening the arrays if needed."""
+        self._push_parts(sid >> 64, sid & U64, at)
+
+    def _push_parts(self, ms: int, seq: int, at: int) -> None:
+        """:meth:`_push` with the ID given as its ``ms`` and ``seq``."""
         offsets = self.offsets
         if at > 0xFFFF and offsets.typecode == "H":
             offsets = self.offsets = array("I", offsets)
         offsets.append(at)
-        ms = (sid >> 64) - self.base
-        seq = sid & U64
+        ms -= self.base
         ids = self.ids
         if (ms > 0xFFFFFFFF or seq > 0xFFFFFFFF) and ids.typecode == "I":
             ids = self.ids = array("Q", ids)
@@ -322,7 +326,9 @@ class Node:
 
     def append(self, sid: int, fields: list[bytes], master_id: int) -> None:
         blob = self.blob
-        self._push(sid, len(blob))
+        ms = sid >> 64
+        seq = sid & U64
+        self._push_parts(ms, seq, len(blob))
         pairs = len(fields) >> 1
         master = self.master
         same = pairs == len(master)
@@ -331,10 +337,13 @@ class Node:
                 if fields[2 * i] != master[i]:
                     same = False
                     break
-        ms_diff = (sid >> 64) - (master_id >> 64)
-        seq_diff = ((sid & U64) - (master_id & U64)) % _U64_LIMIT
+        ms_diff = ms - (master_id >> 64)
+        # The sequence delta as Redis stores it: wrapped to a signed 64-bit value.
+        seq_diff = seq - (master_id & U64)
         if seq_diff >= 1 << 63:
             seq_diff -= _U64_LIMIT
+        elif seq_diff < -(1 << 63):
+            seq_diff += _U64_LIMIT
         size = lp_int_size(FLAG_SAMEFIELDS if same else 0) + lp_int_size(ms_diff)
         size += lp_int_size(seq_diff)
         if same:
