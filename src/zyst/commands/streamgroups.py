@@ -25,14 +25,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Final
 
-from zyst import errors, keyevents
+from zyst import errors
 from zyst.blocking import Blocked, deadline
 from zyst.commands.args import c_string, option_word, parse_int
 from zyst.commands.introspection import help_reply
-from zyst.commands.streams import XINFO, parse_read
+from zyst.commands.streams import XINFO, parse_read, stream_event
 from zyst.commands.table import KeySpec, Reply, command, container, subcommand
 from zyst.errors import CommandError
-from zyst.protocol.resp import NULL_ARRAY, OK, KeyedArrays, Map
+from zyst.protocol.resp import NULL_ARRAY, OK, KeyedArrays, Map, Raw
 from zyst.types.stream import (
     MAX_ID,
     Stream,
@@ -81,15 +81,15 @@ def _now(client: Client) -> int:
     return int(client.db.keyspace.clock())
 
 
-def _event(client: Client, event: bytes, key: bytes) -> None:
-    client.ctx.signal.events.command_event(keyevents.STREAM, event, client.db.index, key)
-
-
 def _changed(client: Client, count: int = 1) -> None:
     """Count ``count`` changes, naming no key as modified (group metadata only: Redis signals
     nothing to WATCH or tracking)."""
     client.ctx.dirty += count
     client.touched = []
+
+
+# An empty array of entries, as written ahead of time (a blocked reader served nothing).
+_NO_ENTRIES: Final = b"*0\r\n"
 
 
 def _entry(sid: int, fields: list[bytes] | None) -> list[Any]:
@@ -152,7 +152,7 @@ def _consumer(
         return consumer, False
     consumer = group.consumers[name] = Consumer(name, now)
     _changed(client)
-    _event(client, b"xgroup-createconsumer", key)
+    stream_event(client, b"xgroup-createconsumer", key)
     return consumer, True
 
 
@@ -283,7 +283,7 @@ def xgroup_create(client: Client, argv: list[bytes]) -> Reply:
     client.ctx.dirty += 1
     if client.touched is None:
         client.touched = []
-    _event(client, b"xgroup-create", key)
+    stream_event(client, b"xgroup-create", key)
     return OK
 
 
@@ -314,7 +314,7 @@ def xgroup_setid(client: Client, argv: list[bytes]) -> Reply:
     group.last_id = stream.last_id if c_string(argv[4]) == b"$" else parse_id(argv[4], 0)
     group.entries_read = call.entries_read
     _changed(client)
-    _event(client, b"xgroup-setid", argv[2])
+    stream_event(client, b"xgroup-setid", argv[2])
     return OK
 
 
@@ -342,7 +342,7 @@ def xgroup_destroy(client: Client, argv: list[bytes]) -> Reply:
         return 0
     del stream.groups[argv[3]]
     _changed(client)
-    _event(client, b"xgroup-destroy", argv[2])
+    stream_event(client, b"xgroup-destroy", argv[2])
     # Readers blocked on this group must learn it is gone.
     client.db.note_ready(argv[2])
     return 1
@@ -400,7 +400,7 @@ def xgroup_delconsumer(client: Client, argv: list[bytes]) -> Reply:
         return 0
     pending = group.delete_consumer(consumer)
     _changed(client)
-    _event(client, b"xgroup-delconsumer", argv[2])
+    stream_event(client, b"xgroup-delconsumer", argv[2])
     return pending
 
 
@@ -441,27 +441,26 @@ def _deliver_new(
     group_name: bytes,
     group: ConsumerGroup,
     consumer: Consumer,
-    entries: list[tuple[int, list[bytes]]],
+    ids: list[int],
     noack: bool,
     now: int,
     out: list[list[bytes]],
-) -> list[Any]:
-    """``entries`` (those after the group's position), each made pending for ``consumer``
-    (unless ``noack``) and the position moved past it; the commands that replay this go to
-    ``out``."""
-    reply: list[Any] = []
+) -> None:
+    """The entries ``ids`` (those after the group's position), each made pending for
+    ``consumer`` (unless ``noack``) and the position moved past it; the commands that replay
+    this go to ``out`` (only while changes are propagated: nobody reads them otherwise)."""
     moved = False
-    for sid, fields in entries:
+    propagating = client.ctx.propagating
+    for sid in ids:
         if sid > group.last_id:
             advance(stream, group, sid)
             moved = True
-        reply.append([format_id(sid), fields])
         if not noack:
             nack = group.deliver(sid, consumer, now)
-            out.append(_xclaim_argv(key, group_name, group, format_id(sid), nack))
-    if noack and moved:
+            if propagating:
+                out.append(_xclaim_argv(key, group_name, group, format_id(sid), nack))
+    if noack and moved and propagating:
         out.append(_setid_argv(key, group_name, group))
-    return reply
 
 
 def _deliver_history(
@@ -556,7 +555,7 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Reply:
         starts.append(-1 if sid == MAX_ID else sid)
     now = _now(client)
     dirty = client.ctx.dirty
-    results: list[tuple[bytes, list[Any]]] = []
+    results: list[tuple[bytes, Any]] = []
     commands: list[list[bytes]] = []
     for j in range(half):
         key = keys[j]
@@ -565,25 +564,26 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Reply:
             continue
         group = groups[j]
         start = starts[j]
-        entries: list[Any] = []
+        ids: list[int] = []
+        resp = _NO_ENTRIES
         if start < 0:
             # Redis serves a reader when an entry after the group's position is there; a
             # blocked one already when the stream's last ID passed it (the entry may be gone).
             beyond = stream.last_id > group.last_id
             if beyond:
-                entries = stream.range(_incr(group.last_id), MAX_ID, count)
-            if not entries and not (served and beyond):
+                ids, resp = stream.range_ids_resp(_incr(group.last_id), MAX_ID, count)
+            if not ids and not (served and beyond):
                 continue
         consumer, created = _consumer(client, key, group, consumer_name, now)
         if created and noack:
             commands.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])
         if start < 0:
-            entries = _deliver_new(
-                client, key, stream, group_name, group, consumer, entries, noack, now, commands
+            _deliver_new(
+                client, key, stream, group_name, group, consumer, ids, noack, now, commands
             )
+            results.append((key, Raw(resp)))
         else:
-            entries = _deliver_history(stream, consumer, _incr(start), count, now)
-        results.append((key, entries))
+            results.append((key, _deliver_history(stream, consumer, _incr(start), count, now)))
         _changed(client)
     if results:
         _propagate(client, commands, dirty)

@@ -101,8 +101,12 @@ def read_stream(client: Client, key: bytes) -> Stream | None:
     return value
 
 
-def _event(client: Client, event: bytes, key: bytes) -> None:
-    client.db.keyspace.signal.events.command_event(STREAM, event, client.db.index, key)
+def stream_event(client: Client, event: bytes, key: bytes) -> None:
+    """Publish the stream keyspace event ``event`` for ``key`` (nothing to do, and nothing
+    called, while nobody listens to the key-modified signal)."""
+    signal = client.ctx.signal
+    if signal.listening:
+        signal.events.command_event(STREAM, event, client.db.index, key)
 
 
 def _note_ready(client: Client, key: bytes) -> None:
@@ -241,22 +245,32 @@ def _rewrite_trim(stream: Stream, args: TrimArgs, argv: list[bytes]) -> list[byt
 
 
 # -- XADD --------------------------------------------------------------------------------------
-def _next_id(stream: Stream, args: TrimArgs, now_ms: int) -> int | None:
-    """The ID XADD adds at; None where Redis's append fails with EDOM, -1 where it fails
-    without setting errno (``ms-*`` after ``ms-18446744073709551615``: Redis then answers
-    with its other error, "Elements are too large", and so does Zyst)."""
-    last = stream.last_id
+# XADD key * field value ...: no option to parse (the form nearly every XADD takes).
+_PLAIN_ADD: Final = TrimArgs()
+
+
+def _next_id(stream: Stream, args: TrimArgs, now_ms: int) -> tuple[int, int]:
+    """The ID XADD adds at, as its ``ms`` and ``seq`` (no 128-bit int on the usual path), or
+    Redis's error: "Elements are too large" for ``ms-*`` after ``ms-18446744073709551615``
+    (Redis's append fails there without setting errno), else the one for an ID not above the
+    last. The caller checked that the stream is not exhausted (``last_id`` < MAX_ID)."""
+    last_ms = stream.last_ms
+    last_seq = stream.last_seq
     if not args.id_given:
-        if now_ms > last >> 64:
-            return now_ms << 64
-        return last + 1 if last < MAX_ID else None
-    if args.seq_given:
-        return args.id
-    if last >> 64 == args.id >> 64:
-        if last & U64 == U64:
-            return -1
-        return last + 1
-    return args.id
+        if now_ms > last_ms:
+            return now_ms, 0
+        if last_seq < U64:
+            return last_ms, last_seq + 1
+        return last_ms + 1, 0
+    ms = args.id >> 64
+    seq = args.id & U64
+    if not args.seq_given and ms == last_ms:
+        if last_seq == U64:
+            raise CommandError(errors.STREAM_TOO_LARGE)
+        return ms, last_seq + 1
+    if ms < last_ms or (ms == last_ms and seq <= last_seq):
+        raise CommandError(errors.STREAM_XADD_SMALLER)
+    return ms, seq
 
 
 @_xcommand(
@@ -284,7 +298,12 @@ def xadd(client: Client, argv: list[bytes]) -> Reply:
     """XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id>
     field value [field value ...]"""
     config = client.ctx.config
-    args, at = _parse_trim(client, argv, True, config.stream_node_max_entries)
+    max_entries = config.stream_node_max_entries
+    if argv[2] == b"*":
+        args = _PLAIN_ADD
+        at = 2
+    else:
+        args, at = _parse_trim(client, argv, True, max_entries)
     fields = argv[at + 1 :]
     if len(fields) < 2 or len(fields) % 2:
         raise CommandError(errors.wrong_arity("xadd"))
@@ -298,29 +317,26 @@ def xadd(client: Client, argv: list[bytes]) -> Reply:
             return None
         stream = Stream()
         db.add(key, stream)
-    if stream.last_id == MAX_ID:
+    if stream.last_ms == U64 and stream.last_seq == U64:
         raise CommandError(errors.STREAM_EXHAUSTED)
-    sid = _next_id(stream, args, db.keyspace.clock())
-    if sid == -1:
-        raise CommandError(errors.STREAM_TOO_LARGE)
-    if sid is None or sid <= stream.last_id:
-        raise CommandError(errors.STREAM_XADD_SMALLER)
+    ms, seq = _next_id(stream, args, db.keyspace.clock())
     total = 0
     for item in fields:
         total += len(item)
     if total > LISTPACK_MAX_SIZE:
         raise CommandError(errors.STREAM_TOO_LARGE)
-    stream.add(sid, fields, config.stream_node_max_entries, config.stream_node_max_bytes)
-    reply = format_id(sid)
-    client.ctx.dirty += 1
-    _event(client, b"xadd", key)
+    stream.add_parts(ms, seq, fields, max_entries, config.stream_node_max_bytes)
+    reply = b"%d-%d" % (ms, seq)
+    ctx = client.ctx
+    ctx.dirty += 1
+    stream_event(client, b"xadd", key)
     propagated = argv
     if args.trims:
         if _trim(stream, args):
-            _event(client, b"xtrim", key)
-        if args.approx:
+            stream_event(client, b"xtrim", key)
+        if args.approx and ctx.propagating:
             propagated = _rewrite_trim(stream, args, argv)
-    if not (args.id_given and args.seq_given):
+    if ctx.propagating and not (args.id_given and args.seq_given):
         if propagated is argv:
             propagated = list(argv)
         propagated[at] = reply
@@ -353,7 +369,7 @@ def xtrim(client: Client, argv: list[bytes]) -> Reply:
         return 0
     removed = _trim(stream, args)
     if removed:
-        _event(client, b"xtrim", key)
+        stream_event(client, b"xtrim", key)
         if args.approx:
             client.propagate_as = [_rewrite_trim(stream, args, argv)]
         client.ctx.dirty += removed
@@ -603,7 +619,7 @@ def xdel(client: Client, argv: list[bytes]) -> Reply:
         if stream.delete(sid):
             deleted += 1
     if deleted:
-        _event(client, b"xdel", key)
+        stream_event(client, b"xdel", key)
         client.ctx.dirty += deleted
     return deleted
 
@@ -653,7 +669,7 @@ def xsetid(client: Client, argv: list[bytes]) -> Reply:
     if max_deleted:
         stream.max_deleted_id = max_deleted
     client.ctx.dirty += 1
-    _event(client, b"xsetid", key)
+    stream_event(client, b"xsetid", key)
     return OK
 
 

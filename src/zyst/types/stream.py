@@ -5,14 +5,18 @@ A stream ID is one Python int, ``ms << 64 | seq``: it compares and sorts as Redi
 Layout. Entries live in *nodes* of consecutive IDs, as Redis keeps them in listpacks under a
 radix tree; a Python object per entry would cost ten times Redis's memory. A node holds:
 
-- ``ids``: an ``array`` of ``ms - base, seq`` pairs, one pair per entry (``base`` is the ms of
-  the node's first ID): 32-bit items while both fit, 64-bit ones from the first that does not;
-- ``offsets``: an ``array``, where each entry starts in ``blob`` (16-bit items while the blob
-  is under 64 KiB, 32-bit ones after);
+- ``ids``: ``ms - base, seq`` pairs, one pair per entry (``base`` is the ms of the node's first
+  ID);
+- ``offsets``: where each entry starts in ``blob``;
 - ``blob``: a ``bytearray`` of encoded entries: one flag byte (bit 0 deleted, bit 1 "same fields
   as the node's master fields"), then, without that bit, a varint count of fields; then each
   field (without the bit) and value as a varint length and its bytes;
 - ``master``: the field names of the first entry appended to the node (Redis's master entry).
+
+The tail node, still appended to, is *open*: its ``ids`` and ``offsets`` are lists, whose
+appends are cheap. :meth:`Node.seal` makes them compact arrays (IDs in 32-bit items while every
+one fits, else 64-bit ones; offsets in 16-bit items while the blob is under 64 KiB, else 32-bit
+ones) when the node is full, loaded or copied; an append to a sealed node reopens it.
 
 The node boundaries follow Redis's rules (``stream-node-max-entries`` entries, live or deleted,
 and ``stream-node-max-bytes`` of Redis's own listpack, whose size :class:`Node` tracks in
@@ -33,7 +37,7 @@ from __future__ import annotations
 import sys
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from zyst import errors
@@ -267,12 +271,30 @@ def _put_string(out: bytearray, raw: bytes) -> None:
 class Node:
     """Up to ``stream-node-max-entries`` consecutive entries (see the module docstring)."""
 
-    __slots__ = ("base", "blob", "deleted", "ids", "live", "lp_rest", "master", "offsets")
+    __slots__ = (
+        "base",
+        "blob",
+        "deleted",
+        "ids",
+        "live",
+        "lp_rest",
+        "master",
+        "master_seq",
+        "offsets",
+        "open_ids",
+        "open_offsets",
+    )
 
-    def __init__(self, master: tuple[bytes, ...], base: int) -> None:
+    def __init__(self, master: tuple[bytes, ...], base: int, master_seq: int = 0) -> None:
+        # ``base`` and ``master_seq``: the node's master ID (its first), in halves.
         self.base = base
-        self.ids = array("I")
-        self.offsets = array("H")
+        self.master_seq = master_seq
+        # Open (the tail node, still appended to): lists, whose appends are cheap, also found
+        # under ``open_ids`` and ``open_offsets``; sealed: compact arrays (see seal()).
+        self.open_ids: list[int] | None = []
+        self.open_offsets: list[int] | None = []
+        self.ids: Sequence[int] = self.open_ids
+        self.offsets: Sequence[int] = self.open_offsets
         self.blob = bytearray()
         self.master = master
         self.live = 0
@@ -300,21 +322,30 @@ class Node:
 
     def _push_parts(self, ms: int, seq: int, at: int) -> None:
         """:meth:`_push` with the ID given as its ``ms`` and ``seq``."""
-        offsets = self.offsets
-        if at > 0xFFFF and offsets.typecode == "H":
-            offsets = self.offsets = array("I", offsets)
+        ids = self.open_ids
+        offsets = self.open_offsets
+        if ids is None or offsets is None:
+            ids = self.open_ids = list(self.ids)
+            offsets = self.open_offsets = list(self.offsets)
+            self.ids = ids
+            self.offsets = offsets
         offsets.append(at)
-        ms -= self.base
-        ids = self.ids
-        if (ms > 0xFFFFFFFF or seq > 0xFFFFFFFF) and ids.typecode == "I":
-            ids = self.ids = array("Q", ids)
-        ids.append(ms)
+        ids.append(ms - self.base)
         ids.append(seq)
 
     def seal(self) -> None:
-        """Give back the room kept for appends: the node is full."""
-        self.ids = array(self.ids.typecode, self.ids)
-        self.offsets = array(self.offsets.typecode, self.offsets)
+        """Store the entries compactly, the node being full (or loaded whole): the IDs as
+        32-bit items while every one fits, else 64-bit ones; the offsets as 16-bit items while
+        the blob is under 64 KiB, else 32-bit ones; the blob without the room kept for
+        appends. An append after this reopens the node (lists again)."""
+        ids = self.open_ids
+        if ids is not None:
+            self.ids = array("I" if not ids or max(ids) <= 0xFFFFFFFF else "Q", ids)
+            self.open_ids = None
+        offsets = self.open_offsets
+        if offsets is not None:
+            self.offsets = array("H" if not offsets or offsets[-1] <= 0xFFFF else "I", offsets)
+            self.open_offsets = None
         self.blob = bytearray(self.blob)
 
     def __len__(self) -> int:
@@ -324,10 +355,9 @@ class Node:
     def is_deleted(self, index: int) -> bool:
         return bool(self.blob[self.offsets[index]] & FLAG_DELETED)
 
-    def append(self, sid: int, fields: list[bytes], master_id: int) -> None:
+    def append(self, ms: int, seq: int, fields: list[bytes]) -> None:
+        """Append the entry ``ms-seq`` (above every ID here)."""
         blob = self.blob
-        ms = sid >> 64
-        seq = sid & U64
         self._push_parts(ms, seq, len(blob))
         pairs = len(fields) >> 1
         master = self.master
@@ -337,9 +367,9 @@ class Node:
                 if fields[2 * i] != master[i]:
                     same = False
                     break
-        ms_diff = ms - (master_id >> 64)
+        ms_diff = ms - self.base
         # The sequence delta as Redis stores it: wrapped to a signed 64-bit value.
-        seq_diff = seq - (master_id & U64)
+        seq_diff = seq - self.master_seq
         if seq_diff >= 1 << 63:
             seq_diff -= _U64_LIMIT
         elif seq_diff < -(1 << 63):
@@ -453,12 +483,18 @@ class Node:
 
     def find(self, sid: int) -> int:
         """The index of the first entry whose ID is >= ``sid`` (``len(self)`` if none)."""
-        lo, hi = 0, len(self.offsets)
+        # Compared as (ms - base, seq) pairs, the way the arrays hold them: no 128-bit ints.
+        ms = (sid >> 64) - self.base
+        if ms < 0:
+            return 0
+        seq = sid & U64
         ids = self.ids
-        base = self.base
+        lo = 0
+        hi = len(self.offsets)
         while lo < hi:
             mid = (lo + hi) >> 1
-            if ((ids[2 * mid] + base) << 64 | ids[2 * mid + 1]) < sid:
+            at_ms: int = ids[2 * mid]
+            if at_ms < ms or (at_ms == ms and ids[2 * mid + 1] < seq):
                 lo = mid + 1
             else:
                 hi = mid
@@ -475,7 +511,8 @@ def node_from_entries(
     """A node rebuilt from Redis's listpack contents: its master fields, then each entry's ID,
     flags (deleted, same fields) and ``[field, value, ...]``; ``lp_bytes`` is that listpack's
     size."""
-    node = Node(tuple(master), entries[0][0] >> 64 if entries else 0)
+    first = entries[0][0] if entries else 0
+    node = Node(tuple(master), first >> 64, first & U64)
     blob = node.blob
     for sid, flags, fields in entries:
         node._push(sid, len(blob))
@@ -493,7 +530,21 @@ def node_from_entries(
         else:
             node.live += 1
     node.lp_rest = lp_bytes - lp_int_size(node.live) - lp_int_size(node.deleted)
+    node.seal()
     return node
+
+
+def _write_positions(positions: list[tuple[Node, int]]) -> bytes:
+    """The entries at ``positions`` as one RESP array of ``[id, [field, value, ...]]``."""
+    out = bytearray(b"*%d\r\n" % len(positions))
+    last: Node | None = None
+    heads: list[bytes] = []
+    for node, index in positions:
+        if node is not last:
+            last = node
+            heads = []
+        node.write_resp(index, out, heads)
+    return bytes(out)
 
 
 def _varint_tail(blob: bytearray, at: int, first: int) -> tuple[int, int]:
@@ -556,7 +607,8 @@ class Stream:
         "entries_added",
         "firsts",
         "groups",
-        "last_id",
+        "last_ms",
+        "last_seq",
         "length",
         "max_deleted_id",
         "nodes",
@@ -566,13 +618,25 @@ class Stream:
         self.nodes: list[Node] = []
         self.firsts: list[int] = []
         self.length = 0
-        self.last_id = 0
+        # The last ID, in halves (XADD works with them; ``last_id`` joins them).
+        self.last_ms = 0
+        self.last_seq = 0
         self.entries_added = 0
         self.max_deleted_id = 0
         self.groups: dict[bytes, ConsumerGroup] | None = None
 
     def __len__(self) -> int:
         return self.length
+
+    @property
+    def last_id(self) -> int:
+        """The largest ID the stream has held (Redis's ``last_id``), whole."""
+        return self.last_ms << 64 | self.last_seq
+
+    @last_id.setter
+    def last_id(self, sid: int) -> None:
+        self.last_ms = sid >> 64
+        self.last_seq = sid & U64
 
     def __eq__(self, other: object) -> bool:
         """The same entries, counters and consumer group names (tests compare keyspaces)."""
@@ -632,6 +696,12 @@ class Stream:
     ) -> None:
         """Append an entry; the caller checked that ``sid`` > ``last_id``. ``max_entries``
         and ``max_bytes`` are the server's stream-node-max-entries/-bytes (0: no limit)."""
+        self.add_parts(sid >> 64, sid & U64, fields, max_entries, max_bytes)
+
+    def add_parts(
+        self, ms: int, seq: int, fields: list[bytes], max_entries: int, max_bytes: int
+    ) -> None:
+        """:meth:`add` with the ID given in halves (XADD has them: no 128-bit int to split)."""
         node = self.nodes[-1] if self.nodes else None
         if node is not None:
             if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
@@ -648,13 +718,14 @@ class Stream:
                 last.seal()
                 if last.master == master:
                     master = last.master  # one tuple for a run of nodes of the same fields
-            node = Node(master, sid >> 64)
+            node = Node(master, ms, seq)
             self.nodes.append(node)
-            self.firsts.append(sid)
-        node.append(sid, fields, self.firsts[-1])
+            self.firsts.append(ms << 64 | seq)
+        node.append(ms, seq, fields)
         self.length += 1
         self.entries_added += 1
-        self.last_id = sid
+        self.last_ms = ms
+        self.last_seq = seq
 
     def _locate(self, sid: int) -> tuple[int, int]:
         """The node holding ``sid`` if any, and the index of the first entry >= ``sid`` in it;
@@ -760,16 +831,12 @@ class Stream:
     def range_resp(self, start: int, end: int, count: int = 0, rev: bool = False) -> bytes:
         """:meth:`range` as the RESP array a range reply is (the same in RESP2 and RESP3):
         ``[[id, [field, value, ...]], ...]``, written straight from the nodes' bytes."""
-        positions = self._positions(start, end, count, rev)
-        out = bytearray(b"*%d\r\n" % len(positions))
-        last: Node | None = None
-        heads: list[bytes] = []
-        for node, index in positions:
-            if node is not last:
-                last = node
-                heads = []
-            node.write_resp(index, out, heads)
-        return bytes(out)
+        return _write_positions(self._positions(start, end, count, rev))
+
+    def range_ids_resp(self, start: int, end: int, count: int) -> tuple[list[int], bytes]:
+        """The IDs of the entries :meth:`range_resp` would give (ascending), and its reply."""
+        positions = self._positions(start, end, count, False)
+        return [node.id_at(index) for node, index in positions], _write_positions(positions)
 
     def entries(self) -> Iterator[tuple[int, list[bytes]]]:
         """Every live entry, ascending, one node decoded at a time."""
@@ -827,16 +894,18 @@ class Stream:
         other = Stream()
         other.firsts = list(self.firsts)
         for node in self.nodes:
-            twin = Node(node.master, node.base)
-            twin.ids = array(node.ids.typecode, node.ids)
-            twin.offsets = array(node.offsets.typecode, node.offsets)
+            twin = Node(node.master, node.base, node.master_seq)
+            twin.ids = twin.open_ids = list(node.ids)
+            twin.offsets = twin.open_offsets = list(node.offsets)
             twin.blob = bytearray(node.blob)
+            twin.seal()
             twin.live = node.live
             twin.deleted = node.deleted
             twin.lp_rest = node.lp_rest
             other.nodes.append(twin)
         other.length = self.length
-        other.last_id = self.last_id
+        other.last_ms = self.last_ms
+        other.last_seq = self.last_seq
         other.entries_added = self.entries_added
         other.max_deleted_id = self.max_deleted_id
         if self.groups is not None:
