@@ -6,6 +6,8 @@ out of range".
 
 from __future__ import annotations
 
+from typing import Final
+
 from zyst import errors
 from zyst.errors import CommandError
 from zyst.numbers import LLONG_MAX, LLONG_MIN, parse_long_double, strict_int
@@ -28,10 +30,22 @@ def c_string(raw: bytes) -> bytes:
     return raw if end < 0 else raw[:end]
 
 
+# option_word's answers for the arguments it has seen (short ones, up to a bound): clients send
+# the same few option words over and over, and a dict lookup is cheaper than find() and lower().
+_WORDS: dict[bytes, bytes] = {}
+_WORDS_MAX: Final = 4096
+_WORD_MAX_LEN: Final = 24
+
+
 def option_word(raw: bytes) -> bytes:
     """An option word as Redis's ``strcasecmp`` sees it: up to the first NUL, in lower case
     (``LEFT\0x`` is LEFT)."""
-    return c_string(raw).lower()
+    word = _WORDS.get(raw)
+    if word is None:
+        word = c_string(raw).lower()
+        if len(raw) <= _WORD_MAX_LEN and len(_WORDS) < _WORDS_MAX:
+            _WORDS[raw] = word
+    return word
 
 
 def parse_int(raw: bytes, error: str = errors.NOT_INTEGER) -> int:

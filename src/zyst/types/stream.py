@@ -275,6 +275,7 @@ class Node:
         "base",
         "blob",
         "deleted",
+        "heads",
         "ids",
         "live",
         "lp_rest",
@@ -283,6 +284,7 @@ class Node:
         "offsets",
         "open_ids",
         "open_offsets",
+        "wide",
     )
 
     def __init__(self, master: tuple[bytes, ...], base: int, master_seq: int = 0) -> None:
@@ -295,6 +297,10 @@ class Node:
         self.open_offsets: list[int] | None = []
         self.ids: Sequence[int] = self.open_ids
         self.offsets: Sequence[int] = self.open_offsets
+        # Whether some ID half stored here needs more than 32 bits (see seal()).
+        self.wide = False
+        # field_heads(), kept once a reply has needed them.
+        self.heads: list[bytes] | None = None
         self.blob = bytearray()
         self.master = master
         self.live = 0
@@ -330,8 +336,11 @@ class Node:
             self.ids = ids
             self.offsets = offsets
         offsets.append(at)
-        ids.append(ms - self.base)
+        ms -= self.base
+        ids.append(ms)
         ids.append(seq)
+        if ms > 0xFFFFFFFF or seq > 0xFFFFFFFF:
+            self.wide = True
 
     def seal(self) -> None:
         """Store the entries compactly, the node being full (or loaded whole): the IDs as
@@ -340,7 +349,7 @@ class Node:
         appends. An append after this reopens the node (lists again)."""
         ids = self.open_ids
         if ids is not None:
-            self.ids = array("I" if not ids or max(ids) <= 0xFFFFFFFF else "Q", ids)
+            self.ids = array("Q" if self.wide else "I", ids)
             self.open_ids = None
         offsets = self.open_offsets
         if offsets is not None:
@@ -433,10 +442,9 @@ class Node:
             heads.append(_bulk_header(len(field)) + field + b"\r\n")
         return heads
 
-    def write_resp(self, index: int, out: bytearray, heads: list[bytes]) -> None:
-        """Append entry ``index`` as RESP, ``*2 id *2n field value ...``. ``heads`` caches
-        :meth:`field_heads` across the caller's entries of this node: empty, it is filled at
-        the first same-fields entry."""
+    def write_resp(self, index: int, out: bytearray) -> None:
+        """Append entry ``index`` as RESP, ``*2 id *2n field value ...``. A same-fields entry
+        takes its field names from :meth:`field_heads`, kept in ``heads`` after the first."""
         blob = self.blob
         at: int = self.offsets[index]
         flags: int = blob[at]
@@ -447,8 +455,9 @@ class Node:
         out += _ID_HEADERS[len(sid)]
         out += sid
         if flags & FLAG_SAMEFIELDS:
-            if not heads:
-                heads.extend(self.field_heads())
+            heads = self.heads
+            if heads is None:
+                heads = self.heads = self.field_heads()
             out += heads[0]
             for i in range(1, len(heads)):
                 size: int = blob[at]
@@ -537,13 +546,8 @@ def node_from_entries(
 def _write_positions(positions: list[tuple[Node, int]]) -> bytes:
     """The entries at ``positions`` as one RESP array of ``[id, [field, value, ...]]``."""
     out = bytearray(b"*%d\r\n" % len(positions))
-    last: Node | None = None
-    heads: list[bytes] = []
     for node, index in positions:
-        if node is not last:
-            last = node
-            heads = []
-        node.write_resp(index, out, heads)
+        node.write_resp(index, out)
     return bytes(out)
 
 
@@ -783,7 +787,7 @@ class Stream:
                 size = len(node)
                 # Per entry, compare IDs only in a node that reaches past ``end``, and read
                 # flags only in one with deleted entries.
-                bounded = node.last_id() > end
+                bounded = end != MAX_ID and node.last_id() > end
                 deleted = node.deleted > 0
                 while index < size:
                     if bounded and node.id_at(index) > end:
@@ -898,6 +902,7 @@ class Stream:
             twin.ids = twin.open_ids = list(node.ids)
             twin.offsets = twin.open_offsets = list(node.offsets)
             twin.blob = bytearray(node.blob)
+            twin.wide = node.wide
             twin.seal()
             twin.live = node.live
             twin.deleted = node.deleted

@@ -87,18 +87,23 @@ class PEL:
         return self._map.get(sid)
 
     def __setitem__(self, sid: int, nack: Pending) -> None:
-        found = self._map
-        if sid not in found:
-            ids = self._ids
-            if not ids or sid > ids[-1]:
-                ids.append(sid)
+        if sid in self._map:
+            self._map[sid] = nack
+        else:
+            self.add_new(sid, nack)
+
+    def add_new(self, sid: int, nack: Pending) -> None:
+        """:meth:`__setitem__` for an ``sid`` the caller knows is not pending here."""
+        ids = self._ids
+        if not ids or sid > ids[-1]:
+            ids.append(sid)
+        else:
+            at = bisect_left(ids, sid)
+            if at < len(ids) and ids[at] == sid:
+                self._stale -= 1  # a stale ID comes back to life
             else:
-                at = bisect_left(ids, sid)
-                if at < len(ids) and ids[at] == sid:
-                    self._stale -= 1  # a stale ID comes back to life
-                else:
-                    ids.insert(at, sid)
-        found[sid] = nack
+                ids.insert(at, sid)
+        self._map[sid] = nack
 
     def __delitem__(self, sid: int) -> None:
         del self._map[sid]
@@ -230,8 +235,9 @@ class ConsumerGroup:
         nack = self.pending.get(sid)
         if nack is None:
             nack = Pending(consumer, now_ms)
-            self.pending[sid] = nack
-            consumer.pending[sid] = nack
+            # Pending in neither PEL (a consumer's NACKs are all in the group's).
+            self.pending.add_new(sid, nack)
+            consumer.pending.add_new(sid, nack)
             return nack
         if nack.consumer is not consumer:
             del nack.consumer.pending[sid]
