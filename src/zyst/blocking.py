@@ -73,10 +73,15 @@ class Blocked:
     missing or of another type once ready: XREADGROUP, whose group lives in the stream, is
     unblocked with Redis's UNBLOCKED when the stream is deleted or replaced.
 
+    ``independent`` waiters are each served or not on their own: a stream's readers wait for
+    entries after IDs of their own (and groups of their own), so one left waiting says nothing
+    of the next, as in Redis's ``serveClientsBlockedOnStreamKey``. Otherwise the first waiter
+    that finds nothing ends the key's turn (a list or sorted set emptied by those before it).
+
     Returning a ``Blocked`` must leave everything as it was: the command has changed nothing.
     """
 
-    __slots__ = ("at_once", "deadline_ms", "gone", "keys", "kind", "serve_with")
+    __slots__ = ("at_once", "deadline_ms", "gone", "independent", "keys", "kind", "serve_with")
 
     def __init__(
         self,
@@ -86,6 +91,7 @@ class Blocked:
         serve_with: Callable[[bytes], list[bytes]],
         at_once: Any = NULL_ARRAY,
         gone: str | None = None,
+        independent: bool = False,
     ) -> None:
         self.keys = keys
         self.kind = kind
@@ -93,6 +99,7 @@ class Blocked:
         self.serve_with = serve_with
         self.at_once = at_once
         self.gone = gone
+        self.independent = independent
 
     def __eq__(self, other: object) -> bool:
         """Two waits are the same when they wait for the same thing until the same time."""
@@ -152,6 +159,7 @@ class Waiter:
         "client",
         "db_index",
         "gone",
+        "independent",
         "keys",
         "kind",
         "on_served",
@@ -176,6 +184,7 @@ class Waiter:
         self.kind = blocked.kind
         self.serve_with = blocked.serve_with
         self.gone = blocked.gone
+        self.independent = blocked.independent
         self.parked = False
         self.on_served = on_served
         self.on_timeout = on_timeout
@@ -342,7 +351,7 @@ class BlockingManager:
                         own = tracking.leave(saved)
                     for message in own:
                         client.push(message)
-                    if type(reply) is Blocked:
+                    if type(reply) is Blocked and not waiter.independent:
                         break  # nothing left for the first in line: the key is spent
         finally:
             self._serving = False

@@ -355,6 +355,41 @@ def test_blocked_readers_served_in_order(oracle: Oracle, clients: Any) -> None:
     o.check("XINFO", "GROUPS", "s")
 
 
+def test_a_reader_left_waiting_does_not_hold_back_another_group(
+    oracle: Oracle, clients: Any
+) -> None:
+    """One new entry, three readers: the first of group g takes it, the second of g finds
+    nothing and waits on, and the third, of group h, behind them, gets the entry too."""
+    o = oracle
+    o.check("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    o.check("XGROUP", "CREATE", "s", "h", "$")
+    c = clients(3)
+    c.send(0, "XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">")
+    c.wait_blocked(1)
+    c.send(1, "XREADGROUP", "GROUP", "g", "bob", "BLOCK", "0", "STREAMS", "s", ">")
+    c.wait_blocked(2)
+    c.send(2, "XREADGROUP", "GROUP", "h", "carol", "BLOCK", "0", "STREAMS", "s", ">")
+    c.wait_blocked(3)
+    o.check("XADD", "s", "1-1", "f", "v")
+    assert b"1-1" in c.read(0)
+    assert b"1-1" in c.read(2)
+    c.wait_blocked(1)  # bob
+    o.check("XINFO", "GROUPS", "s")
+
+
+def test_a_stream_swapped_away_wakes_its_group_readers(oracle: Oracle, clients: Any) -> None:
+    """SWAPDB takes the stream from under a blocked reader: it is answered, as when deleted."""
+    o = oracle
+    o.check("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    c = clients(1)
+    c.send(0, "XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">")
+    c.wait_blocked(1)
+    o.check("SWAPDB", "0", "1")
+    assert c.read(0).startswith(b"-UNBLOCKED")
+    o.check("SWAPDB", "0", "1")
+    o.check("XINFO", "GROUPS", "s")
+
+
 def test_destroyed_group_wakes_its_readers(oracle: Oracle, clients: Any) -> None:
     o = oracle
     o.check("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")

@@ -528,5 +528,42 @@ def test_blocked_xread_times_out_and_ignores_other_types(
             conn.close()
 
 
+def test_a_reader_left_waiting_does_not_hold_back_the_next(
+    oracle: Oracle, ports: tuple[int, int]
+) -> None:
+    """Each blocked reader of a stream is served on its own: the first in line, waiting for
+    entries after an ID far ahead, stays blocked while the one behind it gets the new entry;
+    and a reader whose stream gets an entry added and deleted in one MULTI is answered with an
+    empty array for that stream (its last ID passed the reader's), as Redis answers."""
+    oracle.check("XADD", "s", "5-1", "f", "v")
+    ahead, behind, emptied = ([RawConnection(port) for port in ports] for _ in range(3))
+    try:
+        for conn in ahead:
+            conn.send_raw(_encode(("XREAD", "BLOCK", "0", "STREAMS", "s", "999999-0")))
+        for port in ports:
+            _blocked(port, 1)
+        for conn in behind:
+            conn.send_raw(_encode(("XREAD", "BLOCK", "0", "STREAMS", "s", "5-1")))
+        for port in ports:
+            _blocked(port, 2)
+        oracle.check("XADD", "s", "10-1", "f", "w")
+        ours, theirs = (conn.read_reply() for conn in behind)
+        assert ours == theirs and b"10-1" in ours
+        for conn in emptied:
+            conn.send_raw(_encode(("XREAD", "BLOCK", "0", "STREAMS", "s", "10-1")))
+        for port in ports:
+            _blocked(port, 2)
+        oracle.check_all(
+            ("MULTI",), ("XADD", "s", "11-1", "f", "x"), ("XDEL", "s", "11-1"), ("EXEC",)
+        )
+        ours, theirs = (conn.read_reply() for conn in emptied)
+        assert ours == theirs == b"*1\r\n*2\r\n$1\r\ns\r\n*0\r\n"
+        for port in ports:
+            _blocked(port, 1)  # the reader far ahead still waits
+    finally:
+        for conn in (*ahead, *behind, *emptied):
+            conn.close()
+
+
 def _encode(command: Command) -> bytes:
     return encode_command([a if isinstance(a, bytes) else str(a).encode() for a in command])

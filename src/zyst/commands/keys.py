@@ -871,6 +871,15 @@ def copy_(client: Client, argv: list[bytes]) -> Reply:
 def _swap_databases(first: Database, second: Database) -> None:
     """Exchange the contents of two databases. The :class:`Database` objects stay where they
     are, so every client that selected one sees the other's keys at once, as in Redis."""
+    keyspace = first.keyspace
+    if keyspace.waited:
+        # A stream swapped away answers its blocked XREADGROUP readers, as Redis's
+        # scanDatabaseForDeletedStreams (the loop below wakes those whose keys are there).
+        for index, key in list(keyspace.waited):
+            if index == first.index:
+                first.note_stream_gone(key)
+            elif index == second.index:
+                second.note_stream_gone(key)
     first.data, second.data = second.data, first.data
     first.expires, second.expires = second.expires, first.expires
     first.access, second.access = second.access, first.access

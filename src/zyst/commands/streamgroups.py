@@ -603,7 +603,9 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Reply:
         return [*retry, b"STREAMS", key, b">"]
 
     ends = deadline(args.timeout_ms, db.keyspace.clock())
-    return Blocked(waited, Stream, ends, serve_with, gone=errors.UNBLOCKED_STREAM_GONE)
+    return Blocked(
+        waited, Stream, ends, serve_with, gone=errors.UNBLOCKED_STREAM_GONE, independent=True
+    )
 
 
 # -- XACK --------------------------------------------------------------------------------------

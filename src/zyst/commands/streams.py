@@ -57,6 +57,9 @@ _SUB_RO_ACCESS: Final = (KeySpec(flags=("RO", "access"), index=2),)
 # XREAD_BLOCKED_DEFAULT_COUNT), so a waiter with an old ID is not sent a whole stream.
 _BLOCKED_DEFAULT_COUNT: Final = b"1000"
 
+# The clients whose XREAD runs again as a blocked reader served (see xread's docstring).
+_SERVED: set[int] = set()
+
 
 def _xcommand(
     name: str,
@@ -559,7 +562,14 @@ def xread_keys(argv: list[bytes]) -> list[bytes]:
     getkeys=xread_keys,
 )
 def xread(client: Client, argv: list[bytes]) -> Reply:
-    """XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]"""
+    """XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]
+
+    A stream is served when it has a live entry after the ID; a blocked reader served once its
+    stream is ready, when its last ID passed the reader's even if those entries are deleted
+    again (an XADD and XDEL in one MULTI: an empty array for that stream), as in Redis."""
+    served = client.id in _SERVED
+    if served:
+        _SERVED.discard(client.id)
     args = parse_read(client, argv, False)
     after: list[int] = []
     db = client.db
@@ -574,9 +584,9 @@ def xread(client: Client, argv: list[bytes]) -> Reply:
     found: list[tuple[Any, Any]] = []
     for key, gt in zip(args.keys, after, strict=True):
         value = db.lookup_read(key)
-        if type(value) is not Stream or not value.length:
+        if type(value) is not Stream:
             continue
-        if value.last_live_id() > gt:
+        if (value.last_id > gt) if served else (value.length and value.last_live_id() > gt):
             found.append((key, Raw(value.range_resp(gt + 1, MAX_ID, args.count))))
     if found:
         return KeyedArrays(found)
@@ -584,13 +594,14 @@ def xread(client: Client, argv: list[bytes]) -> Reply:
         return NULL_ARRAY
     count = b"%d" % args.count if args.count else _BLOCKED_DEFAULT_COUNT
     waits = dict(zip(args.keys, after, strict=True))
+    client_id = client.id
 
     def serve_with(key: bytes) -> list[bytes]:
+        _SERVED.add(client_id)
         return [b"XREAD", b"COUNT", count, b"BLOCK", b"0", b"STREAMS", key, format_id(waits[key])]
 
-    return Blocked(
-        list(args.keys), Stream, deadline(args.timeout_ms, db.keyspace.clock()), serve_with
-    )
+    ends = deadline(args.timeout_ms, db.keyspace.clock())
+    return Blocked(list(args.keys), Stream, ends, serve_with, independent=True)
 
 
 # -- changes -----------------------------------------------------------------------------------
