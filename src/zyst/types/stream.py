@@ -442,9 +442,11 @@ class Node:
             heads.append(_bulk_header(len(field)) + field + b"\r\n")
         return heads
 
-    def write_resp(self, index: int, out: bytearray) -> None:
-        """Append entry ``index`` as RESP, ``*2 id *2n field value ...``. A same-fields entry
-        takes its field names from :meth:`field_heads`, kept in ``heads`` after the first."""
+    def write_resp(self, index: int, out: list[bytes | bytearray]) -> None:
+        """Append entry ``index`` as RESP, ``*2 id *2n field value ...``, in pieces to ``out``
+        (joined once by the caller: cheaper than growing one buffer piece by piece). A
+        same-fields entry takes its field names from :meth:`field_heads`, kept in ``heads``
+        after the first."""
         blob = self.blob
         at: int = self.offsets[index]
         flags: int = blob[at]
@@ -452,37 +454,37 @@ class Node:
         ids = self.ids
         # The two halves of the ID as stored: no 128-bit int to build and split again.
         sid = b"%d-%d" % (ids[2 * index] + self.base, ids[2 * index + 1])
-        out += _ID_HEADERS[len(sid)]
-        out += sid
+        out.append(_ID_HEADERS[len(sid)])
+        out.append(sid)
         if flags & FLAG_SAMEFIELDS:
             heads = self.heads
             if heads is None:
                 heads = self.heads = self.field_heads()
-            out += heads[0]
+            out.append(heads[0])
             for i in range(1, len(heads)):
                 size: int = blob[at]
                 at += 1
                 if size >= 0x80:
                     size, at = _varint_tail(blob, at, size)
-                out += heads[i]
-                out += _bulk_header(size)
-                out += blob[at : at + size]
-                out += b"\r\n"
+                out.append(heads[i])
+                out.append(_bulk_header(size))
+                out.append(blob[at : at + size])
+                out.append(b"\r\n")
                 at += size
             return
         count: int = blob[at]
         at += 1
         if count >= 0x80:
             count, at = _varint_tail(blob, at, count)
-        out += _array_header(2 * count)
+        out.append(_array_header(2 * count))
         for _ in range(2 * count):
             size = blob[at]
             at += 1
             if size >= 0x80:
                 size, at = _varint_tail(blob, at, size)
-            out += _bulk_header(size)
-            out += blob[at : at + size]
-            out += b"\r\n"
+            out.append(_bulk_header(size))
+            out.append(blob[at : at + size])
+            out.append(b"\r\n")
             at += size
 
     def mark_deleted(self, index: int) -> None:
@@ -545,10 +547,10 @@ def node_from_entries(
 
 def _write_positions(positions: list[tuple[Node, int]]) -> bytes:
     """The entries at ``positions`` as one RESP array of ``[id, [field, value, ...]]``."""
-    out = bytearray(b"*%d\r\n" % len(positions))
+    out: list[bytes | bytearray] = [b"*%d\r\n" % len(positions)]
     for node, index in positions:
         node.write_resp(index, out)
-    return bytes(out)
+    return b"".join(out)
 
 
 def _varint_tail(blob: bytearray, at: int, first: int) -> tuple[int, int]:
