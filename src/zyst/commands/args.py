@@ -30,8 +30,9 @@ def c_string(raw: bytes) -> bytes:
     return raw if end < 0 else raw[:end]
 
 
-# option_word's answers for the arguments it has seen (short ones, up to a bound): clients send
-# the same few option words over and over, and a dict lookup is cheaper than find() and lower().
+# option_word's answers for the arguments it has seen (short ones that start with a letter, up
+# to a bound; not the numbers and IDs parsers also try as options): clients send the same few
+# option words over and over, and a dict lookup is cheaper than find() and lower().
 _WORDS: dict[bytes, bytes] = {}
 _WORDS_MAX: Final = 4096
 _WORD_MAX_LEN: Final = 24
@@ -43,7 +44,11 @@ def option_word(raw: bytes) -> bytes:
     word = _WORDS.get(raw)
     if word is None:
         word = c_string(raw).lower()
-        if len(raw) <= _WORD_MAX_LEN and len(_WORDS) < _WORDS_MAX:
+        if (
+            0 < len(raw) <= _WORD_MAX_LEN
+            and 97 <= (raw[0] | 0x20) <= 122
+            and len(_WORDS) < _WORDS_MAX
+        ):
             _WORDS[raw] = word
     return word
 
