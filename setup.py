@@ -69,6 +69,9 @@ if not os.environ.get("ZYST_PURE_PYTHON"):
         *mypycify(HOT_MODULES, opt_level="3"),
         Extension("zyst.types.popcount", ["src/zyst/types/popcount.c"], extra_compile_args=["-O2"]),
         Extension("zyst.types.hllcore", ["src/zyst/types/hllcore.c"], extra_compile_args=["-O2"]),
+        Extension(
+            "zyst.types.streamresp", ["src/zyst/types/streamresp.c"], extra_compile_args=["-O2"]
+        ),
         # Doubles as Redis computes them: no fused multiply-add (see geomatch.c).
         Extension(
             "zyst.types.geomatch",

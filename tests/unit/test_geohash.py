@@ -124,3 +124,12 @@ def test_the_c_search_loop_agrees_with_the_python_one(seed: int) -> None:
         found = shape.matches(scores)
         assert found == shape.matches_portable(scores)
         assert all(shape.distance_to(scores[i]) == d for i, d in found[:50])
+        # collect(): the same points as (distance, member, score), up to a limit.
+        members = [b"m%d" % i for i in range(len(scores))]
+        limit = rng.choice([0, 1, 5, 10**6])
+        collected: list[tuple[float, bytes, float]] = []
+        shape.collect(scores, members, collected, limit)
+        portable: list[tuple[float, bytes, float]] = []
+        shape.collect_portable(scores, members, portable, limit)
+        expected = [(d, members[i], scores[i]) for i, d in found]
+        assert collected == portable == (expected[:limit] if limit else expected)

@@ -17,6 +17,7 @@ from zyst.types.streamgroups import (
     copy_groups,
     estimate_entries_read,
     group_lag,
+    key_of,
     range_has_tombstones,
     sorted_groups,
 )
@@ -123,34 +124,53 @@ def test_a_deletion_ahead_makes_the_counter_unknown() -> None:
 
 def test_the_pel_is_an_ordered_mapping_through_many_removals() -> None:
     """Against a plain dict, over random inserts (mostly increasing, some older), removals
-    and re-inserts: enough removals for the list of IDs to be rebuilt many times."""
+    and re-inserts: enough removals for the list of IDs to be rebuilt many times. The IDs
+    span millisecond halves near 2**64 and sequence halves of both sizes, as the PEL keys
+    them (key_of) differently from the IDs."""
     rng = random.Random(20)
     pel = PEL()
     model: dict[int, Pending] = {}
     owner = Consumer(b"c", 0)
     top = 0
+
+    def as_id(n: int) -> int:  # both halves exercised, near 0 and near 2**64
+        ms = (1 << 64) - 10**6 + n // 4 if n % 7 else n // 4
+        return ms << 64 | ((1 << 64) - 4 + n % 4 if n % 3 else n % 4)
+
     for step in range(20_000):
         roll = rng.random()
         if roll < 0.55:
             top += rng.randint(1, 3)
             sid = top if rng.random() < 0.8 else rng.randint(0, top)
+            sid = as_id(sid)
             nack = Pending(owner, step)
             pel[sid] = model[sid] = nack
         elif roll < 0.9 and model:
-            sid = rng.choice(list(model)) if rng.random() < 0.9 else rng.randint(0, top)
+            sid = rng.choice(list(model)) if rng.random() < 0.9 else as_id(rng.randint(0, top))
             assert pel.pop(sid) is model.pop(sid, None)
         elif model:
             sid = rng.choice(list(model))
             del pel[sid]
             del model[sid]
         # Stale IDs are dropped once they outnumber the live ones (memory stays bounded).
-        assert len(pel._ids) <= 2 * len(pel) + 66
+        assert len(pel._keys) <= 2 * len(pel) + 66
         if step % 997 == 0:
-            low, high = sorted((rng.randint(0, top), rng.randint(0, top)))
+            low, high = sorted((as_id(rng.randint(0, top)), as_id(rng.randint(0, top))))
             assert list(pel.irange(low, high)) == sorted(s for s in model if low <= s <= high)
     assert list(pel.items()) == sorted(model.items())
     assert len(pel) == len(model) and list(pel) == sorted(model)
     assert pel.last() == max(model) and pel.first_from(0) == min(model)
-    assert pel.first_from(top + 1) == -1 and PEL().last() == -1
+    assert pel.first_from(max(model) + 1) == -1 and PEL().last() == -1
     for sid in model:
         assert sid in pel and pel[sid] is model[sid] and pel.get(sid) is model[sid]
+
+
+def test_the_ids_of_a_busy_stream_hash_apart_in_a_pel() -> None:
+    """Hundreds of entries a millisecond: as plain ints, ``ms << 64 | seq`` hash to ``8 * ms +
+    seq`` (2**64 is 8 modulo 2**61 - 1), 300,000 such IDs to about 8,000 values, and every
+    PEL insert walked a chain of collisions. Their PEL keys hash apart, in ID order."""
+    ids = [(1_764_580_000_000 + n // 300) << 64 | n % 300 for n in range(300_000)]
+    assert len({hash(sid) for sid in ids}) < 10_000  # the trap itself
+    keys = [key_of(sid) for sid in ids]
+    assert len({hash(key) for key in keys}) == len(ids)
+    assert keys == sorted(keys)

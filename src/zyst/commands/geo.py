@@ -539,12 +539,7 @@ def _points(zset: ZSet, shape: Shape, limit: int) -> list[_Point]:
         start, stop = zset.score_span(ScoreRange(float(low), False, float(high), True))
         if start >= stop:
             continue
-        scores = zset.score_list(start, stop)
-        members = zset.members(start, stop)
-        for index, dist in shape.matches(scores):
-            found.append((dist, members[index], scores[index]))
-            if limit and len(found) >= limit:
-                break
+        shape.collect(zset.score_list(start, stop), zset.members(start, stop), found, limit)
     return found
 
 

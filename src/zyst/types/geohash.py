@@ -49,13 +49,32 @@ _BASE32: Final = b"0123456789bcdefghjkmnpqrstuvwxyz"
 
 # The search loop in C (see geomatch.c), absent from a pure-Python install.
 _Matcher = Callable[[list[float], float, float, float, bool, float, float], list[tuple[int, float]]]
+_Collector = Callable[
+    [
+        list[float],
+        list[bytes],
+        list[tuple[float, bytes, float]],
+        int,
+        float,
+        float,
+        float,
+        bool,
+        float,
+        float,
+    ],
+    None,
+]
 _c_matches: _Matcher | None
+_c_collect: _Collector | None
 try:
+    from zyst.types.geomatch import collect as _compiled_collect
     from zyst.types.geomatch import matches as _compiled_matches
 
     _c_matches = _compiled_matches
+    _c_collect = _compiled_collect
 except ImportError:  # ZYST_PURE_PYTHON=1
     _c_matches = None
+    _c_collect = None
 
 
 def _spread(v: i64) -> i64:
@@ -237,6 +256,46 @@ class Shape:
                 self.height * conversion / 2,
             )
         return self.matches_portable(scores)
+
+    def collect(
+        self,
+        scores: list[float],
+        members: list[bytes],
+        found: list[tuple[float, bytes, float]],
+        limit: int,
+    ) -> None:
+        """Append ``(distance, member, score)`` to ``found`` for each of ``scores`` (with
+        ``members`` parallel to them) whose point lies in the shape, in order, until ``found``
+        holds ``limit`` points (0: no limit): by the C extension when there is one."""
+        if _c_collect is not None:
+            conversion = self.conversion
+            _c_collect(
+                scores,
+                members,
+                found,
+                limit,
+                self.longitude,
+                self.latitude,
+                self.radius * conversion,
+                self.box,
+                self.width * conversion / 2,
+                self.height * conversion / 2,
+            )
+            return
+        self.collect_portable(scores, members, found, limit)
+
+    def collect_portable(
+        self,
+        scores: list[float],
+        members: list[bytes],
+        found: list[tuple[float, bytes, float]],
+        limit: int,
+    ) -> None:
+        """:meth:`collect` in Python, from :meth:`matches_portable`."""
+        for index, dist in self.matches_portable(scores):
+            if limit and len(found) >= limit:
+                return
+            found.append((dist, members[index], scores[index]))
 
     def matches_portable(self, scores: list[float]) -> list[tuple[int, float]]:
         """:meth:`matches` in Python, the C extension's reference. The loop a search spends

@@ -14,6 +14,11 @@
  *     radius: a circle's radius in metres; box: true for a box, whose half_width and
  *     half_height (metres) are then used instead. Each point inside, in order, with its
  *     distance in metres from the centre.
+ *
+ * collect(scores, members, found, limit, lon, lat, radius, box, half_width, half_height)
+ *     The same test, appending ``(distance, member, score)`` to the list ``found`` for each
+ *     point inside (members: the slice of member names parallel to scores), until ``found``
+ *     holds ``limit`` points (0: no limit). The score objects are the set's own.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -77,6 +82,63 @@ static void decode(double score, double *lon, double *lat)
     *lat = y;
 }
 
+/* A search: its centre and shape, with what every point's test reuses. */
+typedef struct {
+    double lon, lat, radius, half_width, half_height, lat_limit, cos_lat;
+    int box;
+} Search;
+
+static void search_init(Search *search, double lon, double lat, double radius, int box,
+                        double half_width, double half_height)
+{
+    search->lon = lon;
+    search->lat = lat;
+    search->radius = radius;
+    search->box = box;
+    search->half_width = half_width;
+    search->half_height = half_height;
+    search->lat_limit = box ? half_height : radius * MARGIN + 0.000001;
+    search->cos_lat = cos(lat * D_R);
+}
+
+/* distance(search->lon, search->lat, lon2, lat2), the centre's cosine computed once (the
+ * same double: cos of the same argument). */
+static double distance_from_centre(const Search *search, double lon2, double lat2)
+{
+    double lon1r = search->lon * D_R, lon2r = lon2 * D_R;
+    double v = sin((lon2r - lon1r) / 2);
+    if (v == 0.0)
+        return lat_distance(search->lat, lat2);
+    double lat1r = search->lat * D_R, lat2r = lat2 * D_R;
+    double u = sin((lat2r - lat1r) / 2);
+    double a = u * u + search->cos_lat * cos(lat2r) * v * v;
+    return 2.0 * EARTH_RADIUS * asin(sqrt(a));
+}
+
+/* Whether the point of ``score`` lies in the search's shape; its distance in *dist if so. */
+static int inside(const Search *search, double score, double *dist)
+{
+    double x, y;
+    decode(score, &x, &y);
+    if (lat_distance(y, search->lat) > search->lat_limit)
+        return 0;
+    if (search->box) {
+        if (distance(x, y, search->lon, y) > search->half_width)
+            return 0;
+        *dist = distance_from_centre(search, x, y);
+        return 1;
+    }
+    *dist = distance_from_centre(search, x, y);
+    return !(*dist > search->radius);
+}
+
+static int score_at(PyObject *scores, Py_ssize_t i, double *score)
+{
+    PyObject *item = PyList_GET_ITEM(scores, i);
+    *score = PyFloat_Check(item) ? PyFloat_AS_DOUBLE(item) : PyFloat_AsDouble(item);
+    return *score == -1.0 && PyErr_Occurred() ? -1 : 0;
+}
+
 static PyObject *matches(PyObject *self, PyObject *args)
 {
     PyObject *scores;
@@ -85,29 +147,18 @@ static PyObject *matches(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!dddpdd", &PyList_Type, &scores, &lon, &lat, &radius, &box,
                           &half_width, &half_height))
         return NULL;
+    Search search;
+    search_init(&search, lon, lat, radius, box, half_width, half_height);
     PyObject *found = PyList_New(0);
     if (found == NULL)
         return NULL;
-    double lat_limit = box ? half_height : radius * MARGIN + 0.000001;
     Py_ssize_t size = PyList_GET_SIZE(scores);
     for (Py_ssize_t i = 0; i < size; i++) {
-        PyObject *item = PyList_GET_ITEM(scores, i);
-        double score = PyFloat_Check(item) ? PyFloat_AS_DOUBLE(item) : PyFloat_AsDouble(item);
-        if (score == -1.0 && PyErr_Occurred())
+        double score, dist;
+        if (score_at(scores, i, &score))
             goto fail;
-        double x, y, dist;
-        decode(score, &x, &y);
-        if (lat_distance(y, lat) > lat_limit)
+        if (!inside(&search, score, &dist))
             continue;
-        if (box) {
-            if (distance(x, y, lon, y) > half_width)
-                continue;
-            dist = distance(lon, lat, x, y);
-        } else {
-            dist = distance(lon, lat, x, y);
-            if (dist > radius)
-                continue;
-        }
         PyObject *pair = Py_BuildValue("(nd)", i, dist);
         if (pair == NULL)
             goto fail;
@@ -122,9 +173,59 @@ fail:
     return NULL;
 }
 
+static PyObject *collect(PyObject *self, PyObject *args)
+{
+    PyObject *scores, *members, *found;
+    Py_ssize_t limit;
+    double lon, lat, radius, half_width, half_height;
+    int box;
+    if (!PyArg_ParseTuple(args, "O!O!O!ndddpdd", &PyList_Type, &scores, &PyList_Type, &members,
+                          &PyList_Type, &found, &limit, &lon, &lat, &radius, &box, &half_width,
+                          &half_height))
+        return NULL;
+    Py_ssize_t size = PyList_GET_SIZE(scores);
+    if (PyList_GET_SIZE(members) != size) {
+        PyErr_SetString(PyExc_ValueError, "collect() needs as many members as scores");
+        return NULL;
+    }
+    Search search;
+    search_init(&search, lon, lat, radius, box, half_width, half_height);
+    for (Py_ssize_t i = 0; i < size; i++) {
+        if (limit > 0 && PyList_GET_SIZE(found) >= limit)
+            break;
+        double score, dist;
+        if (score_at(scores, i, &score))
+            return NULL;
+        if (!inside(&search, score, &dist))
+            continue;
+        PyObject *point = PyTuple_New(3);
+        if (point == NULL)
+            return NULL;
+        PyObject *distance_obj = PyFloat_FromDouble(dist);
+        if (distance_obj == NULL) {
+            Py_DECREF(point);
+            return NULL;
+        }
+        PyObject *member = PyList_GET_ITEM(members, i);
+        PyObject *score_obj = PyList_GET_ITEM(scores, i);
+        Py_INCREF(member);
+        Py_INCREF(score_obj);
+        PyTuple_SET_ITEM(point, 0, distance_obj);
+        PyTuple_SET_ITEM(point, 1, member);
+        PyTuple_SET_ITEM(point, 2, score_obj);
+        int failed = PyList_Append(found, point);
+        Py_DECREF(point);
+        if (failed)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"matches", matches, METH_VARARGS,
      "matches(scores, lon, lat, radius, box, half_width, half_height) -> [(index, distance)]"},
+    {"collect", collect, METH_VARARGS,
+     "collect(scores, members, found, limit, lon, lat, radius, box, half_width, half_height)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -37,12 +37,21 @@ from __future__ import annotations
 import sys
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from zyst import errors
 from zyst.errors import CommandError
 from zyst.types.streamgroups import Consumer, ConsumerGroup, Pending
+
+# Range replies written in C (see streamresp.c), absent from a pure-Python install.
+_c_entries_resp: Callable[[list[tuple[Node, int]]], bytes] | None
+try:
+    from zyst.types.streamresp import entries_resp as _compiled_entries_resp
+
+    _c_entries_resp = _compiled_entries_resp
+except ImportError:  # ZYST_PURE_PYTHON=1
+    _c_entries_resp = None
 
 MAX_ID: Final = (1 << 128) - 1
 U64: Final = (1 << 64) - 1
@@ -546,7 +555,15 @@ def node_from_entries(
 
 
 def _write_positions(positions: list[tuple[Node, int]]) -> bytes:
-    """The entries at ``positions`` as one RESP array of ``[id, [field, value, ...]]``."""
+    """The entries at ``positions`` as one RESP array of ``[id, [field, value, ...]]``: by the
+    C extension when there is one."""
+    if _c_entries_resp is not None:
+        return _c_entries_resp(positions)
+    return write_positions_portable(positions)
+
+
+def write_positions_portable(positions: list[tuple[Node, int]]) -> bytes:
+    """:func:`_write_positions` in Python (the reference the C extension is tested against)."""
     out: list[bytes | bytearray] = [b"*%d\r\n" % len(positions)]
     for node, index in positions:
         node.write_resp(index, out)

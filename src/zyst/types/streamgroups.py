@@ -22,6 +22,7 @@ The counters that need the stream (:func:`group_lag`, :func:`estimate_entries_re
 
 from __future__ import annotations
 
+import secrets
 from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Final, Protocol
@@ -54,64 +55,107 @@ class Stream(Protocol):
     ) -> list[tuple[int, list[bytes]]]: ...
 
 
+# A PEL's dict is keyed by ``key_of(sid)``, not by the ID itself: Python hashes an int by its
+# value modulo 2**61 - 1, under which 2**64 is 8, so ``ms << 64 | seq`` hashes to ``8 * ms +
+# seq`` and the IDs of a busy stream (hundreds of entries each millisecond) share a few
+# thousand hash values among hundreds of thousands: an insert then cost 900 ns instead of 90.
+# ``key_of`` multiplies ``ms`` by ``2**64 + _SPREAD`` instead: still one-to-one and in ID order
+# (``seq`` stays below the multiplier), with ``_SPREAD`` drawn per process so that the hashes
+# of IDs a client chooses cannot be made to collide.
+_SPREAD: Final = secrets.randbits(62) | 1
+_MS_UNIT: Final = (1 << 64) + _SPREAD
+
+
+def key_of(sid: int) -> int:
+    """The PEL key of stream ID ``sid`` (ordered as the IDs are)."""
+    return sid + (sid >> 64) * _SPREAD
+
+
+def _sid_of(key: int) -> int:
+    """The stream ID whose :func:`key_of` is ``key``."""
+    ms, seq = divmod(key, _MS_UNIT)
+    return ms << 64 | seq
+
+
 class PEL:
     """Pending entries by ID (a mapping ``int -> Pending``), iterated in ID order.
 
-    A dict holds them; a sorted list of IDs gives the order. An acknowledgement, the most
-    frequent change, only deletes from the dict: its ID stays in the list, *stale*, until stale
-    IDs outnumber live ones and the list is rebuilt without them (amortized O(1)). New
-    deliveries come in increasing ID order and are appended; an older ID (a claim, a group moved
-    back) is inserted in place.
+    A dict holds them under :func:`key_of` their IDs; a sorted list of those keys gives the
+    order. An acknowledgement, the most frequent change, only deletes from the dict: its key
+    stays in the list, *stale*, until stale keys outnumber live ones and the list is rebuilt
+    without them (amortized O(1)). New deliveries come in increasing ID order and are
+    appended; an older ID (a claim, a group moved back) is inserted in place.
 
-    Invariant: ``_ids`` is sorted, without duplicates, and holds every key of ``_map``;
-    ``_stale`` is how many of its IDs are not keys of ``_map``.
+    Invariant: ``_keys`` is sorted, without duplicates, and holds every key of ``_map``;
+    ``_stale`` is how many of its keys are not keys of ``_map``.
     """
 
-    __slots__ = ("_ids", "_map", "_stale")
+    __slots__ = ("_keys", "_map", "_stale")
 
     def __init__(self) -> None:
         self._map: dict[int, Pending] = {}
-        self._ids: list[int] = []
+        self._keys: list[int] = []
         self._stale = 0
 
     def __len__(self) -> int:
         return len(self._map)
 
     def __contains__(self, sid: int) -> bool:
-        return sid in self._map
+        return key_of(sid) in self._map
 
     def __getitem__(self, sid: int) -> Pending:
-        return self._map[sid]
+        return self._map[key_of(sid)]
 
     def get(self, sid: int) -> Pending | None:
-        return self._map.get(sid)
+        return self._map.get(key_of(sid))
+
+    def get_key(self, key: int) -> Pending | None:
+        """:meth:`get` by :func:`key_of` the ID; None at once when ``key`` is above every
+        key held (a new delivery, the common case)."""
+        keys = self._keys
+        if not keys or key > keys[-1]:
+            return None
+        return self._map.get(key)
 
     def __setitem__(self, sid: int, nack: Pending) -> None:
-        if sid in self._map:
-            self._map[sid] = nack
+        key = key_of(sid)
+        if key in self._map:
+            self._map[key] = nack
         else:
-            self.add_new(sid, nack)
+            self.add_key(key, nack)
 
     def add_new(self, sid: int, nack: Pending) -> None:
         """:meth:`__setitem__` for an ``sid`` the caller knows is not pending here."""
-        ids = self._ids
-        if not ids or sid > ids[-1]:
-            ids.append(sid)
+        self.add_key(key_of(sid), nack)
+
+    def add_key(self, key: int, nack: Pending) -> None:
+        """:meth:`add_new` by :func:`key_of` the ID."""
+        keys = self._keys
+        if not keys or key > keys[-1]:
+            keys.append(key)
         else:
-            at = bisect_left(ids, sid)
-            if at < len(ids) and ids[at] == sid:
-                self._stale -= 1  # a stale ID comes back to life
+            at = bisect_left(keys, key)
+            if at < len(keys) and keys[at] == key:
+                self._stale -= 1  # a stale key comes back to life
             else:
-                ids.insert(at, sid)
-        self._map[sid] = nack
+                keys.insert(at, key)
+        self._map[key] = nack
 
     def __delitem__(self, sid: int) -> None:
-        del self._map[sid]
+        self.del_key(key_of(sid))
+
+    def del_key(self, key: int) -> None:
+        """``del self[sid]`` by :func:`key_of` the ID."""
+        del self._map[key]
         self._removed()
 
     def pop(self, sid: int) -> Pending | None:
         """Remove ``sid``'s NACK and return it; None if there is none."""
-        nack = self._map.pop(sid, None)
+        return self.pop_key(key_of(sid))
+
+    def pop_key(self, key: int) -> Pending | None:
+        """:meth:`pop` by :func:`key_of` the ID."""
+        nack = self._map.pop(key, None)
         if nack is not None:
             self._removed()
         return nack
@@ -120,22 +164,23 @@ class PEL:
         self._stale += 1
         if self._stale > 64 and self._stale > len(self._map):
             found = self._map
-            self._ids = [sid for sid in self._ids if sid in found]
+            self._keys = [key for key in self._keys if key in found]
             self._stale = 0
 
     def irange(self, minimum: int = 0, maximum: int = (1 << 128) - 1) -> Iterator[int]:
         """The IDs from ``minimum`` to ``maximum`` (both included), in order. The PEL may lose
         entries meanwhile (not gain them)."""
-        ids = self._ids
+        keys = self._keys
         found = self._map
-        at = bisect_left(ids, minimum)
-        end = len(ids)
+        at = bisect_left(keys, key_of(minimum))
+        end = len(keys)
+        last = key_of(maximum)
         while at < end:
-            sid = ids[at]
-            if sid > maximum:
+            key = keys[at]
+            if key > last:
                 return
-            if sid in found:
-                yield sid
+            if key in found:
+                yield _sid_of(key)
             at += 1
 
     def first_from(self, minimum: int) -> int:
@@ -146,12 +191,12 @@ class PEL:
 
     def last(self) -> int:
         """The largest pending ID; -1 if none."""
-        ids = self._ids
+        keys = self._keys
         found = self._map
-        at = len(ids) - 1
+        at = len(keys) - 1
         while at >= 0:
-            if ids[at] in found:
-                return ids[at]
+            if keys[at] in found:
+                return _sid_of(keys[at])
             at -= 1
         return -1
 
@@ -160,9 +205,12 @@ class PEL:
 
     def items(self) -> Iterator[tuple[int, Pending]]:
         """(ID, NACK) pairs in ID order."""
+        keys = self._keys
         found = self._map
-        for sid in self.irange():
-            yield sid, found[sid]
+        for key in keys:
+            nack = found.get(key)
+            if nack is not None:
+                yield _sid_of(key), nack
 
 
 class Pending:
@@ -222,22 +270,24 @@ class ConsumerGroup:
 
     def ack(self, sid: int) -> bool:
         """Acknowledge ``sid``: forget its NACK in both PELs. False if it was not pending."""
-        nack = self.pending.pop(sid)
+        key = key_of(sid)
+        nack = self.pending.pop_key(key)
         if nack is None:
             return False
-        del nack.consumer.pending[sid]
+        nack.consumer.pending.del_key(key)
         return True
 
     def deliver(self, sid: int, consumer: Consumer, now_ms: int) -> Pending:
         """Record that ``sid`` was delivered to ``consumer`` now as a new message (XREADGROUP
         ``>``): a fresh NACK, or, when one exists already (the group's position was moved
         back), that NACK handed to ``consumer`` with its count reset to 1."""
-        nack = self.pending.get(sid)
+        key = key_of(sid)
+        nack = self.pending.get_key(key)
         if nack is None:
             nack = Pending(consumer, now_ms)
             # Pending in neither PEL (a consumer's NACKs are all in the group's).
-            self.pending.add_new(sid, nack)
-            consumer.pending.add_new(sid, nack)
+            self.pending.add_key(key, nack)
+            consumer.pending.add_key(key, nack)
             return nack
         if nack.consumer is not consumer:
             del nack.consumer.pending[sid]
