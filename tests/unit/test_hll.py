@@ -125,10 +125,23 @@ def test_corrupt_sparse_values_are_detected() -> None:
         assert hll.histogram(buf) is None
         assert not hll.to_dense(buf)
         assert not hll.merge_into(bytearray(hll.REGISTERS), buf)
-    assert not hll.is_valid(b"HYLL\x00" + bytes(20))  # dense of the wrong size
-    assert not hll.is_valid(b"HYLL\x02" + bytes(20))  # unknown encoding
-    assert not hll.is_valid(b"HYLX\x01" + bytes(20))
-    assert hll.is_valid(hll.EMPTY)
+    for valid in (hll.is_valid, hll.is_valid_py):
+        assert not valid(b"HYLL\x00" + bytes(20))  # dense of the wrong size
+        assert not valid(b"HYLL\x02" + bytes(20))  # unknown encoding
+        assert not valid(b"HYLX\x01" + bytes(20))
+        assert not valid(b"HYLL\x01" + bytes(10))  # shorter than the header
+        assert valid(hll.EMPTY) and valid(bytearray(hll.EMPTY))
+        assert valid(b"HYLL\x00" + bytes(hll.DENSE_SIZE - 5))
+
+
+def test_the_cached_count_is_read_from_the_header() -> None:
+    buf = bytearray(hll.EMPTY)
+    for card in (0, 1, 255, 1 << 40, (1 << 63) - 1):
+        hll.set_cached(buf, card)
+        assert hll.cached(buf) == hll.cached_py(buf) == card
+        assert hll.cached(bytes(buf)) == card
+    buf[15] |= 0x80  # marked stale
+    assert hll.cached(buf) == hll.cached_py(buf) == -1
 
 
 def test_estimates() -> None:

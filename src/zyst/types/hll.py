@@ -55,7 +55,7 @@ _ALPHA_INF: Final = 0.721347520444481703680  # 0.5 / ln(2)
 EMPTY: Final = b"HYLL\x01\x00\x00\x00" + bytes(8) + b"\x7f\xff"
 
 
-def is_valid(value: bytes | bytearray) -> bool:
+def is_valid_py(value: bytes | bytearray) -> bool:
     """Whether a string is an HLL as Redis checks before using one: long enough for the header,
     the magic, a known encoding, and a dense one exactly the dense size."""
     size = len(value)
@@ -67,7 +67,7 @@ def is_valid(value: bytes | bytearray) -> bool:
     return encoding != DENSE or size == DENSE_SIZE
 
 
-def cached(value: bytes | bytearray) -> int:
+def cached_py(value: bytes | bytearray) -> int:
     """The cached cardinality, -1 when it is marked stale."""
     if value[15] & 0x80:
         return -1
@@ -567,9 +567,11 @@ def word(value: int) -> bytes:
 
 # The C extension's versions of the loops above, when it is built.
 try:
+    from zyst.types.hllcore import cached as cached
     from zyst.types.hllcore import dense_add as dense_add
     from zyst.types.hllcore import dense_histogram as dense_histogram
     from zyst.types.hllcore import histogram_raw as histogram_raw
+    from zyst.types.hllcore import is_valid as is_valid
     from zyst.types.hllcore import pack as pack
     from zyst.types.hllcore import pattern as pattern
     from zyst.types.hllcore import raw_max as raw_max
@@ -579,7 +581,9 @@ try:
 except ImportError:  # a pure-Python install (ZYST_PURE_PYTHON=1)
     dense_add = dense_add_py
     dense_histogram = dense_histogram_py
+    cached = cached_py
     histogram_raw = histogram_raw_py
+    is_valid = is_valid_py
     pack = pack_py
     pattern = pattern_py
     raw_max = raw_max_py

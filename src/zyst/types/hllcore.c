@@ -265,6 +265,43 @@ static PyObject *histogram_raw(PyObject *module, PyObject *arg)
     return histogram_list(histo);
 }
 
+/* The header of a string: whether it is an HLL as is_valid() checks, and its cached count. */
+static PyObject *is_valid(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint8_t *p = view.buf;
+    int valid = view.len >= HEADER && memcmp(p, "HYLL", 4) == 0 && p[4] <= 1 &&
+                (p[4] != 0 || view.len == HEADER + DENSE_BYTES);
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(valid);
+}
+
+static PyObject *cached(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (view.len < HEADER) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "an HLL header is 16 bytes");
+        return NULL;
+    }
+    const uint8_t *p = view.buf;
+    long long card = -1;
+    if (!(p[15] & 0x80)) {
+        uint64_t v = 0;
+        for (int i = 15; i >= 8; i--)
+            v = v << 8 | p[i];
+        card = (long long)v;
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromLongLong(card);
+}
+
 static PyObject *raw_max(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
@@ -373,6 +410,8 @@ static PyObject *sparse_histogram(PyObject *module, PyObject *arg)
 
 static PyMethodDef methods[] = {
     {"pattern", (PyCFunction)pattern, METH_O, "value << 14 | register of an element"},
+    {"is_valid", (PyCFunction)is_valid, METH_O, "whether a string's header is an HLL's"},
+    {"cached", (PyCFunction)cached, METH_O, "the cached cardinality, -1 when stale"},
     {"dense_add", (PyCFunction)(void (*)(void))dense_add, METH_FASTCALL,
      "add elements[start:] to a dense HLL; how many raised a register"},
     {"unpack", (PyCFunction)unpack, METH_O, "a dense HLL's registers, one byte each"},
