@@ -342,12 +342,14 @@ class BlockingManager:
                     # The served client's command is the one running now: what it invalidates
                     # for itself follows its reply (zyst.tracking).
                     saved = tracking.enter(client)
+                    client.served = True
                     try:
                         reply = run(client, waiter.serve_with(slot[1]))
                         if type(reply) is not Blocked:
                             self.unpark(waiter)
                             waiter.on_served(reply)
                     finally:
+                        client.served = False
                         own = tracking.leave(saved)
                     for message in own:
                         client.push(message)

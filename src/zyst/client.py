@@ -46,6 +46,7 @@ class Client:
         "push",
         "reply_flags",
         "resp3",
+        "served",
         "subscriptions",
         "touched",
         "tracking",
@@ -113,6 +114,10 @@ class Client:
         # CLIENT TRACKING's options while it is on (zyst.tracking; the modes.TRACKING bit is
         # set with it), else None.
         self.tracking: TrackingState | None = None
+        # True while the command running is a blocked client's retry, run because a key it
+        # waited on is ready (zyst.blocking.BlockingManager.serve): a served XREAD answers
+        # once the stream's last ID passed its own, even with those entries deleted again.
+        self.served = False
 
     @property
     def db_index(self) -> int:

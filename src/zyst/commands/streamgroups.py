@@ -420,9 +420,6 @@ def xgroup_help(client: Client, argv: list[bytes]) -> Reply:
 
 
 # -- XREADGROUP --------------------------------------------------------------------------------
-# Clients whose XREADGROUP runs again because a key they wait for is ready (set by the
-# waiter's serve_with, taken by the handler): Redis answers some things otherwise to them.
-_SERVED: set[int] = set()
 
 
 def _xreadgroup_keys(argv: list[bytes]) -> list[bytes]:
@@ -518,9 +515,7 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Reply:
     Streams with nothing to give are left out; none at all gives a null array, or with BLOCK
     the client waits for new entries (``>`` only).
     """
-    served = client.id in _SERVED
-    if served:
-        _SERVED.discard(client.id)
+    served = client.served
     args = parse_read(client, argv, True)
     if args.group is None:
         raise CommandError(errors.XREADGROUP_NO_GROUP)
@@ -596,10 +591,8 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Reply:
     retry += [b"BLOCK", b"0"]
     if noack:
         retry.append(b"NOACK")
-    client_id = client.id
 
     def serve_with(key: bytes) -> list[bytes]:
-        _SERVED.add(client_id)
         return [*retry, b"STREAMS", key, b">"]
 
     ends = deadline(args.timeout_ms, db.keyspace.clock())

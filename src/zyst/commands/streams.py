@@ -57,9 +57,6 @@ _SUB_RO_ACCESS: Final = (KeySpec(flags=("RO", "access"), index=2),)
 # XREAD_BLOCKED_DEFAULT_COUNT), so a waiter with an old ID is not sent a whole stream.
 _BLOCKED_DEFAULT_COUNT: Final = b"1000"
 
-# The clients whose XREAD runs again as a blocked reader served (see xread's docstring).
-_SERVED: set[int] = set()
-
 
 def _xcommand(
     name: str,
@@ -567,9 +564,7 @@ def xread(client: Client, argv: list[bytes]) -> Reply:
     A stream is served when it has a live entry after the ID; a blocked reader served once its
     stream is ready, when its last ID passed the reader's even if those entries are deleted
     again (an XADD and XDEL in one MULTI: an empty array for that stream), as in Redis."""
-    served = client.id in _SERVED
-    if served:
-        _SERVED.discard(client.id)
+    served = client.served
     args = parse_read(client, argv, False)
     after: list[int] = []
     db = client.db
@@ -594,10 +589,8 @@ def xread(client: Client, argv: list[bytes]) -> Reply:
         return NULL_ARRAY
     count = b"%d" % args.count if args.count else _BLOCKED_DEFAULT_COUNT
     waits = dict(zip(args.keys, after, strict=True))
-    client_id = client.id
 
     def serve_with(key: bytes) -> list[bytes]:
-        _SERVED.add(client_id)
         return [b"XREAD", b"COUNT", count, b"BLOCK", b"0", b"STREAMS", key, format_id(waits[key])]
 
     ends = deadline(args.timeout_ms, db.keyspace.clock())
