@@ -42,8 +42,10 @@ class Client:
         "multi_queue",
         "name",
         "no_evict",
+        "on_lost",
         "propagate_as",
         "push",
+        "replica",
         "reply_flags",
         "resp3",
         "served",
@@ -118,6 +120,10 @@ class Client:
         # waited on is ready (zyst.blocking.BlockingManager.serve): a served XREAD answers
         # once the stream's last ID passed its own, even with those entries deleted again.
         self.served = False
+        # A replica's link (zyst.replication.primary.Replica) once it sent REPLCONF, SYNC or
+        # PSYNC, and what its connection calls once when it closes (detaching the replica).
+        self.replica: Any = None
+        self.on_lost: Callable[[], None] | None = None
 
     @property
     def db_index(self) -> int:

@@ -840,6 +840,31 @@ SETTINGS: tuple[Setting[Any], ...] = (
         hint="MICROSECONDS",
     ),
     _int_setting("slowlog-max-len", 0, LLONG_MAX, "most entries SLOWLOG keeps"),
+    # Replication, as a primary (zyst.replication).
+    _memory_setting(
+        "repl-backlog-size", 1, LLONG_MAX, "replication stream kept for partial resyncs"
+    ),
+    _int_setting(
+        "repl-backlog-ttl",
+        0,
+        LLONG_MAX,
+        "seconds without replicas before the backlog is freed (0: never)",
+        hint="SECONDS",
+    ),
+    *(
+        _setting(
+            name,
+            _integer(1, INT_MAX),
+            _format_int,
+            "SECONDS",
+            "how often a primary PINGs its replicas",
+            attr="repl_ping_replica_period",
+        )
+        for name in ("repl-ping-replica-period", "repl-ping-slave-period")
+    ),
+    _int_setting(
+        "repl-timeout", 1, INT_MAX, "seconds a silent replication link lives", hint="SECONDS"
+    ),
     *(
         _setting(
             name,
@@ -997,6 +1022,10 @@ class Config:
     stop_writes_on_bgsave_error: bool = True
     rdb_del_sync_files: bool = False
     rdb_key_save_delay: int = 0
+    repl_backlog_size: int = 1024 * 1024
+    repl_backlog_ttl: int = 3600
+    repl_ping_replica_period: int = 10
+    repl_timeout: int = 60
     enable_protected_configs: str = "no"
     requirepass: str = ""
     protected_mode: bool = True

@@ -148,9 +148,6 @@ _ROWS: tuple[tuple[tuple[str, ...], Parser], ...] = (
     (("repl-diskless-sync-delay", "repl-diskless-sync-max-replicas"), _integer(0, INT_MAX)),
     (("replica-priority", "slave-priority"), _integer(0, INT_MAX)),
     (("replica-announce-port", "slave-announce-port"), _integer(0, 65535)),
-    (("repl-timeout", "repl-ping-replica-period", "repl-ping-slave-period"), _integer(1, INT_MAX)),
-    (("repl-backlog-size",), _memory(1, LLONG_MAX)),
-    (("repl-backlog-ttl",), _integer(0, _LONG_MAX)),
     (("min-replicas-to-write", "min-slaves-to-write"), _integer(0, INT_MAX)),
     (("min-replicas-max-lag", "min-slaves-max-lag"), _integer(0, INT_MAX)),
     # -- cluster --

@@ -675,6 +675,10 @@ class Connection(asyncio.BufferedProtocol):
                 monitor.stop(client)
             if client.tracking is not None:
                 self.ctx.signal.tracking.disable(client)
+            lost = client.on_lost
+            if lost is not None:
+                client.on_lost = None
+                lost()
         if self._on_close is not None:
             self._on_close(self)
         self.transport = None

@@ -1,4 +1,5 @@
-"""Where every change leaves the process: the AOF today, replicas and MONITOR later.
+"""Where every change leaves the process: the AOF and the replicas (MONITOR shows commands
+elsewhere).
 
 :class:`Propagation` is what ``ServerContext.propagate`` points at once the server runs. Each
 change is appended to the AOF writer's buffer; the buffer is written once per event-loop turn,
@@ -11,6 +12,10 @@ reply of the same event-loop turn leaves): after each batch of commands a connec
 and holds them at the reply gate until :meth:`Propagation.flush` says so. A crash of the process
 therefore never loses an acknowledged write under any policy; only an OS crash can lose what
 ``everysec`` or ``no`` had not yet fsynced.
+
+Replicas take the same changes (:class:`zyst.replication.primary.Primary`, once a replica
+attached): buffered as the replication stream during the turn and sent by the same flush.
+Replies never wait for replicas (WAIT does that, on request).
 
 Invariant: a change fed here reaches the file (``write()``) before the event loop next waits
 for I/O, whoever made it: a client's command, or the cron expiring a key. When the write fails
@@ -27,16 +32,19 @@ import sys
 from collections.abc import Callable
 
 from zyst.persistence.aof import AofWriter
+from zyst.replication.primary import Primary
 
 # What flush() reports as durable while no AOF is on: every reply may leave.
 EVERYTHING = sys.maxsize
 
 
 class Propagation:
-    """The one exit for changes; ``aof`` is the writer while the AOF is on, else ``None``."""
+    """The one exit for changes; ``aof`` is the writer while the AOF is on, else ``None``;
+    ``replication`` the primary's stream once a replica attached, else ``None``."""
 
     def __init__(self) -> None:
         self.aof: AofWriter | None = None
+        self.replication: Primary | None = None
         # The event loop's call_soon, once the server runs; until then flushes happen at once.
         self.schedule: Callable[[Callable[[], None]], object] | None = None
         self._flush_scheduled = False
@@ -44,13 +52,15 @@ class Propagation:
     def propagate(self, db_index: int, argv: list[bytes]) -> None:
         """Record one change made in database ``db_index`` (``argv`` as a command)."""
         aof = self.aof
-        if aof is None:
-            return
-        aof.feed(db_index, argv)
+        if aof is not None:
+            aof.feed(db_index, argv)
+        replication = self.replication
+        if replication is not None:
+            replication.feed(db_index, argv)
         if not self._flush_scheduled:
             schedule = self.schedule
             if schedule is None:
-                aof.flush()
+                self.flush()
                 return
             self._flush_scheduled = True
             schedule(self._scheduled_flush)
@@ -62,6 +72,9 @@ class Propagation:
     def flush(self) -> int:
         """Write what the AOF buffer holds now (fsynced too under ``always``); returns the
         offset up to which replies may now acknowledge (:attr:`AofWriter.durable`)."""
+        replication = self.replication
+        if replication is not None:
+            replication.flush()
         aof = self.aof
         if aof is None:
             return EVERYTHING

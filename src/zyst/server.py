@@ -66,6 +66,7 @@ from zyst.persistence.rewrite import AofRewrite
 from zyst.persistence.saving import CHILD_KIND, library_loader, saving_of
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
+from zyst.replication.primary import Primary, primary_of
 from zyst.scripting.engine import engine_of
 from zyst.security import aclfile, tls
 from zyst.security.acl import Acl, AclError
@@ -161,6 +162,8 @@ class Server:
         self.ctx.request_shutdown = self._request_shutdown
         self.ctx.aof_info = self._aof_info
         self.saving = saving_of(self.ctx)
+        self.primary = primary_of(self.ctx)
+        self.primary.on_active = self._replication_active
         # Writes are refused while the AOF or the RDB snapshot cannot be written; the RDB's
         # refusal wins, as in Redis. The AOF's is kept apart to combine them.
         self._aof_refusal: str | None = None
@@ -200,9 +203,20 @@ class Server:
     @aof.setter
     def aof(self, writer: AofWriter | None) -> None:
         self.propagation.aof = writer
-        self.ctx.set_propagation(self.propagation.propagate if writer is not None else None)
+        self._follow_propagation()
         self._aof_refusal = None if writer is None else writer.refusal
         self._refresh_refusal()
+
+    def _follow_propagation(self) -> None:
+        """Changes are propagated while the AOF is on or replicas take them."""
+        propagation = self.propagation
+        wanted = propagation.aof is not None or propagation.replication is not None
+        self.ctx.set_propagation(propagation.propagate if wanted else None)
+
+    def _replication_active(self, primary: Primary) -> None:
+        """The first replica attached: the replication stream takes every change from now."""
+        self.propagation.replication = primary
+        self._follow_propagation()
 
     def _on_expired(self, db_index: int, key: bytes) -> None:
         self.ctx.propagate(db_index, [b"DEL", key])
@@ -710,6 +724,8 @@ class Server:
                 # A scheduled or automatic AOF rewrite; timestamp annotations.
                 self.rewrite.cron()
                 self.saving.cron()
+                if self.primary.replicas or self.primary.backlog is not None:
+                    self.primary.cron()
                 aof = self.aof
                 gate = self.gate
                 if gate is not None and (gate.pending() or (aof and aof.write_error)):

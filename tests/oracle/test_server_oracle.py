@@ -205,6 +205,10 @@ DECLARED = [
     "command|count",
     "command|help",
     "command|getkeys",
+    "psync",
+    "sync",
+    "replconf",
+    "role",
 ]
 
 

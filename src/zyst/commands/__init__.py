@@ -26,6 +26,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     pause,
     persistence,
     pubsub,
+    replication,
     scan,
     scripting,
     server,

@@ -37,6 +37,7 @@ from zyst.protocol.resp import (
     Verbatim,
     encode_error,
 )
+from zyst.replication.primary import primary_of
 from zyst.tracking import prefix_collision
 
 if TYPE_CHECKING:
@@ -246,11 +247,11 @@ def via_unix_socket(client: Client) -> bool:
 
 
 def _flags(client: Client, subscribed: bool) -> bytes:
-    """Redis's flag letters for what Zyst's clients can be: O monitoring, P subscribed, x in
-    MULTI, b blocked (or held by CLIENT PAUSE), t tracking, R its redirection broken, B tracking
-    in BCAST mode, d a watched key changed, c closing after the reply, A closing at once, U on
-    the Unix socket, e no-evict."""
-    flags = b""
+    """Redis's flag letters for what Zyst's clients can be: S a replica, O monitoring, P
+    subscribed, x in MULTI, b blocked (or held by CLIENT PAUSE), t tracking, R its redirection
+    broken, B tracking in BCAST mode, d a watched key changed, c closing after the reply, A
+    closing at once, U on the Unix socket, e no-evict."""
+    flags = b"S" if is_attached_replica(client) else b""
     monitors = client.ctx.monitors
     if monitors and client in monitors:
         flags += b"O"
@@ -385,9 +386,17 @@ def _redirection(client: Client) -> int:
 
 
 def client_kind(client: Client) -> bytes:
-    """Redis's client type: ``pubsub`` for a client with subscriptions, else ``normal``
-    (Zyst has no replicas or masters)."""
+    """Redis's client type: ``replica`` for a replica attached (SYNC or PSYNC), ``pubsub``
+    for a client with subscriptions, else ``normal``."""
+    if is_attached_replica(client):
+        return b"replica"
     return b"pubsub" if any(subscription_counts(client)) else b"normal"
+
+
+def is_attached_replica(client: Client) -> bool:
+    """Whether ``client`` is a replica this server streams to (not one only configuring)."""
+    replica = client.replica
+    return replica is not None and replica in primary_of(client.ctx).replicas
 
 
 _CLIENT_TYPES = {b"normal", b"slave", b"replica", b"pubsub", b"master"}

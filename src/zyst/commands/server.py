@@ -37,6 +37,7 @@ from zyst.modules import registry
 from zyst.persistence.saving import saving_of
 from zyst.protocol import resp
 from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
+from zyst.replication.primary import primary_of
 from zyst.security.acl import describe_line
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ log = logging.getLogger("zyst")
 
 # Identifiers of this process's run, as Redis makes a new one at each start.
 _RUN_ID = os.urandom(20).hex()
-_REPL_ID = os.urandom(20).hex()
 
 
 def _build_id() -> str:
@@ -407,9 +407,9 @@ def _stats(ctx: ServerContext) -> Fields:
         ("instantaneous_input_kbps", f"{stats.instantaneous_input_kbps:.2f}"),
         ("instantaneous_output_kbps", f"{stats.instantaneous_output_kbps:.2f}"),
         ("rejected_connections", stats.rejected_connections),
-        ("sync_full", 0),
-        ("sync_partial_ok", 0),
-        ("sync_partial_err", 0),
+        ("sync_full", primary_of(ctx).sync_full),
+        ("sync_partial_ok", primary_of(ctx).sync_partial_ok),
+        ("sync_partial_err", primary_of(ctx).sync_partial_err),
         ("expired_keys", keys.expired_keys),
         ("expired_stale_perc", f"{keys.expired_stale_perc * 100:.2f}"),
         ("expired_time_cap_reached_count", keys.expired_time_cap_reached_count),
@@ -431,18 +431,7 @@ def _stats(ctx: ServerContext) -> Fields:
 
 
 def _replication(ctx: ServerContext) -> Fields:
-    return [
-        ("role", "master"),
-        ("connected_slaves", 0),
-        ("master_failover_state", "no-failover"),
-        ("master_replid", _REPL_ID),
-        ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    return primary_of(ctx).info_fields()
 
 
 def _cpu(ctx: ServerContext) -> Fields:

@@ -78,6 +78,9 @@ class Saving:
         self.keys_loaded = 0
         self.keys_expired = 0
         self.refusal: str | None = None
+        # Called once with the outcome (True: saved) when the running BGSAVE child ends (the
+        # replicas waiting for this snapshot: zyst.replication.primary).
+        self.on_done: list[Callable[[bool], None]] = []
         self.on_status: Callable[[], None] = self._set_refusal
 
     # -- where and what --------------------------------------------------------------------
@@ -197,6 +200,9 @@ class Saving:
         self.bgsave_started = -1
         self.child_pid = -1
         self.on_status()
+        hooks, self.on_done = self.on_done, []
+        for hook in hooks:
+            hook(result.ok)
 
     def kill(self) -> None:
         """Stop a running BGSAVE child (its temporary file removed), as SHUTDOWN and

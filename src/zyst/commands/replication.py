@@ -1,0 +1,164 @@
+"""The primary's half of replication's commands: SYNC, PSYNC and REPLCONF (what a replica sends
+its primary), and ROLE (:mod:`zyst.replication.primary` holds the state).
+
+A client that sends SYNC or PSYNC becomes a replica: it gets no reply to its later REPLCONF
+ACKs, its output is the replication stream (pushed through :attr:`zyst.client.Client.push`),
+and closing its link detaches it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from zyst import errors
+from zyst.client import Client
+from zyst.commands.introspection import NO_COMPLEXITY
+from zyst.commands.table import Reply, command
+from zyst.errors import CommandError
+from zyst.numbers import strict_int
+from zyst.protocol.resp import NO_REPLY, OK
+from zyst.replication.primary import Replica, primary_of
+
+log = logging.getLogger("zyst")
+
+
+def _replica_of(client: Client) -> Replica:
+    """The replica state of ``client`` (made on its first REPLCONF or SYNC)."""
+    replica: Replica | None = client.replica
+    if replica is None:
+        replica = client.replica = Replica(client)
+        replica.ip = client.addr.rsplit(":", 1)[0] if client.addr else ""
+        ctx = client.ctx
+
+        def lost() -> None:
+            if replica in primary_of(ctx).replicas:
+                log.info("Connection with replica %s:%d lost.", replica.ip, replica.listening_port)
+            primary_of(ctx).remove(replica)
+
+        client.on_lost = lost
+    return replica
+
+
+@command(
+    "psync",
+    arity=-3,
+    flags=("admin", "noscript", "no_async_loading", "no_multi"),
+    group="server",
+    summary="Internal command used for replication",
+    since="2.8.0",
+    syntax="replicationid offset",
+    complexity=NO_COMPLEXITY,
+)
+def psync(client: Client, argv: list[bytes]) -> Reply:
+    """PSYNC replicationid offset
+
+    Continue the stream from ``offset`` (``+CONTINUE``) when the backlog holds it, else start a
+    full resynchronisation (``+FULLRESYNC <replid> <offset>``, the snapshot, the stream)."""
+    primary = primary_of(client.ctx)
+    replica = _replica_of(client)
+    if replica in primary.replicas:
+        return NO_REPLY  # a second SYNC on an attached link is ignored, as by Redis
+    start = strict_int(argv[2])
+    if start is not None and primary.try_partial(replica, argv[1], start):
+        log.info(
+            "Partial resynchronization request from %s accepted. Sending %d bytes of backlog "
+            "starting from offset %d.",
+            client.addr,
+            primary.offset - start + 1,
+            start,
+        )
+        return NO_REPLY
+    log.info("Replica %s asks for synchronization", client.addr)
+    primary.full_sync(replica)
+    return NO_REPLY
+
+
+@command(
+    "sync",
+    arity=1,
+    flags=("admin", "noscript", "no_async_loading", "no_multi"),
+    group="server",
+    summary="Internal command used for replication",
+    complexity=NO_COMPLEXITY,
+)
+def sync(client: Client, argv: list[bytes]) -> Reply:
+    """SYNC
+
+    The pre-PSYNC full resynchronisation: the snapshot, then the stream."""
+    primary = primary_of(client.ctx)
+    replica = _replica_of(client)
+    if replica in primary.replicas:
+        return NO_REPLY
+    replica.psync = False
+    primary.full_sync(replica)
+    return NO_REPLY
+
+
+@command(
+    "replconf",
+    arity=-1,
+    flags=("admin", "noscript", "loading", "stale", "allow_busy"),
+    group="server",
+    summary="An internal command for configuring the replication stream",
+    since="3.0.0",
+    complexity="O(1)",
+)
+def replconf(client: Client, argv: list[bytes]) -> Reply:
+    """REPLCONF <option> <value> [<option> <value> ...]
+
+    listening-port, ip-address, capa (eof, psync2) before the sync; ``ack <offset>`` (no reply)
+    and ``getack`` after it."""
+    if len(argv) % 2 == 0:
+        raise CommandError(errors.SYNTAX)
+    replica = _replica_of(client)
+    for index in range(1, len(argv), 2):
+        option = argv[index].lower()
+        value = argv[index + 1]
+        if option == b"listening-port":
+            port = strict_int(value)
+            if port is None:
+                raise CommandError(errors.NOT_INTEGER)
+            replica.listening_port = port
+        elif option == b"ip-address":
+            replica.ip = value.decode("latin-1")
+        elif option == b"capa":
+            if value.lower() == b"eof":
+                replica.capa_eof = True
+            elif value.lower() == b"psync2":
+                replica.capa_psync2 = True
+        elif option == b"ack":
+            # The replica's offset, every second: no reply (the stream is one way).
+            offset = strict_int(value)
+            if offset is not None and offset > replica.ack_offset:
+                replica.ack_offset = offset
+            replica.ack_time = _now()
+            return NO_REPLY
+        elif option == b"getack":
+            return NO_REPLY  # only a replica answers it, with an ACK
+        else:
+            raise CommandError(
+                "ERR Unrecognized REPLCONF option: " + option.decode("latin-1", "replace")
+            )
+    return OK
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+@command(
+    "role",
+    arity=1,
+    flags=("noscript", "loading", "stale", "fast"),
+    group="server",
+    summary="Return the role of the instance in the context of replication",
+    since="2.8.12",
+    complexity="O(1)",
+    acl_categories=("admin", "dangerous"),
+)
+def role(client: Client, argv: list[bytes]) -> Reply:
+    """ROLE
+
+    ``[master, offset, [[ip, port, offset], ...]]`` for a primary."""
+    return primary_of(client.ctx).role()

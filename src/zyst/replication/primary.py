@@ -1,0 +1,337 @@
+"""This server as a replication primary: the replicas attached to it, the replication stream they
+are sent, and the full and partial resynchronisations of Redis 7.0's ``PSYNC`` (Redis's
+``replication.c``, the primary's half).
+
+The stream. Every change the server propagates (:mod:`zyst.propagation`, the same commands the
+AOF takes, with a ``SELECT`` whenever the database changes) is appended to the stream: buffered
+during an event-loop turn, then at the turn's end (:meth:`Primary.flush`) added to the
+:class:`~zyst.replication.backlog.Backlog` and written to every replica that is online.
+``offset`` (INFO's ``master_repl_offset``) counts every byte of the stream, buffered or not.
+
+A replica's life (``state``):
+
+- ``wait_bgsave``: it asked for a full copy; it waits for a snapshot child of its own to start
+  (another child runs), then gets ``+FULLRESYNC <replid> <offset>``;
+- ``send_bulk``: the child writes the snapshot (``dir/dbfilename``, as Redis's disk-based sync
+  does); the stream from ``offset`` on is kept for the replica meanwhile;
+- ``online``: it was sent ``$<size>\\r\\n`` and the file's bytes, then what was kept, and now
+  takes the stream as it is made. A partial resync (``+CONTINUE``) goes straight here.
+
+Invariants: the stream a replica receives is exactly the bytes from the offset it was told
+(``FULLRESYNC``) or asked for (``CONTINUE``) on, so its own offset matches ours; the first
+command it receives after a full sync is preceded by a ``SELECT`` (the stream's database is
+forgotten whenever a replica starts a full sync, as Redis's ``slaveseldb = -1``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from zyst.perserver import state_of
+from zyst.protocol.resp import encode_command
+from zyst.replication.backlog import Backlog
+
+if TYPE_CHECKING:
+    from zyst.client import Client
+    from zyst.context import ServerContext
+
+log = logging.getLogger("zyst")
+
+WAIT_BGSAVE: Final = "wait_bgsave"
+SEND_BULK: Final = "send_bulk"
+ONLINE: Final = "online"
+
+
+def new_replid() -> str:
+    """A fresh replication ID: 40 random hex digits, as Redis's."""
+    return os.urandom(20).hex()
+
+
+class Replica:
+    """One replica's link, as its primary sees it (Redis's slave client fields)."""
+
+    __slots__ = (
+        "ack_offset",
+        "ack_time",
+        "capa_eof",
+        "capa_psync2",
+        "client",
+        "ip",
+        "kept",
+        "listening_port",
+        "psync",
+        "start_offset",
+        "state",
+    )
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.state = WAIT_BGSAVE
+        self.listening_port = 0
+        self.ip = ""
+        self.capa_eof = False
+        self.capa_psync2 = False
+        # False for the old SYNC, which gets the snapshot with no +FULLRESYNC line first.
+        self.psync = True
+        # The stream from start_offset + 1 on, kept while the snapshot is made and sent.
+        self.kept: list[bytes] = []
+        self.start_offset = 0
+        self.ack_offset = 0
+        self.ack_time = time.monotonic()
+
+    def send(self, data: bytes) -> None:
+        self.client.push(data)
+
+
+class Primary:
+    """The primary side of one server's replication (see the module docstring)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.replid = new_replid()
+        self.replid2 = "0" * 40
+        self.second_offset = -1
+        self.backlog: Backlog | None = None
+        self.replicas: list[Replica] = []
+        # The stream made this turn, not yet flushed; ``_flushed`` is the offset before it.
+        self._pending = bytearray()
+        self._flushed = 0
+        self._selected = -1
+        # When the last replica left (for repl-backlog-ttl), and when replicas were last pinged.
+        self._alone_since = time.monotonic()
+        self._last_ping = time.monotonic()
+        # INFO stats' counters: full resyncs served, partial ones accepted and refused.
+        self.sync_full = 0
+        self.sync_partial_ok = 0
+        self.sync_partial_err = 0
+        # Set by the server: start taking changes (:meth:`feed`) from now on.
+        self.on_active: Callable[[Primary], None] | None = None
+
+    # -- the stream --------------------------------------------------------------------------
+    @property
+    def offset(self) -> int:
+        """``master_repl_offset``: every byte of the stream so far."""
+        return self._flushed + len(self._pending)
+
+    @property
+    def active(self) -> bool:
+        """Whether changes are taken: while a backlog exists (there is or was a replica)."""
+        return self.backlog is not None
+
+    def feed(self, db_index: int, argv: list[bytes]) -> None:
+        """Add one change made in database ``db_index`` to the stream."""
+        pending = self._pending
+        if db_index != self._selected:
+            pending += encode_command([b"SELECT", b"%d" % db_index])
+            self._selected = db_index
+        pending += encode_command(argv)
+
+    def flush(self) -> None:
+        """Send what the stream gained this turn to the backlog and the replicas."""
+        if not self._pending:
+            return
+        chunk = bytes(self._pending)
+        self._pending.clear()
+        self._flushed += len(chunk)
+        backlog = self.backlog
+        if backlog is not None:
+            backlog.append(chunk)
+        for replica in self.replicas:
+            if replica.state == ONLINE:
+                replica.send(chunk)
+            else:
+                replica.kept.append(chunk)
+
+    # -- attaching replicas ------------------------------------------------------------------
+    def _ensure_backlog(self) -> Backlog:
+        backlog = self.backlog
+        if backlog is None:
+            # As Redis: the first replica of a server without a backlog starts a new history.
+            self.flush()
+            self.replid = new_replid()
+            self.replid2 = "0" * 40
+            self.second_offset = -1
+            backlog = self.backlog = Backlog(self.ctx.config.repl_backlog_size, self.offset)
+            if self.on_active is not None:
+                self.on_active(self)
+        return backlog
+
+    def try_partial(self, replica: Replica, replid: bytes, start: int) -> bool:
+        """PSYNC ``replid`` ``start``: continue the replica's stream from byte ``start`` when
+        the backlog still holds it and the history is ours; True if it was continued (the
+        replica is online then). A refused request counts in ``sync_partial_err`` unless the
+        replica asked for none (``PSYNC ? -1``)."""
+        backlog = self.backlog
+        asked = replid != b"?"
+        if backlog is None:
+            self.sync_partial_err += asked
+            return False
+        name = replid.decode("latin-1")
+        if name != self.replid and not (name == self.replid2 and start <= self.second_offset):
+            self.sync_partial_err += asked
+            return False
+        self.flush()
+        rest = backlog.since(start)
+        if rest is None:
+            self.sync_partial_err += asked
+            return False
+        reply = b"+CONTINUE\r\n"
+        if replica.capa_psync2:
+            reply = b"+CONTINUE %s\r\n" % self.replid.encode()
+        replica.send(reply + rest)
+        replica.state = ONLINE
+        replica.ack_offset = start - 1
+        self._add(replica)
+        self.sync_partial_ok += 1
+        return True
+
+    def full_sync(self, replica: Replica) -> None:
+        """The replica needs a full copy: it is sent once a snapshot child starts for it."""
+        self._ensure_backlog()
+        self.sync_full += 1
+        replica.state = WAIT_BGSAVE
+        self._add(replica)
+        self._start_bgsave()
+
+    def _add(self, replica: Replica) -> None:
+        if replica not in self.replicas:
+            self.replicas.append(replica)
+
+    def remove(self, replica: Replica) -> None:
+        """The replica's link closed."""
+        if replica in self.replicas:
+            self.replicas.remove(replica)
+            if not self.replicas:
+                self._alone_since = time.monotonic()
+
+    def _start_bgsave(self) -> None:
+        """Start the snapshot the waiting replicas need, if none is being made for them and
+        no other child runs (else :meth:`cron` tries again)."""
+        waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE]
+        if not waiting or any(r.state == SEND_BULK for r in self.replicas):
+            return
+        from zyst.persistence.saving import saving_of
+
+        saving = saving_of(self.ctx)
+        self.flush()
+        if not saving.background():
+            return
+        # The snapshot is the dataset now: each waiting replica's stream starts here.
+        self._selected = -1
+        start = self.offset
+        header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), start)
+        for replica in waiting:
+            replica.state = SEND_BULK
+            replica.start_offset = start
+            replica.kept = []
+            if replica.psync:
+                replica.send(header)
+        saving.on_done.append(self._snapshot_done)
+
+    def _snapshot_done(self, ok: bool) -> None:
+        """The snapshot child ended: send the file to the replicas that waited for it."""
+        from zyst.persistence.saving import saving_of
+
+        sending = [r for r in self.replicas if r.state == SEND_BULK]
+        if not sending:
+            return
+        if not ok:
+            log.warning("Replication: the snapshot for %d replica(s) failed", len(sending))
+            for replica in sending:
+                self.remove(replica)
+                _close(replica.client)
+            return
+        try:
+            with open(saving_of(self.ctx).path, "rb") as file:
+                data = file.read()
+        except OSError as exc:
+            log.warning("Replication: can't read the snapshot: %s", exc)
+            return
+        self.flush()
+        for replica in sending:
+            replica.send(b"$%d\r\n" % len(data) + data + b"".join(replica.kept))
+            replica.kept = []
+            replica.state = ONLINE
+            replica.ack_offset = replica.start_offset
+            log.info(
+                "Synchronization with replica %s:%d succeeded", replica.ip, replica.listening_port
+            )
+        self._start_bgsave()
+
+    # -- the cron ----------------------------------------------------------------------------
+    def cron(self) -> None:
+        """Once a second or so: ping the replicas, start a snapshot replicas wait for, free
+        the backlog of a server alone past ``repl-backlog-ttl``."""
+        now = time.monotonic()
+        config = self.ctx.config
+        if self.replicas and now - self._last_ping >= config.repl_ping_replica_period:
+            self._last_ping = now
+            # A PING in the stream (counted in the offset, as Redis's, and with no SELECT
+            # before it) keeps idle links alive.
+            self._pending += encode_command([b"PING"])
+            self.flush()
+        self._start_bgsave()
+        ttl = config.repl_backlog_ttl
+        if not self.replicas and self.backlog is not None and ttl and now - self._alone_since > ttl:
+            self.backlog = None
+
+    # -- what INFO and ROLE show -------------------------------------------------------------
+    def info_fields(self) -> list[tuple[str, object]]:
+        """INFO replication's fields, as Redis 7.0 lists them for a primary."""
+        fields: list[tuple[str, object]] = [
+            ("role", "master"),
+            ("connected_slaves", len(self.replicas)),
+        ]
+        now = time.monotonic()
+        for index, replica in enumerate(self.replicas):
+            state = "online" if replica.state == ONLINE else "wait_bgsave"
+            if replica.state == SEND_BULK:
+                state = "send_bulk"
+            lag = int(now - replica.ack_time)
+            fields.append(
+                (
+                    f"slave{index}",
+                    f"ip={replica.ip},port={replica.listening_port},state={state},"
+                    f"offset={replica.ack_offset},lag={lag}",
+                )
+            )
+        backlog = self.backlog
+        fields += [
+            ("master_failover_state", "no-failover"),
+            ("master_replid", self.replid),
+            ("master_replid2", self.replid2),
+            ("master_repl_offset", self.offset),
+            ("second_repl_offset", self.second_offset),
+            ("repl_backlog_active", 1 if backlog is not None else 0),
+            ("repl_backlog_size", self.ctx.config.repl_backlog_size),
+            ("repl_backlog_first_byte_offset", backlog.first if backlog is not None else 0),
+            ("repl_backlog_histlen", backlog.histlen if backlog is not None else 0),
+        ]
+        return fields
+
+    def role(self) -> list[object]:
+        """ROLE's reply for a primary."""
+        return [
+            b"master",
+            self.offset,
+            [
+                [r.ip.encode(), b"%d" % r.listening_port, b"%d" % r.ack_offset]
+                for r in self.replicas
+                if r.state == ONLINE
+            ],
+        ]
+
+
+def _close(client: Client) -> None:
+    transport = client.transport_info
+    if transport is not None:
+        transport.close()
+
+
+def primary_of(ctx: ServerContext) -> Primary:
+    """The replication primary state of the server ``ctx``."""
+    return state_of(ctx, Primary, Primary)

@@ -1,0 +1,219 @@
+"""Zyst as a replication primary, with real redis-server replicas (``--replicaof``): the full
+sync, the stream under load, expiries, a dropped link resumed from the backlog (and the full
+sync again when the backlog lost the gap), and what INFO replication, ROLE and CLIENT LIST show
+compared with a redis-server primary in the same topology."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.conftest import ServerProcess, redis_process, wait_until, zyst_process
+
+
+def _info(client: redis.Redis, section: str = "replication") -> dict[str, Any]:
+    return dict(client.info(section))
+
+
+def _linked(replica: redis.Redis) -> bool:
+    info = _info(replica)
+    return info.get("master_link_status") == "up" and not info.get("master_sync_in_progress")
+
+
+def _caught_up(primary: redis.Redis, replica: redis.Redis) -> bool:
+    return bool(
+        _linked(replica)
+        and _info(replica)["slave_repl_offset"] == _info(primary)["master_repl_offset"]
+    )
+
+
+def _snapshot(client: redis.Redis, db: int) -> dict[bytes, tuple[bytes, Any, bool]]:
+    """Every key of database ``db``: its type, its value read with the type's command, and
+    whether it has a TTL."""
+    conn = client.connection_pool.connection_kwargs
+    one = redis.Redis(host=conn["host"], port=conn["port"], db=db)
+    found: dict[bytes, tuple[bytes, Any, bool]] = {}
+    try:
+        for key in one.scan_iter(count=1000):
+            kind = one.type(key)
+            value: Any
+            if kind == b"string":
+                value = one.get(key)
+            elif kind == b"list":
+                value = one.lrange(key, 0, -1)
+            elif kind == b"hash":
+                value = sorted(one.hgetall(key).items())
+            elif kind == b"set":
+                value = sorted(one.smembers(key))
+            elif kind == b"zset":
+                value = one.zrange(key, 0, -1, withscores=True)
+            elif kind == b"stream":
+                value = one.xrange(key)
+            else:
+                value = None
+            found[key] = (kind, value, one.pttl(key) > 0)
+    finally:
+        one.close()
+    return found
+
+
+def _same_data(primary: redis.Redis, replica: redis.Redis, dbs: tuple[int, ...]) -> None:
+    for db in dbs:
+        ours = _snapshot(primary, db)
+        assert ours, f"database {db} of the primary is empty: the comparison proves nothing"
+        assert _snapshot(replica, db) == ours
+
+
+@contextmanager
+def _pair(tmp_path: Path, *primary_args: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """A Zyst primary and a redis-server replica of it (started once the primary has data)."""
+    with zyst_process(tmp_path / "zyst", "--appendonly", "no", "--save", "", *primary_args) as p:
+        replica = redis_process(tmp_path / "redis")
+        replica.argv += ["--replicaof", "127.0.0.1", str(p.port)]
+        yield p, replica
+        replica.stop()
+
+
+def _fill(client: redis.Redis) -> None:
+    client.set("s", "v")
+    client.rpush("l", *range(100))
+    client.hset("h", mapping={f"f{n}": n for n in range(50)})
+    client.sadd("set", *range(20))
+    client.zadd("z", {f"m{n}": n / 3 for n in range(40)})
+    client.xadd("x", {"f": "v", "g": "w"})
+    client.pfadd("hll", *range(300))
+    client.geoadd("geo", (13.361389, 38.115556, "Palermo"))
+    client.set("ttl", "v", ex=1000)
+
+
+def test_a_redis_replica_copies_a_zyst_primary_under_load(tmp_path: Path) -> None:
+    with _pair(tmp_path) as (zyst, replica_proc):
+        primary = redis.Redis(port=zyst.port)
+        _fill(primary)
+        redis.Redis(port=zyst.port, db=3).set("db3", "yes")
+        with replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _linked(replica), "the full sync")
+            # Writes in another database and back: the stream must SELECT each time.
+            redis.Redis(port=zyst.port, db=3).set("db3-later", "yes")
+            primary.set("db0-later", "yes")
+            load = subprocess.run(
+                [
+                    "redis-benchmark", "-p", str(zyst.port), "-q", "-r", "2000", "-n", "20000",
+                    "-P", "8", "-t", "set,incr,lpush,rpop,sadd,hset,zadd,lpop",
+                ],
+                capture_output=True, check=True,
+            )  # fmt: skip
+            assert load.returncode == 0
+            primary.expire("s", 1000)
+            wait_until(lambda: _caught_up(primary, replica), "the replica to catch up")
+            _same_data(primary, replica, (0, 3))
+            info = _info(primary)
+            assert info["connected_slaves"] == 1
+            assert info["slave0"]["state"] == "online"
+            assert info["slave0"]["port"] == replica_proc.port
+            assert _info(primary, "stats")["sync_full"] == 1
+            kinds = [line for line in primary.client_list() if "S" in line["flags"]]
+            assert len(kinds) == 1 and kinds[0]["cmd"] in ("psync", "replconf")
+            assert primary.client_list(_type="replica") == kinds
+            role = primary.execute_command("ROLE")
+            assert role[0] == b"master" and role[2] == [
+                [b"127.0.0.1", str(replica_proc.port).encode(), role[2][0][2]]
+            ]
+
+
+def test_keys_expiring_on_the_primary_disappear_from_the_replica(tmp_path: Path) -> None:
+    with _pair(tmp_path) as (zyst, replica_proc):
+        primary = redis.Redis(port=zyst.port)
+        primary.set("stays", "1")
+        with replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _linked(replica), "the full sync")
+            primary.set("brief", "1", px=200)
+            primary.set("long", "1", ex=1000)
+            wait_until(lambda: replica.exists("long") == 1, "the SET to arrive")
+            assert replica.pttl("long") > 0
+            # The replica never expires keys itself: the primary's DEL removes it.
+            wait_until(lambda: primary.exists("brief") == 0, "the primary to expire it")
+            wait_until(lambda: _caught_up(primary, replica), "the DEL to arrive")
+            assert replica.execute_command("DBSIZE") == 2
+
+
+def _replica_client_id(primary: redis.Redis) -> int:
+    ids = [line["id"] for line in primary.client_list(_type="replica")]
+    assert len(ids) == 1
+    return int(ids[0])
+
+
+@pytest.mark.parametrize("backlog", ["1mb", "16kb"])
+def test_a_dropped_link_resumes_from_the_backlog_or_syncs_again(
+    tmp_path: Path, backlog: str
+) -> None:
+    """The link is cut while the replica is stopped and 100 KB are written: a backlog of 1 MB
+    still holds them (+CONTINUE, counted in sync_partial_ok), one of 16 KB does not (a full
+    sync again, and sync_partial_err)."""
+    with _pair(tmp_path, "--repl-backlog-size", backlog) as (zyst, replica_proc):
+        primary = redis.Redis(port=zyst.port)
+        primary.set("before", "1")
+        with replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _linked(replica), "the full sync")
+            assert replica_proc.proc is not None
+            os.kill(replica_proc.proc.pid, signal.SIGSTOP)
+            try:
+                primary.client_kill_filter(_id=_replica_client_id(primary))
+                for n in range(100):
+                    primary.set(f"gap{n}", "x" * 1000)
+            finally:
+                os.kill(replica_proc.proc.pid, signal.SIGCONT)
+            wait_until(lambda: _caught_up(primary, replica), "the replica to catch up")
+            _same_data(primary, replica, (0,))
+            stats = _info(primary, "stats")
+            if backlog == "1mb":
+                assert (stats["sync_full"], stats["sync_partial_ok"]) == (1, 1)
+            else:
+                assert (stats["sync_full"], stats["sync_partial_err"]) == (2, 1)
+                assert stats["sync_partial_ok"] == 0
+
+
+def _field_names(client: redis.Redis) -> list[str]:
+    return [name if not name.startswith("slave") else "slaveN" for name in _info(client)]
+
+
+def test_replication_fields_and_role_have_redis_shape(tmp_path: Path) -> None:
+    """The same topology (a primary, one replica) with each kind of primary: the same INFO
+    replication field names in the same order, the same ROLE shape."""
+    with _pair(tmp_path) as (zyst, zyst_replica_proc):
+        redis_primary_proc = redis_process(tmp_path / "redis-primary")
+        with redis_primary_proc:
+            other = redis_process(tmp_path / "redis-replica2")
+            other.argv += ["--replicaof", "127.0.0.1", str(redis_primary_proc.port)]
+            with zyst_replica_proc, other:
+                ours = redis.Redis(port=zyst.port)
+                theirs = redis.Redis(port=redis_primary_proc.port)
+                for primary, replica_port in ((ours, zyst_replica_proc.port), (theirs, other.port)):
+                    primary.set("k", "v")
+                    replica = redis.Redis(port=replica_port)
+                    wait_until(lambda: _caught_up(primary, replica), "the replica")  # noqa: B023
+                    # (ROLE lists a replica once it is online: after its first ACK for Redis.)
+                    wait_until(
+                        lambda: len(primary.execute_command("ROLE")[2]) == 1,  # noqa: B023
+                        "ROLE to list the replica",
+                    )
+                assert _field_names(ours) == _field_names(theirs)
+                assert _info(ours)["repl_backlog_active"] == _info(theirs)["repl_backlog_active"]
+                role_ours, role_theirs = (
+                    ours.execute_command("ROLE"),
+                    theirs.execute_command("ROLE"),
+                )
+                assert role_ours[0] == role_theirs[0] == b"master"
+                assert [len(entry) for entry in role_ours[2]] == [3]
+                assert [len(entry) for entry in role_theirs[2]] == [3]
