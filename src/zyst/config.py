@@ -318,9 +318,11 @@ def _parse_save(args: list[str]) -> str:
 
 # -- client-output-buffer-limit ----------------------------------------------------------------
 # The client classes of the setting, in the order CONFIG GET shows them; a client's class is
-# an index into the setting's value (OUTPUT_NORMAL for everyone but subscribers, for now).
+# an index into the setting's value: OUTPUT_REPLICA for an attached replica, OUTPUT_PUBSUB for a
+# subscriber, OUTPUT_NORMAL for everyone else.
 OUTPUT_CLASSES = ("normal", "slave", "pubsub")
 OUTPUT_NORMAL = 0
+OUTPUT_REPLICA = 1
 OUTPUT_PUBSUB = 2
 _OUTPUT_CLASS_NAMES = {"normal": 0, "slave": 1, "replica": 1, "pubsub": 2}
 

@@ -49,7 +49,7 @@ from zyst.commands import guard, monitor
 from zyst.commands.connection import client_line
 from zyst.commands.modes import BUSY, MONITORING, call_in_mode
 from zyst.commands.table import call, lookup
-from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, Config, OutputLimit
+from zyst.config import OUTPUT_NORMAL, OUTPUT_PUBSUB, OUTPUT_REPLICA, Config, OutputLimit
 from zyst.context import ServerContext
 from zyst.errors import MAX_CLIENTS_REACHED
 from zyst.protocol.resp import (
@@ -183,6 +183,11 @@ class Connection(asyncio.BufferedProtocol):
         self.held_bytes = 0
         # The output of the batch being run, while it runs: where pushes to this client go.
         self._out: list[bytes] | None = None
+        # Output not held to the limits (push(counted=False): a replica's snapshot or backlog):
+        # the bytes of the current batch so sent, and how much of the pending output is such
+        # (taken as its head: it shrinks as the output drains, see counted_output).
+        self._exempt_batch = 0
+        self._exempt = 0
         # When the pending output last rose to the soft output limit (0: it is below), and the
         # timer that checks it again once the limit's seconds have passed.
         self._soft_since = 0.0
@@ -411,7 +416,11 @@ class Connection(asyncio.BufferedProtocol):
     def _send(self, payload: bytes, wrote: bool, close: bool) -> None:
         """Send the replies of a batch: at once, or through the gate when they acknowledge
         AOF bytes not yet durable or must queue behind this client's earlier held replies."""
-        if len(payload) >= self.output_check and not self._fits(len(payload)):
+        exempt = self._exempt_batch
+        if exempt:
+            self._exempt_batch = 0
+        counted = len(payload) - exempt
+        if counted >= self.output_check and not self._fits(counted):
             return
         if close:
             self._closing = True  # nothing this client sends from now on runs
@@ -420,23 +429,33 @@ class Connection(asyncio.BufferedProtocol):
             need = self._hold_offset(wrote)
             if need or self.held_replies:
                 # Behind an AOF write, or behind this client's own earlier replies still held.
+                if exempt:
+                    self._exempt = self.pending_output() + len(payload)
                 gate.hold(self, payload, need, wrote, close)
                 return
+        if exempt:
+            self._exempt = self.pending_output() + len(payload)
         self.write_now(payload, close)
 
     # -- output that is not a reply, and output limits -------------------------------------------
-    def push(self, data: bytes) -> None:
+    def push(self, data: bytes, counted: bool = True) -> None:
         """Send ``data`` (whole RESP values) to this client outside the replies to its commands:
         into the output of its own batch if that is running (the client published to itself),
-        else after its replies still held at the gate, else at once."""
+        else after its replies still held at the gate, else at once. ``counted`` False: not
+        checked against the output limits (a replica's snapshot, which Redis sends apart from
+        its output buffer)."""
         out = self._out
         if out is not None:
             out.append(data)  # checked against the limits when the batch is sent
+            if not counted:
+                self._exempt_batch += len(data)
             return
         transport = self.transport
         if self._closing or transport is None or transport.is_closing():
             return
-        if len(data) >= self.output_check and not self._fits(len(data)):
+        if not counted:
+            self._exempt = self.pending_output() + len(data)
+        elif len(data) >= self.output_check and not self._fits(len(data)):
             return
         gate = self._gate
         if gate is not None:
@@ -459,9 +478,8 @@ class Connection(asyncio.BufferedProtocol):
         client = self.client
         if client is None:
             return True
-        limits = self.ctx.config.client_output_buffer_limit
-        limit = limits[OUTPUT_NORMAL if client.subscriptions is None else OUTPUT_PUBSUB]
-        if limit.hard and self.pending_output() + size >= limit.hard:
+        limit = self.ctx.config.client_output_buffer_limit[output_class(client)]
+        if limit.hard and self.counted_output() + size >= limit.hard:
             transport = self.transport
             if transport is not None and not transport.is_closing() and not self._closing:
                 self._drop_for_output()
@@ -495,8 +513,7 @@ class Connection(asyncio.BufferedProtocol):
         client = self.client
         if client is None:
             return
-        limits = self.ctx.config.client_output_buffer_limit
-        limit = limits[OUTPUT_NORMAL if client.subscriptions is None else OUTPUT_PUBSUB]
+        limit = self.ctx.config.client_output_buffer_limit[output_class(client)]
         if limit.hard or limit.soft:
             self._check_output(limit)
         if self._backlogged and not self.reading_paused and not self._closing:
@@ -516,6 +533,17 @@ class Connection(asyncio.BufferedProtocol):
             return self.held_bytes
         return transport.get_write_buffer_size() + self.held_bytes
 
+    def counted_output(self) -> int:
+        """:meth:`pending_output` less the bytes sent outside the limits (push(counted=False)),
+        which are taken to be the first to leave."""
+        pending = self.pending_output()
+        exempt = self._exempt
+        if not exempt:
+            return pending
+        if exempt > pending:
+            exempt = self._exempt = pending
+        return pending - exempt
+
     def pending_input(self) -> int:
         """Bytes of input held for this client: the read buffer, the bytes not parsed yet of a
         request not complete (Redis's ``qbuf``) and its arguments already read (``argv-mem``)."""
@@ -526,7 +554,7 @@ class Connection(asyncio.BufferedProtocol):
         transport = self.transport
         if self._closing or transport is None or transport.is_closing():
             return
-        used = self.pending_output()
+        used = self.counted_output()
         if limit.hard and used >= limit.hard:
             self._drop_for_output()
         elif limit.soft and used >= limit.soft:
@@ -689,12 +717,20 @@ class Connection(asyncio.BufferedProtocol):
 
 
 def output_check_of(config: Config) -> int:
-    """The smallest hard output limit of the classes a client can be in (normal, pubsub), or
-    a size no output reaches when neither has one: a batch of replies or a push at least this
-    big is checked against the client's limit before it is sent; smaller ones cost nothing."""
-    limits = config.client_output_buffer_limit
-    hard = [limit.hard for limit in (limits[OUTPUT_NORMAL], limits[OUTPUT_PUBSUB]) if limit.hard]
+    """The smallest hard output limit of the client classes, or a size no output reaches when
+    none has one: a batch of replies or a push at least this big is checked against the
+    client's limit before it is sent; smaller ones cost nothing."""
+    hard = [limit.hard for limit in config.client_output_buffer_limit if limit.hard]
     return min(hard) if hard else 1 << 62
+
+
+def output_class(client: Client) -> int:
+    """The client-output-buffer-limit class of ``client``: a replica attached to this server
+    (zyst.replication.primary.Replica.attached), a subscriber, or a normal client."""
+    replica = client.replica
+    if replica is not None and replica.attached:
+        return OUTPUT_REPLICA
+    return OUTPUT_NORMAL if client.subscriptions is None else OUTPUT_PUBSUB
 
 
 def keep_alive(transport: asyncio.BaseTransport, interval: int) -> None:

@@ -184,6 +184,44 @@ def test_a_dropped_link_resumes_from_the_backlog_or_syncs_again(
                 assert stats["sync_partial_ok"] == 0
 
 
+def test_a_replica_is_held_to_the_replica_output_limit_not_the_normal_one(tmp_path: Path) -> None:
+    """The snapshot (200 KB) passes a 64 KB limit of normal clients, which a replica is not;
+    the replica class's hard limit drops a replica that stopped reading, which then syncs
+    again (from the backlog, whose 400 KB also pass the limit, or from scratch)."""
+    limits = "normal 64kb 0 0 replica 256kb 0 0 pubsub 32mb 8mb 60"
+    with _pair(tmp_path, "--client-output-buffer-limit", limits) as (zyst, replica_proc):
+        primary = redis.Redis(port=zyst.port)
+        for n in range(200):
+            primary.set(f"big{n}", os.urandom(1000))
+        with replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _linked(replica), "the full sync")
+            # 100 KB in the stream at once: past the normal class's limit, within the
+            # replica class's (the test's own client never reads it: its limit is 64 KB).
+            primary.set("large", os.urandom(100_000))
+            wait_until(lambda: _caught_up(primary, replica), "the large value")
+            assert replica.strlen("large") == 100_000
+            primary.delete("large")
+            assert _info(primary)["connected_slaves"] == 1
+            assert _info(primary, "stats")["sync_full"] == 1
+            assert replica_proc.proc is not None
+            os.kill(replica_proc.proc.pid, signal.SIGSTOP)
+            try:
+                value = b"x" * 50_000  # (below the 64 KB of normal clients: the test reads it)
+                # Sent until the link is dropped: the socket's buffers, then the limit.
+                for n in range(2000):
+                    primary.set(f"flood{n % 50}", value)
+                    if _info(primary)["connected_slaves"] == 0:
+                        break
+                assert _info(primary)["connected_slaves"] == 0
+            finally:
+                os.kill(replica_proc.proc.pid, signal.SIGCONT)
+            wait_until(lambda: _caught_up(primary, replica), "the replica to sync again")
+            _same_data(primary, replica, (0,))
+            stats = _info(primary, "stats")
+            assert stats["sync_full"] + stats["sync_partial_ok"] == 2
+
+
 def _field_names(client: redis.Redis) -> list[str]:
     return [name if not name.startswith("slave") else "slaveN" for name in _info(client)]
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from zyst.config import OUTPUT_REPLICA
 from zyst.perserver import state_of
 from zyst.protocol.resp import encode_command
 from zyst.replication.backlog import Backlog
@@ -57,11 +58,13 @@ class Replica:
     __slots__ = (
         "ack_offset",
         "ack_time",
+        "attached",
         "capa_eof",
         "capa_psync2",
         "client",
         "ip",
         "kept",
+        "kept_bytes",
         "listening_port",
         "psync",
         "start_offset",
@@ -79,12 +82,25 @@ class Replica:
         self.psync = True
         # The stream from start_offset + 1 on, kept while the snapshot is made and sent.
         self.kept: list[bytes] = []
+        self.kept_bytes = 0
         self.start_offset = 0
+        # In its primary's list of replicas: its output counts in the "replica" class of
+        # client-output-buffer-limit (zyst.connection.output_class).
+        self.attached = False
         self.ack_offset = 0
         self.ack_time = time.monotonic()
 
     def send(self, data: bytes) -> None:
         self.client.push(data)
+
+    def send_uncounted(self, data: bytes) -> None:
+        """Send ``data`` outside the output limits (the snapshot: Redis sends it apart from
+        the replica's output buffer)."""
+        transport = self.client.transport_info
+        get_protocol = getattr(transport, "get_protocol", None)
+        connection = get_protocol() if get_protocol is not None else None
+        if connection is not None:
+            connection.push(data, False)
 
 
 class Primary:
@@ -140,11 +156,22 @@ class Primary:
         backlog = self.backlog
         if backlog is not None:
             backlog.append(chunk)
-        for replica in self.replicas:
+        hard = self.ctx.config.client_output_buffer_limit[OUTPUT_REPLICA].hard
+        for replica in list(self.replicas):
             if replica.state == ONLINE:
                 replica.send(chunk)
-            else:
-                replica.kept.append(chunk)
+                continue
+            # Kept for a replica still syncing: it counts against the replica class's hard
+            # limit, as Redis's output buffer holds it meanwhile.
+            replica.kept.append(chunk)
+            replica.kept_bytes += len(chunk)
+            if hard and replica.kept_bytes >= hard:
+                log.warning(
+                    "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    replica.client.addr,
+                )
+                self.remove(replica)
+                _close(replica.client)
 
     # -- attaching replicas ------------------------------------------------------------------
     def _ensure_backlog(self) -> Backlog:
@@ -182,7 +209,9 @@ class Primary:
         reply = b"+CONTINUE\r\n"
         if replica.capa_psync2:
             reply = b"+CONTINUE %s\r\n" % self.replid.encode()
-        replica.send(reply + rest)
+        # (Bounded by repl-backlog-size, which may pass the replica class's output limit: sent
+        # outside it, as the snapshot is, or a replica could never resume.)
+        replica.send_uncounted(reply + rest)
         replica.state = ONLINE
         replica.ack_offset = start - 1
         self._add(replica)
@@ -200,9 +229,11 @@ class Primary:
     def _add(self, replica: Replica) -> None:
         if replica not in self.replicas:
             self.replicas.append(replica)
+        replica.attached = True
 
     def remove(self, replica: Replica) -> None:
         """The replica's link closed."""
+        replica.attached = False
         if replica in self.replicas:
             self.replicas.remove(replica)
             if not self.replicas:
@@ -228,6 +259,7 @@ class Primary:
             replica.state = SEND_BULK
             replica.start_offset = start
             replica.kept = []
+            replica.kept_bytes = 0
             if replica.psync:
                 replica.send(header)
         saving.on_done.append(self._snapshot_done)
@@ -253,8 +285,11 @@ class Primary:
             return
         self.flush()
         for replica in sending:
-            replica.send(b"$%d\r\n" % len(data) + data + b"".join(replica.kept))
+            replica.send_uncounted(b"$%d\r\n" % len(data) + data)
+            if replica.kept:
+                replica.send(b"".join(replica.kept))
             replica.kept = []
+            replica.kept_bytes = 0
             replica.state = ONLINE
             replica.ack_offset = replica.start_offset
             log.info(
