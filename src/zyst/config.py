@@ -870,6 +870,28 @@ SETTINGS: tuple[Setting[Any], ...] = (
     *(
         _setting(
             name,
+            _integer(0, INT_MAX),
+            _format_int,
+            "N",
+            "writes are refused (NOREPLICAS) with fewer good replicas than this (0: never)",
+            attr="min_replicas_to_write",
+        )
+        for name in ("min-replicas-to-write", "min-slaves-to-write")
+    ),
+    *(
+        _setting(
+            name,
+            _integer(0, INT_MAX),
+            _format_int,
+            "SECONDS",
+            "a good replica acknowledged within this many seconds (0: the check is off)",
+            attr="min_replicas_max_lag",
+        )
+        for name in ("min-replicas-max-lag", "min-slaves-max-lag")
+    ),
+    *(
+        _setting(
+            name,
             _integer(0, LLONG_MAX),
             _format_int,
             "MILLISECONDS",
@@ -1028,6 +1050,8 @@ class Config:
     repl_backlog_ttl: int = 3600
     repl_ping_replica_period: int = 10
     repl_timeout: int = 60
+    min_replicas_to_write: int = 0
+    min_replicas_max_lag: int = 10
     enable_protected_configs: str = "no"
     requirepass: str = ""
     protected_mode: bool = True

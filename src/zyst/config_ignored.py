@@ -148,8 +148,6 @@ _ROWS: tuple[tuple[tuple[str, ...], Parser], ...] = (
     (("repl-diskless-sync-delay", "repl-diskless-sync-max-replicas"), _integer(0, INT_MAX)),
     (("replica-priority", "slave-priority"), _integer(0, INT_MAX)),
     (("replica-announce-port", "slave-announce-port"), _integer(0, 65535)),
-    (("min-replicas-to-write", "min-slaves-to-write"), _integer(0, INT_MAX)),
-    (("min-replicas-max-lag", "min-slaves-max-lag"), _integer(0, INT_MAX)),
     # -- cluster --
     (("cluster-enabled", "cluster-require-full-coverage"), _BOOL),
     (("cluster-replica-no-failover", "cluster-slave-no-failover"), _BOOL),

@@ -155,9 +155,12 @@ class ServerContext:
         # BGREWRITEAOF (zyst.persistence.rewrite.AofRewrite.request), called with whether EXEC
         # runs it: "started", "scheduled", "in progress" or "failed".
         self.request_aof_rewrite: Callable[[bool], str] = _no_aof_rewrite
-        # Set while the AOF cannot be written (``MISCONF ...``): write commands and PING are
-        # refused with it. Checked once per write command, so it stays a plain attribute.
+        # Set while the AOF or the snapshot cannot be written (``MISCONF ...``) or good replicas
+        # are too few (``NOREPLICAS``, min-replicas-to-write): write commands are refused with
+        # it. Checked once per write command, so it stays a plain attribute.
         self.write_refusal: str | None = None
+        # The same refusal less NOREPLICAS (min-replicas-to-write), which PING is not given.
+        self.ping_refusal: str | None = None
         # Clients parked by blocking commands; ready_keys is the keyspace's list of waited-for
         # keys that got a value (the same list object: the dispatcher checks it after each
         # write with one attribute load).

@@ -39,6 +39,7 @@ class ProtocolError(Exception):
 SYNTAX = "ERR syntax error"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INTEGER = "ERR value is not an integer or out of range"
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 NOT_FLOAT = "ERR value is not a valid float"
 OVERFLOW = "ERR increment or decrement would overflow"
 NO_SUCH_KEY = "ERR no such key"

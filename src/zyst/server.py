@@ -168,7 +168,10 @@ class Server:
         # refusal wins, as in Redis. The AOF's is kept apart to combine them.
         self._aof_refusal: str | None = None
         self.saving.on_status = self._refresh_refusal
-        for name in ("save", "stop-writes-on-bgsave-error"):
+        config.on_change("min-replicas-max-lag", lambda name: self._refresh_refusal())
+        # (min-replicas-to-write refuses writes from the start, before any replica came.)
+        self._refresh_refusal()
+        for name in ("save", "stop-writes-on-bgsave-error", "min-replicas-to-write"):
             config.on_change(name, lambda name: self._refresh_refusal())
         self.ctx.children.child_setup = self._in_child
         self.rewrite = AofRewrite(
@@ -358,7 +361,19 @@ class Server:
         save (stop-writes-on-bgsave-error) first, else the AOF's write error."""
         saving = self.saving
         saving.refusal = saving.current_refusal()
-        self.ctx.write_refusal = saving.refusal or self._aof_refusal
+        misconf = saving.refusal or self._aof_refusal
+        self.ctx.ping_refusal = misconf
+        self.ctx.write_refusal = misconf or self._replicas_refusal()
+
+    def _replicas_refusal(self) -> str | None:
+        """NOREPLICAS while min-replicas-to-write asks for more good replicas (online, and
+        acknowledged within min-replicas-max-lag seconds) than there are."""
+        config = self.config
+        need = config.min_replicas_to_write
+        lag = config.min_replicas_max_lag
+        if not need or not lag or self.primary.good_replicas(lag) >= need:
+            return None
+        return errors.NOREPLICAS
 
     def _die(self, reason: str) -> None:
         """Exit at once, sending nothing more: an AOF write failed under ``appendfsync always``
@@ -726,6 +741,10 @@ class Server:
                 self.saving.cron()
                 if self.primary.replicas or self.primary.backlog is not None:
                     self.primary.cron()
+                if self.config.min_replicas_to_write:
+                    # Good replicas come and go with their acknowledgements: a refusal of writes
+                    # follows them (Redis's refreshGoodSlavesCount, run from its cron).
+                    self._refresh_refusal()
                 aof = self.aof
                 gate = self.gate
                 if gate is not None and (gate.pending() or (aof and aof.write_error)):

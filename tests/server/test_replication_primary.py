@@ -255,3 +255,36 @@ def test_replication_fields_and_role_have_redis_shape(tmp_path: Path) -> None:
                 assert role_ours[0] == role_theirs[0] == b"master"
                 assert [len(entry) for entry in role_ours[2]] == [3]
                 assert [len(entry) for entry in role_theirs[2]] == [3]
+
+
+def _write_error(client: redis.Redis) -> str | None:
+    try:
+        client.set("w", "1")
+    except redis.ResponseError as exc:
+        return str(exc)
+    return None
+
+
+def test_min_replicas_to_write_refuses_writes_without_good_replicas(tmp_path: Path) -> None:
+    """Writes get Redis's NOREPLICAS (PING does not) until a replica acknowledges, and again
+    once it stops acknowledging for longer than min-replicas-max-lag."""
+    settings = ("--min-replicas-to-write", "1", "--min-replicas-max-lag", "1")
+    alone = redis_process(tmp_path / "redis-alone", *settings)
+    with alone, _pair(tmp_path, *settings) as (zyst, replica_proc):
+        primary = redis.Redis(port=zyst.port)
+        expected = _write_error(redis.Redis(port=alone.port))
+        assert expected == "NOREPLICAS Not enough good replicas to write."
+        assert _write_error(primary) == expected
+        assert primary.ping() is True
+        with replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _write_error(primary) is None, "writes to be accepted")
+            wait_until(lambda: replica.get("w") == b"1", "the write to reach the replica")
+            assert replica_proc.proc is not None
+            os.kill(replica_proc.proc.pid, signal.SIGSTOP)
+            try:
+                wait_until(lambda: _write_error(primary) == expected, "writes to be refused")
+                assert primary.ping() is True
+            finally:
+                os.kill(replica_proc.proc.pid, signal.SIGCONT)
+            wait_until(lambda: _write_error(primary) is None, "writes to be accepted again")

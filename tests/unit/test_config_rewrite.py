@@ -157,6 +157,8 @@ def test_the_rewritten_file_loads_back_to_the_same_settings() -> None:
         repl_backlog_ttl=0,
         repl_ping_replica_period=3,
         repl_timeout=30,
+        min_replicas_to_write=2,
+        min_replicas_max_lag=5,
         enable_protected_configs="local",
         requirepass='pass "word" \udce9',
         protected_mode=False,

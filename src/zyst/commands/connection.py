@@ -69,7 +69,7 @@ def ping(client: Client, argv: list[bytes]) -> Reply:
 
     Refused like a write while the AOF cannot be written (Redis does so, so that a health
     check sees the disk error)."""
-    refusal = client.ctx.write_refusal
+    refusal = client.ctx.ping_refusal
     if refusal is not None:
         client.ctx.stats.rejected_calls += 1
         raise CommandError(refusal)

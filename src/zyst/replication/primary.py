@@ -314,6 +314,14 @@ class Primary:
         if not self.replicas and self.backlog is not None and ttl and now - self._alone_since > ttl:
             self.backlog = None
 
+    def good_replicas(self, max_lag: int) -> int:
+        """Replicas online that acknowledged within ``max_lag`` seconds (whole seconds, as
+        Redis counts its lag)."""
+        now = time.monotonic()
+        return sum(
+            1 for r in self.replicas if r.state == ONLINE and int(now - r.ack_time) <= max_lag
+        )
+
     # -- what INFO and ROLE show -------------------------------------------------------------
     def info_fields(self) -> list[tuple[str, object]]:
         """INFO replication's fields, as Redis 7.0 lists them for a primary."""
