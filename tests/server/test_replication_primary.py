@@ -288,3 +288,24 @@ def test_min_replicas_to_write_refuses_writes_without_good_replicas(tmp_path: Pa
             finally:
                 os.kill(replica_proc.proc.pid, signal.SIGCONT)
             wait_until(lambda: _write_error(primary) is None, "writes to be accepted again")
+
+
+def test_a_silent_replica_is_dropped_after_repl_timeout(tmp_path: Path) -> None:
+    """A replica that stops acknowledging (stopped, its socket open) is disconnected once
+    repl-timeout passes, then resumes from the backlog."""
+    with _pair(tmp_path, "--repl-timeout", "1") as (zyst, replica_proc):
+        primary = redis.Redis(port=zyst.port)
+        primary.set("k", "v")
+        with replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _linked(replica), "the full sync")
+            assert replica_proc.proc is not None
+            os.kill(replica_proc.proc.pid, signal.SIGSTOP)
+            try:
+                wait_until(lambda: _info(primary)["connected_slaves"] == 0, "the timeout")
+            finally:
+                os.kill(replica_proc.proc.pid, signal.SIGCONT)
+            primary.set("after", "1")
+            wait_until(lambda: _caught_up(primary, replica), "the replica to resume")
+            assert replica.get("after") == b"1"
+            assert _info(primary, "stats")["sync_partial_ok"] == 1

@@ -213,6 +213,7 @@ class Primary:
         # outside it, as the snapshot is, or a replica could never resume.)
         replica.send_uncounted(reply + rest)
         replica.state = ONLINE
+        replica.ack_time = time.monotonic()
         replica.ack_offset = start - 1
         self._add(replica)
         self.sync_partial_ok += 1
@@ -291,6 +292,7 @@ class Primary:
             replica.kept = []
             replica.kept_bytes = 0
             replica.state = ONLINE
+            replica.ack_time = time.monotonic()
             replica.ack_offset = replica.start_offset
             log.info(
                 "Synchronization with replica %s:%d succeeded", replica.ip, replica.listening_port
@@ -299,8 +301,10 @@ class Primary:
 
     # -- the cron ----------------------------------------------------------------------------
     def cron(self) -> None:
-        """Once a second or so: ping the replicas, start a snapshot replicas wait for, free
-        the backlog of a server alone past ``repl-backlog-ttl``."""
+        """On each tick of the server's cron: ping the replicas every
+        ``repl-ping-replica-period`` seconds, drop those silent past ``repl-timeout``, start a
+        snapshot replicas wait for, free the backlog of a server alone past
+        ``repl-backlog-ttl``."""
         now = time.monotonic()
         config = self.ctx.config
         if self.replicas and now - self._last_ping >= config.repl_ping_replica_period:
@@ -309,6 +313,18 @@ class Primary:
             # before it) keeps idle links alive.
             self._pending += encode_command([b"PING"])
             self.flush()
+        timeout = config.repl_timeout
+        for replica in list(self.replicas):
+            # An online replica acknowledges every second: silence past repl-timeout means a
+            # dead link the kernel has not noticed (Redis's "timedout replica").
+            if replica.state == ONLINE and now - replica.ack_time > timeout:
+                log.warning(
+                    "Disconnecting timedout replica (streaming sync): %s:%d",
+                    replica.ip,
+                    replica.listening_port,
+                )
+                self.remove(replica)
+                _close(replica.client)
         self._start_bgsave()
         ttl = config.repl_backlog_ttl
         if not self.replicas and self.backlog is not None and ttl and now - self._alone_since > ttl:
