@@ -526,6 +526,16 @@ def _memory_setting(name: str, low: int, high: int, doc: str) -> Setting[int]:
     return _setting(name, _memory(low, high), _format_int, "BYTES", doc)
 
 
+def _replica_settings(name: str, low: int, hint: str, doc: str) -> tuple[Setting[int], ...]:
+    """An integer from ``low`` to INT_MAX named ``...replica...``, and its older ``...slave...``
+    name, one setting under two names as in Redis."""
+    attr = name.replace("-", "_")
+    return tuple(
+        _setting(alias, _integer(low, INT_MAX), _format_int, hint, doc, attr=attr)
+        for alias in (name, name.replace("replica", "slave"))
+    )
+
+
 def _bool_setting(name: str, doc: str, *, mutable: bool = True) -> Setting[bool]:
     return _setting(name, _single(parse_bool), _format_bool, _BOOL, doc, mutable=mutable)
 
@@ -853,41 +863,23 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "seconds without replicas before the backlog is freed (0: never)",
         hint="SECONDS",
     ),
-    *(
-        _setting(
-            name,
-            _integer(1, INT_MAX),
-            _format_int,
-            "SECONDS",
-            "how often a primary PINGs its replicas",
-            attr="repl_ping_replica_period",
-        )
-        for name in ("repl-ping-replica-period", "repl-ping-slave-period")
+    *_replica_settings(
+        "repl-ping-replica-period", 1, "SECONDS", "how often a primary PINGs its replicas"
     ),
     _int_setting(
         "repl-timeout", 1, INT_MAX, "seconds a silent replication link lives", hint="SECONDS"
     ),
-    *(
-        _setting(
-            name,
-            _integer(0, INT_MAX),
-            _format_int,
-            "N",
-            "writes are refused (NOREPLICAS) with fewer good replicas than this (0: never)",
-            attr="min_replicas_to_write",
-        )
-        for name in ("min-replicas-to-write", "min-slaves-to-write")
+    *_replica_settings(
+        "min-replicas-to-write",
+        0,
+        "N",
+        "writes are refused (NOREPLICAS) with fewer good replicas than this (0: never)",
     ),
-    *(
-        _setting(
-            name,
-            _integer(0, INT_MAX),
-            _format_int,
-            "SECONDS",
-            "a good replica acknowledged within this many seconds (0: the check is off)",
-            attr="min_replicas_max_lag",
-        )
-        for name in ("min-replicas-max-lag", "min-slaves-max-lag")
+    *_replica_settings(
+        "min-replicas-max-lag",
+        0,
+        "SECONDS",
+        "a good replica acknowledged within this many seconds (0: the check is off)",
     ),
     *(
         _setting(

@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from tests.conftest import ServerProcess, redis_process, wait_until, zyst_process
+from tests.crash.dataset import dump_dataset
 
 
 def _info(client: redis.Redis, section: str = "replication") -> dict[str, Any]:
@@ -35,41 +36,23 @@ def _caught_up(primary: redis.Redis, replica: redis.Redis) -> bool:
     )
 
 
-def _snapshot(client: redis.Redis, db: int) -> dict[bytes, tuple[bytes, Any, bool]]:
-    """Every key of database ``db``: its type, its value read with the type's command, and
-    whether it has a TTL."""
-    conn = client.connection_pool.connection_kwargs
-    one = redis.Redis(host=conn["host"], port=conn["port"], db=db)
-    found: dict[bytes, tuple[bytes, Any, bool]] = {}
-    try:
-        for key in one.scan_iter(count=1000):
-            kind = one.type(key)
-            value: Any
-            if kind == b"string":
-                value = one.get(key)
-            elif kind == b"list":
-                value = one.lrange(key, 0, -1)
-            elif kind == b"hash":
-                value = sorted(one.hgetall(key).items())
-            elif kind == b"set":
-                value = sorted(one.smembers(key))
-            elif kind == b"zset":
-                value = one.zrange(key, 0, -1, withscores=True)
-            elif kind == b"stream":
-                value = one.xrange(key)
-            else:
-                value = None
-            found[key] = (kind, value, one.pttl(key) > 0)
-    finally:
-        one.close()
-    return found
-
-
 def _same_data(primary: redis.Redis, replica: redis.Redis, dbs: tuple[int, ...]) -> None:
+    """Both hold the same keys, values and absolute expiry times in every database."""
+    ours = dump_dataset(primary)
     for db in dbs:
-        ours = _snapshot(primary, db)
-        assert ours, f"database {db} of the primary is empty: the comparison proves nothing"
-        assert _snapshot(replica, db) == ours
+        assert ours.get(db), f"database {db} of the primary is empty: the comparison proves nothing"
+    assert dump_dataset(replica) == ours
+
+
+@contextmanager
+def _stopped(server: ServerProcess) -> Iterator[None]:
+    """``server`` frozen (SIGSTOP: its sockets stay open, it reads nothing) for the block."""
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
 
 
 @contextmanager
@@ -166,14 +149,10 @@ def test_a_dropped_link_resumes_from_the_backlog_or_syncs_again(
         with replica_proc:
             replica = redis.Redis(port=replica_proc.port)
             wait_until(lambda: _linked(replica), "the full sync")
-            assert replica_proc.proc is not None
-            os.kill(replica_proc.proc.pid, signal.SIGSTOP)
-            try:
+            with _stopped(replica_proc):
                 primary.client_kill_filter(_id=_replica_client_id(primary))
                 for n in range(100):
                     primary.set(f"gap{n}", "x" * 1000)
-            finally:
-                os.kill(replica_proc.proc.pid, signal.SIGCONT)
             wait_until(lambda: _caught_up(primary, replica), "the replica to catch up")
             _same_data(primary, replica, (0,))
             stats = _info(primary, "stats")
@@ -204,9 +183,7 @@ def test_a_replica_is_held_to_the_replica_output_limit_not_the_normal_one(tmp_pa
             primary.delete("large")
             assert _info(primary)["connected_slaves"] == 1
             assert _info(primary, "stats")["sync_full"] == 1
-            assert replica_proc.proc is not None
-            os.kill(replica_proc.proc.pid, signal.SIGSTOP)
-            try:
+            with _stopped(replica_proc):
                 value = b"x" * 50_000  # (below the 64 KB of normal clients: the test reads it)
                 # Sent until the link is dropped: the socket's buffers, then the limit.
                 for n in range(2000):
@@ -214,8 +191,6 @@ def test_a_replica_is_held_to_the_replica_output_limit_not_the_normal_one(tmp_pa
                     if _info(primary)["connected_slaves"] == 0:
                         break
                 assert _info(primary)["connected_slaves"] == 0
-            finally:
-                os.kill(replica_proc.proc.pid, signal.SIGCONT)
             wait_until(lambda: _caught_up(primary, replica), "the replica to sync again")
             _same_data(primary, replica, (0,))
             stats = _info(primary, "stats")
@@ -280,13 +255,9 @@ def test_min_replicas_to_write_refuses_writes_without_good_replicas(tmp_path: Pa
             replica = redis.Redis(port=replica_proc.port)
             wait_until(lambda: _write_error(primary) is None, "writes to be accepted")
             wait_until(lambda: replica.get("w") == b"1", "the write to reach the replica")
-            assert replica_proc.proc is not None
-            os.kill(replica_proc.proc.pid, signal.SIGSTOP)
-            try:
+            with _stopped(replica_proc):
                 wait_until(lambda: _write_error(primary) == expected, "writes to be refused")
                 assert primary.ping() is True
-            finally:
-                os.kill(replica_proc.proc.pid, signal.SIGCONT)
             wait_until(lambda: _write_error(primary) is None, "writes to be accepted again")
 
 
@@ -299,12 +270,8 @@ def test_a_silent_replica_is_dropped_after_repl_timeout(tmp_path: Path) -> None:
         with replica_proc:
             replica = redis.Redis(port=replica_proc.port)
             wait_until(lambda: _linked(replica), "the full sync")
-            assert replica_proc.proc is not None
-            os.kill(replica_proc.proc.pid, signal.SIGSTOP)
-            try:
+            with _stopped(replica_proc):
                 wait_until(lambda: _info(primary)["connected_slaves"] == 0, "the timeout")
-            finally:
-                os.kill(replica_proc.proc.pid, signal.SIGCONT)
             primary.set("after", "1")
             wait_until(lambda: _caught_up(primary, replica), "the replica to resume")
             assert replica.get("after") == b"1"
