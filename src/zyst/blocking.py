@@ -81,7 +81,17 @@ class Blocked:
     Returning a ``Blocked`` must leave everything as it was: the command has changed nothing.
     """
 
-    __slots__ = ("at_once", "deadline_ms", "gone", "independent", "keys", "kind", "serve_with")
+    __slots__ = (
+        "at_once",
+        "check",
+        "deadline_ms",
+        "gone",
+        "independent",
+        "keys",
+        "kind",
+        "serve_with",
+        "timeout_reply",
+    )
 
     def __init__(
         self,
@@ -92,6 +102,8 @@ class Blocked:
         at_once: Any = NULL_ARRAY,
         gone: str | None = None,
         independent: bool = False,
+        check: Callable[[], Any] | None = None,
+        timeout_reply: Callable[[], Any] | None = None,
     ) -> None:
         self.keys = keys
         self.kind = kind
@@ -100,6 +112,11 @@ class Blocked:
         self.at_once = at_once
         self.gone = gone
         self.independent = independent
+        # A wait for no key (kind Acked): ``check()`` is its reply once it may end (None
+        # until then), asked whenever what it waits for may have come; ``timeout_reply()`` its
+        # reply when the deadline passes (else a null array).
+        self.check = check
+        self.timeout_reply = timeout_reply
 
     def __eq__(self, other: object) -> bool:
         """Two waits are the same when they wait for the same thing until the same time."""
@@ -119,6 +136,11 @@ class Blocked:
 
 class Postponed:
     """The :attr:`Blocked.kind` of a command held back by CLIENT PAUSE (it waits for no key)."""
+
+
+class Acked:
+    """The :attr:`Blocked.kind` of WAIT: it waits for replicas' acknowledgements, no key;
+    :meth:`BlockingManager.serve_acks` asks each such waiter's ``check`` again."""
 
 
 def _serve_nothing(key: bytes) -> list[bytes]:
@@ -156,6 +178,7 @@ class Waiter:
 
     __slots__ = (
         "argv",
+        "check",
         "client",
         "db_index",
         "gone",
@@ -166,6 +189,7 @@ class Waiter:
         "on_timeout",
         "parked",
         "serve_with",
+        "timeout_reply",
         "timer",
     )
 
@@ -185,6 +209,8 @@ class Waiter:
         self.serve_with = blocked.serve_with
         self.gone = blocked.gone
         self.independent = blocked.independent
+        self.check = blocked.check
+        self.timeout_reply = blocked.timeout_reply
         self.parked = False
         self.on_served = on_served
         self.on_timeout = on_timeout
@@ -208,6 +234,8 @@ class BlockingManager:
         self._serving = False
         # Clients held back by CLIENT PAUSE, in the order they were held.
         self.postponed: list[Waiter] = []
+        # Clients in WAIT (kind Acked), in the order they waited.
+        self.acks: list[Waiter] = []
 
     def __len__(self) -> int:
         """Clients parked now (INFO's ``blocked_clients``)."""
@@ -218,7 +246,7 @@ class BlockingManager:
         return sum(1 for waiter in self._parked() if waiter.timer is not None)
 
     def _parked(self) -> list[Waiter]:
-        unique: dict[int, Waiter] = {}
+        unique: dict[int, Waiter] = {id(waiter): waiter for waiter in self.acks}
         for queue in self.queues.values():
             for waiter in queue:
                 unique[id(waiter)] = waiter
@@ -229,6 +257,8 @@ class BlockingManager:
         if waiter.kind is Postponed:
             self.postponed.append(waiter)
             return
+        if waiter.kind is Acked:
+            self.acks.append(waiter)
         waited = self.keyspace.waited
         for key in waiter.keys:
             slot = (waiter.db_index, key)
@@ -252,6 +282,10 @@ class BlockingManager:
         if waiter.timer is not None:
             waiter.timer.cancel()
             waiter.timer = None
+        if waiter.kind is Acked:
+            if waiter in self.acks:
+                self.acks.remove(waiter)
+            return
         for key in waiter.keys:
             slot = (waiter.db_index, key)
             queue = self.queues.get(slot)
@@ -283,6 +317,15 @@ class BlockingManager:
                     waiter.on_timeout()
                 return True
         return False
+
+    def serve_acks(self) -> None:
+        """Replicas acknowledged: end each WAIT whose ``check`` now has its reply."""
+        for waiter in list(self.acks):
+            check = waiter.check
+            reply = check() if check is not None else None
+            if reply is not None and waiter.parked:
+                self.unpark(waiter)
+                waiter.on_served(reply)
 
     def release_postponed(self) -> None:
         """Hand every client held back by CLIENT PAUSE back to its connection, first held

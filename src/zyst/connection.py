@@ -647,11 +647,14 @@ class Connection(asyncio.BufferedProtocol):
         client = self.client
         if client is None:
             return
+        reply: object = NULL_ARRAY
         if waiter is not None:
             count_unblocked(lookup(waiter.argv[0]), False)
+            if waiter.timeout_reply is not None:
+                reply = waiter.timeout_reply()
         out: list[bytes] = []
-        encode_reply(NULL_ARRAY, client.resp3, out)
-        self._send(out[0], False, False)
+        encode_reply(reply, client.resp3, out)
+        self._send(b"".join(out), False, False)
         self._resume_soon()
 
     def _resume_soon(self) -> None:

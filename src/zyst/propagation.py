@@ -65,6 +65,17 @@ class Propagation:
             self._flush_scheduled = True
             schedule(self._scheduled_flush)
 
+    def request_flush(self) -> None:
+        """Flush at the end of this turn even if nothing is propagated (a ``REPLCONF GETACK``
+        added to the replication stream by WAIT)."""
+        if not self._flush_scheduled:
+            schedule = self.schedule
+            if schedule is None:
+                self.flush()
+                return
+            self._flush_scheduled = True
+            schedule(self._scheduled_flush)
+
     def _scheduled_flush(self) -> None:
         self._flush_scheduled = False
         self.flush()

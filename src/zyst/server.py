@@ -164,6 +164,7 @@ class Server:
         self.saving = saving_of(self.ctx)
         self.primary = primary_of(self.ctx)
         self.primary.on_active = self._replication_active
+        self.primary.request_flush = self.propagation.request_flush
         # Writes are refused while the AOF or the RDB snapshot cannot be written; the RDB's
         # refusal wins, as in Redis. The AOF's is kept apart to combine them.
         self._aof_refusal: str | None = None

@@ -276,3 +276,37 @@ def test_a_silent_replica_is_dropped_after_repl_timeout(tmp_path: Path) -> None:
             wait_until(lambda: _caught_up(primary, replica), "the replica to resume")
             assert replica.get("after") == b"1"
             assert _info(primary, "stats")["sync_partial_ok"] == 1
+
+
+def test_wait_counts_the_replicas_that_acknowledged(tmp_path: Path) -> None:
+    """WAIT answers at once when enough replicas acknowledged, after its timeout with the
+    count it has otherwise (a stopped replica does not count), 0 at once for 0 replicas, and
+    its errors are Redis's."""
+    with _pair(tmp_path) as (zyst, replica_proc):
+        primary = redis.Redis(port=zyst.port)
+        other = redis_process(tmp_path / "redis2")
+        other.argv += ["--replicaof", "127.0.0.1", str(zyst.port)]
+        with replica_proc, other:
+            replicas = [redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)]
+            for replica in replicas:
+                wait_until(lambda: _linked(replica), "the full sync")  # noqa: B023
+            primary.set("k", "v")
+            assert primary.wait(2, 60_000) == 2  # (a bound for a broken WAIT, not a timing)
+            assert primary.wait(3, 100) == 2  # after the timeout: only two exist
+            with _stopped(replica_proc):
+                primary.set("k", "w")
+                assert primary.wait(2, 200) == 1
+            assert primary.wait(2, 60_000) == 2  # (a bound for a broken WAIT, not a timing)
+            pipe = primary.pipeline(transaction=True)
+            pipe.set("k", "x").execute_command("WAIT", 5, 0)
+            assert pipe.execute()[1] <= 2  # inside MULTI: at once, whatever the count
+        alone = redis_process(tmp_path / "redis-alone")
+        with alone:
+            theirs = redis.Redis(port=alone.port)
+            for args in (("x", "0"), ("1", "x"), ("1", "-1"), ("1", "1.5")):
+                with pytest.raises(redis.ResponseError) as ours_error:
+                    primary.execute_command("WAIT", *args)
+                with pytest.raises(redis.ResponseError) as their_error:
+                    theirs.execute_command("WAIT", *args)
+                assert str(ours_error.value) == str(their_error.value)
+            assert primary.execute_command("WAIT", 0, 0) == theirs.execute_command("WAIT", 0, 0)

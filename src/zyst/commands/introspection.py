@@ -88,6 +88,7 @@ _GROUP_CATEGORY = {
 _DATA_TYPE_CATEGORIES = frozenset(
     ("string", "list", "set", "sortedset", "hash", "bitmap", "hyperloglog", "geo", "stream")
 )
+_REPLACING_CATEGORIES = _DATA_TYPE_CATEGORIES | {"connection"}
 
 
 def acl_categories(cmd: Command) -> list[str]:
@@ -102,8 +103,9 @@ def acl_categories(cmd: Command) -> list[str]:
         cats.add("slow")
         return [c for c in CATEGORY_ORDER if c in cats]
     implied = _GROUP_CATEGORY.get(cmd.group)
-    if implied is not None and not cats & _DATA_TYPE_CATEGORIES:
-        # (Declared data types replace the group's: SORT is generic but @list @set @sortedset.)
+    if implied is not None and not cats & _REPLACING_CATEGORIES:
+        # (Declared data types replace the group's: SORT is generic but @list @set @sortedset;
+        # so does @connection: WAIT is generic but not @keyspace.)
         cats.add(implied)
     flags = cmd.flags
     if "write" in flags:

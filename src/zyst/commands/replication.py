@@ -1,5 +1,5 @@
 """The primary's half of replication's commands: SYNC, PSYNC and REPLCONF (what a replica sends
-its primary), and ROLE (:mod:`zyst.replication.primary` holds the state).
+its primary), ROLE and WAIT (:mod:`zyst.replication.primary` holds the state).
 
 A client that sends SYNC or PSYNC becomes a replica: it gets no reply to its later REPLCONF
 ACKs, its output is the replication stream (pushed through :attr:`zyst.client.Client.push`),
@@ -12,6 +12,7 @@ import logging
 import time
 
 from zyst import errors
+from zyst.blocking import Acked, Blocked, deadline
 from zyst.client import Client
 from zyst.commands.introspection import NO_COMPLEXITY
 from zyst.commands.table import Reply, command
@@ -133,6 +134,9 @@ def replconf(client: Client, argv: list[bytes]) -> Reply:
             if offset is not None and offset > replica.ack_offset:
                 replica.ack_offset = offset
             replica.ack_time = _now()
+            blocking = client.ctx.blocking
+            if blocking.acks:
+                blocking.serve_acks()
             return NO_REPLY
         elif option == b"getack":
             return NO_REPLY  # only a replica answers it, with an ACK
@@ -162,3 +166,54 @@ def role(client: Client, argv: list[bytes]) -> Reply:
 
     ``[master, offset, [[ip, port, offset], ...]]`` for a primary."""
     return primary_of(client.ctx).role()
+
+
+@command(
+    "wait",
+    arity=3,
+    flags=("noscript",),
+    group="generic",
+    summary="Wait for the synchronous replication of all the write commands sent in the context "
+    "of the current connection",
+    since="3.0.0",
+    syntax="numreplicas timeout",
+    complexity="O(1)",
+    acl_categories=("connection",),
+    tips=("request_policy:all_shards", "response_policy:agg_min"),
+)
+def wait(client: Client, argv: list[bytes]) -> Reply:
+    """WAIT numreplicas timeout
+
+    The count of replicas that acknowledged the stream up to now, once it reaches
+    ``numreplicas`` or ``timeout`` milliseconds pass (0: no limit). Zyst waits for the whole
+    stream so far, not only this client's writes (Redis's ``c->woff``): a count at least as
+    strict."""
+    numreplicas = strict_int(argv[1])
+    if numreplicas is None:
+        raise CommandError(errors.NOT_INTEGER)
+    timeout = strict_int(argv[2])
+    if timeout is None:
+        raise CommandError(errors.TIMEOUT_NOT_INTEGER)
+    if timeout < 0:
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
+    primary = primary_of(client.ctx)
+    primary.flush()
+    target = primary.offset
+    acked = primary.acked(target)
+    if acked >= numreplicas:
+        return acked
+
+    def check() -> int | None:
+        count = primary.acked(target)
+        return count if count >= numreplicas else None
+
+    def timed_out() -> int:
+        return primary.acked(target)
+
+    primary.request_acks()
+    ends = deadline(timeout, client.db.keyspace.clock())
+    return Blocked([], Acked, ends, _no_key, at_once=acked, check=check, timeout_reply=timed_out)
+
+
+def _no_key(key: bytes) -> list[bytes]:
+    raise AssertionError("WAIT waits for acknowledgements, never for a key")

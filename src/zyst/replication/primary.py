@@ -124,8 +124,10 @@ class Primary:
         self.sync_full = 0
         self.sync_partial_ok = 0
         self.sync_partial_err = 0
-        # Set by the server: start taking changes (:meth:`feed`) from now on.
+        # Set by the server: start taking changes (:meth:`feed`) from now on; flush the stream
+        # at the end of this turn although nothing was propagated.
         self.on_active: Callable[[Primary], None] | None = None
+        self.request_flush: Callable[[], None] | None = None
 
     # -- the stream --------------------------------------------------------------------------
     @property
@@ -329,6 +331,20 @@ class Primary:
         ttl = config.repl_backlog_ttl
         if not self.replicas and self.backlog is not None and ttl and now - self._alone_since > ttl:
             self.backlog = None
+
+    def acked(self, offset: int) -> int:
+        """Replicas online that acknowledged the stream up to ``offset`` at least (WAIT's
+        count, Redis's replicationCountAcksByOffset)."""
+        return sum(1 for r in self.replicas if r.state == ONLINE and r.ack_offset >= offset)
+
+    def request_acks(self) -> None:
+        """Ask every replica for its offset now (``REPLCONF GETACK *`` in the stream, counted in
+        the offset as in Redis; sent at the end of this turn)."""
+        if not self.replicas:
+            return
+        self._pending += encode_command([b"REPLCONF", b"GETACK", b"*"])
+        if self.request_flush is not None:
+            self.request_flush()
 
     def good_replicas(self, max_lag: int) -> int:
         """Replicas online that acknowledged within ``max_lag`` seconds (whole seconds, as
