@@ -58,16 +58,12 @@ class Propagation:
         if replication is not None:
             replication.feed(db_index, argv)
         if not self._flush_scheduled:
-            schedule = self.schedule
-            if schedule is None:
-                self.flush()
-                return
-            self._flush_scheduled = True
-            schedule(self._scheduled_flush)
+            self.request_flush()
 
     def request_flush(self) -> None:
-        """Flush at the end of this turn even if nothing is propagated (a ``REPLCONF GETACK``
-        added to the replication stream by WAIT)."""
+        """Flush at the end of this turn (at once before the loop runs): after a change, or
+        with nothing propagated (a ``REPLCONF GETACK`` WAIT added to the replication
+        stream)."""
         if not self._flush_scheduled:
             schedule = self.schedule
             if schedule is None:
