@@ -37,7 +37,6 @@ from zyst.protocol.resp import (
     Verbatim,
     encode_error,
 )
-from zyst.replication.primary import primary_of
 from zyst.tracking import prefix_collision
 
 if TYPE_CHECKING:
@@ -396,7 +395,7 @@ def client_kind(client: Client) -> bytes:
 def is_attached_replica(client: Client) -> bool:
     """Whether ``client`` is a replica this server streams to (not one only configuring)."""
     replica = client.replica
-    return replica is not None and replica in primary_of(client.ctx).replicas
+    return replica is not None and bool(replica.attached)
 
 
 _CLIENT_TYPES = {b"normal", b"slave", b"replica", b"pubsub", b"master"}

@@ -33,7 +33,7 @@ def _replica_of(client: Client) -> Replica:
         ctx = client.ctx
 
         def lost() -> None:
-            if replica in primary_of(ctx).replicas:
+            if replica.attached:
                 log.info("Connection with replica %s:%d lost.", replica.ip, replica.listening_port)
             primary_of(ctx).remove(replica)
 
@@ -58,7 +58,7 @@ def psync(client: Client, argv: list[bytes]) -> Reply:
     full resynchronisation (``+FULLRESYNC <replid> <offset>``, the snapshot, the stream)."""
     primary = primary_of(client.ctx)
     replica = _replica_of(client)
-    if replica in primary.replicas:
+    if replica.attached:
         return NO_REPLY  # a second SYNC on an attached link is ignored, as by Redis
     start = strict_int(argv[2])
     if start is not None and primary.try_partial(replica, argv[1], start):
@@ -89,7 +89,7 @@ def sync(client: Client, argv: list[bytes]) -> Reply:
     The pre-PSYNC full resynchronisation: the snapshot, then the stream."""
     primary = primary_of(client.ctx)
     replica = _replica_of(client)
-    if replica in primary.replicas:
+    if replica.attached:
         return NO_REPLY
     replica.psync = False
     primary.full_sync(replica)
@@ -133,7 +133,7 @@ def replconf(client: Client, argv: list[bytes]) -> Reply:
             offset = strict_int(value)
             if offset is not None and offset > replica.ack_offset:
                 replica.ack_offset = offset
-            replica.ack_time = _now()
+            replica.ack_time = time.monotonic()
             blocking = client.ctx.blocking
             if blocking.acks:
                 blocking.serve_acks()
@@ -145,10 +145,6 @@ def replconf(client: Client, argv: list[bytes]) -> Reply:
                 "ERR Unrecognized REPLCONF option: " + option.decode("latin-1", "replace")
             )
     return OK
-
-
-def _now() -> float:
-    return time.monotonic()
 
 
 @command(
@@ -197,7 +193,6 @@ def wait(client: Client, argv: list[bytes]) -> Reply:
     if timeout < 0:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
     primary = primary_of(client.ctx)
-    primary.flush()
     target = primary.offset
     acked = primary.acked(target)
     if acked >= numreplicas:

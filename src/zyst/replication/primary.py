@@ -135,11 +135,6 @@ class Primary:
         """``master_repl_offset``: every byte of the stream so far."""
         return self._flushed + len(self._pending)
 
-    @property
-    def active(self) -> bool:
-        """Whether changes are taken: while a backlog exists (there is or was a replica)."""
-        return self.backlog is not None
-
     def feed(self, db_index: int, argv: list[bytes]) -> None:
         """Add one change made in database ``db_index`` to the stream."""
         pending = self._pending
