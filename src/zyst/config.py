@@ -526,14 +526,40 @@ def _memory_setting(name: str, low: int, high: int, doc: str) -> Setting[int]:
     return _setting(name, _memory(low, high), _format_int, "BYTES", doc)
 
 
-def _replica_settings(name: str, low: int, hint: str, doc: str) -> tuple[Setting[int], ...]:
-    """An integer from ``low`` to INT_MAX named ``...replica...``, and its older ``...slave...``
-    name, one setting under two names as in Redis."""
+def _replica_settings(
+    name: str,
+    low: int,
+    hint: str,
+    doc: str,
+    parse: Callable[[list[str]], Any] | None = None,
+    format: Callable[[Any], bytes] = _format_int,
+) -> tuple[Setting[Any], ...]:
+    """A setting named ``...replica...`` and its older ``...slave...`` name, one setting under
+    two names as in Redis: an integer from ``low`` to INT_MAX unless ``parse`` says."""
     attr = name.replace("-", "_")
+    check = parse if parse is not None else _integer(low, INT_MAX)
     return tuple(
-        _setting(alias, _integer(low, INT_MAX), _format_int, hint, doc, attr=attr)
+        _setting(alias, check, format, hint, doc, attr=attr)
         for alias in (name, name.replace("replica", "slave"))
     )
+
+
+def _parse_replicaof(args: list[str]) -> str:
+    """``replicaof <host> <port>`` → ``"host port"``; ``replicaof no one`` → ``""`` (a
+    primary). The port is read as Redis's ``strtol`` reads it: blanks and a sign before the
+    digits, nothing after them."""
+    if len(args) != 2:
+        raise ValueError(WRONG_ARG_COUNT)
+    host, port = args
+    if host.lower() == "no" and port.lower() == "one":
+        return ""
+    if not re.fullmatch(r"[ \t\n\v\f\r]*[-+]?[0-9]*", port):
+        raise ValueError(errors.BAD_MASTER_PORT)
+    digits = port.strip()
+    number = int(digits) if digits.lstrip("+-") else 0
+    if not 0 <= number <= 65535:
+        raise ValueError(errors.BAD_MASTER_PORT)
+    return f"{host} {number}"
 
 
 def _bool_setting(name: str, doc: str, *, mutable: bool = True) -> Setting[bool]:
@@ -881,6 +907,56 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "SECONDS",
         "a good replica acknowledged within this many seconds (0: the check is off)",
     ),
+    # Replication, as a replica (zyst.replication.replica). replicaof follows REPLICAOF, so
+    # that CONFIG REWRITE writes the primary this server follows now (as Redis does).
+    *(
+        _setting(
+            name,
+            _parse_replicaof,
+            _format_str,
+            "HOST PORT",
+            'the primary to replicate ("no one": none); REPLICAOF changes it',
+            mutable=False,
+            attr="replicaof",
+            multi_arg=True,
+        )
+        for name in ("replicaof", "slaveof")
+    ),
+    _str_setting("masterauth", _any_text, "PASSWORD", "password to AUTH with at the primary"),
+    _str_setting("masteruser", _any_text, "USER", "ACL user to AUTH as at the primary"),
+    *_replica_settings(
+        "replica-read-only",
+        0,
+        _BOOL,
+        "a replica refuses writes from its clients (READONLY)",
+        _single(parse_bool),
+        _format_bool,
+    ),
+    *_replica_settings(
+        "replica-serve-stale-data",
+        0,
+        _BOOL,
+        "a replica whose link is down still serves its data (else MASTERDOWN)",
+        _single(parse_bool),
+        _format_bool,
+    ),
+    *_replica_settings("replica-priority", 0, "N", "Sentinel promotes the lowest first (0: never)"),
+    *_replica_settings(
+        "replica-announce-ip",
+        0,
+        "IP",
+        "the address a replica gives its primary (INFO, Sentinel)",
+        _single(_any_text),
+        _format_str,
+    ),
+    *_replica_settings(
+        "replica-announce-port",
+        0,
+        "PORT",
+        "the port a replica gives its primary (0: its own)",
+        _integer(0, 65535),
+    ),
+    _bool_setting("replica-announced", "Sentinel lists this replica"),
     *(
         _setting(
             name,
@@ -1044,6 +1120,15 @@ class Config:
     repl_timeout: int = 60
     min_replicas_to_write: int = 0
     min_replicas_max_lag: int = 10
+    replicaof: str = ""
+    masterauth: str = ""
+    masteruser: str = ""
+    replica_read_only: bool = True
+    replica_serve_stale_data: bool = True
+    replica_priority: int = 100
+    replica_announce_ip: str = ""
+    replica_announce_port: int = 0
+    replica_announced: bool = True
     enable_protected_configs: str = "no"
     requirepass: str = ""
     protected_mode: bool = True

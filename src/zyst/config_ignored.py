@@ -54,23 +54,6 @@ def _oom_values(args: list[str]) -> object:
     return args
 
 
-def _replicaof(args: list[str]) -> object:
-    """``replicaof <host> <port>`` or ``replicaof no one``."""
-    if len(args) != 2:
-        raise ValueError(WRONG_ARG_COUNT)
-    if args[0].lower() == "no" and args[1].lower() == "one":
-        return args
-    port = args[1]
-    # (strtol: blanks and a sign before the digits; nothing may follow them.)
-    if not re.fullmatch(r"[ \t\n\v\f\r]*[-+]?[0-9]*", port):
-        raise ValueError(errors.BAD_MASTER_PORT)
-    digits = port.strip()
-    number = int(digits) if digits.lstrip("+-") else 0
-    if not 0 <= number <= 65535:
-        raise ValueError(errors.BAD_MASTER_PORT)
-    return args
-
-
 def _shutdown_flags(args: list[str]) -> object:
     """``shutdown-on-sigint`` / ``-sigterm``: some of default, save, nosave, now, force."""
     parse = _enum(*_SHUTDOWN_FLAGS)
@@ -137,17 +120,12 @@ _ROWS: tuple[tuple[tuple[str, ...], Parser], ...] = (
     (("aof-rewrite-incremental-fsync", "rdb-save-incremental-fsync"), _BOOL),
     (("no-appendfsync-on-rewrite", "aof-load-truncated", "aof-disable-auto-gc"), _BOOL),
     # -- replication --
-    (("replicaof", "slaveof"), _replicaof),
-    (("masterauth", "masteruser", "replica-announce-ip", "slave-announce-ip"), _TEXT),
-    (("replica-serve-stale-data", "slave-serve-stale-data"), _BOOL),
-    (("replica-read-only", "slave-read-only", "replica-lazy-flush", "slave-lazy-flush"), _BOOL),
-    (("replica-ignore-maxmemory", "slave-ignore-maxmemory", "replica-announced"), _BOOL),
+    (("replica-lazy-flush", "slave-lazy-flush"), _BOOL),
+    (("replica-ignore-maxmemory", "slave-ignore-maxmemory"), _BOOL),
     (("replica-ignore-disk-write-errors", "repl-diskless-sync"), _BOOL),
     (("repl-disable-tcp-nodelay",), _BOOL),
     (("repl-diskless-load",), _enum("disabled", "on-empty-db", "swapdb")),
     (("repl-diskless-sync-delay", "repl-diskless-sync-max-replicas"), _integer(0, INT_MAX)),
-    (("replica-priority", "slave-priority"), _integer(0, INT_MAX)),
-    (("replica-announce-port", "slave-announce-port"), _integer(0, 65535)),
     # -- cluster --
     (("cluster-enabled", "cluster-require-full-coverage"), _BOOL),
     (("cluster-replica-no-failover", "cluster-slave-no-failover"), _BOOL),
@@ -175,9 +153,7 @@ DEPRECATED: dict[str, int] = {
 """Directives Redis 7.0 itself skips without a word (with exactly this many arguments)."""
 
 
-MULTI_ARG = frozenset(
-    {"oom-score-adj-values", "replicaof", "slaveof", "shutdown-on-sigint", "shutdown-on-sigterm"}
-)
+MULTI_ARG = frozenset({"oom-score-adj-values", "shutdown-on-sigint", "shutdown-on-sigterm"})
 """Directives of several arguments: one argument holding them all is split, as for settings."""
 
 

@@ -150,6 +150,9 @@ def _setting_lines(setting: Setting[Any], value: Any, default: Any) -> tuple[lis
             return [], False
         addresses = b" ".join(_encode(address) for address in value) if value else b'""'
         return [name + b" " + addresses], True
+    if setting.name == "replicaof":
+        # The primary followed now (REPLICAOF changes it); none: every line of it removed.
+        return ([name + b" " + _encode(value)], True) if value else ([], False)
     if setting.name == "latency-tracking-info-percentiles":
         # Redis writes each as "%f", and "" for none so its defaults do not come back.
         shown = b" ".join(b"%f" % p for p in value) if value else b'""'

@@ -40,6 +40,12 @@ SYNTAX = "ERR syntax error"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INTEGER = "ERR value is not an integer or out of range"
 NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+# A replica: writes from its clients (replica-read-only), anything not flagged stale while the
+# link is down (replica-serve-stale-data no), a SYNC while it has no primary to follow.
+READONLY_REPLICA = "READONLY You can't write against a read only replica."
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
 NOT_FLOAT = "ERR value is not a valid float"
 OVERFLOW = "ERR increment or decrement would overflow"
 NO_SUCH_KEY = "ERR no such key"

@@ -50,9 +50,10 @@ Invariants:
   and :meth:`Database.set_value` delete it first (lazy expiry) and report it through
   :attr:`Keyspace.on_expired`, so the deletion can be propagated as ``DEL`` before the command
   that touched it. The active cycle in :mod:`zyst.expiry` removes the ones nobody reads.
-- While :attr:`Keyspace.paused` (CLIENT PAUSE) a key whose time has come looks missing to
-  lookups but is not deleted (nor counted, nor reported), and the active cycle does not run: the
-  data stays as it was until the pause ends, as in Redis.
+- While :attr:`Keyspace.paused` (CLIENT PAUSE, or a replica: zyst.replication.replica) a key
+  whose time has come looks missing to lookups but is not deleted (nor counted, nor reported),
+  and the active cycle does not run: the data stays as it was until the pause ends, or until
+  the replica's primary sends the ``DEL``, as in Redis.
 - While :attr:`Keyspace.loading` (the AOF being replayed) nothing expires, as in Redis: the file
   says what was done to a key before its deadline passed, so a replayed ``INCR`` must find the
   key its original found. Keys past their deadline go once loading is over.
@@ -561,7 +562,8 @@ class Keyspace:
         self.expired_stale_perc = 0.0
         self.expired_time_cap_reached_count = 0
         self.loading = False
-        # CLIENT PAUSE is in force (zyst.commands.pause): expired keys stay where they are.
+        # CLIENT PAUSE is in force (zyst.commands.pause), or this server is a replica (its
+        # primary's DELs remove keys): expired keys stay where they are.
         self.paused = False
         self.on_expired: Callable[[int, bytes], None] = _ignore_expired
         # Keys (db, key) some client blocks on, kept by zyst.blocking; and those of them that

@@ -31,7 +31,9 @@ from zyst import REDIS_VERSION, __version__, commands, encodings, errors, superv
 from zyst.busy import EventPump
 from zyst.client import Client
 from zyst.clientscron import ClientsCron
-from zyst.commands import guard, latency, maxmemory, table
+from zyst.commands import guard, latency, maxmemory, stale, table
+from zyst.commands.pause import OFF as PAUSE_OFF
+from zyst.commands.pause import pause_of
 from zyst.config import Config
 from zyst.connection import Connection, ReplyGate, output_check_of
 from zyst.context import ServerContext
@@ -67,6 +69,7 @@ from zyst.persistence.saving import CHILD_KIND, library_loader, saving_of
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 from zyst.replication.primary import Primary, primary_of
+from zyst.replication.replica import follower_of
 from zyst.scripting.engine import engine_of
 from zyst.security import aclfile, tls
 from zyst.security.acl import Acl, AclError
@@ -165,6 +168,9 @@ class Server:
         self.primary = primary_of(self.ctx)
         self.primary.on_active = self._replication_active
         self.primary.request_flush = self.propagation.request_flush
+        self.follower = follower_of(self.ctx)
+        self.follower.on_change = self._on_role_change
+        config.on_change("replica-serve-stale-data", lambda name: self._on_role_change())
         # Writes are refused while the AOF or the RDB snapshot cannot be written; the RDB's
         # refusal wins, as in Redis. The AOF's is kept apart to combine them.
         self._aof_refusal: str | None = None
@@ -172,7 +178,12 @@ class Server:
         config.on_change("min-replicas-max-lag", lambda name: self._refresh_refusal())
         # (min-replicas-to-write refuses writes from the start, before any replica came.)
         self._refresh_refusal()
-        for name in ("save", "stop-writes-on-bgsave-error", "min-replicas-to-write"):
+        for name in (
+            "save",
+            "stop-writes-on-bgsave-error",
+            "min-replicas-to-write",
+            "replica-read-only",
+        ):
             config.on_change(name, lambda name: self._refresh_refusal())
         self.ctx.children.child_setup = self._in_child
         self.rewrite = AofRewrite(
@@ -219,8 +230,28 @@ class Server:
 
     def _replication_active(self, primary: Primary) -> None:
         """The first replica attached: the replication stream takes every change from now."""
-        self.propagation.replication = primary
+        self._route_replication()
+
+    def _route_replication(self) -> None:
+        """Our changes feed the replication stream while we have a history to feed and no
+        primary: a replica's stream is its primary's, passed on unchanged
+        (zyst.replication.replica), and its own clients' writes go to no replica."""
+        primary = self.primary
+        wanted = primary.backlog is not None and not self.follower.following
+        self.propagation.replication = primary if wanted else None
         self._follow_propagation()
+
+    def _on_role_change(self) -> None:
+        """REPLICAOF changed the role, or a replica's link went up or down."""
+        self._route_replication()
+        self._refresh_refusal()
+        # A replica expires nothing itself (keys past their deadline only look missing): its
+        # primary's DELs remove them, as in Redis. CLIENT PAUSE holds expiry the same way.
+        follower = self.follower
+        following = follower.following
+        self.ctx.keyspace.paused = following or pause_of(self.ctx).kind != PAUSE_OFF
+        serve = not following or follower.link_up or self.config.replica_serve_stale_data
+        stale.serve_stale(self.ctx, serve, follower.client)
 
     def _on_expired(self, db_index: int, key: bytes) -> None:
         self.ctx.propagate(db_index, [b"DEL", key])
@@ -364,7 +395,10 @@ class Server:
         saving.refusal = saving.current_refusal()
         misconf = saving.refusal or self._aof_refusal
         self.ctx.ping_refusal = misconf
-        self.ctx.write_refusal = misconf or self._replicas_refusal()
+        readonly = None
+        if self.follower.following and self.config.replica_read_only:
+            readonly = errors.READONLY_REPLICA
+        self.ctx.write_refusal = misconf or self._replicas_refusal() or readonly
 
     def _replicas_refusal(self) -> str | None:
         """NOREPLICAS while min-replicas-to-write asks for more good replicas (online, and
@@ -526,6 +560,9 @@ class Server:
         supervise.notify("STATUS=Ready to accept connections")
         supervise.notify("READY=1")
         self._cron_task = loop.create_task(self._cron())
+        if self.config.replicaof:
+            host, port = self.config.replicaof.rsplit(" ", 1)
+            self.follower.follow(host, int(port))
         if self.on_serving is not None:
             self.on_serving(self)
         await self._stopping.wait()
@@ -742,6 +779,8 @@ class Server:
                 self.saving.cron()
                 if self.primary.replicas or self.primary.backlog is not None:
                     self.primary.cron()
+                if self.follower.following:
+                    self.follower.cron()
                 if self.config.min_replicas_to_write:
                     # Good replicas come and go with their acknowledgements: a refusal of writes
                     # follows them (Redis's refreshGoodSlavesCount, run from its cron).
@@ -822,8 +861,6 @@ def log_ignored(config: Config) -> None:
             "Accepted and ignored (Redis settings Zyst does not implement): %s",
             ", ".join(config.ignored),
         )
-    if "replicaof" in config.ignored or "slaveof" in config.ignored:
-        log.warning("Zyst does not replicate: replicaof is ignored, this server is a primary.")
 
 
 def run(config: Config, on_serving: Callable[[Server], None] | None = None) -> int:

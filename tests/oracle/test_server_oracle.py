@@ -209,6 +209,8 @@ DECLARED = [
     "sync",
     "replconf",
     "role",
+    "replicaof",
+    "slaveof",
 ]
 
 

@@ -51,9 +51,9 @@ def test_ignored_directives_are_listed_once_in_the_order_first_given() -> None:
         "activerehashing",
         "repl-diskless-sync",
         "oom-score-adj-values",
-        "slaveof",
     ]
     assert config.port == 7000
+    assert config.replicaof == ""
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from zyst.commands import (  # noqa: F401  (imported for their declarations)
     sets,
     slowlog,
     sort,
+    stale,
     streamgroups,
     streams,
     strings,

@@ -37,6 +37,7 @@ from zyst.protocol.resp import (
     Verbatim,
     encode_error,
 )
+from zyst.replication.replica import MasterLink, follower_of, is_master_client
 from zyst.tracking import prefix_collision
 
 if TYPE_CHECKING:
@@ -206,7 +207,7 @@ def hello(client: Client, argv: list[bytes]) -> Reply:
             (b"proto", 3 if client.resp3 else 2),
             (b"id", client.id),
             (b"mode", b"standalone"),
-            (b"role", b"master"),
+            (b"role", b"replica" if follower_of(client.ctx).following else b"master"),
             (b"modules", registry.listings()),
         ]
     )
@@ -231,9 +232,11 @@ def subscription_counts(client: Client) -> tuple[int, int, int]:
 
 
 def _connection(client: Client) -> Any:
-    """The client's connection (the transport's protocol), or ``None``."""
+    """The client's connection (the transport's protocol), or ``None`` (also for the link to
+    our primary, whose protocol is no client connection)."""
     get_protocol = getattr(client.transport_info, "get_protocol", None)
-    return get_protocol() if get_protocol is not None else None
+    protocol = get_protocol() if get_protocol is not None else None
+    return None if isinstance(protocol, MasterLink) else protocol
 
 
 def via_unix_socket(client: Client) -> bool:
@@ -251,6 +254,8 @@ def _flags(client: Client, subscribed: bool) -> bytes:
     broken, B tracking in BCAST mode, d a watched key changed, c closing after the reply, A
     closing at once, U on the Unix socket, e no-evict."""
     flags = b"S" if is_attached_replica(client) else b""
+    if is_master_client(client):
+        flags = b"M"
     monitors = client.ctx.monitors
     if monitors and client in monitors:
         flags += b"O"
@@ -385,10 +390,13 @@ def _redirection(client: Client) -> int:
 
 
 def client_kind(client: Client) -> bytes:
-    """Redis's client type: ``replica`` for a replica attached (SYNC or PSYNC), ``pubsub``
-    for a client with subscriptions, else ``normal``."""
+    """Redis's client type: ``replica`` for a replica attached (SYNC or PSYNC), ``master``
+    for the link to our primary, ``pubsub`` for a client with subscriptions, else
+    ``normal``."""
     if is_attached_replica(client):
         return b"replica"
+    if is_master_client(client):
+        return b"master"
     return b"pubsub" if any(subscription_counts(client)) else b"normal"
 
 

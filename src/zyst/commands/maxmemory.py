@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.commands import modes
-from zyst.commands.table import ON_REJECT, Command, Reply, call, note_refused, resolve
+from zyst.commands.table import Command, Reply, call, resolve
 from zyst.eviction import FAIL, evictor_of
 from zyst.memory import ARG_OVERHEAD, READ_EVERY
-from zyst.protocol.resp import ErrorReply
 from zyst.scripting.engine import engine_of, script_flags
 from zyst.scripting.flags import ALLOW_OOM, COMPAT, NO_WRITES
 
@@ -109,7 +108,7 @@ def _call_capped(client: Client, argv: list[bytes]) -> Reply:
         oom = due and evictor.perform(checked=True) == FAIL
         evictor.pre_command_oom = oom
         if oom and (denyoom or (client.mode & modes.MULTI and found.name not in _MULTI_ALLOWED)):
-            return _reject(client, found, argv)
+            return modes.reject(client, found, argv, errors.OOM)
         if found.write:
             meter.wrote = True
     mode = client.mode & ~modes.CAPPED
@@ -118,20 +117,6 @@ def _call_capped(client: Client, argv: list[bytes]) -> Reply:
         return call(client, argv) if not mode else modes.call_in_mode(client, argv)
     finally:
         client.mode |= ctx.client_mode & modes.CAPPED
-
-
-def _reject(client: Client, cmd: Command, argv: list[bytes]) -> Reply:
-    """Refuse ``cmd`` with OOM before it runs (Redis's ``rejectCommand``)."""
-    ctx = client.ctx
-    ctx.stats.rejected_calls += 1
-    cmd.rejected_calls += 1
-    note_refused(client, argv)
-    if client.mode & modes.MULTI:
-        client.multi_error = True
-    answer = ON_REJECT.get(argv[0].lower())
-    if answer is not None:
-        return answer(client, errors.OOM)
-    return ErrorReply(errors.OOM)
 
 
 modes.route(modes.CAPPED, -15, _call_capped)

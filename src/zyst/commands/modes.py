@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from zyst.commands.table import Reply, call
+from zyst.commands.table import Command, Reply, call, rejected
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -44,6 +44,9 @@ GUARDED: Final = 256
 # Every client while maxmemory is set (zyst.commands.maxmemory): eviction before each command,
 # and OOM for the commands that could add memory.
 CAPPED: Final = 512
+# Every client of a replica whose link to its primary is down while replica-serve-stale-data
+# is no (zyst.commands.stale): only the commands flagged ``stale`` run.
+STALE: Final = 1024
 
 _ROUTES: list[tuple[int, int, Route]] = []  # (priority, bit, route), sorted
 
@@ -61,3 +64,13 @@ def call_in_mode(client: Client, argv: list[bytes]) -> Reply:
         if mode & bit:
             return handler(client, argv)
     return call(client, argv)
+
+
+def reject(client: Client, cmd: Command, argv: list[bytes], message: str) -> Reply:
+    """Refuse ``cmd`` with ``message`` before it runs (Redis's ``rejectCommand``: OOM,
+    MASTERDOWN): counted as rejected, and inside MULTI the transaction then fails at EXEC."""
+    client.ctx.stats.rejected_calls += 1
+    cmd.rejected_calls += 1
+    if client.mode & MULTI:
+        client.multi_error = True
+    return rejected(client, argv, message)

@@ -123,15 +123,22 @@ class Pause:
             self._freeze()
 
     def _freeze(self) -> None:
-        self.ctx.keyspace.paused = self.kind != OFF
+        self.ctx.keyspace.paused = self.kind != OFF or _replicating(self.ctx)
 
     def _end(self) -> None:
         ctx = self.ctx
         ctx.client_mode &= ~modes.PAUSED
         for client in ctx.clients.values():
             client.mode &= ~modes.PAUSED
-        ctx.keyspace.paused = False
+        # (A replica keeps its keys past their deadline: its primary's DELs remove them.)
+        ctx.keyspace.paused = _replicating(ctx)
         ctx.blocking.release_postponed()
+
+
+def _replicating(ctx: ServerContext) -> bool:
+    from zyst.replication.replica import follower_of
+
+    return follower_of(ctx).following
 
 
 def pause_of(ctx: ServerContext) -> Pause:

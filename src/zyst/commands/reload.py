@@ -27,7 +27,7 @@ from zyst.errors import CommandError
 from zyst.keyspace import Keyspace
 from zyst.persistence.rdb import RdbError
 from zyst.persistence.rdbfile import load_rdb
-from zyst.persistence.saving import saving_of
+from zyst.persistence.saving import empty_dataset, saving_of
 from zyst.protocol.resp import OK, ErrorReply
 from zyst.scripting.engine import engine_of
 
@@ -55,26 +55,13 @@ def debug_reload(client: Client, options: list[bytes]) -> Reply:
         if noflush:
             _load_beside(client, merge)
         else:
-            _empty(client)
+            empty_dataset(client.ctx)
             saving.load()
     except (RdbError, OSError, CommandError) as exc:
         log.warning("DEBUG RELOAD: loading %s failed: %s", saving.path, exc)
         return ErrorReply(errors.DEBUG_RELOAD_FAILED)
     log.warning("DB reloaded by DEBUG RELOAD")
     return OK
-
-
-def _empty(client: Client) -> None:
-    """Every key and function library gone, as Redis's ``emptyData`` before a load."""
-    ctx = client.ctx
-    keyspace = ctx.keyspace
-    signal = ctx.signal
-    if signal.listening:
-        for db in keyspace.dbs:
-            signal.database_replaced(db, None)
-        signal.flushed()
-    keyspace.flushall()
-    engine_of(ctx).functions.flush()
 
 
 def _load_beside(client: Client, merge: bool) -> None:

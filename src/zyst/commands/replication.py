@@ -1,5 +1,6 @@
-"""The primary's half of replication's commands: SYNC, PSYNC and REPLCONF (what a replica sends
-its primary), ROLE and WAIT (:mod:`zyst.replication.primary` holds the state).
+"""Replication's commands: SYNC, PSYNC and REPLCONF (what a replica sends its primary), ROLE,
+WAIT, and REPLICAOF/SLAVEOF (:mod:`zyst.replication.primary` and
+:mod:`zyst.replication.replica` hold the state).
 
 A client that sends SYNC or PSYNC becomes a replica: it gets no reply to its later REPLCONF
 ACKs, its output is the replication stream (pushed through :attr:`zyst.client.Client.push`),
@@ -18,8 +19,9 @@ from zyst.commands.introspection import NO_COMPLEXITY
 from zyst.commands.table import Reply, command
 from zyst.errors import CommandError
 from zyst.numbers import strict_int
-from zyst.protocol.resp import NO_REPLY, OK
+from zyst.protocol.resp import NO_REPLY, OK, ErrorReply, Status
 from zyst.replication.primary import Replica, primary_of
+from zyst.replication.replica import follower_of, is_master_client
 
 log = logging.getLogger("zyst")
 
@@ -56,6 +58,9 @@ def psync(client: Client, argv: list[bytes]) -> Reply:
 
     Continue the stream from ``offset`` (``+CONTINUE``) when the backlog holds it, else start a
     full resynchronisation (``+FULLRESYNC <replid> <offset>``, the snapshot, the stream)."""
+    refusal = _sync_refusal(client)
+    if refusal is not None:
+        return refusal
     primary = primary_of(client.ctx)
     replica = _replica_of(client)
     if replica.attached:
@@ -75,6 +80,15 @@ def psync(client: Client, argv: list[bytes]) -> Reply:
     return NO_REPLY
 
 
+def _sync_refusal(client: Client) -> Reply | None:
+    """A replica serves replicas of its own only while its link to its primary is up: until
+    then it has no history to give (Redis's ``-NOMASTERLINK``)."""
+    follower = follower_of(client.ctx)
+    if follower.following and not follower.link_up:
+        return ErrorReply(errors.NOMASTERLINK)
+    return None
+
+
 @command(
     "sync",
     arity=1,
@@ -87,6 +101,9 @@ def sync(client: Client, argv: list[bytes]) -> Reply:
     """SYNC
 
     The pre-PSYNC full resynchronisation: the snapshot, then the stream."""
+    refusal = _sync_refusal(client)
+    if refusal is not None:
+        return refusal
     primary = primary_of(client.ctx)
     replica = _replica_of(client)
     if replica.attached:
@@ -139,7 +156,10 @@ def replconf(client: Client, argv: list[bytes]) -> Reply:
                 blocking.serve_acks()
             return NO_REPLY
         elif option == b"getack":
-            return NO_REPLY  # only a replica answers it, with an ACK
+            # Our primary asks for our offset (the stream's GETACK itself not counted yet).
+            if is_master_client(client):
+                follower_of(client.ctx).send_ack()
+            return NO_REPLY
         else:
             raise CommandError(
                 "ERR Unrecognized REPLCONF option: " + option.decode("latin-1", "replace")
@@ -160,8 +180,75 @@ def replconf(client: Client, argv: list[bytes]) -> Reply:
 def role(client: Client, argv: list[bytes]) -> Reply:
     """ROLE
 
-    ``[master, offset, [[ip, port, offset], ...]]`` for a primary."""
+    ``[master, offset, [[ip, port, offset], ...]]`` for a primary, ``[slave, host, port,
+    state, offset]`` for a replica."""
+    follower = follower_of(client.ctx)
+    if follower.following:
+        return follower.role()
     return primary_of(client.ctx).role()
+
+
+def _replicaof(client: Client, argv: list[bytes]) -> Reply:
+    """REPLICAOF host port | REPLICAOF NO ONE"""
+    follower = follower_of(client.ctx)
+    host, port_arg = argv[1], argv[2]
+    if host.lower() == b"no" and port_arg.lower() == b"one":
+        if follower.following:
+            follower.unfollow()
+            log.info("MASTER MODE enabled (user request from '%s')", client.addr)
+        return OK
+    if client.replica is not None and client.replica.attached:
+        raise CommandError(errors.REPLICAOF_BY_REPLICA)
+    port = strict_int(port_arg)
+    if port is None or not 0 <= port <= 65535:
+        raise CommandError("ERR " + errors.BAD_MASTER_PORT)
+    name = host.decode("latin-1")
+    if follower.following and follower.host.lower() == name.lower() and follower.port == port:
+        log.info(
+            "REPLICAOF would result into synchronization with the master we are already "
+            "connected with. No operation performed."
+        )
+        return Status(b"OK Already connected to specified master")
+    follower.follow(name, port)
+    log.info("REPLICAOF %s:%d enabled (user request from '%s')", name, port, client.addr)
+    return OK
+
+
+_REPLICAOF_FLAGS = ("admin", "noscript", "stale", "no_async_loading")
+
+
+@command(
+    "replicaof",
+    arity=3,
+    flags=_REPLICAOF_FLAGS,
+    group="server",
+    summary="Make the server a replica of another instance, or promote it as master.",
+    since="5.0.0",
+    syntax="host port",
+    complexity="O(1)",
+)
+def replicaof(client: Client, argv: list[bytes]) -> Reply:
+    """REPLICAOF host port | REPLICAOF NO ONE
+
+    Follow the primary at ``host``:``port`` (its data replaces ours at the first sync), or
+    stop following one and become a primary."""
+    return _replicaof(client, argv)
+
+
+@command(
+    "slaveof",
+    arity=3,
+    flags=_REPLICAOF_FLAGS,
+    group="server",
+    summary="Make the server a replica of another instance, or promote it as master.",
+    syntax="host port",
+    complexity="O(1)",
+)
+def slaveof(client: Client, argv: list[bytes]) -> Reply:
+    """SLAVEOF host port | SLAVEOF NO ONE
+
+    REPLICAOF's older name."""
+    return _replicaof(client, argv)
 
 
 @command(

@@ -38,6 +38,7 @@ from zyst.persistence.saving import saving_of
 from zyst.protocol import resp
 from zyst.protocol.resp import OK, ErrorReply, Map, Verbatim
 from zyst.replication.primary import primary_of
+from zyst.replication.replica import follower_of
 from zyst.security.acl import describe_line
 
 if TYPE_CHECKING:
@@ -431,7 +432,11 @@ def _stats(ctx: ServerContext) -> Fields:
 
 
 def _replication(ctx: ServerContext) -> Fields:
-    return primary_of(ctx).info_fields()
+    follower = follower_of(ctx)
+    role: Fields = [("role", "slave" if follower.following else "master")]
+    if follower.following:
+        role += follower.info_fields()
+    return role + primary_of(ctx).info_fields()
 
 
 def _cpu(ctx: ServerContext) -> Fields:

@@ -405,7 +405,7 @@ def call(client: Client, argv: list[bytes]) -> Reply:
             return _drop_http_client(client)
         if type(found) is str:
             client.ctx.stats.rejected_calls += 1
-            return _rejected(client, argv, found)
+            return rejected(client, argv, found)
         assert isinstance(found, Command)
         return _run(client, found, argv)
     handler, arity, write, cmd = entry
@@ -413,7 +413,7 @@ def call(client: Client, argv: list[bytes]) -> Reply:
     if size != arity and (arity > 0 or size < -arity):
         client.ctx.stats.rejected_calls += 1
         cmd.rejected_calls += 1
-        return _rejected(client, argv, errors.wrong_arity(cmd.name))
+        return rejected(client, argv, errors.wrong_arity(cmd.name))
     client.last_command = cmd.wire_name
     if cmd.timed:
         return _timed(client, cmd, argv)
@@ -632,7 +632,7 @@ def note_refused(client: Client, argv: list[bytes]) -> None:
     client.last_command = cmd.wire_name if cmd is not None else b"NULL"
 
 
-def _rejected(client: Client, argv: list[bytes], message: str) -> Reply:
+def rejected(client: Client, argv: list[bytes], message: str) -> Reply:
     """The reply to ``argv`` refused with ``message`` before it ran (unknown subcommand,
     wrong arity)."""
     note_refused(client, argv)

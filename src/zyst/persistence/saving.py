@@ -330,6 +330,22 @@ def library_loader(ctx: ServerContext) -> Callable[[bytes], None]:
     return on_library
 
 
+def empty_dataset(ctx: ServerContext) -> None:
+    """Every key and function library gone, before a snapshot is loaded in place of the
+    dataset (Redis's ``emptyData``: DEBUG RELOAD, a replica's full sync). WATCH and client
+    tracking see the keys go, as with FLUSHALL."""
+    from zyst.scripting.engine import engine_of
+
+    keyspace = ctx.keyspace
+    signal = ctx.signal
+    if signal.listening:
+        for db in keyspace.dbs:
+            signal.database_replaced(db, None)
+        signal.flushed()
+    keyspace.flushall()
+    engine_of(ctx).functions.flush()
+
+
 def saving_of(ctx: ServerContext) -> Saving:
     """The snapshot state of the server ``ctx``."""
     return state_of(ctx, Saving, Saving)

@@ -170,6 +170,60 @@ class Primary:
                 self.remove(replica)
                 _close(replica.client)
 
+    def feed_stream(self, data: bytes) -> None:
+        """As a replica: ``data``, commands of our primary's stream just applied, join the
+        history unchanged (offset, backlog, our own replicas) at once."""
+        self._pending += data
+        self.flush()
+
+    # -- the history as the role changes (zyst.replication.replica) --------------------------
+    def become_replica(self) -> None:
+        """A primary turns replica: its next PSYNC asks to continue its own history (Redis's
+        ``replicationCacheMasterUsingMyself``)."""
+        self.flush()
+        self._selected = -1
+
+    def adopt(self, replid: str, offset: int) -> None:
+        """A full sync from our primary ended: its history, from ``offset`` on, is ours."""
+        self._pending.clear()
+        self.replid = replid
+        self.replid2 = "0" * 40
+        self.second_offset = -1
+        self._flushed = offset
+        self._selected = -1
+        self.backlog = Backlog(self.ctx.config.repl_backlog_size, offset)
+
+    def continue_as(self, replid: str) -> None:
+        """Our primary continues our history under ``replid`` (``+CONTINUE``): a new ID keeps
+        the old one as ``replid2`` up to here, and our replicas must learn it (they are
+        dropped, to continue with us at once)."""
+        self.flush()
+        if replid != self.replid:
+            self._shift(replid)
+            self.drop_replicas()
+        if self.backlog is None:
+            self.backlog = Backlog(self.ctx.config.repl_backlog_size, self.offset)
+
+    def promote(self) -> None:
+        """``REPLICAOF NO ONE``: a new history that continues this one (``replid2``), so
+        replicas of the old primary can continue with us; ours reconnect to learn the ID."""
+        self.flush()
+        self._shift(new_replid())
+        self.drop_replicas()
+        self._selected = -1
+        self._alone_since = time.monotonic()
+
+    def _shift(self, replid: str) -> None:
+        self.replid2 = self.replid
+        self.second_offset = self.offset + 1
+        self.replid = replid
+
+    def drop_replicas(self) -> None:
+        """Disconnect every replica (each will sync again)."""
+        for replica in list(self.replicas):
+            self.remove(replica)
+            _close(replica.client)
+
     # -- attaching replicas ------------------------------------------------------------------
     def _ensure_backlog(self) -> Backlog:
         backlog = self.backlog
@@ -351,11 +405,14 @@ class Primary:
 
     # -- what INFO and ROLE show -------------------------------------------------------------
     def info_fields(self) -> list[tuple[str, object]]:
-        """INFO replication's fields, as Redis 7.0 lists them for a primary."""
-        fields: list[tuple[str, object]] = [
-            ("role", "master"),
-            ("connected_slaves", len(self.replicas)),
-        ]
+        """INFO replication's fields after the role's own (``role`` and, for a replica, its
+        link's), as Redis 7.0 lists them."""
+        fields: list[tuple[str, object]] = [("connected_slaves", len(self.replicas))]
+        config = self.ctx.config
+        if config.min_replicas_to_write and config.min_replicas_max_lag:
+            fields.append(
+                ("min_slaves_good_slaves", self.good_replicas(config.min_replicas_max_lag))
+            )
         now = time.monotonic()
         for index, replica in enumerate(self.replicas):
             state = "online" if replica.state == ONLINE else "wait_bgsave"

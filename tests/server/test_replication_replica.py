@@ -1,0 +1,308 @@
+"""Zyst as a replica: of a real redis-server primary and of a Zyst primary (also in a chain),
+under write load, with the link cut and resumed, restarted, its primary's keys expiring, promoted
+with REPLICAOF NO ONE; and what its INFO replication, ROLE and CLIENT LIST show compared with
+a redis-server replica in the same topology."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import ServerProcess, free_port, redis_process, wait_until, zyst_process
+from tests.server.test_replication_primary import (
+    _caught_up,
+    _fill,
+    _info,
+    _linked,
+    _same_data,
+    _stopped,
+)
+
+_QUIET = ("--appendonly", "no", "--save", "")
+
+
+def _zyst_replica(workdir: Path, primary: ServerProcess, *extra: str) -> ServerProcess:
+    return zyst_process(workdir, *_QUIET, "--replicaof", "127.0.0.1", str(primary.port), *extra)
+
+
+def _load(port: int, requests: int = 20000) -> None:
+    """redis-benchmark's writes at pipeline 8, keys from a range of 2,000."""
+    subprocess.run(
+        [
+            "redis-benchmark", "-p", str(port), "-q", "-r", "2000", "-n", str(requests),
+            "-P", "8", "-t", "set,incr,lpush,rpop,sadd,hset,zadd,lpop,spop",
+        ],
+        capture_output=True, check=True,
+    )  # fmt: skip
+
+
+@contextmanager
+def _redis_primary(tmp_path: Path, *extra: str) -> Iterator[tuple[ServerProcess, redis.Redis]]:
+    with redis_process(tmp_path / "redis-primary", *extra) as proc:
+        yield proc, redis.Redis(port=proc.port)
+
+
+def test_a_zyst_replica_copies_a_redis_primary_under_load(tmp_path: Path) -> None:
+    with _redis_primary(tmp_path) as (primary_proc, primary):
+        _fill(primary)
+        redis.Redis(port=primary_proc.port, db=3).set("db3", "yes")
+        with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _linked(replica), "the full sync")
+            redis.Redis(port=primary_proc.port, db=3).set("db3-later", "yes")
+            _load(primary_proc.port)
+            primary.expire("s", 1000)
+            # A transaction arrives as MULTI ... EXEC and is applied whole.
+            pipe = primary.pipeline(transaction=True)
+            pipe.incr("tx").incr("tx").rpush("txl", "a", "b")
+            pipe.execute()
+            wait_until(lambda: _caught_up(primary, replica), "the replica to catch up")
+            _same_data(primary, replica, (0, 3))
+            info = _info(primary)
+            assert info["connected_slaves"] == 1
+            assert info["slave0"]["state"] == "online"
+            assert info["slave0"]["port"] == replica_proc.port
+            assert _info(primary, "stats")["sync_full"] == 1
+            # Our ACKs reach the primary: its view of our offset catches up with its own.
+            wait_until(
+                lambda: _info(primary)["slave0"]["offset"] == _info(primary)["master_repl_offset"],
+                "the replica's acknowledgement",
+            )
+            masters = replica.client_list(_type="master")
+            assert len(masters) == 1 and masters[0]["flags"] == "M"
+            assert masters[0]["addr"] == f"127.0.0.1:{primary_proc.port}"
+            role = replica.execute_command("ROLE")
+            offset = _info(replica)["slave_repl_offset"]
+            assert role == [b"slave", b"127.0.0.1", primary_proc.port, b"connected", offset]
+
+
+def test_writes_to_a_replica_get_redis_errors(tmp_path: Path) -> None:
+    """READONLY for its clients' writes as redis-server's replica answers; with
+    replica-read-only no they are applied here (and go nowhere)."""
+    with _redis_primary(tmp_path) as (primary_proc, primary):
+        primary.set("k", "v")
+        other = redis_process(tmp_path / "redis-replica")
+        other.argv += ["--replicaof", "127.0.0.1", str(primary_proc.port)]
+        with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+            ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)
+            for replica in (ours, theirs):
+                wait_until(lambda: _linked(replica), "the full sync")  # noqa: B023
+            for command in (("SET", "k", "w"), ("INCR", "n"), ("DEL", "k")):
+                errors = []
+                for replica in (ours, theirs):
+                    with pytest.raises(redis.ResponseError) as caught:
+                        replica.execute_command(*command)
+                    errors.append(str(caught.value))
+                assert errors[0] == errors[1]
+            # Reads and read-only scripts are served.
+            assert ours.get("k") == theirs.get("k") == b"v"
+            ours.config_set("replica-read-only", "no")
+            assert ours.set("local", "1") is True
+            assert ours.get("local") == b"1"
+            assert primary.exists("local") == 0
+
+
+def test_a_replica_hides_expired_keys_but_waits_for_its_primary_to_delete_them(
+    tmp_path: Path,
+) -> None:
+    """The primary's active expiry is off, so only its lazy expiry (a read) sends the DEL:
+    until then the replica holds the key past its deadline, and its reads miss it."""
+    with _redis_primary(tmp_path, "--enable-debug-command", "yes") as (primary_proc, primary):
+        primary.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        primary.set("stays", "1")
+        with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _linked(replica), "the full sync")
+            primary.set("brief", "1", px=200)
+            wait_until(lambda: _caught_up(primary, replica), "the SET")
+            wait_until(lambda: replica.exists("brief") == 0, "the key to look expired")
+            assert replica.get("brief") is None
+            assert replica.ttl("brief") == -2
+            assert replica.dbsize() == 2  # still held: only the primary's DEL removes it
+            assert primary.get("brief") is None  # the primary's lazy expiry: its DEL
+            wait_until(lambda: replica.dbsize() == 1, "the primary's DEL")
+            assert replica.get("stays") == b"1"
+
+
+def test_a_cut_link_resumes_and_a_restarted_replica_syncs_in_full(tmp_path: Path) -> None:
+    with _redis_primary(tmp_path) as (primary_proc, primary):
+        primary.set("before", "1")
+        with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _linked(replica), "the full sync")
+            with _stopped(replica_proc):
+                primary.client_kill_filter(_type="replica")
+                for n in range(100):
+                    primary.set(f"gap{n}", "x" * 1000)
+            wait_until(lambda: _caught_up(primary, replica), "the replica to resume")
+            _same_data(primary, replica, (0,))
+            stats = _info(primary, "stats")
+            assert (stats["sync_full"], stats["sync_partial_ok"]) == (1, 1)
+            # The replica closes the link itself (CLIENT KILL TYPE master): it resumes too.
+            assert replica.client_kill_filter(_type="master") == 1
+            primary.set("after-kill", "1")
+            wait_until(lambda: _caught_up(primary, replica), "the replica to resume")
+            assert replica.get("after-kill") == b"1"
+            assert _info(primary, "stats")["sync_partial_ok"] == 2
+        primary.set("while-down", "1")
+        with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _caught_up(primary, replica), "the full sync after a restart")
+            _same_data(primary, replica, (0,))
+            assert _info(primary, "stats")["sync_full"] == 2
+
+
+def test_zyst_replicates_zyst_in_a_chain_and_a_promoted_replica_continues_the_history(
+    tmp_path: Path,
+) -> None:
+    """A → B → C, all Zyst, under load: the same data on all three, WAIT counts B. Then B is
+    promoted (REPLICAOF NO ONE): C continues with B from the backlog (PSYNC2: no full sync),
+    and A, made a replica of B, continues too."""
+    with zyst_process(tmp_path / "a", *_QUIET) as a_proc:
+        a = redis.Redis(port=a_proc.port)
+        _fill(a)
+        redis.Redis(port=a_proc.port, db=3).set("db3", "yes")
+        with _zyst_replica(tmp_path / "b", a_proc) as b_proc:
+            b = redis.Redis(port=b_proc.port)
+            wait_until(lambda: _linked(b), "B's full sync")
+            with _zyst_replica(tmp_path / "c", b_proc) as c_proc:
+                c = redis.Redis(port=c_proc.port)
+                wait_until(lambda: _linked(c), "C's full sync")
+                _load(a_proc.port)
+                a.set("acked", "1")
+                assert a.wait(1, 60_000) == 1  # (a bound for a broken WAIT, not a timing)
+                wait_until(lambda: _caught_up(a, b) and _caught_up(a, c), "B and C")
+                _same_data(a, b, (0, 3))
+                _same_data(a, c, (0, 3))
+                # One history along the chain: the same ID and offsets.
+                ids = {_info(server)["master_replid"] for server in (a, b, c)}
+                assert len(ids) == 1
+                # Promotion.
+                assert b.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
+                info_b = _info(b)
+                assert info_b["role"] == "master"
+                assert info_b["master_replid2"] == ids.pop()
+                assert info_b["second_repl_offset"] == info_b["master_repl_offset"] + 1
+                b.set("on-b", "1")
+                wait_until(lambda: c.get("on-b") == b"1", "C to follow B's own writes")
+                a.execute_command("REPLICAOF", "127.0.0.1", b_proc.port)
+                wait_until(lambda: _caught_up(b, a), "A to follow B")
+                assert a.get("on-b") == b"1"
+                stats = _info(b, "stats")
+                # C reconnected after the new ID, A came from the same history: no full sync.
+                assert stats["sync_full"] == 1, stats
+                assert stats["sync_partial_ok"] == 2, stats
+                _same_data(b, a, (0, 3))
+                _same_data(b, c, (0, 3))
+
+
+def _field_names(client: redis.Redis) -> list[str]:
+    return [name if not name.startswith("slave") else "slaveN" for name in _info(client)]
+
+
+def test_replica_fields_and_role_have_redis_shape(tmp_path: Path) -> None:
+    """A Zyst replica and a redis-server replica of the same primary: the same INFO
+    replication field names in the same order and the same ROLE, linked and with the link
+    down (a primary that is not there)."""
+    with _redis_primary(tmp_path) as (primary_proc, primary):
+        primary.set("k", "v")
+        other = redis_process(tmp_path / "redis-replica")
+        other.argv += ["--replicaof", "127.0.0.1", str(primary_proc.port)]
+        with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+            ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)
+            for replica in (ours, theirs):
+                wait_until(lambda: _caught_up(primary, replica), "the replica")  # noqa: B023
+            assert _field_names(ours) == _field_names(theirs)
+            role_ours = ours.execute_command("ROLE")
+            role_theirs = theirs.execute_command("ROLE")
+            assert role_ours[:4] == role_theirs[:4]
+            assert ours.execute_command("HELLO", "3")[b"role"] == b"replica"
+            nowhere = free_port()
+            for replica in (ours, theirs):
+                assert replica.execute_command("REPLICAOF", "127.0.0.1", nowhere) == b"OK"
+                wait_until(
+                    lambda: _info(replica)["master_link_status"] == "down",  # noqa: B023
+                    "the link to go down",
+                )
+            assert _field_names(ours) == _field_names(theirs)
+            assert ours.execute_command("ROLE")[:3] == theirs.execute_command("ROLE")[:3]
+            again = [
+                replica.execute_command("REPLICAOF", "127.0.0.1", nowhere)
+                for replica in (ours, theirs)
+            ]
+            assert again[0] == again[1] == b"OK Already connected to specified master"
+            for replica in (ours, theirs):
+                assert replica.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
+            assert _field_names(ours) == _field_names(theirs)
+            for args in (("127.0.0.1", "70000"), ("127.0.0.1", "x"), ("127.0.0.1", "-1")):
+                errors = []
+                for replica in (ours, theirs):
+                    with pytest.raises(redis.ResponseError) as caught:
+                        replica.execute_command("REPLICAOF", *args)
+                    errors.append(str(caught.value))
+                assert errors[0] == errors[1]
+
+
+def test_a_replica_authenticates_with_masterauth_and_masteruser(tmp_path: Path) -> None:
+    with _redis_primary(tmp_path, "--requirepass", "sesame") as (primary_proc, _):
+        primary = redis.Redis(port=primary_proc.port, password="sesame")
+        primary.acl_setuser(
+            "repl", enabled=True, passwords=["+pw"], commands=["+@all"], keys=["*"], channels=["*"]
+        )
+        primary.set("k", "v")
+        with _zyst_replica(tmp_path / "zyst", primary_proc, "--masterauth", "sesame") as proc:
+            replica = redis.Redis(port=proc.port)
+            wait_until(lambda: _caught_up(primary, replica), "the sync with AUTH")
+            assert replica.get("k") == b"v"
+            # masteruser: AUTH with a user name; CONFIG SET takes effect at the next link.
+            replica.config_set("masteruser", "repl")
+            replica.config_set("masterauth", "pw")
+            assert replica.client_kill_filter(_type="master") == 1
+            primary.set("k2", "v2")
+            wait_until(lambda: _caught_up(primary, replica), "the sync as user repl")
+            users = [c["user"] for c in primary.client_list(_type="replica")]
+            assert users == ["repl"]
+
+
+def test_a_replica_without_its_primary_refuses_stale_reads_when_told_to(tmp_path: Path) -> None:
+    """replica-serve-stale-data no: while the link is down only the commands flagged stale
+    run, the others get MASTERDOWN (inside MULTI the transaction fails), as on redis-server;
+    with the link up everything runs again."""
+    with _redis_primary(tmp_path) as (primary_proc, primary):
+        primary.set("k", "v")
+        other = redis_process(tmp_path / "redis-replica", "--replica-serve-stale-data", "no")
+        with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+            ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)
+            ours.config_set("replica-serve-stale-data", "no")
+            nowhere = free_port()
+            for replica in (ours, theirs):
+                replica.execute_command("REPLICAOF", "127.0.0.1", nowhere)
+                wait_until(
+                    lambda: _info(replica)["master_link_status"] == "down",  # noqa: B023
+                    "the link to go down",
+                )
+            for command in (("GET", "k"), ("PING",), ("DBSIZE",), ("EXEC",)):
+                errors = []
+                for replica in (ours, theirs):
+                    with pytest.raises(redis.ResponseError) as caught:
+                        replica.execute_command(*command)
+                    errors.append(str(caught.value))
+                assert errors[0] == errors[1], command
+            assert "MASTERDOWN" in errors[0] or "EXEC without MULTI" in errors[0]
+            outcomes = []
+            for replica in (ours, theirs):
+                pipe = replica.pipeline(transaction=True)
+                pipe.execute_command("INFO", "server").get("k")
+                with pytest.raises(redis.ResponseError) as caught:
+                    pipe.execute()
+                outcomes.append(str(caught.value))
+            assert outcomes[0] == outcomes[1]
+            assert ours.info("replication")["role"] == "slave"  # INFO is flagged stale
+            assert ours.execute_command("REPLICAOF", "127.0.0.1", primary_proc.port) == b"OK"
+            wait_until(lambda: _caught_up(primary, ours), "the link")
+            assert ours.get("k") == b"v"
