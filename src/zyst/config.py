@@ -907,6 +907,20 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "SECONDS",
         "a good replica acknowledged within this many seconds (0: the check is off)",
     ),
+    _bool_setting("repl-diskless-sync", "full syncs stream the snapshot, with no file"),
+    _int_setting(
+        "repl-diskless-sync-delay",
+        0,
+        INT_MAX,
+        "seconds a diskless sync waits for more replicas to share it",
+        hint="SECONDS",
+    ),
+    _int_setting(
+        "repl-diskless-sync-max-replicas",
+        0,
+        INT_MAX,
+        "a diskless sync starts at once when this many replicas wait (0: no limit)",
+    ),
     # Replication, as a replica (zyst.replication.replica). replicaof follows REPLICAOF, so
     # that CONFIG REWRITE writes the primary this server follows now (as Redis does).
     *(
@@ -1120,6 +1134,9 @@ class Config:
     repl_timeout: int = 60
     min_replicas_to_write: int = 0
     min_replicas_max_lag: int = 10
+    repl_diskless_sync: bool = True
+    repl_diskless_sync_delay: int = 5
+    repl_diskless_sync_max_replicas: int = 0
     replicaof: str = ""
     masterauth: str = ""
     masteruser: str = ""

@@ -122,10 +122,9 @@ _ROWS: tuple[tuple[tuple[str, ...], Parser], ...] = (
     # -- replication --
     (("replica-lazy-flush", "slave-lazy-flush"), _BOOL),
     (("replica-ignore-maxmemory", "slave-ignore-maxmemory"), _BOOL),
-    (("replica-ignore-disk-write-errors", "repl-diskless-sync"), _BOOL),
+    (("replica-ignore-disk-write-errors",), _BOOL),
     (("repl-disable-tcp-nodelay",), _BOOL),
     (("repl-diskless-load",), _enum("disabled", "on-empty-db", "swapdb")),
-    (("repl-diskless-sync-delay", "repl-diskless-sync-max-replicas"), _integer(0, INT_MAX)),
     # -- cluster --
     (("cluster-enabled", "cluster-require-full-coverage"), _BOOL),
     (("cluster-replica-no-failover", "cluster-slave-no-failover"), _BOOL),

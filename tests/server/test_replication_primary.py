@@ -55,10 +55,15 @@ def _stopped(server: ServerProcess) -> Iterator[None]:
         os.kill(server.proc.pid, signal.SIGCONT)
 
 
+# (A full sync starts at once rather than after Redis's 5 s wait for more replicas.)
+NO_SYNC_DELAY = ("--repl-diskless-sync-delay", "0")
+
+
 @contextmanager
 def _pair(tmp_path: Path, *primary_args: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """A Zyst primary and a redis-server replica of it (started once the primary has data)."""
-    with zyst_process(tmp_path / "zyst", "--appendonly", "no", "--save", "", *primary_args) as p:
+    quiet = ("--appendonly", "no", "--save", "", *NO_SYNC_DELAY)
+    with zyst_process(tmp_path / "zyst", *quiet, *primary_args) as p:
         replica = redis_process(tmp_path / "redis")
         replica.argv += ["--replicaof", "127.0.0.1", str(p.port)]
         yield p, replica
@@ -77,8 +82,10 @@ def _fill(client: redis.Redis) -> None:
     client.set("ttl", "v", ex=1000)
 
 
-def test_a_redis_replica_copies_a_zyst_primary_under_load(tmp_path: Path) -> None:
-    with _pair(tmp_path) as (zyst, replica_proc):
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_a_redis_replica_copies_a_zyst_primary_under_load(tmp_path: Path, diskless: str) -> None:
+    """The snapshot through a file (disk-based sync) or streamed from the child (diskless)."""
+    with _pair(tmp_path, "--repl-diskless-sync", diskless) as (zyst, replica_proc):
         primary = redis.Redis(port=zyst.port)
         _fill(primary)
         redis.Redis(port=zyst.port, db=3).set("db3", "yes")
@@ -205,7 +212,7 @@ def test_replication_fields_and_role_have_redis_shape(tmp_path: Path) -> None:
     """The same topology (a primary, one replica) with each kind of primary: the same INFO
     replication field names in the same order, the same ROLE shape."""
     with _pair(tmp_path) as (zyst, zyst_replica_proc):
-        redis_primary_proc = redis_process(tmp_path / "redis-primary")
+        redis_primary_proc = redis_process(tmp_path / "redis-primary", *NO_SYNC_DELAY)
         with redis_primary_proc:
             other = redis_process(tmp_path / "redis-replica2")
             other.argv += ["--replicaof", "127.0.0.1", str(redis_primary_proc.port)]

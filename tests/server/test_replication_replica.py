@@ -15,6 +15,7 @@ import redis
 
 from tests.conftest import ServerProcess, free_port, redis_process, wait_until, zyst_process
 from tests.server.test_replication_primary import (
+    NO_SYNC_DELAY,
     _caught_up,
     _fill,
     _info,
@@ -23,7 +24,7 @@ from tests.server.test_replication_primary import (
     _stopped,
 )
 
-_QUIET = ("--appendonly", "no", "--save", "")
+_QUIET = ("--appendonly", "no", "--save", "", *NO_SYNC_DELAY)
 
 
 def _zyst_replica(workdir: Path, primary: ServerProcess, *extra: str) -> ServerProcess:
@@ -43,12 +44,14 @@ def _load(port: int, requests: int = 20000) -> None:
 
 @contextmanager
 def _redis_primary(tmp_path: Path, *extra: str) -> Iterator[tuple[ServerProcess, redis.Redis]]:
-    with redis_process(tmp_path / "redis-primary", *extra) as proc:
+    with redis_process(tmp_path / "redis-primary", *NO_SYNC_DELAY, *extra) as proc:
         yield proc, redis.Redis(port=proc.port)
 
 
-def test_a_zyst_replica_copies_a_redis_primary_under_load(tmp_path: Path) -> None:
-    with _redis_primary(tmp_path) as (primary_proc, primary):
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_a_zyst_replica_copies_a_redis_primary_under_load(tmp_path: Path, diskless: str) -> None:
+    """The snapshot sized (``$<len>``, from Redis's file) or EOF-marked (streamed)."""
+    with _redis_primary(tmp_path, "--repl-diskless-sync", diskless) as (primary_proc, primary):
         _fill(primary)
         redis.Redis(port=primary_proc.port, db=3).set("db3", "yes")
         with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
@@ -86,7 +89,7 @@ def test_writes_to_a_replica_get_redis_errors(tmp_path: Path) -> None:
     replica-read-only no they are applied here (and go nowhere)."""
     with _redis_primary(tmp_path) as (primary_proc, primary):
         primary.set("k", "v")
-        other = redis_process(tmp_path / "redis-replica")
+        other = redis_process(tmp_path / "redis-replica", *NO_SYNC_DELAY)
         other.argv += ["--replicaof", "127.0.0.1", str(primary_proc.port)]
         with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
             ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)
@@ -211,7 +214,7 @@ def test_replica_fields_and_role_have_redis_shape(tmp_path: Path) -> None:
     down (a primary that is not there)."""
     with _redis_primary(tmp_path) as (primary_proc, primary):
         primary.set("k", "v")
-        other = redis_process(tmp_path / "redis-replica")
+        other = redis_process(tmp_path / "redis-replica", *NO_SYNC_DELAY)
         other.argv += ["--replicaof", "127.0.0.1", str(primary_proc.port)]
         with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
             ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)

@@ -43,6 +43,7 @@ def _zyst_with_config(workdir: Path, *lines: str) -> ServerProcess:
                 f'dir "{workdir}"',
                 "appendonly yes",
                 "appendfsync always",
+                "repl-diskless-sync-delay 0",
                 'save ""',
                 *lines,
             ]

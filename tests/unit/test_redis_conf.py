@@ -44,12 +44,12 @@ def test_no_directive_is_both_a_setting_and_ignored() -> None:
 
 def test_ignored_directives_are_listed_once_in_the_order_first_given() -> None:
     config = load(
-        "activerehashing yes\nrepl-diskless-sync no\nport 7000\nactiverehashing no\n"
+        "activerehashing yes\nrepl-diskless-load disabled\nport 7000\nactiverehashing no\n"
         'oom-score-adj-values "0 200 800"\nslaveof no one\n'
     )
     assert config.ignored == [
         "activerehashing",
-        "repl-diskless-sync",
+        "repl-diskless-load",
         "oom-score-adj-values",
     ]
     assert config.port == 7000

@@ -12,8 +12,10 @@ A replica's life (``state``):
 
 - ``wait_bgsave``: it asked for a full copy; it waits for a snapshot child of its own to start
   (another child runs), then gets ``+FULLRESYNC <replid> <offset>``;
-- ``send_bulk``: the child writes the snapshot (``dir/dbfilename``, as Redis's disk-based sync
-  does); the stream from ``offset`` on is kept for the replica meanwhile;
+- ``send_bulk``: the child writes the snapshot: into ``dir/dbfilename``, sent once written
+  (Redis's disk-based sync), or into a pipe whose bytes are sent as they come, EOF-marked
+  (``repl-diskless-sync``: :mod:`zyst.replication.diskless`); the stream from ``offset`` on is
+  kept for the replica meanwhile;
 - ``online``: it was sent ``$<size>\\r\\n`` and the file's bytes, then what was kept, and now
   takes the stream as it is made. A partial resync (``+CONTINUE``) goes straight here.
 
@@ -35,6 +37,7 @@ from zyst.config import OUTPUT_REPLICA
 from zyst.perserver import state_of
 from zyst.protocol.resp import encode_command
 from zyst.replication.backlog import Backlog
+from zyst.replication.diskless import DisklessTransfer
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -69,6 +72,7 @@ class Replica:
         "psync",
         "start_offset",
         "state",
+        "wait_since",
     )
 
     def __init__(self, client: Client) -> None:
@@ -89,6 +93,8 @@ class Replica:
         self.attached = False
         self.ack_offset = 0
         self.ack_time = time.monotonic()
+        # Since when it waits for a snapshot (repl-diskless-sync-delay counts from the first).
+        self.wait_since = self.ack_time
 
     def send(self, data: bytes) -> None:
         self.client.push(data)
@@ -275,6 +281,7 @@ class Primary:
         self._ensure_backlog()
         self.sync_full += 1
         replica.state = WAIT_BGSAVE
+        replica.wait_since = time.monotonic()
         self._add(replica)
         self._start_bgsave()
 
@@ -293,15 +300,31 @@ class Primary:
 
     def _start_bgsave(self) -> None:
         """Start the snapshot the waiting replicas need, if none is being made for them and
-        no other child runs (else :meth:`cron` tries again)."""
+        no other child runs (else :meth:`cron` tries again). Diskless (``repl-diskless-sync``,
+        when every waiting replica takes the EOF-marked framing) it waits
+        ``repl-diskless-sync-delay`` seconds for more replicas to share it, unless
+        ``repl-diskless-sync-max-replicas`` of them already wait."""
         waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE]
         if not waiting or any(r.state == SEND_BULK for r in self.replicas):
             return
+        config = self.ctx.config
+        diskless = config.repl_diskless_sync and all(r.capa_eof for r in waiting)
+        if diskless:
+            waited = time.monotonic() - min(r.wait_since for r in waiting)
+            most = config.repl_diskless_sync_max_replicas
+            if waited < config.repl_diskless_sync_delay and not (most and len(waiting) >= most):
+                return
         from zyst.persistence.saving import saving_of
 
         saving = saving_of(self.ctx)
         self.flush()
-        if not saving.background():
+        opening = b""
+        if diskless:
+            transfer = DisklessTransfer(self.ctx, waiting, self._diskless_done)
+            if not transfer.start():
+                return
+            opening = transfer.opening()
+        elif not saving.background():
             return
         # The snapshot is the dataset now: each waiting replica's stream starts here.
         self._selected = -1
@@ -312,9 +335,35 @@ class Primary:
             replica.start_offset = start
             replica.kept = []
             replica.kept_bytes = 0
-            if replica.psync:
-                replica.send(header)
-        saving.on_done.append(self._snapshot_done)
+            first = (header if replica.psync else b"") + opening
+            if first:
+                replica.send_uncounted(first)
+        if not diskless:
+            saving.on_done.append(self._snapshot_done)
+
+    def _diskless_done(self, transfer: DisklessTransfer, ok: bool) -> None:
+        """A diskless snapshot ended: its replicas go online (or are dropped, to sync again)."""
+        self.flush()
+        for replica in transfer.replicas:
+            if not replica.attached or replica.state != SEND_BULK:
+                continue
+            if ok:
+                self._online(replica)
+            else:
+                self.remove(replica)
+                _close(replica.client)
+        self._start_bgsave()
+
+    def _online(self, replica: Replica) -> None:
+        """The snapshot is sent: the stream kept meanwhile follows, then the live stream."""
+        if replica.kept:
+            replica.send(b"".join(replica.kept))
+        replica.kept = []
+        replica.kept_bytes = 0
+        replica.state = ONLINE
+        replica.ack_time = time.monotonic()
+        replica.ack_offset = replica.start_offset
+        log.info("Synchronization with replica %s:%d succeeded", replica.ip, replica.listening_port)
 
     def _snapshot_done(self, ok: bool) -> None:
         """The snapshot child ended: send the file to the replicas that waited for it."""
@@ -338,16 +387,7 @@ class Primary:
         self.flush()
         for replica in sending:
             replica.send_uncounted(b"$%d\r\n" % len(data) + data)
-            if replica.kept:
-                replica.send(b"".join(replica.kept))
-            replica.kept = []
-            replica.kept_bytes = 0
-            replica.state = ONLINE
-            replica.ack_time = time.monotonic()
-            replica.ack_offset = replica.start_offset
-            log.info(
-                "Synchronization with replica %s:%d succeeded", replica.ip, replica.listening_port
-            )
+            self._online(replica)
         self._start_bgsave()
 
     # -- the cron ----------------------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""The full sync without a file (``repl-diskless-sync``, Redis's ``rdbSaveToSlavesSockets``): a
+forked child writes the snapshot into a pipe, and the server sends what it reads from the pipe
+to the replicas that wait for it, framed as Redis's EOF-marked transfer:
+``$EOF:<40 random characters>\\r\\n``, the RDB, then the same 40 characters.
+
+Only replicas that said ``REPLCONF capa eof`` can read that framing; the primary
+(:mod:`zyst.replication.primary`) gives the others the disk-based sync.
+
+Invariant: the closing mark is sent only once the child has exited successfully, so a
+replica never takes a snapshot cut short (a child that fails leaves the replicas' links
+closed, and they sync again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from zyst.persistence.child import ChildResult
+
+if TYPE_CHECKING:
+    from zyst.context import ServerContext
+    from zyst.replication.primary import Replica
+
+log = logging.getLogger("zyst")
+
+CHILD_KIND: Final = "rdb-to-replicas"
+MARK_SIZE: Final = 40
+_READ: Final = 1 << 16
+
+
+class DisklessTransfer:
+    """One snapshot streamed from a child to ``replicas``; ``on_done(ok)`` once it ended."""
+
+    def __init__(
+        self,
+        ctx: ServerContext,
+        replicas: list[Replica],
+        on_done: Callable[[DisklessTransfer, bool], None],
+    ) -> None:
+        self.ctx = ctx
+        self.replicas = replicas
+        self.on_done = on_done
+        self.mark = os.urandom(MARK_SIZE // 2).hex().encode()
+        self._fd = -1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Both must be known before the transfer ends: the pipe's end, the child's outcome.
+        self._drained = False
+        self._child_ok: bool | None = None
+        self.sent = 0
+
+    def start(self) -> bool:
+        """Fork the child and start reading; False if it could not start."""
+        from zyst.persistence.rdbfile import write_rdb
+        from zyst.scripting.engine import engine_of
+
+        ctx = self.ctx
+        config = ctx.config
+        read_fd, write_fd = os.pipe()
+        libraries = engine_of(ctx).functions.codes()
+
+        def work() -> None:  # pragma: no cover - runs in the child
+            os.close(read_fd)
+            with os.fdopen(write_fd, "wb", buffering=_READ) as pipe:
+                write_rdb(
+                    pipe,
+                    ctx.keyspace,
+                    libraries,
+                    compress=config.rdbcompression,
+                    checksum=config.rdbchecksum,
+                    policy=config.maxmemory_policy,
+                    limits=ctx.limits,
+                )
+
+        try:
+            pid = ctx.children.start(CHILD_KIND, work, self._child_done)
+        except (OSError, RuntimeError) as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            log.warning("Can't start the snapshot for replicas: %s", exc)
+            return False
+        os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self._fd = read_fd
+        loop = self._loop = asyncio.get_running_loop()
+        loop.add_reader(read_fd, self._readable)
+        log.info(
+            "Starting BGSAVE for SYNC with target: replicas sockets (pid %d, %d replicas)",
+            pid,
+            len(self.replicas),
+        )
+        return True
+
+    def opening(self) -> bytes:
+        """What each replica is sent first (after ``+FULLRESYNC``): the framing's header."""
+        return b"$EOF:" + self.mark + b"\r\n"
+
+    def _send(self, data: bytes) -> None:
+        for replica in self.replicas:
+            replica.send_uncounted(data)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, _READ)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            log.warning("Diskless sync: reading the child's pipe failed: %s", exc)
+            data = b""
+        if data:
+            self.sent += len(data)
+            self._send(data)
+            return
+        self._close_pipe()
+        self._drained = True
+        self._maybe_done()
+
+    def _close_pipe(self) -> None:
+        if self._fd >= 0:
+            if self._loop is not None:
+                self._loop.remove_reader(self._fd)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+
+    def _child_done(self, result: ChildResult) -> None:
+        self._child_ok = result.ok
+        if not result.ok:
+            # Its pipe may still hold bytes: they are never sent with the mark.
+            self._close_pipe()
+            self._drained = True
+        self._maybe_done()
+
+    def _maybe_done(self) -> None:
+        if not self._drained or self._child_ok is None:
+            return
+        ok = self._child_ok
+        if ok:
+            self._send(self.mark)
+            log.info("Diskless sync: %d bytes of snapshot sent", self.sent)
+        else:
+            log.warning("Diskless sync: the snapshot child failed")
+        self.on_done(self, ok)
