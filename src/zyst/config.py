@@ -954,6 +954,14 @@ SETTINGS: tuple[Setting[Any], ...] = (
         _single(parse_bool),
         _format_bool,
     ),
+    *_replica_settings(
+        "replica-ignore-maxmemory",
+        0,
+        _BOOL,
+        "a replica evicts nothing (its primary's DELs keep it in line)",
+        _single(parse_bool),
+        _format_bool,
+    ),
     *_replica_settings("replica-priority", 0, "N", "Sentinel promotes the lowest first (0: never)"),
     *_replica_settings(
         "replica-announce-ip",
@@ -1142,6 +1150,7 @@ class Config:
     masteruser: str = ""
     replica_read_only: bool = True
     replica_serve_stale_data: bool = True
+    replica_ignore_maxmemory: bool = True
     replica_priority: int = 100
     replica_announce_ip: str = ""
     replica_announce_port: int = 0

@@ -121,7 +121,6 @@ _ROWS: tuple[tuple[tuple[str, ...], Parser], ...] = (
     (("no-appendfsync-on-rewrite", "aof-load-truncated", "aof-disable-auto-gc"), _BOOL),
     # -- replication --
     (("replica-lazy-flush", "slave-lazy-flush"), _BOOL),
-    (("replica-ignore-maxmemory", "slave-ignore-maxmemory"), _BOOL),
     (("replica-ignore-disk-write-errors",), _BOOL),
     (("repl-disable-tcp-nodelay",), _BOOL),
     (("repl-diskless-load",), _enum("disabled", "on-empty-db", "swapdb")),

@@ -252,6 +252,7 @@ class Server:
         self.ctx.keyspace.paused = following or pause_of(self.ctx).kind != PAUSE_OFF
         serve = not following or follower.link_up or self.config.replica_serve_stale_data
         stale.serve_stale(self.ctx, serve, follower.client)
+        maxmemory.apply_cap(self.ctx)
 
     def _on_expired(self, db_index: int, key: bytes) -> None:
         self.ctx.propagate(db_index, [b"DEL", key])

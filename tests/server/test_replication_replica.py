@@ -309,3 +309,51 @@ def test_a_replica_without_its_primary_refuses_stale_reads_when_told_to(tmp_path
             assert ours.execute_command("REPLICAOF", "127.0.0.1", primary_proc.port) == b"OK"
             wait_until(lambda: _caught_up(primary, ours), "the link")
             assert ours.get("k") == b"v"
+
+
+def test_a_replica_ignores_maxmemory_unless_told_otherwise(tmp_path: Path) -> None:
+    """replica-ignore-maxmemory yes (the default): a replica far over its maxmemory evicts
+    nothing, neither while the stream writes nor when its clients read, and answers no OOM;
+    set to no, its own clients' commands evict as a primary's would."""
+    with _redis_primary(tmp_path) as (primary_proc, primary):
+        pipe = primary.pipeline(transaction=False)
+        for n in range(3000):
+            pipe.set(f"k{n}", b"x" * 1000)
+        pipe.execute()
+        limits = ("--maxmemory", "1mb", "--maxmemory-policy", "allkeys-lru")
+        with _zyst_replica(tmp_path / "zyst", primary_proc, *limits) as replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _caught_up(primary, replica), "the full sync")
+            primary.set("later", b"y" * 1000)
+            wait_until(lambda: _caught_up(primary, replica), "the stream")
+            for n in range(0, 3000, 10):
+                assert replica.get(f"k{n}") == b"x" * 1000
+            assert replica.dbsize() == primary.dbsize() == 3001
+            assert _info(replica, "stats")["evicted_keys"] == 0
+            replica.config_set("replica-ignore-maxmemory", "no")
+            replica.get("k1")
+            wait_until(lambda: replica.dbsize() < 3001, "eviction on the replica's own")
+
+
+def test_a_replica_with_the_aof_on_keeps_what_it_replicated(tmp_path: Path) -> None:
+    """The AOF of a replica is rewritten from the snapshot of its full sync and then takes the
+    stream: restarted on its own (no primary), it has the primary's dataset."""
+    with _redis_primary(tmp_path) as (primary_proc, primary):
+        _fill(primary)
+        aof = ("--appendonly", "yes", "--appendfsync", "always")
+        replica_dir = tmp_path / "zyst"
+        with _zyst_replica(replica_dir, primary_proc, *aof) as replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _caught_up(primary, replica), "the full sync")
+            wait_until(
+                lambda: (
+                    _info(replica, "persistence")["aof_rewrite_in_progress"] == 0
+                    and _info(replica, "persistence")["aof_rewrites"] >= 1
+                ),
+                "the AOF rewrite after the sync",
+            )
+            _load(primary_proc.port, requests=5000)
+            primary.set("last", "1")
+            wait_until(lambda: _caught_up(primary, replica), "the stream")
+        with zyst_process(replica_dir, "--appendonly", "yes") as alone_proc:
+            _same_data(primary, redis.Redis(port=alone_proc.port), (0,))

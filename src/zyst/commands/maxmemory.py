@@ -123,25 +123,36 @@ modes.route(modes.CAPPED, -15, _call_capped)
 
 
 def follow_settings(ctx: ServerContext) -> None:
-    """Set the CAPPED bit on every client while ``maxmemory`` is not 0, now and after each
-    CONFIG SET of it; evict at once when the new limit is below the memory in use (as Redis's
-    CONFIG SET does). A policy change empties the eviction pool."""
+    """Set the CAPPED bit on every client while ``maxmemory`` applies, now and after each
+    CONFIG SET of it (and each change of role: :func:`apply_cap`); evict at once when the new
+    limit is below the memory in use (as Redis's CONFIG SET does). A policy change empties
+    the eviction pool."""
     evictor = evictor_of(ctx)
     config = ctx.config
-
-    def changed(name: str = "") -> None:
-        evictor.meter.cap = config.maxmemory
-        evictor.meter.allowance = 0  # (read at the next check)
-        if config.maxmemory:
-            ctx.client_mode |= modes.CAPPED
-            for client in ctx.clients.values():
-                client.mode |= modes.CAPPED
-            evictor.perform()
-        else:
-            ctx.client_mode &= ~modes.CAPPED
-            for client in ctx.clients.values():
-                client.mode &= ~modes.CAPPED
-
-    changed()
-    config.on_change("maxmemory", changed)
+    apply_cap(ctx)
+    for name in ("maxmemory", "replica-ignore-maxmemory"):
+        config.on_change(name, lambda name: apply_cap(ctx))
     config.on_change("maxmemory-policy", lambda name: evictor.forget())
+
+
+def apply_cap(ctx: ServerContext) -> None:
+    """``maxmemory`` applies unless it is 0, or this server is a replica that ignores it
+    (``replica-ignore-maxmemory``, the default: the primary's DELs keep it in line)."""
+    from zyst.replication.replica import follower_of
+
+    evictor = evictor_of(ctx)
+    config = ctx.config
+    limit = config.maxmemory
+    if limit and config.replica_ignore_maxmemory and follower_of(ctx).following:
+        limit = 0
+    evictor.meter.cap = limit
+    evictor.meter.allowance = 0  # (read at the next check)
+    if limit:
+        ctx.client_mode |= modes.CAPPED
+        for client in ctx.clients.values():
+            client.mode |= modes.CAPPED
+        evictor.perform()
+    else:
+        ctx.client_mode &= ~modes.CAPPED
+        for client in ctx.clients.values():
+            client.mode &= ~modes.CAPPED
