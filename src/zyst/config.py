@@ -548,6 +548,8 @@ def _parse_replicaof(args: list[str]) -> str:
     """``replicaof <host> <port>`` → ``"host port"``; ``replicaof no one`` → ``""`` (a
     primary). The port is read as Redis's ``strtol`` reads it: blanks and a sign before the
     digits, nothing after them."""
+    if not args:
+        return ""  # (how CONFIG GET shows none: read back as none)
     if len(args) != 2:
         raise ValueError(WRONG_ARG_COUNT)
     host, port = args

@@ -146,17 +146,22 @@ def test_a_cut_link_resumes_and_a_restarted_replica_syncs_in_full(tmp_path: Path
             _same_data(primary, replica, (0,))
             stats = _info(primary, "stats")
             assert (stats["sync_full"], stats["sync_partial_ok"]) == (1, 1)
-            # The replica closes the link itself (CLIENT KILL TYPE master): it resumes too.
+            # The replica closes the link itself (CLIENT KILL TYPE master): it resumes too, in
+            # the database the stream had selected (the primary does not SELECT it again).
+            db3 = redis.Redis(port=primary_proc.port, db=3)
+            db3.set("in-db3", "1")
+            wait_until(lambda: _caught_up(primary, replica), "the write in db 3")
             assert replica.client_kill_filter(_type="master") == 1
-            primary.set("after-kill", "1")
+            db3.set("after-kill", "1")
             wait_until(lambda: _caught_up(primary, replica), "the replica to resume")
-            assert replica.get("after-kill") == b"1"
+            assert redis.Redis(port=replica_proc.port, db=3).get("after-kill") == b"1"
+            assert replica.get("after-kill") is None
             assert _info(primary, "stats")["sync_partial_ok"] == 2
         primary.set("while-down", "1")
         with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
             replica = redis.Redis(port=replica_proc.port)
             wait_until(lambda: _caught_up(primary, replica), "the full sync after a restart")
-            _same_data(primary, replica, (0,))
+            _same_data(primary, replica, (0, 3))
             assert _info(primary, "stats")["sync_full"] == 2
 
 

@@ -88,7 +88,7 @@ def test_find_setting_ignores_case() -> None:
     assert setting is not None
     assert setting.attr == "proto_max_bulk_len"
     assert find_setting("proto_max_bulk_len") is None
-    assert find_setting("masterauth") is None
+    assert find_setting("cluster-config-file") is None
 
 
 # -- CONFIG GET -------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def test_get_exact_name_answers_with_the_clients_spelling() -> None:
 
 
 def test_get_unknown_name_is_empty() -> None:
-    assert Config().get(b"masterauth") == []
+    assert Config().get(b"cluster-config-file") == []
     assert Config().get(b"nosuch*") == []
 
 

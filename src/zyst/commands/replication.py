@@ -10,7 +10,6 @@ and closing its link detaches it.
 from __future__ import annotations
 
 import logging
-import time
 
 from zyst import errors
 from zyst.blocking import Acked, Blocked, deadline
@@ -147,10 +146,7 @@ def replconf(client: Client, argv: list[bytes]) -> Reply:
                 replica.capa_psync2 = True
         elif option == b"ack":
             # The replica's offset, every second: no reply (the stream is one way).
-            offset = strict_int(value)
-            if offset is not None and offset > replica.ack_offset:
-                replica.ack_offset = offset
-            replica.ack_time = time.monotonic()
+            primary_of(client.ctx).acknowledged(replica, strict_int(value))
             blocking = client.ctx.blocking
             if blocking.acks:
                 blocking.serve_acks()

@@ -65,6 +65,7 @@ class Replica:
         "capa_eof",
         "capa_psync2",
         "client",
+        "held",
         "ip",
         "kept",
         "kept_bytes",
@@ -95,6 +96,10 @@ class Replica:
         self.ack_time = time.monotonic()
         # Since when it waits for a snapshot (repl-diskless-sync-delay counts from the first).
         self.wait_since = self.ack_time
+        # Online after a diskless sync, its stream kept until its first ACK: the stream must
+        # not follow the snapshot's closing mark at once (a replica looks for the mark at the
+        # end of what it reads), as Redis's repl_put_online_on_ack.
+        self.held = False
 
     def send(self, data: bytes) -> None:
         self.client.push(data)
@@ -161,7 +166,7 @@ class Primary:
             backlog.append(chunk)
         hard = self.ctx.config.client_output_buffer_limit[OUTPUT_REPLICA].hard
         for replica in list(self.replicas):
-            if replica.state == ONLINE:
+            if replica.state == ONLINE and not replica.held:
                 replica.send(chunk)
                 continue
             # Kept for a replica still syncing: it counts against the replica class's hard
@@ -348,22 +353,37 @@ class Primary:
             if not replica.attached or replica.state != SEND_BULK:
                 continue
             if ok:
-                self._online(replica)
+                self._online(replica, held=True)
             else:
                 self.remove(replica)
                 _close(replica.client)
         self._start_bgsave()
 
-    def _online(self, replica: Replica) -> None:
-        """The snapshot is sent: the stream kept meanwhile follows, then the live stream."""
+    def _online(self, replica: Replica, held: bool = False) -> None:
+        """The snapshot is sent: the stream kept meanwhile follows, then the live stream; or,
+        ``held``, both wait for the replica's first ACK (:meth:`acknowledged`)."""
+        replica.state = ONLINE
+        replica.held = held
+        replica.ack_time = time.monotonic()
+        replica.ack_offset = replica.start_offset
+        if not held:
+            self._release(replica)
+        log.info("Synchronization with replica %s:%d succeeded", replica.ip, replica.listening_port)
+
+    def _release(self, replica: Replica) -> None:
         if replica.kept:
             replica.send(b"".join(replica.kept))
         replica.kept = []
         replica.kept_bytes = 0
-        replica.state = ONLINE
+
+    def acknowledged(self, replica: Replica, offset: int | None) -> None:
+        """``REPLCONF ACK <offset>`` from ``replica`` (None: not a number)."""
+        if offset is not None and offset > replica.ack_offset:
+            replica.ack_offset = offset
         replica.ack_time = time.monotonic()
-        replica.ack_offset = replica.start_offset
-        log.info("Synchronization with replica %s:%d succeeded", replica.ip, replica.listening_port)
+        if replica.held:
+            replica.held = False
+            self._release(replica)
 
     def _snapshot_done(self, ok: bool) -> None:
         """The snapshot child ended: send the file to the replicas that waited for it."""

@@ -88,6 +88,10 @@ class Follower:
         self.transfer_read = 0
         self.transfer_last_io = now
         self._last_ack = now
+        self._last_attempt = 0.0
+        # The database the primary's stream last selected: a partial resync continues there
+        # (the stream does not SELECT again), a full sync starts from 0.
+        self.db_index = 0
         # Told when the role or the link's state changes (the server refreshes its refusals
         # and where its changes go).
         self.on_change: Callable[[], None] | None = None
@@ -146,7 +150,7 @@ class Follower:
             return  # (the cron will)
         link = self.link = MasterLink(self)
         self.state = CONNECTING
-        self.last_io = time.monotonic()
+        self.last_io = self._last_attempt = time.monotonic()
         task = loop.create_task(link.open(self.host, self.port))
         link.task = task
 
@@ -161,6 +165,7 @@ class Follower:
         client = self.client
         self.client = None
         if client is not None:
+            self.db_index = client.db.index
             self.ctx.clients.pop(client.id, None)
             if client.watching:
                 self.ctx.signal.unwatch_all(client)
@@ -208,7 +213,10 @@ class Follower:
             return
         now = time.monotonic()
         if self.state == CONNECT:
-            self.connect()
+            # (Once a second, as Redis's replication cron: a primary that is down is not
+            # hammered, nor the log filled.)
+            if now - self._last_attempt >= 1.0:
+                self.connect()
             return
         link = self.link
         if link is None:
@@ -294,6 +302,10 @@ class MasterLink(asyncio.Protocol):
         # in this call (their offset is added to the history at the end of each call).
         self._reader: hiredis.Reader | None = None
         self._streaming = False
+        # Bytes applied but not yet in the history: an open MULTI's (its commands are only
+        # queued; a link lost meanwhile drops them, and the primary sends them again). And
+        # the history's offset of the command being applied.
+        self._open = bytearray()
         self._at = 0
 
     # -- connecting ---------------------------------------------------------------------------
@@ -535,15 +547,17 @@ class MasterLink(asyncio.Protocol):
         follower.transfer_last_io = time.monotonic()
         rest = b""
         if self._eof_mark:
-            # The mark ends the transfer; it may arrive split over reads.
+            # The mark ends the transfer; it may arrive split over reads, and the stream may
+            # follow it in the same read (a primary that does not wait for our first ACK).
             joined = self._tail + data
-            if joined.endswith(self._eof_mark):
-                body = joined[:-EOF_MARK_SIZE]
+            at = joined.find(self._eof_mark)
+            if at >= 0:
+                body, rest = joined[:at], joined[at + EOF_MARK_SIZE :]
                 self._tail = b""
                 done = True
             else:
-                keep = min(len(joined), EOF_MARK_SIZE)
-                body = joined[:-keep] if keep else joined
+                keep = min(len(joined), EOF_MARK_SIZE - 1)
+                body = joined[: len(joined) - keep]
                 self._tail = joined[len(joined) - keep :]
                 done = False
         else:
@@ -611,6 +625,7 @@ class MasterLink(asyncio.Protocol):
             self._fail("loading the snapshot failed")
             return
         primary.adopt(self._replid, self._offset)
+        self.follower.db_index = 0
         log.info("MASTER <-> REPLICA sync: Finished with success")
         if ctx.propagating:
             # The AOF describes the dataset we just replaced: rewrite it from this one.
@@ -631,6 +646,8 @@ class MasterLink(asyncio.Protocol):
             sockname = self.transport.get_extra_info("sockname")
             if isinstance(sockname, tuple):
                 client.laddr = f"{sockname[0]}:{sockname[1]}"
+        if follower.db_index < len(ctx.keyspace.dbs):
+            client.select(follower.db_index)
         self._reader = reader = hiredis.Reader()
         if self._buf:
             reader.feed(bytes(self._buf))
@@ -641,10 +658,11 @@ class MasterLink(asyncio.Protocol):
 
     def read_offset(self) -> int:
         """Bytes of the stream read (``slave_read_repl_offset``): applied plus buffered."""
-        return primary_of(self.ctx).offset + len(self._buf)
+        return primary_of(self.ctx).offset + len(self._open) + len(self._buf)
 
     def applied_offset(self) -> int:
-        """The offset of the commands applied, the one running included only once done."""
+        """The offset of the commands applied (the one running not included; nor an open
+        MULTI, which a GETACK never interrupts)."""
         return primary_of(self.ctx).offset + self._at
 
     def _apply(self) -> None:
@@ -666,6 +684,9 @@ class MasterLink(asyncio.Protocol):
         ctx.write_refusal = None
         ctx.loading = True
         pos = 0
+        # Where, in this batch, the last command applied outside MULTI ends.
+        safe = -1
+        held = len(self._open)
         broken = False
         try:
             while pos < _BATCH:
@@ -680,7 +701,7 @@ class MasterLink(asyncio.Protocol):
                 if not encoded or not buf.startswith(encoded, pos):
                     broken = True
                     break
-                self._at = pos
+                self._at = held + pos
                 # Only MULTI's queueing applies to it (no pause, no eviction, no guard).
                 mode = client.mode = client.mode & MULTI
                 if mode:
@@ -688,15 +709,20 @@ class MasterLink(asyncio.Protocol):
                 else:
                     call(client, argv)
                 pos += len(encoded)
+                if not client.mode & MULTI:
+                    safe = pos
         finally:
             ctx.write_refusal = refusal
             ctx.loading = loading
         self._at = 0
         if pos:
-            applied = bytes(buf[:pos])
+            self._open += buf[:pos]
             del buf[:pos]
             client.last_interaction = time.monotonic()
-            primary_of(ctx).feed_stream(applied)
+        if safe >= 0:
+            done = held + safe
+            primary_of(ctx).feed_stream(bytes(self._open[:done]))
+            del self._open[:done]
         if broken:
             # (What was applied is in the history: a new link continues after it.)
             self._fail("Protocol error from the primary's stream")
