@@ -30,11 +30,17 @@ in the order they were held, to run that command again from the start (it may be
 as Redis re-processes its postponed clients. They count as blocked (INFO's ``blocked_clients``,
 CLIENT LIST's ``b``) but have no timeout, and CLIENT UNBLOCK leaves them alone.
 
-Timeouts answer a null array, whatever the command (BLMOVE too: Redis 7.0 answers every client
-blocked on a key alike). Where a client may not wait (inside MULTI/EXEC or a script),
-:func:`reply_without_waiting` turns a :class:`Blocked` into the command's own immediate answer
-(:attr:`Blocked.at_once`). (The AOF loader ignores replies, and Redis never writes a blocking
-command to its AOF.)
+WAIT parks its client waiting for no key either, but for replicas' acknowledgements (kind
+:class:`Acked`): :meth:`BlockingManager.serve_acks`, run on each ``REPLCONF ACK``, asks each
+such waiter's ``check`` whether enough replicas have acknowledged its offset, and answers it
+when they have; on timeout (or CLIENT UNBLOCK) it answers its ``timeout_reply``, the count so
+far (Redis's ``replyToBlockedClientTimedOut``).
+
+Timeouts of key waiters answer a null array, whatever the command (BLMOVE too: Redis 7.0
+answers every client blocked on a key alike). Where a client may not wait (inside MULTI/EXEC or
+a script), :func:`reply_without_waiting` turns a :class:`Blocked` into the command's own
+immediate answer (:attr:`Blocked.at_once`). (The AOF loader ignores replies, and Redis never
+writes a blocking command to its AOF.)
 
 Invariants:
 
@@ -317,6 +323,15 @@ class BlockingManager:
                     waiter.on_timeout()
                 return True
         return False
+
+    def unblock_all(self, message: str) -> None:
+        """End every wait but CLIENT PAUSE's with the error ``message``, each client closed
+        after it: the server turned replica, and what they waited for now comes from its
+        primary (Redis's ``disconnectAllBlockedClients``)."""
+        for waiter in self._parked():
+            self.unpark(waiter)
+            waiter.client.close_after_reply = True
+            waiter.on_served(ErrorReply(message))
 
     def serve_acks(self) -> None:
         """Replicas acknowledged: end each WAIT whose ``check`` now has its reply."""

@@ -133,5 +133,12 @@ class Client:
         self.db = self.ctx.keyspace.dbs[index]
 
 
+def protocol_of(client: Client) -> Any:
+    """The protocol object of ``client``'s transport (its :class:`zyst.connection.Connection`,
+    or the link to our primary for the master client), or ``None`` without a transport."""
+    get_protocol = getattr(client.transport_info, "get_protocol", None)
+    return get_protocol() if get_protocol is not None else None
+
+
 def _drop(data: bytes) -> None:
     """Where pushes to a client without a connection go."""

@@ -629,7 +629,8 @@ class Connection(asyncio.BufferedProtocol):
                 # CLIENT UNBLOCK ... ERROR: the command ends without running again.
                 count_unblocked(lookup(waiter.argv[0]), True)
         encode_reply(reply, client.resp3, out)
-        self._send(b"".join(out), True, False)
+        # (Closed after it when the wait was ended for good: the server turned replica.)
+        self._send(b"".join(out), True, client.close_after_reply)
         self._resume_soon()
 
     def _retry(self, reply: object) -> None:

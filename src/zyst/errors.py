@@ -46,6 +46,14 @@ READONLY_REPLICA = "READONLY You can't write against a read only replica."
 MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
 REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
+UNBLOCKED_TURNED_REPLICA = (
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+)
+WAIT_ON_REPLICA = (
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a "
+    "replica is configured to be writable (which is not the default) writes to replicas are just "
+    "local and are not propagated."
+)
 NOT_FLOAT = "ERR value is not a valid float"
 OVERFLOW = "ERR increment or decrement would overflow"
 NO_SUCH_KEY = "ERR no such key"

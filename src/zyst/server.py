@@ -69,7 +69,7 @@ from zyst.persistence.saving import CHILD_KIND, library_loader, saving_of
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 from zyst.replication.primary import Primary, primary_of
-from zyst.replication.replica import follower_of
+from zyst.replication.replica import follower_of, snapshot_aux
 from zyst.scripting.engine import engine_of
 from zyst.security import aclfile, tls
 from zyst.security.acl import Acl, AclError
@@ -170,6 +170,7 @@ class Server:
         self.primary.request_flush = self.propagation.request_flush
         self.follower = follower_of(self.ctx)
         self.follower.on_change = self._on_role_change
+        self.saving.aux_fields = lambda: snapshot_aux(self.ctx)
         config.on_change("replica-serve-stale-data", lambda name: self._on_role_change())
         # Writes are refused while the AOF or the RDB snapshot cannot be written; the RDB's
         # refusal wins, as in Redis. The AOF's is kept apart to combine them.
@@ -407,7 +408,9 @@ class Server:
         config = self.config
         need = config.min_replicas_to_write
         lag = config.min_replicas_max_lag
-        if not need or not lag or self.primary.good_replicas(lag) >= need:
+        if not need or not lag or self.follower.following:
+            return None  # (a replica's writes are its primary's: never refused for this)
+        if self.primary.good_replicas(lag) >= need:
             return None
         return errors.NOREPLICAS
 
@@ -563,7 +566,7 @@ class Server:
         self._cron_task = loop.create_task(self._cron())
         if self.config.replicaof:
             host, port = self.config.replicaof.rsplit(" ", 1)
-            self.follower.follow(host, int(port))
+            self.follower.follow(host, int(port), resume=False)
         if self.on_serving is not None:
             self.on_serving(self)
         await self._stopping.wait()

@@ -44,6 +44,15 @@ def _same_data(primary: redis.Redis, replica: redis.Redis, dbs: tuple[int, ...])
     assert dump_dataset(replica) == ours
 
 
+def _one_replica_online(primary: redis.Redis, port: int) -> None:
+    """``primary`` streams to one replica, the one on ``port``, after one full sync."""
+    info = _info(primary)
+    assert info["connected_slaves"] == 1
+    assert info["slave0"]["state"] == "online"
+    assert info["slave0"]["port"] == port
+    assert _info(primary, "stats")["sync_full"] == 1
+
+
 @contextmanager
 def _stopped(server: ServerProcess) -> Iterator[None]:
     """``server`` frozen (SIGSTOP: its sockets stay open, it reads nothing) for the block."""
@@ -106,11 +115,7 @@ def test_a_redis_replica_copies_a_zyst_primary_under_load(tmp_path: Path, diskle
             primary.expire("s", 1000)
             wait_until(lambda: _caught_up(primary, replica), "the replica to catch up")
             _same_data(primary, replica, (0, 3))
-            info = _info(primary)
-            assert info["connected_slaves"] == 1
-            assert info["slave0"]["state"] == "online"
-            assert info["slave0"]["port"] == replica_proc.port
-            assert _info(primary, "stats")["sync_full"] == 1
+            _one_replica_online(primary, replica_proc.port)
             kinds = [line for line in primary.client_list() if "S" in line["flags"]]
             assert len(kinds) == 1 and kinds[0]["cmd"] in ("psync", "replconf")
             assert primary.client_list(_type="replica") == kinds
@@ -135,6 +140,25 @@ def test_keys_expiring_on_the_primary_disappear_from_the_replica(tmp_path: Path)
             wait_until(lambda: primary.exists("brief") == 0, "the primary to expire it")
             wait_until(lambda: _caught_up(primary, replica), "the DEL to arrive")
             assert replica.execute_command("DBSIZE") == 2
+
+
+def test_a_restarted_redis_replica_resumes_from_its_snapshot(tmp_path: Path) -> None:
+    """The snapshot of the full sync carries our replication ID and offset (``repl-id``,
+    ``repl-offset``), which redis-server keeps in its dump.rdb: restarted, it loads that file
+    and continues from there with a partial resync."""
+    with _pair(tmp_path) as (zyst, replica_proc):
+        primary = redis.Redis(port=zyst.port)
+        _fill(primary)
+        with replica_proc:
+            wait_until(lambda: _linked(redis.Redis(port=replica_proc.port)), "the full sync")
+        primary.set("while-down", "1")
+        primary.delete("s")
+        with replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _caught_up(primary, replica), "the sync after the restart")
+            _same_data(primary, replica, (0,))
+            stats = _info(primary, "stats")
+            assert (stats["sync_full"], stats["sync_partial_ok"]) == (1, 1)
 
 
 def _replica_client_id(primary: redis.Redis) -> int:

@@ -13,13 +13,21 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import ServerProcess, free_port, redis_process, wait_until, zyst_process
+from tests.conftest import (
+    RawConnection,
+    ServerProcess,
+    free_port,
+    redis_process,
+    wait_until,
+    zyst_process,
+)
 from tests.server.test_replication_primary import (
     NO_SYNC_DELAY,
     _caught_up,
     _fill,
     _info,
     _linked,
+    _one_replica_online,
     _same_data,
     _stopped,
 )
@@ -66,11 +74,7 @@ def test_a_zyst_replica_copies_a_redis_primary_under_load(tmp_path: Path, diskle
             pipe.execute()
             wait_until(lambda: _caught_up(primary, replica), "the replica to catch up")
             _same_data(primary, replica, (0, 3))
-            info = _info(primary)
-            assert info["connected_slaves"] == 1
-            assert info["slave0"]["state"] == "online"
-            assert info["slave0"]["port"] == replica_proc.port
-            assert _info(primary, "stats")["sync_full"] == 1
+            _one_replica_online(primary, replica_proc.port)
             # Our ACKs reach the primary: its view of our offset catches up with its own.
             wait_until(
                 lambda: _info(primary)["slave0"]["offset"] == _info(primary)["master_repl_offset"],
@@ -79,9 +83,26 @@ def test_a_zyst_replica_copies_a_redis_primary_under_load(tmp_path: Path, diskle
             masters = replica.client_list(_type="master")
             assert len(masters) == 1 and masters[0]["flags"] == "M"
             assert masters[0]["addr"] == f"127.0.0.1:{primary_proc.port}"
-            role = replica.execute_command("ROLE")
             offset = _info(replica)["slave_repl_offset"]
-            assert role == [b"slave", b"127.0.0.1", primary_proc.port, b"connected", offset]
+            role = replica.execute_command("ROLE")
+            assert role[:4] == [b"slave", b"127.0.0.1", primary_proc.port, b"connected"]
+            assert role[4] >= offset  # (the primary may have PINGed in between)
+
+
+@contextmanager
+def _beside_redis(
+    tmp_path: Path, primary_proc: ServerProcess, *redis_args: str
+) -> Iterator[tuple[redis.Redis, redis.Redis, ServerProcess]]:
+    """A Zyst replica and a redis-server replica (``redis_args``) of the same primary, both
+    synced: (ours, theirs, our process)."""
+    other = redis_process(tmp_path / "redis-replica", *NO_SYNC_DELAY, *redis_args)
+    other.argv += ["--replicaof", "127.0.0.1", str(primary_proc.port)]
+    with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+        ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)
+        primary = redis.Redis(port=primary_proc.port)
+        for replica in (ours, theirs):
+            wait_until(lambda: _caught_up(primary, replica), "the full sync")  # noqa: B023
+        yield ours, theirs, replica_proc
 
 
 def test_writes_to_a_replica_get_redis_errors(tmp_path: Path) -> None:
@@ -89,12 +110,7 @@ def test_writes_to_a_replica_get_redis_errors(tmp_path: Path) -> None:
     replica-read-only no they are applied here (and go nowhere)."""
     with _redis_primary(tmp_path) as (primary_proc, primary):
         primary.set("k", "v")
-        other = redis_process(tmp_path / "redis-replica", *NO_SYNC_DELAY)
-        other.argv += ["--replicaof", "127.0.0.1", str(primary_proc.port)]
-        with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
-            ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)
-            for replica in (ours, theirs):
-                wait_until(lambda: _linked(replica), "the full sync")  # noqa: B023
+        with _beside_redis(tmp_path, primary_proc) as (ours, theirs, _):
             for command in (("SET", "k", "w"), ("INCR", "n"), ("DEL", "k")):
                 errors = []
                 for replica in (ours, theirs):
@@ -104,10 +120,21 @@ def test_writes_to_a_replica_get_redis_errors(tmp_path: Path) -> None:
                 assert errors[0] == errors[1]
             # Reads and read-only scripts are served.
             assert ours.get("k") == theirs.get("k") == b"v"
+            # WAIT and min-replicas-to-write are a primary's: Redis's error, and no NOREPLICAS.
+            errors = []
+            for replica in (ours, theirs):
+                replica.config_set("min-replicas-to-write", "1")
+                with pytest.raises(redis.ResponseError) as caught:
+                    replica.wait(1, 0)
+                errors.append(str(caught.value))
+                with pytest.raises(redis.ReadOnlyError):  # (READONLY: not NOREPLICAS)
+                    replica.set("k", "w")
+            assert errors[0] == errors[1]
             ours.config_set("replica-read-only", "no")
             assert ours.set("local", "1") is True
             assert ours.get("local") == b"1"
-            assert primary.exists("local") == 0
+            # A local write is no part of the stream: the offsets still agree.
+            assert _caught_up(primary, ours)
 
 
 def test_a_replica_hides_expired_keys_but_waits_for_its_primary_to_delete_them(
@@ -168,22 +195,37 @@ def test_a_cut_link_resumes_and_a_restarted_replica_syncs_in_full(tmp_path: Path
 def test_zyst_replicates_zyst_in_a_chain_and_a_promoted_replica_continues_the_history(
     tmp_path: Path,
 ) -> None:
-    """A → B → C, all Zyst, under load: the same data on all three, WAIT counts B. Then B is
-    promoted (REPLICAOF NO ONE): C continues with B from the backlog (PSYNC2: no full sync),
-    and A, made a replica of B, continues too."""
-    with zyst_process(tmp_path / "a", *_QUIET) as a_proc:
+    """A → B → C, all Zyst, under load: the same data on all three, WAIT counts B, and B
+    adds nothing of its own to the stream it relays (its PINGs to C would move its offset
+    past A's). C's full sync from B starts in the database A's stream had selected (the
+    snapshot's repl-stream-db: no SELECT follows it). Then B is promoted (REPLICAOF NO ONE):
+    C continues with B from the backlog (PSYNC2: no full sync), and A, made a replica of B,
+    continues too."""
+    often = ("--repl-ping-replica-period", "1")
+    with zyst_process(tmp_path / "a", *_QUIET, *often) as a_proc:
         a = redis.Redis(port=a_proc.port)
+        a3 = redis.Redis(port=a_proc.port, db=3)
         _fill(a)
-        redis.Redis(port=a_proc.port, db=3).set("db3", "yes")
-        with _zyst_replica(tmp_path / "b", a_proc) as b_proc:
+        a3.set("db3", "yes")
+        with _zyst_replica(tmp_path / "b", a_proc, *often) as b_proc:
             b = redis.Redis(port=b_proc.port)
             wait_until(lambda: _linked(b), "B's full sync")
+            a3.set("db3-before-c", "1")  # A's stream now has database 3 selected
+            wait_until(lambda: _caught_up(a, b), "B")
             with _zyst_replica(tmp_path / "c", b_proc) as c_proc:
                 c = redis.Redis(port=c_proc.port)
                 wait_until(lambda: _linked(c), "C's full sync")
+                a3.set("db3-after-c", "1")  # no SELECT before it in the stream
+                wait_until(lambda: _caught_up(a, c), "C")
+                assert redis.Redis(port=c_proc.port, db=3).get("db3-after-c") == b"1"
+                assert c.exists("db3-after-c") == 0
                 _load(a_proc.port)
                 a.set("acked", "1")
                 assert a.wait(1, 60_000) == 1  # (a bound for a broken WAIT, not a timing)
+                # Two of A's PINGs (one a second) pass along the chain: B's own, were it to
+                # send any, would have moved its offset past A's meanwhile.
+                pinged = _info(a)["master_repl_offset"] + 2 * len(b"*1\r\n$4\r\nPING\r\n")
+                wait_until(lambda: _info(a)["master_repl_offset"] >= pinged, "A's PINGs")
                 wait_until(lambda: _caught_up(a, b) and _caught_up(a, c), "B and C")
                 _same_data(a, b, (0, 3))
                 _same_data(a, c, (0, 3))
@@ -219,12 +261,7 @@ def test_replica_fields_and_role_have_redis_shape(tmp_path: Path) -> None:
     down (a primary that is not there)."""
     with _redis_primary(tmp_path) as (primary_proc, primary):
         primary.set("k", "v")
-        other = redis_process(tmp_path / "redis-replica", *NO_SYNC_DELAY)
-        other.argv += ["--replicaof", "127.0.0.1", str(primary_proc.port)]
-        with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
-            ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)
-            for replica in (ours, theirs):
-                wait_until(lambda: _caught_up(primary, replica), "the replica")  # noqa: B023
+        with _beside_redis(tmp_path, primary_proc) as (ours, theirs, _):
             assert _field_names(ours) == _field_names(theirs)
             role_ours = ours.execute_command("ROLE")
             role_theirs = theirs.execute_command("ROLE")
@@ -283,9 +320,8 @@ def test_a_replica_without_its_primary_refuses_stale_reads_when_told_to(tmp_path
     with the link up everything runs again."""
     with _redis_primary(tmp_path) as (primary_proc, primary):
         primary.set("k", "v")
-        other = redis_process(tmp_path / "redis-replica", "--replica-serve-stale-data", "no")
-        with other, _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
-            ours, theirs = redis.Redis(port=replica_proc.port), redis.Redis(port=other.port)
+        stale = ("--replica-serve-stale-data", "no")
+        with _beside_redis(tmp_path, primary_proc, *stale) as (ours, theirs, _):
             ours.config_set("replica-serve-stale-data", "no")
             nowhere = free_port()
             for replica in (ours, theirs):
@@ -301,7 +337,8 @@ def test_a_replica_without_its_primary_refuses_stale_reads_when_told_to(tmp_path
                         replica.execute_command(*command)
                     errors.append(str(caught.value))
                 assert errors[0] == errors[1], command
-            assert "MASTERDOWN" in errors[0] or "EXEC without MULTI" in errors[0]
+                expected = "EXEC without MULTI" if command == ("EXEC",) else "Link with MASTER"
+                assert expected in errors[0]
             outcomes = []
             for replica in (ours, theirs):
                 pipe = replica.pipeline(transaction=True)
@@ -362,3 +399,33 @@ def test_a_replica_with_the_aof_on_keeps_what_it_replicated(tmp_path: Path) -> N
             wait_until(lambda: _caught_up(primary, replica), "the stream")
         with zyst_process(replica_dir, "--appendonly", "yes") as alone_proc:
             _same_data(primary, redis.Redis(port=alone_proc.port), (0,))
+
+
+def _let_go(server_port: int, primary_port: int) -> bytes:
+    """What a client blocked in BLPOP on the server receives when the server is made a
+    replica of ``primary_port``, up to its connection's close."""
+    server = redis.Redis(port=server_port)
+    with RawConnection(server_port) as waiting:
+        waiting.send_raw(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n")
+        wait_until(lambda: _info(server, "clients")["blocked_clients"] == 1, "the BLPOP")
+        server.execute_command("REPLICAOF", "127.0.0.1", primary_port)
+        return waiting.read_until_closed()
+
+
+def test_clients_blocked_on_keys_are_let_go_when_the_server_turns_replica(
+    tmp_path: Path,
+) -> None:
+    """A BLPOP waiting on a primary gets Redis's UNBLOCKED error and its connection closes when
+    the server becomes a replica (as on redis-server): the primary's pushes are not its to
+    serve."""
+    with _redis_primary(tmp_path) as (primary_proc, primary):
+        alone = redis_process(tmp_path / "redis-alone")
+        with alone, zyst_process(tmp_path / "zyst", *_QUIET) as zyst_proc:
+            theirs = _let_go(alone.port, primary_proc.port)
+            assert theirs.startswith(b"-UNBLOCKED force unblock")
+            assert _let_go(zyst_proc.port, primary_proc.port) == theirs
+            ours = redis.Redis(port=zyst_proc.port)
+            wait_until(lambda: _caught_up(primary, ours), "the sync")
+            primary.rpush("q", "a", "b")
+            wait_until(lambda: _caught_up(primary, ours), "the push")
+            assert ours.lrange("q", 0, -1) == [b"a", b"b"]

@@ -31,46 +31,33 @@ def _sentinel_binary() -> str:
     return binary
 
 
+def _config_file(workdir: Path, name: str, lines: list[str]) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / name
+    conf.write_text("\n".join(lines) + "\n")
+    return conf
+
+
 def _zyst_with_config(workdir: Path, *lines: str) -> ServerProcess:
     """A Zyst server started from a redis.conf file of its own (CONFIG REWRITE writes it)."""
     port = free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    conf = workdir / "zyst.conf"
-    conf.write_text(
-        "\n".join(
-            [
-                f"port {port}",
-                f'dir "{workdir}"',
-                "appendonly yes",
-                "appendfsync always",
-                "repl-diskless-sync-delay 0",
-                'save ""',
-                *lines,
-            ]
-        )
-        + "\n"
+    settings = ["appendonly yes", "appendfsync always", "repl-diskless-sync-delay 0", 'save ""']
+    conf = _config_file(
+        workdir, "zyst.conf", [f"port {port}", f'dir "{workdir}"', *settings, *lines]
     )
     return ServerProcess([sys.executable, "-m", "zyst", str(conf)], port, workdir)
 
 
 def _sentinel(workdir: Path, primary_port: int) -> ServerProcess:
     port = free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    conf = workdir / "sentinel.conf"
-    conf.write_text(
-        "\n".join(
-            [
-                f"port {port}",
-                "bind 127.0.0.1",
-                f'dir "{workdir}"',
-                f"sentinel monitor {NAME} 127.0.0.1 {primary_port} 2",
-                f"sentinel down-after-milliseconds {NAME} 1000",
-                f"sentinel failover-timeout {NAME} 5000",
-                f"sentinel parallel-syncs {NAME} 1",
-            ]
-        )
-        + "\n"
-    )
+    watch = [
+        f"sentinel monitor {NAME} 127.0.0.1 {primary_port} 2",
+        f"sentinel down-after-milliseconds {NAME} 1000",
+        f"sentinel failover-timeout {NAME} 5000",
+        f"sentinel parallel-syncs {NAME} 1",
+    ]
+    lines = [f"port {port}", "bind 127.0.0.1", f'dir "{workdir}"', *watch]
+    conf = _config_file(workdir, "sentinel.conf", lines)
     return ServerProcess([_sentinel_binary(), str(conf)], port, workdir)
 
 

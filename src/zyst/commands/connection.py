@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from zyst import REDIS_VERSION, errors
 from zyst.blocking import Blocked
-from zyst.client import Client
+from zyst.client import Client, protocol_of
 from zyst.commands import guard, modes
 from zyst.commands.args import option_word, parse_int
 from zyst.commands.introspection import NO_COMPLEXITY, help_reply
@@ -234,8 +234,7 @@ def subscription_counts(client: Client) -> tuple[int, int, int]:
 def _connection(client: Client) -> Any:
     """The client's connection (the transport's protocol), or ``None`` (also for the link to
     our primary, whose protocol is no client connection)."""
-    get_protocol = getattr(client.transport_info, "get_protocol", None)
-    protocol = get_protocol() if get_protocol is not None else None
+    protocol = protocol_of(client)
     return None if isinstance(protocol, MasterLink) else protocol
 
 

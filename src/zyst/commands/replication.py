@@ -267,6 +267,8 @@ def wait(client: Client, argv: list[bytes]) -> Reply:
     ``numreplicas`` or ``timeout`` milliseconds pass (0: no limit). Zyst waits for the whole
     stream so far, not only this client's writes (Redis's ``c->woff``): a count at least as
     strict."""
+    if follower_of(client.ctx).following:
+        raise CommandError(errors.WAIT_ON_REPLICA)
     numreplicas = strict_int(argv[1])
     if numreplicas is None:
         raise CommandError(errors.NOT_INTEGER)

@@ -102,10 +102,12 @@ def write_rdb(
     policy: str = "noeviction",
     progress: Callable[[int], None] | None = None,
     limits: Limits | None = None,
+    aux: Sequence[tuple[bytes, bytes]] = (),
 ) -> int:
     """Write the whole RDB of ``keyspace`` and the function ``libraries`` to ``fileobj``;
     returns the bytes written. ``compress``: ``rdbcompression``; ``checksum``:
     ``rdbchecksum``; ``aof_base``: the file is an AOF base (its ``aof-base`` AUX field);
+    ``aux``: more AUX fields (the replication ones: ``repl-stream-db``, ``repl-id``, ...);
     ``policy``: ``maxmemory-policy``, which decides whether each key's idle time or access
     frequency goes with it; ``limits``: the encoding thresholds (Redis's defaults if None);
     ``progress`` is called with the bytes written so far after each chunk."""
@@ -115,7 +117,8 @@ def write_rdb(
     gc.disable()  # nothing made here lives on: the collector would only walk the keyspace
     try:
         return _write(
-            fileobj, keyspace, libraries, compress, checksum, aof_base, policy, progress, limits
+            *(fileobj, keyspace, libraries, compress, checksum, aof_base, policy, progress),
+            *(limits, aux),
         )
     finally:
         if collecting:
@@ -132,6 +135,7 @@ def _write(
     policy: str,
     progress: Callable[[int], None] | None,
     limits: Limits,
+    aux: Sequence[tuple[bytes, bytes]],
 ) -> int:
     out = bytearray(b"REDIS%04d" % RDB_VERSION)
     _aux(out, b"redis-ver", REDIS_VERSION.encode())
@@ -139,6 +143,8 @@ def _write(
     _aux(out, b"ctime", b"%d" % int(time.time()))
     _aux(out, b"used-mem", b"%d" % _used_memory())
     _aux(out, b"aof-base", b"1" if aof_base else b"0")
+    for field_name, field_value in aux:  # (names of their own: mypyc types each local once)
+        _aux(out, field_name, field_value)
     for code in libraries:
         out.append(OPCODE_FUNCTION2)
         write_string(out, code, compress)
@@ -212,6 +218,7 @@ def save_rdb_file(
     policy: str = "noeviction",
     progress: Callable[[int], None] | None = None,
     limits: Limits | None = None,
+    aux: Sequence[tuple[bytes, bytes]] = (),
 ) -> int:
     """:func:`write_rdb` into ``path`` safely: written to ``temp-<pid>.rdb`` beside it, fsynced,
     renamed over ``path``, the directory fsynced; returns the size. On any failure the
@@ -230,6 +237,7 @@ def save_rdb_file(
                 policy=policy,
                 progress=progress,
                 limits=limits,
+                aux=aux,
             )
             out.flush()
             os.fsync(out.fileno())

@@ -77,6 +77,11 @@ class Saving:
         self.scheduled = False
         self.keys_loaded = 0
         self.keys_expired = 0
+        # The AUX fields of the snapshot last loaded (a replica reads its replication ones).
+        self.last_aux: dict[bytes, bytes] = {}
+        # The replication AUX fields a snapshot carries (set by the server:
+        # zyst.replication.replica.snapshot_aux); read in the child, at the fork's moment.
+        self.aux_fields: Callable[[], list[tuple[bytes, bytes]]] = list
         self.refusal: str | None = None
         # Called once with the outcome (True: saved) when the running BGSAVE child ends (the
         # replicas waiting for this snapshot: zyst.replication.primary).
@@ -113,6 +118,7 @@ class Saving:
             policy=config.maxmemory_policy,
             progress=progress,
             limits=ctx.limits,
+            aux=self.aux_fields(),
         )
 
     # -- SAVE ------------------------------------------------------------------------------
@@ -261,6 +267,7 @@ class Saving:
                 result = load_rdb(fileobj, ctx.keyspace, on_library)
         finally:
             ctx.loading = False
+        self.last_aux = result.aux
         self.keys_loaded = result.keys_loaded
         self.keys_expired = result.keys_expired
         _log_aux(result.aux)

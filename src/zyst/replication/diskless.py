@@ -56,6 +56,7 @@ class DisklessTransfer:
     def start(self) -> bool:
         """Fork the child and start reading; False if it could not start."""
         from zyst.persistence.rdbfile import write_rdb
+        from zyst.persistence.saving import saving_of
         from zyst.scripting.engine import engine_of
 
         ctx = self.ctx
@@ -74,6 +75,7 @@ class DisklessTransfer:
                     checksum=config.rdbchecksum,
                     policy=config.maxmemory_policy,
                     limits=ctx.limits,
+                    aux=saving_of(ctx).aux_fields(),
                 )
 
         try:

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from zyst.client import protocol_of
 from zyst.config import OUTPUT_REPLICA
 from zyst.perserver import state_of
 from zyst.protocol.resp import encode_command
@@ -107,9 +108,7 @@ class Replica:
     def send_uncounted(self, data: bytes) -> None:
         """Send ``data`` outside the output limits (the snapshot: Redis sends it apart from
         the replica's output buffer)."""
-        transport = self.client.transport_info
-        get_protocol = getattr(transport, "get_protocol", None)
-        connection = get_protocol() if get_protocol is not None else None
+        connection = protocol_of(self.client)
         if connection is not None:
             connection.push(data, False)
 
@@ -135,6 +134,8 @@ class Primary:
         self.sync_full = 0
         self.sync_partial_ok = 0
         self.sync_partial_err = 0
+        # A replica's: the stream is its primary's, passed on unchanged (nothing of ours in it).
+        self.relaying = False
         # Set by the server: start taking changes (:meth:`feed`) from now on; flush the stream
         # at the end of this turn although nothing was propagated.
         self.on_active: Callable[[Primary], None] | None = None
@@ -188,11 +189,27 @@ class Primary:
         self.flush()
 
     # -- the history as the role changes (zyst.replication.replica) --------------------------
+    @property
+    def stream_db(self) -> int:
+        """The database the stream has selected (0 before any SELECT)."""
+        return max(self._selected, 0)
+
     def become_replica(self) -> None:
         """A primary turns replica: its next PSYNC asks to continue its own history (Redis's
-        ``replicationCacheMasterUsingMyself``)."""
+        ``replicationCacheMasterUsingMyself``); from now on its stream is its primary's,
+        relayed (no PING or GETACK of its own goes into it)."""
         self.flush()
         self._selected = -1
+        self.relaying = True
+
+    def forget_history(self) -> None:
+        """The dataset was emptied for a full sync: no history continues from it."""
+        self._pending.clear()
+        self.replid = new_replid()
+        self.replid2 = "0" * 40
+        self.second_offset = -1
+        self._flushed = 0
+        self.backlog = None
 
     def adopt(self, replid: str, offset: int) -> None:
         """A full sync from our primary ended: its history, from ``offset`` on, is ours."""
@@ -218,6 +235,7 @@ class Primary:
     def promote(self) -> None:
         """``REPLICAOF NO ONE``: a new history that continues this one (``replid2``), so
         replicas of the old primary can continue with us; ours reconnect to learn the ID."""
+        self.relaying = False
         self.flush()
         self._shift(new_replid())
         self.drop_replicas()
@@ -321,6 +339,8 @@ class Primary:
                 return
         from zyst.persistence.saving import saving_of
 
+        if self.ctx.children.kind is not None:
+            return  # (the cron tries again once the other child is done)
         saving = saving_of(self.ctx)
         self.flush()
         opening = b""
@@ -418,7 +438,8 @@ class Primary:
         ``repl-backlog-ttl``."""
         now = time.monotonic()
         config = self.ctx.config
-        if self.replicas and now - self._last_ping >= config.repl_ping_replica_period:
+        pinging = self.replicas and not self.relaying
+        if pinging and now - self._last_ping >= config.repl_ping_replica_period:
             self._last_ping = now
             # A PING in the stream (counted in the offset, as Redis's, and with no SELECT
             # before it) keeps idle links alive.

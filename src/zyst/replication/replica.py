@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 import hiredis
 
+from zyst import errors
 from zyst.perserver import state_of
 from zyst.protocol.resp import encode_command
 from zyst.replication.primary import primary_of
@@ -92,6 +93,9 @@ class Follower:
         # The database the primary's stream last selected: a partial resync continues there
         # (the stream does not SELECT again), a full sync starts from 0.
         self.db_index = 0
+        # Whether PSYNC asks to continue our history (else ``? -1``): after any sync, or for
+        # a primary turned replica.
+        self.resume = False
         # Told when the role or the link's state changes (the server refreshes its refusals
         # and where its changes go).
         self.on_change: Callable[[], None] | None = None
@@ -106,13 +110,18 @@ class Follower:
         return self.state == CONNECTED
 
     # -- REPLICAOF ---------------------------------------------------------------------------
-    def follow(self, host: str, port: int) -> None:
+    def follow(self, host: str, port: int, resume: bool = True) -> None:
         """Replicate ``host``:``port`` from now on (dropping any link to another primary).
-        The history so far is kept: the first PSYNC asks to continue it."""
+        The history so far is kept, and the first PSYNC asks to continue it unless not
+        ``resume`` (``replicaof`` at start: ``PSYNC ? -1``, as Redis with no cached primary)."""
         was_primary = not self.following
         self._drop_link()
+        # Clients blocked on keys would be served by our own writes no more: the primary's
+        # data replaces them (CLIENT PAUSE's held commands run again later, as any).
+        self.ctx.blocking.unblock_all(errors.UNBLOCKED_TURNED_REPLICA)
         self.host = host
         self.port = port
+        self.resume = resume or self.resume
         self.ctx.config.replicaof = f"{host} {port}"
         if was_primary:
             primary_of(self.ctx).become_replica()
@@ -184,9 +193,8 @@ class Follower:
             log.info("Connection with master lost (%s).", why)
             self.down_since = time.monotonic()
         else:
+            # (master_link_down_since_seconds stays -1 until the link has been up once.)
             log.warning("Master %s:%d: %s", self.host, self.port, why)
-            if not self.down_since:
-                self.down_since = time.monotonic()
         self.state = CONNECT
         self._changed()
 
@@ -194,6 +202,7 @@ class Follower:
         """The stream starts: ``client`` applies it."""
         self.client = client
         self.ctx.clients[client.id] = client
+        self.resume = True
         self.state = CONNECTED
         self.down_since = 0.0
         self._last_ack = time.monotonic()
@@ -413,6 +422,10 @@ class MasterLink(asyncio.Protocol):
 
     def _send_psync(self) -> None:
         primary = primary_of(self.ctx)
+        if not self.follower.resume:
+            log.info("Partial resynchronization not possible (no cached master)")
+            self._command([b"PSYNC", b"?", b"-1"], self._on_psync)
+            return
         start = primary.offset + 1
         log.info("Trying a partial resynchronization (request %s:%d).", primary.replid, start)
         argv = [b"PSYNC", primary.replid.encode(), b"%d" % start]
@@ -615,6 +628,9 @@ class MasterLink(asyncio.Protocol):
         primary.drop_replicas()
         log.info("MASTER <-> REPLICA sync: Flushing old data")
         empty_dataset(ctx)
+        # From here the dataset is none of our history: a failed load must not leave that
+        # history to continue (as Redis's replicationAttachToNewMaster).
+        primary.forget_history()
         try:
             os.replace(self._tmp_path, saving.path)
             log.info("MASTER <-> REPLICA sync: Loading DB in memory")
@@ -625,7 +641,9 @@ class MasterLink(asyncio.Protocol):
             self._fail("loading the snapshot failed")
             return
         primary.adopt(self._replid, self._offset)
-        self.follower.db_index = 0
+        # The database the primary's stream has selected (a chained primary passes its own
+        # primary's stream on without a SELECT of its own).
+        self.follower.db_index = _stream_db(saving.last_aux)
         log.info("MASTER <-> REPLICA sync: Finished with success")
         if ctx.propagating:
             # The AOF describes the dataset we just replaced: rewrite it from this one.
@@ -655,6 +673,9 @@ class MasterLink(asyncio.Protocol):
         follower.connected(client)
         if self._buf:
             self._apply()
+        if self._eof_mark:
+            # A primary holds the stream after a diskless sync until our first ACK.
+            follower.send_ack()
 
     def read_offset(self) -> int:
         """Bytes of the stream read (``slave_read_repl_offset``): applied plus buffered."""
@@ -729,6 +750,33 @@ class MasterLink(asyncio.Protocol):
         elif pos >= _BATCH and buf:
             # More whole commands may wait: after other clients had their turn.
             asyncio.get_running_loop().call_soon(self._apply)
+
+
+def _stream_db(aux: dict[bytes, bytes]) -> int:
+    """``repl-stream-db`` of a snapshot's auxiliary fields (0 without it)."""
+    try:
+        return max(int(aux.get(b"repl-stream-db", b"0")), 0)
+    except ValueError:
+        return 0
+
+
+def snapshot_aux(ctx: ServerContext) -> list[tuple[bytes, bytes]]:
+    """The replication fields a snapshot carries (Redis's ``rdbPopulateSaveInfo``): the
+    stream's selected database, our history's ID and offset; none without a history."""
+    primary = primary_of(ctx)
+    follower = follower_of(ctx)
+    if follower.following:
+        client = follower.client
+        db = client.db.index if client is not None else follower.db_index
+    elif primary.backlog is not None:
+        db = primary.stream_db
+    else:
+        return []
+    return [
+        (b"repl-stream-db", b"%d" % db),
+        (b"repl-id", primary.replid.encode()),
+        (b"repl-offset", b"%d" % primary.offset),
+    ]
 
 
 def follower_of(ctx: ServerContext) -> Follower:
