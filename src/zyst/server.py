@@ -171,6 +171,7 @@ class Server:
         self.follower = follower_of(self.ctx)
         self.follower.on_change = self._on_role_change
         self.saving.aux_fields = lambda: snapshot_aux(self.ctx)
+        self.follower.on_dataset_replaced = self._restart_aof
         config.on_change("replica-serve-stale-data", lambda name: self._on_role_change())
         # Writes are refused while the AOF or the RDB snapshot cannot be written; the RDB's
         # refusal wins, as in Redis. The AOF's is kept apart to combine them.
@@ -462,6 +463,21 @@ class Server:
                 if self.gate is not None:
                     # Nothing to wait for any more: replies held for the old file leave now.
                     self.gate.release()
+
+    def _restart_aof(self) -> None:
+        """A full sync replaced the dataset: the AOF starts again from it, as CONFIG SET
+        appendonly yes does (a new base written now, then the stream appended), so that the
+        files never describe a mix of the old data and the new stream (Redis stops its AOF
+        before such a load and starts it again after)."""
+        if self.aof is None:
+            return
+        self.rewrite.turn_off()
+        self.aof.close()
+        self.aof = None
+        try:
+            self._start_aof()
+        except ValueError:
+            log.warning("The AOF stays off after the sync: it could not be started again")
 
     def _start_aof(self) -> None:
         """Turn the AOF on at run time: a new base made from the dataset and a new incremental

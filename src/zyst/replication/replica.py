@@ -97,8 +97,10 @@ class Follower:
         # a primary turned replica.
         self.resume = False
         # Told when the role or the link's state changes (the server refreshes its refusals
-        # and where its changes go).
+        # and where its changes go), and when a full sync has replaced the dataset (the server
+        # starts its AOF again from the new data).
         self.on_change: Callable[[], None] | None = None
+        self.on_dataset_replaced: Callable[[], None] | None = None
 
     @property
     def following(self) -> bool:
@@ -624,8 +626,13 @@ class MasterLink(asyncio.Protocol):
         ctx = self.ctx
         saving = saving_of(ctx)
         primary = primary_of(ctx)
-        # Our own replicas hold the history we leave: they must sync again (with us).
+        # Our own replicas hold the history we leave: they must sync again (with us). A child
+        # at work (a snapshot, an AOF rewrite) works on the data we replace: stopped, as
+        # Redis's killRDBChild and stopAppendOnly before such a load.
         primary.drop_replicas()
+        if ctx.children.kind is not None:
+            log.info("Stopping the %s child before loading the primary's data", ctx.children.kind)
+            ctx.children.kill()
         log.info("MASTER <-> REPLICA sync: Flushing old data")
         empty_dataset(ctx)
         # From here the dataset is none of our history: a failed load must not leave that
@@ -645,9 +652,9 @@ class MasterLink(asyncio.Protocol):
         # primary's stream on without a SELECT of its own).
         self.follower.db_index = _stream_db(saving.last_aux)
         log.info("MASTER <-> REPLICA sync: Finished with success")
-        if ctx.propagating:
-            # The AOF describes the dataset we just replaced: rewrite it from this one.
-            ctx.request_aof_rewrite(False)
+        if self.follower.on_dataset_replaced is not None:
+            # (The AOF, which describes the dataset just replaced, starts again from this one.)
+            self.follower.on_dataset_replaced()
         self._start_stream()
 
     # -- the stream ---------------------------------------------------------------------------
