@@ -434,10 +434,11 @@ def test_hrandfield_random_choices(o: Oracle, resp3: bool, size: int, withvalues
             for field in check_random_reply(raw, None, False, resp3, fields)
         ]
         for form, seen in forms.items():
-            if form == "no count" and size > 128:
-                # One field at a time from a hashtable-encoded hash comes from Redis's
-                # dictGetFairRandomKey, fair only roughly: a field can stay unseen in 6,000
-                # draws (seen once in CI). Most fields must still turn up.
+            if name == "redis" and size > 128:
+                # Redis draws from a hashtable-encoded hash with dictGetFairRandomKey, fair
+                # only roughly: a field can stay unseen in 6,000 draws (seen in CI without a
+                # count and with a negative one). Most fields must still turn up there; Zyst's
+                # draws are uniform, and must show every field.
                 assert len(set(seen)) >= 0.9 * len(fields), (name, form)
             else:
                 assert set(seen) == set(fields), (name, form)
