@@ -1,10 +1,10 @@
 """Replication figures, Zyst against redis-server on this machine, side by side in one run.
 
 - **Lag under load**: for each pair (primary → replica: Redis → Redis, Zyst → Zyst, Redis →
-  Zyst, Zyst → Redis), redis-benchmark writes to the primary (SET, pipeline 16) while the
-  primary's ``master_repl_offset`` and the replica's ``slave_repl_offset`` are sampled; the
-  figures are the bytes the replica was behind (median and maximum of the samples), and how
-  long it took to catch up once the load stopped.
+  Zyst, Zyst → Redis), redis-benchmark writes to the primary (SET, pipeline 16, 50 clients)
+  while a probe client sets a key on the primary and polls the replica until it shows the new
+  value, again and again; the figures are those probes' lags (median, 99th percentile,
+  maximum), and how long the replica took to catch up once the load stopped.
 - **Failover**: three servers (a primary, two replicas) watched by three redis-sentinel
   processes (down-after-milliseconds 1000); the primary gets SIGKILL, and the figure is the
   time until every sentinel names the new primary and it accepts a write.
@@ -101,8 +101,10 @@ def _caught_up(primary: redis.Redis, replica: redis.Redis) -> bool:
 
 def lag(
     primary_kind: str, replica_kind: str, requests: int, base: Path
-) -> tuple[float, int, float]:
-    """(median bytes behind, max bytes behind, seconds to catch up after the load)."""
+) -> tuple[list[float], float, float]:
+    """A probe's lags (seconds from its SET on the primary until the replica shows it, one
+    after the other while the load runs), seconds to catch up after the load, and the load's
+    requests per second."""
     primary = _start(primary_kind, base / "p")
     replica = _start(replica_kind, base / "r", "--replicaof", "127.0.0.1", str(primary.port))
     try:
@@ -111,17 +113,24 @@ def lag(
         load = subprocess.Popen(
             ["redis-benchmark", "-p", str(primary.port), "-t", "set", "-n", str(requests),
              "-P", "16", "-r", "100000", "-d", "64", "-q"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        behind: list[int] = []
+        lags: list[float] = []
+        probe = 0
         while load.poll() is None:
-            ahead = int(_repl(p)["master_repl_offset"])  # type: ignore[call-overload]
-            done = int(_repl(r)["slave_repl_offset"])  # type: ignore[call-overload]
-            behind.append(max(ahead - done, 0))
-            time.sleep(0.01)
+            probe += 1
+            value = b"%d" % probe
+            began = time.monotonic()
+            p.set("probe", value)
+            while r.get("probe") != value:
+                pass
+            lags.append(time.monotonic() - began)
         stopped = time.monotonic()
         _wait(lambda: _caught_up(p, r), "the replica to catch up")
-        return statistics.median(behind or [0]), max(behind or [0]), time.monotonic() - stopped
+        caught = time.monotonic() - stopped
+        output = load.stdout.read().decode() if load.stdout is not None else ""
+        rps = float(output.rsplit("SET:", 1)[-1].split("requests")[0].strip() or 0)
+        return lags, caught, rps
     finally:
         replica.stop()
         primary.stop()
@@ -194,17 +203,28 @@ def main() -> int:
             print(f"{program} is missing", file=sys.stderr)
             return 1
     pairs = [("redis", "redis"), ("zyst", "zyst"), ("redis", "zyst"), ("zyst", "redis")]
-    print("| primary → replica | bytes behind, median | max | catch-up after load (ms) |")
-    print("|---|---:|---:|---:|")
+    print(
+        "| primary → replica | load (SET/s) | probes | lag median (ms) | p99 | max |"
+        " catch-up after load (ms) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for primary_kind, replica_kind in pairs:
-        rows = []
+        lags: list[float] = []
+        catches: list[float] = []
+        loads: list[float] = []
         for _ in range(args.rounds):
             with tempfile.TemporaryDirectory() as tmp:
-                rows.append(lag(primary_kind, replica_kind, args.requests, Path(tmp)))
-        median = statistics.median(row[0] for row in rows)
-        most = max(row[1] for row in rows)
-        catch = statistics.median(row[2] for row in rows) * 1000
-        print(f"| {primary_kind} → {replica_kind} | {median:,.0f} | {most:,} | {catch:.0f} |")
+                seen, caught, rps = lag(primary_kind, replica_kind, args.requests, Path(tmp))
+            lags += seen
+            catches.append(caught)
+            loads.append(rps)
+        ordered = sorted(lags) or [0.0]
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        print(
+            f"| {primary_kind} → {replica_kind} | {statistics.median(loads):,.0f} |"
+            f" {len(lags)} | {statistics.median(ordered) * 1000:.2f} | {p99 * 1000:.2f} |"
+            f" {ordered[-1] * 1000:.2f} | {statistics.median(catches) * 1000:.0f} |"
+        )
     print()
     print("| servers under Sentinel | failover seconds (each round) |")
     print("|---|---|")
