@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.conftest import ServerProcess, redis_process, wait_until, zyst_process
+from tests.conftest import RawConnection, ServerProcess, redis_process, wait_until, zyst_process
 from tests.crash.dataset import dump_dataset
 
 
@@ -123,6 +123,36 @@ def test_a_redis_replica_copies_a_zyst_primary_under_load(tmp_path: Path, diskle
             assert role[0] == b"master" and role[2] == [
                 [b"127.0.0.1", str(replica_proc.port).encode(), role[2][0][2]]
             ]
+
+
+def test_a_slow_replica_sets_the_pace_of_a_diskless_sync(tmp_path: Path) -> None:
+    """A replica that reads nothing during a diskless sync of 24 MB: the primary stops
+    reading its child's pipe (logged) rather than hold the snapshot for it, and the transfer
+    is whole once the replica reads: the EOF-marked framing, a loadable RDB, the mark."""
+    with zyst_process(tmp_path / "zyst", "--save", "", *NO_SYNC_DELAY, "--loglevel", "debug") as z:
+        primary = redis.Redis(port=z.port)
+        pipe = primary.pipeline(transaction=False)
+        for n in range(6000):
+            pipe.set(f"big{n}", os.urandom(4000))
+        pipe.execute()
+        with RawConnection(z.port) as replica:
+            replica.command("REPLCONF", "capa", "eof", "capa", "psync2")
+            replica.send_raw(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+            wait_until(lambda: "waiting for the replicas" in z.log.read_text(), "the pause")
+            received = b""
+            while b"$EOF:" not in received or len(received.split(b"$EOF:", 1)[1]) < 42:
+                received += replica.sock.recv(1 << 16)
+            header, rest = received.split(b"$EOF:", 1)
+            assert header.startswith(b"+FULLRESYNC ")
+            mark, body = rest[:40], rest[42:]
+            while not body.endswith(mark):
+                body += replica.sock.recv(1 << 20)
+            snapshot = body[: -len(mark)]
+            assert snapshot.startswith(b"REDIS") and len(snapshot) > 24_000_000
+        (tmp_path / "copy").mkdir()
+        (tmp_path / "copy" / "dump.rdb").write_bytes(snapshot)
+        with zyst_process(tmp_path / "copy", "--appendonly", "no") as copy:
+            assert redis.Redis(port=copy.port).dbsize() == 6000
 
 
 def test_keys_expiring_on_the_primary_disappear_from_the_replica(tmp_path: Path) -> None:

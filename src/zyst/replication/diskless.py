@@ -6,9 +6,10 @@ to the replicas that wait for it, framed as Redis's EOF-marked transfer:
 Only replicas that said ``REPLCONF capa eof`` can read that framing; the primary
 (:mod:`zyst.replication.primary`) gives the others the disk-based sync.
 
-Invariant: the closing mark is sent only once the child has exited successfully, so a
+Invariants: the closing mark is sent only once the child has exited successfully, so a
 replica never takes a snapshot cut short (a child that fails leaves the replicas' links
-closed, and they sync again).
+closed, and they sync again); at most a few MB of snapshot wait in this process for the
+slowest replica (the pipe is not read meanwhile, and the child waits).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ log = logging.getLogger("zyst")
 CHILD_KIND: Final = "rdb-to-replicas"
 MARK_SIZE: Final = 40
 _READ: Final = 1 << 16
+# Reading the pipe stops while a replica has more than this unsent, and starts again once
+# every replica is below the second figure (checked every _DRAIN_CHECK seconds).
+_PAUSE_ABOVE: Final = 4 << 20
+_RESUME_BELOW: Final = 1 << 20
+_DRAIN_CHECK: Final = 0.01
 
 
 class DisklessTransfer:
@@ -105,6 +111,15 @@ class DisklessTransfer:
         for replica in self.replicas:
             replica.send_uncounted(data)
 
+    def _unsent(self) -> int:
+        """The most bytes any of the replicas still linked has not taken yet."""
+        most = 0
+        for replica in self.replicas:
+            transport = replica.client.transport_info
+            if replica.attached and transport is not None and not transport.is_closing():
+                most = max(most, transport.get_write_buffer_size())
+        return most
+
     def _readable(self) -> None:
         try:
             data = os.read(self._fd, _READ)
@@ -116,10 +131,25 @@ class DisklessTransfer:
         if data:
             self.sent += len(data)
             self._send(data)
+            if self._unsent() > _PAUSE_ABOVE and self._loop is not None:
+                # The slowest replica sets the pace: the pipe is left full (the child waits on
+                # it) rather than the snapshot piling up in this process's memory, as Redis
+                # stops reading its pipe until its replicas drain.
+                log.debug("Diskless sync: waiting for the replicas to take what was sent")
+                self._loop.remove_reader(self._fd)
+                self._loop.call_later(_DRAIN_CHECK, self._drain_check)
             return
         self._close_pipe()
         self._drained = True
         self._maybe_done()
+
+    def _drain_check(self) -> None:
+        if self._fd < 0 or self._loop is None:
+            return
+        if self._unsent() > _RESUME_BELOW:
+            self._loop.call_later(_DRAIN_CHECK, self._drain_check)
+            return
+        self._loop.add_reader(self._fd, self._readable)
 
     def _close_pipe(self) -> None:
         if self._fd >= 0:
