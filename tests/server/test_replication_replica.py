@@ -5,11 +5,14 @@ a redis-server replica in the same topology."""
 
 from __future__ import annotations
 
+import io
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import hiredis
 import pytest
 import redis
 
@@ -31,6 +34,8 @@ from tests.server.test_replication_primary import (
     _same_data,
     _stopped,
 )
+from zyst.keyspace import Keyspace
+from zyst.persistence.rdbfile import write_rdb
 
 _QUIET = ("--appendonly", "no", "--save", "", *NO_SYNC_DELAY)
 
@@ -429,3 +434,107 @@ def test_clients_blocked_on_keys_are_let_go_when_the_server_turns_replica(
             primary.rpush("q", "a", "b")
             wait_until(lambda: _caught_up(primary, ours), "the push")
             assert ours.lrange("q", 0, -1) == [b"a", b"b"]
+
+
+class _FakePrimary:
+    """A primary that speaks the protocol by hand, one replica link at a time: the test says
+    exactly which bytes the replica gets, and reads what it sends back."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.listener.settimeout(30)
+        self.conn: socket.socket | None = None
+        self.reader = hiredis.Reader()
+
+    def accept(self) -> None:
+        self.conn, _ = self.listener.accept()
+        self.conn.settimeout(30)
+        self.reader = hiredis.Reader()
+
+    def command(self) -> list[bytes]:
+        """The next command the replica sent."""
+        assert self.conn is not None
+        while True:
+            got = self.reader.gets()
+            if got is not False:
+                return list(got)
+            chunk = self.conn.recv(65536)
+            assert chunk, "the replica closed the link"
+            self.reader.feed(chunk)
+
+    def handshake(self) -> list[bytes]:
+        """Answer PING and the REPLCONFs; returns the PSYNC command."""
+        while True:
+            argv = self.command()
+            name = argv[0].upper()
+            if name == b"PSYNC":
+                return argv
+            self.send(b"+PONG\r\n" if name == b"PING" else b"+OK\r\n")
+
+    def ack(self) -> int:
+        """The offset of the replica's next REPLCONF ACK."""
+        argv = self.command()
+        assert argv[:2] == [b"REPLCONF", b"ACK"], argv
+        return int(argv[2])
+
+    def send(self, data: bytes) -> None:
+        assert self.conn is not None
+        self.conn.sendall(data)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.listener.close()
+
+
+def _resp(*commands: tuple[str, ...]) -> bytes:
+    return b"".join(
+        b"*%d\r\n" % len(c) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in c)
+        for c in commands
+    )
+
+
+def test_an_open_multi_is_left_out_of_the_offset_and_sent_again_after_a_cut(
+    tmp_path: Path,
+) -> None:
+    """Byte by byte, with a primary played by the test: the snapshot's EOF mark arrives split
+    and with the stream right behind it in one write; a link cut inside MULTI leaves the
+    replica's offset before MULTI (its first ACK says so, and its PSYNC asks for the byte
+    after), so the whole transaction sent again is applied once; a GETACK is answered with
+    the offset before it."""
+    fake = _FakePrimary()
+    replid = "a" * 40
+    mark = b"m" * 40
+    snapshot = io.BytesIO()
+    write_rdb(snapshot, Keyspace(), [])
+    try:
+        with _zyst_replica_of_port(tmp_path / "zyst", fake.port) as replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            fake.accept()
+            assert fake.handshake() == [b"PSYNC", b"?", b"-1"]
+            fake.send(b"+FULLRESYNC %s 100\r\n$EOF:%s\r\n" % (replid.encode(), mark))
+            body = snapshot.getvalue()
+            fake.send(body + mark[:10])
+            opened = _resp(("MULTI",), ("SET", "a", "1"))
+            fake.send(mark[10:] + opened)
+            assert fake.ack() == 100  # the ACK after a diskless sync: MULTI not counted
+            fake.conn.close()  # type: ignore[union-attr]
+            fake.accept()
+            assert fake.handshake() == [b"PSYNC", replid.encode(), b"101"]
+            fake.send(b"+CONTINUE\r\n")
+            transaction = _resp(("MULTI",), ("SET", "a", "1"), ("INCR", "b"), ("EXEC",))
+            fake.send(transaction + _resp(("REPLCONF", "GETACK", "*")))
+            assert fake.ack() == 100 + len(transaction)
+            assert replica.get("a") == b"1"
+            assert replica.get("b") == b"1"  # applied once
+            info = _info(replica)
+            getack = len(_resp(("REPLCONF", "GETACK", "*")))
+            assert info["slave_repl_offset"] == 100 + len(transaction) + getack
+            assert info["master_replid"] == replid
+    finally:
+        fake.close()
+
+
+def _zyst_replica_of_port(workdir: Path, port: int) -> ServerProcess:
+    return zyst_process(workdir, *_QUIET, "--replicaof", "127.0.0.1", str(port))
