@@ -125,29 +125,40 @@ def test_a_redis_replica_copies_a_zyst_primary_under_load(tmp_path: Path, diskle
             ]
 
 
-def test_a_slow_replica_sets_the_pace_of_a_diskless_sync(tmp_path: Path) -> None:
-    """A replica that reads nothing during a diskless sync of 24 MB: the primary stops
-    reading its child's pipe (logged) rather than hold the snapshot for it, and the transfer
-    is whole once the replica reads: the EOF-marked framing, a loadable RDB, the mark."""
-    with zyst_process(tmp_path / "zyst", "--save", "", *NO_SYNC_DELAY, "--loglevel", "debug") as z:
+@pytest.mark.parametrize("diskless", [True, False])
+def test_a_slow_replica_sets_the_pace_of_a_full_sync(tmp_path: Path, diskless: bool) -> None:
+    """A replica that reads nothing during a full sync of 24 MB: the primary stops reading
+    the child's pipe (diskless) or the snapshot file (disk-based), logged, rather than hold
+    the snapshot for it, and the transfer is whole once the replica reads: the framing (EOF
+    mark, or size), then an RDB that loads."""
+    settings = ("--save", "", *NO_SYNC_DELAY, "--loglevel", "debug")
+    with zyst_process(tmp_path / "zyst", *settings) as z:
         primary = redis.Redis(port=z.port)
         pipe = primary.pipeline(transaction=False)
         for n in range(6000):
             pipe.set(f"big{n}", os.urandom(4000))
         pipe.execute()
         with RawConnection(z.port) as replica:
-            replica.command("REPLCONF", "capa", "eof", "capa", "psync2")
+            if diskless:
+                replica.command("REPLCONF", "capa", "eof", "capa", "psync2")
             replica.send_raw(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
             wait_until(lambda: "waiting for the replicas" in z.log.read_text(), "the pause")
             received = b""
-            while b"$EOF:" not in received or len(received.split(b"$EOF:", 1)[1]) < 42:
+            while received.count(b"\r\n") < 2:
                 received += replica.sock.recv(1 << 16)
-            header, rest = received.split(b"$EOF:", 1)
+            header, framing, body = received.split(b"\r\n", 2)
             assert header.startswith(b"+FULLRESYNC ")
-            mark, body = rest[:40], rest[42:]
-            while not body.endswith(mark):
-                body += replica.sock.recv(1 << 20)
-            snapshot = body[: -len(mark)]
+            if diskless:
+                assert framing.startswith(b"$EOF:")
+                mark = framing[5:]
+                while not body.endswith(mark):
+                    body += replica.sock.recv(1 << 20)
+                snapshot = body[: -len(mark)]
+            else:
+                size = int(framing[1:])
+                while len(body) < size:
+                    body += replica.sock.recv(1 << 20)
+                snapshot = body
             assert snapshot.startswith(b"REDIS") and len(snapshot) > 24_000_000
         (tmp_path / "copy").mkdir()
         (tmp_path / "copy" / "dump.rdb").write_bytes(snapshot)

@@ -14,7 +14,7 @@ A replica's life (``state``):
   (another child runs), then gets ``+FULLRESYNC <replid> <offset>``;
 - ``send_bulk``: the child writes the snapshot: into ``dir/dbfilename``, sent once written
   (Redis's disk-based sync), or into a pipe whose bytes are sent as they come, EOF-marked
-  (``repl-diskless-sync``: :mod:`zyst.replication.diskless`); the stream from ``offset`` on is
+  (``repl-diskless-sync``: :mod:`zyst.replication.transfer`); the stream from ``offset`` on is
   kept for the replica meanwhile;
 - ``online``: it was sent ``$<size>\\r\\n`` and the file's bytes, then what was kept, and now
   takes the stream as it is made. A partial resync (``+CONTINUE``) goes straight here.
@@ -38,7 +38,7 @@ from zyst.config import OUTPUT_REPLICA
 from zyst.perserver import state_of
 from zyst.protocol.resp import encode_command
 from zyst.replication.backlog import Backlog
-from zyst.replication.diskless import DisklessTransfer
+from zyst.replication.transfer import DisklessTransfer, FileTransfer
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -345,7 +345,7 @@ class Primary:
         self.flush()
         opening = b""
         if diskless:
-            transfer = DisklessTransfer(self.ctx, waiting, self._diskless_done)
+            transfer = DisklessTransfer(self.ctx, waiting, self._transfer_done)
             if not transfer.start():
                 return
             opening = transfer.opening()
@@ -366,14 +366,15 @@ class Primary:
         if not diskless:
             saving.on_done.append(self._snapshot_done)
 
-    def _diskless_done(self, transfer: DisklessTransfer, ok: bool) -> None:
-        """A diskless snapshot ended: its replicas go online (or are dropped, to sync again)."""
+    def _transfer_done(self, transfer: DisklessTransfer | FileTransfer, ok: bool) -> None:
+        """A snapshot was sent (or not, ``ok`` False): its replicas go online, or are dropped
+        to sync again. After a diskless one, their stream waits for their first ACK."""
         self.flush()
         for replica in transfer.replicas:
             if not replica.attached or replica.state != SEND_BULK:
                 continue
             if ok:
-                self._online(replica, held=True)
+                self._online(replica, held=isinstance(transfer, DisklessTransfer))
             else:
                 self.remove(replica)
                 _close(replica.client)
@@ -418,17 +419,9 @@ class Primary:
                 self.remove(replica)
                 _close(replica.client)
             return
-        try:
-            with open(saving_of(self.ctx).path, "rb") as file:
-                data = file.read()
-        except OSError as exc:
-            log.warning("Replication: can't read the snapshot: %s", exc)
-            return
-        self.flush()
-        for replica in sending:
-            replica.send_uncounted(b"$%d\r\n" % len(data) + data)
-            self._online(replica)
-        self._start_bgsave()
+        transfer = FileTransfer(sending, saving_of(self.ctx).path, self._transfer_done)
+        if not transfer.start():
+            self._transfer_done(transfer, False)
 
     # -- the cron ----------------------------------------------------------------------------
     def cron(self) -> None:

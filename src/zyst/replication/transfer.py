@@ -1,15 +1,18 @@
-"""The full sync without a file (``repl-diskless-sync``, Redis's ``rdbSaveToSlavesSockets``): a
-forked child writes the snapshot into a pipe, and the server sends what it reads from the pipe
-to the replicas that wait for it, framed as Redis's EOF-marked transfer:
-``$EOF:<40 random characters>\\r\\n``, the RDB, then the same 40 characters.
+"""Sending a full sync's snapshot to the replicas that wait for it, at the pace of the slowest
+(Redis's ``rdbPipeReadHandler`` and ``sendBulkToSlave``): at most a few MB of snapshot wait
+in this process for a replica; past that, reading stops until every replica has taken most of
+what it was sent.
 
-Only replicas that said ``REPLCONF capa eof`` can read that framing; the primary
-(:mod:`zyst.replication.primary`) gives the others the disk-based sync.
-
-Invariants: the closing mark is sent only once the child has exited successfully, so a
-replica never takes a snapshot cut short (a child that fails leaves the replicas' links
-closed, and they sync again); at most a few MB of snapshot wait in this process for the
-slowest replica (the pipe is not read meanwhile, and the child waits).
+- :class:`DisklessTransfer` (``repl-diskless-sync``, Redis's ``rdbSaveToSlavesSockets``): a
+  forked child writes the snapshot into a pipe, and what is read from the pipe goes to the
+  replicas, framed as Redis's EOF-marked transfer: ``$EOF:<40 random characters>\r\n``, the
+  RDB, then the same 40 characters. Only replicas that said ``REPLCONF capa eof`` can read
+  that framing; the primary (:mod:`zyst.replication.primary`) gives the others the disk-based
+  sync. The closing mark is sent only once the child has exited successfully, so a replica
+  never takes a snapshot cut short (a child that fails leaves the replicas' links closed, and
+  they sync again); while reading waits, the pipe stays full and the child waits too.
+- :class:`FileTransfer`: the disk-based sync's file, ``$<size>\r\n`` then its bytes, read a
+  chunk at a time.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 from zyst.persistence.child import ChildResult
 
@@ -32,11 +35,22 @@ log = logging.getLogger("zyst")
 CHILD_KIND: Final = "rdb-to-replicas"
 MARK_SIZE: Final = 40
 _READ: Final = 1 << 16
+_FILE_CHUNK: Final = 1 << 20
 # Reading the pipe stops while a replica has more than this unsent, and starts again once
 # every replica is below the second figure (checked every _DRAIN_CHECK seconds).
 _PAUSE_ABOVE: Final = 4 << 20
 _RESUME_BELOW: Final = 1 << 20
 _DRAIN_CHECK: Final = 0.01
+
+
+def unsent(replicas: list[Replica]) -> int:
+    """The most bytes any of ``replicas`` still linked has not taken yet."""
+    most = 0
+    for replica in replicas:
+        transport = replica.client.transport_info
+        if replica.attached and transport is not None and not transport.is_closing():
+            most = max(most, transport.get_write_buffer_size())
+    return most
 
 
 class DisklessTransfer:
@@ -111,15 +125,6 @@ class DisklessTransfer:
         for replica in self.replicas:
             replica.send_uncounted(data)
 
-    def _unsent(self) -> int:
-        """The most bytes any of the replicas still linked has not taken yet."""
-        most = 0
-        for replica in self.replicas:
-            transport = replica.client.transport_info
-            if replica.attached and transport is not None and not transport.is_closing():
-                most = max(most, transport.get_write_buffer_size())
-        return most
-
     def _readable(self) -> None:
         try:
             data = os.read(self._fd, _READ)
@@ -131,7 +136,7 @@ class DisklessTransfer:
         if data:
             self.sent += len(data)
             self._send(data)
-            if self._unsent() > _PAUSE_ABOVE and self._loop is not None:
+            if unsent(self.replicas) > _PAUSE_ABOVE and self._loop is not None:
                 # The slowest replica sets the pace: the pipe is left full (the child waits on
                 # it) rather than the snapshot piling up in this process's memory, as Redis
                 # stops reading its pipe until its replicas drain.
@@ -146,7 +151,7 @@ class DisklessTransfer:
     def _drain_check(self) -> None:
         if self._fd < 0 or self._loop is None:
             return
-        if self._unsent() > _RESUME_BELOW:
+        if unsent(self.replicas) > _RESUME_BELOW:
             self._loop.call_later(_DRAIN_CHECK, self._drain_check)
             return
         self._loop.add_reader(self._fd, self._readable)
@@ -177,3 +182,70 @@ class DisklessTransfer:
         else:
             log.warning("Diskless sync: the snapshot child failed")
         self.on_done(self, ok)
+
+
+class FileTransfer:
+    """The snapshot file sent to ``replicas`` (sized: ``$<size>\r\n`` then the bytes);
+    ``on_done(transfer, ok)`` once it is all sent, or could not be read."""
+
+    def __init__(
+        self,
+        replicas: list[Replica],
+        path: str,
+        on_done: Callable[[FileTransfer, bool], None],
+    ) -> None:
+        self.replicas = replicas
+        self.path = path
+        self.on_done = on_done
+        self._file: BinaryIO | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> bool:
+        """Open the file and start sending; False (logged) if it cannot be read."""
+        try:
+            self._file = open(self.path, "rb")  # noqa: SIM115 - closed when sent
+            size = os.fstat(self._file.fileno()).st_size
+        except OSError as exc:
+            log.warning("Replication: can't read the snapshot: %s", exc)
+            self._close()
+            return False
+        self._loop = asyncio.get_running_loop()
+        header = b"$%d\r\n" % size
+        for replica in self.replicas:
+            replica.send_uncounted(header)
+        self._step()
+        return True
+
+    def _step(self) -> None:
+        file, loop = self._file, self._loop
+        if file is None or loop is None:
+            return
+        if unsent(self.replicas) > _PAUSE_ABOVE:
+            log.debug("Sending the snapshot: waiting for the replicas to take what was sent")
+            loop.call_later(_DRAIN_CHECK, self._wait_drain)
+            return
+        try:
+            chunk = file.read(_FILE_CHUNK)
+        except OSError as exc:
+            log.warning("Replication: reading the snapshot failed: %s", exc)
+            self._close()
+            self.on_done(self, False)
+            return
+        if not chunk:
+            self._close()
+            self.on_done(self, True)
+            return
+        for replica in self.replicas:
+            replica.send_uncounted(chunk)
+        loop.call_soon(self._step)
+
+    def _wait_drain(self) -> None:
+        if self._loop is not None and unsent(self.replicas) > _RESUME_BELOW:
+            self._loop.call_later(_DRAIN_CHECK, self._wait_drain)
+            return
+        self._step()
+
+    def _close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
