@@ -69,7 +69,7 @@ from zyst.persistence.saving import CHILD_KIND, library_loader, saving_of
 from zyst.propagation import Propagation
 from zyst.protocol.resp import ErrorReply
 from zyst.replication.primary import Primary, primary_of
-from zyst.replication.replica import follower_of, snapshot_aux
+from zyst.replication.replica import follower_of, resume_history, snapshot_aux
 from zyst.scripting.engine import engine_of
 from zyst.security import aclfile, tls
 from zyst.security.acl import Acl, AclError
@@ -582,7 +582,10 @@ class Server:
         self._cron_task = loop.create_task(self._cron())
         if self.config.replicaof:
             host, port = self.config.replicaof.rsplit(" ", 1)
-            self.follower.follow(host, int(port), resume=False)
+            # A snapshot loaded at start that carries our replication history (written while
+            # we were a replica) lets the first PSYNC continue it, as Redis does.
+            resume = resume_history(self.ctx, self.saving.last_aux)
+            self.follower.follow(host, int(port), resume=resume)
         if self.on_serving is not None:
             self.on_serving(self)
         await self._stopping.wait()

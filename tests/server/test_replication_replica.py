@@ -164,7 +164,11 @@ def test_a_replica_hides_expired_keys_but_waits_for_its_primary_to_delete_them(
             assert replica.get("stays") == b"1"
 
 
-def test_a_cut_link_resumes_and_a_restarted_replica_syncs_in_full(tmp_path: Path) -> None:
+def test_a_cut_link_resumes_and_so_does_a_restarted_replica(tmp_path: Path) -> None:
+    """A link cut by the primary or by the replica: a partial resync, in the database the
+    stream had selected. A replica restarted from a snapshot that carries the replication
+    history (its own SAVE; the file of its full sync would do too) continues it as Redis
+    does; one restarted from nothing of the kind syncs in full."""
     with _redis_primary(tmp_path) as (primary_proc, primary):
         primary.set("before", "1")
         with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
@@ -189,7 +193,16 @@ def test_a_cut_link_resumes_and_a_restarted_replica_syncs_in_full(tmp_path: Path
             assert redis.Redis(port=replica_proc.port, db=3).get("after-kill") == b"1"
             assert replica.get("after-kill") is None
             assert _info(primary, "stats")["sync_partial_ok"] == 2
-        primary.set("while-down", "1")
+            assert replica.save() is True
+        db3.set("while-down", "1")  # (no SELECT: the stream still has database 3 selected)
+        with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
+            replica = redis.Redis(port=replica_proc.port)
+            wait_until(lambda: _caught_up(primary, replica), "the replica to resume")
+            _same_data(primary, replica, (0, 3))
+            stats = _info(primary, "stats")
+            assert (stats["sync_full"], stats["sync_partial_ok"]) == (1, 3)
+        (tmp_path / "zyst" / "dump.rdb").unlink()
+        primary.set("while-down-again", "1")
         with _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc:
             replica = redis.Redis(port=replica_proc.port)
             wait_until(lambda: _caught_up(primary, replica), "the full sync after a restart")

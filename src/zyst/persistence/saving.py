@@ -296,7 +296,10 @@ class Saving:
             ("rdb_last_save_time", self.lastsave),
             ("rdb_last_bgsave_status", "ok" if self.last_ok else "err"),
             ("rdb_last_bgsave_time_sec", self.last_bgsave_seconds),
-            ("rdb_current_bgsave_time_sec", now - self.bgsave_started if running else -1),
+            (
+                "rdb_current_bgsave_time_sec",
+                now - self.bgsave_started if running and self.bgsave_started >= 0 else -1,
+            ),
             ("rdb_saves", self.saves),
             ("rdb_last_cow_size", self.last_cow),
             ("rdb_last_load_keys_expired", self.keys_expired),

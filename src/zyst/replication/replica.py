@@ -767,6 +767,20 @@ def _stream_db(aux: dict[bytes, bytes]) -> int:
         return 0
 
 
+def resume_history(ctx: ServerContext, aux: dict[bytes, bytes]) -> bool:
+    """Take the replication history a snapshot loaded at start carries (``repl-id``,
+    ``repl-offset``, ``repl-stream-db``), so that a restarted replica's first PSYNC continues
+    it; whether it had one."""
+    replid = aux.get(b"repl-id", b"").decode("latin-1")
+    offset = aux.get(b"repl-offset", b"")
+    if len(replid) != 40 or not offset.isdigit():
+        return False
+    primary_of(ctx).adopt(replid, int(offset))
+    follower_of(ctx).db_index = _stream_db(aux)
+    log.info("Using the replication history of the snapshot: %s:%d", replid, int(offset))
+    return True
+
+
 def snapshot_aux(ctx: ServerContext) -> list[tuple[bytes, bytes]]:
     """The replication fields a snapshot carries (Redis's ``rdbPopulateSaveInfo``): the
     stream's selected database, our history's ID and offset; none without a history."""

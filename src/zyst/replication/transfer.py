@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from zyst.persistence.child import ChildResult
+from zyst.persistence.saving import CHILD_KIND as SAVING_CHILD_KIND
 
 if TYPE_CHECKING:
     from zyst.context import ServerContext
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("zyst")
 
-CHILD_KIND: Final = "rdb-to-replicas"
+# An RDB child as BGSAVE's (Redis's CHILD_TYPE_RDB): BGSAVE meanwhile answers "already in
+# progress", INFO shows rdb_bgsave_in_progress, FLUSHALL and SHUTDOWN stop it.
+CHILD_KIND: Final = SAVING_CHILD_KIND
 MARK_SIZE: Final = 40
 _READ: Final = 1 << 16
 _FILE_CHUNK: Final = 1 << 20
