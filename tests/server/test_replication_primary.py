@@ -166,6 +166,28 @@ def test_a_slow_replica_sets_the_pace_of_a_full_sync(tmp_path: Path, diskless: b
             assert redis.Redis(port=copy.port).dbsize() == 6000
 
 
+def test_a_diskless_snapshot_stops_when_its_last_replica_leaves(tmp_path: Path) -> None:
+    """The child making a diskless snapshot for one replica, which leaves mid-transfer, is
+    stopped (as Redis's "last replica dropped, killing fork child"); a BGSAVE then runs."""
+    settings = ("--save", "", *NO_SYNC_DELAY, "--loglevel", "debug")
+    with zyst_process(tmp_path / "zyst", *settings) as z:
+        primary = redis.Redis(port=z.port)
+        pipe = primary.pipeline(transaction=False)
+        for n in range(6000):
+            pipe.set(f"big{n}", os.urandom(4000))
+        pipe.execute()
+        with RawConnection(z.port) as replica:
+            replica.command("REPLCONF", "capa", "eof", "capa", "psync2")
+            replica.send_raw(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+            wait_until(lambda: "waiting for the replicas" in z.log.read_text(), "the pause")
+            # (BGSAVE while the diskless child runs: an RDB child already, as in Redis.)
+            with pytest.raises(redis.ResponseError, match="already in progress"):
+                primary.bgsave()
+        wait_until(lambda: "killing fork child" in z.log.read_text(), "the child to be stopped")
+        wait_until(lambda: _info(primary, "persistence")["rdb_bgsave_in_progress"] == 0, "it")
+        assert primary.bgsave() is True
+
+
 def test_keys_expiring_on_the_primary_disappear_from_the_replica(tmp_path: Path) -> None:
     with _pair(tmp_path) as (zyst, replica_proc):
         primary = redis.Redis(port=zyst.port)

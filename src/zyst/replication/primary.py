@@ -136,6 +136,8 @@ class Primary:
         self.sync_partial_err = 0
         # A replica's: the stream is its primary's, passed on unchanged (nothing of ours in it).
         self.relaying = False
+        # The snapshot being sent, if any.
+        self._transfer: DisklessTransfer | FileTransfer | None = None
         # Set by the server: start taking changes (:meth:`feed`) from now on; flush the stream
         # at the end of this turn although nothing was propagated.
         self.on_active: Callable[[Primary], None] | None = None
@@ -314,12 +316,19 @@ class Primary:
         replica.attached = True
 
     def remove(self, replica: Replica) -> None:
-        """The replica's link closed."""
+        """The replica's link closed. A diskless snapshot made for replicas none of which is
+        left is stopped (Redis: "last replica dropped, killing fork child")."""
         replica.attached = False
         if replica in self.replicas:
             self.replicas.remove(replica)
             if not self.replicas:
                 self._alone_since = time.monotonic()
+        transfer = self._transfer
+        if transfer is not None and not any(r.attached for r in transfer.replicas):
+            self._transfer = None
+            if isinstance(transfer, DisklessTransfer) and transfer.running():
+                log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
+                self.ctx.children.kill()
 
     def _start_bgsave(self) -> None:
         """Start the snapshot the waiting replicas need, if none is being made for them and
@@ -348,6 +357,7 @@ class Primary:
             transfer = DisklessTransfer(self.ctx, waiting, self._transfer_done)
             if not transfer.start():
                 return
+            self._transfer = transfer
             opening = transfer.opening()
         elif not saving.background():
             return
@@ -369,6 +379,8 @@ class Primary:
     def _transfer_done(self, transfer: DisklessTransfer | FileTransfer, ok: bool) -> None:
         """A snapshot was sent (or not, ``ok`` False): its replicas go online, or are dropped
         to sync again. After a diskless one, their stream waits for their first ACK."""
+        if self._transfer is transfer:
+            self._transfer = None
         self.flush()
         for replica in transfer.replicas:
             if not replica.attached or replica.state != SEND_BULK:
@@ -420,6 +432,7 @@ class Primary:
                 _close(replica.client)
             return
         transfer = FileTransfer(sending, saving_of(self.ctx).path, self._transfer_done)
+        self._transfer = transfer
         if not transfer.start():
             self._transfer_done(transfer, False)
 

@@ -120,6 +120,10 @@ class DisklessTransfer:
         )
         return True
 
+    def running(self) -> bool:
+        """Whether its child has not ended yet."""
+        return self._child_ok is None
+
     def opening(self) -> bytes:
         """What each replica is sent first (after ``+FULLRESYNC``): the framing's header."""
         return b"$EOF:" + self.mark + b"\r\n"
@@ -222,6 +226,10 @@ class FileTransfer:
     def _step(self) -> None:
         file, loop = self._file, self._loop
         if file is None or loop is None:
+            return
+        if not any(replica.attached for replica in self.replicas):
+            self._close()  # (nobody left to send it to)
+            self.on_done(self, False)
             return
         if unsent(self.replicas) > _PAUSE_ABOVE:
             log.debug("Sending the snapshot: waiting for the replicas to take what was sent")
