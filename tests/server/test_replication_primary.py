@@ -125,41 +125,59 @@ def test_a_redis_replica_copies_a_zyst_primary_under_load(tmp_path: Path, diskle
             ]
 
 
+@contextmanager
+def _big_primary(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A Zyst primary holding 24 MB (6,000 random values of 4,000 bytes), logging at debug."""
+    settings = ("--save", "", *NO_SYNC_DELAY, "--loglevel", "debug")
+    with zyst_process(tmp_path / "zyst", *settings) as z:
+        pipe = redis.Redis(port=z.port).pipeline(transaction=False)
+        for n in range(6000):
+            pipe.set(f"big{n}", os.urandom(4000))
+        pipe.execute()
+        yield z
+
+
+@contextmanager
+def _stalled_replica(primary: ServerProcess, diskless: bool) -> Iterator[RawConnection]:
+    """A replica link that asked for a full sync (diskless: with ``capa eof``) and has read
+    nothing, until the primary paused the transfer for it."""
+    with RawConnection(primary.port) as replica:
+        if diskless:
+            replica.command("REPLCONF", "capa", "eof", "capa", "psync2")
+        replica.send_raw(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+        wait_until(lambda: "waiting for the replicas" in primary.log.read_text(), "the pause")
+        yield replica
+
+
+def _full_sync_snapshot(replica: RawConnection, diskless: bool) -> bytes:
+    """The snapshot a full sync sends ``replica``, after ``+FULLRESYNC``: EOF-marked
+    (diskless) or sized."""
+    received = b""
+    while received.count(b"\r\n") < 2:
+        received += replica.sock.recv(1 << 16)
+    header, framing, body = received.split(b"\r\n", 2)
+    assert header.startswith(b"+FULLRESYNC ")
+    if diskless:
+        assert framing.startswith(b"$EOF:")
+        mark = framing[5:]
+        while not body.endswith(mark):
+            body += replica.sock.recv(1 << 20)
+        return body[: -len(mark)]
+    size = int(framing[1:])
+    while len(body) < size:
+        body += replica.sock.recv(1 << 20)
+    return body
+
+
 @pytest.mark.parametrize("diskless", [True, False])
 def test_a_slow_replica_sets_the_pace_of_a_full_sync(tmp_path: Path, diskless: bool) -> None:
     """A replica that reads nothing during a full sync of 24 MB: the primary stops reading
     the child's pipe (diskless) or the snapshot file (disk-based), logged, rather than hold
     the snapshot for it, and the transfer is whole once the replica reads: the framing (EOF
     mark, or size), then an RDB that loads."""
-    settings = ("--save", "", *NO_SYNC_DELAY, "--loglevel", "debug")
-    with zyst_process(tmp_path / "zyst", *settings) as z:
-        primary = redis.Redis(port=z.port)
-        pipe = primary.pipeline(transaction=False)
-        for n in range(6000):
-            pipe.set(f"big{n}", os.urandom(4000))
-        pipe.execute()
-        with RawConnection(z.port) as replica:
-            if diskless:
-                replica.command("REPLCONF", "capa", "eof", "capa", "psync2")
-            replica.send_raw(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
-            wait_until(lambda: "waiting for the replicas" in z.log.read_text(), "the pause")
-            received = b""
-            while received.count(b"\r\n") < 2:
-                received += replica.sock.recv(1 << 16)
-            header, framing, body = received.split(b"\r\n", 2)
-            assert header.startswith(b"+FULLRESYNC ")
-            if diskless:
-                assert framing.startswith(b"$EOF:")
-                mark = framing[5:]
-                while not body.endswith(mark):
-                    body += replica.sock.recv(1 << 20)
-                snapshot = body[: -len(mark)]
-            else:
-                size = int(framing[1:])
-                while len(body) < size:
-                    body += replica.sock.recv(1 << 20)
-                snapshot = body
-            assert snapshot.startswith(b"REDIS") and len(snapshot) > 24_000_000
+    with _big_primary(tmp_path) as z, _stalled_replica(z, diskless) as replica:
+        snapshot = _full_sync_snapshot(replica, diskless)
+        assert snapshot.startswith(b"REDIS") and len(snapshot) > 24_000_000
         (tmp_path / "copy").mkdir()
         (tmp_path / "copy" / "dump.rdb").write_bytes(snapshot)
         with zyst_process(tmp_path / "copy", "--appendonly", "no") as copy:
@@ -169,20 +187,12 @@ def test_a_slow_replica_sets_the_pace_of_a_full_sync(tmp_path: Path, diskless: b
 def test_a_diskless_snapshot_stops_when_its_last_replica_leaves(tmp_path: Path) -> None:
     """The child making a diskless snapshot for one replica, which leaves mid-transfer, is
     stopped (as Redis's "last replica dropped, killing fork child"); a BGSAVE then runs."""
-    settings = ("--save", "", *NO_SYNC_DELAY, "--loglevel", "debug")
-    with zyst_process(tmp_path / "zyst", *settings) as z:
+    with _big_primary(tmp_path) as z:
         primary = redis.Redis(port=z.port)
-        pipe = primary.pipeline(transaction=False)
-        for n in range(6000):
-            pipe.set(f"big{n}", os.urandom(4000))
-        pipe.execute()
-        with RawConnection(z.port) as replica:
-            replica.command("REPLCONF", "capa", "eof", "capa", "psync2")
-            replica.send_raw(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
-            wait_until(lambda: "waiting for the replicas" in z.log.read_text(), "the pause")
-            # (BGSAVE while the diskless child runs: an RDB child already, as in Redis.)
-            with pytest.raises(redis.ResponseError, match="already in progress"):
-                primary.bgsave()
+        # (BGSAVE while the diskless child runs: an RDB child already, as in Redis.)
+        stalled = _stalled_replica(z, True)
+        with stalled, pytest.raises(redis.ResponseError, match="already in progress"):
+            primary.bgsave()
         wait_until(lambda: "killing fork child" in z.log.read_text(), "the child to be stopped")
         wait_until(lambda: _info(primary, "persistence")["rdb_bgsave_in_progress"] == 0, "it")
         assert primary.bgsave() is True

@@ -551,3 +551,22 @@ def test_an_open_multi_is_left_out_of_the_offset_and_sent_again_after_a_cut(
 
 def _zyst_replica_of_port(workdir: Path, port: int) -> ServerProcess:
     return zyst_process(workdir, *_QUIET, "--replicaof", "127.0.0.1", str(port))
+
+
+def test_monitor_on_a_replica_shows_its_primarys_commands(tmp_path: Path) -> None:
+    """As on redis-server: the stream's commands reach MONITOR, named by the primary's
+    address."""
+    with (
+        _redis_primary(tmp_path) as (primary_proc, primary),
+        _zyst_replica(tmp_path / "zyst", primary_proc) as replica_proc,
+    ):
+        replica = redis.Redis(port=replica_proc.port)
+        wait_until(lambda: _linked(replica), "the full sync")
+        with RawConnection(replica_proc.port) as monitor:
+            assert monitor.command("MONITOR") == b"+OK\r\n"
+            primary.set("seen", "1")
+            lines = [monitor.read_reply()]
+            while b'"seen"' not in lines[-1]:
+                lines.append(monitor.read_reply())
+        assert lines[-1].endswith(b' "SET" "seen" "1"\r\n')
+        assert f"[0 127.0.0.1:{primary_proc.port}]".encode() in lines[-1]

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Final
 
 from zyst import errors
 from zyst.blocking import Blocked
+from zyst.client import protocol_of
 from zyst.commands import modes
 from zyst.commands.connection import RESET_HOOKS, valid_client_attr
 from zyst.commands.introspection import NO_COMPLEXITY
@@ -62,6 +63,7 @@ from zyst.commands.table import (
 from zyst.errors import CommandError
 from zyst.numbers import strict_int
 from zyst.protocol.resp import NO_REPLY, OK, ErrorReply, Raw, encode_reply
+from zyst.replication.replica import is_master_client
 
 if TYPE_CHECKING:
     from zyst.client import Client
@@ -153,18 +155,16 @@ def _redacted(argv: list[bytes]) -> list[bytes]:
 def _parked(client: Client) -> bool:
     """Whether ``client`` waits in a blocking command: a command it runs now is that command
     being served, which was shown when it was sent."""
-    transport = client.transport_info
-    get_protocol = getattr(transport, "get_protocol", None)
-    if get_protocol is None:
-        return False
-    return bool(getattr(get_protocol(), "blocked", False))
+    return bool(getattr(protocol_of(client), "blocked", False))
 
 
 def _show(client: Client, argv: list[bytes], reply: Reply, before: bool) -> Reply:
     """Send the line of ``argv`` to every monitoring client of ``client``'s server; the line
     of a monitoring client's own command follows that command's reply (returned with it)."""
     ctx = client.ctx
-    if ctx.loading or _parked(client):
+    # (Nothing while the AOF loads; the commands of our primary's stream, which apply as
+    # loading does, are shown as Redis shows them.)
+    if (ctx.loading and not is_master_client(client)) or _parked(client):
         return reply
     text = line(client, argv)
     own = False
