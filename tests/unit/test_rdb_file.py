@@ -161,6 +161,18 @@ def test_aof_base_flag_and_uncompressed_strings() -> None:
     assert b"x" * 100 in data
 
 
+def test_replication_aux_fields_are_written_and_read_back() -> None:
+    """The replication fields a snapshot carries (repl-stream-db, repl-id, repl-offset) go
+    in after the standard ones, and every type still round-trips with them."""
+    fields = [(b"repl-stream-db", b"3"), (b"repl-id", b"a" * 40), (b"repl-offset", b"1234")]
+    data = dump(sample_keyspace(), aux=fields)
+    for field in fields:
+        assert (0xFA, field) in opcodes(data)
+    keyspace, _, result = load(data)
+    assert all(result.aux[name] == value for name, value in fields)
+    assert keyspace.dbs[0].data.keys() == sample_keyspace().dbs[0].data.keys()
+
+
 def test_reading_stops_right_after_the_checksum() -> None:
     data = dump(sample_keyspace())
     tail = b"*1\r\n$4\r\nPING\r\n"
