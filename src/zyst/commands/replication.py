@@ -57,13 +57,10 @@ def psync(client: Client, argv: list[bytes]) -> Reply:
 
     Continue the stream from ``offset`` (``+CONTINUE``) when the backlog holds it, else start a
     full resynchronisation (``+FULLRESYNC <replid> <offset>``, the snapshot, the stream)."""
-    refusal = _sync_refusal(client)
-    if refusal is not None:
-        return refusal
+    replica = _replica_to_sync(client)
+    if not isinstance(replica, Replica):
+        return replica
     primary = primary_of(client.ctx)
-    replica = _replica_of(client)
-    if replica.attached:
-        return NO_REPLY  # a second SYNC on an attached link is ignored, as by Redis
     start = strict_int(argv[2])
     if start is not None and primary.try_partial(replica, argv[1], start):
         log.info(
@@ -79,13 +76,15 @@ def psync(client: Client, argv: list[bytes]) -> Reply:
     return NO_REPLY
 
 
-def _sync_refusal(client: Client) -> Reply | None:
-    """A replica serves replicas of its own only while its link to its primary is up: until
-    then it has no history to give (Redis's ``-NOMASTERLINK``)."""
+def _replica_to_sync(client: Client) -> Replica | Reply:
+    """The replica a SYNC or PSYNC of ``client`` starts, or the reply that ends it there:
+    ``-NOMASTERLINK`` from a replica whose own link is down (it has no history to give), and
+    nothing for a link already attached (a second SYNC is ignored, as by Redis)."""
     follower = follower_of(client.ctx)
     if follower.following and not follower.link_up:
         return ErrorReply(errors.NOMASTERLINK)
-    return None
+    replica = _replica_of(client)
+    return NO_REPLY if replica.attached else replica
 
 
 @command(
@@ -100,15 +99,11 @@ def sync(client: Client, argv: list[bytes]) -> Reply:
     """SYNC
 
     The pre-PSYNC full resynchronisation: the snapshot, then the stream."""
-    refusal = _sync_refusal(client)
-    if refusal is not None:
-        return refusal
-    primary = primary_of(client.ctx)
-    replica = _replica_of(client)
-    if replica.attached:
-        return NO_REPLY
+    replica = _replica_to_sync(client)
+    if not isinstance(replica, Replica):
+        return replica
     replica.psync = False
-    primary.full_sync(replica)
+    primary_of(client.ctx).full_sync(replica)
     return NO_REPLY
 
 
